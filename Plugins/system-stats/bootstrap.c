@@ -1,0 +1,1 @@
+int ferry_system_stats_bootstrap;
