@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "FerryCapture",
             dependencies: [
-                "FerryBSON", "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "FerryBSON", "FerryLoader", "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Capture"),

@@ -1,0 +1,144 @@
+import FerryBSON
+import Foundation
+import SwiftProtobuf
+import ViamProtos
+
+public typealias DataCaptureMetadata = Viam_App_Datasync_V1_DataCaptureMetadata
+public typealias SensorData = Viam_App_Datasync_V1_SensorData
+
+/// Viam's capture file format and layout: a varint-length-delimited `DataCaptureMetadata`, then
+/// varint-length-delimited `SensorData` records. Open files end in `.prog`, finished ones in
+/// `.capture`, under `<capture_dir>/<api with : as _>/<name>/<Method>/`.
+public enum CaptureFile {
+    public static let inProgressExtension = "prog"
+    public static let finishedExtension = "capture"
+
+    /// `<capture_dir>/rdk_component_sensor/<name>/<Method>`
+    public static func directory(captureDir: String, api: String, component: String, method: String) -> URL {
+        URL(fileURLWithPath: captureDir)
+            .appendingPathComponent(api.replacingOccurrences(of: ":", with: "_"))
+            .appendingPathComponent(component)
+            .appendingPathComponent(method)
+    }
+
+    /// `<UTC timestamp>-<unique>`: sorts by creation time; unique across collectors and restarts.
+    public static func baseName(at date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let unique = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 16)
+        return "\(formatter.string(from: date))-\(unique)"
+    }
+
+    public static func metadata(
+        api: String, component: String, method: String, parameters: BSONDocument, tabular: Bool, tags: [String],
+        mimeType: String = ""
+    ) -> DataCaptureMetadata {
+        var metadata = DataCaptureMetadata()
+        metadata.componentType = api
+        metadata.componentName = component
+        metadata.methodName = method
+        metadata.type = tabular ? .tabularSensor : .binarySensor
+        metadata.tags = tags
+        metadata.mimeType = mimeType
+        metadata.fileExtension = tabular ? ".dat" : fileExtension(mimeType: mimeType)
+        for element in parameters {
+            metadata.methodParameters[element.key] = packParameter(element.value)
+        }
+        return metadata
+    }
+
+    static func fileExtension(mimeType: String) -> String {
+        switch mimeType {
+        case "image/jpeg": ".jpeg"
+        case "image/png": ".png"
+        case "pointcloud/pcd": ".pcd"
+        default: ""
+        }
+    }
+
+    static func sensorMimeType(_ mimeType: String) -> Viam_App_Datasync_V1_MimeType {
+        switch mimeType {
+        case "image/jpeg": .imageJpeg
+        case "image/png": .imagePng
+        case "pointcloud/pcd": .applicationPcd
+        case "video/mp4": .videoMp4
+        default: .unspecified
+        }
+    }
+
+    /// Viam packs method parameters as Any: strings as StringValue, everything else as Value.
+    static func packParameter(_ value: BSON) -> Google_Protobuf_Any {
+        if let string = value.stringValue, let any = try? Google_Protobuf_Any(message: Google_Protobuf_StringValue(string)) {
+            return any
+        }
+        return (try? Google_Protobuf_Any(message: StructConversion.value(from: value))) ?? Google_Protobuf_Any()
+    }
+
+    public static func unpackParameters(_ parameters: [String: Google_Protobuf_Any]) -> BSONDocument {
+        BSONDocument(
+            parameters.keys.sorted().map { key in
+                let any = parameters[key]!
+                if any.isA(Google_Protobuf_StringValue.self), let string = try? Google_Protobuf_StringValue(unpackingAny: any) {
+                    return (key, .string(string.value))
+                }
+                if let value = try? Google_Protobuf_Value(unpackingAny: any) { return (key, StructConversion.bson(from: value)) }
+                return (key, .null)
+            })
+    }
+
+    public static func tabularRecord(_ reading: BSONDocument, requested: Date, received: Date) -> SensorData {
+        var record = SensorData()
+        record.metadata.timeRequested = Google_Protobuf_Timestamp(date: requested)
+        record.metadata.timeReceived = Google_Protobuf_Timestamp(date: received)
+        record.struct = StructConversion.struct(from: reading)
+        return record
+    }
+
+    public static func binaryRecord(_ bytes: [UInt8], mimeType: String, requested: Date, received: Date) -> SensorData {
+        var record = SensorData()
+        record.metadata.timeRequested = Google_Protobuf_Timestamp(date: requested)
+        record.metadata.timeReceived = Google_Protobuf_Timestamp(date: received)
+        record.metadata.mimeType = sensorMimeType(mimeType)
+        record.binary = Data(bytes)
+        return record
+    }
+
+    /// One message with its varint length prefix, as Go's protoutil delimited writer does.
+    public static func delimited(_ message: some SwiftProtobuf.Message) throws -> [UInt8] {
+        // Deterministic: Struct fields are a map, and the same reading should give the same bytes.
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        let body: [UInt8] = try message.serializedBytes(options: options)
+        var out = Varint.encode(UInt64(body.count))
+        out.append(contentsOf: body)
+        return out
+    }
+}
+
+enum Varint {
+    static func encode(_ value: UInt64) -> [UInt8] {
+        var value = value
+        var out: [UInt8] = []
+        while value >= 0x80 {
+            out.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        out.append(UInt8(value))
+        return out
+    }
+
+    /// Decodes at `offset`; nil when the bytes end inside the varint or it is longer than 10 bytes.
+    static func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> (value: UInt64, length: Int)? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        var index = offset
+        while index < bytes.count, shift < 64 {
+            let byte = bytes[index]
+            value |= UInt64(byte & 0x7F) << shift
+            index += 1
+            if byte & 0x80 == 0 { return (value, index - offset) }
+            shift += 7
+        }
+        return nil
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A failed file operation, with the path and the OS's reason.
+public struct CaptureIOError: Error, CustomStringConvertible, Sendable {
+    public var operation: String
+    public var path: String
+    public var code: Int32
+    public init(operation: String, path: String, code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+/// The file-system seam of capture: the writer does all its I/O through this, so tests can make
+/// writes fail (disk full, read-only) without a full disk — and without relying on permissions,
+/// which root ignores.
+public protocol CaptureFileSystem: Sendable {
+    func createDirectory(_ path: String) throws(CaptureIOError)
+    /// Creates a new file for writing; fails if it exists.
+    func create(_ path: String) throws(CaptureIOError) -> Int32
+    /// Writes all of `bytes` or throws (a partial write is reported as an error; the caller
+    /// truncates back to the last whole record).
+    func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError)
+    func sync(_ fd: Int32, path: String) throws(CaptureIOError)
+    func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError)
+    func close(_ fd: Int32)
+    func rename(_ from: String, _ to: String) throws(CaptureIOError)
+    /// Removes a file that holds no reading (a header cut short by a write error).
+    func remove(_ path: String)
+    /// Makes a rename durable (fsync of the directory); best effort.
+    func syncDirectory(_ path: String)
+}
+
+public struct POSIXCaptureFileSystem: CaptureFileSystem {
+    public init() {}
+
+    public func createDirectory(_ path: String) throws(CaptureIOError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw CaptureIOError(operation: "create directory", path: path, code: Int32((error as NSError).code == 0 ? EIO : EACCES))
+        }
+    }
+
+    public func create(_ path: String) throws(CaptureIOError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CaptureIOError(operation: "create", path: path, code: errno) }
+        return fd
+    }
+
+    public func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CaptureIOError(operation: "write", path: path, code: errno)
+            }
+            written += n
+        }
+    }
+
+    public func sync(_ fd: Int32, path: String) throws(CaptureIOError) {
+        guard fdatasync(fd) == 0 else { throw CaptureIOError(operation: "fsync", path: path, code: errno) }
+    }
+
+    public func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) {
+        guard ftruncate(fd, off_t(length)) == 0 else { throw CaptureIOError(operation: "truncate", path: path, code: errno) }
+        lseek(fd, off_t(length), SEEK_SET)
+    }
+
+    public func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    public func rename(_ from: String, _ to: String) throws(CaptureIOError) {
+        guard Glibc.rename(from, to) == 0 else { throw CaptureIOError(operation: "rename", path: from, code: errno) }
+    }
+
+    public func remove(_ path: String) { unlink(path) }
+
+    public func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        Glibc.close(fd)
+    }
+}

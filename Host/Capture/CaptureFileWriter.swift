@@ -1,0 +1,256 @@
+import FerryBSON
+import FerryLoader
+import Foundation
+import Logging
+import Synchronization
+
+public struct CaptureWriterOptions: Sendable {
+    /// Rotate tabular files at this size (Viam's maximum_capture_file_size_bytes).
+    public var maximumFileSize: Int64 = 256 * 1024
+    /// fsync an open file when this long has passed since its last fsync (besides on rotation);
+    /// 0 syncs only on rotation.
+    public var fsyncIntervalNanos: UInt64 = 1_000_000_000
+    public var tags: [String] = []
+    /// Readings kept in memory while the disk refuses writes; past this, the oldest are dropped
+    /// (and counted).
+    public var pendingLimitBytes = 16 * 1024 * 1024
+    /// Backoff between retries after a write error: doubles from the first to the last.
+    public var retryBackoffNanos: (first: UInt64, last: UInt64) = (500_000_000, 30_000_000_000)
+    public init() {}
+}
+
+/// Health of one writer, for status and tests.
+public struct CaptureWriterStats: Sendable, Equatable {
+    public var recordsWritten = 0
+    public var filesFinished = 0
+    public var droppedRecords = 0
+    public var pendingRecords = 0
+    public var healthy = true
+    public var lastError: String?
+}
+
+/// Writes one collector's readings to capture files. Used only on its collector's queue; the
+/// stats are behind a lock so anyone can read them.
+public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
+    // @unchecked: every field but `statsLock` is touched only on the owning collector's serial
+    // queue (write/close are called there), so no two threads ever see them at once.
+    let directory: URL
+    let api: String
+    let component: String
+    let method: String
+    let parameters: BSONDocument
+    let options: CaptureWriterOptions
+    let clock: any CaptureClock
+    let fileSystem: any CaptureFileSystem
+    let logger: Logger
+
+    private enum Pending {
+        case record([UInt8])
+        case binaryFile(mimeType: String, record: [UInt8])
+        var size: Int {
+            switch self {
+            case .record(let bytes), .binaryFile(_, let bytes): bytes.count
+            }
+        }
+    }
+
+    private struct OpenFile {
+        let fd: Int32
+        let path: String
+        var size: Int64
+        var lastSync: UInt64
+    }
+
+    private var current: OpenFile?
+    private var pending: [Pending] = []
+    private var pendingBytes = 0
+    private var retryAt: UInt64?
+    private var backoff: UInt64
+    private let statsLock = Mutex(CaptureWriterStats())
+
+    public init(
+        captureDir: String, api: String, component: String, method: String, parameters: BSONDocument,
+        options: CaptureWriterOptions, clock: any CaptureClock, fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem(),
+        logger: Logger
+    ) {
+        self.directory = CaptureFile.directory(captureDir: captureDir, api: api, component: component, method: method)
+        self.api = api
+        self.component = component
+        self.method = method
+        self.parameters = parameters
+        self.options = options
+        self.clock = clock
+        self.fileSystem = fileSystem
+        self.logger = logger
+        self.backoff = options.retryBackoffNanos.first
+    }
+
+    public var stats: CaptureWriterStats { statsLock.withLock { $0 } }
+
+    public func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date) {
+        do {
+            switch value {
+            case .tabular(let reading):
+                enqueue(.record(try CaptureFile.delimited(CaptureFile.tabularRecord(reading, requested: timeRequested, received: timeReceived))))
+            case .binary(let payloads):
+                for payload in payloads {
+                    let record = CaptureFile.binaryRecord(payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived)
+                    enqueue(.binaryFile(mimeType: payload.mimeType, record: try CaptureFile.delimited(record)))
+                }
+            }
+        } catch {
+            logger.error("capture \(component)/\(method): cannot encode a reading: \(error)")
+        }
+        flush()
+    }
+
+    public func close() {
+        flush(force: true)
+        if !pending.isEmpty {
+            logger.error("capture \(component)/\(method): \(pending.count) readings could not be written before stopping: \(stats.lastError ?? "write error")")
+        }
+        finishCurrent()
+    }
+
+    private func enqueue(_ item: Pending) {
+        pending.append(item)
+        pendingBytes += item.size
+        var dropped = 0
+        while pendingBytes > options.pendingLimitBytes, pending.count > 1 {
+            pendingBytes -= pending.removeFirst().size
+            dropped += 1
+        }
+        if dropped > 0 { statsLock.withLock { $0.droppedRecords += dropped } }
+    }
+
+    /// Writes what is pending, unless a recent error says to wait (`force` ignores the backoff).
+    private func flush(force: Bool = false) {
+        let now = clock.monotonicNanos()
+        if let retryAt, now < retryAt, !force {
+            statsLock.withLock { $0.pendingRecords = pending.count }
+            return
+        }
+        do {
+            while let item = pending.first {
+                switch item {
+                case .record(let bytes): try appendRecord(bytes, now: now)
+                case .binaryFile(let mimeType, let record): try writeBinaryFile(mimeType: mimeType, record: record)
+                }
+                pending.removeFirst()
+                pendingBytes -= item.size
+                statsLock.withLock { $0.recordsWritten += 1 }
+            }
+            if retryAt != nil {
+                logger.info("capture \(component)/\(method): writing again after an error")
+                retryAt = nil
+                backoff = options.retryBackoffNanos.first
+            }
+            statsLock.withLock {
+                $0.healthy = true
+                $0.pendingRecords = 0
+            }
+        } catch {
+            // Never give up for good: wait, then try again with a new file on the next reading.
+            if retryAt == nil {
+                logger.error("capture \(component)/\(method): \(error); keeping readings in memory and retrying")
+            }
+            abandonCurrent()
+            retryAt = now + backoff
+            backoff = min(backoff * 2, options.retryBackoffNanos.last)
+            statsLock.withLock {
+                $0.healthy = false
+                $0.lastError = error.description
+                $0.pendingRecords = pending.count
+            }
+        }
+    }
+
+    private func appendRecord(_ bytes: [UInt8], now: UInt64) throws(CaptureIOError) {
+        if current == nil { current = try openFile(tabular: true, mimeType: "") }
+        guard var file = current else { return }
+        do {
+            try fileSystem.write(file.fd, bytes, path: file.path)
+        } catch {
+            // Cut a partial record off so the file stays a sequence of whole records.
+            try? fileSystem.truncate(file.fd, to: file.size, path: file.path)
+            throw error
+        }
+        file.size += Int64(bytes.count)
+        current = file
+        if file.size >= options.maximumFileSize {
+            try finish(file)
+            current = nil
+        } else if options.fsyncIntervalNanos > 0, now &- file.lastSync >= options.fsyncIntervalNanos {
+            try fileSystem.sync(file.fd, path: file.path)
+            current?.lastSync = now
+        }
+    }
+
+    private func writeBinaryFile(mimeType: String, record: [UInt8]) throws(CaptureIOError) {
+        let file = try openFile(tabular: false, mimeType: mimeType)
+        do {
+            try fileSystem.write(file.fd, record, path: file.path)
+            try finish(file)
+        } catch {
+            fileSystem.close(file.fd)
+            fileSystem.remove(file.path)
+            throw error
+        }
+    }
+
+    private func openFile(tabular: Bool, mimeType: String) throws(CaptureIOError) -> OpenFile {
+        try fileSystem.createDirectory(directory.path)
+        let path = directory.appendingPathComponent(CaptureFile.baseName(at: clock.wallTime()) + "." + CaptureFile.inProgressExtension).path
+        let fd = try fileSystem.create(path)
+        let header: [UInt8]
+        do {
+            header = try CaptureFile.delimited(
+                CaptureFile.metadata(
+                    api: api, component: component, method: method, parameters: parameters, tabular: tabular,
+                    tags: options.tags, mimeType: mimeType))
+        } catch {
+            fileSystem.close(fd)
+            throw CaptureIOError(operation: "encode metadata for", path: path, code: EINVAL)
+        }
+        do {
+            try fileSystem.write(fd, header, path: path)
+        } catch {
+            fileSystem.close(fd)
+            fileSystem.remove(path)
+            throw error
+        }
+        return OpenFile(fd: fd, path: path, size: Int64(header.count), lastSync: clock.monotonicNanos())
+    }
+
+    /// fsync, close, and promote `.prog` → `.capture` (then make the rename durable).
+    private func finish(_ file: OpenFile) throws(CaptureIOError) {
+        try fileSystem.sync(file.fd, path: file.path)
+        fileSystem.close(file.fd)
+        let finished = String(file.path.dropLast(CaptureFile.inProgressExtension.count)) + CaptureFile.finishedExtension
+        try fileSystem.rename(file.path, finished)
+        fileSystem.syncDirectory(directory.path)
+        statsLock.withLock { $0.filesFinished += 1 }
+    }
+
+    private func finishCurrent() {
+        guard let file = current else { return }
+        current = nil
+        do {
+            try finish(file)
+        } catch {
+            // The .prog stays; start-up recovery promotes it.
+            logger.error("capture \(component)/\(method): cannot finish \(file.path): \(error)")
+        }
+    }
+
+    /// After an error: close the current file as it stands (whole records only) and start fresh.
+    private func abandonCurrent() {
+        guard let file = current else { return }
+        current = nil
+        try? fileSystem.sync(file.fd, path: file.path)
+        fileSystem.close(file.fd)
+        let finished = String(file.path.dropLast(CaptureFile.inProgressExtension.count)) + CaptureFile.finishedExtension
+        // If even the rename fails, the .prog stays and start-up recovery promotes it.
+        if (try? fileSystem.rename(file.path, finished)) != nil { statsLock.withLock { $0.filesFinished += 1 } }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+
+/// Start-up recovery: every `.prog` left by a crash is cut back to its last whole record and
+/// promoted to `.capture`. Runs before any collector starts, so no `.prog` is still being written.
+public enum CaptureRecovery {
+    public struct Report: Sendable, Equatable {
+        /// Files promoted to `.capture`.
+        public var recovered: [String] = []
+        /// Bytes cut off their tails in total.
+        public var truncatedBytes = 0
+        /// Files with no whole record (nothing to keep), removed.
+        public var removedEmpty: [String] = []
+        /// Files that could not be read as capture files; renamed `.corrupt` and left for a human.
+        public var quarantined: [String] = []
+    }
+
+    public static func recover(captureDir: String, logger: Logger) -> Report {
+        var report = Report()
+        for path in files(in: captureDir, withExtension: CaptureFile.inProgressExtension) {
+            do {
+                let contents = try CaptureFileReader.read(path: path, strict: false)
+                guard !contents.records.isEmpty else {
+                    try FileManager.default.removeItem(atPath: path)
+                    report.removedEmpty.append(path)
+                    continue
+                }
+                if contents.trailingBytes > 0 {
+                    guard truncate(path, to: contents.validLength) else {
+                        logger.error("recovery: cannot truncate \(path); left as is")
+                        continue
+                    }
+                    report.truncatedBytes += contents.trailingBytes
+                }
+                let finished = String(path.dropLast(CaptureFile.inProgressExtension.count)) + CaptureFile.finishedExtension
+                try FileManager.default.moveItem(atPath: path, toPath: finished)
+                report.recovered.append(finished)
+            } catch let error as CaptureFileError where error.offset == 0 && error.message.hasPrefix("no complete metadata") {
+                // Cut off before its header was whole: it never held a reading.
+                try? FileManager.default.removeItem(atPath: path)
+                report.removedEmpty.append(path)
+            } catch {
+                let corrupt = path + ".corrupt"
+                try? FileManager.default.moveItem(atPath: path, toPath: corrupt)
+                report.quarantined.append(corrupt)
+                logger.error("recovery: \(error); moved to \(corrupt) for inspection (`ferry capture cat` shows what is readable)")
+            }
+        }
+        if !report.recovered.isEmpty || !report.removedEmpty.isEmpty {
+            logger.info("recovery: promoted \(report.recovered.count) interrupted capture files (\(report.truncatedBytes) bytes of partial records cut), removed \(report.removedEmpty.count) empty ones")
+        }
+        return report
+    }
+
+    /// Every file under `directory` (recursively) with the extension, sorted.
+    public static func files(in directory: String, withExtension ext: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var paths: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            if relative.hasSuffix("." + ext) { paths.append(URL(fileURLWithPath: directory).appendingPathComponent(relative).path) }
+        }
+        return paths.sorted()
+    }
+
+    private static func truncate(_ path: String, to length: Int) -> Bool {
+        guard let handle = FileHandle(forWritingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        do {
+            try handle.truncate(atOffset: UInt64(length))
+            try handle.synchronize()
+            return true
+        } catch {
+            return false
+        }
+    }
+}

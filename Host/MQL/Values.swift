@@ -1,0 +1,205 @@
+import FerryBSON
+
+/// Small helpers over values: type names, truthiness, string coercion, sizes.
+enum Values {
+    /// The `$type` name of a value; "missing" for a missing one.
+    static func typeName(_ v: BSON?) -> String {
+        guard let v else { return "missing" }
+        switch v {
+        case .double: return "double"
+        case .string: return "string"
+        case .document: return "object"
+        case .array: return "array"
+        case .binary: return "binData"
+        case .undefined: return "undefined"
+        case .objectID: return "objectId"
+        case .bool: return "bool"
+        case .datetime: return "date"
+        case .null: return "null"
+        case .regex: return "regex"
+        case .dbPointer: return "dbPointer"
+        case .javascript: return "javascript"
+        case .symbol: return "symbol"
+        case .javascriptWithScope: return "javascriptWithScope"
+        case .int32: return "int"
+        case .timestamp: return "timestamp"
+        case .int64: return "long"
+        case .decimal128: return "decimal"
+        case .minKey: return "minKey"
+        case .maxKey: return "maxKey"
+        }
+    }
+
+    /// BSON type numbers by alias, as `$type` and `$convert` accept them.
+    static let typeCodes: [String: Int] = [
+        "double": 1, "string": 2, "object": 3, "array": 4, "binData": 5, "undefined": 6, "objectId": 7,
+        "bool": 8, "date": 9, "null": 10, "regex": 11, "dbPointer": 12, "javascript": 13, "symbol": 14,
+        "javascriptWithScope": 15, "int": 16, "timestamp": 17, "long": 18, "decimal": 19, "minKey": -1,
+        "maxKey": 127,
+    ]
+
+    static func typeCode(_ v: BSON) -> Int {
+        typeCodes[typeName(v)]!
+    }
+
+    /// `$cond`/`$and`/`$expr` truthiness: false, null, undefined, missing and numeric zero are false.
+    @inline(__always)
+    static func isTruthy(_ v: BSON?) -> Bool {
+        guard let v else { return false }
+        switch v {
+        case .bool(let b): return b
+        case .null, .undefined: return false
+        case .int32(let i): return i != 0
+        case .int64(let i): return i != 0
+        case .double(let d): return d != 0
+        case .decimal128(let d): return !Dec128(d).isZero
+        default: return true
+        }
+    }
+
+    /// Missing, null or undefined: what most operators answer with null.
+    @inline(__always)
+    static func isNullish(_ v: BSON?) -> Bool {
+        guard let v else { return true }
+        switch v {
+        case .null, .undefined: return true
+        default: return false
+        }
+    }
+
+    /// MongoDB's coercion to string for string operators (`$substrBytes`, `$toLower`,
+    /// `$strcasecmp`): null and missing become "", numbers and dates their text.
+    static func coerceToString(_ v: BSON?, op: String) throws -> String {
+        guard let v else { return "" }
+        switch v {
+        case .string(let s), .symbol(let s), .javascript(let s): return s
+        case .null, .undefined: return ""
+        case .int32(let i): return String(i)
+        case .int64(let i): return String(i)
+        case .double(let d): return formatDouble(d)
+        case .decimal128(let d): return Dec128(d).description
+        case .datetime(let ms): return UTCCalendar.isoString(ms)
+        case .timestamp(let t): return "Timestamp(\(t.seconds), \(t.increment))"
+        default:
+            throw mqlError(op, "can't convert from BSON type \(typeName(v)) to String")
+        }
+    }
+
+    /// A short rendering of a value for error messages.
+    static func describe(_ v: BSON?) -> String {
+        guard let v else { return "missing" }
+        switch v {
+        case .string(let s): return "\"\(s)\""
+        case .int32(let i): return String(i)
+        case .int64(let i): return "NumberLong(\(i))"
+        case .double(let d): return formatDouble(d)
+        case .decimal128(let d): return "NumberDecimal(\"\(Dec128(d))\")"
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        case .undefined: return "undefined"
+        case .datetime(let ms): return "Date(\(UTCCalendar.isoString(ms)))"
+        case .objectID(let o): return "ObjectId(\"\(hex(o.bytes))\")"
+        case .array(let a): return "[" + a.prefix(8).map { describe($0) }.joined(separator: ", ") + (a.count > 8 ? ", …" : "") + "]"
+        case .document(let d):
+            return "{" + d.elements.prefix(8).map { "\($0.key): \(describe($0.value))" }.joined(separator: ", ") + (d.count > 8 ? ", …" : "") + "}"
+        case .regex(let p, let o): return "/\(p)/\(o)"
+        case .symbol(let s): return "Symbol(\"\(s)\")"
+        case .timestamp(let t): return "Timestamp(\(t.seconds), \(t.increment))"
+        case .minKey: return "MinKey"
+        case .maxKey: return "MaxKey"
+        case .binary(let b): return "BinData(\(b.subtype), \(b.data.count) bytes)"
+        case .javascript(let c): return "Code(\"\(c)\")"
+        case .javascriptWithScope(let c, _): return "CodeWScope(\"\(c)\")"
+        case .dbPointer(let n, _): return "DBPointer(\"\(n)\")"
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Approximate in-memory size of a value, for the blocking stages' memory limit. Counts what
+    /// BSON would take on the wire, plus a little per value.
+    static func estimatedSize(_ v: BSON) -> Int {
+        switch v {
+        case .double, .int64, .datetime, .timestamp: return 16
+        case .int32, .bool, .null, .undefined, .minKey, .maxKey: return 8
+        case .decimal128: return 24
+        case .string(let s), .symbol(let s), .javascript(let s): return 16 + s.utf8.count
+        case .document(let d): return estimatedSize(d)
+        case .array(let a):
+            var total = 16
+            for e in a { total += 8 + estimatedSize(e) }
+            return total
+        case .binary(let b): return 24 + b.data.count
+        case .objectID: return 24
+        case .regex(let p, let o): return 32 + p.utf8.count + o.utf8.count
+        case .dbPointer(let n, _): return 40 + n.utf8.count
+        case .javascriptWithScope(let c, let s): return 32 + c.utf8.count + estimatedSize(s)
+        }
+    }
+
+    static func estimatedSize(_ d: BSONDocument) -> Int {
+        var total = 16
+        for e in d.elements { total += 16 + e.key.utf8.count + estimatedSize(e.value) }
+        return total
+    }
+}
+
+/// Proleptic Gregorian calendar arithmetic in UTC, for the few places that need a date's text
+/// without time zones (`$toString`, error messages). Time-zone-aware work goes through MQLDates.
+enum UTCCalendar {
+    /// Days since 1970-01-01 to (year, month, day). Howard Hinnant's algorithm.
+    static func civil(fromDays z0: Int64) -> (year: Int64, month: Int, day: Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, Int(m), Int(d))
+    }
+
+    static func days(fromCivil year: Int64, _ month: Int, _ day: Int) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let m = Int64(month)
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// `2024-03-01T12:00:00.000Z`.
+    static func isoString(_ ms: Int64) -> String {
+        let (days, msOfDay) = floorDivMod(ms, 86_400_000)
+        let (y, m, d) = civil(fromDays: days)
+        let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        let yearText = y < 0 ? "-" + pad(-y, 4) : pad(y, 4)
+        return "\(yearText)-\(pad(Int64(m), 2))-\(pad(Int64(d), 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
+    }
+
+    static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
+        var q = a / b
+        var r = a % b
+        if r < 0 {
+            q -= 1
+            r += b
+        }
+        return (q, r)
+    }
+}

@@ -1,0 +1,52 @@
+import FerryBSON
+import FerryConfig
+import FerryLoader
+
+/// A config checked against the loaded plugins: which components can run, with which collectors.
+struct MachinePlan {
+    struct Component: Equatable {
+        var entry: ComponentEntry
+        var collectors: [CollectorPlan]
+    }
+    struct CollectorPlan: Equatable {
+        var method: String
+        var frequencyHz: Double
+        var parameters: BSONDocument
+    }
+
+    var components: [Component]
+    /// Components whose model no loaded plugin provides: skipped, with the reason.
+    var unavailable: [(path: String, message: String)]
+
+    /// Checks every capture method against its model. A method the model lacks is a config error
+    /// (the whole config is refused); a model nobody provides skips only that component, so a
+    /// broken plugin never keeps the rest of the machine from running.
+    static func make(config: MachineConfig, registry: PluginRegistry) throws(ConfigError) -> MachinePlan {
+        var faults: [ConfigError.Fault] = []
+        var components: [Component] = []
+        var unavailable: [(String, String)] = []
+        for entry in config.components {
+            guard let model = registry.model(api: entry.api, model: entry.model) else {
+                let known = registry.models.filter { $0.api == entry.api }.map(\.model).sorted()
+                let hint = known.isEmpty ? "no loaded plugin provides any \(entry.api) model" : "models loaded for \(entry.api): \(known.joined(separator: ", "))"
+                unavailable.append(("\(entry.path).model", "no loaded plugin provides \(entry.api) model \(entry.model) (\(hint)); component \"\(entry.name)\" is not started"))
+                continue
+            }
+            var collectors: [CollectorPlan] = []
+            for method in entry.captureMethods {
+                guard model.captureMethods.contains(method.method) else {
+                    faults.append(
+                        .init(
+                            path: "\(method.path).method",
+                            message: "\"\(method.method)\" is not a capture method of \(entry.api) model \(entry.model); it has \(model.captureMethods.joined(separator: ", "))"))
+                    continue
+                }
+                guard !method.disabled, method.frequencyHz > 0, !config.dataManager.captureDisabled else { continue }
+                collectors.append(CollectorPlan(method: method.method, frequencyHz: method.frequencyHz, parameters: method.additionalParams))
+            }
+            components.append(Component(entry: entry, collectors: collectors))
+        }
+        guard faults.isEmpty else { throw ConfigError(faults: faults) }
+        return MachinePlan(components: components, unavailable: unavailable)
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import FerryBSON
+import FerryCapture
+import Foundation
+
+struct CaptureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture", abstract: "Inspect capture files.", subcommands: [Cat.self])
+
+    struct Cat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every record of capture files as one JSON line each (relaxed Extended JSON).",
+            discussion: """
+                PATH is a .capture/.prog file or a directory (searched recursively). Each line holds the file's \
+                metadata and one reading: tabular data under "data", binary payloads as {mime_type, size} under \
+                "binary" (with --binary, base64 bytes too). A file that cannot be read is reported on stderr; the \
+                others are still printed, and the exit status is 1.
+                """)
+
+        @Argument(help: "A capture file or a directory of them.")
+        var path: String
+
+        @Flag(help: "Include binary payloads' bytes (base64).")
+        var binary = false
+
+        func run() throws {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw Failure("\(path): no such file or directory")
+            }
+            let files =
+                isDirectory.boolValue
+                ? (CaptureRecovery.files(in: path, withExtension: CaptureFile.finishedExtension)
+                    + CaptureRecovery.files(in: path, withExtension: CaptureFile.inProgressExtension)).sorted()
+                : [path]
+            var failures = 0
+            for file in files {
+                do {
+                    // An open .prog may end mid-record while it is being written; show its whole records.
+                    let contents = try CaptureFileReader.read(path: file, strict: !file.hasSuffix(".prog"))
+                    for record in contents.records { print(line(file: file, metadata: contents.metadata, record: record)) }
+                } catch {
+                    failures += 1
+                    FileHandle.standardError.write(Data("ferry capture cat: \(error)\n".utf8))
+                }
+            }
+            if failures > 0 { throw ExitCode(1) }
+        }
+
+        func line(file: String, metadata: DataCaptureMetadata, record: SensorData) -> String {
+            var document: BSONDocument = [
+                "file": .string(file),
+                "component_type": .string(metadata.componentType),
+                "component_name": .string(metadata.componentName),
+                "method_name": .string(metadata.methodName),
+            ]
+            let parameters = CaptureFile.unpackParameters(metadata.methodParameters)
+            if !parameters.isEmpty { document["method_parameters"] = .document(parameters) }
+            if !metadata.tags.isEmpty { document["tags"] = .array(metadata.tags.map(BSON.string)) }
+            document["time_requested"] = .datetime(milliseconds(record.metadata.timeRequested.date))
+            document["time_received"] = .datetime(milliseconds(record.metadata.timeReceived.date))
+            switch record.data {
+            case .struct(let value):
+                document["data"] = .document(StructConversion.document(from: value))
+            case .binary(let bytes):
+                var payload: BSONDocument = [
+                    "mime_type": .string(metadata.mimeType.isEmpty ? "application/octet-stream" : metadata.mimeType),
+                    "size": .int64(Int64(bytes.count)),
+                ]
+                if binary { payload["bytes"] = .binary(BSONBinary(data: Array(bytes))) }
+                document["binary"] = .document(payload)
+            case nil:
+                document["data"] = .null
+            }
+            return document.extendedJSON(.relaxed)
+        }
+
+        func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import Logging
+
+enum LogSetup {
+    /// Logs go to stderr (stdout is for command output), at FERRY_LOG_LEVEL (default info).
+    static func bootstrap() {
+        let level = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// Exits with a message on stderr and a non-zero status, without ArgumentParser's usage text.
+struct Failure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,1 +1,0 @@
-int ferry_system_stats_bootstrap;

@@ -1,0 +1,143 @@
+/// RFC 3339 date-times for relaxed Extended JSON `$date`, without Foundation: proleptic Gregorian
+/// calendar arithmetic on day numbers (Howard Hinnant's `days_from_civil` / `civil_from_days`).
+enum ISODate {
+    static let millisecondsPerDay: Int64 = 86_400_000
+
+    /// Relaxed Extended JSON writes a date as a string only for years 1970 through 9999.
+    static let relaxedRange: ClosedRange<Int64> = 0...253_402_300_799_999
+
+    /// "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; the milliseconds appear only when non-zero.
+    static func format(_ milliseconds: Int64, to out: inout [UInt8]) {
+        let days = milliseconds.floorDivided(by: millisecondsPerDay)
+        let msOfDay = milliseconds - days * millisecondsPerDay
+        let (year, month, day) = civil(fromDays: days)
+        appendDigits(year, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(month, width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(day, width: 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(msOfDay / 3_600_000, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(msOfDay / 60_000 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(msOfDay / 1000 % 60, width: 2, to: &out)
+        if msOfDay % 1000 != 0 {
+            out.append(UInt8(ascii: "."))
+            appendDigits(msOfDay % 1000, width: 3, to: &out)
+        }
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`. Fraction digits beyond
+    /// milliseconds are truncated (BSON dates hold milliseconds). Returns why on failure.
+    static func parse(_ text: String) -> Result<Int64, BSONError> {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func failure(_ reason: String) -> Result<Int64, BSONError> {
+            .failure(BSONError("invalid $date string \(text.debugDescription): \(reason); expected YYYY-MM-DDTHH:MM:SS[.mmm]Z or an offset like +01:00"))
+        }
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<index + width] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            index += width
+            return value
+        }
+        func expect(_ characters: String) -> Bool {
+            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else {
+            return failure("bad date")
+        }
+        guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else {
+            return failure("no such day")
+        }
+        guard expect("Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"), let second = number(2)
+        else { return failure("bad time") }
+        guard hour < 24, minute < 60, second < 60 else { return failure("time out of range") }
+        var milliseconds: Int64 = 0
+        if expect(".") {
+            var digits = 0
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                if digits < 3 { milliseconds = milliseconds * 10 + Int64(bytes[index] - UInt8(ascii: "0")) }
+                digits += 1
+                index += 1
+            }
+            guard digits > 0 else { return failure("no digits after the decimal point") }
+            for _ in digits..<max(digits, 3) { milliseconds *= 10 }
+        }
+        var offsetMinutes: Int64 = 0
+        if !expect("Zz") {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") else {
+                return failure("missing time zone")
+            }
+            let sign: Int64 = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let offsetHours = number(2) else { return failure("bad time zone offset") }
+            _ = expect(":")
+            guard let offsetMins = number(2), offsetHours < 24, offsetMins < 60 else {
+                return failure("bad time zone offset")
+            }
+            offsetMinutes = sign * (offsetHours * 60 + offsetMins)
+        }
+        guard index == bytes.count else { return failure("unexpected text after the time") }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60
+        return .success(seconds * 1000 + milliseconds)
+    }
+
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func appendDigits(_ value: Int64, width: Int, to out: inout [UInt8]) {
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        var remaining = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
+            remaining %= divisor
+            divisor /= 10
+        }
+    }
+}
+
+extension Int64 {
+    /// Division rounding toward negative infinity, so dates before 1970 land on the right day.
+    func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

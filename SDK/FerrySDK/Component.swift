@@ -1,0 +1,114 @@
+import FerryBSON
+
+/// A component instance created by a plugin from its config. The host calls one instance from one
+/// thread at a time (unless its model is registered thread-safe), so an implementation needs no lock
+/// of its own for per-instance state.
+public protocol Component: AnyObject {
+    /// Runs the capture method `method` (one of the model's capture methods) with the collector's
+    /// `additional_params`. The typed component protocols (``Sensor``, ``Arm``…) implement this for
+    /// you from their typed methods, in the shape Viam's capture uses.
+    func capture(method: String, parameters: BSONDocument) throws -> CaptureOutput
+    /// Applies a new config in place. The default throws `.unsupported`, which makes the host close
+    /// this instance and create a new one.
+    func reconfigure(_ config: ComponentConfig) throws
+    /// Viam's DoCommand: an arbitrary command in, an arbitrary reply out.
+    func doCommand(_ command: BSONDocument) throws -> BSONDocument
+    /// Releases devices and files. Called once; the instance is never used again.
+    func close()
+}
+
+extension Component {
+    public func reconfigure(_ config: ComponentConfig) throws {
+        throw PluginError.unsupported("reconfigure is not implemented; the host re-creates the instance")
+    }
+    public func doCommand(_ command: BSONDocument) throws -> BSONDocument {
+        throw PluginError.unsupported("DoCommand is not implemented by this model")
+    }
+    public func close() {}
+}
+
+/// What one capture call produced: a tabular reading, or binary payloads (each its own capture file).
+public enum CaptureOutput: Sendable, Equatable {
+    case tabular(BSONDocument)
+    case binary([BinaryPayload])
+}
+
+public struct BinaryPayload: Sendable, Equatable {
+    public var bytes: [UInt8]
+    /// e.g. "image/jpeg", "image/png", "pointcloud/pcd".
+    public var mimeType: String
+    public init(bytes: [UInt8], mimeType: String) {
+        self.bytes = bytes
+        self.mimeType = mimeType
+    }
+}
+
+/// A component's entry in the machine config, as the host hands it to `create`.
+public struct ComponentConfig: Sendable, Equatable {
+    public var name: String
+    public var api: String
+    public var model: String
+    public var attributes: BSONDocument
+    public var dependsOn: [String]
+
+    public init(name: String, api: String, model: String, attributes: BSONDocument = [:], dependsOn: [String] = []) {
+        self.name = name
+        self.api = api
+        self.model = model
+        self.attributes = attributes
+        self.dependsOn = dependsOn
+    }
+
+    /// Decodes the document `{name, api, model, attributes, depends_on}` the host passes to `create`.
+    public init(document: BSONDocument) throws {
+        guard let name = document["name"]?.stringValue, let api = document["api"]?.stringValue,
+            let model = document["model"]?.stringValue
+        else { throw PluginError.invalidArgument("component config lacks name, api or model") }
+        self.init(
+            name: name, api: api, model: model, attributes: document["attributes"]?.documentValue ?? [:],
+            dependsOn: (document["depends_on"]?.arrayValue ?? []).compactMap(\.stringValue))
+    }
+
+    public var document: BSONDocument {
+        [
+            "name": .string(name), "api": .string(api), "model": .string(model),
+            "attributes": .document(attributes), "depends_on": .array(dependsOn.map(BSON.string)),
+        ]
+    }
+}
+
+/// Typed access to attributes with errors that name the attribute, for `create`.
+extension BSONDocument {
+    public func double(_ key: String, default fallback: Double? = nil) throws -> Double {
+        if let value = self[key] {
+            guard let number = value.doubleValue else {
+                throw PluginError.invalidArgument("attribute \(key) must be a number")
+            }
+            return number
+        }
+        guard let fallback else { throw PluginError.invalidArgument("attribute \(key) is required (a number)") }
+        return fallback
+    }
+
+    public func int(_ key: String, default fallback: Int? = nil) throws -> Int {
+        if let value = self[key] {
+            guard let number = value.int64Value, let int = Int(exactly: number) else {
+                throw PluginError.invalidArgument("attribute \(key) must be an integer")
+            }
+            return int
+        }
+        guard let fallback else { throw PluginError.invalidArgument("attribute \(key) is required (an integer)") }
+        return fallback
+    }
+
+    public func string(_ key: String, default fallback: String? = nil) throws -> String {
+        if let value = self[key] {
+            guard let string = value.stringValue else {
+                throw PluginError.invalidArgument("attribute \(key) must be a string")
+            }
+            return string
+        }
+        guard let fallback else { throw PluginError.invalidArgument("attribute \(key) is required (a string)") }
+        return fallback
+    }
+}

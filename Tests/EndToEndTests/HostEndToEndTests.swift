@@ -1,0 +1,151 @@
+import FerryBSON
+import FerryCapture
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// The real `ferry` binary, run as a user runs it.
+@Suite(.serialized) struct HostEndToEndTests {
+    let dir: TemporaryDirectory
+    var captureDir: String { dir.file("capture") }
+    var configPath: String { dir.file("machine.json") }
+
+    init() throws { dir = try TemporaryDirectory("ferry-e2e") }
+
+    func writeConfig(components: String, extra: String = "") throws {
+        let json = """
+            {"components": [\(components)],
+             "services": [{"name": "dm", "api": "rdk:service:data_manager", "attributes": {
+                "capture_dir": "\(captureDir)", "maximum_capture_file_size_bytes": 4096, "tags": ["e2e"] \(extra)}}]}
+            """
+        // Write then rename, as editors do, so the host never reads a half-written file.
+        try json.write(toFile: configPath + ".tmp", atomically: false, encoding: .utf8)
+        _ = rename(configPath + ".tmp", configPath)
+    }
+
+    static func sensor(_ name: String, hz: Double) -> String {
+        #"{"name": "\#(name)", "api": "rdk:component:sensor", "model": "fake", "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": \#(hz)}]}}]}"#
+    }
+    static let camera =
+        #"{"name": "cam", "api": "rdk:component:camera", "model": "fake", "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "ReadImage", "capture_frequency_hz": 4}, {"method": "NextPointCloud", "capture_frequency_hz": 1}]}}]}"#
+    static let motor =
+        #"{"name": "wheel", "api": "rdk:component:motor", "model": "fake", "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Position", "capture_frequency_hz": 20}]}}]}"#
+
+    func files(_ ext: String) -> [String] { CaptureRecovery.files(in: captureDir, withExtension: ext) }
+
+    /// Every record in the capture dir through `ferry capture cat`, parsed back.
+    func catRecords() throws -> [BSONDocument] {
+        let result = try FerryProcess.run(["capture", "cat", captureDir])
+        #expect(result.status == 0, "capture cat failed: \(result.stderr)")
+        return try result.stdout.split(separator: "\n").map { try BSONDocument(extendedJSON: String($0)) }
+    }
+
+    @Test func runCapturesAndCtrlCClosesEveryFile() throws {
+        defer { dir.remove() }
+        try writeConfig(components: [Self.sensor("temp", hz: 200), Self.camera].joined(separator: ","))
+        let host = try FerryProcess(["run", configPath])
+        #expect(eventually { files("capture").count >= 3 && files("capture").contains { $0.contains("ReadImage") } })
+        host.signal(SIGINT)
+        let result = host.wait()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(files("prog").isEmpty, "SIGINT leaves no .prog: \(files("prog"))")
+        let records = try catRecords()
+        let readings = records.filter { $0["method_name"] == "Readings" }
+        #expect(readings.count > 10)
+        for record in readings {
+            #expect(record["component_type"] == "rdk:component:sensor")
+            #expect(record["component_name"] == "temp")
+            #expect(record["tags"] == ["e2e"])
+            guard case .datetime(let requested) = record["time_requested"], case .datetime(let received) = record["time_received"] else {
+                Issue.record("dates in \(record)")
+                continue
+            }
+            #expect(requested <= received)
+            #expect(record["data"]?.documentValue?["readings"]?.documentValue?.isEmpty == false)
+        }
+        let image = try #require(records.first { $0["method_name"] == "ReadImage" })
+        #expect(image["binary"]?.documentValue?["mime_type"] == "image/png")
+        #expect(records.contains { $0["method_name"] == "NextPointCloud" && $0["binary"]?.documentValue?["mime_type"] == "pointcloud/pcd" })
+    }
+
+    @Test func sigkillMidCaptureIsRecoveredAtRestart() throws {
+        defer { dir.remove() }
+        try writeConfig(components: Self.sensor("temp", hz: 500))
+        for round in 0..<3 {
+            let host = try FerryProcess(["run", configPath])
+            #expect(eventually { !files("prog").isEmpty && files("capture").count > round })
+            host.signal(SIGKILL)
+            _ = host.wait()
+        }
+        let before = files("prog").count + files("capture").count
+        #expect(!files("prog").isEmpty, "a SIGKILL leaves the open file as .prog")
+        // Restart: recovery promotes every .prog before capture resumes.
+        let host = try FerryProcess(["run", configPath])
+        #expect(eventually { files("capture").count >= before })
+        host.signal(SIGTERM)
+        let result = host.wait()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(files("prog").isEmpty)
+        for file in files("capture") {
+            #expect(throws: Never.self) { try CaptureFileReader.read(path: file, strict: true) }
+        }
+        #expect(try catRecords().count > 0)
+    }
+
+    @Test func configEditsApplyWhileRunningAndABadEditIsRefused() throws {
+        defer { dir.remove() }
+        try writeConfig(components: Self.sensor("temp", hz: 50))
+        let host = try FerryProcess(["run", configPath])
+        #expect(eventually { !files("prog").isEmpty || !files("capture").isEmpty })
+        try writeConfig(components: [Self.sensor("temp", hz: 50), Self.motor].joined(separator: ","))
+        #expect(eventually { (files("prog") + files("capture")).contains { $0.contains("/rdk_component_motor/wheel/Position/") } })
+        // An invalid edit: the motor is asked for a method it lacks. The old config keeps running.
+        try writeConfig(components: Self.motor.replacingOccurrences(of: "\"Position\"", with: "\"Readings\""))
+        Thread.sleep(forTimeInterval: 2.5)
+        let sensorRecordsBefore = try FerryProcess.run(["capture", "cat", captureDir]).stdout.components(separatedBy: "\"Readings\"").count
+        #expect(eventually { try FerryProcess.run(["capture", "cat", captureDir]).stdout.components(separatedBy: "\"Readings\"").count > sensorRecordsBefore })
+        // Removing the motor closes its file cleanly while the host runs on.
+        try writeConfig(components: Self.sensor("temp", hz: 50))
+        #expect(eventually { !files("prog").contains { $0.contains("rdk_component_motor") } })
+        host.signal(SIGINT)
+        let result = host.wait()
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("config change refused, the previous config keeps running"))
+        #expect(result.stderr.contains(#"components[0].service_configs[0].attributes.capture_methods[0].method: "Readings" is not a capture method of rdk:component:motor model rdk:builtin:fake; it has Position, IsPowered"#))
+    }
+
+    @Test func anInvalidConfigAtStartIsRefusedWithItsPath() throws {
+        defer { dir.remove() }
+        try writeConfig(components: Self.sensor("temp", hz: 5).replacingOccurrences(of: "\"Readings\"", with: "\"Reading\""))
+        let result = try FerryProcess.run(["run", configPath])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(#"components[0].service_configs[0].attributes.capture_methods[0].method: "Reading" is not a capture method of rdk:component:sensor model rdk:builtin:fake; it has Readings"#))
+    }
+
+    @Test func aBrokenPluginIsReportedAndTheHostRunsWithoutIt() throws {
+        defer { dir.remove() }
+        try writeConfig(components: Self.sensor("temp", hz: 20))
+        let broken = BuiltProducts.library("FixtureNoEntry")
+        let host = try FerryProcess(["run", configPath], environment: ["FERRY_PLUGIN_PATH": broken + ":/nonexistent/libGone.so"])
+        #expect(eventually { !files("prog").isEmpty || !files("capture").isEmpty })
+        host.signal(SIGINT)
+        let result = host.wait()
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("plugin \(broken): no ferry_plugin_entry symbol"))
+        #expect(result.stderr.contains("plugin /nonexistent/libGone.so: file not found"))
+    }
+
+    @Test func pluginInspectPrintsModelsAndABI() throws {
+        defer { dir.remove() }
+        let text = try FerryProcess.run(["plugin", "inspect", BuiltProducts.library("FerrySystemStats")])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("abi      1.0"))
+        #expect(text.stdout.contains("rdk:component:sensor  ferry:linux:system-stats"))
+        let json = try FerryProcess.run(["plugin", "inspect", "--json", BuiltProducts.library("FerryFake")])
+        let document = try BSONDocument(extendedJSON: json.stdout)
+        #expect(document["models"]?.arrayValue?.count == 9)
+        let bad = try FerryProcess.run(["plugin", "inspect", BuiltProducts.library("FixtureABIMajor")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("built for plugin ABI 2.0 but this host speaks 1.0"))
+    }
+}

@@ -1,0 +1,168 @@
+import FerryBSON
+import FerryLoader
+import FerryTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import FerryCapture
+
+@Suite struct CaptureFileTests {
+    let clock = ManualCaptureClock()
+    let logger = Logger(label: "test")
+
+    func writer(_ dir: TemporaryDirectory, maxSize: Int64 = 256 * 1024, fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem())
+        -> CaptureFileWriter
+    {
+        var options = CaptureWriterOptions()
+        options.maximumFileSize = maxSize
+        options.tags = ["lab"]
+        return CaptureFileWriter(
+            captureDir: dir.path, api: "rdk:component:sensor", component: "temp", method: "Readings",
+            parameters: ["unit": "celsius"], options: options, clock: clock, fileSystem: fileSystem, logger: logger)
+    }
+
+    func reading(_ i: Int) -> CapturedValue { .tabular(["readings": ["temperature": .double(20 + Double(i) / 10), "i": .int32(Int32(i))]]) }
+
+    @Test func roundTripsInViamsLayoutAndFormat() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let w = writer(dir)
+        let t0 = clock.wallTime()
+        for i in 0..<5 { w.write(reading(i), timeRequested: t0, timeReceived: t0.addingTimeInterval(0.001)) }
+        w.close()
+        let files = CaptureRecovery.files(in: dir.path, withExtension: "capture")
+        #expect(files.count == 1)
+        #expect(files[0].hasPrefix(dir.path + "/rdk_component_sensor/temp/Readings/"))
+        #expect(CaptureRecovery.files(in: dir.path, withExtension: "prog").isEmpty)
+        let contents = try CaptureFileReader.read(path: files[0])
+        #expect(contents.metadata.componentType == "rdk:component:sensor")
+        #expect(contents.metadata.componentName == "temp")
+        #expect(contents.metadata.methodName == "Readings")
+        #expect(contents.metadata.type == .tabularSensor)
+        #expect(contents.metadata.tags == ["lab"])
+        #expect(CaptureFile.unpackParameters(contents.metadata.methodParameters) == ["unit": "celsius"])
+        #expect(contents.records.count == 5)
+        let third = StructConversion.document(from: contents.records[2].struct)
+        #expect(third == ["readings": ["i": .double(2), "temperature": .double(20.2)]])
+        #expect(contents.records[2].metadata.timeRequested.date == t0)
+    }
+
+    @Test func tabularFilesRotateAtTheSizeLimitAndEachBinaryIsItsOwnFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let w = writer(dir, maxSize: 2048)
+        let t = clock.wallTime()
+        for i in 0..<200 { w.write(reading(i), timeRequested: t, timeReceived: t) }
+        w.write(.binary([.init(bytes: [1, 2, 3], mimeType: "image/png"), .init(bytes: [4], mimeType: "image/png")]), timeRequested: t, timeReceived: t)
+        w.close()
+        let files = CaptureRecovery.files(in: dir.path, withExtension: "capture")
+        var tabular = 0
+        var binary: [[UInt8]] = []
+        for file in files {
+            let contents = try CaptureFileReader.read(path: file)
+            if contents.metadata.type == .binarySensor {
+                #expect(contents.records.count == 1)
+                #expect(contents.metadata.mimeType == "image/png")
+                #expect(contents.metadata.fileExtension == ".png")
+                binary.append(Array(contents.records[0].binary))
+            } else {
+                tabular += contents.records.count
+                // Rotation happens once a file reaches the limit: no file is much bigger.
+                let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as! Int
+                #expect(size < 2048 + 200)
+            }
+        }
+        #expect(tabular == 200)
+        #expect(files.count > 5)
+        #expect(binary.sorted { $0.count > $1.count } == [[1, 2, 3], [4]])
+    }
+
+    @Test func recoveryCutsAPartialRecordAndPromotesTheFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // Simulate a crash: a .prog with 3 whole records and half of a fourth.
+        let metadata = CaptureFile.metadata(api: "rdk:component:sensor", component: "t", method: "Readings", parameters: [:], tabular: true, tags: [])
+        var bytes = try CaptureFile.delimited(metadata)
+        for i in 0..<4 {
+            bytes += try CaptureFile.delimited(CaptureFile.tabularRecord(["i": .int32(Int32(i))], requested: Date(), received: Date()))
+        }
+        let whole = bytes.count
+        let last = try CaptureFile.delimited(CaptureFile.tabularRecord(["i": 3], requested: Date(), received: Date())).count
+        bytes.removeLast(last / 2)
+        let folder = dir.path + "/rdk_component_sensor/t/Readings"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: folder + "/a.prog", contents: Data(bytes))
+        FileManager.default.createFile(atPath: folder + "/b.prog", contents: Data(bytes.prefix(3)))  // header cut short
+        FileManager.default.createFile(atPath: folder + "/c.prog", contents: Data([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x08]))  // garbage
+        let report = CaptureRecovery.recover(captureDir: dir.path, logger: logger)
+        #expect(report.recovered == [folder + "/a.capture"])
+        #expect(report.truncatedBytes == last - last / 2)
+        #expect(report.removedEmpty == [folder + "/b.prog"])
+        #expect(report.quarantined == [folder + "/c.prog.corrupt"])
+        let contents = try CaptureFileReader.read(path: folder + "/a.capture")
+        #expect(contents.records.count == 3)
+        #expect(contents.validLength == whole - last)
+        #expect(CaptureRecovery.files(in: dir.path, withExtension: "prog").isEmpty)
+    }
+
+    @Test func writeErrorsBackOffKeepReadingsAndResume() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let disk = FailingFileSystem()
+        let w = writer(dir, fileSystem: disk)
+        let t = clock.wallTime()
+        w.write(reading(0), timeRequested: t, timeReceived: t)
+        disk.failing.withLock { $0 = true }  // the disk fills up
+        for i in 1..<20 {
+            clock.advance(byNanos: 100_000_000)
+            w.write(reading(i), timeRequested: t, timeReceived: t)
+        }
+        #expect(w.stats.healthy == false)
+        #expect(w.stats.lastError?.contains("No space left on device") == true)
+        #expect(w.stats.pendingRecords == 19)
+        // Within the backoff the writer does not hammer the disk.
+        let attempts = disk.writeAttempts.withLock { $0 }
+        clock.advance(byNanos: 10_000_000)
+        w.write(reading(20), timeRequested: t, timeReceived: t)
+        #expect(disk.writeAttempts.withLock { $0 } == attempts)
+        disk.failing.withLock { $0 = false }  // space is freed
+        clock.advance(bySeconds: 60)
+        w.write(reading(21), timeRequested: t, timeReceived: t)
+        #expect(w.stats.healthy)
+        #expect(w.stats.pendingRecords == 0)
+        w.close()
+        var all: [Int] = []
+        for file in CaptureRecovery.files(in: dir.path, withExtension: "capture") {
+            all += try CaptureFileReader.read(path: file).records.map {
+                Int(StructConversion.document(from: $0.struct)["readings"]!.documentValue!["i"]!.doubleValue!)
+            }
+        }
+        #expect(all.sorted() == Array(0...21))
+    }
+}
+
+/// The real file system, except that writes fail with ENOSPC while `failing` is set.
+final class FailingFileSystem: CaptureFileSystem {
+    let real = POSIXCaptureFileSystem()
+    let failing = Mutex(false)
+    let writeAttempts = Mutex(0)
+    func createDirectory(_ path: String) throws(CaptureIOError) { try real.createDirectory(path) }
+    func create(_ path: String) throws(CaptureIOError) -> Int32 { try real.create(path) }
+    func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError) {
+        writeAttempts.withLock { $0 += 1 }
+        if failing.withLock({ $0 }) {
+            // Half the bytes land before the disk fills: the writer must cut them off again.
+            try real.write(fd, Array(bytes.prefix(bytes.count / 2)), path: path)
+            throw CaptureIOError(operation: "write", path: path, code: ENOSPC)
+        }
+        try real.write(fd, bytes, path: path)
+    }
+    func sync(_ fd: Int32, path: String) throws(CaptureIOError) { try real.sync(fd, path: path) }
+    func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) { try real.truncate(fd, to: length, path: path) }
+    func close(_ fd: Int32) { real.close(fd) }
+    func rename(_ from: String, _ to: String) throws(CaptureIOError) { try real.rename(from, to) }
+    func remove(_ path: String) { real.remove(path) }
+    func syncDirectory(_ path: String) { real.syncDirectory(path) }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+@testable import FerryMQL
+
+@Suite("Dates: civil calendar arithmetic")
+struct CivilCalendarTests {
+    @Test func knownDayNumbers() {
+        #expect(MQLCivil.days(year: 1970, month: 1, day: 1) == 0)
+        #expect(MQLCivil.days(year: 2000, month: 1, day: 1) == 10_957)
+        #expect(MQLCivil.days(year: 1969, month: 12, day: 31) == -1)
+        #expect(MQLCivil.days(year: 0, month: 3, day: 1) == -719_468)
+        #expect(MQLCivil.days(year: 1, month: 1, day: 1) == -719_162)
+        #expect(MQLCivil.days(year: 9999, month: 12, day: 31) == 2_932_896)
+        let leapDay = MQLCivil.date(days: 19_782)
+        #expect([leapDay.year, leapDay.month, leapDay.day] == [2024, 2, 29])
+    }
+
+    @Test func roundTripsEveryDayOverFourMillennia() {
+        for days in Int64(-1_500_000)...1_500_000 {
+            let (y, m, d) = MQLCivil.date(days: days)
+            guard MQLCivil.days(year: y, month: m, day: d) == days, (1...MQLCivil.daysInMonth(year: y, month: m)).contains(d)
+            else {
+                Issue.record("day \(days) → \(y)-\(m)-\(d)")
+                return
+            }
+        }
+    }
+
+    @Test func agreesWithFoundationGregorianCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "GMT")!
+        // Foundation switches to the Julian calendar before 1582; compare from 1600 on.
+        for days in stride(from: Int64(-135_000), through: 160_000, by: 37) {
+            let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(days) * 86_400))
+            let (y, m, d) = MQLCivil.date(days: days)
+            #expect([Int(y), Int(m), Int(d)] == [c.year!, c.month!, c.day!], "day \(days)")
+        }
+    }
+
+    @Test func fixtureHelperAgreesWithCivilMath() {
+        #expect(utc("1970-01-01T00:00:00Z") == 0)
+        #expect(utc("1969-12-31T23:59:59.999Z") == -1)
+        #expect(utc("2017-07-06T12:35:37.513Z") == 1_499_344_537_513)
+        #expect(utc("1960-07-10T12:10:37.448Z") == -299_072_962_552)
+        #expect(utc("9999-12-31T23:59:59.999Z") == 253_402_300_799_999)
+    }
+
+    @Test func extremesOfTheBSONRangeDoNotTrap() {
+        let max = MQLDates.parts(.max, in: .utc)
+        #expect([max.year, max.month, max.day, max.hour, max.minute, max.second, max.millisecond]
+            == [292_278_994, 8, 17, 7, 12, 55, 807])
+        let min = MQLDates.parts(.min, in: .utc)
+        #expect([min.year, min.month, min.day, min.hour, min.minute, min.second, min.millisecond]
+            == [-292_275_055, 5, 16, 16, 47, 4, 192])
+        // A positive offset at Int64.max moves the wall clock past the range without overflow.
+        #expect(MQLDates.parts(.max, in: india).day == 17)
+        #expect([2, 3].contains(MQLDates.parts(.max, in: newYork).hour))
+    }
+
+    @Test func floorDivisionRoundsTowardNegativeInfinity() {
+        #expect(MQLCivil.floorDiv(-1, 86_400_000) == -1)
+        #expect(MQLCivil.floorMod(-1, 86_400_000) == 86_399_999)
+        #expect(MQLCivil.floorDiv(-86_400_000, 86_400_000) == -1)
+        #expect(MQLCivil.floorMod(-86_400_000, 86_400_000) == 0)
+        #expect(MQLCivil.floorDiv(7, 2) == 3)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Runs the real `ferry` binary, as a user would.
+public final class FerryProcess: @unchecked Sendable {
+    // @unchecked: `process` and the pipes are set up in init and then only read; Foundation's
+    // Process is safe to query from any thread.
+    public let process = Process()
+    let stdoutPipe = Pipe()
+    let stderrPipe = Pipe()
+
+    public init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: BuiltProducts.ferry)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Runs to completion and returns (status, stdout, stderr).
+    public static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws
+        -> (status: Int32, stdout: String, stderr: String)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltProducts.ferry)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        // Read both pipes before waiting, so a chatty child never blocks on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        // nonisolated(unsafe): written by the one async block, read only after group.wait().
+        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit and returns (status, stdout, stderr).
+    public func wait() -> (status: Int32, stdout: String, stderr: String) {
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        // nonisolated(unsafe): written by the one async block, read only after group.wait().
+        DispatchQueue.global().async(group: group) { errData = self.stderrPipe.fileHandleForReading.readDataToEndOfFile() }
+        let outData = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes. For waiting on a real process's files;
+/// the assertions are about what happened, never about how long it took.
+public func eventually(timeout: TimeInterval = 30, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return try condition()
+}
