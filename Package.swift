@@ -60,11 +60,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Machine"),
-        .target(name: "FerryMQL", dependencies: ["FerryBSON"], path: "Host/MQL"),
+//MQLTARGET
         .executableTarget(
             name: "ferry",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL",
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -81,7 +81,7 @@ let package = Package(
         // MARK: Benchmarks
         .executableTarget(
             name: "CaptureBenchmark",
-            dependencies: ["FerryBSON", "FerryCapture", "FerryLoader", "FerryMachine", "FerryConfig"],
+            dependencies: ["FerryBSON", "FerryCapture", "FerryLoader", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/CaptureBenchmark"),
 
         // MARK: Tests
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "FerryCaptureTests",
             dependencies: ["FerryCapture", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
-        .testTarget(name: "FerryMQLTests", dependencies: ["FerryMQL", "FerryBSON"]),
+//MQLTESTS
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
     ] + fixturePlugins.map(fixturePlugin)
 )

@@ -12,6 +12,8 @@ public struct CollectorStats: Sendable, Equatable {
     public var skippedTicks = 0
     public var errors = 0
     public var lastError: String?
+    /// How late each tick ran after its scheduled time.
+    public var lateness = LatencyHistogram()
 }
 
 /// One (resource, method, additional_params): a timer on its own serial queue calls the capture
@@ -96,6 +98,7 @@ public final class Collector: Sendable {
                 state.stats.skippedTicks += Int(due - last - 1)
             }
             state.lastTick = due
+            state.stats.lateness.record(now &- (state.startNanos &+ due &* intervalNanos))
             return true
         }
         guard proceed else { return }

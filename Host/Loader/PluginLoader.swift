@@ -42,10 +42,11 @@ enum PluginLoader {
         let collector = ResultCollector()
         let status = collector.withResult { initialize(host, $0) }
         let session = context.finishInit()
+        // A refused registration is the root cause even when init then failed because of it.
+        if let refusal = session.refusals.first { throw refusal }
         guard status == FERRY_OK else {
             throw LoadError(path: path, reason: .initFailed(status: status.name, message: collector.error ?? "no message"))
         }
-        if let refusal = session.refusals.first { throw refusal }
 
         let info = PluginInfo(
             path: path, name: name, version: version, abiMajor: major, abiMinor: minor,

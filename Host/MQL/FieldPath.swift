@@ -72,6 +72,19 @@ struct FieldPath: Sendable, Hashable, CustomStringConvertible {
         return .array(result)
     }
 
+    /// The value at a dotted path through sub-documents only (no array traversal), as `$unwind`
+    /// and `$densify` read their field.
+    static func nested(_ components: [String], in doc: BSONDocument) -> BSON? {
+        var current = doc
+        for (i, component) in components.enumerated() {
+            guard let v = lookup(current, component) else { return nil }
+            if i == components.count - 1 { return v }
+            guard case .document(let d) = v else { return nil }
+            current = d
+        }
+        return nil
+    }
+
     @inline(__always)
     static func lookup(_ doc: BSONDocument, _ key: String) -> BSON? {
         for element in doc.elements where element.key == key { return element.value }

@@ -49,7 +49,7 @@ struct RunCommand: ParsableCommand {
             source.setEventHandler {
                 logger.info("stopping: closing capture files")
                 machine.stop()
-                exit(0)
+                Glibc.exit(0)
             }
             source.resume()
             SignalSources.keep(source)

@@ -32,8 +32,8 @@ final class FakeMotor: Motor {
     func position() throws -> Double { Signal.rounded(revolutions(after: elapsed()), places: 6) }
 
     func isPowered() throws -> (isOn: Bool, powerPct: Double) {
-        let power = self.power(after: elapsed())
-        return (power != 0, Signal.rounded(power, places: 4))
+        let power = Signal.rounded(self.power(after: elapsed()), places: 4)
+        return (power != 0, power)
     }
 
     private func elapsed() -> Double { max(0, clock() - start) }

@@ -164,7 +164,11 @@ static ferry_status capture(void *handle, const char *method, const uint8_t *par
     system_sample sample;
     char error[768];
     ferry_status status = system_sample_read(self->proc_root, self->sys_root, &sample, error, sizeof error);
-    if (status != FERRY_OK) return fail(result, status, error);
+    if (status != FERRY_OK) {
+        char message[800];
+        snprintf(message, sizeof message, "system-stats: %s", error);
+        return fail(result, status, message);
+    }
 
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     bson_writer w;

@@ -1,13 +1,3 @@
-// memchr for C-string scans. On Linux, importing Glibc also autolinks libm, which the Double→integer
-// conversions in BSON.swift need when a binary links FerryBSON without Foundation.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 extension BSONDocument {
     /// Decodes one BSON document that must fill `bytes` exactly. Strict: every length, terminator,
     /// type byte, boolean and UTF-8 string is checked, and the error names the byte offset.
@@ -52,6 +42,8 @@ struct BSONDecoder {
     func document(at offset: inout Int, limit: Int, depth: Int) throws(BSONError) -> BSONDocument {
         let end = try containerEnd(at: offset, limit: limit, depth: depth, what: "document")
         var elements: [BSONElement] = []
+        // Readings are small documents: one allocation for up to 8 elements instead of four.
+        elements.reserveCapacity(min(8, (end - offset) / 8))
         var position = offset + 4
         while position < end - 1 {
             let typeOffset = position
@@ -72,6 +64,7 @@ struct BSONDecoder {
     func array(at offset: inout Int, limit: Int, depth: Int) throws(BSONError) -> [BSON] {
         let end = try containerEnd(at: offset, limit: limit, depth: depth, what: "array")
         var values: [BSON] = []
+        values.reserveCapacity(min(8, (end - offset) / 8))
         var position = offset + 4
         while position < end - 1 {
             let typeOffset = position
@@ -252,10 +245,8 @@ struct BSONDecoder {
     }
 
     func skipCString(at offset: inout Int, limit: Int, what: @autoclosure () -> String) throws(BSONError) {
-        if offset < limit, let base = bytes.baseAddress,
-            let nul = memchr(base + offset, 0, limit - offset)
-        {
-            offset = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(nul)) + 1
+        if offset < limit, let nul = firstNUL(bytes.baseAddress! + offset, count: limit - offset) {
+            offset += nul + 1
             return
         }
         throw .bytes("\(what()) has no 0x00 terminator before the end of its container", at: offset)
@@ -263,10 +254,8 @@ struct BSONDecoder {
 
     func utf8(from start: Int, to end: Int, what: @autoclosure () -> String) throws(BSONError) -> String {
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
-        guard let text = String(validating: slice, as: UTF8.self) else {
-            throw .bytes("\(what()) is not valid UTF-8", at: start)
-        }
-        return text
+        guard isValidUTF8(slice) else { throw .bytes("\(what()) is not valid UTF-8", at: start) }
+        return String(decoding: slice, as: UTF8.self)
     }
 
     // MARK: Fixed-size reads

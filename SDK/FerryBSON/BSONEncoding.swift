@@ -5,15 +5,16 @@ extension BSONDocument {
     /// cannot be encoded: that is a programming error and traps, like an out-of-range index. Use
     /// `encodeChecked()` where such strings come from outside and an error is wanted instead.
     public func encode() -> [UInt8] {
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(128)
-        encode(into: &buffer)
-        return buffer
+        var writer = ByteWriter()
+        BSONEncoder.appendDocument(self, to: &writer)
+        return writer.array()
     }
 
     /// Appends the document's BSON bytes to `buffer`, so a hot loop can reuse one allocation.
     public func encode(into buffer: inout [UInt8]) {
-        BSONEncoder.appendDocument(self, to: &buffer)
+        var writer = ByteWriter()
+        BSONEncoder.appendDocument(self, to: &writer)
+        buffer.append(contentsOf: writer.bytes)
     }
 
     /// Like `encode()`, but throws instead of trapping when a key or regex contains a NUL byte.
@@ -24,135 +25,135 @@ extension BSONDocument {
 }
 
 enum BSONEncoder {
-    static func appendDocument(_ document: BSONDocument, to out: inout [UInt8]) {
-        let start = beginLength(&out)
-        for element in document.elements {
-            out.append(element.value.typeCode)
-            appendCString(element.key, what: "key", to: &out)
-            appendValue(element.value, to: &out)
+    static func appendDocument(_ document: borrowing BSONDocument, to out: inout ByteWriter) {
+        let start = out.count
+        out.littleEndian(Int32(0))  // length, patched below
+        for index in document.elements.indices {
+            // The type byte comes first but is only known once the value is written.
+            let typeOffset = out.count
+            out.byte(0)
+            appendCString(document.elements[index].key, what: "key", to: &out)
+            out.patchByte(appendValue(document.elements[index].value, to: &out), at: typeOffset)
         }
-        out.append(0)
-        endLength(start, &out)
+        out.byte(0)
+        out.patchInt32(Int32(truncatingIfNeeded: out.count - start), at: start)
     }
 
-    static func appendArray(_ array: [BSON], to out: inout [UInt8]) {
-        let start = beginLength(&out)
-        for (index, value) in array.enumerated() {
-            out.append(value.typeCode)
-            appendDecimal(index, to: &out)
-            out.append(0)
-            appendValue(value, to: &out)
+    static func appendArray(_ array: borrowing [BSON], to out: inout ByteWriter) {
+        let start = out.count
+        out.littleEndian(Int32(0))
+        for index in array.indices {
+            let typeOffset = out.count
+            out.byte(0)
+            out.decimal(index)  // keys are "0", "1", …
+            out.byte(0)
+            out.patchByte(appendValue(array[index], to: &out), at: typeOffset)
         }
-        out.append(0)
-        endLength(start, &out)
+        out.byte(0)
+        out.patchInt32(Int32(truncatingIfNeeded: out.count - start), at: start)
     }
 
-    static func appendValue(_ value: BSON, to out: inout [UInt8]) {
+    /// Writes the value and returns its type byte.
+    static func appendValue(_ value: borrowing BSON, to out: inout ByteWriter) -> UInt8 {
         switch value {
-        case .double(let d): appendLittleEndian(d.bitPattern, to: &out)
-        case .string(let s), .javascript(let s), .symbol(let s): appendString(s, to: &out)
-        case .document(let d): appendDocument(d, to: &out)
-        case .array(let a): appendArray(a, to: &out)
-        case .binary(let b): appendBinary(b, to: &out)
-        case .undefined, .null, .minKey, .maxKey: break
-        case .objectID(let oid): out.append(contentsOf: oid.bytes)
-        case .bool(let b): out.append(b ? 1 : 0)
-        case .datetime(let ms): appendLittleEndian(ms, to: &out)
+        case .double(let d):
+            out.littleEndian(d.bitPattern)
+            return BSONTypeCode.double
+        case .string(let s):
+            appendString(s, to: &out)
+            return BSONTypeCode.string
+        case .document(let d):
+            appendDocument(d, to: &out)
+            return BSONTypeCode.document
+        case .array(let a):
+            appendArray(a, to: &out)
+            return BSONTypeCode.array
+        case .binary(let b):
+            appendBinary(b, to: &out)
+            return BSONTypeCode.binary
+        case .undefined:
+            return BSONTypeCode.undefined
+        case .objectID(let oid):
+            out.bytes(oid.bytes)
+            return BSONTypeCode.objectID
+        case .bool(let b):
+            out.byte(b ? 1 : 0)
+            return BSONTypeCode.bool
+        case .datetime(let ms):
+            out.littleEndian(ms)
+            return BSONTypeCode.datetime
+        case .null:
+            return BSONTypeCode.null
         case .regex(let pattern, let options):
             appendCString(pattern, what: "regex pattern", to: &out)
             appendCString(canonicalRegexOptions(options), what: "regex options", to: &out)
+            return BSONTypeCode.regex
         case .dbPointer(let namespace, let id):
             appendString(namespace, to: &out)
-            out.append(contentsOf: id.bytes)
+            out.bytes(id.bytes)
+            return BSONTypeCode.dbPointer
+        case .javascript(let code):
+            appendString(code, to: &out)
+            return BSONTypeCode.javascript
+        case .symbol(let symbol):
+            appendString(symbol, to: &out)
+            return BSONTypeCode.symbol
         case .javascriptWithScope(let code, let scope):
-            let start = beginLength(&out)
+            let start = out.count
+            out.littleEndian(Int32(0))
             appendString(code, to: &out)
             appendDocument(scope, to: &out)
-            endLength(start, &out)
-        case .int32(let i): appendLittleEndian(i, to: &out)
+            out.patchInt32(Int32(truncatingIfNeeded: out.count - start), at: start)
+            return BSONTypeCode.javascriptWithScope
+        case .int32(let i):
+            out.littleEndian(i)
+            return BSONTypeCode.int32
         case .timestamp(let t):
-            appendLittleEndian(t.increment, to: &out)
-            appendLittleEndian(t.seconds, to: &out)
-        case .int64(let i): appendLittleEndian(i, to: &out)
+            out.littleEndian(t.increment)
+            out.littleEndian(t.seconds)
+            return BSONTypeCode.timestamp
+        case .int64(let i):
+            out.littleEndian(i)
+            return BSONTypeCode.int64
         case .decimal128(let d):
-            appendLittleEndian(d.low, to: &out)
-            appendLittleEndian(d.high, to: &out)
+            out.littleEndian(d.low)
+            out.littleEndian(d.high)
+            return BSONTypeCode.decimal128
+        case .minKey:
+            return BSONTypeCode.minKey
+        case .maxKey:
+            return BSONTypeCode.maxKey
         }
     }
 
-    static func appendBinary(_ binary: BSONBinary, to out: inout [UInt8]) {
+    static func appendBinary(_ binary: BSONBinary, to out: inout ByteWriter) {
         if binary.subtype == BSONTypeCode.binaryOldSubtype {
-            appendLittleEndian(Int32(binary.data.count + 4), to: &out)
-            out.append(binary.subtype)
-            appendLittleEndian(Int32(binary.data.count), to: &out)
+            out.littleEndian(Int32(binary.data.count + 4))
+            out.byte(binary.subtype)
+            out.littleEndian(Int32(binary.data.count))
         } else {
-            appendLittleEndian(Int32(binary.data.count), to: &out)
-            out.append(binary.subtype)
+            out.littleEndian(Int32(binary.data.count))
+            out.byte(binary.subtype)
         }
-        out.append(contentsOf: binary.data)
+        out.bytes(binary.data)
     }
 
     /// int32 byte count (terminator included), the UTF-8 bytes, then NUL.
-    static func appendString(_ string: String, to out: inout [UInt8]) {
-        appendLittleEndian(Int32(string.utf8.count + 1), to: &out)
-        appendUTF8(string, to: &out)
-        out.append(0)
+    @inline(__always)
+    static func appendString(_ string: String, to out: inout ByteWriter) {
+        out.littleEndian(Int32(string.utf8.count + 1))
+        out.utf8(string)
+        out.byte(0)
     }
 
-    static func appendCString(_ string: String, what: StaticString, to out: inout [UInt8]) {
+    @inline(__always)
+    static func appendCString(_ string: String, what: StaticString, to out: inout ByteWriter) {
         let start = out.count
-        appendUTF8(string, to: &out)
-        for index in start..<out.count where out[index] == 0 {
+        out.utf8(string)
+        if firstNUL(out.base + start, count: out.count - start) != nil {
             preconditionFailure("BSON \(what) \(string.debugDescription) contains a NUL byte (use encodeChecked() to get an error)")
         }
-        out.append(0)
-    }
-
-    @inline(__always)
-    static func appendUTF8(_ string: String, to out: inout [UInt8]) {
-        let copied: Void? = string.utf8.withContiguousStorageIfAvailable { out.append(contentsOf: $0) }
-        if copied == nil { out.append(contentsOf: string.utf8) }
-    }
-
-    @inline(__always)
-    static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
-    }
-
-    /// Array keys are the decimal indexes "0", "1", …
-    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 10 {
-            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var remaining = value
-            var index = buffer.count
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[index...]))
-        }
-    }
-
-    /// Reserves an int32 length slot and returns where it starts.
-    @inline(__always)
-    static func beginLength(_ out: inout [UInt8]) -> Int {
-        let start = out.count
-        appendLittleEndian(Int32(0), to: &out)
-        return start
-    }
-
-    /// Fills the slot reserved by `beginLength` with the byte count since then.
-    @inline(__always)
-    static func endLength(_ start: Int, _ out: inout [UInt8]) {
-        let length = Int32(truncatingIfNeeded: out.count - start)
-        out.withUnsafeMutableBytes { $0.storeBytes(of: length.littleEndian, toByteOffset: start, as: Int32.self) }
+        out.byte(0)
     }
 
     /// Finds the first key or regex string that cannot be written as a C string.

@@ -1,10 +1,9 @@
 extension BSONObjectID: CustomStringConvertible {
     /// The 24 lowercase hex digits, as Extended JSON's `$oid` writes them.
     public var hexString: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
-        for byte in bytes { appendHexByte(byte, to: &out) }
-        return String(decoding: out, as: UTF8.self)
+        var out = ByteWriter(capacity: 24)
+        for byte in bytes { out.hexByte(byte) }
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     public var description: String { hexString }
@@ -18,12 +17,18 @@ extension BSONObjectID: CustomStringConvertible {
     }
 }
 
-let lowercaseHexDigits = Array("0123456789abcdef".utf8)
+extension ByteWriter {
+    /// Two lowercase hex digits.
+    @inline(__always)
+    mutating func hexByte(_ byte: UInt8) {
+        self.byte(hexDigit(byte >> 4))
+        self.byte(hexDigit(byte & 0xF))
+    }
+}
 
 @inline(__always)
-func appendHexByte(_ byte: UInt8, to out: inout [UInt8]) {
-    out.append(lowercaseHexDigits[Int(byte >> 4)])
-    out.append(lowercaseHexDigits[Int(byte & 0xF)])
+func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
 }
 
 func hexValue(_ digit: UInt8) -> UInt8? {

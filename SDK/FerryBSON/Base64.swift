@@ -8,29 +8,29 @@ enum Base64 {
         return table
     }()
 
-    static func encode(_ data: [UInt8], to out: inout [UInt8]) {
+    static func encode(_ data: [UInt8], to out: inout ByteWriter) {
         var index = 0
         while index + 3 <= data.count {
             let group = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2])
-            out.append(alphabet[Int(group >> 18 & 0x3F)])
-            out.append(alphabet[Int(group >> 12 & 0x3F)])
-            out.append(alphabet[Int(group >> 6 & 0x3F)])
-            out.append(alphabet[Int(group & 0x3F)])
+            out.byte(alphabet[Int(group >> 18 & 0x3F)])
+            out.byte(alphabet[Int(group >> 12 & 0x3F)])
+            out.byte(alphabet[Int(group >> 6 & 0x3F)])
+            out.byte(alphabet[Int(group & 0x3F)])
             index += 3
         }
         switch data.count - index {
         case 1:
             let group = UInt32(data[index]) << 16
-            out.append(alphabet[Int(group >> 18 & 0x3F)])
-            out.append(alphabet[Int(group >> 12 & 0x3F)])
-            out.append(UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
+            out.byte(alphabet[Int(group >> 18 & 0x3F)])
+            out.byte(alphabet[Int(group >> 12 & 0x3F)])
+            out.byte(UInt8(ascii: "="))
+            out.byte(UInt8(ascii: "="))
         case 2:
             let group = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8
-            out.append(alphabet[Int(group >> 18 & 0x3F)])
-            out.append(alphabet[Int(group >> 12 & 0x3F)])
-            out.append(alphabet[Int(group >> 6 & 0x3F)])
-            out.append(UInt8(ascii: "="))
+            out.byte(alphabet[Int(group >> 18 & 0x3F)])
+            out.byte(alphabet[Int(group >> 12 & 0x3F)])
+            out.byte(alphabet[Int(group >> 6 & 0x3F)])
+            out.byte(UInt8(ascii: "="))
         default:
             break
         }

@@ -2,41 +2,43 @@
 /// computes them), laid out as the BSON corpus writes them — `1.0`, `-0.0`, `0.001`,
 /// `1.2345678921232E+18` — so that relaxed output still reads back as a double (never `1`).
 enum DoubleFormatting {
-    static func append(_ value: Double, to out: inout [UInt8]) {
+    static func append(_ value: Double, to out: inout ByteWriter) {
         if value.isNaN {
-            out += Array("NaN".utf8)
+            out.literal("NaN")
             return
         }
         if value.isInfinite {
-            out += Array((value < 0 ? "-Infinity" : "Infinity").utf8)
+            if value < 0 { out.literal("-Infinity") } else { out.literal("Infinity") }
             return
         }
-        if value.sign == .minus { out.append(UInt8(ascii: "-")) }
+        if value.sign == .minus { out.byte(UInt8(ascii: "-")) }
         if value == 0 {
-            out += Array("0.0".utf8)
+            out.literal("0.0")
             return
         }
         let (digits, exponent) = decimalDigits(of: value.magnitude)
         // Same switch points as Python's repr: plain notation for 1e-4 <= |x| < 1e16.
         if exponent < -4 || exponent >= 16 {
-            out.append(digits[0])
+            out.byte(digits[0])
             if digits.count > 1 {
-                out.append(UInt8(ascii: "."))
-                out += digits[1...]
+                out.byte(UInt8(ascii: "."))
+                out.bytes(Array(digits[1...]))
             }
-            out += Array("E\(exponent < 0 ? "-" : "+")\(abs(exponent))".utf8)
+            out.literal("E")
+            out.byte(UInt8(ascii: exponent < 0 ? "-" : "+"))
+            out.decimal(abs(exponent))
         } else if exponent < 0 {
-            out += Array("0.".utf8)
-            out += repeatElement(UInt8(ascii: "0"), count: -exponent - 1)
-            out += digits
+            out.literal("0.")
+            for _ in 0..<(-exponent - 1) { out.byte(UInt8(ascii: "0")) }
+            out.bytes(digits)
         } else if digits.count > exponent + 1 {
-            out += digits[...exponent]
-            out.append(UInt8(ascii: "."))
-            out += digits[(exponent + 1)...]
+            out.bytes(Array(digits[...exponent]))
+            out.byte(UInt8(ascii: "."))
+            out.bytes(Array(digits[(exponent + 1)...]))
         } else {
-            out += digits
-            out += repeatElement(UInt8(ascii: "0"), count: exponent + 1 - digits.count)
-            out += Array(".0".utf8)
+            out.bytes(digits)
+            for _ in 0..<(exponent + 1 - digits.count) { out.byte(UInt8(ascii: "0")) }
+            out.literal(".0")
         }
     }
 

@@ -1,27 +1,26 @@
 /// Writes Extended JSON v2 in compact form (no whitespace, like mongoexport and EJSON.stringify).
 /// Strings are raw UTF-8; only `"`, `\` and control characters are escaped.
-struct ExtendedJSONWriter {
+struct ExtendedJSONWriter: ~Copyable {
     let mode: ExtendedJSONMode
-    var out: [UInt8] = []
+    var out = ByteWriter()
 
     init(mode: ExtendedJSONMode) {
         self.mode = mode
-        out.reserveCapacity(256)
     }
 
-    var text: String { String(decoding: out, as: UTF8.self) }
+    var text: String { String(decoding: out.bytes, as: UTF8.self) }
 
     mutating func write(_ document: BSONDocument) {
-        out.append(UInt8(ascii: "{"))
+        out.byte(UInt8(ascii: "{"))
         var first = true
         for element in document.elements {
-            if !first { out.append(UInt8(ascii: ",")) }
+            if !first { out.byte(UInt8(ascii: ",")) }
             first = false
             writeString(element.key)
-            out.append(UInt8(ascii: ":"))
+            out.byte(UInt8(ascii: ":"))
             write(element.value)
         }
-        out.append(UInt8(ascii: "}"))
+        out.byte(UInt8(ascii: "}"))
     }
 
     mutating func write(_ value: BSON) {
@@ -31,9 +30,9 @@ struct ExtendedJSONWriter {
                 DoubleFormatting.append(d, to: &out)
             } else {
                 open("$numberDouble")
-                out.append(UInt8(ascii: "\""))
+                out.byte(UInt8(ascii: "\""))
                 DoubleFormatting.append(d, to: &out)
-                out.append(UInt8(ascii: "\""))
+                out.byte(UInt8(ascii: "\""))
                 close()
             }
         case .string(let s):
@@ -41,18 +40,18 @@ struct ExtendedJSONWriter {
         case .document(let d):
             write(d)
         case .array(let a):
-            out.append(UInt8(ascii: "["))
+            out.byte(UInt8(ascii: "["))
             for (index, element) in a.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
+                if index > 0 { out.byte(UInt8(ascii: ",")) }
                 write(element)
             }
-            out.append(UInt8(ascii: "]"))
+            out.byte(UInt8(ascii: "]"))
         case .binary(let b):
             open("$binary")
             literal("{\"base64\":\"")
             Base64.encode(b.data, to: &out)
             literal("\",\"subType\":\"")
-            appendHexByte(b.subtype, to: &out)
+            out.hexByte(b.subtype)
             literal("\"}")
             close()
         case .undefined:
@@ -66,9 +65,9 @@ struct ExtendedJSONWriter {
         case .datetime(let ms):
             open("$date")
             if mode == .relaxed && ISODate.relaxedRange.contains(ms) {
-                out.append(UInt8(ascii: "\""))
+                out.byte(UInt8(ascii: "\""))
                 ISODate.format(ms, to: &out)
-                out.append(UInt8(ascii: "\""))
+                out.byte(UInt8(ascii: "\""))
             } else {
                 numberLong(ms)
             }
@@ -107,16 +106,22 @@ struct ExtendedJSONWriter {
             close()
         case .int32(let i):
             if mode == .relaxed {
-                raw(String(i))
+                out.decimal(i)
             } else {
                 open("$numberInt")
-                writeString(String(i))
+                out.byte(UInt8(ascii: "\""))
+                out.decimal(i)
+                out.byte(UInt8(ascii: "\""))
                 close()
             }
         case .timestamp(let t):
-            raw("{\"$timestamp\":{\"t\":\(t.seconds),\"i\":\(t.increment)}}")
+            literal("{\"$timestamp\":{\"t\":")
+            out.decimal(t.seconds)
+            literal(",\"i\":")
+            out.decimal(t.increment)
+            literal("}}")
         case .int64(let i):
-            if mode == .relaxed { raw(String(i)) } else { numberLong(i) }
+            if mode == .relaxed { out.decimal(i) } else { numberLong(i) }
         case .decimal128(let d):
             open("$numberDecimal")
             writeString(d.description)
@@ -135,37 +140,33 @@ struct ExtendedJSONWriter {
         literal("\":")
     }
 
-    mutating func close() { out.append(UInt8(ascii: "}")) }
+    mutating func close() { out.byte(UInt8(ascii: "}")) }
 
     mutating func numberLong(_ value: Int64) {
         literal("{\"$numberLong\":\"")
-        raw(String(value))
+        out.decimal(value)
         literal("\"}")
     }
 
     mutating func writeObjectID(_ id: BSONObjectID) {
-        out.append(UInt8(ascii: "\""))
-        for byte in id.bytes { appendHexByte(byte, to: &out) }
-        out.append(UInt8(ascii: "\""))
+        out.byte(UInt8(ascii: "\""))
+        for byte in id.bytes { out.hexByte(byte) }
+        out.byte(UInt8(ascii: "\""))
     }
 
     mutating func literal(_ text: StaticString) {
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    mutating func raw(_ text: String) {
-        BSONEncoder.appendUTF8(text, to: &out)
+        out.literal(text)
     }
 
     mutating func writeString(_ string: String) {
-        out.append(UInt8(ascii: "\""))
+        out.byte(UInt8(ascii: "\""))
         let copied: Void? = string.utf8.withContiguousStorageIfAvailable { writeEscaped($0) }
-        if copied == nil { writeEscaped(Array(string.utf8)) }
-        out.append(UInt8(ascii: "\""))
+        if copied == nil { Array(string.utf8).withUnsafeBufferPointer { writeEscaped($0) } }
+        out.byte(UInt8(ascii: "\""))
     }
 
     /// Copies runs of plain bytes in bulk and escapes the rest.
-    mutating func writeEscaped(_ bytes: some RandomAccessCollection<UInt8>) {
+    mutating func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
         var runStart = bytes.startIndex
         var index = bytes.startIndex
         while index != bytes.endIndex {
@@ -174,7 +175,7 @@ struct ExtendedJSONWriter {
                 index = bytes.index(after: index)
                 continue
             }
-            out.append(contentsOf: bytes[runStart..<index])
+            out.bytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<index])))
             switch byte {
             case UInt8(ascii: "\""): literal("\\\"")
             case UInt8(ascii: "\\"): literal("\\\\")
@@ -185,11 +186,11 @@ struct ExtendedJSONWriter {
             case 0x09: literal("\\t")
             default:
                 literal("\\u00")
-                appendHexByte(byte, to: &out)
+                out.hexByte(byte)
             }
             index = bytes.index(after: index)
             runStart = index
         }
-        out.append(contentsOf: bytes[runStart..<index])
+        out.bytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<index])))
     }
 }

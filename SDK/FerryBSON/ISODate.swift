@@ -7,26 +7,26 @@ enum ISODate {
     static let relaxedRange: ClosedRange<Int64> = 0...253_402_300_799_999
 
     /// "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; the milliseconds appear only when non-zero.
-    static func format(_ milliseconds: Int64, to out: inout [UInt8]) {
+    static func format(_ milliseconds: Int64, to out: inout ByteWriter) {
         let days = milliseconds.floorDivided(by: millisecondsPerDay)
         let msOfDay = milliseconds - days * millisecondsPerDay
         let (year, month, day) = civil(fromDays: days)
         appendDigits(year, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
+        out.byte(UInt8(ascii: "-"))
         appendDigits(month, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
+        out.byte(UInt8(ascii: "-"))
         appendDigits(day, width: 2, to: &out)
-        out.append(UInt8(ascii: "T"))
+        out.byte(UInt8(ascii: "T"))
         appendDigits(msOfDay / 3_600_000, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
+        out.byte(UInt8(ascii: ":"))
         appendDigits(msOfDay / 60_000 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
+        out.byte(UInt8(ascii: ":"))
         appendDigits(msOfDay / 1000 % 60, width: 2, to: &out)
         if msOfDay % 1000 != 0 {
-            out.append(UInt8(ascii: "."))
+            out.byte(UInt8(ascii: "."))
             appendDigits(msOfDay % 1000, width: 3, to: &out)
         }
-        out.append(UInt8(ascii: "Z"))
+        out.byte(UInt8(ascii: "Z"))
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`. Fraction digits beyond
@@ -122,12 +122,12 @@ enum ISODate {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    static func appendDigits(_ value: Int64, width: Int, to out: inout [UInt8]) {
+    static func appendDigits(_ value: Int64, width: Int, to out: inout ByteWriter) {
         var divisor: Int64 = 1
         for _ in 1..<width { divisor *= 10 }
         var remaining = value
         while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
+            out.byte(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
             remaining %= divisor
             divisor /= 10
         }

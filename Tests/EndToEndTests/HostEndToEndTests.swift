@@ -103,7 +103,7 @@ import Testing
         try writeConfig(components: Self.motor.replacingOccurrences(of: "\"Position\"", with: "\"Readings\""))
         Thread.sleep(forTimeInterval: 2.5)
         let sensorRecordsBefore = try FerryProcess.run(["capture", "cat", captureDir]).stdout.components(separatedBy: "\"Readings\"").count
-        #expect(eventually { try FerryProcess.run(["capture", "cat", captureDir]).stdout.components(separatedBy: "\"Readings\"").count > sensorRecordsBefore })
+        #expect(try eventually { try FerryProcess.run(["capture", "cat", captureDir]).stdout.components(separatedBy: "\"Readings\"").count > sensorRecordsBefore })
         // Removing the motor closes its file cleanly while the host runs on.
         try writeConfig(components: Self.sensor("temp", hz: 50))
         #expect(eventually { !files("prog").contains { $0.contains("rdk_component_motor") } })

@@ -93,9 +93,9 @@ import Testing
         bytes.removeLast(last / 2)
         let folder = dir.path + "/rdk_component_sensor/t/Readings"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: folder + "/a.prog", contents: Data(bytes))
-        FileManager.default.createFile(atPath: folder + "/b.prog", contents: Data(bytes.prefix(3)))  // header cut short
-        FileManager.default.createFile(atPath: folder + "/c.prog", contents: Data([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x08]))  // garbage
+        _ = FileManager.default.createFile(atPath: folder + "/a.prog", contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: folder + "/b.prog", contents: Data(bytes.prefix(3)))  // header cut short
+        _ = FileManager.default.createFile(atPath: folder + "/c.prog", contents: Data([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x08]))  // garbage
         let report = CaptureRecovery.recover(captureDir: dir.path, logger: logger)
         #expect(report.recovered == [folder + "/a.capture"])
         #expect(report.truncatedBytes == last - last / 2)

@@ -16,8 +16,8 @@ struct CivilCalendarTests {
         #expect([leapDay.year, leapDay.month, leapDay.day] == [2024, 2, 29])
     }
 
-    @Test func roundTripsEveryDayOverFourMillennia() {
-        for days in Int64(-1_500_000)...1_500_000 {
+    @Test func roundTripsEveryDayOverFourThousandYears() {
+        for days in Int64(-800_000)...800_000 {
             let (y, m, d) = MQLCivil.date(days: days)
             guard MQLCivil.days(year: y, month: m, day: d) == days, (1...MQLCivil.daysInMonth(year: y, month: m)).contains(d)
             else {
@@ -34,7 +34,9 @@ struct CivilCalendarTests {
         for days in stride(from: Int64(-135_000), through: 160_000, by: 37) {
             let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(days) * 86_400))
             let (y, m, d) = MQLCivil.date(days: days)
-            #expect([Int(y), Int(m), Int(d)] == [c.year!, c.month!, c.day!], "day \(days)")
+            let ours: [Int] = [Int(y), Int(m), Int(d)]
+            let foundation: [Int] = [c.year!, c.month!, c.day!]
+            #expect(ours == foundation, "day \(days)")
         }
     }
 
@@ -48,11 +50,11 @@ struct CivilCalendarTests {
 
     @Test func extremesOfTheBSONRangeDoNotTrap() {
         let max = MQLDates.parts(.max, in: .utc)
-        #expect([max.year, max.month, max.day, max.hour, max.minute, max.second, max.millisecond]
-            == [292_278_994, 8, 17, 7, 12, 55, 807])
+        let maxFields: [Int] = [max.year, max.month, max.day, max.hour, max.minute, max.second, max.millisecond]
+        #expect(maxFields == [292_278_994, 8, 17, 7, 12, 55, 807])
         let min = MQLDates.parts(.min, in: .utc)
-        #expect([min.year, min.month, min.day, min.hour, min.minute, min.second, min.millisecond]
-            == [-292_275_055, 5, 16, 16, 47, 4, 192])
+        let minFields: [Int] = [min.year, min.month, min.day, min.hour, min.minute, min.second, min.millisecond]
+        #expect(minFields == [-292_275_055, 5, 16, 16, 47, 4, 192])
         // A positive offset at Int64.max moves the wall clock past the range without overflow.
         #expect(MQLDates.parts(.max, in: india).day == 17)
         #expect([2, 3].contains(MQLDates.parts(.max, in: newYork).hour))

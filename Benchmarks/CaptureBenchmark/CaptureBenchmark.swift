@@ -1,0 +1,186 @@
+import Dispatch
+import FerryBSON
+import FerryCapture
+import FerryLoader
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+enum CaptureBenchmark {
+    static let logger = Logger(label: "bench")
+
+    static func main() {
+        let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 10
+        let binDir = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]).deletingLastPathComponent()
+        let registry = PluginRegistry(logger: logger)
+        do {
+            try registry.load(path: binDir.appendingPathComponent("libFerryFake.so").path)
+        } catch {
+            print("cannot load the fake plugin: \(error)")
+            exit(1)
+        }
+        let model = registry.model(api: "rdk:component:sensor", model: "rdk:builtin:fake")!
+        let config: BSONDocument = ["name": "bench", "api": .string(model.api), "model": .string(model.model), "attributes": [:], "depends_on": []]
+        print("# Capture benchmarks (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per timed run)\n")
+        pluginCallCeiling(model: model, config: config, seconds: min(seconds, 3))
+        singleCollector(model: model, config: config, seconds: seconds)
+        manyCollectors(model: model, config: config, count: 1000, hz: 10, seconds: seconds)
+        writeThroughput(records: 200_000)
+    }
+
+    static func temporaryDirectory() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-bench-\(UUID().uuidString.prefix(8))").path
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.0f", value) }
+    static func micros(_ nanos: UInt64) -> String { String(format: "%.0f µs", Double(nanos) / 1000) }
+
+    /// Calls the plugin's capture in a tight loop: the most any collector could do.
+    static func pluginCallCeiling(model: RegisteredModel, config: BSONDocument, seconds: Double) {
+        let instance = try! model.create(config: config)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var calls = 0
+        while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < seconds {
+            _ = try? instance.capture(method: "Readings")
+            calls += 1
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        instance.close()
+        print("## Plugin call ceiling (fake sensor Readings through the C ABI, no scheduling, no file)")
+        print("- \(format(Double(calls) / elapsed)) calls/s\n")
+    }
+
+    /// One collector asked for 100 kHz, writing real capture files.
+    static func singleCollector(model: RegisteredModel, config: BSONDocument, seconds: Double) {
+        print("## One collector, fake sensor, real capture files")
+        print("| requested | achieved readings/s | skipped ticks | p50 lateness | p99 lateness |")
+        print("|---|---|---|---|---|")
+        for hz in [1_000.0, 10_000.0, 100_000.0] {
+            let dir = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let instance = try! model.create(config: config)
+            let clock = SystemCaptureClock()
+            let writer = CaptureFileWriter(
+                captureDir: dir, api: model.api, component: "bench", method: "Readings", parameters: [:],
+                options: CaptureWriterOptions(), clock: clock, logger: logger)
+            let collector = Collector(
+                key: .init(component: "bench", method: "Readings", parameters: [:]), frequencyHz: hz, clock: clock, sink: writer,
+                logger: logger
+            ) { () throws(PluginCallError) in try instance.capture(method: "Readings") }
+            collector.start()
+            Thread.sleep(forTimeInterval: seconds)
+            collector.stop()
+            instance.close()
+            let stats = collector.stats
+            print("| \(format(hz)) Hz | \(format(Double(stats.captures) / seconds)) | \(stats.skippedTicks) | \(micros(stats.lateness.quantile(0.5))) | \(micros(stats.lateness.quantile(0.99))) |")
+        }
+        print("")
+    }
+
+    /// Many collectors at a modest rate: do they all keep their schedule, and at what CPU cost?
+    static func manyCollectors(model: RegisteredModel, config: BSONDocument, count: Int, hz: Double, seconds: Double) {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = SystemCaptureClock()
+        var collectors: [Collector] = []
+        var instances: [PluginInstance] = []
+        for index in 0..<count {
+            let instance = try! model.create(config: config)
+            instances.append(instance)
+            let name = "sensor-\(index)"
+            let writer = CaptureFileWriter(
+                captureDir: dir, api: model.api, component: name, method: "Readings", parameters: [:],
+                options: CaptureWriterOptions(), clock: clock, logger: logger)
+            collectors.append(
+                Collector(
+                    key: .init(component: name, method: "Readings", parameters: [:]), frequencyHz: hz, clock: clock, sink: writer,
+                    logger: logger
+                ) { () throws(PluginCallError) in try instance.capture(method: "Readings") })
+        }
+        let cpuBefore = cpuSeconds()
+        let wallBefore = Date()
+        collectors.forEach { $0.start() }
+        Thread.sleep(forTimeInterval: seconds)
+        collectors.forEach { $0.stop() }
+        let wall = Date().timeIntervalSince(wallBefore)
+        let cpu = cpuSeconds() - cpuBefore
+        instances.forEach { $0.close() }
+        var lateness = LatencyHistogram()
+        var captures = 0
+        var skipped = 0
+        for collector in collectors {
+            let stats = collector.stats
+            lateness.merge(stats.lateness)
+            captures += stats.captures
+            skipped += stats.skippedTicks
+        }
+        let expected = Double(count) * hz * wall
+        print("## \(count) collectors at \(format(hz)) Hz for \(String(format: "%.1f", wall)) s, real capture files")
+        print("- readings: \(captures) of ~\(format(expected)) scheduled (\(String(format: "%.2f", 100 * Double(captures) / expected))%), skipped ticks: \(skipped)")
+        print("- tick lateness: p50 \(micros(lateness.quantile(0.5))), p99 \(micros(lateness.quantile(0.99))), max \(micros(lateness.maximum))")
+        print("- CPU: \(String(format: "%.2f", cpu / wall)) cores busy (user+sys / wall)\n")
+    }
+
+    /// The capture-file writer against a raw sequential write of exactly the bytes it produced.
+    static func writeThroughput(records: Int) {
+        let reading: BSONDocument = [
+            "readings": ["temperature": 21.5, "humidity": 48.25, "pressure_hpa": 1013.2, "status": "ok"]
+        ]
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = SystemCaptureClock()
+        var options = CaptureWriterOptions()
+        options.fsyncIntervalNanos = 1_000_000_000
+        let writer = CaptureFileWriter(
+            captureDir: dir, api: "rdk:component:sensor", component: "w", method: "Readings", parameters: [:], options: options,
+            clock: clock, logger: logger)
+        let now = Date()
+        var start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<records { writer.write(.tabular(reading), timeRequested: now, timeReceived: now) }
+        writer.close()
+        let writerSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let files = CaptureRecovery.files(in: dir, withExtension: "capture")
+        let bytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+
+        // The same bytes, one write(2) per record, then fsync: what the disk allows at this grain.
+        let record = try! CaptureFile.delimited(CaptureFile.tabularRecord(reading, requested: now, received: now))
+        let rawPath = dir + "/raw.bin"
+        let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<records { _ = record.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        fdatasync(fd)
+        let rawSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        close(fd)
+
+        // And in one big buffer: the disk's sequential ceiling.
+        var big: [UInt8] = []
+        big.reserveCapacity(record.count * records)
+        for _ in 0..<records { big += record }
+        let fd2 = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        start = DispatchTime.now().uptimeNanoseconds
+        _ = big.withUnsafeBytes { write(fd2, $0.baseAddress, $0.count) }
+        fdatasync(fd2)
+        let bigSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        close(fd2)
+
+        let mb = Double(bytes) / 1e6
+        print("## Capture-file write throughput, \(records) readings (\(String(format: "%.1f", mb)) MB in \(files.count) rotated files)")
+        print("| writer | readings/s | MB/s | vs capture writer |")
+        print("|---|---|---|---|")
+        print("| CaptureFileWriter (encode + write + rotate + fsync each second) | \(format(Double(records) / writerSeconds)) | \(String(format: "%.1f", mb / writerSeconds)) | 1.0× |")
+        print("| raw write(2) per record, same bytes, one fsync | \(format(Double(records) / rawSeconds)) | \(String(format: "%.1f", Double(record.count * records) / 1e6 / rawSeconds)) | \(String(format: "%.1f", writerSeconds / rawSeconds))× faster |")
+        print("| raw single write, same bytes, one fsync | \(format(Double(records) / bigSeconds)) | \(String(format: "%.1f", Double(record.count * records) / 1e6 / bigSeconds)) | \(String(format: "%.1f", writerSeconds / bigSeconds))× faster |")
+    }
+}
