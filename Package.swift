@@ -68,7 +68,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Host/ferry"),
+            path: "Host/ferry", exclude: ["MQLCommand.swift"]),
 
         // MARK: Plugins — built-in plugins; import SDK only.
         .target(
@@ -95,5 +95,6 @@ let package = Package(
             dependencies: ["FerryCapture", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
 //MQLTESTS
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
+        .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
     ] + fixturePlugins.map(fixturePlugin)
 )

@@ -76,11 +76,12 @@ enum BuiltinAccumulators {
                 nExpr = n.eval
             }
             let bottom = name.hasPrefix("$bottom")
+            let nEval = nExpr
             return AccumulatorSpec(
                 name: name,
                 argument: { ctx in
                     let keys = sort.extract(ctx.root).map { $0 ?? .undefined }
-                    return .array([try nExpr(ctx) ?? .null, .array(keys), try output(ctx) ?? .null])
+                    return .array([try nEval(ctx) ?? .null, .array(keys), try output(ctx) ?? .null])
                 },
                 make: { TopBottomAccumulator(sort: sort, bottom: bottom, single: single, name: name) })
         default:

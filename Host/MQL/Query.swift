@@ -141,12 +141,13 @@ enum QueryCompiler {
                 }
             }
         }
-        switch parts.count {
+        let all = parts
+        switch all.count {
         case 0: return { _, _ in true }
-        case 1: return parts[0]
+        case 1: return all[0]
         default:
             return { doc, ctx in
-                for p in parts where try !p(doc, ctx) { return false }
+                for p in all where try !p(doc, ctx) { return false }
                 return true
             }
         }
@@ -344,14 +345,15 @@ enum QueryCompiler {
                 equals.append(equalityTest(v))
             }
         }
+        let matchesNullValue = matchesNull, regexList = regexes, keySet = set
         let literalRegexes = values.filter { if case .regex = $0 { return true } else { return false } }
         return LeafTest(expand: true, negated: false) { v in
-            guard let v else { return matchesNull }
-            if case .null = v { return matchesNull }
-            if set.contains(GroupKey(v)) { return true }
-            if !regexes.isEmpty {
+            guard let v else { return matchesNullValue }
+            if case .null = v { return matchesNullValue }
+            if keySet.contains(GroupKey(v)) { return true }
+            if !regexList.isEmpty {
                 switch v {
-                case .string(let s), .symbol(let s): if regexes.contains(where: { $0.matches(s) }) { return true }
+                case .string(let s), .symbol(let s): if regexList.contains(where: { $0.matches(s) }) { return true }
                 case .regex: if literalRegexes.contains(where: { BSONOrder.compare($0, v) == 0 }) { return true }
                 default: break
                 }
@@ -380,10 +382,11 @@ enum QueryCompiler {
                 codes.insert(Int(code))
             }
         }
+        let anyNumber = number, typeCodes = codes
         return LeafTest(expand: true, negated: false) { v in
             guard let v else { return false }
-            if number && v.isNumeric { return true }
-            return codes.contains(Values.typeCode(v))
+            if anyNumber && v.isNumeric { return true }
+            return typeCodes.contains(Values.typeCode(v))
         }
     }
 

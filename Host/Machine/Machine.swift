@@ -126,7 +126,8 @@ public final class Machine: @unchecked Sendable {
             switch module.kind {
             case .local:
                 do {
-                    try registry.load(path: module.executablePath!)
+                    let info = try registry.load(path: module.executablePath!)
+                    logger.info("loaded plugin \(info.name) \(info.version) from \(info.path) (\(module.path), \(module.name))")
                 } catch {
                     logger.error("\(module.path) (\(module.name)): \(error)")
                 }

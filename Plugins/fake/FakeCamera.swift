@@ -43,10 +43,8 @@ final class FakeCamera: Camera {
 
     func images() throws -> [BinaryPayload] {
         let t = clock()
-        return [
-            encode(scene.color(at: t), as: defaultType),
-            BinaryPayload(bytes: PNGEncoder.gray16(scene.depth(at: t), width: scene.width, height: scene.height), mimeType: "image/png"),
-        ]
+        let depth = PNGEncoder.gray16(scene.depth(at: t), width: scene.width, height: scene.height)
+        return [encode(scene.color(at: t), as: defaultType), BinaryPayload(bytes: depth, mimeType: "image/png")]
     }
 
     func pointCloud() throws -> BinaryPayload {

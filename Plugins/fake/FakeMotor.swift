@@ -38,15 +38,15 @@ final class FakeMotor: Motor {
 
     private func elapsed() -> Double { max(0, clock() - start) }
 
-    private func cycle(_ elapsed: Double) -> (index: Double, direction: Double, onTime: Double) {
+    /// Which cycle `elapsed` falls in, that cycle's direction, and the time since the cycle began.
+    private func cycle(_ elapsed: Double) -> (index: Double, direction: Double, within: Double) {
         let index = (elapsed / period).rounded(.down)
         let direction: Double = index.truncatingRemainder(dividingBy: 2) == 0 ? 1 : -1
-        return (index, direction, min(elapsed - index * period, Self.duty * period))
+        return (index, direction, elapsed - index * period)
     }
 
     func power(after elapsed: Double) -> Double {
-        let (index, direction, _) = cycle(elapsed)
-        let within = elapsed - index * period
+        let (_, direction, within) = cycle(elapsed)
         let onLength = Self.duty * period
         return within < onLength ? direction * maxPower * sin(.pi * within / onLength) : 0
     }
@@ -54,8 +54,9 @@ final class FakeMotor: Motor {
     /// ∫ power · max_rpm / 60 dt. A whole forward cycle is undone by the backward one after it, so
     /// only the current cycle and (after an odd number of cycles) one forward cycle remain.
     func revolutions(after elapsed: Double) -> Double {
-        let (index, direction, onTime) = cycle(elapsed)
+        let (index, direction, within) = cycle(elapsed)
         let onLength = Self.duty * period
+        let onTime = min(within, onLength)
         let perSecond = maxRPM / 60
         let fullCycle = maxPower * 2 * onLength / .pi
         let completed = index.truncatingRemainder(dividingBy: 2) == 1 ? fullCycle : 0

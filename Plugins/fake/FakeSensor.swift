@@ -31,9 +31,11 @@ final class FakeSensor: Sensor {
         // sin peaks a quarter period after its zero: shifting by 0.375 day puts the peak at 15:00 UTC.
         let daily = Signal.sine(t - 0.375 * 86_400, period: 86_400)
         let ripple = Signal.sine(t, period: fastPeriod)
-        let temperature = baseCelsius + amplitude * daily + 0.15 * amplitude * ripple + noise * Signal.noise(seed, t, rate: 0.5)
+        let temperature =
+            baseCelsius + amplitude * (daily + 0.15 * ripple) + noise * Signal.noise(seed, t, rate: 0.5)
         // Relative humidity falls as air warms (about 2.5 %RH per °C here), with its own slow wander.
-        let humidity = min(100, max(0, baseHumidity - 2.5 * (temperature - baseCelsius) + 1.5 * Signal.noise(seed &+ 1, t, rate: 0.05)))
+        let wander = 1.5 * Signal.noise(seed &+ 1, t, rate: 0.05)
+        let humidity = min(100, max(0, baseHumidity - 2.5 * (temperature - baseCelsius) + wander))
         let pressure = 1013.25 + 6 * Signal.sine(t, period: 3.5 * 86_400) + 0.2 * Signal.noise(seed &+ 2, t, rate: 0.1)
         return [
             "temperature_celsius": .double(Signal.rounded(temperature, places: 3)),

@@ -35,8 +35,8 @@ struct TestScene: Sendable {
     /// The wall leans toward the camera at the bottom of the image, as a floor-to-wall view would.
     func wallDepth(row: Int) -> Double { 2500 - 700 * (Double(row) + 0.5) / Double(height) }
 
-    /// How far in front of the ball's centre plane the surface is at this pixel (0 outside it), as
-    /// the z component of the unit sphere's normal.
+    /// The z component of the ball's surface normal at this pixel: how far the surface bulges toward
+    /// the camera, as a fraction of the radius; 0 outside the ball.
     func ballNormalZ(_ ball: Ball, _ column: Int, _ row: Int) -> Double {
         let du = (Double(column) + 0.5 - ball.u) / ball.radius, dv = (Double(row) + 0.5 - ball.v) / ball.radius
         let r2 = du * du + dv * dv

@@ -11,7 +11,8 @@
  *                   "swap_free_kb": ..., "uptime_s": 86400.5,
  *                   "cpu_temp_c": 48.0, "cpu_temp_sensor": "x86_pkg_temp"}}
  *
- * (cpu_temp_* only where a thermal zone exists.) Attributes, both optional:
+ * cpu_usage_pct is the busy share of all CPUs since the previous capture (since boot on the first);
+ * cpu_temp_* appear only where a thermal zone exists. Attributes, both optional:
  *     proc_path  where procfs is mounted, default "/proc" (e.g. "/host/proc" in a container)
  *     sys_path   where sysfs is mounted, default "/sys"
  *

@@ -49,7 +49,7 @@ struct BSONDecoder {
             let typeOffset = position
             let type = bytes[position]
             if type == 0 {
-                throw .bytes("end-of-document byte before the end given by the length at byte \(offset)", at: typeOffset)
+                throw .bytes("unexpected end-of-document byte: the length at byte \(offset) puts the end at byte \(end - 1)", at: typeOffset)
             }
             position += 1
             let key = try cString(at: &position, limit: end - 1, what: "key")
@@ -70,7 +70,7 @@ struct BSONDecoder {
             let typeOffset = position
             let type = bytes[position]
             if type == 0 {
-                throw .bytes("end-of-array byte before the end given by the length at byte \(offset)", at: typeOffset)
+                throw .bytes("unexpected end-of-array byte: the length at byte \(offset) puts the end at byte \(end - 1)", at: typeOffset)
             }
             position += 1
             try skipCString(at: &position, limit: end - 1, what: "array key")

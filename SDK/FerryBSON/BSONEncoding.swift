@@ -10,7 +10,7 @@ extension BSONDocument {
         return writer.array()
     }
 
-    /// Appends the document's BSON bytes to `buffer`, so a hot loop can reuse one allocation.
+    /// Appends the document's BSON bytes to `buffer`, e.g. to build a batch of documents in one array.
     public func encode(into buffer: inout [UInt8]) {
         var writer = ByteWriter()
         BSONEncoder.appendDocument(self, to: &writer)
@@ -74,7 +74,7 @@ enum BSONEncoder {
         case .undefined:
             return BSONTypeCode.undefined
         case .objectID(let oid):
-            out.bytes(oid.bytes)
+            appendObjectID(oid, to: &out)
             return BSONTypeCode.objectID
         case .bool(let b):
             out.byte(b ? 1 : 0)
@@ -90,7 +90,7 @@ enum BSONEncoder {
             return BSONTypeCode.regex
         case .dbPointer(let namespace, let id):
             appendString(namespace, to: &out)
-            out.bytes(id.bytes)
+            appendObjectID(id, to: &out)
             return BSONTypeCode.dbPointer
         case .javascript(let code):
             appendString(code, to: &out)
@@ -124,6 +124,13 @@ enum BSONEncoder {
         case .maxKey:
             return BSONTypeCode.maxKey
         }
+    }
+
+    @inline(__always)
+    static func appendObjectID(_ id: BSONObjectID, to out: inout ByteWriter) {
+        // `bytes` is a var: a resized one would silently corrupt every following element.
+        precondition(id.bytes.count == 12, "an ObjectId is 12 bytes, this one has \(id.bytes.count)")
+        out.bytes(id.bytes)
     }
 
     static func appendBinary(_ binary: BSONBinary, to out: inout ByteWriter) {

@@ -26,34 +26,6 @@ enum BSONTypeCode {
     static let binaryOldSubtype: UInt8 = 0x02
 }
 
-extension BSON {
-    var typeCode: UInt8 {
-        switch self {
-        case .double: BSONTypeCode.double
-        case .string: BSONTypeCode.string
-        case .document: BSONTypeCode.document
-        case .array: BSONTypeCode.array
-        case .binary: BSONTypeCode.binary
-        case .undefined: BSONTypeCode.undefined
-        case .objectID: BSONTypeCode.objectID
-        case .bool: BSONTypeCode.bool
-        case .datetime: BSONTypeCode.datetime
-        case .null: BSONTypeCode.null
-        case .regex: BSONTypeCode.regex
-        case .dbPointer: BSONTypeCode.dbPointer
-        case .javascript: BSONTypeCode.javascript
-        case .symbol: BSONTypeCode.symbol
-        case .javascriptWithScope: BSONTypeCode.javascriptWithScope
-        case .int32: BSONTypeCode.int32
-        case .timestamp: BSONTypeCode.timestamp
-        case .int64: BSONTypeCode.int64
-        case .decimal128: BSONTypeCode.decimal128
-        case .minKey: BSONTypeCode.minKey
-        case .maxKey: BSONTypeCode.maxKey
-        }
-    }
-}
-
 /// Regex options are stored alphabetically (the BSON spec requires it of encoders); decoders and
 /// parsers accept any order and sort. Returns the input itself when already sorted, the common case.
 func canonicalRegexOptions(_ options: String) -> String {

@@ -149,3 +149,30 @@ import Testing
         #expect(bad.stderr.contains("built for plugin ABI 2.0 but this host speaks 1.0"))
     }
 }
+
+/// `ferry capture cat` on a single file and on a damaged one.
+@Suite struct CaptureCatTests {
+    @Test func aCorruptFileIsReportedAndTheOthersStillPrint() throws {
+        let dir = try TemporaryDirectory("ferry-cat")
+        defer { dir.remove() }
+        let folder = dir.file("rdk_component_sensor/s/Readings")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let metadata = CaptureFile.metadata(api: "rdk:component:sensor", component: "s", method: "Readings", parameters: ["k": "v"], tabular: true, tags: [])
+        var good = try CaptureFile.delimited(metadata)
+        let at = Date(timeIntervalSince1970: 1_700_000_000.5)
+        good += try CaptureFile.delimited(CaptureFile.tabularRecord(["readings": ["t": 21.5]], requested: at, received: at))
+        _ = FileManager.default.createFile(atPath: folder + "/a.capture", contents: Data(good))
+        _ = FileManager.default.createFile(atPath: folder + "/b.capture", contents: Data(good.dropLast(2)))
+        let single = try FerryProcess.run(["capture", "cat", folder + "/a.capture"])
+        #expect(single.status == 0)
+        let line = try BSONDocument(extendedJSON: single.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(line["method_parameters"] == ["k": "v"])
+        #expect(line["time_received"] == .datetime(1_700_000_000_500))
+        #expect(line["data"] == ["readings": ["t": 21.5]])
+        let all = try FerryProcess.run(["capture", "cat", dir.path])
+        #expect(all.status == 1)
+        #expect(all.stdout.split(separator: "\n").count == 1)
+        #expect(all.stderr.contains("b.capture: at byte"))
+        #expect(all.stderr.contains("bytes after the last whole record"))
+    }
+}

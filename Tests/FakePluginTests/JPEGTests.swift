@@ -85,8 +85,9 @@ func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
     @Test(.enabled(if: LibJPEG.available, "needs libjpeg62-turbo-dev and a C compiler"))
     func libjpegDecodesItFaithfully() throws {
-        // Odd sizes exercise the partial edge blocks.
-        for (width, height, quality) in [(320, 240, 85), (333, 201, 95), (9, 17, 50)] {
+        // Odd sizes exercise the partial edge blocks. (At 9×17 the colour bars are one pixel wide:
+        // at quality 50 libjpeg's own encoder manages only 23 dB there, as this one does.)
+        for (width, height, quality) in [(320, 240, 85), (333, 201, 95), (320, 240, 50), (9, 17, 95)] {
             let pixels = TestScene(width: width, height: height).color(at: 1_700_000_123)
             let (header, decoded) = try LibJPEG.decode(JPEGEncoder.rgb(pixels, width: width, height: height, quality: quality))
             #expect(header == "\(width) \(height) 3 0")  // no warnings: a clean, standard stream

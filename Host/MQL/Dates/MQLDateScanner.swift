@@ -54,11 +54,11 @@ struct MQLDateScanner {
 
     /// MongoDB's parse error, pointing at `position` (or at `at`).
     func error(_ message: String, at: Int? = nil) -> MQLDateError {
-        let where_ = at ?? position
-        var text = "Error parsing date string '\(self.text)'; \(where_): \(message)"
-        if where_ < bytes.count {
-            let end = min(bytes.count, where_ + Self.scalarLength(bytes[where_]))
-            text += " '\(String(decoding: bytes[where_..<end], as: UTF8.self))'"
+        let index = at ?? position
+        var text = "Error parsing date string '\(self.text)'; \(index): \(message)"
+        if index < bytes.count {
+            let end = min(bytes.count, index + Self.scalarLength(bytes[index]))
+            text += " '\(String(decoding: bytes[index..<end], as: UTF8.self))'"
         }
         return .conversionFailure(text)
     }

@@ -13,54 +13,77 @@ extension MQLDates {
         try MQLDateFormat.validate(format, allowed: MQLDateFormat.toStringSpecifiers)
         let offset = zone.offsetSeconds(atUTCMillis: ms)
         let parts = parts(local: MQLLocalTime(utcMillis: ms, offsetSeconds: offset))
-        var out: [UInt8] = []
-        out.reserveCapacity(format.utf8.count + 16)
-        var pendingPercent = false
-        for byte in format.utf8 {
-            guard pendingPercent else {
-                if byte == UInt8(ascii: "%") { pendingPercent = true } else { out.append(byte) }
-                continue
+        // No specifier writes more than 4.5 bytes per format byte ("%B" → "September").
+        let capacity = format.utf8.count * 5
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var out = MQLByteWriter(buffer)
+            var pendingPercent = false
+            for byte in format.utf8 {
+                guard pendingPercent else {
+                    if byte == UInt8(ascii: "%") { pendingPercent = true } else { out.append(byte) }
+                    continue
+                }
+                pendingPercent = false
+                switch byte {
+                case UInt8(ascii: "%"): out.append(byte)
+                case UInt8(ascii: "Y"): try out.padded(parts.year, 4)
+                case UInt8(ascii: "m"): try out.padded(parts.month, 2)
+                case UInt8(ascii: "d"): try out.padded(parts.day, 2)
+                case UInt8(ascii: "H"): try out.padded(parts.hour, 2)
+                case UInt8(ascii: "M"): try out.padded(parts.minute, 2)
+                case UInt8(ascii: "S"): try out.padded(parts.second, 2)
+                case UInt8(ascii: "L"): try out.padded(parts.millisecond, 3)
+                case UInt8(ascii: "j"): try out.padded(parts.dayOfYear, 3)
+                case UInt8(ascii: "w"): try out.padded(parts.dayOfWeek, 1)
+                case UInt8(ascii: "U"): try out.padded(parts.week, 2)
+                case UInt8(ascii: "G"): try out.padded(parts.isoWeekYear, 4)
+                case UInt8(ascii: "V"): try out.padded(parts.isoWeek, 2)
+                case UInt8(ascii: "u"): try out.padded(parts.isoDayOfWeek, 1)
+                case UInt8(ascii: "b"): out.append(MQLDateFormat.monthNames[parts.month - 1].utf8.prefix(3))
+                case UInt8(ascii: "B"): out.append(MQLDateFormat.monthNames[parts.month - 1].utf8)
+                case UInt8(ascii: "z"):
+                    // Hours and minutes truncate toward zero, the sign comes first: -2:30 is "-0230".
+                    out.append(offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+                    try out.padded(abs(offset / 3600), 2)
+                    try out.padded(abs(offset / 60) % 60, 2)
+                case UInt8(ascii: "Z"):
+                    if offset < 0 && offset / 60 != 0 { out.append(UInt8(ascii: "-")) }
+                    try out.padded(abs(offset / 60), 1)
+                default:
+                    preconditionFailure("format was validated")
+                }
             }
-            pendingPercent = false
-            switch byte {
-            case UInt8(ascii: "%"): out.append(byte)
-            case UInt8(ascii: "Y"): try pad(parts.year, 4, &out)
-            case UInt8(ascii: "m"): try pad(parts.month, 2, &out)
-            case UInt8(ascii: "d"): try pad(parts.day, 2, &out)
-            case UInt8(ascii: "H"): try pad(parts.hour, 2, &out)
-            case UInt8(ascii: "M"): try pad(parts.minute, 2, &out)
-            case UInt8(ascii: "S"): try pad(parts.second, 2, &out)
-            case UInt8(ascii: "L"): try pad(parts.millisecond, 3, &out)
-            case UInt8(ascii: "j"): try pad(parts.dayOfYear, 3, &out)
-            case UInt8(ascii: "w"): try pad(parts.dayOfWeek, 1, &out)
-            case UInt8(ascii: "U"): try pad(parts.week, 2, &out)
-            case UInt8(ascii: "G"): try pad(parts.isoWeekYear, 4, &out)
-            case UInt8(ascii: "V"): try pad(parts.isoWeek, 2, &out)
-            case UInt8(ascii: "u"): try pad(parts.isoDayOfWeek, 1, &out)
-            case UInt8(ascii: "b"): out.append(contentsOf: MQLDateFormat.monthNames[parts.month - 1].prefix(3).utf8)
-            case UInt8(ascii: "B"): out.append(contentsOf: MQLDateFormat.monthNames[parts.month - 1].utf8)
-            case UInt8(ascii: "z"):
-                // Hours and minutes truncate toward zero, the sign comes first: -2:30 is "-0230".
-                out.append(offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-                try pad(abs(offset / 3600), 2, &out)
-                try pad(abs(offset / 60) % 60, 2, &out)
-            case UInt8(ascii: "Z"):
-                out.append(contentsOf: String(offset / 60).utf8)
-            default:
-                preconditionFailure("format was validated")
-            }
+            return out.string
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `$dateToString` without a `format` argument: ISO 8601, with "Z" only for UTC.
     public static func format(_ ms: Int64, in zone: MQLTimeZone) throws -> String {
         try format(ms, format: defaultFormat(in: zone), in: zone)
     }
+}
+
+/// Appends bytes to a buffer sized in advance by `format`, so formatting allocates only the
+/// returned String (and nothing for results of up to 15 bytes).
+private struct MQLByteWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    var string: String { String(decoding: UnsafeBufferPointer(rebasing: buffer[..<count]), as: UTF8.self) }
+
+    mutating func append(_ byte: UInt8) {
+        buffer[count] = byte
+        count += 1
+    }
+
+    mutating func append<S: Sequence<UInt8>>(_ bytes: S) {
+        for byte in bytes { append(byte) }
+    }
 
     /// Zero-padded to `width`, refusing what MongoDB refuses to print (outside 0...9999).
-    @inline(__always)
-    private static func pad(_ number: Int, _ width: Int, _ out: inout [UInt8]) throws {
+    mutating func padded(_ number: Int, _ width: Int) throws {
         guard (0...9999).contains(number) else {
             throw MQLDateError(
                 code: 18537,
@@ -68,11 +91,11 @@ extension MQLDates {
                     + "\(number)")
         }
         let digits = number >= 1000 ? 4 : number >= 100 ? 3 : number >= 10 ? 2 : 1
-        for _ in digits..<max(width, digits) { out.append(UInt8(ascii: "0")) }
+        for _ in digits..<max(width, digits) { append(UInt8(ascii: "0")) }
         var divisor = 1
         for _ in 1..<digits { divisor *= 10 }
         while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(number / divisor % 10))
+            append(UInt8(ascii: "0") + UInt8(number / divisor % 10))
             divisor /= 10
         }
     }

@@ -7,8 +7,8 @@ extension MQLDates {
     /// count calendar days/months in the zone's wall clock and return local midnight, resolved by
     /// `MQLTimeZone`'s DST rule. `startOfWeek` only matters for `.week`.
     ///
-    /// UTC and fixed offsets never touch Foundation; an Olson zone costs one offset lookup for day
-    /// and larger units, none below. `binSize` below 1 counts as 1 and a result below the Int64
+    /// UTC and fixed offsets never touch Foundation; in an Olson zone units below a day need no
+    /// offset lookup (the reference instant is cached per zone), day and larger need three or so. `binSize` below 1 counts as 1 and a result below the Int64
     /// range saturates at `Int64.min`; `checkedTruncate` reports both as MongoDB does.
     @inline(__always)
     public static func truncate(

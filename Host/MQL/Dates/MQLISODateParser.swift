@@ -44,7 +44,9 @@ enum MQLISODateParser {
             guard let week = s.number(minDigits: 2, maxDigits: 2) else { throw s.error("Unexpected character") }
             parsed.isoYear = year.value
             parsed.isoWeek = week.value
-            _ = separator == UInt8(ascii: "-") && MQLDateScanner.isDigit(s.peek(1)) && s.consume(UInt8(ascii: "-"))
+            if separator == UInt8(ascii: "-") && s.current == UInt8(ascii: "-") && MQLDateScanner.isDigit(s.peek(1)) {
+                s.position += 1
+            }
             if let day = s.number(maxDigits: 1) { parsed.isoDayOfWeek = day.value }
             return
         }

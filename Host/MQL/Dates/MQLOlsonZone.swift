@@ -30,8 +30,10 @@ final class MQLOlsonZone: Sendable {
     /// wall time read as UTC bracket every instant it can name (offsets stay within ±1 day), so
     /// when they agree there is no transition nearby and one subtraction is exact.
     func utcMillis(fromLocalMillis local: Int64) -> Int64? {
-        let before = offsetSeconds(atUTCMillis: local &- MQLCivil.msPerDay)
-        let after = offsetSeconds(atUTCMillis: local &+ MQLCivil.msPerDay)
+        let dayBefore = local > .min + MQLCivil.msPerDay ? local - MQLCivil.msPerDay : .min
+        let dayAfter = local < .max - MQLCivil.msPerDay ? local + MQLCivil.msPerDay : .max
+        let before = offsetSeconds(atUTCMillis: dayBefore)
+        let after = offsetSeconds(atUTCMillis: dayAfter)
         if before == after { return MQLTimeZone.subtract(offset: before, from: local) }
 
         let withBefore = MQLTimeZone.subtract(offset: before, from: local)

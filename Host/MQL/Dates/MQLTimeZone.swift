@@ -1,7 +1,7 @@
 /// A `timezone` argument of MongoDB's date operators: UTC, a fixed UTC offset, or an Olson zone.
 ///
 /// Accepted forms, as MongoDB accepts them (`init(parsing:)`):
-/// - `"UTC"`, `"GMT"`;
+/// - `"UTC"`, `"GMT"` (offset zero; only "UTC" and zero offsets count as MongoDB's UTC zone);
 /// - an Olson identifier, case-sensitive, as in the tz database: `"Europe/Paris"`,
 ///   `"America/New_York"`, links such as `"US/Eastern"`, and `"Etc/GMT+5"`;
 /// - a UTC offset `±HH`, `±HHMM` or `±HH:MM` (`"+03"`, `"-0800"`, `"+04:30"`).
@@ -15,7 +15,8 @@
 ///   offset in force before the change (America/New_York 2021-11-07 01:30 → 05:30Z, EDT);
 /// - a local time that never happens (clocks set forward) is read with the offset in force before
 ///   the gap, which moves it forward by the gap's length (2021-03-14 02:30 → 07:30Z = 03:30 EDT).
-/// For America/New_York and other zones west of Greenwich this is what MongoDB (timelib) returns.
+/// MongoDB documents no rule for these times; this one is deterministic and the same east and
+/// west of Greenwich.
 public struct MQLTimeZone: Sendable, Equatable, CustomStringConvertible {
     enum Kind: Sendable {
         case fixed(seconds: Int)
@@ -24,7 +25,7 @@ public struct MQLTimeZone: Sendable, Equatable, CustomStringConvertible {
 
     let kind: Kind
 
-    /// The name as given for Olson zones, `"UTC"`, or the offset as `±HH:MM`.
+    /// `"UTC"`, `"GMT"`, the Olson name as given, or the offset as `±HH:MM`.
     public let identifier: String
 
     public static let utc = MQLTimeZone(kind: .fixed(seconds: 0), identifier: "UTC")
@@ -47,8 +48,13 @@ public struct MQLTimeZone: Sendable, Equatable, CustomStringConvertible {
             self.init(offsetSeconds: offset)
             return
         }
-        if text == "UTC" || text == "GMT" {
+        if text == "UTC" {
             self = .utc
+            return
+        }
+        if text == "GMT" {
+            // Offset zero like UTC, but MongoDB treats it as a named zone (see `isUTC`).
+            self.init(kind: .fixed(seconds: 0), identifier: "GMT")
             return
         }
         if let zone = MQLZoneCatalog.zone(named: text) {
@@ -62,10 +68,11 @@ public struct MQLTimeZone: Sendable, Equatable, CustomStringConvertible {
                 + "or a UTC offset \"+HH\", \"+HHMM\" or \"+HH:MM\", e.g. \"+04:30\", \"-0800\", \"+03\")")
     }
 
-    /// True for UTC and zero offsets: MongoDB then lets `$dateFromString` strings carry their own
-    /// offset, and `$dateToString`'s default format ends in "Z".
+    /// True for "UTC" and zero offsets ("+00:00"), MongoDB's UTC zone: only then may
+    /// `$dateFromString` strings carry their own offset, and only then does `$dateToString`'s
+    /// default format end in "Z". "GMT" computes like UTC but, as in MongoDB, is not it.
     public var isUTC: Bool {
-        if case .fixed(0) = kind { return true }
+        if case .fixed(0) = kind { return identifier != "GMT" }
         return false
     }
 
@@ -117,7 +124,7 @@ public struct MQLTimeZone: Sendable, Equatable, CustomStringConvertible {
 
     public static func == (lhs: MQLTimeZone, rhs: MQLTimeZone) -> Bool {
         switch (lhs.kind, rhs.kind) {
-        case (.fixed(let a), .fixed(let b)): a == b
+        case (.fixed(let a), .fixed(let b)): a == b && lhs.isUTC == rhs.isUTC
         case (.olson(let a), .olson(let b)): a.name == b.name
         default: false
         }

@@ -148,7 +148,9 @@ enum ArrayOperators {
             } else {
                 spec = try SortSpec(sortBy, op: name)
             }
+            let descending = wholeDescending, pattern = spec
             return Expr.unary(input) { v in
+                let wholeDescending = descending, spec = pattern
                 if Values.isNullish(v) { return .null }
                 guard case .array(let array) = v! else {
                     throw mqlError(name, "The input argument to $sortArray must be an array, but was of type: \(Values.typeName(v))")

@@ -28,11 +28,12 @@ enum ConversionOperators {
                 }
             }
             let to = toExpr.eval
+            let fixedTarget = constantTarget
             let onError = try named["onError"].map { try c.compile($0).eval }
             let onNull = try named["onNull"].map { try c.compile($0).eval }
             return Expr { ctx in
                 let value = try input(ctx)
-                var targetType = constantTarget
+                var targetType = fixedTarget
                 if targetType == nil {
                     let t = try to(ctx)
                     if Values.isNullish(t) { return .null }

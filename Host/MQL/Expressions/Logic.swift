@@ -100,8 +100,9 @@ enum ConditionalOperators {
                 branches.append((try c.compile(caseSpec).eval, try c.compile(thenSpec).eval))
             }
             let fallback = try named["default"].map { try c.compile($0).eval }
+            let compiledBranches = branches
             return Expr { ctx in
-                for (condition, result) in branches where Values.isTruthy(try condition(ctx)) {
+                for (condition, result) in compiledBranches where Values.isTruthy(try condition(ctx)) {
                     return try result(ctx)
                 }
                 guard let fallback else {
@@ -136,13 +137,14 @@ enum VariableOperators {
                 bindings[element.key] = slot
             }
             let body = try c.withScope(bindings) { try c.compile(named["in"]!) }.eval
+            let defs = definitions, currentDef = currentDefinition
             return Expr { ctx in
                 var values: [BSON?] = []
-                values.reserveCapacity(definitions.count)
-                for (_, e) in definitions { values.append(try e(ctx)) }
-                for (i, (slot, _)) in definitions.enumerated() { ctx.variables[slot] = values[i] }
-                guard let currentDefinition else { return try body(ctx) }
-                let newCurrent = try currentDefinition(ctx)
+                values.reserveCapacity(defs.count)
+                for (_, e) in defs { values.append(try e(ctx)) }
+                for (i, (slot, _)) in defs.enumerated() { ctx.variables[slot] = values[i] }
+                guard let currentDef else { return try body(ctx) }
+                let newCurrent = try currentDef(ctx)
                 let savedDoc = ctx.currentDoc, savedOverride = ctx.currentOverride
                 defer {
                     ctx.currentDoc = savedDoc

@@ -15,7 +15,7 @@ struct StageInput {
 typealias StageOpen = @Sendable (_ upstream: DocumentSource, _ ctx: EvalContext) -> DocumentSource
 
 enum StageCompiler {
-    typealias Compile = (StageInput) throws -> StageOpen
+    typealias Compile = @Sendable (StageInput) throws -> StageOpen
 
     static let table: [String: Compile] = [
         "$match": compileMatch,
@@ -133,12 +133,13 @@ enum StageCompiler {
         }
         let expr = try s.compiler.compile(newRoot).eval
         let what = s.name == "$replaceRoot" ? "'newRoot' expression" : "'replacement document'"
+        let stageName = s.name
         return { upstream, ctx in
             MapSource(upstream) { doc in
                 ctx.setDocument(doc)
                 let v = try expr(ctx)
                 guard case .document(let d)? = v else {
-                    throw mqlError(s.name, "\(what) must evaluate to an object, but resulting value was: \(Values.describe(v)). Type of resulting value: '\(Values.typeName(v))'. Input document: \(Values.describe(.document(doc)))")
+                    throw mqlError(stageName, "\(what) must evaluate to an object, but resulting value was: \(Values.describe(v)). Type of resulting value: '\(Values.typeName(v))'. Input document: \(Values.describe(.document(doc)))")
                 }
                 return d
             }
@@ -167,10 +168,11 @@ enum StageCompiler {
         if let next = s.next, next.count == 1, let l = next["$limit"], let n = l.exactInt64, n > 0, l.isNumeric {
             limit = Int(min(n, Int64(Int32.max)))
         }
+        let topLimit = limit
         return { upstream, ctx in
             BlockingSource {
                 var budget = MemoryBudget(limit: ctx.environment.options.memoryLimitBytes, stage: "$sort")
-                if let limit { return try topK(upstream, spec, limit, &budget) }
+                if let limit = topLimit { return try topK(upstream, spec, limit, &budget) }
                 let docs = try budget.drain(upstream)
                 return spec.sort(docs)
             }
@@ -238,6 +240,7 @@ enum StageCompiler {
             throw mqlError("$unwind", "path option to $unwind stage should be prefixed with a '$': \(pathText)")
         }
         let path = try FieldPath(String(pathText.dropFirst()), op: "$unwind", what: "$unwind path").components
+        let preserveEmpty = preserve
         let indexPath = try includeIndex.map { try FieldPath($0, op: "$unwind", what: "includeArrayIndex").components }
         return { upstream, _ in
             FlatMapSource(upstream) { doc in
@@ -245,7 +248,7 @@ enum StageCompiler {
                 switch value {
                 case .array(let elements)?:
                     if elements.isEmpty {
-                        guard preserve else { return [] }
+                        guard preserveEmpty else { return [] }
                         var out = doc
                         out.removePath(ArraySlice(path))
                         if let indexPath { out.setPath(ArraySlice(indexPath), .null) }
@@ -261,7 +264,7 @@ enum StageCompiler {
                     }
                     return outs
                 case nil, .null?, .undefined?:
-                    guard preserve else { return [] }
+                    guard preserveEmpty else { return [] }
                     var out = doc
                     if let indexPath { out.setPath(ArraySlice(indexPath), .null) }
                     return [out]

@@ -12,6 +12,32 @@ struct AddTests {
         #expect(add("2020-10-31T12:10:05Z", .day, 3) == utc("2020-11-03T12:10:05Z"))
     }
 
+    @Test func mongoTestSuiteVectors() {
+        let date = "2020-12-31T12:10:05Z"
+        let paris = zone("Europe/Paris")
+        #expect(add("2020-11-30T12:10:05Z", .day, 1) == utc("2020-12-01T12:10:05Z"))
+        #expect(add("2020-10-24T18:10:00Z", .hour, 24, in: paris) == utc("2020-10-25T18:10:00Z"))
+        #expect(add("2020-10-24T18:10:00Z", .day, 1, in: paris) == utc("2020-10-25T19:10:00Z"))
+        #expect(add("2021-01-30T23:30:00Z", .month, 1, in: paris) == utc("2021-02-27T23:30:00Z"))
+        #expect(add(date, .day, 1) == utc("2021-01-01T12:10:05Z"))
+        #expect(add(date, .week, 1) == utc("2021-01-07T12:10:05Z"))
+        #expect(add(date, .hour, 2) == utc("2020-12-31T14:10:05Z"))
+        #expect(add(date, .minute, 50) == utc("2020-12-31T13:00:05Z"))
+        #expect(add(date, .millisecond, 1050) == utc("2020-12-31T12:10:06.050Z"))
+        #expect(add(date, .month, 1) == utc("2021-01-31T12:10:05Z"))
+        #expect(add(date, .hour, 2, in: paris) == utc("2020-12-31T14:10:05Z"))
+        #expect(add(date, .year, -1) == utc("2019-12-31T12:10:05Z"))
+        #expect(add(date, .quarter, -2) == utc("2020-06-30T12:10:05Z"))
+        #expect(add(date, .month, -1) == utc("2020-11-30T12:10:05Z"))
+        #expect(add(date, .month, -3, in: paris) == utc("2020-09-30T11:10:05Z"))
+        #expect(add(date, .day, -15) == utc("2020-12-16T12:10:05Z"))
+        #expect(add(date, .hour, -48) == utc("2020-12-29T12:10:05Z"))
+        #expect(add(date, .minute, -15) == utc("2020-12-31T11:55:05Z"))
+        #expect(add(date, .second, -125) == utc("2020-12-31T12:08:00Z"))
+        #expect(add("2021-01-31T03:00:00Z", .month, -2) == utc("2020-11-30T03:00:00Z"))
+        #expect(add("2021-01-31T03:00:00Z", .month, -2, in: newYork) == utc("2020-12-01T03:00:00Z"))
+    }
+
     @Test func monthEndClamping() {
         #expect(add("2024-01-31T10:00:00Z", .month, 1) == utc("2024-02-29T10:00:00Z"))
         #expect(add("2023-01-31T10:00:00Z", .month, 1) == utc("2023-02-28T10:00:00Z"))

@@ -11,6 +11,14 @@ struct DiffTests {
         MQLDates.diff(start: utc(start), end: utc(end), unit: unit, in: zone, startOfWeek: startOfWeek)
     }
 
+    @Test func mongoTestSuiteVectors() {
+        #expect(diff("2020-11-01T18:23:36Z", "2020-11-02T00:00:00Z", .hour) == 6)
+        #expect(diff("2020-11-01T18:23:36Z", "2020-11-02T00:00:00Z", .hour, in: newYork) == 6)
+        #expect(diff("2021-01-24T18:23:36Z", "2021-01-25T02:23:36Z", .week, in: zone("GMT"), startOfWeek: .monday) == 1)
+        #expect(diff("2021-01-24T18:23:36Z", "2021-01-25T02:23:36Z", .week) == 0)
+        #expect(diff("2021-01-17T05:00:00Z", "2021-01-17T04:59:00Z", .week, in: newYork) == -1)
+    }
+
     @Test func countsBoundariesNotElapsedTime() {
         let (a, b) = ("2020-12-31T23:59:00Z", "2021-01-01T00:00:00Z")
         #expect(diff(a, b, .year) == 1)

@@ -21,6 +21,8 @@ struct FormatTests {
         #expect(try MQLDates.format(docsDate, in: .utc) == "2014-01-01T08:15:39.736Z")
         #expect(try MQLDates.format(docsDate, in: newYork) == "2014-01-01T03:15:39.736")
         #expect(try MQLDates.format(docsDate, in: india) == "2014-01-01T13:45:39.736")
+        #expect(try MQLDates.format(docsDate, in: zone("GMT")) == "2014-01-01T08:15:39.736")
+        #expect(try MQLDates.format(docsDate, in: zone("+00:00")) == "2014-01-01T08:15:39.736Z")
     }
 
     @Test func weekAndDaySpecifiers() throws {
@@ -75,6 +77,10 @@ struct FormatTests {
         #expect(dateError { try MQLDates.format(0, format: "%a", in: .utc) }?.code == 18536)
         #expect(dateError { try MQLDates.format(0, format: "%é", in: .utc) }?.message
             == "Invalid format character '%é' in format string")
+        #expect(throws: MQLDateError.self) { try MQLDates.validateToStringFormat("%Y %q") }
+        #expect(throws: Never.self) { try MQLDates.validateToStringFormat("%w %U %b") }
+        #expect(throws: MQLDateError.self) { try MQLDates.validateFromStringFormat("%w") }
+        #expect(throws: Never.self) { try MQLDates.validateFromStringFormat("%G-%V-%u %z %Z %%") }
         // The whole format is checked before anything is printed.
         #expect(dateError { try MQLDates.format(253_402_300_800_000, format: "%Y %q", in: .utc) }?.code == 18536)
     }

@@ -118,6 +118,11 @@ struct ParseTests {
         }
     }
 
+    @Test func zeroOffsetTimezoneArgumentAllowsZoneInTheString() throws {
+        #expect(try parse("2017-07-12T22:23:55+02:00", in: zone("+00:00")) == utc("2017-07-12T20:23:55Z"))
+        #expect(try parse("2017-07-12T22:23:55 EST", in: .utc) == utc("2017-07-13T03:23:55Z"))
+    }
+
     @Test func daylightSavingRuleApplies() throws {
         #expect(try parse("2021-03-14T02:30:00", in: newYork) == utc("2021-03-14T07:30:00Z"))
         #expect(try parse("2021-11-07T01:30:00", in: newYork) == utc("2021-11-07T05:30:00Z"))
@@ -160,6 +165,8 @@ struct ParseTests {
         #expect(message("2017-07-12T22:23:55 XYZ")
             == "Error parsing date string '2017-07-12T22:23:55 XYZ'; 20: The timezone could not be found in the database 'X'")
         #expect(message("2017-07-12T22:23:55Z", in: zone("Europe/Amsterdam"))
+            == "you cannot pass in a date/time string with time zone information ('Z') together with a timezone argument")
+        #expect(message("2017-07-12T22:23:55Z", in: zone("GMT"))
             == "you cannot pass in a date/time string with time zone information ('Z') together with a timezone argument")
         #expect(message("2017-07-12T22:23:55 GMT+02:00", in: zone("Europe/Amsterdam"))
             == "you cannot pass in a date/time string with GMT offset together with a timezone argument")

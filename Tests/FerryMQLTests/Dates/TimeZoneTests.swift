@@ -11,11 +11,19 @@ struct TimeZoneTests {
 
     @Test func utcNames() throws {
         #expect(try MQLTimeZone(parsing: "UTC") == .utc)
-        #expect(try MQLTimeZone(parsing: "GMT") == .utc)
         #expect(try MQLTimeZone(parsing: "+00:00") == .utc)
         #expect(try MQLTimeZone(parsing: "-00") == .utc)
         #expect(MQLTimeZone.utc.isUTC)
         #expect(MQLTimeZone.utc.offsetSeconds(atUTCMillis: 1_600_000_000_000) == 0)
+    }
+
+    @Test func gmtComputesLikeUTCButIsNotMongosUTCZone() throws {
+        let gmt = try MQLTimeZone(parsing: "GMT")
+        #expect(gmt.offsetSeconds(atUTCMillis: 1_600_000_000_000) == 0)
+        #expect(!gmt.isUTC)
+        #expect(gmt != .utc)
+        #expect(gmt.identifier == "GMT")
+        #expect(MQLDates.parts(utc("2021-06-01T12:00:00Z"), in: gmt) == MQLDates.parts(utc("2021-06-01T12:00:00Z"), in: .utc))
     }
 
     @Test(arguments: [
