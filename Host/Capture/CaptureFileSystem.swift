@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 #if canImport(Glibc)
@@ -28,6 +29,9 @@ public protocol CaptureFileSystem: Sendable {
     /// truncates back to the last whole record).
     func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError)
     func sync(_ fd: Int32, path: String) throws(CaptureIOError)
+    /// fsyncs in the background and calls `completion` when done, so a collector's queue never
+    /// waits on the disk for a periodic sync. The caller may close `fd` right away.
+    func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void)
     func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError)
     func close(_ fd: Int32)
     func rename(_ from: String, _ to: String) throws(CaptureIOError)
@@ -68,6 +72,24 @@ public struct POSIXCaptureFileSystem: CaptureFileSystem {
 
     public func sync(_ fd: Int32, path: String) throws(CaptureIOError) {
         guard fdatasync(fd) == 0 else { throw CaptureIOError(operation: "fsync", path: path, code: errno) }
+    }
+
+    /// One queue for every writer's periodic syncs: fsyncs of one file system serialise in the
+    /// journal anyway, and writers coalesce (one in flight each), so it cannot back up.
+    static let syncQueue = DispatchQueue(label: "ferry.capture.fsync", qos: .utility)
+
+    public func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void) {
+        // A duplicate descriptor stays valid even if the writer closes the original meanwhile.
+        let duplicate = dup(fd)
+        guard duplicate >= 0 else {
+            completion(CaptureIOError(operation: "dup", path: path, code: errno))
+            return
+        }
+        Self.syncQueue.async {
+            let failed = fdatasync(duplicate) != 0 ? CaptureIOError(operation: "fsync", path: path, code: errno) : nil
+            Glibc.close(duplicate)
+            completion(failed)
+        }
     }
 
     public func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) {

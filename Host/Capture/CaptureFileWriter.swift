@@ -67,6 +67,8 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     private var retryAt: UInt64?
     private var backoff: UInt64
     private let statsLock = Mutex(CaptureWriterStats())
+    /// At most one periodic fsync in flight per writer; a slow disk skips rounds instead of queueing.
+    private let syncInFlight = Mutex(false)
 
     public init(
         captureDir: String, api: String, component: String, method: String, parameters: BSONDocument,
@@ -91,7 +93,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         do {
             switch value {
             case .tabular(let reading):
-                enqueue(.record(try CaptureFile.delimited(CaptureFile.tabularRecord(reading, requested: timeRequested, received: timeReceived))))
+                enqueue(.record(SensorDataEncoder.delimitedTabular(reading, requested: timeRequested, received: timeReceived)))
             case .binary(let payloads):
                 for payload in payloads {
                     let record = CaptureFile.binaryRecord(payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived)
@@ -181,8 +183,21 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             try finish(file)
             current = nil
         } else if options.fsyncIntervalNanos > 0, now &- file.lastSync >= options.fsyncIntervalNanos {
-            try fileSystem.sync(file.fd, path: file.path)
             current?.lastSync = now
+            syncInBackground(file)
+        }
+    }
+
+    private func syncInBackground(_ file: OpenFile) {
+        guard syncInFlight.withLock({ inFlight in
+            defer { inFlight = true }
+            return !inFlight
+        }) else { return }
+        let logger = logger
+        fileSystem.syncInBackground(file.fd, path: file.path) { [self] error in
+            syncInFlight.withLock { $0 = false }
+            // The data stays written; the next rotation syncs again and reports a lasting fault.
+            if let error { logger.warning("capture: periodic \(error)") }
         }
     }
 

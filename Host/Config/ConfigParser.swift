@@ -190,7 +190,7 @@ public enum ConfigParser {
     static func parseFerryOptions(_ object: BSONDocument, at path: String, walker: JSONWalker, baseDirectory: String) -> FerryOptions {
         walker.onlyKnownKeys(
             object,
-            ["server", "api_key_id", "api_key", "ca_cert", "insecure", "fsync_interval_ms", "capture_dir_max_bytes"],
+            ["server", "api_key_id", "api_key", "ca_cert", "insecure", "fsync_interval_ms"],
             at: path)
         var options = FerryOptions()
         options.server = walker.string(object, "server", at: path)
@@ -205,7 +205,6 @@ public enum ConfigParser {
         options.caCert = walker.string(object, "ca_cert", at: path).map { resolve($0, against: baseDirectory) }
         options.insecure = walker.bool(object, "insecure", at: path) ?? false
         if let interval = walker.integer(object, "fsync_interval_ms", at: path, minimum: 0) { options.fsyncIntervalMs = interval }
-        options.captureDirMaxBytes = walker.integer(object, "capture_dir_max_bytes", at: path, minimum: 1)
         return options
     }
 

@@ -79,8 +79,6 @@ public struct FerryOptions: Sendable, Equatable {
     public var insecure = false
     /// How often open capture files are fsync'd, besides on every rotation. 0 = only on rotation.
     public var fsyncIntervalMs: Int64 = 1000
-    /// Cap on the capture directory's total size; past it, files are thinned (nil = no cap).
-    public var captureDirMaxBytes: Int64?
 
     public init() {}
 }

@@ -91,13 +91,9 @@ struct SumState {
 
     var value: BSON {
         if sawDecimal {
-            var total = decimalTotal
-            if longTotal != 0 || doubleSum != 0 || longOverflowed {
-                let nonDecimal = longOverflowed || doubleSum != 0 || doubleCompensation != 0
-                    ? Dec128(double: doubleTotal, digits: 34) : Dec128(longTotal)
-                total = total + nonDecimal
-            }
-            return total.bson
+            // As MongoDB: the non-decimal part joins through its double value, 34 digits.
+            if longTotal == 0 && doubleSum == 0 && !longOverflowed { return decimalTotal.bson }
+            return (decimalTotal + Dec128(double: doubleTotal, digits: 34)).bson
         }
         switch widest {
         case .int32, .int64:

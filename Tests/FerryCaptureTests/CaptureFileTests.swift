@@ -49,6 +49,24 @@ import Testing
         #expect(contents.records[2].metadata.timeRequested.date == t0)
     }
 
+    @Test func theFastEncoderWritesTheSameMessageAsSwiftProtobuf() throws {
+        let reading: BSONDocument = [
+            "readings": [
+                "t": 21.5, "n": .int32(-3), "big": .int64(1 << 40), "ok": true, "off": false, "none": .null, "s": "x\u{e9}",
+                "list": [1, "a", ["k": 2.5], []], "empty": [:], "when": .datetime(1_700_000_000_123),
+            ]
+        ]
+        let requested = Date(timeIntervalSince1970: 1_700_000_000.25)
+        let received = Date(timeIntervalSince1970: -1.5)
+        let fast = SensorDataEncoder.delimitedTabular(reading, requested: requested, received: received)
+        let reference = try CaptureFile.delimited(CaptureFile.tabularRecord(reading, requested: requested, received: received))
+        let metadata = try CaptureFile.delimited(CaptureFile.metadata(api: "a:b:c", component: "c", method: "m", parameters: [:], tabular: true, tags: []))
+        let parsedFast = try CaptureFileReader.parse(Data(metadata + fast), path: "fast", strict: true).records
+        let parsedReference = try CaptureFileReader.parse(Data(metadata + reference), path: "ref", strict: true).records
+        #expect(parsedFast == parsedReference)
+        #expect(fast.count == reference.count)
+    }
+
     @Test func tabularFilesRotateAtTheSizeLimitAndEachBinaryIsItsOwnFile() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -160,6 +178,9 @@ final class FailingFileSystem: CaptureFileSystem {
         try real.write(fd, bytes, path: path)
     }
     func sync(_ fd: Int32, path: String) throws(CaptureIOError) { try real.sync(fd, path: path) }
+    func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void) {
+        real.syncInBackground(fd, path: path, completion: completion)
+    }
     func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) { try real.truncate(fd, to: length, path: path) }
     func close(_ fd: Int32) { real.close(fd) }
     func rename(_ from: String, _ to: String) throws(CaptureIOError) { try real.rename(from, to) }

@@ -129,7 +129,7 @@ import Testing
         #expect(faults(service(#"{"maximum_num_sync_threads": 0}"#)) == ["\(path).maximum_num_sync_threads: must be at least 1, got 0"])
         #expect(faults(service(#"{"tags": ["a", 3]}"#)) == ["\(path).tags[1]: expected a string, got the number 3"])
         #expect(faults(service(#"{"ferry": {"sever": "x:1"}}"#)) == [
-            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, ca_cert, capture_dir_max_bytes, fsync_interval_ms, insecure, server"
+            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, ca_cert, fsync_interval_ms, insecure, server"
         ])
         #expect(faults(service(#"{"ferry": {"server": "localhost"}}"#)) == [
             #"\#(path).ferry.server: "localhost" is not HOST:PORT"#,

@@ -147,8 +147,6 @@ final class ExprCompiler {
     private(set) var slotCount = 0
     /// Whether $$DESCEND/$$PRUNE/$$KEEP are defined ($redact).
     var redactVariables = false
-    /// Set while compiling window operators' inputs etc. that must not use $$NOW twice… unused.
-    var usesNow = false
 
     init(registry: MQLOperatorRegistry) {
         self.registry = registry
@@ -270,17 +268,11 @@ final class ExprCompiler {
             }
             base = Expr { ctx in .document(ctx.root) }
         case "CURRENT":
-            if let path {
-                if let slotOverride = lookupVariable("CURRENT") {
-                    _ = slotOverride
-                }
-                return Expr(path: path)
-            }
+            if let path { return Expr(path: path) }
             base = Expr { ctx in ctx.current }
         case "REMOVE":
             return Expr(constant: nil)
         case "NOW":
-            usesNow = true
             base = Expr { ctx in .datetime(ctx.environment.now) }
         case "DESCEND", "PRUNE", "KEEP":
             guard redactVariables else {

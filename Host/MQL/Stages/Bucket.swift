@@ -180,27 +180,29 @@ enum BucketStages {
                 }
                 var nextValue: BSON? = position < order.count ? entries[order[position]].key : nil
                 if let rounder {
-                    var boundary = try rounder.roundUp(bucket.max)
+                    let boundary = try rounder.roundUp(bucket.max)
                     while let nv = nextValue, BSONOrder.compare(boundary, nv) > 0 {
                         try add(&bucket, position)
                         position += 1
                         nextValue = position < order.count ? entries[order[position]].key : nil
                     }
-                    if let nv = nextValue, BSONOrder.compare(boundary, nv) == 0 {
-                        boundary = try rounder.roundUp(boundary)
-                    }
-                    bucket.max = boundary
+                    if nextValue != nil { bucket.max = boundary }
                 } else {
                     while let nv = nextValue, BSONOrder.compare(bucket.max, nv) == 0 {
                         try add(&bucket, position)
                         position += 1
                         nextValue = position < order.count ? entries[order[position]].key : nil
                     }
-                    if let nv = nextValue { bucket.max = nv }
                 }
             }
-            if rounder != nil, let previous = result.last {
-                bucket.min = previous.max
+            if let last = result.indices.last {
+                if let rounder {
+                    // Bucket boundaries follow the granularity: a bucket starts where the last ended.
+                    if result[last].max.numericDouble == 0 { result[last].max = try rounder.roundDown(bucket.min) }
+                    bucket.min = result[last].max
+                } else {
+                    result[last].max = bucket.min
+                }
             }
             result.append(bucket)
         }
@@ -212,7 +214,7 @@ enum BucketStages {
             var doc = BSONDocument()
             doc.append("_id", .document(["min": bucket.min, "max": bucket.max]))
             for (k, field) in fields.enumerated() {
-                if let v = try bucket.states[k].result() { doc.append(field.name, v) }
+                doc.append(field.name, try bucket.states[k].result() ?? .null)
             }
             return doc
         }

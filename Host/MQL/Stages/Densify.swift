@@ -62,14 +62,16 @@ enum DensifyStage {
         }
     }
 
-    static func advance(_ v: BSON, by step: BSON, times k: Int64, unit: MQLDateUnit?) throws -> BSON {
+    /// The next grid value: `v + step` (in `unit`s for dates), as MongoDB steps, so int32 stays
+    /// int32 and month steps move from the previous value.
+    static func advance(_ v: BSON, by step: BSON, unit: MQLDateUnit?) throws -> BSON {
         if let unit, case .datetime(let ms) = v {
-            guard let r = MQLDates.add(ms, unit: unit, amount: step.exactInt64! * k, in: .utc) else {
+            guard let r = MQLDates.add(ms, unit: unit, amount: step.exactInt64!, in: .utc) else {
                 throw mqlError("$densify", "date overflow while generating values")
             }
             return .datetime(r)
         }
-        return Arithmetic.add(v, Arithmetic.multiply(step, .int64(k)))
+        return Arithmetic.add(v, step)
     }
 
     static func run(
@@ -130,16 +132,14 @@ enum DensifyStage {
                 out.append(contentsOf: part.map { docs[$0] })
                 continue
             }
-            // Walk the grid lower + k·step (< upper) alongside the sorted documents.
-            var k: Int64 = 0
+            // Walk the grid lower, lower + step, … (< upper) alongside the sorted documents.
             var next = lower
             func emitGrid(below limit: BSON?) throws {
                 while BSONOrder.compare(next, upper) < 0 {
                     if let limit, BSONOrder.compare(next, limit) >= 0 { break }
                     out.append(generated(next))
                     try budget.add(64)
-                    k += 1
-                    next = try advance(lower, by: step, times: k, unit: unit)
+                    next = try advance(next, by: step, unit: unit)
                 }
             }
             for i in part {
@@ -151,8 +151,7 @@ enum DensifyStage {
                     try emitGrid(below: v)
                     // A document on the grid takes the grid value's place.
                     while BSONOrder.compare(next, v) <= 0 && BSONOrder.compare(next, upper) < 0 {
-                        k += 1
-                        next = try advance(lower, by: step, times: k, unit: unit)
+                        next = try advance(next, by: step, unit: unit)
                     }
                 }
                 out.append(docs[i])

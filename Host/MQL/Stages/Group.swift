@@ -89,7 +89,7 @@ enum GroupStage {
             doc.elements.reserveCapacity(fields.count + 1)
             doc.append("_id", key)
             for (i, field) in fields.enumerated() {
-                if let v = try states[g][i].result() { doc.append(field.name, v) }
+                doc.append(field.name, try states[g][i].result() ?? .null)
             }
             out.append(doc)
         }

@@ -211,6 +211,7 @@ typedef const ferry_plugin_descriptor *(*ferry_plugin_entry_fn)(void);
 
 /* Convenience for C plugins: FERRY_DECLARE_PLUGIN(name, version, init_function). */
 #define FERRY_DECLARE_PLUGIN(NAME, VERSION, INIT)                                                \
+    __attribute__((visibility("default"))) const ferry_plugin_descriptor *ferry_plugin_entry(void); \
     static const ferry_plugin_descriptor ferry_plugin_descriptor_value = {                      \
         sizeof(ferry_plugin_descriptor), FERRY_ABI_MAJOR, FERRY_ABI_MINOR, NAME, VERSION, INIT}; \
     __attribute__((visibility("default"))) const ferry_plugin_descriptor *ferry_plugin_entry(void) \
