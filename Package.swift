@@ -25,6 +25,7 @@ let package = Package(
         // Built-in plugins: each its own shared library, found next to the ferry binary.
         .library(name: "FerryFake", type: .dynamic, targets: ["FerryFake"]),
         .library(name: "FerrySystemStats", type: .dynamic, targets: ["FerrySystemStats"]),
+        .library(name: "FerryLTTB", type: .dynamic, targets: ["FerryLTTB"]),
     ] + fixturePlugins.map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -78,6 +79,10 @@ let package = Package(
             name: "FerrySystemStats", dependencies: ["CFerryPlugin"], path: "Plugins/system-stats", publicHeadersPath: ".",
             linkerSettings: pluginLinkerSettings),
 
+        .target(
+            name: "FerryLTTB", dependencies: ["FerrySDK", "FerryBSON"], path: "Plugins/mql-lttb",
+            linkerSettings: pluginLinkerSettings),
+
         // MARK: Benchmarks
         .executableTarget(
             name: "CaptureBenchmark",
@@ -94,6 +99,7 @@ let package = Package(
             name: "FerryCaptureTests",
             dependencies: ["FerryCapture", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
 //MQLTESTS
+        .testTarget(name: "LTTBPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
     ] + fixturePlugins.map(fixturePlugin)

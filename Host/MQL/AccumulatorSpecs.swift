@@ -93,7 +93,7 @@ enum BuiltinAccumulators {
                 let makeState = plugin.makeState
                 return AccumulatorSpec(name: name, argument: argument) {
                     do {
-                        return PluginAccumulator(name: name, state: try makeState(arg))
+                        return PluginAccumulatorAdapter(name: name, state: try makeState(arg))
                     } catch {
                         throw mqlError(name, pluginMessage(error))
                     }
@@ -125,7 +125,7 @@ enum BuiltinAccumulators {
 }
 
 /// Adapts a plugin's state to the engine's protocol.
-final class PluginAccumulator: AccumulatorState {
+final class PluginAccumulatorAdapter: AccumulatorState {
     let name: String
     let state: any MQLAccumulatorState
     init(name: String, state: any MQLAccumulatorState) {

@@ -125,14 +125,15 @@ enum QueryCompiler {
         "$elemMatch", "$size", "$all", "$mod",
     ]
 
-    static func compile(_ query: BSONDocument, _ c: ExprCompiler) throws -> Matcher {
+    /// `allowExpr` is false inside `$elemMatch`, where MongoDB refuses `$expr` at any depth.
+    static func compile(_ query: BSONDocument, _ c: ExprCompiler, allowExpr: Bool = true) throws -> Matcher {
         var parts: [Matcher] = []
         for element in query.elements {
             if element.key.hasPrefix("$") {
-                if let m = try compileTopLevel(element.key, element.value, c) { parts.append(m) }
+                if let m = try compileTopLevel(element.key, element.value, c, allowExpr: allowExpr) { parts.append(m) }
             } else {
                 let path = try FieldPath(element.key, op: "$match", what: "query path").components
-                let tests = try compileFieldCondition(element.value, c)
+                let tests = try compileFieldCondition(element.value, c, allowExpr: allowExpr)
                 if tests.count == 1 {
                     let t = tests[0]
                     parts.append { doc, _ in t.matches(doc, path) }
@@ -153,7 +154,7 @@ enum QueryCompiler {
         }
     }
 
-    private static func compileTopLevel(_ key: String, _ value: BSON, _ c: ExprCompiler) throws -> Matcher? {
+    private static func compileTopLevel(_ key: String, _ value: BSON, _ c: ExprCompiler, allowExpr: Bool) throws -> Matcher? {
         switch key {
         case "$and", "$or", "$nor":
             guard case .array(let clauses) = value, !clauses.isEmpty else {
@@ -163,7 +164,7 @@ enum QueryCompiler {
                 guard case .document(let d) = clause else {
                     throw mqlError(key, "\(key)'s entries must be objects, found \(Values.typeName(clause))")
                 }
-                return try compile(d, c)
+                return try compile(d, c, allowExpr: allowExpr)
             }
             switch key {
             case "$and": return { doc, ctx in try compiled.allSatisfy { try $0(doc, ctx) } }
@@ -171,6 +172,7 @@ enum QueryCompiler {
             default: return { doc, ctx in try !compiled.contains { try $0(doc, ctx) } }
             }
         case "$expr":
+            guard allowExpr else { throw mqlError("$expr", "$expr can only be applied to the top-level document") }
             let expr = try c.compile(value).eval
             return { doc, ctx in
                 ctx.setDocument(doc)
@@ -190,7 +192,7 @@ enum QueryCompiler {
     }
 
     /// `{a: 5}`, `{a: /re/}`, `{a: {$gt: 1, $lt: 5}}`.
-    static func compileFieldCondition(_ value: BSON, _ c: ExprCompiler) throws -> [LeafTest] {
+    static func compileFieldCondition(_ value: BSON, _ c: ExprCompiler, allowExpr: Bool = true) throws -> [LeafTest] {
         switch value {
         case .document(let d) where d.elements.first?.key.hasPrefix("$") == true:
             return try compileOperators(d, c)
@@ -442,28 +444,16 @@ enum QueryCompiler {
                 return a.contains { e in tests.allSatisfy { $0.matches(value: e) } }
             }
         }
-        if d.elements.contains(where: { $0.key == "$expr" }) {
-            throw mqlError("$elemMatch", "$expr can only be applied to the top-level document")
-        }
-        let matcher = try compile(d, c)
-        // The sub-query needs no evaluation context ($expr is refused above).
-        let context = EvalContext(slotCount: 0, environment: RunEnvironment(now: 0, lookup: nil, options: MQLOptions(), seed: 0))
-        let box = UncheckedBox(context)
+        let matcher = try compile(d, c, allowExpr: false)
         return LeafTest(expand: false, negated: false) { v in
             guard case .array(let a)? = v else { return false }
+            // The sub-query holds no $expr (refused when compiled), so it never reads this context.
+            let context = EvalContext(slotCount: 0, environment: RunEnvironment(now: 0, lookup: nil, options: MQLOptions(), seed: 0))
             return a.contains { e in
                 guard case .document(let sub) = e else { return false }
-                return (try? matcher(sub, box.value)) ?? false
+                return (try? matcher(sub, context)) ?? false
             }
         }
     }
-}
-
-/// Holds a non-Sendable value inside a Sendable closure.
-/// @unchecked: used only for the inert context of `$elemMatch` sub-queries, which hold no
-/// `$expr` and so never read or write the context.
-final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 

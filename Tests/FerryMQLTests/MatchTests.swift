@@ -160,5 +160,6 @@ struct MatchTests {
         expectError(#"[{"$match": {"a": {"$type": "nope"}}}]"#, "[]", "unknown type name alias: nope")
         expectError(#"[{"$match": {"a": {"$regex": "("}}}]"#, "[]", "invalid regular expression")
         expectError(#"[{"$match": 5}]"#, "[]", "the match filter must be an expression in an object")
+        expectError(#"[{"$match": {"a": {"$elemMatch": {"$and": [{"$expr": true}]}}}}]"#, "[]", "$expr can only be applied to the top-level document")
     }
 }

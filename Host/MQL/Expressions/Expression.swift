@@ -39,9 +39,7 @@ final class EvalContext {
 }
 
 /// What a run needs beyond the documents: the clock, the other collections, randomness, limits.
-final class RunEnvironment: @unchecked Sendable {
-    // @unchecked: `random` is mutated, but an environment belongs to a single run, which runs on
-    // one thread at a time; everything else is immutable.
+final class RunEnvironment {
     let now: Int64
     let lookup: (@Sendable (String) throws -> [BSONDocument])?
     let options: MQLOptions
