@@ -61,15 +61,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Machine"),
-//MQLTARGET
+        .target(name: "FerryMQL", dependencies: ["FerryBSON"], path: "Host/MQL"),
+        .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine",
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Host/ferry", exclude: ["MQLCommand.swift"]),
+            path: "Host/ferry"),
 
         // MARK: Plugins — built-in plugins; import SDK only.
         .target(
@@ -98,7 +99,7 @@ let package = Package(
         .testTarget(
             name: "FerryCaptureTests",
             dependencies: ["FerryCapture", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
-//MQLTESTS
+        .testTarget(name: "FerryMQLTests", dependencies: ["FerryMQL", "FerryBSON"]),
         .testTarget(name: "LTTBPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),

@@ -2,9 +2,9 @@ import Foundation
 import Logging
 
 enum LogSetup {
-    /// Logs go to stderr (stdout is for command output), at FERRY_LOG_LEVEL (default info).
-    static func bootstrap() {
-        let level = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    /// Logs go to stderr (stdout is for command output), at FERRY_LOG_LEVEL (default `defaultLevel`).
+    static func bootstrap(defaultLevel: Logger.Level = .info) {
+        let level = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FerryBSON
+import FerryLoader
 import FerryMQL
+import FerryMQLPlugins
 import Foundation
 
 /// `ferry mql`: runs a MongoDB aggregation pipeline over documents read from a file or stdin.
@@ -58,9 +60,20 @@ struct MQLCommand: ParsableCommand {
         }
         var options = MQLOptions()
         if let memoryLimit { options.memoryLimitBytes = memoryLimit }
+        // Operators from plugins ($lttb, …): the built-ins beside ferry, then FERRY_PLUGIN_PATH.
+        LogSetup.bootstrap(defaultLevel: .warning)
+        let plugins = PluginRegistry()
+        plugins.load(paths: PluginDiscovery.builtinPlugins())
+        plugins.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
+        let registry: MQLOperatorRegistry
+        do {
+            registry = try MQLOperatorRegistry(plugins: plugins)
+        } catch {
+            fail("plugin operators: \(error)")
+        }
         let compiled: MQLPipeline
         do {
-            compiled = try MQLPipeline(json: pipelineText, options: options)
+            compiled = try MQLPipeline(json: pipelineText, registry: registry, options: options)
         } catch let error as MQLError {
             fail("invalid pipeline: \(error)")
         }

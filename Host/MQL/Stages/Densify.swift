@@ -69,9 +69,14 @@ enum DensifyStage {
             guard let r = MQLDates.add(ms, unit: unit, amount: step.exactInt64!, in: .utc) else {
                 throw mqlError("$densify", "date overflow while generating values")
             }
+            guard r > ms else { throw mqlError("$densify", "range.step does not advance past \(Values.describe(v))") }
             return .datetime(r)
         }
-        return Arithmetic.add(v, step)
+        let next = Arithmetic.add(v, step)
+        guard BSONOrder.compare(next, v) > 0 else {
+            throw mqlError("$densify", "range.step \(Values.describe(step)) is too small to advance past \(Values.describe(v))")
+        }
+        return next
     }
 
     static func run(

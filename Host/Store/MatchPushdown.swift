@@ -1,0 +1,125 @@
+import FerryBSON
+
+/// Splits a MongoDB `$match` document into what SQL can evaluate on stored, indexed columns and
+/// what must stay for the MQL engine. The split is exact: rows matching `filter` and then
+/// `residual` are precisely the rows matching the original `$match`. Anything not certainly
+/// equivalent stays in the residual; the MQL engine also reports any malformed operator there.
+public enum MatchPushdown {
+    /// Columns whose stored value is always a string.
+    static let textColumns: [String: ReadingFilter.Column] = Dictionary(
+        uniqueKeysWithValues: ReadingFilter.Column.allCases.map { ($0.rawValue, $0) })
+    static let timeColumns: Set<String> = ["time_requested", "time_received"]
+
+    public static func split(_ match: BSONDocument) -> (filter: ReadingFilter, residual: BSONDocument?) {
+        var filter = ReadingFilter()
+        let residual = split(match, into: &filter)
+        return (filter, residual.isEmpty ? nil : residual)
+    }
+
+    /// Pushes what it can from `match` into `filter`; returns the rest (possibly empty).
+    private static func split(_ match: BSONDocument, into filter: inout ReadingFilter) -> BSONDocument {
+        // A repeated key is ambiguous across drivers: leave the whole document to the engine.
+        guard Set(match.keys).count == match.count else { return match }
+        var residual = BSONDocument()
+        for element in match.elements {
+            if let rest = pushElement(element, into: &filter) { residual.elements.append(rest) }
+        }
+        return residual
+    }
+
+    /// Returns the part of one top-level element that could not be pushed, or nil.
+    private static func pushElement(_ element: BSONElement, into filter: inout ReadingFilter) -> BSONElement? {
+        let key = element.key
+        if key == "$and" { return pushAnd(element, into: &filter) }
+        if let column = textColumns[key] { return pushText(column, element, into: &filter) }
+        if timeColumns.contains(key) { return pushTime(key, element, into: &filter) }
+        return element
+    }
+
+    private static func pushAnd(_ element: BSONElement, into filter: inout ReadingFilter) -> BSONElement? {
+        // Only a non-empty array of documents is a valid $and; anything else is the engine's to reject.
+        guard case .array(let clauses) = element.value, !clauses.isEmpty else { return element }
+        var documents: [BSONDocument] = []
+        for clause in clauses {
+            guard case .document(let document) = clause else { return element }
+            documents.append(document)
+        }
+        var pushed = filter
+        var rest: [BSON] = []
+        for document in documents {
+            let remaining = split(document, into: &pushed)
+            if !remaining.isEmpty { rest.append(.document(remaining)) }
+        }
+        filter = pushed
+        return rest.isEmpty ? nil : BSONElement("$and", .array(rest))
+    }
+
+    private static func pushText(_ column: ReadingFilter.Column, _ element: BSONElement, into filter: inout ReadingFilter)
+        -> BSONElement?
+    {
+        switch element.value {
+        case .string(let value):
+            filter.restrict(column, to: [value])
+            return nil
+        case .document(let operators) where isOperatorDocument(operators):
+            var rest = BSONDocument()
+            for op in operators.elements {
+                switch (op.key, op.value) {
+                case ("$eq", .string(let value)):
+                    filter.restrict(column, to: [value])
+                case ("$in", .array(let values)):
+                    let strings = values.compactMap(\.stringValue)
+                    if strings.count == values.count {
+                        filter.restrict(column, to: Set(strings))
+                    } else {
+                        rest.elements.append(op)
+                    }
+                default:
+                    rest.elements.append(op)
+                }
+            }
+            return rest.isEmpty ? nil : BSONElement(element.key, .document(rest))
+        default:
+            return element
+        }
+    }
+
+    private static func pushTime(_ key: String, _ element: BSONElement, into filter: inout ReadingFilter) -> BSONElement? {
+        var bounds = key == "time_received" ? filter.timeReceived : filter.timeRequested
+        defer {
+            if key == "time_received" { filter.timeReceived = bounds } else { filter.timeRequested = bounds }
+        }
+        switch element.value {
+        case .datetime(let t):
+            bounds.equalTo(t)
+            return nil
+        case .document(let operators) where isOperatorDocument(operators):
+            var rest = BSONDocument()
+            for op in operators.elements {
+                // Only BSON dates: MongoDB compares a date with a number or string as never equal
+                // or ordered (type bracketing), which SQL on integer milliseconds would not do.
+                guard case .datetime(let t) = op.value else {
+                    rest.elements.append(op)
+                    continue
+                }
+                switch op.key {
+                case "$eq": bounds.equalTo(t)
+                case "$gt": bounds.greaterThan(t)
+                case "$gte": bounds.atLeast(t)
+                case "$lt": bounds.lessThan(t)
+                case "$lte": bounds.atMost(t)
+                default: rest.elements.append(op)
+                }
+            }
+            return rest.isEmpty ? nil : BSONElement(element.key, .document(rest))
+        default:
+            return element
+        }
+    }
+
+    /// `{$op: …, …}` with every key an operator and none repeated; a document mixing operators
+    /// with plain keys, or an empty one, is an equality test on a document (or an error).
+    private static func isOperatorDocument(_ document: BSONDocument) -> Bool {
+        !document.isEmpty && document.keys.allSatisfy { $0.hasPrefix("$") } && Set(document.keys).count == document.count
+    }
+}

@@ -1,0 +1,37 @@
+import FerryBSON
+import Foundation
+
+/// A reading as stored: BSON blobs for the documents, JSON text for the tags. Built before the
+/// write transaction opens, so encoding never holds the writer lock.
+struct EncodedReading: Sendable {
+    var reading: Reading
+    var tags: String
+    var additionalParameters: Data
+    var data: Data
+
+    init(_ reading: Reading) throws {
+        self.reading = reading
+        do {
+            data = Data(try reading.data.encodeChecked())
+            additionalParameters = Data(try reading.additionalParameters.encodeChecked())
+        } catch {
+            throw StoreError.invalid(
+                "reading of \(reading.componentName.debugDescription) at \(reading.timeReceived) ms cannot be stored as BSON: \(error)")
+        }
+        tags = ReadingEncoding.tagsJSON(reading.tags)
+    }
+}
+
+enum ReadingEncoding {
+    static func tagsJSON(_ tags: [String]) -> String {
+        tags.isEmpty ? "[]" : BSON.array(tags.map(BSON.string)).extendedJSON(.relaxed)
+    }
+
+    static func tags(fromJSON text: String) throws -> [BSON] {
+        if text == "[]" { return [] }
+        guard case .array(let values) = try BSON(extendedJSON: text) else {
+            throw StoreError(.storage, "stored tags are not a JSON array: \(text.prefix(80))")
+        }
+        return values
+    }
+}

@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+import GRDB
+
+extension SQLiteReadingStore {
+    public func storeBinary(_ metadata: BinaryMetadata, bytes: [UInt8]) async throws -> BinaryRecord {
+        try Self.validateDirectoryName(metadata.organizationID, what: "organisation id")
+        if let fileID = metadata.fileID, fileID.isEmpty { throw StoreError.invalid("a binary upload's file id must not be empty") }
+        if let fileID = metadata.fileID, let existing = try await binary(organizationID: metadata.organizationID, fileID: fileID) {
+            return existing
+        }
+        let id = UUID().uuidString.lowercased()
+        var stored = metadata
+        stored.fileID = metadata.fileID ?? id
+        let relativePath = "binary/\(metadata.organizationID)/\(id)\(Self.safeExtension(metadata.fileExtension))"
+        let path = absolute(relativePath)
+        let digest = try await Offload.run {
+            try AtomicFile.write(bytes, to: path)
+            return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        }
+        let record = BinaryRecord(id: id, metadata: stored, size: bytes.count, sha256: digest, path: path, isNew: true)
+        let inserted: Bool
+        do {
+            inserted = try await insertBinaryRow(record, relativePath: relativePath)
+        } catch {
+            // No row refers to the file: remove it so a failed upload leaves nothing behind.
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+        if inserted { return record }
+        // A concurrent upload of the same file id won: keep its copy, drop ours.
+        try? FileManager.default.removeItem(atPath: path)
+        guard let existing = try await binary(organizationID: stored.organizationID, fileID: stored.fileID!) else {
+            throw StoreError(.storage, "binary upload \(stored.fileID!) conflicted with another that then vanished; retry it")
+        }
+        return existing
+    }
+
+    private func insertBinaryRow(_ record: BinaryRecord, relativePath: String) async throws -> Bool {
+        let stored = record.metadata
+        let (id, size, digest) = (record.id, record.size, record.sha256)
+        return try await write("storing binary metadata for \(record.path)") { db in
+            try Self.requireOrganization(db, stored.organizationID)
+            try db.execute(
+                sql: """
+                    INSERT INTO binary_data (id, organization_id, location_id, robot_id, part_id, component_type,
+                        component_name, method_name, file_id, file_name, file_extension, mime_type, size, sha256,
+                        time_requested, time_received, tags, path)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (organization_id, file_id) DO NOTHING
+                    """,
+                arguments: [
+                    id, stored.organizationID, stored.locationID, stored.robotID, stored.partID, stored.componentType,
+                    stored.componentName, stored.methodName, stored.fileID, stored.fileName, stored.fileExtension,
+                    stored.mimeType, size, digest, stored.timeRequested, stored.timeReceived,
+                    ReadingEncoding.tagsJSON(stored.tags), relativePath,
+                ])
+            return db.changesCount > 0
+        }
+    }
+
+    public func binary(organizationID: String, id: String) async throws -> BinaryRecord? {
+        try await fetchBinary("id = ?", organizationID: organizationID, key: id)
+    }
+
+    public func binaryData(organizationID: String, id: String) async throws -> [UInt8]? {
+        guard let record = try await binary(organizationID: organizationID, id: id) else { return nil }
+        return try await Offload.run {
+            guard let data = FileManager.default.contents(atPath: record.path) else {
+                throw StoreError(.storage, "the payload file \(record.path) of binary \(id) is missing or unreadable")
+            }
+            return [UInt8](data)
+        }
+    }
+
+    func binary(organizationID: String, fileID: String) async throws -> BinaryRecord? {
+        try await fetchBinary("file_id = ?", organizationID: organizationID, key: fileID)
+    }
+
+    private func fetchBinary(_ condition: String, organizationID: String, key: String) async throws -> BinaryRecord? {
+        let row = try await read("looking up binary data") { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, organization_id, location_id, robot_id, part_id, component_type, component_name,
+                        method_name, file_id, file_name, file_extension, mime_type, size, sha256, time_requested,
+                        time_received, tags, path
+                    FROM binary_data WHERE organization_id = ? AND \(condition)
+                    """,
+                arguments: [organizationID, key])
+        }
+        guard let row else { return nil }
+        let tags = try ReadingEncoding.tags(fromJSON: row[16]).compactMap(\.stringValue)
+        let metadata = BinaryMetadata(
+            organizationID: row[1], locationID: row[2], robotID: row[3], partID: row[4], componentType: row[5],
+            componentName: row[6], methodName: row[7], fileName: row[9], fileExtension: row[10], mimeType: row[11],
+            timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8])
+        return BinaryRecord(
+            id: row[0], metadata: metadata, size: row[12], sha256: row[13], path: absolute(row[17]), isNew: false)
+    }
+
+    func absolute(_ relativePath: String) -> String {
+        URL(fileURLWithPath: dataDirectory).appendingPathComponent(relativePath).path
+    }
+
+    /// Ids become directory names: refuse anything that could climb out of the data directory.
+    static func validateDirectoryName(_ name: String, what: String) throws {
+        let allowed = name.utf8.allSatisfy { c in
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+        }
+        guard allowed, !name.isEmpty, name.utf8.count <= 128 else {
+            throw StoreError.invalid("the \(what) \(name.debugDescription) is not valid: use letters, digits, '-' and '_'")
+        }
+    }
+
+    /// The extension as a file-name suffix: `.` plus up to 16 letters or digits, else nothing.
+    static func safeExtension(_ fileExtension: String) -> String {
+        let body = fileExtension.hasPrefix(".") ? String(fileExtension.dropFirst()) : fileExtension
+        guard !body.isEmpty, body.count <= 16, body.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return "" }
+        return "." + body
+    }
+}

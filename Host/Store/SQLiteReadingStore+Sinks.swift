@@ -1,0 +1,85 @@
+import FerryBSON
+import Foundation
+import GRDB
+
+extension SQLiteReadingStore {
+    /// Replaces, in one transaction, every document of earlier runs whose window overlaps `window`
+    /// with `documents`. Re-running a window therefore never duplicates its results, and a run
+    /// with a wider window (a changed schedule) supersedes the narrower ones it covers. If
+    /// anything fails, the previous documents stay as they were.
+    public func replaceWindow(
+        organizationID: String, pipelineID: String, runID: String, window: SinkWindow, documents: [BSONDocument]
+    ) async throws {
+        guard window.start < window.end else {
+            throw StoreError.invalid("a pipeline window must end after it starts (got [\(window.start), \(window.end)) ms)")
+        }
+        guard !pipelineID.isEmpty else { throw StoreError.invalid("a pipeline sink needs a pipeline id") }
+        try await write("writing results of pipeline \(pipelineID) for [\(window.start), \(window.end))") { db in
+            try Self.requireOrganization(db, organizationID)
+            try db.execute(
+                sql: """
+                    DELETE FROM sink_documents
+                    WHERE organization_id = ? AND pipeline_id = ? AND window_start < ? AND window_end > ?
+                    """,
+                arguments: [organizationID, pipelineID, window.end, window.start])
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for (position, document) in documents.enumerated() {
+                // Encoded inside the transaction on purpose: a document that cannot be stored
+                // rolls back the deletion above too, leaving the previous results whole.
+                let bytes: [UInt8]
+                do {
+                    bytes = try document.encodeChecked()
+                } catch {
+                    throw StoreError.invalid(
+                        "pipeline \(pipelineID) result document \(position) cannot be stored as BSON: \(error); nothing was replaced")
+                }
+                try insert.execute(arguments: [
+                    organizationID, pipelineID, window.start, window.end, runID, position, Data(bytes),
+                ])
+            }
+        }
+    }
+
+    /// The stored results of a pipeline in window order, optionally only windows overlapping
+    /// `window`, at most `limit` documents.
+    public func sinkDocuments(organizationID: String, pipelineID: String, window: SinkWindow?, limit: Int?) async throws
+        -> [BSONDocument]
+    {
+        if let limit, limit < 0 { throw StoreError.invalid("a query limit must not be negative (got \(limit))") }
+        var sql = "SELECT document, id FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?"
+        var arguments: StatementArguments = [organizationID, pipelineID]
+        if let window {
+            sql += " AND window_start < ? AND window_end > ?"
+            arguments += [window.end, window.start]
+        }
+        sql += " ORDER BY window_start, position"
+        if let limit {
+            sql += " LIMIT ?"
+            arguments += [limit]
+        }
+        let query = sql
+        let bound = arguments
+        return try await read("reading results of pipeline \(pipelineID)") { db in
+            let rows = try Row.fetchCursor(db, sql: query, arguments: bound)
+            var documents: [BSONDocument] = []
+            while let row = try rows.next() {
+                documents.append(try ReadingDecoding.bson(row, 0, idIndex: 1))
+            }
+            return documents
+        }
+    }
+
+    /// Deletes all results of a pipeline; returns how many documents were removed.
+    public func dropSink(organizationID: String, pipelineID: String) async throws -> Int {
+        try await write("dropping results of pipeline \(pipelineID)") { db in
+            try db.execute(
+                sql: "DELETE FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?",
+                arguments: [organizationID, pipelineID])
+            return db.changesCount
+        }
+    }
+}
