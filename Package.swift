@@ -31,6 +31,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // 3.x or 4.x: gRPC's transport (via swift-certificates) resolves 4.x on this machine.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // MARK: SDK — what a plugin author depends on; never imports Host.
@@ -42,6 +50,13 @@ let package = Package(
         .target(
             name: "ViamProtos", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Host/Generated/ViamProtos"),
+        .target(
+            name: "ViamGRPC",
+            dependencies: [
+                "ViamProtos", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            path: "Host/Generated/ViamGRPC"),
         .target(name: "FerryConfig", dependencies: ["FerryBSON"], path: "Host/Config"),
         .target(
             name: "FerryLoader",
@@ -62,11 +77,32 @@ let package = Package(
             ],
             path: "Host/Machine"),
         .target(name: "FerryMQL", dependencies: ["FerryBSON"], path: "Host/MQL"),
+        .target(
+            name: "FerryStore",
+            dependencies: [
+                "FerryBSON", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Host/Store"),
+        .target(
+            name: "FerryAPI",
+            dependencies: [
+                "FerryBSON", "FerryStore", "FerryMQL", "FerryCapture", "ViamProtos", "ViamGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/API"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
+                "FerryStore", "FerryAPI", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -89,6 +125,14 @@ let package = Package(
             name: "CaptureBenchmark",
             dependencies: ["FerryBSON", "FerryCapture", "FerryLoader", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/CaptureBenchmark"),
+        .executableTarget(
+            name: "StoreBenchmark",
+            dependencies: ["FerryBSON", "FerryStore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            path: "Benchmarks/StoreBenchmark"),
+        .systemLibrary(name: "CSQLite3", path: "Benchmarks/CSQLite3", pkgConfig: "sqlite3"),
+        .executableTarget(
+            name: "MQLBenchmark", dependencies: ["FerryMQL", "FerryBSON", "CSQLite3"], path: "Benchmarks/MQLBenchmark",
+            exclude: ["mongomock_bench.py"]),
 
         // MARK: Tests
         .target(name: "FerryTestSupport", dependencies: ["FerryBSON"], path: "Tests/FerryTestSupport"),
@@ -100,6 +144,12 @@ let package = Package(
             name: "FerryCaptureTests",
             dependencies: ["FerryCapture", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
         .testTarget(name: "FerryMQLTests", dependencies: ["FerryMQL", "FerryBSON"]),
+        .testTarget(
+            name: "FerryStoreTests",
+            dependencies: [
+                "FerryStore", "FerryBSON", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "LTTBPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),

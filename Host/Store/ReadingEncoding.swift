@@ -6,14 +6,14 @@ import Foundation
 struct EncodedReading: Sendable {
     var reading: Reading
     var tags: String
-    var additionalParameters: Data
-    var data: Data
+    var additionalParameters: [UInt8]
+    var data: [UInt8]
 
     init(_ reading: Reading) throws {
         self.reading = reading
         do {
-            data = Data(try reading.data.encodeChecked())
-            additionalParameters = Data(try reading.additionalParameters.encodeChecked())
+            data = try reading.data.encodeChecked()
+            additionalParameters = try reading.additionalParameters.encodeChecked()
         } catch {
             throw StoreError.invalid(
                 "reading of \(reading.componentName.debugDescription) at \(reading.timeReceived) ms cannot be stored as BSON: \(error)")

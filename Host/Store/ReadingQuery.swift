@@ -36,6 +36,45 @@ struct ReadingQuery {
         self.arguments = arguments
     }
 
+    /// The access path: for `readings`, the index to read through (without statistics SQLite's
+    /// planner often prefers the plain time index even when a component or robot is given, so the
+    /// choice is made here; every index starts with `organization_id`, which every query
+    /// constrains, so each is usable). `hot_readings` is clustered on `(organization_id,
+    /// time_received, id)` and has no other path.
+    static func accessPath(_ source: ReadingSource, filter: ReadingFilter) -> String {
+        switch source {
+        case .standard:
+            if filter.allowed[.componentName] != nil { return "INDEXED BY readings_by_component" }
+            if filter.allowed[.robotID] != nil { return "INDEXED BY readings_by_robot" }
+            return "INDEXED BY readings_by_time"
+        case .hotStorage:
+            return ""
+        }
+    }
+
+    /// The full SELECT of `ReadingDecoding.selectList`, ordered by `(time_received, id)`, after
+    /// `cursor` if given, at most `limit` rows if given. Nil when nothing can match.
+    static func select(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
+        limit: Int?
+    ) -> (sql: String, arguments: StatementArguments)? {
+        guard var query = ReadingQuery(organizationID: organizationID, filter: filter), limit != 0 else { return nil }
+        if let cursor {
+            query.sql += descending ? " AND (time_received, id) < (?, ?)" : " AND (time_received, id) > (?, ?)"
+            query.arguments += [cursor.timeReceived, cursor.id]
+        }
+        let direction = descending ? "DESC" : "ASC"
+        var sql = """
+            SELECT \(ReadingDecoding.selectList) FROM \(table(source)) \(accessPath(source, filter: filter))
+            WHERE \(query.sql) ORDER BY time_received \(direction), id \(direction)
+            """
+        if let limit {
+            sql += " LIMIT ?"
+            query.arguments += [limit]
+        }
+        return (sql, query.arguments)
+    }
+
     static func table(_ source: ReadingSource) -> String {
         switch source {
         case .standard: "readings"

@@ -42,6 +42,10 @@ struct SQLSandboxPolicy {
         case SQLITE_ATTACH, SQLITE_DETACH:
             return .deny("ATTACH and DETACH are not allowed in TabularDataBySQL: queries see only this organisation's `readings`")
         case SQLITE_INSERT, SQLITE_UPDATE, SQLITE_DELETE:
+            if (arg1 ?? "").lowercased().hasPrefix("sqlite_") {
+                // Also what SQLite reports when a query names an unknown table-valued function.
+                return .deny("TabularDataBySQL is read-only and sees only the `readings` table and json_each/json_tree")
+            }
             return .deny("TabularDataBySQL is read-only: \(Self.name(of: action)) is not allowed")
         default:
             return .deny("TabularDataBySQL is read-only and allows only SELECT queries: \(Self.name(of: action)) is not allowed")
@@ -50,6 +54,8 @@ struct SQLSandboxPolicy {
 
     private func decideRead(table: String, database: String?, source: String?) -> Decision {
         let lowered = table.lowercased()
+        // No schema: a CTE or subquery result, made only of what the query could already read.
+        if database == nil { return .allow }
         if database == "temp", lowered == Self.userView || table == scopeView { return .allow }
         if database == "main", table == baseTable, source == scopeView { return .allow }
         if Self.tableFunctions.contains(lowered) { return .allow }

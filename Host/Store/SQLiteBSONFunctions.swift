@@ -37,7 +37,8 @@ enum SQLiteBSONFunctions {
                 var json = document.extendedJSON(.relaxed)
                 json.withUTF8 { text in
                     text.withMemoryRebound(to: CChar.self) {
-                        sqlite3_result_text(context, $0.baseAddress, Int32(text.count), transient)
+                        // SQLite reports SQLITE_TOOBIG itself if this exceeds the length limit.
+                        sqlite3_result_text64(context, $0.baseAddress, UInt64(text.count), transient, UInt8(SQLITE_UTF8))
                     }
                 }
             } catch {

@@ -78,8 +78,9 @@ extension SQLiteReadingStore {
     }
 
     private func fetchBinary(_ condition: String, organizationID: String, key: String) async throws -> BinaryRecord? {
-        let row = try await read("looking up binary data") { db in
-            try Row.fetchOne(
+        let directory = dataDirectory
+        return try await read("looking up binary data") { db in
+            let row = try Row.fetchOne(
                 db,
                 sql: """
                     SELECT id, organization_id, location_id, robot_id, part_id, component_type, component_name,
@@ -88,19 +89,22 @@ extension SQLiteReadingStore {
                     FROM binary_data WHERE organization_id = ? AND \(condition)
                     """,
                 arguments: [organizationID, key])
+            guard let row else { return nil }
+            let tags = try ReadingEncoding.tags(fromJSON: row[16]).compactMap(\.stringValue)
+            let metadata = BinaryMetadata(
+                organizationID: row[1], locationID: row[2], robotID: row[3], partID: row[4], componentType: row[5],
+                componentName: row[6], methodName: row[7], fileName: row[9], fileExtension: row[10], mimeType: row[11],
+                timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8])
+            return BinaryRecord(
+                id: row[0], metadata: metadata, size: row[12], sha256: row[13],
+                path: Self.absolute(row[17], in: directory), isNew: false)
         }
-        guard let row else { return nil }
-        let tags = try ReadingEncoding.tags(fromJSON: row[16]).compactMap(\.stringValue)
-        let metadata = BinaryMetadata(
-            organizationID: row[1], locationID: row[2], robotID: row[3], partID: row[4], componentType: row[5],
-            componentName: row[6], methodName: row[7], fileName: row[9], fileExtension: row[10], mimeType: row[11],
-            timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8])
-        return BinaryRecord(
-            id: row[0], metadata: metadata, size: row[12], sha256: row[13], path: absolute(row[17]), isNew: false)
     }
 
-    func absolute(_ relativePath: String) -> String {
-        URL(fileURLWithPath: dataDirectory).appendingPathComponent(relativePath).path
+    func absolute(_ relativePath: String) -> String { Self.absolute(relativePath, in: dataDirectory) }
+
+    static func absolute(_ relativePath: String, in directory: String) -> String {
+        URL(fileURLWithPath: directory).appendingPathComponent(relativePath).path
     }
 
     /// Ids become directory names: refuse anything that could climb out of the data directory.

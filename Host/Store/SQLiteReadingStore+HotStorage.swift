@@ -9,9 +9,16 @@ extension SQLiteReadingStore {
     /// The server calls this periodically; `now` is a parameter so tests control time.
     public func pruneHotStorage(now: Date) async throws -> Int {
         guard let hours = configuration.hotStorageHours else { return 0 }
-        let cutoff = now.milliseconds - Int64(hours) * 3_600_000
+        let (difference, overflow) = now.milliseconds.subtractingReportingOverflow(Int64(hours) * 3_600_000)
+        let cutoff = overflow ? Int64.min : difference
         let deleted = try await write("pruning hot storage") { db in
-            try db.execute(sql: "DELETE FROM hot_readings WHERE time_received < ?", arguments: [cutoff])
+            // Per organisation, so each delete is a range of the clustered key, not a table scan.
+            try db.execute(
+                sql: """
+                    DELETE FROM hot_readings
+                    WHERE organization_id IN (SELECT id FROM organizations) AND time_received < ?
+                    """,
+                arguments: [cutoff])
             let deleted = db.changesCount
             // The cutoff only moves forward: a prune with an earlier clock must not re-admit old rows.
             try db.execute(

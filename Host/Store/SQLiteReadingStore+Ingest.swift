@@ -49,24 +49,18 @@ extension SQLiteReadingStore {
             applied = try loadRanges(db, organizationID: rows[0].reading.organizationID, fileID: key.fileID)
         }
         let hotCutoff = hotStorage ? try hotStorageCutoff(db) : nil
-        let insertReading = try db.cachedStatement(
-            sql: "INSERT INTO readings (\(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        let insertHot = try db.cachedStatement(
-            sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let insertReading = try SQLiteRowInsert(
+            db, sql: "INSERT INTO readings (\(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let insertHot = try SQLiteRowInsert(
+            db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         var inserted = 0
         var ranges: [String: ClosedRange<Int64>] = [:]
         for (offset, row) in rows.enumerated() {
             if let key = idempotencyKey, applied.contains(key.firstRecord + offset) { continue }
             let r = row.reading
-            let values: [(any DatabaseValueConvertible)?] = [
-                r.organizationID, r.locationID, r.robotID, r.partID, r.componentType, r.componentName, r.methodName,
-                r.timeRequested, r.timeReceived, row.tags, row.additionalParameters, row.data,
-            ]
-            insertReading.setUncheckedArguments(StatementArguments(values))
-            try insertReading.execute()
+            try insertReading.insert(row)
             if let hotCutoff, r.timeReceived >= hotCutoff {
-                insertHot.setUncheckedArguments(StatementArguments([db.lastInsertedRowID] + values))
-                try insertHot.execute()
+                try insertHot.insert(row, id: insertReading.lastInsertedRowID)
             }
             inserted += 1
             let t = r.timeReceived

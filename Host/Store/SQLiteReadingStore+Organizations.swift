@@ -48,20 +48,19 @@ extension SQLiteReadingStore {
 
     public func verifyAPIKey(id: String, secret: String) async throws -> APIKeyIdentity? {
         let keyID = id.lowercased()
-        let row = try await read("verifying API key \(keyID)") { db in
+        // Real secrets are 32 characters; refusing huge ones keeps hashing cost bounded.
+        guard secret.utf8.count <= 1_024, keyID.utf8.count <= 128 else { return nil }
+        let found = try await read("verifying API key \(keyID)") { db -> (String, String, String, Bool)? in
             try Row.fetchOne(
-                db, sql: "SELECT organization_id, role, secret_hash, revoked_at FROM api_keys WHERE id = ?", arguments: [keyID])
+                db, sql: "SELECT organization_id, role, secret_hash, revoked_at FROM api_keys WHERE id = ?", arguments: [keyID]
+            ).map { row in (row[0], row[1], row[2], row[3] as Int64? != nil) }
         }
         let rounds = configuration.apiKeyHashRounds
-        guard let row else {
+        guard let (organizationID, roleName, stored, revoked) = found else {
             // Same cost as a real check, so timing does not reveal which key ids exist.
             try await Offload.run { KeyHashing.verifyAgainstNothing(secret: secret, rounds: rounds) }
             return nil
         }
-        let organizationID: String = row[0]
-        let roleName: String = row[1]
-        let stored: String = row[2]
-        let revoked = row[3] as Int64? != nil
         let matches = try await Offload.run { KeyHashing.verify(secret: secret, stored: stored) }
         guard matches, !revoked, let role = APIKeyRole(rawValue: roleName) else { return nil }
         return APIKeyIdentity(keyID: keyID, organizationID: organizationID, role: role)
@@ -107,6 +106,11 @@ extension SQLiteReadingStore {
 }
 
 extension Date {
-    /// Whole milliseconds since the Unix epoch, as BSON dates and the store's time columns use.
-    var milliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
+    /// Whole milliseconds since the Unix epoch, as BSON dates and the store's time columns use
+    /// (clamped, so that no date can trap the conversion).
+    var milliseconds: Int64 {
+        let ms = (timeIntervalSince1970 * 1000).rounded(.down)
+        guard ms.isFinite else { return ms > 0 ? .max : .min }
+        return Int64(exactly: ms) ?? (ms > 0 ? .max : .min)
+    }
 }

@@ -16,7 +16,9 @@ extension SQLiteReadingStore {
         organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool,
         after cursor: ReadingCursor?, limit: Int
     ) async throws -> ReadingPage {
-        guard limit > 0 else { throw StoreError.invalid("a page size must be positive (got \(limit))") }
+        guard (1...1_000_000).contains(limit) else {
+            throw StoreError.invalid("a page size must be from 1 to 1000000 (got \(limit))")
+        }
         let page = try await fetch(
             organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending,
             after: cursor, limit: limit + 1)
@@ -31,21 +33,11 @@ extension SQLiteReadingStore {
         organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
         limit: Int?
     ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor]) {
-        guard var query = ReadingQuery(organizationID: organizationID, filter: filter), limit != 0 else { return ([], []) }
-        if let cursor {
-            query.sql += descending ? " AND (time_received, id) < (?, ?)" : " AND (time_received, id) > (?, ?)"
-            query.arguments += [cursor.timeReceived, cursor.id]
-        }
-        let direction = descending ? "DESC" : "ASC"
-        var sql = """
-            SELECT \(ReadingDecoding.selectList) FROM \(ReadingQuery.table(source))
-            WHERE \(query.sql) ORDER BY time_received \(direction), id \(direction)
-            """
-        if let limit {
-            sql += " LIMIT ?"
-            query.arguments += [limit]
-        }
-        let arguments = query.arguments
+        guard
+            let (sql, arguments) = ReadingQuery.select(
+                organizationID: organizationID, source: source, filter: filter, descending: descending, after: cursor,
+                limit: limit)
+        else { return ([], []) }
         return try await read("querying readings of organisation \(organizationID)") { db in
             var documents: [BSONDocument] = []
             var cursors: [ReadingCursor] = []
@@ -58,16 +50,15 @@ extension SQLiteReadingStore {
         }
     }
 
-    /// The query plan SQLite chooses for a filter (EXPLAIN QUERY PLAN details), so tests and
-    /// operators can check that indexes are used.
+    /// The plan SQLite uses for `readings(...)` with this filter (EXPLAIN QUERY PLAN details),
+    /// so that tests and operators can check which index serves a query.
     public func queryPlan(organizationID: String, source: ReadingSource, filter: ReadingFilter) async throws -> [String] {
-        guard let query = ReadingQuery(organizationID: organizationID, filter: filter) else { return [] }
-        let sql = """
-            EXPLAIN QUERY PLAN SELECT \(ReadingDecoding.selectList) FROM \(ReadingQuery.table(source))
-            WHERE \(query.sql) ORDER BY time_received, id
-            """
+        guard
+            let (sql, arguments) = ReadingQuery.select(
+                organizationID: organizationID, source: source, filter: filter, descending: false, after: nil, limit: nil)
+        else { return [] }
         return try await read("explaining a readings query") { db in
-            try Row.fetchAll(db, sql: sql, arguments: query.arguments).map { $0["detail"] }
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
         }
     }
 }

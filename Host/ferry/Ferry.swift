@@ -1,9 +1,12 @@
 import ArgumentParser
 
 @main
-struct Ferry: ParsableCommand {
+struct Ferry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
         abstract: "Data management for robots and edge machines: capture, sync, query, pipelines.",
-        subcommands: [RunCommand.self, CaptureCommand.self, PluginCommand.self, MQLCommand.self])
+        subcommands: [
+            RunCommand.self, CaptureCommand.self, PluginCommand.self, MQLCommand.self, ServeCommand.self, OrgCommand.self,
+            KeyCommand.self, DataCommand.self,
+        ])
 }

@@ -9,7 +9,7 @@ import Logging
     import Glibc
 #endif
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the host: load plugins, create components, capture to files.",
@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The machine config (Viam's JSON format).")
     var config: String
 
-    func run() throws {
+    func run() async throws {
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry")
         let registry = PluginRegistry()
@@ -37,7 +37,8 @@ struct RunCommand: ParsableCommand {
         }
         logger.info("running \(config); Ctrl-C to stop")
         Self.stopOnSignals(machine, logger: logger)
-        dispatchMain()
+        // Everything runs on Dispatch queues; this task only waits. SIGINT/SIGTERM end the process.
+        while true { try await Task.sleep(for: .seconds(3600)) }
     }
 
     /// SIGINT/SIGTERM: stop every collector (closing files .prog → .capture), then exit 0.

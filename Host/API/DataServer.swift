@@ -1,0 +1,76 @@
+import FerryMQL
+import FerryStore
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ViamGRPC
+
+/// `ferry serve`: Viam's public gRPC API over the store.
+public struct DataServer: Sendable {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// nil: plain HTTP/2 (h2c). Otherwise the certificate chain and key PEM files.
+        public var tls: (certificate: String, key: String)?
+        public var tokenLifetime: TimeInterval = 24 * 3600
+        public init() {}
+    }
+
+    let store: any ReadingStore
+    let operators: MQLOperatorRegistry
+    let dataDirectory: String
+    let options: Options
+    let hooks: IngestHooks
+    let logger: Logger
+
+    public init(
+        store: any ReadingStore, operators: MQLOperatorRegistry, dataDirectory: String, options: Options,
+        hooks: IngestHooks = IngestHooks(), logger: Logger = Logger(label: "ferry.serve")
+    ) {
+        self.store = store
+        self.operators = operators
+        self.dataDirectory = dataDirectory
+        self.options = options
+        self.hooks = hooks
+        self.logger = logger
+    }
+
+    /// The self-signed certificate and key for `directory`, created on first use.
+    public static func selfSignedCertificate(in directory: String) throws -> (certificate: String, key: String) {
+        let certificate = try ServerCertificate.selfSigned(in: directory)
+        return (certificate.certificatePath, certificate.keyPath)
+    }
+
+    /// Serves until the task is cancelled. `onListening` gets the bound port (useful with port 0).
+    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let tokens = try TokenSigner(
+            secretFile: URL(fileURLWithPath: dataDirectory).appendingPathComponent("token-secret").path,
+            lifetime: options.tokenLifetime)
+        let security: HTTP2ServerTransport.Posix.TransportSecurity =
+            if let tls = options.tls {
+                .tls(certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.key, format: .pem))
+            } else {
+                .plaintext
+            }
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: options.host, port: options.port), transportSecurity: security, config: .defaults)
+        let protected: Set<ServiceDescriptor> = [
+            Viam_App_Data_V1_DataService.descriptor, Viam_App_Datasync_V1_DataSyncService.descriptor,
+        ]
+        let server = GRPCServer(
+            transport: transport,
+            services: [
+                AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store, hooks: hooks),
+                DataServiceImpl(store: store, operators: operators),
+            ],
+            interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens), to: .services(protected))])
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await server.serve() }
+            if let address = try await server.listeningAddress, let port = address.ipv4?.port {
+                logger.info("serving Viam's data API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"))")
+                onListening(port)
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import FerryBSON
+import FerryMQL
+import FerryStore
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+import SwiftProtobuf
+import ViamGRPC
+import ViamProtos
+
+/// The part of `viam.app.data.v1.DataService` Ferry serves: TabularDataByMQL, TabularDataBySQL and
+/// ExportTabularData. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
+/// nobody registered).
+struct DataServiceImpl: RegistrableRPCService {
+    typealias Service = Viam_App_Data_V1_DataService
+    let store: any ReadingStore
+    let operators: MQLOperatorRegistry
+
+    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        router.registerHandler(
+            forMethod: Service.Method.TabularDataByMQL.descriptor,
+            deserializer: ProtobufDeserializer<Viam_App_Data_V1_TabularDataByMQLRequest>(),
+            serializer: ProtobufSerializer<Viam_App_Data_V1_TabularDataByMQLResponse>()
+        ) { request, context in
+            let message = try await ServerRequest(stream: request).message
+            return StreamingServerResponse(single: ServerResponse(message: try await tabularDataByMQL(message)))
+        }
+        router.registerHandler(
+            forMethod: Service.Method.TabularDataBySQL.descriptor,
+            deserializer: ProtobufDeserializer<Viam_App_Data_V1_TabularDataBySQLRequest>(),
+            serializer: ProtobufSerializer<Viam_App_Data_V1_TabularDataBySQLResponse>()
+        ) { request, context in
+            let message = try await ServerRequest(stream: request).message
+            return StreamingServerResponse(single: ServerResponse(message: try await tabularDataBySQL(message)))
+        }
+        router.registerHandler(
+            forMethod: Service.Method.ExportTabularData.descriptor,
+            deserializer: ProtobufDeserializer<Viam_App_Data_V1_ExportTabularDataRequest>(),
+            serializer: ProtobufSerializer<Viam_App_Data_V1_ExportTabularDataResponse>()
+        ) { request, context in
+            let message = try await ServerRequest(stream: request).message
+            // Task locals do not reach the response producer: resolve the caller here.
+            let caller = try Caller.require(.viewer, to: "exporting data")
+            return StreamingServerResponse { writer in
+                try await exportTabularData(message, caller: caller) { try await writer.write($0) }
+                return [:]
+            }
+        }
+    }
+
+    func tabularDataByMQL(_ request: Viam_App_Data_V1_TabularDataByMQLRequest) async throws -> Viam_App_Data_V1_TabularDataByMQLResponse {
+        let caller = try Caller.require(.viewer, to: "querying data")
+        try Caller.requireOrganization(request.organizationID, caller)
+        var stages: [BSONDocument] = []
+        for (index, bytes) in request.mqlBinary.enumerated() {
+            do {
+                stages.append(try BSONDocument(bytes: [UInt8](bytes)))
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "mql_binary[\(index)] is not a BSON document: \(error)")
+            }
+        }
+        let source = try QueryRunner.source(
+            request.hasDataSource ? request.dataSource : Viam_App_Data_V1_TabularDataSource(),
+            preferHotStorage: request.hasUseRecentData && request.useRecentData)
+        let results = try await QueryRunner(store: store, operators: operators).mql(
+            stages, organizationID: caller.organizationID, source: source)
+        var response = Viam_App_Data_V1_TabularDataByMQLResponse()
+        response.rawData = results.map { Data($0.encode()) }
+        return response
+    }
+
+    func tabularDataBySQL(_ request: Viam_App_Data_V1_TabularDataBySQLRequest) async throws -> Viam_App_Data_V1_TabularDataBySQLResponse {
+        let caller = try Caller.require(.viewer, to: "querying data")
+        try Caller.requireOrganization(request.organizationID, caller)
+        let rows: [BSONDocument]
+        do {
+            rows = try await store.tabularDataBySQL(organizationID: caller.organizationID, source: .standard, query: request.sqlQuery)
+        } catch let error as StoreError {
+            throw RPCError(code: .invalidArgument, message: "\(error)")
+        }
+        var response = Viam_App_Data_V1_TabularDataBySQLResponse()
+        response.rawData = rows.map { Data($0.encode()) }
+        return response
+    }
+
+    func exportTabularData(
+        _ request: Viam_App_Data_V1_ExportTabularDataRequest, caller: APIKeyIdentity,
+        write: (Viam_App_Data_V1_ExportTabularDataResponse) async throws -> Void
+    ) async throws {
+        var filter = ReadingFilter()
+        if !request.partID.isEmpty { filter.restrict(.partID, to: [request.partID]) }
+        if !request.resourceName.isEmpty { filter.restrict(.componentName, to: [request.resourceName]) }
+        if !request.resourceSubtype.isEmpty { filter.restrict(.componentType, to: [request.resourceSubtype]) }
+        if !request.methodName.isEmpty { filter.restrict(.methodName, to: [request.methodName]) }
+        if request.hasInterval {
+            if request.interval.hasStart { filter.timeReceived.atLeast(UploadMillis.of(request.interval.start)) }
+            if request.interval.hasEnd { filter.timeReceived.lessThan(UploadMillis.of(request.interval.end)) }
+        }
+        try await store.forEachReadingPage(organizationID: caller.organizationID, source: .standard, filter: filter) { page in
+            for document in page { try await write(ExportRow.make(document)) }
+            return true
+        }
+    }
+}
+
+enum UploadMillis {
+    static func of(_ timestamp: Google_Protobuf_Timestamp) -> Int64 { timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000) }
+}

@@ -1,0 +1,178 @@
+import FerryBSON
+import FerryCapture
+import FerryStore
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import ViamGRPC
+import ViamProtos
+
+/// `viam.app.datasync.v1.DataSyncService`: uploads from Ferry hosts and from the Viam SDKs.
+///
+/// Exactly-once ingest: an upload may carry `ferry-file-id` (a stable id of the capture file) and
+/// `ferry-record-range` (`FIRST-END`, records [FIRST, END) of that file) in its request metadata;
+/// the store then applies each record of the file once, however often it is sent. A Viam server
+/// ignores these headers; uploads without them are applied as they come.
+struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServiceProtocol {
+    let store: any ReadingStore
+    let hooks: IngestHooks
+
+    func dataCaptureUpload(request: Viam_App_Datasync_V1_DataCaptureUploadRequest, context: ServerContext) async throws
+        -> Viam_App_Datasync_V1_DataCaptureUploadResponse
+    {
+        let caller = try Caller.require(.operator, to: "uploading data")
+        let key = try IdempotencyHeaders.key(from: ServerMetadataBox.current)
+        let metadata = request.metadata
+        var response = Viam_App_Datasync_V1_DataCaptureUploadResponse()
+        switch metadata.type {
+        case .tabularSensor, .unspecified:
+            var readings: [Reading] = []
+            for (index, record) in request.sensorContents.enumerated() {
+                guard case .struct(let value)? = record.data else {
+                    throw RPCError(code: .invalidArgument, message: "sensor_contents[\(index)] has no struct data, but the upload's type is tabular")
+                }
+                readings.append(
+                    UploadConversion.reading(
+                        metadata, record.metadata, data: StructConversion.document(from: value), organizationID: caller.organizationID))
+            }
+            let result = try await store.insert(readings, idempotencyKey: key)
+            hooks.ingested(result)
+            response.fileID = key?.fileID ?? UUID().uuidString
+        case .binarySensor, .file:
+            guard let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
+                throw RPCError(code: .invalidArgument, message: "a binary upload needs one sensor_contents entry with binary data")
+            }
+            let binary = try await store.storeBinary(
+                UploadConversion.binaryMetadata(metadata, record.metadata, organizationID: caller.organizationID, fileID: key?.fileID),
+                bytes: [UInt8](bytes))
+            response.fileID = key?.fileID ?? binary.id
+            response.binaryDataID = binary.id
+        case .UNRECOGNIZED(let value):
+            throw RPCError(code: .invalidArgument, message: "upload_metadata.type \(value) is not a data type")
+        }
+        return response
+    }
+
+    func fileUpload(
+        request: RPCAsyncSequence<Viam_App_Datasync_V1_FileUploadRequest, any Error>, context: ServerContext
+    ) async throws -> Viam_App_Datasync_V1_FileUploadResponse {
+        let caller = try Caller.require(.operator, to: "uploading files")
+        let key = try IdempotencyHeaders.key(from: ServerMetadataBox.current)
+        var metadata: Viam_App_Datasync_V1_UploadMetadata?
+        var bytes: [UInt8] = []
+        for try await packet in request {
+            switch packet.uploadPacket {
+            case .metadata(let value):
+                guard metadata == nil else { throw RPCError(code: .invalidArgument, message: "FileUpload sent metadata twice") }
+                metadata = value
+            case .fileContents(let contents):
+                guard metadata != nil else { throw RPCError(code: .invalidArgument, message: "FileUpload must send metadata before file contents") }
+                bytes += contents.data
+            case nil: continue
+            }
+        }
+        guard let metadata else { throw RPCError(code: .invalidArgument, message: "FileUpload sent no metadata") }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var binary = UploadConversion.binaryMetadata(
+            metadata, Viam_App_Datasync_V1_SensorMetadata(), organizationID: caller.organizationID, fileID: key?.fileID)
+        binary.timeRequested = metadata.hasFileCreateTime ? UploadConversion.milliseconds(metadata.fileCreateTime) : now
+        binary.timeReceived = metadata.hasFileModifyTime ? UploadConversion.milliseconds(metadata.fileModifyTime) : now
+        let record = try await store.storeBinary(binary, bytes: bytes)
+        var response = Viam_App_Datasync_V1_FileUploadResponse()
+        response.fileID = record.id
+        response.binaryDataID = record.id
+        return response
+    }
+
+    func streamingDataCaptureUpload(
+        request: RPCAsyncSequence<Viam_App_Datasync_V1_StreamingDataCaptureUploadRequest, any Error>, context: ServerContext
+    ) async throws -> Viam_App_Datasync_V1_StreamingDataCaptureUploadResponse {
+        let caller = try Caller.require(.operator, to: "uploading data")
+        let key = try IdempotencyHeaders.key(from: ServerMetadataBox.current)
+        var metadata: Viam_App_Datasync_V1_DataCaptureUploadMetadata?
+        var bytes: [UInt8] = []
+        for try await packet in request {
+            switch packet.uploadPacket {
+            case .metadata(let value):
+                guard metadata == nil else { throw RPCError(code: .invalidArgument, message: "StreamingDataCaptureUpload sent metadata twice") }
+                metadata = value
+            case .data(let chunk):
+                guard metadata != nil else {
+                    throw RPCError(code: .invalidArgument, message: "StreamingDataCaptureUpload must send metadata before data")
+                }
+                bytes += chunk
+            case nil: continue
+            }
+        }
+        guard let metadata else { throw RPCError(code: .invalidArgument, message: "StreamingDataCaptureUpload sent no metadata") }
+        let record = try await store.storeBinary(
+            UploadConversion.binaryMetadata(
+                metadata.uploadMetadata, metadata.sensorMetadata, organizationID: caller.organizationID, fileID: key?.fileID),
+            bytes: bytes)
+        var response = Viam_App_Datasync_V1_StreamingDataCaptureUploadResponse()
+        response.fileID = key?.fileID ?? record.id
+        response.binaryDataID = record.id
+        return response
+    }
+}
+
+/// What ingest tells the rest of the server (the pipeline scheduler's invalidation log, metrics).
+public struct IngestHooks: Sendable {
+    public var ingested: @Sendable (InsertResult) -> Void
+    public init(ingested: @escaping @Sendable (InsertResult) -> Void = { _ in }) { self.ingested = ingested }
+}
+
+enum IdempotencyHeaders {
+    static let fileID = "ferry-file-id"
+    static let recordRange = "ferry-record-range"
+
+    static func key(from metadata: Metadata?) throws -> IdempotencyKey? {
+        guard let metadata, let file = metadata[stringValues: fileID].first(where: { _ in true }) else { return nil }
+        guard let range = metadata[stringValues: recordRange].first(where: { _ in true }) else {
+            throw RPCError(code: .invalidArgument, message: "\(fileID) needs \(recordRange): FIRST-END (records [FIRST, END) of the file)")
+        }
+        let bounds = range.split(separator: "-").compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] >= 0, bounds[1] >= bounds[0], !file.isEmpty else {
+            throw RPCError(code: .invalidArgument, message: "\(recordRange) \"\(range)\" is not FIRST-END with 0 <= FIRST <= END")
+        }
+        return IdempotencyKey(fileID: file, firstRecord: bounds[0], lastRecord: bounds[1])
+    }
+}
+
+/// The request metadata of the call being handled (SimpleServiceProtocol hides it; the
+/// interceptor passes it down in a task local).
+enum ServerMetadataBox {
+    @TaskLocal static var current: Metadata?
+}
+
+enum UploadConversion {
+    static func milliseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
+        timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
+    }
+
+    static func reading(
+        _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument,
+        organizationID: String
+    ) -> Reading {
+        let received = sensor.hasTimeReceived ? milliseconds(sensor.timeReceived) : Int64(Date().timeIntervalSince1970 * 1000)
+        return Reading(
+            organizationID: organizationID, locationID: "", robotID: "", partID: upload.partID,
+            componentType: upload.componentType, componentName: upload.componentName, methodName: upload.methodName,
+            timeRequested: sensor.hasTimeRequested ? milliseconds(sensor.timeRequested) : received, timeReceived: received,
+            tags: upload.tags, additionalParameters: CaptureFile.unpackParameters(upload.methodParameters), data: data)
+    }
+
+    static func binaryMetadata(
+        _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, organizationID: String,
+        fileID: String?
+    ) -> BinaryMetadata {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let received = sensor.hasTimeReceived ? milliseconds(sensor.timeReceived) : now
+        return BinaryMetadata(
+            organizationID: organizationID, partID: upload.partID, componentType: upload.componentType,
+            componentName: upload.componentName, methodName: upload.methodName, fileName: upload.fileName,
+            fileExtension: upload.fileExtension, mimeType: upload.mimeType.isEmpty ? "application/octet-stream" : upload.mimeType,
+            timeRequested: sensor.hasTimeRequested ? milliseconds(sensor.timeRequested) : received, timeReceived: received,
+            tags: upload.tags, fileID: fileID)
+    }
+}

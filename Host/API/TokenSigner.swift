@@ -1,0 +1,66 @@
+import Crypto
+import FerryBSON
+import FerryStore
+import Foundation
+
+/// Bearer tokens: `<payload>.<HMAC-SHA256>`, both base64url, payload = {key id, org, role, expiry}.
+/// Signed with a per-server secret kept in the data directory, so tokens survive restarts and no
+/// token table is needed. The Viam SDK never refreshes its token, hence a long default lifetime.
+struct TokenSigner: Sendable {
+    let key: SymmetricKey
+    let lifetime: TimeInterval
+
+    /// Loads the secret from `file`, creating it (0600) on first start.
+    init(secretFile: String, lifetime: TimeInterval) throws {
+        if let data = FileManager.default.contents(atPath: secretFile), data.count == 32 {
+            key = SymmetricKey(data: data)
+        } else {
+            let fresh = SymmetricKey(size: .bits256)
+            let bytes = fresh.withUnsafeBytes { Data($0) }
+            guard FileManager.default.createFile(atPath: secretFile, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
+                throw TokenError("cannot write the token secret \(secretFile); check the data directory's permissions")
+            }
+            key = fresh
+        }
+        self.lifetime = lifetime
+    }
+
+    func issue(for identity: APIKeyIdentity, now: Date = Date()) -> (token: String, expires: Date) {
+        let expires = now.addingTimeInterval(lifetime)
+        let payload: BSONDocument = [
+            "k": .string(identity.keyID), "o": .string(identity.organizationID), "r": .string(identity.role.rawValue),
+            "e": .int64(Int64(expires.timeIntervalSince1970)),
+        ]
+        let body = Self.base64url(Data(payload.encode()))
+        let signature = Self.base64url(Data(HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: key)))
+        return ("\(body).\(signature)", expires)
+    }
+
+    func verify(_ token: String, now: Date = Date()) throws -> APIKeyIdentity {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let signature = Self.data(base64url: String(parts[1])),
+            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(parts[0].utf8), using: key),
+            let body = Self.data(base64url: String(parts[0])), let payload = try? BSONDocument(bytes: [UInt8](body)),
+            let keyID = payload["k"]?.stringValue, let org = payload["o"]?.stringValue,
+            let role = payload["r"]?.stringValue.flatMap(APIKeyRole.init(rawValue:)), let expiry = payload["e"]?.int64Value
+        else { throw TokenError("the bearer token is not one this server issued; authenticate again") }
+        guard Double(expiry) > now.timeIntervalSince1970 else { throw TokenError("the bearer token has expired; authenticate again") }
+        return APIKeyIdentity(keyID: keyID, organizationID: org, role: role)
+    }
+
+    static func base64url(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func data(base64url: String) -> Data? {
+        var text = base64url.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        return Data(base64Encoded: text)
+    }
+}
+
+struct TokenError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import FerryAPI
+import FerryBSON
+import FerryLoader
+import FerryMQL
+import FerryMQLPlugins
+import Foundation
+import GRPCCore
+
+struct DataCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "data", abstract: "Query stored data.", subcommands: [Query.self])
+
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run an MQL or SQL query over an organisation's data in a data directory; one JSON line per row.")
+
+        @Option(help: "The data directory of a `ferry serve`.") var data: String
+        @Option(help: "The organisation id.") var org: String
+        @Option(help: "An MQL pipeline: a JSON array of stages.") var mql: String?
+        @Option(help: "A SQL query over the `readings` table.") var sql: String?
+        @Option(name: .customLong("pipeline-sink"), help: "Query this pipeline's results instead of the readings.") var pipelineSink: String?
+        @Flag(name: .customLong("hot-storage"), help: "Query hot storage (recent readings) instead of all readings.") var hotStorage = false
+
+        func validate() throws {
+            if (mql == nil) == (sql == nil) { throw ValidationError("give exactly one of --mql and --sql") }
+            if sql != nil, pipelineSink != nil || hotStorage { throw ValidationError("--sql queries the readings table only") }
+        }
+
+        func run() async throws {
+            LogSetup.bootstrap(defaultLevel: .warning)
+            let store = try DataDirectory.openStore(data)
+            var rows: [BSONDocument]
+            do {
+                if let sql {
+                    rows = try await store.tabularDataBySQL(organizationID: org, source: .standard, query: sql)
+                } else {
+                    let stages: [BSONDocument]
+                    do {
+                        stages = try BSONDocument.parseExtendedJSONDocuments(mql!)
+                    } catch {
+                        throw Failure("--mql must be a JSON array of stage documents: \(error)")
+                    }
+                    let plugins = PluginRegistry()
+                    plugins.load(paths: PluginDiscovery.builtinPlugins())
+                    let source: QueryRunner.Source = pipelineSink.map { .pipelineSink($0) } ?? (hotStorage ? .hotStorage : .standard)
+                    rows = try await QueryRunner(store: store, operators: try MQLOperatorRegistry(plugins: plugins)).mql(
+                        stages, organizationID: org, source: source)
+                }
+            } catch let error as RPCError {
+                throw Failure(error.message)
+            }
+            for row in rows { print(row.extendedJSON(.relaxed)) }
+        }
+    }
+}

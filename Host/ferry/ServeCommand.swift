@@ -1,0 +1,142 @@
+import ArgumentParser
+import FerryAPI
+import FerryLoader
+import FerryMQL
+import FerryMQLPlugins
+import FerryStore
+import Foundation
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the data server: Viam's gRPC data API (auth, uploads, MQL and SQL queries) over a SQLite store.",
+        discussion: """
+            TLS by default: a self-signed certificate is created in the data directory on first start \
+            (--tls-cert/--tls-key for real ones); --insecure serves plain HTTP/2 (h2c) for local use. \
+            Create an organisation and an API key first with `ferry org create` and `ferry key create`.
+            """)
+
+    @Option(help: "The data directory (SQLite store, binary payloads, certificates).")
+    var data: String
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen = "127.0.0.1:8080"
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain to serve instead of the self-signed one.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Flag(help: "Serve plain HTTP/2 without TLS (h2c); clients must dial insecurely.")
+    var insecure = false
+
+    @Option(name: .customLong("hot-storage-hours"), help: "How many hours of recent readings hot storage keeps.")
+    var hotStorageHours = 24
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if insecure, tlsCert != nil { throw ValidationError("--insecure and --tls-cert exclude each other") }
+        guard listen.split(separator: ":").count == 2, Int(listen.split(separator: ":")[1]) != nil else {
+            throw ValidationError("--listen must be HOST:PORT, not \(listen)")
+        }
+    }
+
+    func run() async throws {
+        LogSetup.bootstrap()
+        let logger = Logger(label: "ferry.serve")
+        var configuration = SQLiteReadingStore.Configuration()
+        configuration.hotStorageHours = hotStorageHours
+        let store = try DataDirectory.openStore(data, configuration: configuration)
+        let plugins = PluginRegistry()
+        plugins.load(paths: PluginDiscovery.builtinPlugins())
+        plugins.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
+        var options = DataServer.Options()
+        let parts = listen.split(separator: ":")
+        options.host = String(parts[0])
+        options.port = Int(parts[1])!
+        if let tlsCert, let tlsKey {
+            options.tls = (tlsCert, tlsKey)
+        } else if !insecure {
+            options.tls = try DataServer.selfSignedCertificate(in: data)
+        }
+        let server = DataServer(
+            store: store, operators: try MQLOperatorRegistry(plugins: plugins), dataDirectory: data, options: options,
+            logger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await server.run() }
+            group.addTask {
+                // Hot storage is a rolling window: drop what aged out, once a minute.
+                while !Task.isCancelled {
+                    _ = try? await store.pruneHotStorage(now: Date())
+                    try await Task.sleep(for: .seconds(60))
+                }
+            }
+        }
+    }
+}
+
+enum DataDirectory {
+    static func openStore(_ path: String, configuration: SQLiteReadingStore.Configuration = .init()) throws -> SQLiteReadingStore {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return try SQLiteReadingStore(dataDirectory: path, configuration: configuration)
+        } catch {
+            throw Failure("cannot open the data directory \(path): \(error)")
+        }
+    }
+}
+
+struct OrgCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "org", abstract: "Manage organisations.", subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an organisation; prints its id alone.")
+        @Argument var name: String
+        @Option(help: "The data directory.") var data: String
+        func run() async throws {
+            let org = try await DataDirectory.openStore(data).createOrganization(name: name)
+            print(org.id)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List organisations: id and name.")
+        @Option(help: "The data directory.") var data: String
+        func run() async throws {
+            for org in try await DataDirectory.openStore(data).organizations() { print("\(org.id) \(org.name)") }
+        }
+    }
+}
+
+struct KeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "key", abstract: "Manage API keys.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API key; prints `<key-id> <key>` (the key is shown once; only its hash is stored).")
+        @Option(help: "The data directory.") var data: String
+        @Option(help: "The organisation id.") var org: String
+        @Option(help: "owner | operator | viewer") var role: String
+        @Option(help: "A name to recognise the key by.") var name = ""
+        @Flag(help: "Print a JSON object instead.") var json = false
+
+        func run() async throws {
+            guard let role = APIKeyRole(rawValue: role) else {
+                throw Failure("--role must be owner, operator or viewer, not \(role)")
+            }
+            let store = try DataDirectory.openStore(data)
+            guard try await store.organization(id: org) != nil else {
+                throw Failure("no organisation \(org) in \(data); create one with `ferry org create NAME --data \(data)`")
+            }
+            let key = try await store.createAPIKey(organizationID: org, role: role, name: name)
+            if json {
+                print(#"{"key_id":"\#(key.info.id)","key":"\#(key.secret)","organization_id":"\#(org)","role":"\#(role.rawValue)"}"#)
+            } else {
+                print("\(key.info.id) \(key.secret)")
+            }
+        }
+    }
+}

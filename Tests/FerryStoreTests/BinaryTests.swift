@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+@testable import FerryStore
+
+@Suite struct BinaryTests {
+    func metadata(_ org: String, fileID: String?) -> BinaryMetadata {
+        BinaryMetadata(
+            organizationID: org, robotID: "robot-1", componentType: "rdk:component:camera", componentName: "cam",
+            methodName: "GetImages", fileName: "frame", fileExtension: ".jpeg", mimeType: "image/jpeg",
+            timeRequested: StoreFixture.t0, timeReceived: StoreFixture.t0 + 3, tags: ["lab"], fileID: fileID)
+    }
+
+    func payloadFiles(_ f: StoreFixture) -> [String] {
+        let root = f.directory.file("binary")
+        return (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
+            .filter { !$0.contains(".tmp-") && FileManager.default.fileExists(atPath: "\(root)/\($0)/.") == false }
+    }
+
+    @Test func storesAFileAndItsMetadata() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let bytes: [UInt8] = Array("abc".utf8)
+        let record = try await f.store.storeBinary(metadata(f.orgA, fileID: "upload-1"), bytes: bytes)
+        #expect(record.isNew)
+        #expect(record.size == bytes.count)
+        #expect(record.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(record.path.hasPrefix(f.directory.path + "/binary/\(f.orgA)/") && record.path.hasSuffix(".jpeg"))
+        #expect(FileManager.default.contents(atPath: record.path) == Data(bytes))
+        let fetched = try await f.store.binary(organizationID: f.orgA, id: record.id)
+        var expected = record
+        expected.isNew = false
+        #expect(fetched == expected)
+        #expect(try await f.store.binaryData(organizationID: f.orgA, id: record.id) == bytes)
+        #expect(try await f.store.binary(organizationID: f.orgB, id: record.id) == nil, "other organisations cannot see it")
+        #expect(try await f.store.binaryData(organizationID: f.orgB, id: record.id) == nil)
+    }
+
+    @Test func theSameFileIdIsStoredOnce() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let first = try await f.store.storeBinary(metadata(f.orgA, fileID: "upload-1"), bytes: [1, 2, 3])
+        let again = try await f.store.storeBinary(metadata(f.orgA, fileID: "upload-1"), bytes: [1, 2, 3])
+        #expect(!again.isNew && again.id == first.id)
+        let store = f.store
+        let org = f.orgA
+        let concurrent = try await withThrowingTaskGroup(of: BinaryRecord.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try await store.storeBinary(self.metadata(org, fileID: "upload-2"), bytes: [4, 5]) }
+            }
+            return try await group.reduce(into: [BinaryRecord]()) { $0.append($1) }
+        }
+        #expect(Set(concurrent.map(\.id)).count == 1)
+        #expect(concurrent.filter(\.isNew).count <= 1)
+        // Without a file id every upload is new.
+        _ = try await f.store.storeBinary(metadata(f.orgA, fileID: nil), bytes: [9])
+        _ = try await f.store.storeBinary(metadata(f.orgA, fileID: nil), bytes: [9])
+        #expect(payloadFiles(f).count == 4, "\(payloadFiles(f))")
+    }
+
+    @Test func badInputIsRefused() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        var error = await storeError { _ = try await f.store.storeBinary(metadata("../../etc", fileID: nil), bytes: [1]) }
+        #expect(error?.kind == .invalidArgument)
+        error = await storeError { _ = try await f.store.storeBinary(metadata("ghost", fileID: nil), bytes: [1]) }
+        #expect(error?.kind == .notFound)
+        error = await storeError { _ = try await f.store.storeBinary(metadata(f.orgA, fileID: ""), bytes: [1]) }
+        #expect(error?.kind == .invalidArgument)
+        #expect(payloadFiles(f).isEmpty, "a refused upload leaves no file behind: \(payloadFiles(f))")
+        var odd = metadata(f.orgA, fileID: nil)
+        odd.fileExtension = "../../x"
+        let record = try await f.store.storeBinary(odd, bytes: [1])
+        #expect(!record.path.contains(".."))
+    }
+}

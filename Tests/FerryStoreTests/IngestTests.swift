@@ -1,0 +1,140 @@
+import FerryBSON
+import Foundation
+import Testing
+
+@testable import FerryStore
+
+@Suite struct IngestTests {
+    func indices(_ f: StoreFixture, _ org: String) async throws -> [Int] {
+        try await f.store.readings(organizationID: org, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
+            .compactMap(\.recordIndex)
+    }
+
+    @Test func sameRangeTwiceIsStoredOnce() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let batch = StoreFixture.readings(0..<10, org: f.orgA)
+        let key = IdempotencyKey(fileID: "file-1", firstRecord: 0, lastRecord: 10)
+        #expect(try await f.store.insert(batch, idempotencyKey: key).inserted == 10)
+        let again = try await f.store.insert(batch, idempotencyKey: key)
+        #expect(again.inserted == 0)
+        #expect(again.timeReceivedRanges.isEmpty, "nothing new, so no late-data window")
+        #expect(try await indices(f, f.orgA) == Array(0..<10))
+    }
+
+    @Test func overlappingRangesStoreOnlyTheNewRecords() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let all = StoreFixture.readings(0..<30, org: f.orgA)
+        func upload(_ range: Range<Int>) async throws -> Int {
+            try await f.store.insert(
+                Array(all[range]), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: range.lowerBound, lastRecord: range.upperBound)
+            ).inserted
+        }
+        #expect(try await upload(0..<10) == 10)
+        #expect(try await upload(5..<15) == 5)
+        #expect(try await upload(20..<30) == 10)
+        #expect(try await upload(12..<25) == 5, "only 15..<20 is new")
+        #expect(try await upload(0..<30) == 0)
+        #expect(try await indices(f, f.orgA) == Array(0..<30))
+    }
+
+    @Test func outOfOrderUploadsAndRangeBookkeeping() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let all = StoreFixture.readings(0..<20, org: f.orgA)
+        let first = try await f.store.insert(Array(all[10..<20]), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 10, lastRecord: 20))
+        #expect(first.inserted == 10)
+        #expect(first.timeReceivedRanges == [f.orgA: all[10].timeReceived...all[19].timeReceived])
+        #expect(try await f.store.insert(Array(all[0..<10]), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 10)).inserted == 10)
+        #expect(try await f.store.insert(all, idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 20)).inserted == 0)
+        // Another file id is a different file.
+        #expect(try await f.store.insert(Array(all[0..<5]), idempotencyKey: IdempotencyKey(fileID: "g", firstRecord: 0, lastRecord: 5)).inserted == 5)
+        #expect(try await indices(f, f.orgA).count == 25)
+    }
+
+    @Test func theSameFileIdInAnotherOrganisationIsIndependent() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let key = IdempotencyKey(fileID: "shared", firstRecord: 0, lastRecord: 3)
+        #expect(try await f.store.insert(StoreFixture.readings(0..<3, org: f.orgA), idempotencyKey: key).inserted == 3)
+        #expect(try await f.store.insert(StoreFixture.readings(0..<3, org: f.orgB), idempotencyKey: key).inserted == 3)
+    }
+
+    @Test func concurrentRetriesStoreEachRecordOnce() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let batch = StoreFixture.readings(0..<50, org: f.orgA)
+        let store = f.store
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for start in stride(from: 0, to: 50, by: 10) {
+                for _ in 0..<3 {
+                    let slice = Array(batch[start..<min(50, start + 20)])
+                    let key = IdempotencyKey(fileID: "f", firstRecord: start, lastRecord: start + slice.count)
+                    group.addTask { try await store.insert(slice, idempotencyKey: key).inserted }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(total == 50)
+        #expect(try await indices(f, f.orgA).sorted() == Array(0..<50))
+    }
+
+    @Test func withoutAKeyEveryInsertStores() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let batch = StoreFixture.readings(0..<3, org: f.orgA) + StoreFixture.readings(3..<5, org: f.orgB)
+        let result = try await f.store.insert(batch, idempotencyKey: nil)
+        #expect(result.inserted == 5)
+        #expect(Set(result.timeReceivedRanges.keys) == [f.orgA, f.orgB])
+        #expect(try await f.store.insert(batch, idempotencyKey: nil).inserted == 5)
+    }
+
+    @Test func badBatchesAreRefusedWithReasonsAndStoreNothing() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let three = StoreFixture.readings(0..<3, org: f.orgA)
+        var error = await storeError { _ = try await f.store.insert(three, idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 5)) }
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.message.contains("covers records [0, 5)") == true)
+        error = await storeError { _ = try await f.store.insert(three, idempotencyKey: IdempotencyKey(fileID: "", firstRecord: 0, lastRecord: 3)) }
+        #expect(error?.kind == .invalidArgument)
+        error = await storeError { _ = try await f.store.insert(three, idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: -1, lastRecord: 2)) }
+        #expect(error?.kind == .invalidArgument)
+        let mixed = [StoreFixture.reading(0, org: f.orgA), StoreFixture.reading(1, org: f.orgB)]
+        error = await storeError { _ = try await f.store.insert(mixed, idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 2)) }
+        #expect(error?.message.contains("one organisation") == true)
+        error = await storeError { _ = try await f.store.insert(StoreFixture.readings(0..<2, org: "ghost"), idempotencyKey: nil) }
+        #expect(error?.kind == .notFound)
+        // A NUL in a key cannot be BSON: the whole batch is refused, not half of it.
+        var bad = StoreFixture.readings(0..<3, org: f.orgA)
+        bad[2].data = ["bad\u{0}key": 1]
+        error = await storeError { _ = try await f.store.insert(bad, idempotencyKey: nil) }
+        #expect(error?.kind == .invalidArgument)
+        #expect(try await indices(f, f.orgA).isEmpty)
+    }
+
+    @Test func dataSurvivesReopening() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        _ = try await f.store.insert(StoreFixture.readings(0..<5, org: f.orgA), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 5))
+        let reopened = try SQLiteReadingStore(dataDirectory: f.directory.path)
+        #expect(try await reopened.readings(organizationID: f.orgA, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil).count == 5)
+        #expect(try await reopened.insert(StoreFixture.readings(0..<5, org: f.orgA), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 5)).inserted == 0)
+    }
+
+    @Test func ingestRangesCoalesce() {
+        var ranges = IngestRanges()
+        ranges.add(10..<20)
+        ranges.add(0..<5)
+        ranges.add(30..<40)
+        #expect(ranges.ranges == [0..<5, 10..<20, 30..<40])
+        ranges.add(5..<10)
+        #expect(ranges.ranges == [0..<20, 30..<40])
+        ranges.add(15..<35)
+        #expect(ranges.ranges == [0..<40])
+        #expect(ranges.contains(0) && ranges.contains(39) && !ranges.contains(40) && !ranges.contains(-1))
+        ranges.add(50..<50)
+        #expect(ranges.ranges == [0..<40])
+    }
+}

@@ -1,0 +1,125 @@
+import FerryBSON
+import Foundation
+import Testing
+
+@testable import FerryStore
+
+@Suite struct QueryTests {
+    @Test func documentsCarryViamsColumns() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let reading = StoreFixture.reading(6, org: f.orgA)
+        _ = try await f.store.insert([reading], idempotencyKey: nil)
+        let docs = try await f.store.readings(organizationID: f.orgA, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
+        let expected: BSONDocument = [
+            "organization_id": .string(f.orgA), "location_id": "loc-0", "robot_id": "robot-0", "part_id": "part-0",
+            "component_type": "rdk:component:sensor", "component_name": "sensor-2", "method_name": "Readings",
+            "time_requested": .datetime(reading.timeRequested), "time_received": .datetime(reading.timeReceived),
+            "tags": ["even", "lab"], "additional_parameters": ["unit": "celsius"],
+            "data": ["readings": ["i": .int32(6), "temperature": 23.0, "label": "r6"]],
+        ]
+        #expect(docs == [expected])
+    }
+
+    @Test func orderLimitAndFilters() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        // Inserted out of time order: results still come by time_received.
+        _ = try await f.store.insert(StoreFixture.readings(0..<40, org: f.orgA).shuffled(), idempotencyKey: nil)
+        let store = f.store
+        func query(_ filter: ReadingFilter, descending: Bool = false, limit: Int? = nil) async throws -> [Int] {
+            try await store.readings(organizationID: f.orgA, source: .standard, filter: filter, sortByTimeDescending: descending, limit: limit)
+                .compactMap(\.recordIndex)
+        }
+        #expect(try await query(.all) == Array(0..<40))
+        #expect(try await query(.all, descending: true, limit: 3) == [39, 38, 37])
+        #expect(try await query(.all, limit: 0) == [])
+        var filter = ReadingFilter().restricting(.componentName, to: ["sensor-1", "sensor-3"])
+        filter.timeReceived.atLeast(StoreFixture.t0 + 10 * 60_000)
+        filter.timeReceived.lessThan(StoreFixture.t0 + 20 * 60_000)
+        #expect(try await query(filter) == [11, 13, 15, 17, 19])
+        #expect(try await query(filter.restricting(.robotID, to: ["robot-2"])) == [11, 17])
+        #expect(try await query(filter.restricting(.componentName, to: ["sensor-0"])) == [], "intersection is empty")
+        #expect(try await query(ReadingFilter().restricting(.organizationID, to: [f.orgB])) == [])
+        var requested = ReadingFilter()
+        requested.timeRequested.equalTo(StoreFixture.t0 + 5 * 60_000 - 5)
+        #expect(try await query(requested) == [5])
+        let error = await storeError { _ = try await query(.all, limit: -1) }
+        #expect(error?.kind == .invalidArgument)
+    }
+
+    @Test func pagesCoverEverythingOnceEvenWithTiedTimes() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        // Ten readings share each timestamp, so paging must break ties by id.
+        let batch = (0..<95).map { StoreFixture.reading($0, org: f.orgA, time: StoreFixture.t0 + Int64($0 / 10)) }
+        _ = try await f.store.insert(batch, idempotencyKey: nil)
+        for descending in [false, true] {
+            var seen: [Int] = []
+            var pages = 0
+            try await f.store.forEachReadingPage(
+                organizationID: f.orgA, source: .standard, filter: .all, sortByTimeDescending: descending, pageSize: 7
+            ) { docs in
+                seen += docs.compactMap(\.recordIndex)
+                pages += 1
+                return true
+            }
+            #expect(seen.count == 95)
+            #expect(Set(seen) == Set(0..<95))
+            #expect(pages == 14)
+            let times = seen.map { $0 / 10 }
+            #expect(times == (descending ? times.sorted(by: >) : times.sorted()))
+        }
+        let last = try await f.store.readingsPage(
+            organizationID: f.orgA, source: .standard, filter: .all, sortByTimeDescending: false, after: nil, limit: 95)
+        #expect(last.next == nil && last.documents.count == 95)
+        let cursor = ReadingCursor(timeReceived: 12, id: 34)
+        #expect(ReadingCursor(token: cursor.token) == cursor)
+        #expect(ReadingCursor(token: "nonsense") == nil)
+    }
+
+    @Test func everyQueryPathIsOrganisationScoped() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        _ = try await f.store.insert(StoreFixture.readings(0..<10, org: f.orgA), idempotencyKey: nil)
+        _ = try await f.store.insert(StoreFixture.readings(100..<103, org: f.orgB), idempotencyKey: nil)
+        for source in [ReadingSource.standard, .hotStorage] {
+            let a = try await f.store.readings(organizationID: f.orgA, source: source, filter: .all, sortByTimeDescending: false, limit: nil)
+            let b = try await f.store.readings(organizationID: f.orgB, source: source, filter: .all, sortByTimeDescending: false, limit: nil)
+            #expect(a.count == 10 && a.allSatisfy { $0["organization_id"] == .string(f.orgA) })
+            #expect(b.count == 3 && b.allSatisfy { $0["organization_id"] == .string(f.orgB) })
+            // Asking for the other organisation in the filter yields nothing, not its rows.
+            let sneaky = ReadingFilter().restricting(.organizationID, to: [f.orgA])
+            #expect(try await f.store.readings(organizationID: f.orgB, source: source, filter: sneaky, sortByTimeDescending: false, limit: nil).isEmpty)
+            let page = try await f.store.readingsPage(organizationID: f.orgB, source: source, filter: .all, sortByTimeDescending: false, after: nil, limit: 100)
+            #expect(page.documents.count == 3)
+            let sql = try await f.store.tabularDataBySQL(organizationID: f.orgB, source: source, query: "SELECT count(*) AS n FROM readings")
+            #expect(sql == [["n": .int64(3)]])
+        }
+        #expect(try await f.store.readings(organizationID: "ghost", source: .standard, filter: .all, sortByTimeDescending: false, limit: nil).isEmpty)
+    }
+
+    @Test func timeAndComponentFiltersUseIndexes() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        _ = try await f.store.insert(StoreFixture.readings(0..<200, org: f.orgA), idempotencyKey: nil)
+        var timeRange = ReadingFilter()
+        timeRange.timeReceived.atLeast(StoreFixture.t0)
+        timeRange.timeReceived.atMost(StoreFixture.t0 + 3_600_000)
+        let plans: [(ReadingFilter, ReadingSource, String)] = [
+            (timeRange, .standard, "readings_by_time"),
+            (timeRange.restricting(.componentName, to: ["sensor-1"]), .standard, "readings_by_component"),
+            (timeRange.restricting(.componentName, to: ["sensor-1", "sensor-2"]), .standard, "readings_by_component"),
+            (timeRange.restricting(.robotID, to: ["robot-1"]), .standard, "readings_by_robot"),
+            (timeRange.restricting(.componentName, to: ["sensor-1"]), .hotStorage, "PRIMARY KEY"),
+            (timeRange, .hotStorage, "PRIMARY KEY"),
+        ]
+        for (filter, source, path) in plans {
+            let plan = try await f.store.queryPlan(organizationID: f.orgA, source: source, filter: filter).joined(separator: "; ")
+            let expected = path == "PRIMARY KEY" ? "USING PRIMARY KEY (" : "USING INDEX \(path) ("
+            #expect(plan.contains(expected), "plan: \(plan)")
+            #expect(!plan.contains("TEMP B-TREE") || filter.allowed[.componentName]?.count ?? 0 > 1, "no sort needed, plan: \(plan)")
+            #expect(plan.contains("time_received>? AND time_received<?"), "range seek on time, plan: \(plan)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import FerryBSON
+import FerryTestSupport
+import Foundation
+
+@testable import FerryStore
+
+/// A real store in a fresh temp directory, with two organisations, and a few reading helpers.
+struct StoreFixture {
+    let directory: TemporaryDirectory
+    let store: SQLiteReadingStore
+    let orgA: String
+    let orgB: String
+
+    static let t0: Int64 = 1_700_000_000_000  // 2023-11-14T22:13:20Z
+
+    static func make(
+        hotStorageHours: Int? = 24, sqlLimits: SQLSandboxLimits = SQLSandboxLimits(), rounds: Int = 1_000
+    ) async throws -> StoreFixture {
+        let directory = try TemporaryDirectory("ferry-store")
+        var configuration = SQLiteReadingStore.Configuration()
+        configuration.hotStorageHours = hotStorageHours
+        configuration.sqlLimits = sqlLimits
+        // Few rounds keep the suite fast; one test checks the production default.
+        configuration.apiKeyHashRounds = rounds
+        let store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: configuration)
+        let a = try await store.createOrganization(name: "Acme")
+        let b = try await store.createOrganization(name: "Bolt")
+        return StoreFixture(directory: directory, store: store, orgA: a.id, orgB: b.id)
+    }
+
+    func remove() { directory.remove() }
+
+    /// Reading `i` of a sequence: varied components, robots and times, and `data.readings.i = i`
+    /// so that tests can tell records apart.
+    static func reading(_ i: Int, org: String, time: Int64? = nil) -> Reading {
+        let t = time ?? t0 + Int64(i) * 60_000
+        return Reading(
+            organizationID: org, locationID: "loc-\(i % 2)", robotID: "robot-\(i % 3)", partID: "part-\(i % 3)",
+            componentType: i % 4 == 0 ? "rdk:component:movement_sensor" : "rdk:component:sensor",
+            componentName: "sensor-\(i % 4)", methodName: i % 5 == 0 ? "Position" : "Readings", timeRequested: t - 5,
+            timeReceived: t, tags: i % 2 == 0 ? ["even", "lab"] : [],
+            additionalParameters: i % 3 == 0 ? ["unit": "celsius"] : [:],
+            data: ["readings": ["i": .int32(Int32(i)), "temperature": .double(20 + Double(i % 10) / 2), "label": .string("r\(i)")]])
+    }
+
+    static func readings(_ range: Range<Int>, org: String) -> [Reading] { range.map { reading($0, org: org) } }
+}
+
+extension BSONDocument {
+    /// `data.readings.i` of a reading document.
+    var recordIndex: Int? {
+        self["data"]?.documentValue?["readings"]?.documentValue?["i"]?.int64Value.map(Int.init)
+    }
+}
+
+/// Runs `body` and returns the `StoreError` it threw, or nil if it did not throw one.
+func storeError(_ body: () async throws -> Void) async -> StoreError? {
+    do {
+        try await body()
+        return nil
+    } catch let error as StoreError {
+        return error
+    } catch {
+        return StoreError(.storage, "unexpected error type: \(error)")
+    }
+}

@@ -1,0 +1,179 @@
+"""The published Viam Python SDK (viam-sdk 0.85.1, unmodified) against the real `ferry serve` binary
+over TLS: authenticate, the three uploads, MQL on standard and hot storage, SQL, a wrong key, a
+viewer trying to upload, and a cross-organisation read that must be refused.
+
+Run by the Swift test suite (EndToEndTests/ViamSDKTests.swift):
+    python3 Tests/python/viam_sdk_e2e.py /path/to/ferry
+Exits 0 when every check passes; prints what failed otherwise."""
+
+import asyncio
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+try:
+    from viam.app.viam_client import ViamClient
+    from viam.rpc.dial import DialOptions
+    from viam.proto.app.data import TabularDataSourceType
+except ImportError:
+    print("viam-sdk is not installed: pip install viam-sdk==0.85.1 (CI's .ci/run does)")
+    sys.exit(2)
+
+FERRY = sys.argv[1]
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what, flush=True)
+    if not condition:
+        failures.append(what)
+
+
+def ferry(*args, data):
+    out = subprocess.run([FERRY, *args, "--data", data], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def connect(port, key_id, key):
+    return await ViamClient.create_from_dial_options(
+        DialOptions.with_api_key(api_key=key, api_key_id=key_id), app_url=f"127.0.0.1:{port}")
+
+
+async def main(data, port):
+    org = ferry("org", "create", "acme", data=data)
+    other_org = ferry("org", "create", "rival", data=data)
+    owner_id, owner_key = ferry("key", "create", "--org", org, "--role", "owner", data=data).split()
+    viewer_id, viewer_key = ferry("key", "create", "--org", org, "--role", "viewer", data=data).split()
+    rival_id, rival_key = ferry("key", "create", "--org", other_org, "--role", "owner", data=data).split()
+
+    client = await connect(port, owner_id, owner_key)
+    data_client = client.data_client
+    now = datetime.now(timezone.utc)
+    readings = [{"readings": {"temperature": 20.0 + i}} for i in range(6)]
+    times = [(now - timedelta(seconds=60 - i), now - timedelta(seconds=59 - i)) for i in range(6)]
+    file_id = await data_client.tabular_data_capture_upload(
+        tabular_data=readings, part_id="part-1", component_type="rdk:component:sensor", component_name="thermo",
+        method_name="Readings", data_request_times=times, tags=["greenhouse"])
+    check(bool(file_id), "tabular_data_capture_upload returns a file id")
+
+    binary_id = await data_client.file_upload(part_id="part-1", data=b"hello ferry", file_name="note.txt", tags=["docs"])
+    check(bool(binary_id), "file_upload returns an id")
+    big = bytes(range(256)) * 8192  # 2 MiB: streamed in chunks by the SDK
+    stream_id = await data_client.streaming_data_capture_upload(
+        data=big, part_id="part-1", file_ext=".bin", component_type="rdk:component:camera", component_name="cam",
+        method_name="ReadImage", data_request_times=(now - timedelta(seconds=2), now - timedelta(seconds=1)))
+    check(bool(stream_id), "streaming_data_capture_upload returns an id")
+
+    rows = await data_client.tabular_data_by_mql(organization_id=org, query=[
+        {"$match": {"component_name": "thermo"}},
+        {"$group": {"_id": "$component_name", "avg": {"$avg": "$data.readings.temperature"}, "n": {"$sum": 1}}},
+    ])
+    check(rows == [{"_id": "thermo", "avg": 22.5, "n": 6}], f"MQL over standard storage: {rows}")
+
+    hot = await data_client.tabular_data_by_mql(
+        organization_id=org, query=[{"$match": {"component_name": "thermo"}}, {"$count": "n"}],
+        tabular_data_source_type=TabularDataSourceType.TABULAR_DATA_SOURCE_TYPE_HOT_STORAGE)
+    check(hot == [{"n": 6}], f"MQL over hot storage: {hot}")
+
+    first = await data_client.tabular_data_by_mql(organization_id=org, query=[
+        {"$match": {"component_name": "thermo"}}, {"$sort": {"time_received": 1}}, {"$limit": 1},
+        {"$project": {"_id": 0, "t": "$data.readings.temperature", "when": "$time_received", "tags": 1}}])
+    check(len(first) == 1 and first[0]["t"] == 20.0 and isinstance(first[0]["when"], datetime) and first[0]["tags"] == ["greenhouse"],
+          f"MQL returns dates as datetimes and keeps tags: {first}")
+
+    sql = await data_client.tabular_data_by_sql(
+        organization_id=org,
+        sql_query="SELECT component_name, count(*) AS n, max(json_extract(data, '$.readings.temperature')) AS hottest "
+                  "FROM readings GROUP BY component_name")
+    check(sql == [{"component_name": "thermo", "n": 6, "hottest": 25.0}], f"SQL over readings: {sql}")
+
+    try:
+        await data_client.tabular_data_by_sql(organization_id=org, sql_query="DELETE FROM readings")
+        check(False, "SQL that writes is refused")
+    except Exception as error:  # grpclib.exceptions.GRPCError
+        check("INVALID_ARGUMENT" in repr(error) or "not allowed" in str(error).lower() or "read-only" in str(error).lower(),
+              f"SQL that writes is refused: {error}")
+
+    try:
+        await data_client.tabular_data_by_mql(organization_id=org, query=[{"$group": {"_id": None, "x": {"$avgg": "$a"}}}])
+        check(False, "an invalid MQL pipeline is refused")
+    except Exception as error:
+        check("$avgg" in str(error) and "stage 0" in str(error), f"an invalid MQL pipeline names stage and operator: {error}")
+    client.close()
+
+    # A wrong key never gets a token.
+    try:
+        bad = await connect(port, owner_id, "not-the-key")
+        await bad.data_client.tabular_data_by_mql(organization_id=org, query=[{"$count": "n"}])
+        bad.close()
+        check(False, "a wrong key is refused")
+    except Exception as error:
+        check("UNAUTHENTICATED" in repr(error) or "unauthenticated" in str(error).lower() or "wrong key" in str(error),
+              f"a wrong key is refused: {type(error).__name__}: {error}")
+
+    # A viewer reads but cannot upload.
+    viewer = await connect(port, viewer_id, viewer_key)
+    count = await viewer.data_client.tabular_data_by_mql(organization_id=org, query=[{"$count": "n"}])
+    check(count == [{"n": 6}], f"a viewer can query: {count}")
+    try:
+        await viewer.data_client.tabular_data_capture_upload(
+            tabular_data=[{"x": 1}], part_id="p", component_type="rdk:component:sensor", component_name="s",
+            method_name="Readings", data_request_times=[(now, now)])
+        check(False, "a viewer cannot upload")
+    except Exception as error:
+        check("PERMISSION_DENIED" in repr(error) or "permission" in str(error).lower(), f"a viewer cannot upload: {error}")
+    viewer.close()
+
+    # Another organisation's key sees none of acme's data and cannot name acme's organisation.
+    rival = await connect(port, rival_id, rival_key)
+    own = await rival.data_client.tabular_data_by_mql(organization_id=other_org, query=[{"$count": "n"}])
+    check(own == [], f"the rival organisation sees no readings of acme: {own}")
+    rival_sql = await rival.data_client.tabular_data_by_sql(organization_id=other_org, sql_query="SELECT count(*) AS n FROM readings")
+    check(rival_sql == [{"n": 0}], f"the rival's SQL sees no rows of acme: {rival_sql}")
+    try:
+        await rival.data_client.tabular_data_by_mql(organization_id=org, query=[{"$count": "n"}])
+        check(False, "a cross-organisation read is refused")
+    except Exception as error:
+        check("PERMISSION_DENIED" in repr(error) or "cannot access organization" in str(error),
+              f"a cross-organisation read is refused: {error}")
+    rival.close()
+
+
+def run():
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", f"127.0.0.1:{port}"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if server.poll() is not None:
+                        print(server.stdout.read())
+                        sys.exit("ferry serve exited early")
+                    time.sleep(0.1)
+            asyncio.run(main(data, port))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    print(f"{len(failures)} failed" if failures else "all checks passed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    run()
