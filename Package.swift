@@ -25,7 +25,7 @@ let package = Package(
         // Built-in plugins: each its own shared library, found next to the ferry binary.
         .library(name: "FerryFake", type: .dynamic, targets: ["FerryFake"]),
         .library(name: "FerrySystemStats", type: .dynamic, targets: ["FerrySystemStats"]),
-        .library(name: "FerryLTTB", type: .dynamic, targets: ["FerryLTTB"]),
+        .library(name: "FerryMQLSensor", type: .dynamic, targets: ["FerryMQLSensor"]),
     ] + fixturePlugins.map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -117,7 +117,7 @@ let package = Package(
             linkerSettings: pluginLinkerSettings),
 
         .target(
-            name: "FerryLTTB", dependencies: ["FerrySDK", "FerryBSON"], path: "Plugins/mql-lttb",
+            name: "FerryMQLSensor", dependencies: ["FerrySDK", "FerryBSON"], path: "Plugins/mql-sensor",
             linkerSettings: pluginLinkerSettings),
 
         // MARK: Benchmarks
@@ -150,7 +150,8 @@ let package = Package(
                 "FerryStore", "FerryBSON", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
-        .testTarget(name: "LTTBPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
+        .testTarget(name: "FerryAPITests", dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport"]),
+        .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
     ] + fixturePlugins.map(fixturePlugin)

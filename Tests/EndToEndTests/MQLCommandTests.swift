@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func operatorPluginsAreUsableInPipelines() throws {
-        // $lttb comes from the built-in libFerryLTTB.so, loaded like any plugin.
+        // $lttb comes from the built-in libFerryMQLSensor.so, loaded like any plugin.
         let result = try FerryProcess.run(
             ["mql", "--pipeline", #"[{"$lttb": {"x": "$time_received", "y": "$data.readings.temperature", "points": 5, "partitionBy": "$component_name"}}, {"$count": "kept"}]"#],
             stdin: Self.readings)
@@ -57,5 +57,30 @@ import Testing
         let bad = try FerryProcess.run(["mql", "--pipeline", #"[{"$lttb": {"x": "$t", "y": "$v", "points": 1}}]"#], stdin: "{}")
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("'points' must be an integer from 3 to 1000000"))
+    }
+}
+
+/// Every kind of plugin operator the ABI offers, through the real .so and `ferry mql`.
+@Suite struct PluginOperatorKindsTests {
+    @Test func expressionAndAccumulatorOperatorsFromAPlugin() throws {
+        let docs = """
+            {"s": "a", "t": 20, "rh": 50, "v": 3}
+            {"s": "a", "t": 30, "rh": 80, "v": -4}
+            {"s": "b", "t": null, "rh": 50, "v": "x"}
+            """
+        let result = try FerryProcess.run(
+            ["mql", "--pipeline", #"""
+                [{"$set": {"dew": {"$round": [{"$dewPoint": ["$t", "$rh"]}, 2]}}},
+                 {"$group": {"_id": "$s", "rms": {"$rms": "$v"}, "dews": {"$push": "$dew"}}}, {"$sort": {"_id": 1}}]
+                """#], stdin: docs)
+        #expect(result.status == 0, "\(result.stderr)")
+        // Dew points by the Magnus formula: 20 °C at 50 % → 9.26 °C, 30 °C at 80 % → 26.17 °C.
+        #expect(result.stdout.split(separator: "\n") == [
+            #"{"_id":"a","rms":3.5355339059327378,"dews":[9.26,26.17]}"#,
+            #"{"_id":"b","rms":null,"dews":[null]}"#,
+        ])
+        let bad = try FerryProcess.run(["mql", "--pipeline", #"[{"$set": {"d": {"$dewPoint": "$t"}}}]"#], stdin: "{}")
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("$dewPoint takes [temperature_celsius, relative_humidity_percent]"))
     }
 }

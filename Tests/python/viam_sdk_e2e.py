@@ -96,6 +96,12 @@ async def main(data, port):
                   "FROM readings GROUP BY component_name")
     check(sql == [{"component_name": "thermo", "n": 6, "hottest": 25.0}], f"SQL over readings: {sql}")
 
+    exported = await data_client.export_tabular_data(
+        part_id="part-1", resource_name="thermo", resource_api="rdk:component:sensor", method_name="Readings")
+    temperatures = sorted(row.payload["readings"]["temperature"] for row in exported)
+    check(temperatures == [20.0, 21.0, 22.0, 23.0, 24.0, 25.0] and all(row.organization_id == org for row in exported),
+          f"export_tabular_data streams every reading: {temperatures}")
+
     try:
         await data_client.tabular_data_by_sql(organization_id=org, sql_query="DELETE FROM readings")
         check(False, "SQL that writes is refused")
