@@ -51,6 +51,8 @@ struct DataServiceImpl: RegistrableRPCService {
     func tabularDataByMQL(_ request: Viam_App_Data_V1_TabularDataByMQLRequest) async throws -> Viam_App_Data_V1_TabularDataByMQLResponse {
         let caller = try Caller.require(.viewer, to: "querying data")
         try Caller.requireOrganization(request.organizationID, caller)
+        let start = ContinuousClock.now
+        defer { ServerMetrics.query("mql", since: start) }
         var stages: [BSONDocument] = []
         for (index, bytes) in request.mqlBinary.enumerated() {
             do {
@@ -72,6 +74,8 @@ struct DataServiceImpl: RegistrableRPCService {
     func tabularDataBySQL(_ request: Viam_App_Data_V1_TabularDataBySQLRequest) async throws -> Viam_App_Data_V1_TabularDataBySQLResponse {
         let caller = try Caller.require(.viewer, to: "querying data")
         try Caller.requireOrganization(request.organizationID, caller)
+        let start = ContinuousClock.now
+        defer { ServerMetrics.query("sql", since: start) }
         let rows: [BSONDocument]
         do {
             rows = try await store.tabularDataBySQL(organizationID: caller.organizationID, source: .standard, query: request.sqlQuery)

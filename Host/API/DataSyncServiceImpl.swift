@@ -36,6 +36,8 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
                         metadata, record.metadata, data: StructConversion.document(from: value), organizationID: caller.organizationID))
             }
             let result = try await store.insert(readings, idempotencyKey: key)
+            ServerMetrics.upload("tabular")
+            ServerMetrics.rowsIngested(result.inserted)
             hooks.ingested(result)
             response.fileID = key?.fileID ?? UUID().uuidString
         case .binarySensor, .file:
@@ -45,6 +47,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             let binary = try await store.storeBinary(
                 UploadConversion.binaryMetadata(metadata, record.metadata, organizationID: caller.organizationID, fileID: key?.fileID),
                 bytes: [UInt8](bytes))
+            ServerMetrics.upload("binary")
             response.fileID = key?.fileID ?? binary.id
             response.binaryDataID = binary.id
         case .UNRECOGNIZED(let value):
@@ -78,6 +81,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         binary.timeRequested = metadata.hasFileCreateTime ? UploadConversion.milliseconds(metadata.fileCreateTime) : now
         binary.timeReceived = metadata.hasFileModifyTime ? UploadConversion.milliseconds(metadata.fileModifyTime) : now
         let record = try await store.storeBinary(binary, bytes: bytes)
+        ServerMetrics.upload("file")
         var response = Viam_App_Datasync_V1_FileUploadResponse()
         response.fileID = record.id
         response.binaryDataID = record.id
@@ -109,6 +113,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             UploadConversion.binaryMetadata(
                 metadata.uploadMetadata, metadata.sensorMetadata, organizationID: caller.organizationID, fileID: key?.fileID),
             bytes: bytes)
+        ServerMetrics.upload("streaming")
         var response = Viam_App_Datasync_V1_StreamingDataCaptureUploadResponse()
         response.fileID = key?.fileID ?? record.id
         response.binaryDataID = record.id

@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve plain HTTP/2 without TLS (h2c); clients must dial insecurely.")
     var insecure = false
 
+    @Option(name: .customLong("metrics-listen"), help: "Where to serve Prometheus metrics (GET /metrics), HOST:PORT; \"off\" disables.")
+    var metricsListen = "127.0.0.1:9464"
+
     @Option(name: .customLong("hot-storage-hours"), help: "How many hours of recent readings hot storage keeps.")
     var hotStorageHours = 24
 
@@ -60,6 +63,15 @@ struct ServeCommand: AsyncParsableCommand {
             options.tls = (tlsCert, tlsKey)
         } else if !insecure {
             options.tls = try DataServer.selfSignedCertificate(in: data)
+        }
+        if metricsListen != "off" {
+            let endpoint = MetricsEndpoint()
+            let metricsParts = metricsListen.split(separator: ":")
+            guard metricsParts.count == 2, let metricsPort = Int(metricsParts[1]) else {
+                throw Failure("--metrics-listen must be HOST:PORT or off, not \(metricsListen)")
+            }
+            let bound = try await endpoint.start(host: String(metricsParts[0]), port: metricsPort)
+            logger.info("serving Prometheus metrics on http://\(metricsParts[0]):\(bound)/metrics")
         }
         let server = DataServer(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), dataDirectory: data, options: options,

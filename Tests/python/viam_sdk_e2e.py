@@ -8,6 +8,7 @@ Exits 0 when every check passes; prints what failed otherwise."""
 
 import asyncio
 import socket
+import urllib.request
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,7 @@ async def connect(port, key_id, key):
         DialOptions.with_api_key(api_key=key, api_key_id=key_id), app_url=f"127.0.0.1:{port}")
 
 
-async def main(data, port):
+async def main(data, port, metrics_port):
     org = ferry("org", "create", "acme", data=data)
     other_org = ferry("org", "create", "rival", data=data)
     owner_id, owner_key = ferry("key", "create", "--org", org, "--role", "owner", data=data).split()
@@ -153,11 +154,18 @@ async def main(data, port):
               f"a cross-organisation read is refused: {error}")
     rival.close()
 
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    check('ferry_rows_ingested_total 6' in metrics, "/metrics counts the ingested rows")
+    check('ferry_uploads_total{kind="tabular"} 1' in metrics and 'ferry_uploads_total{kind="file"} 1' in metrics,
+          "/metrics counts uploads by kind")
+    check('ferry_query_duration_seconds_count{kind="mql"}' in metrics, "/metrics has query latency")
+
 
 def run():
     with tempfile.TemporaryDirectory() as data:
-        port = free_port()
-        server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", f"127.0.0.1:{port}"],
+        port, metrics_port = free_port(), free_port()
+        server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", f"127.0.0.1:{port}",
+                                   "--metrics-listen", f"127.0.0.1:{metrics_port}"],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.time() + 60
@@ -170,7 +178,7 @@ def run():
                         print(server.stdout.read())
                         sys.exit("ferry serve exited early")
                     time.sleep(0.1)
-            asyncio.run(main(data, port))
+            asyncio.run(main(data, port, metrics_port))
         finally:
             server.terminate()
             try:
