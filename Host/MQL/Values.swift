@@ -98,7 +98,7 @@ enum Values {
         case .null: return "null"
         case .undefined: return "undefined"
         case .datetime(let ms): return "Date(\(UTCCalendar.isoString(ms)))"
-        case .objectID(let o): return "ObjectId(\"\(hex(o.bytes))\")"
+        case .objectID(let o): return "ObjectId(\"\(Hex.encode(o.bytes))\")"
         case .array(let a): return "[" + a.prefix(8).map { describe($0) }.joined(separator: ", ") + (a.count > 8 ? ", …" : "") + "]"
         case .document(let d):
             return "{" + d.elements.prefix(8).map { "\($0.key): \(describe($0.value))" }.joined(separator: ", ") + (d.count > 8 ? ", …" : "") + "}"
@@ -114,16 +114,6 @@ enum Values {
         }
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     /// Approximate in-memory size of a value, for the blocking stages' memory limit. Counts what
     /// BSON would take on the wire, plus a little per value.

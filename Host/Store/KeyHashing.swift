@@ -1,3 +1,4 @@
+import FerryBSON
 import Crypto
 import _CryptoExtras
 
@@ -23,7 +24,7 @@ enum KeyHashing {
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let derived = try derive(secret: secret, salt: salt, rounds: rounds)
-        return "\(scheme)$\(rounds)$\(hex(salt))$\(hex(derived))"
+        return "\(scheme)$\(rounds)$\(Hex.encode(salt))$\(Hex.encode(derived))"
     }
 
     /// True if `secret` hashes to `stored`. Compares in constant time; a malformed `stored` is
@@ -31,7 +32,7 @@ enum KeyHashing {
     static func verify(secret: String, stored: String) -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == scheme, let rounds = Int(parts[1]), rounds > 0, rounds <= 10_000_000,
-            let salt = unhex(parts[2]), let expected = unhex(parts[3]), !expected.isEmpty,
+            let salt = Hex.decode(parts[2]), let expected = Hex.decode(parts[3]), !expected.isEmpty,
             let derived = try? derive(secret: secret, salt: salt, rounds: rounds)
         else { return false }
         return constantTimeEqual(derived, expected)
@@ -55,38 +56,5 @@ enum KeyHashing {
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }
         return difference == 0
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func unhex(_ text: Substring) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var index = 0
-        while index < chars.count {
-            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        default: nil
-        }
     }
 }

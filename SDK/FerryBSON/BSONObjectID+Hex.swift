@@ -1,10 +1,6 @@
 extension BSONObjectID {
     /// The 24 lowercase hex digits, as Extended JSON's `$oid` writes them.
-    public var hexString: String {
-        var out = ByteWriter(capacity: 24)
-        for byte in bytes { out.hexByte(byte) }
-        return String(decoding: out.bytes, as: UTF8.self)
-    }
+    public var hexString: String { Hex.encode(bytes) }
 
     /// Parses 24 hex digits (either case).
     public init(hexString: String) throws {

@@ -71,14 +71,17 @@ import Testing
     @Test func sigkillMidCaptureIsRecoveredAtRestart() throws {
         defer { dir.remove() }
         try writeConfig(components: Self.sensor("temp", hz: 500))
+        var orphansLeft = 0
         for round in 0..<3 {
             let host = try FerryProcess(["run", configPath])
             #expect(eventually { !files("prog").isEmpty && files("capture").count > round })
             host.signal(SIGKILL)
             _ = host.wait()
+            // Usually the open file is left as .prog; a kill just after a rotation leaves none.
+            orphansLeft += files("prog").count
         }
         let before = files("prog").count + files("capture").count
-        #expect(!files("prog").isEmpty, "a SIGKILL leaves the open file as .prog")
+        #expect(orphansLeft > 0, "SIGKILL leaves open files as .prog for recovery")
         // Restart: recovery promotes every .prog before capture resumes.
         let host = try FerryProcess(["run", configPath])
         #expect(eventually { files("capture").count >= before })

@@ -75,7 +75,7 @@ struct BSONCodecTests {
 
     @Test func arraysGetIndexKeys() throws {
         let bytes = (["a": [.int32(10), .int32(20)]] as BSONDocument).encode()
-        #expect(Hex.encode(bytes) == "1B000000046100130000001030000A000000103100140000000000")
+        #expect(Hex.encode(bytes, uppercase: true) == "1B000000046100130000001030000A000000103100140000000000")
     }
 
     @Test func largeDocumentRoundTrips() throws {

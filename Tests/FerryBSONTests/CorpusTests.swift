@@ -96,7 +96,7 @@ struct CorpusTests {
         func expectBSON(_ document: BSONDocument, _ what: String) {
             let encoded = document.encode()
             if encoded != canonicalBytes {
-                problems.append("\(what) encodes to \(Hex.encode(encoded)), expected canonical_bson \(Hex.encode(canonicalBytes))")
+                problems.append("\(what) encodes to \(Hex.encode(encoded, uppercase: true)), expected canonical_bson \(Hex.encode(canonicalBytes, uppercase: true))")
             }
         }
         func expectJSON(_ document: BSONDocument, _ mode: ExtendedJSONMode, _ expected: String, _ what: String) {

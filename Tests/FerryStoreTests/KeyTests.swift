@@ -1,3 +1,4 @@
+import FerryBSON
 import Foundation
 import GRDB
 import Testing
@@ -83,7 +84,7 @@ import Testing
 
     @Test func pbkdf2MatchesAPublishedVector() throws {
         // RFC 7914 §11: PBKDF2-HMAC-SHA256("passwd", "salt", c=1, dkLen=64), first 32 bytes.
-        let stored = "pbkdf2-sha256$1$\(KeyHashing.hex(Array("salt".utf8)))$55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+        let stored = "pbkdf2-sha256$1$\(Hex.encode(Array("salt".utf8)))$55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
         #expect(KeyHashing.verify(secret: "passwd", stored: stored))
         #expect(!KeyHashing.verify(secret: "passwe", stored: stored))
         #expect(!KeyHashing.verify(secret: "passwd", stored: "garbage"))

@@ -170,7 +170,7 @@ enum ConversionOperators {
         case .int64(let i): return .string(String(i))
         case .decimal128(let d): return .string(Dec128(d).description)
         case .bool(let b): return .string(b ? "true" : "false")
-        case .objectID(let o): return .string(Values.hex(o.bytes))
+        case .objectID(let o): return .string(Hex.encode(o.bytes))
         case .datetime(let ms): return .string(UTCCalendar.isoString(ms))
         case .symbol(let s): return .string(s)
         default: throw unsupported(v, .string)
