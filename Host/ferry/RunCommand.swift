@@ -26,17 +26,17 @@ struct RunCommand: AsyncParsableCommand {
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry")
         let registry = PluginRegistry()
+        let machine = Machine(configPath: config, registry: registry)
+        // Handlers first, so a signal during start-up still closes files cleanly.
+        Self.stopOnSignals(machine, logger: logger)
         registry.load(paths: PluginDiscovery.builtinPlugins())
         registry.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
-
-        let machine = Machine(configPath: config, registry: registry)
         do {
             try machine.start()
         } catch {
             throw Failure("\(error)")
         }
         logger.info("running \(config); Ctrl-C to stop")
-        Self.stopOnSignals(machine, logger: logger)
         // Everything runs on Dispatch queues; this task only waits. SIGINT/SIGTERM end the process.
         while true { try await Task.sleep(for: .seconds(3600)) }
     }

@@ -84,7 +84,8 @@ import Testing
         #expect(orphansLeft > 0, "SIGKILL leaves open files as .prog for recovery")
         // Restart: recovery promotes every .prog before capture resumes.
         let host = try FerryProcess(["run", configPath])
-        #expect(eventually { files("capture").count >= before })
+        // Recovered, and capturing again into a new file.
+        #expect(eventually { files("capture").count >= before && !files("prog").isEmpty })
         host.signal(SIGTERM)
         let result = host.wait()
         #expect(result.status == 0, "\(result.stderr)")
