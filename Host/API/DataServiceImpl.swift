@@ -97,16 +97,12 @@ struct DataServiceImpl: RegistrableRPCService {
         if !request.resourceSubtype.isEmpty { filter.restrict(.componentType, to: [request.resourceSubtype]) }
         if !request.methodName.isEmpty { filter.restrict(.methodName, to: [request.methodName]) }
         if request.hasInterval {
-            if request.interval.hasStart { filter.timeReceived.atLeast(UploadMillis.of(request.interval.start)) }
-            if request.interval.hasEnd { filter.timeReceived.lessThan(UploadMillis.of(request.interval.end)) }
+            if request.interval.hasStart { filter.timeReceived.atLeast(UploadConversion.milliseconds(request.interval.start)) }
+            if request.interval.hasEnd { filter.timeReceived.lessThan(UploadConversion.milliseconds(request.interval.end)) }
         }
         try await store.forEachReadingPage(organizationID: caller.organizationID, source: .standard, filter: filter) { page in
             for document in page { try await write(ExportRow.make(document)) }
             return true
         }
     }
-}
-
-enum UploadMillis {
-    static func of(_ timestamp: Google_Protobuf_Timestamp) -> Int64 { timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000) }
 }
