@@ -103,12 +103,24 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Host/API"),
+        .target(
+            name: "FerrySync",
+            dependencies: [
+                "FerryCapture", "FerryConfig", "ViamProtos", "ViamGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Host/Sync"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
-                "FerryStore", "FerryAPI", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "FerryStore", "FerryAPI", "FerrySync", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -157,6 +169,9 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
         .testTarget(name: "FerryAPITests", dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport"]),
+        .testTarget(
+            name: "FerrySyncTests",
+            dependencies: ["FerrySync", "FerryCapture", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
         .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),

@@ -190,7 +190,10 @@ public enum ConfigParser {
     static func parseFerryOptions(_ object: BSONDocument, at path: String, walker: JSONWalker, baseDirectory: String) -> FerryOptions {
         walker.onlyKnownKeys(
             object,
-            ["server", "api_key_id", "api_key", "ca_cert", "insecure", "fsync_interval_ms"],
+            [
+                "server", "api_key_id", "api_key", "ca_cert", "insecure", "fsync_interval_ms", "data_dir", "listen",
+                "capture_dir_max_bytes", "archive_dir",
+            ],
             at: path)
         var options = FerryOptions()
         options.server = walker.string(object, "server", at: path)
@@ -205,6 +208,16 @@ public enum ConfigParser {
         options.caCert = walker.string(object, "ca_cert", at: path).map { resolve($0, against: baseDirectory) }
         options.insecure = walker.bool(object, "insecure", at: path) ?? false
         if let interval = walker.integer(object, "fsync_interval_ms", at: path, minimum: 0) { options.fsyncIntervalMs = interval }
+        options.dataDir = walker.string(object, "data_dir", at: path).map { resolve($0, against: baseDirectory) }
+        options.listen = walker.string(object, "listen", at: path)
+        if let listen = options.listen, listen.split(separator: ":").count != 2 || Int(listen.split(separator: ":").last!) == nil {
+            walker.fault("\(path).listen", "\"\(listen)\" is not HOST:PORT (the embedded data server's address; port 0 picks a free one)")
+        }
+        if options.server != nil, options.dataDir != nil || options.listen != nil {
+            walker.fault(path, "data_dir and listen configure the embedded data server, which runs only when no server is named; remove one or the other")
+        }
+        options.captureDirMaxBytes = walker.integer(object, "capture_dir_max_bytes", at: path, minimum: 1024 * 1024)
+        options.archiveDir = walker.string(object, "archive_dir", at: path).map { resolve($0, against: baseDirectory) }
         return options
     }
 

@@ -79,6 +79,15 @@ public struct FerryOptions: Sendable, Equatable {
     public var insecure = false
     /// How often open capture files are fsync'd, besides on every rotation. 0 = only on rotation.
     public var fsyncIntervalMs: Int64 = 1000
+    /// The embedded data server's directory (used when `server` is nil); default: `ferry-data`
+    /// beside the capture directory.
+    public var dataDir: String?
+    /// The embedded data server's `HOST:PORT`; default: loopback on a free port.
+    public var listen: String?
+    /// Beyond Viam: thin the oldest capture files when the capture directory grows past this.
+    public var captureDirMaxBytes: Int64?
+    /// Beyond Viam: move confirmed files here instead of deleting them (an audit trail).
+    public var archiveDir: String?
 
     public init() {}
 }

@@ -77,6 +77,19 @@ public final class Machine: @unchecked Sendable {
         }
     }
 
+    /// The data manager settings now in force (after any reload); nil before `start`.
+    public var dataManager: DataManagerConfig? {
+        control.sync { config?.dataManager }
+    }
+
+    /// A component's current Readings (the selective syncer's `should_sync`), or nil when the
+    /// component is not running or does not answer.
+    public func readings(of component: String) -> BSONDocument? {
+        guard let instance = control.sync(execute: { components[component]?.instance }) else { return nil }
+        guard case .tabular(let document)? = try? instance.capture(method: "Readings") else { return nil }
+        return document
+    }
+
     /// Collector keys running now, with their stats.
     public var collectorStats: [Collector.Key: CollectorStats] {
         control.sync {

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Dispatch
+import FerryAPI
+import FerryBSON
+import FerryConfig
 import FerryLoader
 import FerryMachine
+import FerrySync
 import Foundation
 import Logging
 
@@ -17,10 +21,17 @@ struct RunCommand: AsyncParsableCommand {
             Built-in plugins are loaded from beside the ferry binary, then FERRY_PLUGIN_PATH (colon-separated \
             files or directories), then the config's modules. Edits to the config file apply while running; \
             an invalid edit is refused and the running config stays. Ctrl-C closes every capture file cleanly.
+
+            Finished capture files are synced to the data server named in the data_manager's `ferry` attributes, \
+            or, when none is named, to an embedded data server in this process (data in `ferry-data` beside the \
+            capture directory). See `ferry sync status`.
             """)
 
     @Argument(help: "The machine config (Viam's JSON format).")
     var config: String
+
+    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics (GET /metrics) on HOST:PORT; off by default.")
+    var metricsListen: String?
 
     func run() async throws {
         LogSetup.bootstrap()
@@ -36,9 +47,56 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw Failure("\(error)")
         }
+        if let metricsListen {
+            let parts = metricsListen.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { throw Failure("--metrics-listen must be HOST:PORT, not \(metricsListen)") }
+            let bound = try await MetricsEndpoint().start(host: String(parts[0]), port: port)
+            logger.info("serving Prometheus metrics on http://\(parts[0]):\(bound)/metrics")
+        }
         logger.info("running \(config); Ctrl-C to stop")
-        // Everything runs on Dispatch queues; this task only waits. SIGINT/SIGTERM end the process.
-        while true { try await Task.sleep(for: .seconds(3600)) }
+        // Capture runs on Dispatch queues; these tasks sync (and serve, when embedded) until a
+        // signal ends the process.
+        try await withThrowingDiscardingTaskGroup { group in
+            guard let dataManager = machine.dataManager else { return }
+            let endpoint: GRPCUploader.Endpoint
+            if let server = dataManager.ferry.server {
+                let parts = server.split(separator: ":")
+                endpoint = GRPCUploader.Endpoint(
+                    host: String(parts[0]), port: Int(parts[1])!, apiKeyID: dataManager.ferry.apiKeyID ?? "",
+                    apiKey: dataManager.ferry.apiKey ?? "", caCertificate: dataManager.ferry.caCert, insecure: dataManager.ferry.insecure)
+            } else {
+                endpoint = try await EmbeddedDataServer.start(dataManager, plugins: registry, logger: logger, in: &group)
+            }
+            let engine = try Self.syncEngine(endpoint: endpoint, dataManager: dataManager, machine: machine, logger: logger)
+            group.addTask { await engine.run() }
+            group.addTask {
+                // Config reloads change sync settings too (the server itself needs a restart).
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    if let current = machine.dataManager { engine.update(SyncSettings(current)) }
+                }
+            }
+        }
+    }
+
+    static func syncEngine(endpoint: GRPCUploader.Endpoint, dataManager: DataManagerConfig, machine: Machine, logger: Logger) throws
+        -> SyncEngine
+    {
+        let uploader: GRPCUploader
+        do {
+            uploader = try GRPCUploader(endpoint: endpoint, logger: Logger(label: "ferry.sync"))
+        } catch {
+            throw Failure("cannot set up sync to \(endpoint.address): \(error)")
+        }
+        var environment = SyncEngine.Environment()
+        environment.shouldSync = {
+            // Viam's selective sync: the named sensor's Readings must say should_sync: true.
+            guard let name = machine.dataManager?.selectiveSyncerName else { return true }
+            guard case .document(let readings)? = machine.readings(of: name)?["readings"] else { return false }
+            return readings["should_sync"] == .bool(true)
+        }
+        logger.info("syncing \(dataManager.captureDir) to \(endpoint.address) every \(dataManager.syncIntervalMins * 60) s")
+        return SyncEngine(settings: SyncSettings(dataManager), server: endpoint.address, uploader: uploader, environment: environment)
     }
 
     /// SIGINT/SIGTERM: stop every collector (closing files .prog → .capture), then exit 0.

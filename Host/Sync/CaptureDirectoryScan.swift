@@ -1,0 +1,66 @@
+import FerryCapture
+import Foundation
+
+/// What is waiting in a capture directory: finished files to upload, files still being written,
+/// and leftovers of interrupted syncs. Ferry's own state (`.ferry/`) and refused files
+/// (`failed/`) are not part of the backlog.
+public struct CaptureDirectoryScan: Sendable {
+    public struct File: Sendable, Equatable {
+        public var path: String
+        public var bytes: Int64
+    }
+
+    public var finished: [File] = []
+    public var inProgress: [File] = []
+    /// Progress files whose capture file is gone (deleted after upload; the crash came between).
+    public var orphanedProgress: [String] = []
+
+    public var finishedBytes: Int64 { finished.reduce(0) { $0 + $1.bytes } }
+    public var totalBytes: Int64 { finishedBytes + inProgress.reduce(0) { $0 + $1.bytes } }
+
+    public static func scan(_ captureDir: String) -> CaptureDirectoryScan {
+        var scan = CaptureDirectoryScan()
+        guard let walker = FileManager.default.enumerator(atPath: captureDir) else { return scan }
+        var progressFiles: [String] = []
+        var captureBases = Set<String>()
+        while let relative = walker.nextObject() as? String {
+            let attributes = walker.fileAttributes
+            if attributes?[.type] as? FileAttributeType == .typeDirectory {
+                if walker.level == 1, relative == ".ferry" || relative == "failed" { walker.skipDescendants() }
+                continue
+            }
+            let path = (captureDir as NSString).appendingPathComponent(relative)
+            let bytes = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+            switch (relative as NSString).pathExtension {
+            case CaptureFile.finishedExtension:
+                scan.finished.append(File(path: path, bytes: bytes))
+                captureBases.insert((path as NSString).deletingPathExtension)
+            case CaptureFile.inProgressExtension:
+                scan.inProgress.append(File(path: path, bytes: bytes))
+            case SyncProgress.fileExtension:
+                progressFiles.append(path)
+            default: continue
+            }
+        }
+        scan.finished.sort { $0.path < $1.path }
+        scan.orphanedProgress = progressFiles.filter { !captureBases.contains(($0 as NSString).deletingPathExtension) }
+        return scan
+    }
+
+    /// The earliest `time_requested` among the finished files (their names sort by the time they
+    /// were opened, so the first record of the smallest name in each directory bounds it).
+    public func oldestReading() -> Date? {
+        var firstPerDirectory: [String: String] = [:]
+        for file in finished {
+            let directory = (file.path as NSString).deletingLastPathComponent
+            if let current = firstPerDirectory[directory], current <= file.path { continue }
+            firstPerDirectory[directory] = file.path
+        }
+        return firstPerDirectory.values.compactMap { path -> Date? in
+            guard let contents = try? CaptureFileReader.read(path: path, strict: false),
+                let first = contents.records.first
+            else { return nil }
+            return first.metadata.timeRequested.date
+        }.min()
+    }
+}

@@ -1,0 +1,125 @@
+import FerryCapture
+import Foundation
+import Logging
+import SwiftProtobuf
+
+/// Uploads one finished capture file from its acknowledged position, recording each
+/// acknowledgement durably before going on, then removes the file (or archives it) and its
+/// progress. A crash anywhere in between loses nothing and duplicates nothing: a restart resumes
+/// at the last saved position, and the server skips records of the file id it already has.
+struct CaptureFileSync {
+    let uploader: any DataUploader
+    let settings: SyncSettings
+    let logger: Logger
+
+    struct Outcome: Equatable {
+        var records = 0
+        var bytes = 0
+        var requests = 0
+    }
+
+    func sync(_ path: String) async throws(UploadFailure) -> Outcome {
+        let contents: CaptureFileContents
+        do {
+            contents = try CaptureFileReader.read(path: path)
+        } catch {
+            if !FileManager.default.fileExists(atPath: path) { throw .retry("\(path) vanished before upload") }
+            throw .rejected("the capture file cannot be read: \(error)")
+        }
+        var progress: SyncProgress
+        do {
+            progress = try SyncProgress.load(for: path) ?? SyncProgress(fileID: UUID().uuidString.lowercased(), ackedRecords: 0)
+            // The file id must be on disk before the first upload uses it.
+            if progress.ackedRecords == 0 { try progress.save(for: path) }
+        } catch {
+            throw .retry("\(error)")
+        }
+        guard progress.ackedRecords <= contents.records.count else {
+            throw .rejected("its sync progress says \(progress.ackedRecords) records were acknowledged but it has \(contents.records.count); the file changed after capture")
+        }
+        let metadata = UploadMetadata.capture(contents.metadata, extraTags: settings.tags)
+        var outcome = Outcome()
+        if contents.metadata.type == .binarySensor {
+            while progress.ackedRecords < contents.records.count {
+                let index = progress.ackedRecords
+                let record = contents.records[index]
+                // Each payload is stored under its own id, so a file holding several stays exact.
+                let key = UploadKey(fileID: "\(progress.fileID)-\(index)", first: 0, end: 1)
+                try await uploader.uploadBinary(metadata, record: record, key: key, streamingThreshold: settings.streamingThreshold)
+                outcome.bytes += record.binary.count
+                try acknowledge(&progress, to: index + 1, path: path, outcome: &outcome)
+            }
+        } else {
+            for batch in Self.batches(contents.records, from: progress.ackedRecords, maximumBytes: settings.maximumBatchBytes) {
+                let key = UploadKey(fileID: progress.fileID, first: batch.lowerBound, end: batch.upperBound)
+                let records = Array(contents.records[batch])
+                try await uploader.uploadTabular(metadata, records: records, key: key)
+                outcome.bytes += records.reduce(0) { $0 + $1.serializedSizeEstimate }
+                try acknowledge(&progress, to: batch.upperBound, path: path, outcome: &outcome)
+            }
+        }
+        try finish(path)
+        return outcome
+    }
+
+    private func acknowledge(_ progress: inout SyncProgress, to end: Int, path: String, outcome: inout Outcome) throws(UploadFailure) {
+        outcome.records += end - progress.ackedRecords
+        outcome.requests += 1
+        progress.ackedRecords = end
+        do {
+            try progress.save(for: path)
+        } catch {
+            // The server has the records; a resend after a restart is skipped by its file id.
+            throw .retry("\(error)")
+        }
+    }
+
+    /// Removes (or archives) the confirmed file, then its progress: in that order, so a crash
+    /// between the two leaves only a progress file, which the next scan clears.
+    private func finish(_ path: String) throws(UploadFailure) {
+        if let archive = settings.archiveDir {
+            let relative = String(path.dropFirst(settings.captureDir.count)).trimmingPrefix("/")
+            let destination = (archive as NSString).appendingPathComponent(String(relative))
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                guard rename(path, destination) == 0 else {
+                    throw SyncFileError(path: path, message: "cannot move to the archive \(destination): \(String(cString: strerror(errno)))")
+                }
+            } catch {
+                throw .retry("\(error)")
+            }
+        } else {
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw .retry("\(path): uploaded, but cannot be deleted: \(String(cString: strerror(errno)))")
+            }
+        }
+        POSIXCaptureFileSystem().syncDirectory((path as NSString).deletingLastPathComponent)
+        unlink(SyncProgress.path(for: path))
+    }
+
+    /// Consecutive record ranges from `start`, each at most `maximumBytes` of records (one
+    /// record alone may exceed it: it is sent by itself).
+    static func batches(_ records: [SensorData], from start: Int, maximumBytes: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var first = start
+        var bytes = 0
+        for index in start..<records.count {
+            let size = records[index].serializedSizeEstimate
+            if index > first, bytes + size > maximumBytes {
+                ranges.append(first..<index)
+                first = index
+                bytes = 0
+            }
+            bytes += size
+        }
+        if first < records.count { ranges.append(first..<records.count) }
+        return ranges
+    }
+}
+
+extension SensorData {
+    /// The record's encoded size plus framing; computed by encoding, which is cheap next to the
+    /// network and exact enough to keep requests under the limit.
+    var serializedSizeEstimate: Int { ((try? serializedBytes() as [UInt8])?.count ?? 0) + 8 }
+}

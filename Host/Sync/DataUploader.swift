@@ -1,0 +1,54 @@
+import FerryCapture
+import Foundation
+import ViamProtos
+
+public typealias UploadMetadata = Viam_App_Datasync_V1_UploadMetadata
+
+/// Ferry's exactly-once key for one upload: records [first, end) of the file `fileID`. Sent as
+/// gRPC request metadata (`ferry-file-id`, `ferry-record-range`), which a Viam server ignores.
+public struct UploadKey: Sendable, Equatable, Hashable {
+    public var fileID: String
+    public var first: Int
+    public var end: Int
+
+    public init(fileID: String, first: Int, end: Int) {
+        self.fileID = fileID
+        self.first = first
+        self.end = end
+    }
+
+    public static let fileIDHeader = "ferry-file-id"
+    public static let recordRangeHeader = "ferry-record-range"
+    public var recordRange: String { "\(first)-\(end)" }
+}
+
+/// The wire to the data server, as the sync engine needs it. The gRPC implementation speaks
+/// Viam's DataSyncService; tests substitute their own. Every method throws `UploadFailure`.
+public protocol DataUploader: Sendable {
+    /// DataCaptureUpload of tabular records (one request).
+    func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure)
+    /// One binary payload: DataCaptureUpload, or StreamingDataCaptureUpload in 64 KiB chunks
+    /// when it is larger than `streamingThreshold`.
+    func uploadBinary(_ metadata: UploadMetadata, record: SensorData, key: UploadKey, streamingThreshold: Int)
+        async throws(UploadFailure)
+    /// FileUpload of an arbitrary file, streamed from disk in 64 KiB chunks.
+    func uploadFile(_ metadata: UploadMetadata, path: String, key: UploadKey) async throws(UploadFailure)
+}
+
+extension UploadMetadata {
+    /// What a capture file's header becomes on the wire, with the service's tags added.
+    static func capture(_ header: DataCaptureMetadata, extraTags: [String]) -> UploadMetadata {
+        var metadata = UploadMetadata()
+        metadata.componentType = header.componentType
+        metadata.componentName = header.componentName
+        metadata.methodName = header.methodName
+        metadata.type = header.type
+        metadata.methodParameters = header.methodParameters
+        metadata.fileExtension = header.fileExtension
+        metadata.mimeType = header.mimeType
+        var tags = header.tags
+        for tag in extraTags where !tags.contains(tag) { tags.append(tag) }
+        metadata.tags = tags
+        return metadata
+    }
+}

@@ -1,0 +1,208 @@
+import FerryCapture
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Synchronization
+import ViamGRPC
+import ViamProtos
+
+/// Uploads to a data server over Viam's DataSyncService, authenticating with an API key through
+/// `proto.rpc.v1.AuthService` and re-authenticating when a token expires.
+public final class GRPCUploader: DataUploader {
+    public struct Endpoint: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var apiKeyID: String
+        public var apiKey: String
+        /// A PEM file to trust; nil trusts the system's roots.
+        public var caCertificate: String?
+        /// Plain HTTP/2 (h2c), for a server started with `--insecure`.
+        public var insecure = false
+
+        public init(host: String, port: Int, apiKeyID: String, apiKey: String, caCertificate: String?, insecure: Bool = false) {
+            self.host = host
+            self.port = port
+            self.apiKeyID = apiKeyID
+            self.apiKey = apiKey
+            self.caCertificate = caCertificate
+            self.insecure = insecure
+        }
+
+        public var address: String { "\(host):\(port)" }
+    }
+
+    static let chunkSize = 64 * 1024
+    let endpoint: Endpoint
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
+    let token = Mutex<String?>(nil)
+    let logger: Logger
+    /// Per call: long enough for a 1 MiB batch on a slow link, short enough that a silently
+    /// dead connection is noticed.
+    let callTimeout: Duration
+    private let connections: Task<Void, Never>
+
+    public init(endpoint: Endpoint, callTimeout: Duration = .seconds(60), logger: Logger = Logger(label: "ferry.sync")) throws {
+        self.endpoint = endpoint
+        self.callTimeout = callTimeout
+        self.logger = logger
+        let target: any ResolvableTarget =
+            endpoint.host.split(separator: ".").count == 4 && endpoint.host.allSatisfy({ $0.isNumber || $0 == "." })
+            ? .ipv4(address: endpoint.host, port: endpoint.port) : .dns(host: endpoint.host, port: endpoint.port)
+        let security: HTTP2ClientTransport.Posix.TransportSecurity =
+            if endpoint.insecure {
+                .plaintext
+            } else if let ca = endpoint.caCertificate {
+                .tls { $0.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+            } else {
+                .tls
+            }
+        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security)
+        let client = GRPCClient(transport: transport)
+        self.client = client
+        connections = Task {
+            do { try await client.runConnections() } catch { logger.error("sync connection to \(endpoint.address) ended: \(error)") }
+        }
+    }
+
+    deinit {
+        client.beginGracefulShutdown()
+        connections.cancel()
+    }
+
+    public func close() { client.beginGracefulShutdown() }
+
+    // MARK: DataUploader
+
+    public func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) {
+        var message = Viam_App_Datasync_V1_DataCaptureUploadRequest()
+        message.metadata = metadata
+        message.sensorContents = records
+        let request = message
+        try await call("DataCaptureUpload", key: key) { service, headers, options in
+            _ = try await service.dataCaptureUpload(request, metadata: headers, options: options)
+        }
+    }
+
+    public func uploadBinary(_ metadata: UploadMetadata, record: SensorData, key: UploadKey, streamingThreshold: Int)
+        async throws(UploadFailure)
+    {
+        let payload = record.binary
+        guard payload.count > streamingThreshold else {
+            var message = Viam_App_Datasync_V1_DataCaptureUploadRequest()
+            message.metadata = metadata
+            message.sensorContents = [record]
+            let request = message
+            try await call("DataCaptureUpload", key: key) { service, headers, options in
+                _ = try await service.dataCaptureUpload(request, metadata: headers, options: options)
+            }
+            return
+        }
+        var captureHeader = Viam_App_Datasync_V1_DataCaptureUploadMetadata()
+        captureHeader.uploadMetadata = metadata
+        captureHeader.sensorMetadata = record.metadata
+        let header = captureHeader
+        try await call("StreamingDataCaptureUpload", key: key) { service, headers, options in
+            _ = try await service.streamingDataCaptureUpload(metadata: headers, options: options) { writer in
+                var first = Viam_App_Datasync_V1_StreamingDataCaptureUploadRequest()
+                first.metadata = header
+                try await writer.write(first)
+                var offset = payload.startIndex
+                while offset < payload.endIndex {
+                    let end = min(offset + Self.chunkSize, payload.endIndex)
+                    var chunk = Viam_App_Datasync_V1_StreamingDataCaptureUploadRequest()
+                    chunk.data = payload[offset..<end]
+                    try await writer.write(chunk)
+                    offset = end
+                }
+            }
+        }
+    }
+
+    public func uploadFile(_ metadata: UploadMetadata, path: String, key: UploadKey) async throws(UploadFailure) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw .retry("cannot open \(path) for upload") }
+        defer { try? handle.close() }
+        try await call("FileUpload", key: key) { service, headers, options in
+            _ = try await service.fileUpload(metadata: headers, options: options) { writer in
+                var first = Viam_App_Datasync_V1_FileUploadRequest()
+                first.metadata = metadata
+                try await writer.write(first)
+                try handle.seek(toOffset: 0)
+                while let data = try handle.read(upToCount: Self.chunkSize), !data.isEmpty {
+                    var chunk = Viam_App_Datasync_V1_FileUploadRequest()
+                    chunk.fileContents.data = data
+                    try await writer.write(chunk)
+                }
+            }
+        }
+    }
+
+    // MARK: Calls
+
+    typealias Service = Viam_App_Datasync_V1_DataSyncService.Client<HTTP2ClientTransport.Posix>
+
+    /// Runs one call with the bearer token and the idempotency headers, authenticating first
+    /// when there is no token and once more when the server says it expired.
+    private func call(
+        _ name: String, key: UploadKey,
+        _ body: @Sendable (Service, Metadata, CallOptions) async throws -> Void
+    ) async throws(UploadFailure) {
+        var options = CallOptions.defaults
+        options.timeout = callTimeout
+        // Fail fast while the server is down; the sync schedule decides when to try again.
+        options.waitForReady = false
+        let service = Service(wrapping: client)
+        for attempt in 0..<2 {
+            let bearer = try await currentToken(options: options)
+            var headers: Metadata = ["authorization": "Bearer \(bearer)"]
+            headers.addString(key.fileID, forKey: UploadKey.fileIDHeader)
+            headers.addString(key.recordRange, forKey: UploadKey.recordRangeHeader)
+            do {
+                try await body(service, headers, options)
+                return
+            } catch let error as RPCError where error.code == .unauthenticated && attempt == 0 {
+                // The token expired (or the server restarted with a new secret): sign in again.
+                token.withLock { $0 = nil }
+                continue
+            } catch {
+                throw Self.classify(error, call: name, endpoint: endpoint)
+            }
+        }
+        throw .unauthorized("\(name) to \(endpoint.address) was refused twice right after signing in")
+    }
+
+    private func currentToken(options: CallOptions) async throws(UploadFailure) -> String {
+        if let existing = token.withLock({ $0 }) { return existing }
+        var request = Proto_Rpc_V1_AuthenticateRequest()
+        request.entity = endpoint.apiKeyID
+        request.credentials.type = "api-key"
+        request.credentials.payload = endpoint.apiKey
+        let auth = Proto_Rpc_V1_AuthService.Client(wrapping: client)
+        do {
+            let response = try await auth.authenticate(request, options: options)
+            token.withLock { $0 = response.accessToken }
+            return response.accessToken
+        } catch {
+            throw Self.classify(error, call: "Authenticate", endpoint: endpoint)
+        }
+    }
+
+    static func classify(_ error: any Error, call: String, endpoint: Endpoint) -> UploadFailure {
+        guard let rpc = error as? RPCError else {
+            return .retry("\(call) to \(endpoint.address): \(error)")
+        }
+        let message = "\(call) to \(endpoint.address): \(rpc.code): \(rpc.message)"
+        switch rpc.code {
+        case .unavailable, .deadlineExceeded, .cancelled, .unknown:
+            return .unreachable(message)
+        case .unauthenticated:
+            return .unauthorized("\(message) (check api_key_id and api_key in the data_manager's ferry attributes; create a key with `ferry key create`)")
+        case .permissionDenied:
+            return .unauthorized("\(message) (the API key needs the operator or owner role to upload)")
+        case .invalidArgument, .failedPrecondition, .outOfRange:
+            return .rejected(message)
+        default:
+            return .retry(message)
+        }
+    }
+}

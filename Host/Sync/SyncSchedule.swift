@@ -1,0 +1,140 @@
+import Foundation
+
+/// Exponential backoff with jitter: 200 ms after the first failure, doubling, at most 1 h. The
+/// jitter (±20%) keeps many hosts that lost the same server from retrying in lockstep.
+public struct Backoff: Sendable, Equatable {
+    public var initial: Double = 0.2
+    public var maximum: Double = 3600
+    public var jitter: Double = 0.2
+
+    public init() {}
+
+    /// The wait after the `failures`-th consecutive failure (1 = first); `random` in [0, 1).
+    public func delay(afterFailures failures: Int, random: Double) -> Double {
+        let exponent = Double(max(0, min(failures - 1, 60)))
+        let base = min(maximum, initial * pow(2, exponent))
+        let jittered = base * (1 - jitter + 2 * jitter * random)
+        return min(maximum, max(initial, jittered))
+    }
+}
+
+/// How an upload failed, which decides what happens to the file.
+public enum UploadFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The server could not be reached or dropped the call: every worker waits (offline).
+    case unreachable(String)
+    /// The server refused the credentials or the role: nothing will upload until the config
+    /// changes, so it is treated like unreachable but said plainly.
+    case unauthorized(String)
+    /// The server refused this file for good (invalid argument): it moves to `failed/`.
+    case rejected(String)
+    /// Anything else (the server's store was busy, a local read failed): this file backs off.
+    case retry(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let m): "server unreachable: \(m)"
+        case .unauthorized(let m): "server refused the credentials: \(m)"
+        case .rejected(let m): "server rejected the file: \(m)"
+        case .retry(let m): m
+        }
+    }
+}
+
+/// The sync queue's decisions, separate from I/O so tests drive them with explicit times: which
+/// file a free worker takes next, when a failed file is retried, and the shared offline state
+/// that keeps a dead server from being hammered by every worker (one probe at a time).
+public struct SyncSchedule: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var path: String
+        public var failures = 0
+        public var nextAttempt: Date
+        public var lastError: String?
+        public var inFlight = false
+    }
+
+    public private(set) var entries: [String: Entry] = [:]
+    /// Consecutive unreachable/unauthorized failures, across files.
+    public private(set) var offlineFailures = 0
+    public private(set) var offlineUntil: Date?
+    public private(set) var lastError: String?
+    public private(set) var lastErrorAt: Date?
+    /// The one file sent while offline to find out whether the server is back.
+    private var probe: String?
+    let backoff: Backoff
+
+    public init(backoff: Backoff = Backoff()) { self.backoff = backoff }
+
+    public var isOffline: Bool { offlineUntil != nil }
+    public var pendingCount: Int { entries.count }
+
+    /// Adds files found by a scan; files already known keep their backoff.
+    public mutating func add(_ paths: [String], now: Date) {
+        for path in paths where entries[path] == nil {
+            entries[path] = Entry(path: path, nextAttempt: now)
+        }
+    }
+
+    /// Forgets files that vanished (thinned for disk space, removed by hand).
+    public mutating func remove(_ path: String) { entries[path] = nil }
+
+    /// The next file to upload at `now`, marked in flight; nil when none is due or the server is
+    /// offline and a probe is already out. Oldest names first: capture files sort by time.
+    public mutating func take(now: Date) -> String? {
+        if let until = offlineUntil {
+            guard now >= until, probe == nil else { return nil }
+        }
+        let due = entries.values.filter { !$0.inFlight && $0.nextAttempt <= now }
+        guard let next = due.min(by: { ($0.nextAttempt, $0.path) < ($1.nextAttempt, $1.path) }) else { return nil }
+        entries[next.path]?.inFlight = true
+        if offlineUntil != nil { probe = next.path }
+        return next.path
+    }
+
+    /// The file is done (uploaded and removed locally, or moved to `failed/`).
+    public mutating func finished(_ path: String) {
+        entries[path] = nil
+        // Any success proves the server reachable again.
+        if offlineUntil != nil { lastError = nil }
+        probe = nil
+        offlineUntil = nil
+        offlineFailures = 0
+    }
+
+    /// The file failed; returns when it will be tried again.
+    @discardableResult
+    public mutating func failed(_ path: String, _ failure: UploadFailure, now: Date, random: Double) -> Date {
+        lastError = failure.description
+        lastErrorAt = now
+        let wasProbing = probe == path
+        if wasProbing { probe = nil }
+        switch failure {
+        case .unreachable, .unauthorized:
+            // Workers that were already uploading when the server went away fail together;
+            // only the first of them, or a failed probe, lengthens the wait.
+            if offlineUntil == nil || wasProbing {
+                offlineFailures += 1
+                offlineUntil = now.addingTimeInterval(backoff.delay(afterFailures: offlineFailures, random: random))
+            }
+            let until = offlineUntil!
+            // The file itself is not to blame: it goes first when the server is back.
+            entries[path]?.inFlight = false
+            entries[path]?.lastError = failure.description
+            entries[path]?.nextAttempt = now
+            return until
+        case .retry, .rejected:
+            guard var entry = entries[path] else { return now }
+            entry.failures += 1
+            entry.inFlight = false
+            entry.lastError = failure.description
+            entry.nextAttempt = now.addingTimeInterval(backoff.delay(afterFailures: entry.failures, random: random))
+            entries[path] = entry
+            return entry.nextAttempt
+        }
+    }
+
+    /// When something becomes due next (for status: "next retry").
+    public func nextRetry(now: Date) -> Date? {
+        if let until = offlineUntil { return max(until, now) }
+        return entries.values.filter { !$0.inFlight && $0.failures > 0 }.map(\.nextAttempt).min()
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// What the running host's sync engine reports, written to `<capture_dir>/.ferry/sync-status.json`
+/// so `ferry sync status` can show it without talking to the process.
+public struct SyncStatus: Codable, Equatable, Sendable {
+    public var updatedAt: Date
+    public var server: String
+    public var offline = false
+    public var lastError: String?
+    public var lastErrorAt: Date?
+    public var nextRetry: Date?
+    public var syncedFiles = 0
+    public var syncedRecords = 0
+    public var syncedBytes = 0
+    public var retries = 0
+    public var thinnedFiles = 0
+    public var failedFiles = 0
+
+    enum CodingKeys: String, CodingKey {
+        case updatedAt = "updated_at", server, offline, lastError = "last_error", lastErrorAt = "last_error_at"
+        case nextRetry = "next_retry", syncedFiles = "synced_files", syncedRecords = "synced_records"
+        case syncedBytes = "synced_bytes", retries, thinnedFiles = "thinned_files", failedFiles = "failed_files"
+    }
+
+    public init(updatedAt: Date, server: String) {
+        self.updatedAt = updatedAt
+        self.server = server
+    }
+
+    public static func path(captureDir: String) -> String {
+        SyncSettings.stateDirectory(captureDir: captureDir) + "/sync-status.json"
+    }
+
+    /// The manual-sync trigger `ferry sync now` creates and the host consumes.
+    public static func triggerPath(captureDir: String) -> String {
+        SyncSettings.stateDirectory(captureDir: captureDir) + "/sync-now"
+    }
+
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }()
+
+    public static func load(captureDir: String) -> SyncStatus? {
+        guard let data = FileManager.default.contents(atPath: path(captureDir: captureDir)) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(SyncStatus.self, from: data)
+    }
+
+    /// Replaces the status file atomically (rename), so a reader never sees half of it. Not
+    /// fsync'd: it is a report, rewritten every second, and nothing depends on it surviving.
+    func save(captureDir: String) {
+        let path = Self.path(captureDir: captureDir)
+        try? FileManager.default.createDirectory(
+            atPath: SyncSettings.stateDirectory(captureDir: captureDir), withIntermediateDirectories: true)
+        guard let data = try? Self.encoder.encode(self) else { return }
+        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Files refused for good, with the reason saved beside each.
+    public static func failedFiles(captureDir: String) -> [(path: String, reason: String)] {
+        let root = SyncSettings.failedDirectory(captureDir: captureDir)
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+        var failed: [(String, String)] = []
+        while let relative = walker.nextObject() as? String {
+            guard (relative as NSString).pathExtension == "reason" else { continue }
+            let reasonPath = (root as NSString).appendingPathComponent(relative)
+            let reason = (try? String(contentsOfFile: reasonPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            failed.append(((reasonPath as NSString).deletingPathExtension, reason))
+        }
+        return failed.sorted { $0.0 < $1.0 }
+    }
+}

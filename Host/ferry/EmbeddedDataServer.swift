@@ -1,0 +1,83 @@
+import FerryAPI
+import FerryConfig
+import FerryLoader
+import FerryMQL
+import FerryMQLPlugins
+import FerryStore
+import FerrySync
+import Foundation
+import Logging
+
+/// The data server `ferry run` starts in its own process when the config names none: the same
+/// server as `ferry serve`, over TLS on loopback, so sync takes exactly the path it takes to a
+/// remote server. Its organisation and upload key are made on first start and kept in the data
+/// directory (`embedded.json`, readable only by the owner).
+enum EmbeddedDataServer {
+    struct Credentials: Codable {
+        var organizationID: String
+        var apiKeyID: String
+        var apiKey: String
+        enum CodingKeys: String, CodingKey {
+            case organizationID = "organization_id", apiKeyID = "api_key_id", apiKey = "api_key"
+        }
+    }
+
+    /// `ferry-data` beside the capture directory, unless `data_dir` says otherwise.
+    static func dataDirectory(_ dataManager: DataManagerConfig) -> String {
+        dataManager.ferry.dataDir
+            ?? ((dataManager.captureDir as NSString).deletingLastPathComponent as NSString).appendingPathComponent("ferry-data")
+    }
+
+    /// Starts the server in `group`'s task and returns how to reach it once it listens.
+    static func start(
+        _ dataManager: DataManagerConfig, plugins: PluginRegistry, logger: Logger,
+        in group: inout ThrowingDiscardingTaskGroup<any Error>
+    ) async throws -> GRPCUploader.Endpoint {
+        let directory = dataDirectory(dataManager)
+        let store = try DataDirectory.openStore(directory)
+        let credentials = try await loadOrCreateCredentials(directory, store: store)
+        var options = DataServer.Options()
+        let listen = (dataManager.ferry.listen ?? "127.0.0.1:0").split(separator: ":")
+        options.host = String(listen[0])
+        options.port = Int(listen[1]) ?? 0
+        let tls = try DataServer.selfSignedCertificate(in: directory)
+        options.tls = tls
+        let server = DataServer(
+            store: store, operators: try MQLOperatorRegistry(plugins: plugins), dataDirectory: directory, options: options,
+            logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        group.addTask {
+            try await server.run { port in
+                continuation.yield(port)
+                continuation.finish()
+            }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw Failure("the embedded data server in \(directory) did not start") }
+        logger.info(
+            "embedded data server on 127.0.0.1:\(port), data in \(directory); query it with `ferry data query --data \(directory) --org \(credentials.organizationID) --mql '[…]'`"
+        )
+        return GRPCUploader.Endpoint(
+            host: options.host == "0.0.0.0" ? "127.0.0.1" : options.host, port: port, apiKeyID: credentials.apiKeyID,
+            apiKey: credentials.apiKey, caCertificate: tls.certificate)
+    }
+
+    static func loadOrCreateCredentials(_ directory: String, store: SQLiteReadingStore) async throws -> Credentials {
+        let path = (directory as NSString).appendingPathComponent("embedded.json")
+        if let data = FileManager.default.contents(atPath: path) {
+            do {
+                return try JSONDecoder().decode(Credentials.self, from: data)
+            } catch {
+                throw Failure("\(path) does not parse (\(error)); delete it to make a new upload key for the embedded server")
+            }
+        }
+        let organization = try await store.createOrganization(name: "embedded")
+        let key = try await store.createAPIKey(organizationID: organization.id, role: .operator, name: "ferry run (embedded sync)")
+        let credentials = Credentials(organizationID: organization.id, apiKeyID: key.info.id, apiKey: key.secret)
+        let data = try JSONEncoder().encode(credentials)
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw Failure("cannot write \(path)")
+        }
+        return credentials
+    }
+}
