@@ -1,4 +1,5 @@
 import Crypto
+import FerryCapture
 import Foundation
 import ViamProtos
 
@@ -19,7 +20,10 @@ enum ArbitraryFileSync {
                     if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory { walker.skipDescendants() }
                     continue
                 }
-                guard walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular,
+                // A capture file dropped here may still be written by a collector: never take it.
+                let ownExtensions = [CaptureFile.inProgressExtension, CaptureFile.finishedExtension, SyncProgress.fileExtension]
+                guard !ownExtensions.contains((name as NSString).pathExtension),
+                    walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular,
                     let modified = walker.fileAttributes?[.modificationDate] as? Date,
                     now.timeIntervalSince(modified) >= quietPeriod
                 else { continue }

@@ -18,8 +18,10 @@ public struct CaptureDirectoryScan: Sendable {
     public var finishedBytes: Int64 { finished.reduce(0) { $0 + $1.bytes } }
     public var totalBytes: Int64 { finishedBytes + inProgress.reduce(0) { $0 + $1.bytes } }
 
-    public static func scan(_ captureDir: String) -> CaptureDirectoryScan {
+    /// `skipping`: directories inside the capture directory that are not backlog (an archive).
+    public static func scan(_ captureDir: String, skipping: [String] = []) -> CaptureDirectoryScan {
         var scan = CaptureDirectoryScan()
+        let skipped = Set(skipping.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         guard let walker = FileManager.default.enumerator(atPath: captureDir) else { return scan }
         var progressFiles: [String] = []
         var captureBases = Set<String>()
@@ -27,6 +29,9 @@ public struct CaptureDirectoryScan: Sendable {
             let attributes = walker.fileAttributes
             if attributes?[.type] as? FileAttributeType == .typeDirectory {
                 if walker.level == 1, relative == ".ferry" || relative == "failed" { walker.skipDescendants() }
+                if skipped.contains(URL(fileURLWithPath: (captureDir as NSString).appendingPathComponent(relative)).standardizedFileURL.path) {
+                    walker.skipDescendants()
+                }
                 continue
             }
             let path = (captureDir as NSString).appendingPathComponent(relative)

@@ -11,13 +11,17 @@ struct CaptureFileSync {
     let uploader: any DataUploader
     let settings: SyncSettings
     let logger: Logger
+    /// Called after each acknowledged request with its records and bytes.
+    var acknowledged: (_ records: Int, _ bytes: Int) -> Void = { _, _ in }
 
+    /// What one call sent (a resumed file counts only the rest).
     struct Outcome: Equatable {
         var records = 0
         var bytes = 0
         var requests = 0
     }
 
+    @discardableResult
     func sync(_ path: String) async throws(UploadFailure) -> Outcome {
         let contents: CaptureFileContents
         do {
@@ -46,24 +50,27 @@ struct CaptureFileSync {
                 // Each payload is stored under its own id, so a file holding several stays exact.
                 let key = UploadKey(fileID: "\(progress.fileID)-\(index)", first: 0, end: 1)
                 try await uploader.uploadBinary(metadata, record: record, key: key, streamingThreshold: settings.streamingThreshold)
-                outcome.bytes += record.binary.count
-                try acknowledge(&progress, to: index + 1, path: path, outcome: &outcome)
+                try acknowledge(&progress, to: index + 1, bytes: record.binary.count, path: path, outcome: &outcome)
             }
         } else {
             for batch in Self.batches(contents.records, from: progress.ackedRecords, maximumBytes: settings.maximumBatchBytes) {
                 let key = UploadKey(fileID: progress.fileID, first: batch.lowerBound, end: batch.upperBound)
                 let records = Array(contents.records[batch])
                 try await uploader.uploadTabular(metadata, records: records, key: key)
-                outcome.bytes += records.reduce(0) { $0 + $1.serializedSizeEstimate }
-                try acknowledge(&progress, to: batch.upperBound, path: path, outcome: &outcome)
+                let bytes = records.reduce(0) { $0 + $1.serializedSizeEstimate }
+                try acknowledge(&progress, to: batch.upperBound, bytes: bytes, path: path, outcome: &outcome)
             }
         }
         try finish(path)
         return outcome
     }
 
-    private func acknowledge(_ progress: inout SyncProgress, to end: Int, path: String, outcome: inout Outcome) throws(UploadFailure) {
+    private func acknowledge(_ progress: inout SyncProgress, to end: Int, bytes: Int, path: String, outcome: inout Outcome)
+        throws(UploadFailure)
+    {
+        acknowledged(end - progress.ackedRecords, bytes)
         outcome.records += end - progress.ackedRecords
+        outcome.bytes += bytes
         outcome.requests += 1
         progress.ackedRecords = end
         do {

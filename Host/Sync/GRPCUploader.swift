@@ -57,7 +57,13 @@ public final class GRPCUploader: DataUploader {
             } else {
                 .tls
             }
-        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security)
+        // Reconnect quickly: the sync schedule already backs off per file and while offline, and
+        // gRPC's own default (up to 2 minutes) would hold a drained backlog long after the
+        // server is back.
+        let config = HTTP2ClientTransport.Posix.Config.defaults {
+            $0.backoff = .init(initial: .milliseconds(200), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
+        }
+        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
         let client = GRPCClient(transport: transport)
         self.client = client
         connections = Task {

@@ -114,7 +114,7 @@ public final class SyncEngine: Sendable {
             var allowed = manual || settings.selectiveSyncerName == nil
             if !allowed { allowed = await environment.shouldSync() }
             if allowed {
-                scan = CaptureDirectoryScan.scan(settings.captureDir)
+                scan = Self.scan(settings)
                 enqueue(scan!, settings: settings, now: now)
             } else {
                 logger.debug("scheduled sync skipped: selective syncer \(settings.selectiveSyncerName ?? "") says should_sync is not true")
@@ -122,9 +122,13 @@ public final class SyncEngine: Sendable {
         }
         if diskDue {
             state.withLock { $0.nextDiskCheck = now.addingTimeInterval(environment.diskCheckInterval) }
-            enforceDiskSpace(scan ?? CaptureDirectoryScan.scan(settings.captureDir), settings: settings)
+            enforceDiskSpace(scan ?? Self.scan(settings), settings: settings)
         }
         saveStatus(now: now, settings: settings, scan: scan)
+    }
+
+    static func scan(_ settings: SyncSettings) -> CaptureDirectoryScan {
+        CaptureDirectoryScan.scan(settings.captureDir, skipping: settings.archiveDir.map { [$0] } ?? [])
     }
 
     func enqueue(_ scan: CaptureDirectoryScan, settings: SyncSettings, now: Date) {
@@ -202,11 +206,15 @@ public final class SyncEngine: Sendable {
         do throws(UploadFailure) {
             if let root {
                 let bytes = try await ArbitraryFileSync.upload(path, root: root, settings: settings, uploader: uploader)
-                record(path, records: 0, bytes: bytes, requests: 1)
+                acknowledged(records: 0, bytes: bytes)
             } else {
-                let outcome = try await CaptureFileSync(uploader: uploader, settings: settings, logger: logger).sync(path)
-                record(path, records: outcome.records, bytes: outcome.bytes, requests: outcome.requests)
+                // Counted per acknowledgement, so a file that fails halfway still counts what went up.
+                let sync = CaptureFileSync(uploader: uploader, settings: settings, logger: logger) { records, bytes in
+                    self.acknowledged(records: records, bytes: bytes)
+                }
+                try await sync.sync(path)
             }
+            finished(path)
         } catch .rejected(let reason) {
             moveToFailed(path, reason: reason, settings: settings)
         } catch {
@@ -226,16 +234,22 @@ public final class SyncEngine: Sendable {
         }
     }
 
-    private func record(_ path: String, records: Int, bytes: Int, requests: Int) {
+    private func acknowledged(records: Int, bytes: Int) {
+        state.withLock { state in
+            state.status.syncedRecords += records
+            state.status.syncedBytes += bytes
+        }
+        SyncMetrics.uploaded(records: records, bytes: bytes)
+    }
+
+    private func finished(_ path: String) {
         state.withLock { state in
             state.schedule.finished(path)
             state.arbitraryRoots[path] = nil
             state.status.syncedFiles += 1
-            state.status.syncedRecords += records
-            state.status.syncedBytes += bytes
         }
-        SyncMetrics.uploaded(records: records, bytes: bytes, requests: requests)
-        logger.debug("synced \(path): \(records) records, \(bytes) bytes in \(requests) requests")
+        SyncMetrics.fileSynced()
+        logger.debug("synced \(path)")
     }
 
     /// The server refused the file for good: keep it (and its progress) in `failed/` with the
@@ -269,12 +283,12 @@ public final class SyncEngine: Sendable {
 
 /// The engine's metrics, for a Prometheus endpoint when one is installed.
 enum SyncMetrics {
-    static func uploaded(records: Int, bytes: Int, requests: Int) {
-        Counter(label: "ferry_sync_files_total").increment()
+    static func uploaded(records: Int, bytes: Int) {
         Counter(label: "ferry_sync_records_total").increment(by: records)
         Counter(label: "ferry_sync_bytes_total").increment(by: bytes)
-        Counter(label: "ferry_sync_uploads_total").increment(by: requests)
+        Counter(label: "ferry_sync_uploads_total").increment()
     }
+    static func fileSynced() { Counter(label: "ferry_sync_files_total").increment() }
     static func retry() { Counter(label: "ferry_sync_retries_total").increment() }
     static func thinned(_ count: Int) { Counter(label: "ferry_sync_thinned_files_total").increment(by: count) }
     static func backlog(files: Int, bytes: Int64) {

@@ -75,7 +75,11 @@ public struct SyncSchedule: Sendable {
     }
 
     /// Forgets files that vanished (thinned for disk space, removed by hand).
-    public mutating func remove(_ path: String) { entries[path] = nil }
+    public mutating func remove(_ path: String) {
+        entries[path] = nil
+        // A vanished probe will never report back; let another file find out.
+        if probe == path { probe = nil }
+    }
 
     /// The next file to upload at `now`, marked in flight; nil when none is due or the server is
     /// offline and a probe is already out. Oldest names first: capture files sort by time.
@@ -116,10 +120,9 @@ public struct SyncSchedule: Sendable {
                 offlineUntil = now.addingTimeInterval(backoff.delay(afterFailures: offlineFailures, random: random))
             }
             let until = offlineUntil!
-            // The file itself is not to blame: it goes first when the server is back.
+            // The file itself is not to blame: it keeps its place in the queue (oldest first).
             entries[path]?.inFlight = false
             entries[path]?.lastError = failure.description
-            entries[path]?.nextAttempt = now
             return until
         case .retry, .rejected:
             guard var entry = entries[path] else { return now }

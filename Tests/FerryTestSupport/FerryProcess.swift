@@ -7,16 +7,28 @@ public final class FerryProcess: @unchecked Sendable {
     public let process = Process()
     let stdoutPipe = Pipe()
     let stderrPipe = Pipe()
+    let logPath: String?
 
-    public init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+    /// `log`: send stdout and stderr to this file instead of pipes, for long-running processes
+    /// whose output nobody reads while they run (a full pipe would block them).
+    public init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, log: String? = nil) throws {
+        logPath = log
         process.executableURL = URL(fileURLWithPath: BuiltProducts.ferry)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
+        if let log {
+            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            handle.seekToEndOfFile()
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = stdoutPipe
+            process.standardError = stderrPipe
+        }
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
@@ -57,6 +69,10 @@ public final class FerryProcess: @unchecked Sendable {
 
     /// Waits for exit and returns (status, stdout, stderr).
     public func wait() -> (status: Int32, stdout: String, stderr: String) {
+        if let logPath {
+            process.waitUntilExit()
+            return (process.terminationStatus, "", (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+        }
         let group = DispatchGroup()
         nonisolated(unsafe) var errData = Data()
         // nonisolated(unsafe): written by the one async block, read only after group.wait().

@@ -1,0 +1,276 @@
+import FerryCapture
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// The real `ferry run` syncing to the real `ferry serve` over TLS, through cut connections and
+/// SIGKILLs of either side. Every test ends the same way: capture stops, sync drains with the
+/// network healthy, and the readings in the store must equal, record for record, the ones in the
+/// capture files the host archived after the server confirmed them — none lost, none twice.
+@Suite(.serialized) struct SyncEndToEndTests {
+    @Test func cutConnectionsLoseAndDuplicateNothing() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        try rig.startServer()
+        let proxy = try CuttingProxy(upstreamPort: rig.serverPort, seed: 0xFE22, byteRange: 500..<30_000)
+        defer { proxy.close() }
+        try rig.startHost(serverPort: proxy.port)
+        Thread.sleep(forTimeInterval: 10)
+        try rig.stopHost()
+        proxy.setCutting(false)
+        try rig.drain(serverPort: proxy.port)
+        #expect(proxy.cuts >= 5, "the proxy should have cut many uploads (cut \(proxy.cuts) of \(proxy.connections) connections)")
+        try rig.expectStoreEqualsArchive()
+    }
+
+    @Test func serverKilledMidUploadAndRestarted() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        try rig.startServer()
+        rig.server?.signal(SIGKILL)
+        _ = rig.server?.wait()
+        // The host starts while the server is down: it captures, reports the server offline,
+        // and builds a backlog that the restarted server is then killed in the middle of.
+        try rig.startHost(serverPort: rig.serverPort)
+        #expect(
+            eventually(timeout: 30) { rig.status()?["host"].flatMap { ($0 as? [String: Any])?["offline"] as? Bool } == true },
+            "sync status should say offline while the server is down:\n\(rig.status() ?? [:])")
+        #expect(eventually(timeout: 30) { ((rig.status()?["backlog_files"] as? Int) ?? 0) >= 20 }, "\(rig.status() ?? [:])")
+        for pause in [0.3, 0.8, 1.5] {
+            try rig.startServer()
+            Thread.sleep(forTimeInterval: pause)
+            rig.server?.signal(SIGKILL)
+            _ = rig.server?.wait()
+            Thread.sleep(forTimeInterval: 1)
+        }
+        try rig.startServer()
+        Thread.sleep(forTimeInterval: 2)
+        try rig.stopHost()
+        try rig.drain(serverPort: rig.serverPort)
+        try rig.expectStoreEqualsArchive()
+    }
+
+    @Test func hostKilledMidUploadAndRestarted() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        try rig.startServer()
+        try rig.startHost(serverPort: rig.serverPort)
+        for _ in 0..<3 {
+            Thread.sleep(forTimeInterval: 2.5)
+            rig.host?.signal(SIGKILL)
+            _ = rig.host?.wait()
+            try rig.startHost(serverPort: rig.serverPort)
+        }
+        Thread.sleep(forTimeInterval: 2)
+        try rig.stopHost()
+        try rig.drain(serverPort: rig.serverPort)
+        try rig.expectStoreEqualsArchive()
+    }
+
+    @Test func embeddedServerWhenNoneIsConfigured() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        try rig.writeConfig(ferry: ["archive_dir": rig.archive], captureDisabled: false)
+        rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
+        let embedded = rig.directory.file("ferry-data/embedded.json")
+        #expect(eventually(timeout: 60) { FileManager.default.fileExists(atPath: embedded) }, "\(rig.log("host.log"))")
+        Thread.sleep(forTimeInterval: 3)
+        try rig.stopHost()
+        try rig.writeConfig(ferry: ["archive_dir": rig.archive], captureDisabled: true)
+        rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
+        let now = try FerryProcess.run(["sync", "now", rig.config, "--wait", "60"])
+        #expect(now.status == 0, "\(now.stdout)\(now.stderr)\n\(rig.log("host.log"))")
+        try rig.stopHost()
+        let credentials = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: embedded))) as! [String: Any]
+        rig.organization = credentials["organization_id"] as! String
+        rig.dataDirectory = rig.directory.file("ferry-data")
+        try rig.expectStoreEqualsArchive()
+    }
+}
+
+/// One server data directory, one host config, the processes, and the comparison.
+final class SyncRig: @unchecked Sendable {
+    // @unchecked: used by one test at a time, on its own thread.
+    let directory: TemporaryDirectory
+    let serverPort = freeLoopbackPort()
+    var dataDirectory: String
+    var organization = ""
+    var keyID = ""
+    var key = ""
+    var server: FerryProcess?
+    var host: FerryProcess?
+    var config: String { directory.file("machine.json") }
+    var captureDir: String { directory.file("capture") }
+    var archive: String { directory.file("archive") }
+
+    init() throws {
+        directory = try TemporaryDirectory("ferry-sync")
+        dataDirectory = directory.file("data")
+    }
+
+    func tearDown() {
+        for process in [host, server].compactMap({ $0 }) where process.process.isRunning {
+            process.signal(SIGKILL)
+            _ = process.wait()
+        }
+        directory.remove()
+    }
+
+    func log(_ name: String) -> String { (try? String(contentsOfFile: directory.file(name), encoding: .utf8)) ?? "" }
+
+    func startServer() throws {
+        if organization.isEmpty {
+            organization = try ferry(["org", "create", "sync-test", "--data", dataDirectory])
+            let parts = try ferry(["key", "create", "--data", dataDirectory, "--org", organization, "--role", "operator"])
+                .split(separator: " ")
+            keyID = String(parts[0])
+            key = String(parts[1])
+        }
+        server = try FerryProcess(
+            ["serve", "--data", dataDirectory, "--listen", "127.0.0.1:\(serverPort)", "--metrics-listen", "off"],
+            log: directory.file("server.log"))
+        let up = eventually(timeout: 60) {
+            log("server.log").components(separatedBy: "serving Viam's data API").count > startedServers + 1
+        }
+        #expect(up, "ferry serve did not start:\n\(log("server.log"))")
+        startedServers += 1
+    }
+    private var startedServers = 0
+
+    func writeConfig(ferry: [String: Any], captureDisabled: Bool) throws {
+        let sensor: (String, Double) -> [String: Any] = { name, hz in
+            [
+                "name": name, "api": "rdk:component:sensor", "model": "fake",
+                "service_configs": [
+                    ["type": "data_manager", "attributes": ["capture_methods": [["method": "Readings", "capture_frequency_hz": hz]]]]
+                ],
+            ]
+        }
+        var attributes: [String: Any] = [
+            "capture_dir": captureDir, "sync_interval_mins": 0.005, "maximum_capture_file_size_bytes": 4096,
+            "capture_disabled": captureDisabled, "tags": ["sync-test"], "maximum_num_sync_threads": 3,
+        ]
+        var options = ferry
+        options["fsync_interval_ms"] = 100
+        attributes["ferry"] = options
+        let machine: [String: Any] = [
+            "components": [sensor("fast", 200), sensor("slow", 50)],
+            "services": [["name": "data_manager", "api": "rdk:service:data_manager", "attributes": attributes]],
+        ]
+        try JSONSerialization.data(withJSONObject: machine, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: config))
+    }
+
+    func serverOptions(port: Int) -> [String: Any] {
+        [
+            "server": "127.0.0.1:\(port)", "api_key_id": keyID, "api_key": key, "ca_cert": "\(dataDirectory)/tls-cert.pem",
+            "archive_dir": archive,
+        ]
+    }
+
+    func startHost(serverPort port: Int, captureDisabled: Bool = false) throws {
+        try writeConfig(ferry: serverOptions(port: port), captureDisabled: captureDisabled)
+        host = try FerryProcess(["run", config], log: directory.file("host.log"))
+    }
+
+    func stopHost() throws {
+        guard let host else { return }
+        host.signal(SIGTERM)
+        let result = host.wait()
+        #expect(result.status == 0, "ferry run did not stop cleanly:\n\(log("host.log").suffix(3000))")
+        self.host = nil
+    }
+
+    /// With capture off, the host uploads what is left; returns when the capture directory holds
+    /// no more finished or open files.
+    func drain(serverPort port: Int) throws {
+        try startHost(serverPort: port, captureDisabled: true)
+        let empty = eventually(timeout: 180) {
+            let scan = captureFileCounts(captureDir)
+            return scan.finished == 0 && scan.inProgress == 0
+        }
+        #expect(empty, "the backlog did not drain:\n\(status() ?? [:])\n\(log("host.log").suffix(3000))")
+        try stopHost()
+    }
+
+    func status() -> [String: Any]? {
+        guard let output = try? FerryProcess.run(["sync", "status", "--capture-dir", captureDir, "--json"]), output.status == 0 else {
+            return nil
+        }
+        return try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+    }
+
+    func ferry(_ arguments: [String]) throws -> String {
+        let result = try FerryProcess.run(arguments)
+        guard result.status == 0 else { throw RigError("ferry \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// (component, time_requested ms, temperature) of every record the host archived after the
+    /// server confirmed it, against the same of every reading in the store.
+    func expectStoreEqualsArchive() throws {
+        var archived: [String: Int] = [:]
+        var files = 0
+        let walker = FileManager.default.enumerator(atPath: archive)
+        while let relative = walker?.nextObject() as? String {
+            guard relative.hasSuffix(".capture") else { continue }
+            files += 1
+            let contents = try CaptureFileReader.read(path: (archive as NSString).appendingPathComponent(relative))
+            for record in contents.records {
+                let time = record.metadata.timeRequested
+                let millis = time.seconds * 1000 + Int64(time.nanos / 1_000_000)
+                let value = record.struct.fields["readings"]?.structValue.fields["temperature_celsius"]?.numberValue ?? .nan
+                archived["\(contents.metadata.componentName)|\(millis)|\(value)", default: 0] += 1
+            }
+        }
+        let query = try FerryProcess.run([
+            "data", "query", "--data", dataDirectory, "--org", organization, "--mql",
+            #"[{"$project": {"_id": 0, "c": "$component_name", "t": {"$toLong": "$time_requested"}, "v": "$data.readings.temperature_celsius"}}]"#,
+        ])
+        #expect(query.status == 0, "\(query.stderr)")
+        var stored: [String: Int] = [:]
+        for line in query.stdout.split(separator: "\n") {
+            let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let millis = (row["t"] as! NSNumber).int64Value
+            let value = (row["v"] as! NSNumber).doubleValue
+            stored["\(row["c"] as! String)|\(millis)|\(value)", default: 0] += 1
+        }
+        let archivedCount = archived.values.reduce(0, +)
+        let storedCount = stored.values.reduce(0, +)
+        #expect(files > 5 && archivedCount > 500, "too little was captured to prove anything: \(files) files, \(archivedCount) records")
+        #expect(storedCount == archivedCount, "store has \(storedCount) readings, the confirmed capture files \(archivedCount)")
+        // A fast collector can capture twice within one millisecond (same time, same value), so
+        // a duplicate is a reading stored more often than it was captured.
+        let duplicates = stored.filter { $0.value > archived[$0.key, default: 0] }
+        #expect(duplicates.isEmpty, "readings stored more often than captured: \(Array(duplicates.prefix(5)))")
+        let missing = archived.filter { stored[$0.key] != $0.value }
+        #expect(missing.isEmpty, "captured readings missing or miscounted in the store: \(Array(missing.prefix(5)))")
+        #expect(Self.checksum(stored) == Self.checksum(archived))
+    }
+
+    /// FNV-1a over the sorted (reading, count) lines: equal multisets, equal checksums.
+    static func checksum(_ counts: [String: Int]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in counts.map({ "\($0.key)#\($0.value)\n" }).sorted().joined().utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}
+
+struct RigError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Finished and open capture files, excluding Ferry's own state and failed/.
+func captureFileCounts(_ captureDir: String) -> (finished: Int, inProgress: Int) {
+    var finished = 0
+    var inProgress = 0
+    let walker = FileManager.default.enumerator(atPath: captureDir)
+    while let relative = walker?.nextObject() as? String {
+        if relative.hasPrefix(".ferry") || relative.hasPrefix("failed") { continue }
+        if relative.hasSuffix(".capture") { finished += 1 }
+        if relative.hasSuffix(".prog") { inProgress += 1 }
+    }
+    return (finished, inProgress)
+}
