@@ -143,10 +143,21 @@ let package = Package(
             name: "CaptureBenchmark",
             dependencies: ["FerryBSON", "FerryCapture", "FerryLoader", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/CaptureBenchmark"),
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: ["FerryBSON", "FerryStore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "StoreBenchmark",
-            dependencies: ["FerryBSON", "FerryStore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: ["BenchmarkSupport", "FerryBSON", "FerryStore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
             path: "Benchmarks/StoreBenchmark"),
+        .executableTarget(
+            name: "SyncBenchmark",
+            dependencies: [
+                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryCapture", "FerryMQL", "FerryStore", "FerrySync",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/SyncBenchmark"),
         .systemLibrary(name: "CSQLite3", path: "Benchmarks/CSQLite3", pkgConfig: "sqlite3"),
         .executableTarget(
             name: "MQLBenchmark", dependencies: ["FerryMQL", "FerryBSON", "CSQLite3"], path: "Benchmarks/MQLBenchmark",
