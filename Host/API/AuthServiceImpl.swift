@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import FerryStore
 import GRPCCore
 import ViamGRPC
@@ -27,6 +29,7 @@ struct AuthServiceImpl: Proto_Rpc_V1_AuthService.SimpleServiceProtocol {
 /// then available to the handler through `Caller.identity`.
 struct BearerAuthInterceptor: ServerInterceptor {
     let tokens: TokenSigner
+    let revocations: RevocationCheck
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,
@@ -44,8 +47,36 @@ struct BearerAuthInterceptor: ServerInterceptor {
         } catch {
             throw RPCError(code: .unauthenticated, message: "\(error)")
         }
+        guard try await revocations.isActive(identity.keyID) else {
+            throw RPCError(code: .unauthenticated, message: "API key \(identity.keyID) was revoked; its tokens are no longer accepted")
+        }
         return try await Caller.$identity.withValue(identity) {
             try await ServerMetadataBox.$current.withValue(request.metadata) { try await next(request, context) }
         }
+    }
+}
+
+/// Tokens are signed, so checking one needs no store; but a revoked key must stop working before
+/// its tokens expire. The key's state is looked up at most once per `ttl` per key.
+final class RevocationCheck: Sendable {
+    let store: any ReadingStore
+    let ttl: TimeInterval
+    let checked = Mutex<[String: (active: Bool, at: Date)]>([:])
+
+    init(store: any ReadingStore, ttl: TimeInterval = 2) {
+        self.store = store
+        self.ttl = ttl
+    }
+
+    func isActive(_ keyID: String, now: Date = Date()) async throws -> Bool {
+        if let cached = checked.withLock({ $0[keyID] }), now.timeIntervalSince(cached.at) < ttl { return cached.active }
+        let active: Bool
+        do {
+            active = try await store.isAPIKeyActive(id: keyID)
+        } catch {
+            throw RPCError(code: .unavailable, message: "cannot check API key \(keyID): \(error)")
+        }
+        checked.withLock { $0[keyID] = (active, now) }
+        return active
     }
 }

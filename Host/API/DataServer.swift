@@ -64,7 +64,7 @@ public struct DataServer: Sendable {
                 AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store, hooks: hooks),
                 DataServiceImpl(store: store, operators: operators),
             ],
-            interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens), to: .services(protected))])
+            interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected))])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.serve() }
             if let address = try await server.listeningAddress, let port = address.ipv4?.port {

@@ -16,6 +16,8 @@ public protocol ReadingStore: Sendable {
     func apiKeys(organizationID: String) async throws -> [APIKeyInfo]
     /// False if the organisation has no such valid key.
     func revokeAPIKey(organizationID: String, id: String, now: Date) async throws -> Bool
+    /// Whether a key exists and is not revoked (checked for tokens issued before a revocation).
+    func isAPIKeyActive(id: String) async throws -> Bool
 
     // MARK: Ingest
     /// Stores a batch in one transaction. With an idempotency key, records of that file already

@@ -95,6 +95,13 @@ extension SQLiteReadingStore {
         return changed > 0
     }
 
+    public func isAPIKeyActive(id: String) async throws -> Bool {
+        let keyID = id.lowercased()
+        return try await read("checking API key \(keyID)") { db in
+            try Bool.fetchOne(db, sql: "SELECT revoked_at IS NULL FROM api_keys WHERE id = ?", arguments: [keyID]) ?? false
+        }
+    }
+
     /// Throws `.notFound` unless the organisation exists.
     static func requireOrganization(_ db: Database, _ organizationID: String) throws {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM organizations WHERE id = ?", arguments: [organizationID]) == true

@@ -124,7 +124,33 @@ struct OrgCommand: AsyncParsableCommand {
 }
 
 struct KeyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "key", abstract: "Manage API keys.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "key", abstract: "Manage API keys.", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List an organisation's keys: id, role, name, revoked.")
+        @Option(help: "The data directory.") var data: String
+        @Option(help: "The organisation id.") var org: String
+        func run() async throws {
+            for key in try await DataDirectory.openStore(data).apiKeys(organizationID: org) {
+                print("\(key.id) \(key.role.rawValue) \(key.revokedAt == nil ? "active" : "revoked") \(key.name)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a key: new sign-ins fail at once, and tokens already issued stop working within 2 s.")
+        @Option(help: "The data directory.") var data: String
+        @Option(help: "The organisation id.") var org: String
+        @Argument(help: "The key id.") var id: String
+        func run() async throws {
+            guard try await DataDirectory.openStore(data).revokeAPIKey(organizationID: org, id: id) else {
+                throw Failure("organisation \(org) has no active key \(id) (see `ferry key list --data \(data) --org \(org)`)")
+            }
+            print("revoked \(id)")
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

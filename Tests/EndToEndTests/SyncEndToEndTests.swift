@@ -67,6 +67,23 @@ import Testing
         try rig.expectStoreEqualsArchive()
     }
 
+    @Test func revokedKeyStopsSyncAtOnceAndSaysWhy() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        try rig.startServer()
+        try rig.startHost(serverPort: rig.serverPort)
+        #expect(eventually(timeout: 30) { ((rig.status()?["host"] as? [String: Any])?["synced_files"] as? Int ?? 0) > 0 })
+        _ = try rig.ferry(["key", "revoke", "--data", rig.dataDirectory, "--org", rig.organization, rig.keyID])
+        let refused = eventually(timeout: 30) {
+            guard let host = rig.status()?["host"] as? [String: Any], let error = host["last_error"] as? String else { return false }
+            return host["offline"] as? Bool == true && error.contains("refused the credentials")
+        }
+        #expect(refused, "a revoked key must stop uploads, and sync status must say why:\n\(rig.status() ?? [:])")
+        // Nothing is lost meanwhile: the capture files wait.
+        #expect(eventually(timeout: 30) { ((rig.status()?["backlog_files"] as? Int) ?? 0) > 3 }, "\(rig.status() ?? [:])")
+        try rig.stopHost()
+    }
+
     @Test func embeddedServerWhenNoneIsConfigured() throws {
         let rig = try SyncRig()
         defer { rig.tearDown() }
