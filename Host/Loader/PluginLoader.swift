@@ -119,6 +119,11 @@ final class PluginHostContext: Sendable {
                 },
                 register_operator: { context, op in
                     PluginHostContext.from(context).register(operator: op)
+                },
+                request_sync: { context in
+                    guard let sync = PluginHostContext.from(context).registry.syncRequestHandler else { return FERRY_UNSUPPORTED }
+                    sync()
+                    return FERRY_OK
                 }))
         return UnsafePointer(table)
     }

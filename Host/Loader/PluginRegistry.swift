@@ -46,6 +46,7 @@ public final class PluginRegistry: Sendable {
         var loadedPaths: Set<String> = []
         var models: [ModelKey: RegisteredModel] = [:]
         var operators: [String: RegisteredOperator] = [:]
+        var syncRequestHandler: (@Sendable () -> Void)?
     }
     let state = Mutex(State())
     let logger: Logger
@@ -55,6 +56,12 @@ public final class PluginRegistry: Sendable {
     }
 
     public var plugins: [PluginInfo] { state.withLock { $0.plugins } }
+
+    /// What a plugin's `request_sync` does; nil (the default) answers FERRY_UNSUPPORTED.
+    public var syncRequestHandler: (@Sendable () -> Void)? {
+        get { state.withLock { $0.syncRequestHandler } }
+        set { state.withLock { $0.syncRequestHandler = newValue } }
+    }
     public var models: [RegisteredModel] { state.withLock { Array($0.models.values) } }
     public var operators: [RegisteredOperator] { state.withLock { Array($0.operators.values) } }
 

@@ -68,6 +68,8 @@ struct RunCommand: AsyncParsableCommand {
                 endpoint = try await EmbeddedDataServer.start(dataManager, plugins: registry, logger: logger, in: &group)
             }
             let engine = try Self.syncEngine(endpoint: endpoint, dataManager: dataManager, machine: machine, logger: logger)
+            // A plugin's request_sync (ABI 1.1) is a manual sync, like `ferry sync now`.
+            registry.syncRequestHandler = { engine.requestSync() }
             group.addTask { await engine.run() }
             group.addTask {
                 // Config reloads change sync settings too (the server itself needs a restart).

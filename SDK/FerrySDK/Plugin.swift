@@ -99,6 +99,16 @@ public enum FerryPlugin {
         message.withCString { host.pointee.log(host.pointee.host_context, level.c, $0) }
     }
 
+    /// Asks the host's data manager to sync now (Viam's data manager `Sync`), ignoring the
+    /// selective syncer. False when the host does not sync, is older than ABI 1.1, or before init.
+    @discardableResult
+    public static func requestSync() -> Bool {
+        guard let host = state.withLock({ $0.host })?.pointer else { return false }
+        let needed = MemoryLayout<ferry_host_api>.offset(of: \ferry_host_api.request_sync)! + MemoryLayout<UnsafeRawPointer>.size
+        guard Int(host.pointee.struct_size) >= needed, let requestSync = host.pointee.request_sync else { return false }
+        return requestSync(host.pointee.host_context) == FERRY_OK
+    }
+
     private static func initialize(
         host: UnsafePointer<ferry_host_api>?, result: UnsafeMutablePointer<ferry_result>?
     ) -> ferry_status {

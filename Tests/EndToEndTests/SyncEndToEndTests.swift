@@ -84,6 +84,59 @@ import Testing
         try rig.stopHost()
     }
 
+    /// Viam's data manager Sync through the plugin API: a plain-C plugin calls `request_sync`
+    /// (ABI 1.1) and files go up although the scheduled sync is an hour away.
+    @Test func aPluginRequestsASync() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        let source = """
+            #include <ferry/plugin.h>
+            #include <string.h>
+            static const ferry_host_api *host_api;
+            static int calls;
+            static ferry_status create(void *ctx, const uint8_t *cfg, size_t n, void **out, ferry_result *r) {
+                (void)ctx; (void)cfg; (void)n; (void)r; *out = &calls; return FERRY_OK;
+            }
+            static void close_it(void *instance) { (void)instance; }
+            static ferry_status capture(void *instance, const char *method, const uint8_t *p, size_t n, ferry_result *r) {
+                (void)instance; (void)method; (void)p; (void)n;
+                /* Every 100th reading, ask for a sync (e.g. a mission ended). */
+                if (++calls % 100 == 0 && host_api->struct_size >= sizeof(ferry_host_api)) host_api->request_sync(host_api->host_context);
+                uint8_t doc[] = {5,0,0,0,0};
+                r->set_document(r->context, doc, sizeof doc); return FERRY_OK;
+            }
+            static const char *const methods[] = {"Readings", NULL};
+            static ferry_status init(const ferry_host_api *host, ferry_result *r) {
+                (void)r; host_api = host;
+                ferry_model m = {sizeof m, "rdk:component:sensor", "acme:demo:syncer", methods, 0, NULL,
+                                 create, NULL, close_it, capture, NULL};
+                return host->register_model(host->host_context, &m);
+            }
+            FERRY_DECLARE_PLUGIN("acme-syncer", "1.0.0", init)
+            """
+        try source.write(toFile: rig.directory.file("syncer.c"), atomically: true, encoding: .utf8)
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+        cc.arguments = [
+            "-shared", "-fPIC", "-Wall", "-Werror", "-I", ThirdPartyPluginTests.repositoryRoot.appendingPathComponent("SDK/include").path,
+            "-o", rig.directory.file("libsyncer.so"), rig.directory.file("syncer.c"),
+        ]
+        try cc.run()
+        cc.waitUntilExit()
+        #expect(cc.terminationStatus == 0)
+        try """
+        {"modules": [{"type": "local", "name": "syncer", "executable_path": "libsyncer.so"}],
+         "components": [{"name": "s", "api": "rdk:component:sensor", "model": "acme:demo:syncer",
+           "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 200}]}}]}],
+         "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_interval_mins": 60,
+           "maximum_capture_file_size_bytes": 1024}}]}
+        """.write(toFile: rig.config, atomically: true, encoding: .utf8)
+        rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
+        let synced = eventually(timeout: 60) { ((rig.status()?["host"] as? [String: Any])?["synced_files"] as? Int ?? 0) >= 2 }
+        #expect(synced, "the plugin's request_sync should have synced files:\n\(rig.status() ?? [:])\n\(rig.log("host.log").suffix(2000))")
+        try rig.stopHost()
+    }
+
     @Test func embeddedServerWhenNoneIsConfigured() throws {
         let rig = try SyncRig()
         defer { rig.tearDown() }

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_MAJOR 1
-#define FERRY_ABI_MINOR 0
+#define FERRY_ABI_MINOR 1
 
 /* The name of the one symbol a plugin library exports. */
 #define FERRY_PLUGIN_ENTRY_SYMBOL "ferry_plugin_entry"
@@ -187,6 +187,11 @@ typedef struct ferry_host_api {
     ferry_status (*register_model)(void *host_context, const ferry_model *model);
     /* Returns FERRY_INVALID_ARGUMENT for a malformed or duplicate operator name. */
     ferry_status (*register_operator)(void *host_context, const ferry_operator *op);
+    /* Since ABI 1.1 (check `struct_size` covers it before calling). Thread-safe, any time after
+       init: asks the data manager to sync now, as `ferry sync now` does (Viam's data manager Sync),
+       ignoring the selective syncer. Returns at once; FERRY_UNSUPPORTED when this host does not
+       sync (e.g. `ferry hil`, `ferry mql`). */
+    ferry_status (*request_sync)(void *host_context);
 } ferry_host_api;
 
 /* --- The plugin's descriptor ------------------------------------------------------------------ */
