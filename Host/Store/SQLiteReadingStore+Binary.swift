@@ -103,6 +103,28 @@ extension SQLiteReadingStore {
 
     func absolute(_ relativePath: String) -> String { Self.absolute(relativePath, in: dataDirectory) }
 
+    /// Removes payload files no metadata row refers to: a crash between writing a payload and its
+    /// row (or a temp file cut short) leaves one behind. Run at start-up, before serving; returns
+    /// how many were removed.
+    public func removeOrphanedBinaries() async throws -> Int {
+        let root = absolute("binary")
+        let referenced = try await read("listing binary payloads") { db in
+            Set(try String.fetchAll(db, sql: "SELECT path FROM binary_data"))
+        }
+        let paths = (FileManager.default.enumerator(atPath: root)?.allObjects as? [String]) ?? []
+        var removed = 0
+        for relative in paths {
+            var isDirectory: ObjCBool = false
+            let path = "\(root)/\(relative)"
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                !referenced.contains("binary/\(relative)")
+            else { continue }
+            if (try? FileManager.default.removeItem(atPath: path)) != nil { removed += 1 }
+        }
+        if removed > 0 { logger.warning("removed \(removed) binary payload files without metadata (left by an interrupted upload)") }
+        return removed
+    }
+
     static func absolute(_ relativePath: String, in directory: String) -> String {
         URL(fileURLWithPath: directory).appendingPathComponent(relativePath).path
     }

@@ -35,6 +35,7 @@ enum EmbeddedDataServer {
     ) async throws -> GRPCUploader.Endpoint {
         let directory = dataDirectory(dataManager)
         let store = try DataDirectory.openStore(directory)
+        _ = try await store.removeOrphanedBinaries()
         let credentials = try await loadOrCreateCredentials(directory, store: store)
         var options = DataServer.Options()
         let listen = (dataManager.ferry.listen ?? "127.0.0.1:0").split(separator: ":")

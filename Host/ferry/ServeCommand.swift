@@ -52,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = SQLiteReadingStore.Configuration()
         configuration.hotStorageHours = hotStorageHours
         let store = try DataDirectory.openStore(data, configuration: configuration)
+        _ = try await store.removeOrphanedBinaries()
         let plugins = PluginRegistry()
         plugins.load(paths: PluginDiscovery.builtinPlugins())
         plugins.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))

@@ -36,6 +36,20 @@ import Testing
         #expect(try await f.store.binaryData(organizationID: f.orgB, id: record.id) == nil)
     }
 
+    @Test func payloadsLeftByAnInterruptedUploadAreRemovedAtStartUp() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let kept = try await f.store.storeBinary(metadata(f.orgA, fileID: "upload-1"), bytes: [1, 2, 3])
+        // What a crash between the payload's write and its row leaves: a payload, and a temp file.
+        let directory = f.directory.file("binary/\(f.orgA)")
+        try Data([9]).write(to: URL(fileURLWithPath: "\(directory)/0b3c-orphan.jpeg"))
+        try Data([9]).write(to: URL(fileURLWithPath: "\(directory)/.tmp-1234"))
+        #expect(try await f.store.removeOrphanedBinaries() == 2)
+        #expect(payloadFiles(f) == ["\(f.orgA)/\((kept.path as NSString).lastPathComponent)"])
+        #expect(try await f.store.binaryData(organizationID: f.orgA, id: kept.id) == [1, 2, 3])
+        #expect(try await f.store.removeOrphanedBinaries() == 0)
+    }
+
     @Test func theSameFileIdIsStoredOnce() async throws {
         let f = try await StoreFixture.make()
         defer { f.remove() }
