@@ -16,6 +16,8 @@ public struct PipelineExecutor: Sendable {
     public let operators: MQLOperatorRegistry
     public var maxOutputDocuments: Int
     public var mqlOptions: MQLOptions
+    /// A seam for tests: awaited before a run reads its data (to hold a run "in progress").
+    var beforeRun: (@Sendable (PipelineRunRecord) async -> Void)?
 
     public init(
         store: any ReadingStore, operators: MQLOperatorRegistry, maxOutputDocuments: Int = 10_000,
@@ -31,6 +33,7 @@ public struct PipelineExecutor: Sendable {
     public func execute(_ run: PipelineRunRecord, of pipeline: PipelineRecord, cancel: CancelFlag = CancelFlag()) async throws
         -> [BSONDocument]
     {
+        if let beforeRun { await beforeRun(run) }
         let mql = try MQLPipeline(stages: pipeline.stages, registry: operators, options: mqlOptions)
         let window = run.window
         var engine = mql

@@ -45,7 +45,7 @@ public actor PipelineScheduler {
     }
 
     let store: any Store
-    let executor: PipelineExecutor
+    var executor: PipelineExecutor
     let clock: any PipelineClock
     let options: Options
     let logger: Logger
@@ -88,6 +88,9 @@ public actor PipelineScheduler {
         }
         for (_, running) in inFlight { running.cancel.cancel() }
     }
+
+    /// Tests: a hook awaited before each run reads its data.
+    func setBeforeRun(_ hook: @escaping @Sendable (PipelineRunRecord) async -> Void) { executor.beforeRun = hook }
 
     /// Ends the current sleep early (after a definition changed in this process).
     public func wake() { sleeper?.cancel() }

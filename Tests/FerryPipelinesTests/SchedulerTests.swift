@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryStore
+import Synchronization
 import Testing
 
 @testable import FerryPipelines
@@ -266,5 +267,83 @@ import Testing
         _ = try await f.manager.create(
             organizationID: other, name: "counts", schedule: "0 * * * *", stages: PipelineFixture.countStages, enableBackfill: false,
             source: .standard)
+    }
+}
+
+/// Holds chosen runs "in progress" until released.
+final class Gate: Sendable {
+    private let released = Mutex(false)
+    private let waiting = Mutex(0)
+
+    var waitingCount: Int { waiting.withLock { $0 } }
+    func release() { released.withLock { $0 = true } }
+
+    func pass() async {
+        waiting.withLock { $0 += 1 }
+        while !released.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+}
+
+@Suite struct TimeoutTests {
+    @Test func aSlowRunTimesOutWithoutBlockingOthersAndItsLateResultIsDiscarded() async throws {
+        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+        defer { f.remove() }
+        try await f.insert([utc("2024-05-01T10:10")])
+        let slow = try await f.create(name: "slow")
+        let quick = try await f.create(name: "quick")
+        let gate = Gate()
+        await f.scheduler.setBeforeRun { run in
+            if run.pipelineID == slow.id { await gate.pass() }
+        }
+        f.clock.set(utc("2024-05-01T11:02"))
+        try await f.scheduler.step()
+        // The quick pipeline completes while the slow one is held (waiting for states, not durations).
+        var quickDone = false
+        for _ in 0..<2_000 where !quickDone {
+            quickDone = try await f.runs(quick).first?.status == .completed
+            if !quickDone { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(quickDone)
+        #expect(try await f.runs(slow).first?.status == .started)
+        #expect(gate.waitingCount == 1)
+
+        f.clock.advance(5 * minute)
+        try await f.scheduler.step()
+        let failed = try await f.runs(slow).first
+        #expect(failed?.status == .failed)
+        #expect(failed?.errorMessage?.contains("timed out") == true)
+
+        gate.release()
+        await f.scheduler.waitForRuns()
+        #expect(try await f.store.run(id: failed!.id)?.status == .failed, "a result after the timeout is not written")
+        #expect(try await f.sink(slow).isEmpty)
+        #expect(try await f.sink(quick).first?.countField == 1)
+    }
+
+    @Test func lateDataUpstreamReRunsTheChainedDownstreamWindow() async throws {
+        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+        defer { f.remove() }
+        try await f.insert([utc("2024-05-01T07:15"), utc("2024-05-01T08:15")])
+        let hourly = try await f.create(backfill: true)
+        let daily = try await f.create(
+            schedule: "0 0 * * *", backfill: true,
+            stages: [["$group": ["_id": nil, "total": ["$sum": "$count"]]], ["$project": ["_id": 0, "total": 1]]],
+            name: "daily", source: .pipelineSink(hourly.id))
+        f.clock.set(utc("2024-05-02T00:02"))
+        // The daily run may read the hourly sink while hourly runs still complete; their new results
+        // re-run it on the next step, so two steps settle it.
+        try await f.settle()
+        try await f.settle()
+        #expect(try await f.sink(daily).last?["total"]?.int64Value == 2)
+        let rerunsBefore = try await f.runs(daily).filter { $0.kind == .rerun }.count
+
+        // A late reading re-runs the hourly window [07, 08), whose new result re-runs the daily window.
+        try await f.insert([utc("2024-05-01T07:45")])
+        try await f.settle()
+        try await f.settle()
+        let days = try await f.sink(daily)
+        #expect(days.count == 1)
+        #expect(days.last?["total"]?.int64Value == 3)
+        #expect(try await f.runs(daily).filter { $0.kind == .rerun }.count == rerunsBefore + 1)
     }
 }
