@@ -143,6 +143,7 @@ let package = Package(
             name: "PipelineBenchmark",
             dependencies: [
                 "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/PipelineBenchmark"),
         .systemLibrary(name: "CSQLite3", path: "Benchmarks/CSQLite3", pkgConfig: "sqlite3"),

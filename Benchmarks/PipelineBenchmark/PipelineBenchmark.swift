@@ -4,6 +4,7 @@ import FerryPipelines
 import FerryStore
 import Foundation
 import GRDB
+import Logging
 
 /// Holds "now" at the end of the benchmark year, so every window is history to backfill.
 struct FixedClock: PipelineClock {
@@ -117,7 +118,9 @@ enum PipelineBenchmark {
         let manager = PipelineManager(store: store, operators: .builtin, clock: clock)
         let pipeline = try await manager.create(
             organizationID: org, name: "hourly", schedule: "0 * * * *", stages: stages, enableBackfill: true, source: .standard)
-        let scheduler = PipelineScheduler(store: store, operators: .builtin, clock: clock, options: options)
+        var logger = Logger(label: "ferry.pipelines")
+        logger.logLevel = .warning
+        let scheduler = PipelineScheduler(store: store, operators: .builtin, clock: clock, options: options, logger: logger)
         let backfillStart = ContinuousClock.now
         var steps = 0
         while true {

@@ -183,7 +183,7 @@ public actor PipelineScheduler {
                 if next.backfillCursor == nil { next.backfillFloor = nil }
                 next.backfillNextAt = nil
                 if made > 0 {
-                    logger.info(
+                    logger.debug(
                         "backfill batch", metadata: ["pipeline": "\(pipeline.id)", "windows": "\(made)", "down_to": "\(PipelineTime.iso(end))"])
                 }
             }
