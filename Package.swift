@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "FerryAPI",
             dependencies: [
-                "FerryBSON", "FerryStore", "FerryMQL", "FerryCapture", "ViamProtos", "ViamGRPC",
+                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCapture", "ViamProtos", "ViamGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -115,12 +115,16 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Host/Sync"),
+        .target(
+            name: "FerryPipelines",
+            dependencies: ["FerryStore", "FerryMQL", "FerryBSON", .product(name: "Logging", package: "swift-log")],
+            path: "Host/Pipelines"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
-                "FerryStore", "FerryAPI", "FerrySync", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "FerryStore", "FerryAPI", "FerrySync", "FerryPipelines", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -158,6 +162,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SyncBenchmark"),
+        .executableTarget(
+            name: "PipelineBenchmark",
+            dependencies: [
+                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/PipelineBenchmark"),
         .systemLibrary(name: "CSQLite3", path: "Benchmarks/CSQLite3", pkgConfig: "sqlite3"),
         .executableTarget(
             name: "MQLBenchmark", dependencies: ["FerryMQL", "FerryBSON", "CSQLite3"], path: "Benchmarks/MQLBenchmark",
@@ -179,6 +190,9 @@ let package = Package(
                 "FerryStore", "FerryBSON", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
+        .testTarget(
+            name: "FerryPipelinesTests",
+            dependencies: ["FerryPipelines", "FerryStore", "FerryMQL", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "FerryAPITests", dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport"]),
         .testTarget(
             name: "FerrySyncTests",

@@ -1,4 +1,5 @@
 import FerryMQL
+import FerryPipelines
 import FerryStore
 import Foundation
 import GRPCCore
@@ -23,11 +24,15 @@ public struct DataServer: Sendable {
     let options: Options
     let hooks: IngestHooks
     let logger: Logger
+    /// Called after a pipeline is created or changed over gRPC: wake the scheduler.
+    let pipelineChanged: @Sendable () async -> Void
 
     public init(
         store: any ReadingStore, operators: MQLOperatorRegistry, dataDirectory: String, options: Options,
-        hooks: IngestHooks = IngestHooks(), logger: Logger = Logger(label: "ferry.serve")
+        hooks: IngestHooks = IngestHooks(), logger: Logger = Logger(label: "ferry.serve"),
+        pipelineChanged: @escaping @Sendable () async -> Void = {}
     ) {
+        self.pipelineChanged = pipelineChanged
         self.store = store
         self.operators = operators
         self.dataDirectory = dataDirectory
@@ -57,13 +62,20 @@ public struct DataServer: Sendable {
             address: .ipv4(host: options.host, port: options.port), transportSecurity: security, config: .defaults)
         let protected: Set<ServiceDescriptor> = [
             Viam_App_Data_V1_DataService.descriptor, Viam_App_Datasync_V1_DataSyncService.descriptor,
+            Viam_App_Datapipelines_V1_DataPipelinesService.descriptor,
         ]
+        var services: [any RegistrableRPCService] = [
+            AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store, hooks: hooks),
+            DataServiceImpl(store: store, operators: operators),
+        ]
+        if let pipelineStore = store as? any ReadingStore & PipelineStore {
+            services.append(
+                DataPipelinesServiceImpl(
+                    manager: PipelineManager(store: pipelineStore, operators: operators), changed: pipelineChanged))
+        }
         let server = GRPCServer(
             transport: transport,
-            services: [
-                AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store, hooks: hooks),
-                DataServiceImpl(store: store, operators: operators),
-            ],
+            services: services,
             interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected))])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.serve() }

@@ -55,6 +55,7 @@ extension SQLiteReadingStore {
             db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         var inserted = 0
         var ranges: [String: ClosedRange<Int64>] = [:]
+        var minutes: [String: Set<Int64>] = [:]
         for (offset, row) in rows.enumerated() {
             if let key = idempotencyKey, applied.contains(key.firstRecord + offset) { continue }
             let r = row.reading
@@ -69,11 +70,13 @@ extension SQLiteReadingStore {
             } else {
                 ranges[r.organizationID] = t...t
             }
+            minutes[r.organizationID, default: []].insert(PipelineInvalidationLog.minute(t))
         }
         if let key = idempotencyKey {
             applied.add(key.firstRecord..<key.lastRecord)
             try saveRanges(db, organizationID: rows[0].reading.organizationID, fileID: key.fileID, applied)
         }
+        try PipelineInvalidationLog.recordReadings(db, minutes: minutes)
         return InsertResult(inserted: inserted, timeReceivedRanges: ranges)
     }
 

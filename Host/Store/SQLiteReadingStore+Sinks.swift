@@ -16,33 +16,62 @@ extension SQLiteReadingStore {
         guard !pipelineID.isEmpty else { throw StoreError.invalid("a pipeline sink needs a pipeline id") }
         try await write("writing results of pipeline \(pipelineID) for [\(window.start), \(window.end))") { db in
             try Self.requireOrganization(db, organizationID)
-            try db.execute(
-                sql: """
-                    DELETE FROM sink_documents
-                    WHERE organization_id = ? AND pipeline_id = ? AND window_start < ? AND window_end > ?
-                    """,
-                arguments: [organizationID, pipelineID, window.end, window.start])
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
-            for (position, document) in documents.enumerated() {
-                // Encoded inside the transaction on purpose: a document that cannot be stored
-                // rolls back the deletion above too, leaving the previous results whole.
-                let bytes: [UInt8]
-                do {
-                    bytes = try document.encodeChecked()
-                } catch {
-                    throw StoreError.invalid(
-                        "pipeline \(pipelineID) result document \(position) cannot be stored as BSON: \(error); nothing was replaced")
-                }
-                try insert.execute(arguments: [
-                    organizationID, pipelineID, window.start, window.end, runID, position, Data(bytes),
-                ])
-            }
+            try Self.writeWindow(db, organizationID: organizationID, pipelineID: pipelineID, runID: runID, window: window, documents: documents)
         }
     }
+
+    /// The body of `replaceWindow`, in the caller's transaction (a run's completion writes its
+    /// results and its status together).
+    static func writeWindow(
+        _ db: Database, organizationID: String, pipelineID: String, runID: String, window: SinkWindow, documents: [BSONDocument]
+    ) throws {
+        try db.execute(
+            sql: """
+                DELETE FROM sink_documents
+                WHERE organization_id = ? AND pipeline_id = ? AND window_start < ? AND window_end > ?
+                """,
+            arguments: [organizationID, pipelineID, window.end, window.start])
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let existing = try db.cachedStatement(
+            sql: """
+                SELECT window_start, window_end FROM sink_documents
+                WHERE organization_id = ? AND pipeline_id = ? AND doc_key = ? LIMIT 1
+                """)
+        for (position, document) in documents.enumerated() {
+            // Encoded inside the transaction on purpose: a document that cannot be stored
+            // rolls back the deletion above too, leaving the previous results whole.
+            let bytes: [UInt8]
+            do {
+                bytes = try document.encodeChecked()
+            } catch {
+                throw StoreError.invalid(
+                    "pipeline \(pipelineID) result document \(position) cannot be stored as BSON: \(error); nothing was replaced")
+            }
+            let key = document["_id"].map { Data(BSONDocument([("", $0)]).encode()) }
+            if let key, let clash = try Row.fetchOne(existing, arguments: [organizationID, pipelineID, key]) {
+                let start: Int64 = clash[0]
+                let end: Int64 = clash[1]
+                let same = start == window.start && end == window.end
+                throw StoreError.invalid(
+                    """
+                    duplicate _id \(document["_id"]!.extendedJSON()) in the results of pipeline \(pipelineID): \
+                    \(same ? "this run produced it twice" : "the window [\(isoTime(start)), \(isoTime(end))) already holds a document with it"). \
+                    As in Viam's MongoDB sink, _id must be unique across all windows; a $group _id (say a location) repeats \
+                    in every window, so project it to another field and drop _id, e.g. {"$project": {"location": "$_id", "_id": 0, …}}. \
+                    Nothing was replaced
+                    """)
+            }
+            try insert.execute(arguments: [
+                organizationID, pipelineID, window.start, window.end, runID, position, Data(bytes), key,
+            ])
+        }
+    }
+
+    static func isoTime(_ ms: Int64) -> String { BSON.datetime(ms).extendedJSON() }
 
     /// The stored results of a pipeline in window order, optionally only windows overlapping
     /// `window`, at most `limit` documents.

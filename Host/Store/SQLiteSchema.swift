@@ -111,6 +111,7 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        SQLitePipelineSchema.register(in: &migrator)
         return migrator
     }
 }

@@ -3,6 +3,7 @@ import FerryAPI
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
+import FerryPipelines
 import FerryStore
 import Foundation
 import Logging
@@ -10,7 +11,7 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the data server: Viam's gRPC data API (auth, uploads, MQL and SQL queries) over a SQLite store.",
+        abstract: "Run the data server: Viam's gRPC data API (auth, uploads, MQL and SQL queries, data pipelines) over a SQLite store.",
         discussion: """
             TLS by default: a self-signed certificate is created in the data directory on first start \
             (--tls-cert/--tls-key for real ones); --insecure serves plain HTTP/2 (h2c) for local use. \
@@ -38,7 +39,35 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("hot-storage-hours"), help: "How many hours of recent readings hot storage keeps.")
     var hotStorageHours = 24
 
+    @Option(
+        name: .customLong("pipeline-start-delay"),
+        help: "Seconds after a schedule tick before its window's pipeline run starts (lets late uploads land).")
+    var pipelineStartDelay = 120.0
+
+    @Option(name: .customLong("pipeline-timeout"), help: "Seconds a pipeline run may take before it fails.")
+    var pipelineTimeout = 300.0
+
+    @Option(name: .customLong("pipeline-max-output"), help: "Most documents one pipeline run may produce.")
+    var pipelineMaxOutput = 10_000
+
+    @Option(name: .customLong("backfill-throttle"), help: "Seconds between backfill batches (10 windows each).")
+    var backfillThrottle = 120.0
+
+    @Option(
+        name: .customLong("pipeline-poll"),
+        help: "Seconds between the scheduler's reads of pipeline definitions (changes by `ferry pipelines` show up this fast).")
+    var pipelinePoll = 5.0
+
     func validate() throws {
+        for (flag, value) in [
+            ("--pipeline-start-delay", pipelineStartDelay), ("--backfill-throttle", backfillThrottle),
+        ] where value < 0 || !value.isFinite {
+            throw ValidationError("\(flag) must be a number of seconds ≥ 0, not \(value)")
+        }
+        for (flag, value) in [("--pipeline-timeout", pipelineTimeout), ("--pipeline-poll", pipelinePoll)] where value <= 0 || !value.isFinite {
+            throw ValidationError("\(flag) must be a number of seconds > 0, not \(value)")
+        }
+        if pipelineMaxOutput < 1 { throw ValidationError("--pipeline-max-output must be at least 1") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if insecure, tlsCert != nil { throw ValidationError("--insecure and --tls-cert exclude each other") }
         guard listen.split(separator: ":").count == 2, Int(listen.split(separator: ":")[1]) != nil else {
@@ -74,11 +103,14 @@ struct ServeCommand: AsyncParsableCommand {
             let bound = try await endpoint.start(host: String(metricsParts[0]), port: metricsPort)
             logger.info("serving Prometheus metrics on http://\(metricsParts[0]):\(bound)/metrics")
         }
+        let operators = try MQLOperatorRegistry(plugins: plugins)
+        let scheduler = PipelineScheduler(store: store, operators: operators, options: pipelineOptions)
         let server = DataServer(
-            store: store, operators: try MQLOperatorRegistry(plugins: plugins), dataDirectory: data, options: options,
-            logger: logger)
+            store: store, operators: operators, dataDirectory: data, options: options,
+            logger: logger, pipelineChanged: { await scheduler.wake() })
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run() }
+            group.addTask { await scheduler.run() }
             group.addTask {
                 // Hot storage is a rolling window: drop what aged out, once a minute.
                 while !Task.isCancelled {
@@ -87,6 +119,18 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension ServeCommand {
+    var pipelineOptions: PipelineScheduler.Options {
+        var options = PipelineScheduler.Options()
+        options.startDelay = Int64(pipelineStartDelay * 1000)
+        options.executionTimeout = Int64(pipelineTimeout * 1000)
+        options.maxOutputDocuments = pipelineMaxOutput
+        options.backfillThrottle = Int64(backfillThrottle * 1000)
+        options.pollInterval = Int64(pipelinePoll * 1000)
+        return options
     }
 }
 

@@ -1,0 +1,357 @@
+import FerryBSON
+import FerryMQL
+import FerryStore
+import Foundation
+import Logging
+
+/// Runs every enabled pipeline on its schedule, backfills, re-runs windows that late data touched,
+/// and keeps runs moving: SCHEDULED → STARTED → COMPLETED | FAILED.
+///
+/// The database is the source of truth. Each `step()` re-reads the definitions (so changes made by
+/// `ferry pipelines …` in another process are seen on the next poll), creates the runs that became
+/// due, fails runs that timed out or hung, and starts due runs, each in its own task, so a slow run
+/// never blocks the others. Every state change is a compare-and-set in the store; progress lives
+/// there too, so a restart loses no window and leaves nothing STARTED forever.
+///
+/// One scheduler per data directory: at its first step it treats STARTED runs it did not start as
+/// cut short by a previous process, fails them and re-creates their windows.
+public actor PipelineScheduler {
+    public struct Options: Sendable {
+        /// How long after a tick its window's run starts (lets late uploads of the window land first).
+        public var startDelay: Int64 = 120_000
+        /// A run still going after this is failed; one STARTED for twice this (a dead process) is re-created.
+        public var executionTimeout: Int64 = 300_000
+        public var maxOutputDocuments = 10_000
+        /// The pause between backfill batches.
+        public var backfillThrottle: Int64 = 120_000
+        /// Windows per backfill batch, and the most backfill or late-data runs of one pipeline at once.
+        public var backfillBatchSize = 10
+        /// How often definitions are re-read when nothing wakes the scheduler.
+        public var pollInterval: Int64 = 5_000
+        /// Runs executing at once, over all pipelines.
+        public var maxConcurrentRuns = 16
+        /// Regular windows created per pipeline and step (catching up after a long stop).
+        public var maxWindowsPerStep = 1_000
+        public var mqlOptions = MQLOptions()
+
+        public init() {}
+    }
+
+    public typealias Store = ReadingStore & PipelineStore
+
+    struct InFlight {
+        var task: Task<Void, Never>
+        var cancel: CancelFlag
+    }
+
+    let store: any Store
+    var executor: PipelineExecutor
+    let clock: any PipelineClock
+    let options: Options
+    let logger: Logger
+    var inFlight: [String: InFlight] = [:]
+    var recovered = false
+    var schedules: [String: CronSchedule] = [:]
+    var sleeper: Task<Void, Never>?
+    var lastPrune: Int64?
+
+    public init(
+        store: any Store, operators: MQLOperatorRegistry, clock: any PipelineClock = SystemPipelineClock(),
+        options: Options = Options(), logger: Logger = Logger(label: "ferry.pipelines")
+    ) {
+        self.store = store
+        self.executor = PipelineExecutor(
+            store: store, operators: operators, maxOutputDocuments: options.maxOutputDocuments, mqlOptions: options.mqlOptions)
+        self.clock = clock
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Steps until the task is cancelled, every `pollInterval` or sooner when `wake()` is called.
+    public func run() async {
+        logger.info(
+            "pipeline scheduler started",
+            metadata: [
+                "start_delay_s": "\(options.startDelay / 1000)", "timeout_s": "\(options.executionTimeout / 1000)",
+                "backfill_throttle_s": "\(options.backfillThrottle / 1000)", "poll_ms": "\(options.pollInterval)",
+            ])
+        while !Task.isCancelled {
+            do {
+                try await step()
+            } catch {
+                logger.error("pipeline scheduler step failed (will retry): \(error)")
+            }
+            let sleeper = Task { [clock, options] in await clock.sleep(milliseconds: options.pollInterval) }
+            self.sleeper = sleeper
+            await withTaskCancellationHandler { await sleeper.value } onCancel: { sleeper.cancel() }
+            self.sleeper = nil
+        }
+        for (_, running) in inFlight { running.cancel.cancel() }
+    }
+
+    /// Tests: a hook awaited before each run reads its data.
+    func setBeforeRun(_ hook: @escaping @Sendable (PipelineRunRecord) async -> Void) { executor.beforeRun = hook }
+
+    /// Ends the current sleep early (after a definition changed in this process).
+    public func wake() { sleeper?.cancel() }
+
+    /// Waits until every run this scheduler started has finished (tests, shutdown).
+    public func waitForRuns() async {
+        while let running = inFlight.first?.value { await running.task.value }
+    }
+
+    /// How many runs this scheduler is executing now.
+    public var runningCount: Int { inFlight.count }
+
+    /// One pass: plan every pipeline, enforce timeouts, start what is due.
+    public func step() async throws {
+        let now = clock.now()
+        if !recovered {
+            try await recoverOrphans(now: now)
+            recovered = true
+        }
+        let pipelines = try await store.pipelines(organizationID: nil)
+        let activeBefore = Dictionary(grouping: try await store.activeRuns(), by: \.pipelineID)
+        for pipeline in pipelines where pipeline.enabled {
+            do {
+                try await plan(pipeline, now: now, active: activeBefore[pipeline.id] ?? [])
+            } catch {
+                logger.error("planning pipeline \(pipeline.id) (\(pipeline.name)) failed: \(error)")
+            }
+        }
+        try await enforceTimeouts(try await store.activeRuns(), now: now)
+        // Read again: timeouts may have re-created windows, which can start in this same step.
+        try await startDue(try await store.activeRuns(), pipelines: pipelines, now: now)
+        if lastPrune.map({ now - $0 >= 60_000 }) ?? true {
+            lastPrune = now
+            _ = try await store.pruneInvalidations()
+        }
+    }
+
+    // MARK: Planning
+
+    func schedule(_ text: String) throws -> CronSchedule {
+        if let cached = schedules[text] { return cached }
+        let parsed = try CronSchedule(text)
+        schedules[text] = parsed
+        return parsed
+    }
+
+    func newRun(_ pipeline: PipelineRecord, _ window: SinkWindow, _ kind: PipelineRunKind, notBefore: Int64, now: Int64)
+        -> PipelineRunRecord
+    {
+        PipelineRunRecord(
+            id: UUID().uuidString.lowercased(), pipelineID: pipeline.id, organizationID: pipeline.organizationID, window: window,
+            kind: kind, notBefore: notBefore, createdAt: now)
+    }
+
+    /// Creates the runs that became due for one pipeline and saves its progress with them.
+    func plan(_ pipeline: PipelineRecord, now: Int64, active: [PipelineRunRecord]) async throws {
+        let cron = try schedule(pipeline.schedule)
+        var next = pipeline
+        var runs: [PipelineRunRecord] = []
+
+        // Regular windows: [previous tick, tick) for every tick that has passed.
+        while runs.count < options.maxWindowsPerStep, let tick = cron.next(after: next.scheduledThrough), tick <= now {
+            runs.append(
+                newRun(
+                    pipeline, SinkWindow(start: next.scheduledThrough, end: tick), .scheduled, notBefore: tick + options.startDelay,
+                    now: now))
+            next.scheduledThrough = tick
+        }
+
+        // Backfill: the next batch once the previous one finished and the throttle passed.
+        if let cursor = next.backfillCursor, !active.contains(where: { $0.kind == .backfill }) {
+            if next.backfillNextAt == nil {
+                // The throttle counts from the end of the previous batch, not from when this step noticed it.
+                let recent = try await store.runs(pipelineID: pipeline.id, before: nil, limit: 50)
+                let finished = recent.filter { $0.kind == .backfill }.compactMap(\.endedAt).max() ?? now
+                next.backfillNextAt = finished + options.backfillThrottle
+            }
+            if let at = next.backfillNextAt, now >= at {
+                let earliest = try await store.earliestData(organizationID: pipeline.organizationID, source: pipeline.source)
+                // No data at all: nothing to backfill.
+                let floor = max(next.backfillFloor ?? .min, earliest ?? .max)
+                var end = cursor
+                var made = 0
+                while made < options.backfillBatchSize, end > floor, let start = cron.previous(before: end) {
+                    runs.append(newRun(pipeline, SinkWindow(start: start, end: end), .backfill, notBefore: now, now: now))
+                    end = start
+                    made += 1
+                }
+                next.backfillCursor = end > floor ? end : nil
+                if next.backfillCursor == nil { next.backfillFloor = nil }
+                next.backfillNextAt = nil
+                if made > 0 {
+                    logger.debug(
+                        "backfill batch", metadata: ["pipeline": "\(pipeline.id)", "windows": "\(made)", "down_to": "\(PipelineTime.iso(end))"])
+                }
+            }
+        }
+
+        if pipeline.enableBackfill {
+            try await planLateData(pipeline, cron: cron, next: &next, runs: &runs, active: active, now: now)
+        }
+
+        guard next != pipeline || !runs.isEmpty else { return }
+        if try await !store.savePipeline(next, expectedRevision: pipeline.revision, newRuns: runs, dropSink: false) {
+            logger.debug("pipeline \(pipeline.id) changed while planning; planning again next step")
+        }
+    }
+
+    /// Late data: for each new invalidation-log entry, re-run the windows it touched that already
+    /// ran (or are running), and run windows that never had a run (older than the data seen at
+    /// creation). Windows with a SCHEDULED run, and windows backfill has still to reach, need nothing.
+    func planLateData(
+        _ pipeline: PipelineRecord, cron: CronSchedule, next: inout PipelineRecord, runs: inout [PipelineRunRecord],
+        active: [PipelineRunRecord], now: Int64
+    ) async throws {
+        let entries = try await store.invalidations(
+            organizationID: pipeline.organizationID, source: pipeline.source.invalidationKey, after: next.invalidationCursor,
+            limit: 500)
+        guard !entries.isEmpty else { return }
+        var pending = Set(active.filter { $0.status == .scheduled }.map(\.window))
+        pending.formUnion(runs.map(\.window))
+        for entry in entries {
+            next.invalidationCursor = entry.id
+            let upper = min(entry.range.end, next.scheduledThrough)
+            guard entry.range.start < upper else { continue }
+            let touched = SinkWindow(start: entry.range.start, end: upper)
+            let existing = try await store.latestRuns(pipelineID: pipeline.id, overlapping: touched)
+            for (window, run) in existing.sorted(by: { $0.key.start > $1.key.start })
+            where run.status != .scheduled && !pending.contains(window) && window.end <= next.scheduledThrough {
+                runs.append(newRun(pipeline, window, .rerun, notBefore: now, now: now))
+                pending.insert(window)
+            }
+            // Windows of the current schedule that never ran.
+            let known = existing.keys.sorted { $0.start < $1.start }
+            var k = 0
+            var start = cron.previous(atOrBefore: touched.start)
+            while let s = start, s < touched.end, let e = cron.next(after: s), e <= next.scheduledThrough {
+                let window = SinkWindow(start: s, end: e)
+                while k < known.count, known[k].end <= s { k += 1 }
+                let overlapsKnown = k < known.count && known[k].start < e
+                let backfillWillRunIt = next.backfillCursor.map { e <= $0 } ?? false
+                if !overlapsKnown, !backfillWillRunIt, !pending.contains(window) {
+                    runs.append(newRun(pipeline, window, .rerun, notBefore: now, now: now))
+                    pending.insert(window)
+                }
+                start = e
+            }
+        }
+    }
+
+    // MARK: Timeouts and recovery
+
+    func retryRun(of run: PipelineRunRecord, now: Int64) -> PipelineRunRecord {
+        PipelineRunRecord(
+            id: UUID().uuidString.lowercased(), pipelineID: run.pipelineID, organizationID: run.organizationID, window: run.window,
+            kind: .retry, notBefore: now, createdAt: now)
+    }
+
+    func recoverOrphans(now: Int64) async throws {
+        for run in try await store.activeRuns() where run.status == .started && inFlight[run.id] == nil {
+            let retry = retryRun(of: run, now: now)
+            if try await store.failRun(
+                id: run.id,
+                message: "the server stopped while this run was in progress; its window was re-created as run \(retry.id)",
+                now: now, retry: retry)
+            {
+                logger.warning("run cut short by a restart re-created", metadata: ["run": "\(run.id)", "retry": "\(retry.id)"])
+            }
+        }
+    }
+
+    func enforceTimeouts(_ active: [PipelineRunRecord], now: Int64) async throws {
+        let timeout = options.executionTimeout
+        for run in active where run.status == .started {
+            guard let started = run.startedAt else { continue }
+            if let mine = inFlight[run.id] {
+                guard now >= started + timeout else { continue }
+                mine.cancel.cancel()
+                _ = try await store.failRun(
+                    id: run.id,
+                    message:
+                        "timed out: still running after the execution timeout of \(timeout / 1000) s. Narrow the query (a leading $match on indexed fields), shorten the window, or raise --pipeline-timeout",
+                    now: now, retry: nil)
+                logger.warning("run timed out", metadata: ["run": "\(run.id)", "pipeline": "\(run.pipelineID)"])
+            } else if now >= started + 2 * timeout {
+                let retry = retryRun(of: run, now: now)
+                _ = try await store.failRun(
+                    id: run.id,
+                    message:
+                        "hung: STARTED for more than twice the execution timeout (\(2 * timeout / 1000) s) without finishing; its window was re-created as run \(retry.id)",
+                    now: now, retry: retry)
+                logger.warning("hung run re-created", metadata: ["run": "\(run.id)", "retry": "\(retry.id)"])
+            }
+        }
+    }
+
+    // MARK: Starting runs
+
+    func startDue(_ active: [PipelineRunRecord], pipelines: [PipelineRecord], now: Int64) async throws {
+        let enabled = Dictionary(uniqueKeysWithValues: pipelines.filter(\.enabled).map { ($0.id, $0) })
+        var started = Dictionary(grouping: active.filter { $0.status == .started }, by: \.pipelineID)
+        func limited(_ run: PipelineRunRecord) -> Bool { run.kind == .backfill || run.kind == .rerun }
+        let due = active.filter { $0.status == .scheduled && $0.notBefore <= now && enabled[$0.pipelineID] != nil }
+        // Regular windows first, oldest first; then backfill and late data, newest window first.
+        let ordered =
+            due.filter { !limited($0) }.sorted { $0.window.start < $1.window.start }
+            + due.filter(limited).sorted { $0.window.start > $1.window.start }
+        for run in ordered {
+            guard inFlight.count < options.maxConcurrentRuns else { break }
+            let running = started[run.pipelineID] ?? []
+            // Two runs of one window at once could finish in the wrong order; the later one waits.
+            if running.contains(where: { $0.window.start < run.window.end && $0.window.end > run.window.start }) { continue }
+            if limited(run), running.filter(limited).count >= options.backfillBatchSize { continue }
+            guard let pipeline = enabled[run.pipelineID], try await store.startRun(id: run.id, now: now) else { continue }
+            var startedRun = run
+            startedRun.status = .started
+            startedRun.startedAt = now
+            started[run.pipelineID, default: []].append(startedRun)
+            launch(startedRun, pipeline)
+        }
+    }
+
+    func launch(_ run: PipelineRunRecord, _ pipeline: PipelineRecord) {
+        let cancel = CancelFlag()
+        let executor = self.executor
+        let task = Task {
+            let outcome: Result<[BSONDocument], any Error>
+            do {
+                outcome = .success(try await executor.execute(run, of: pipeline, cancel: cancel))
+            } catch {
+                outcome = .failure(error)
+            }
+            await self.finish(run, pipeline, outcome)
+        }
+        inFlight[run.id] = InFlight(task: task, cancel: cancel)
+    }
+
+    func finish(_ run: PipelineRunRecord, _ pipeline: PipelineRecord, _ outcome: Result<[BSONDocument], any Error>) async {
+        defer { inFlight[run.id] = nil }
+        let now = clock.now()
+        do {
+            switch outcome {
+            case .success(let documents):
+                do {
+                    if try await store.completeRun(id: run.id, documents: documents, now: now) {
+                        logger.debug(
+                            "run completed",
+                            metadata: ["run": "\(run.id)", "pipeline": "\(pipeline.name)", "documents": "\(documents.count)"])
+                    }
+                } catch let error as StoreError where error.kind == .invalidArgument {
+                    _ = try await store.failRun(id: run.id, message: error.message, now: now, retry: nil)
+                }
+            case .failure(let error):
+                let message =
+                    if let error = error as? MQLError { "MQL stage failed: \(error)" } else { "\(error)" }
+                _ = try await store.failRun(id: run.id, message: message, now: now, retry: nil)
+                logger.info("run failed", metadata: ["run": "\(run.id)", "pipeline": "\(pipeline.name)", "error": "\(message)"])
+            }
+        } catch {
+            // The store itself failed; the run stays STARTED and the hung-run rule re-creates it.
+            logger.error("recording the end of run \(run.id) failed: \(error)")
+        }
+    }
+}

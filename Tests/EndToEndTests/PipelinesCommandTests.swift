@@ -1,0 +1,69 @@
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// `ferry pipelines …` as a user runs it against a data directory: scriptable output, refusals with reasons.
+@Suite struct PipelinesCommandTests {
+    static let mql =
+        #"[{"$match": {"component_name": "sensor"}}, {"$group": {"_id": "$location_id", "avg_temp": {"$avg": "$data.readings.temperature"}, "count": {"$sum": 1}}}, {"$project": {"location": "$_id", "avg_temp": 1, "count": 1, "_id": 0}}]"#
+
+    func ferry(_ arguments: [String], data: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        try FerryProcess.run(arguments + ["--data", data])
+    }
+
+    @Test func createListGetRenameUpdateDisableEnableRunsDelete() throws {
+        let dir = try TemporaryDirectory("ferry-pipelines-cli")
+        defer { dir.remove() }
+        let org = try ferry(["org", "create", "acme"], data: dir.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let created = try ferry(
+            [
+                "pipelines", "create", "--org-id", org, "--name", "sensor-counts", "--schedule", "0 * * * *",
+                "--data-source-type", "standard", "--enable-backfill=true", "--mql", Self.mql,
+            ], data: dir.path)
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UUID(uuidString: id) != nil, "create prints the id alone: \(created.stdout)")
+
+        let list = try ferry(["pipelines", "list", "--org-id", org], data: dir.path)
+        #expect(list.stdout.contains(id) && list.stdout.contains("sensor-counts") && list.stdout.contains("enabled"))
+
+        try #"[{"$match": {"component_name": "sensor"}}, {"$count": "n"}]"#.write(
+            toFile: dir.file("q.json"), atomically: true, encoding: .utf8)
+        #expect(try ferry(["pipelines", "rename", "--id", id, "--name", "counts"], data: dir.path).status == 0)
+        let update = try ferry(
+            ["pipelines", "update", "--id", id, "--mql-path", dir.file("q.json"), "--schedule", "*/15 * * * *"], data: dir.path)
+        #expect(update.status == 0, "\(update.stderr)")
+        #expect(try ferry(["pipelines", "disable", "--id", id], data: dir.path).status == 0)
+        let get = try ferry(["pipelines", "get", "--id", id, "--json"], data: dir.path)
+        #expect(get.stdout.contains(#""name":"counts""#), "\(get.stdout)")
+        #expect(get.stdout.contains(#""schedule":"*/15 * * * *""#))
+        #expect(get.stdout.contains(#""enabled":false"#))
+        #expect(get.stdout.contains(#""$count":"n""#))
+        #expect(try ferry(["pipelines", "enable", "--id", id, "--backfill-missed"], data: dir.path).status == 0)
+
+        let runs = try ferry(["pipelines", "runs", "--id", id], data: dir.path)
+        #expect(runs.status == 0, "\(runs.stderr)")
+        #expect(runs.stderr.contains("0 completed"), "the summary goes to stderr: \(runs.stderr)")
+
+        #expect(try ferry(["pipelines", "delete", "--id", id], data: dir.path).status == 0)
+        let gone = try ferry(["pipelines", "get", "--id", id], data: dir.path)
+        #expect(gone.status != 0 && gone.stderr.contains("no pipeline \(id)"), "\(gone.stderr)")
+    }
+
+    @Test func refusalsSayWhatAndWhere() throws {
+        let dir = try TemporaryDirectory("ferry-pipelines-cli")
+        defer { dir.remove() }
+        let org = try ferry(["org", "create", "acme"], data: dir.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func create(_ schedule: String, _ mql: String, name: String = "p") throws -> (status: Int32, stdout: String, stderr: String) {
+            try ferry(["pipelines", "create", "--org-id", org, "--name", name, "--schedule", schedule, "--mql", mql], data: dir.path)
+        }
+        let badCron = try create("0 0 31 2 *", Self.mql)
+        #expect(badCron.status != 0 && badCron.stderr.contains("field 3 (day of month)"), "\(badCron.stderr)")
+        let badStage = try create("0 * * * *", #"[{"$match": {}}, {"$group": {"n": {"$sum": 1}}}]"#)
+        #expect(badStage.status != 0 && badStage.stderr.contains("stage 1"), "\(badStage.stderr)")
+        #expect(try create("0 * * * *", Self.mql).status == 0)
+        let duplicate = try create("0 * * * *", Self.mql)
+        #expect(duplicate.status != 0 && duplicate.stderr.contains("already has a pipeline named \"p\""), "\(duplicate.stderr)")
+    }
+}

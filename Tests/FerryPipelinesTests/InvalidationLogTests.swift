@@ -1,0 +1,35 @@
+import FerryStore
+import Testing
+
+@testable import FerryPipelines
+
+/// The invalidation log is written by ingest itself, in the readings' transaction.
+@Suite struct InvalidationLogTests {
+    @Test func ingestLogsTouchedMinutesOnlyWhenAPipelineWithBackfillNeedsThem() async throws {
+        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+        defer { f.remove() }
+        try await f.insert([utc("2024-05-01T09:05")])
+        #expect(try await f.store.latestInvalidationID() == 0, "nobody reads the log: nothing written")
+
+        _ = try await f.create(backfill: false, name: "plain")
+        try await f.insert([utc("2024-05-01T09:06")])
+        #expect(try await f.store.latestInvalidationID() == 0)
+
+        let p = try await f.create(backfill: true, name: "backfilled")
+        try await f.insert([
+            utc("2024-05-01T09:05") + 10_000, utc("2024-05-01T09:05") + 50_000, utc("2024-05-01T09:06") + 1_000,
+            utc("2024-05-01T09:30"),
+        ])
+        let entries = try await f.store.invalidations(organizationID: f.org, source: "readings", after: p.invalidationCursor, limit: 10)
+        #expect(
+            entries.map(\.range) == [
+                SinkWindow(start: utc("2024-05-01T09:05"), end: utc("2024-05-01T09:07")),
+                SinkWindow(start: utc("2024-05-01T09:30"), end: utc("2024-05-01T09:31")),
+            ])
+
+        // Processed by every pipeline that needs them: pruned.
+        try await f.settle()
+        #expect(try await f.store.pruneInvalidations() >= 0)
+        #expect(try await f.store.invalidations(organizationID: f.org, source: "readings", after: 0, limit: 10).isEmpty)
+    }
+}

@@ -1,0 +1,118 @@
+import FerryBSON
+import FerryMQL
+import FerryStore
+import FerryTestSupport
+import Foundation
+import Synchronization
+
+@testable import FerryPipelines
+
+/// A clock the test moves by hand; `sleep` returns at once (tests call `step()` themselves).
+final class ManualClock: PipelineClock {
+    private let current: Mutex<Int64>
+
+    init(_ start: Int64) { current = Mutex(start) }
+
+    func now() -> Int64 { current.withLock { $0 } }
+    func set(_ ms: Int64) { current.withLock { $0 = ms } }
+    func advance(_ ms: Int64) { current.withLock { $0 += ms } }
+    func sleep(milliseconds: Int64) async { await Task.yield() }
+}
+
+/// UTC "YYYY-MM-DDTHH:MM" to ms.
+func utc(_ text: String) -> Int64 {
+    let parts = text.split(whereSeparator: { "-T:".contains($0) }).map { Int($0)! }
+    let day = CivilDate(year: Int64(parts[0]), month: parts[1], day: parts[2]).dayNumber
+    return day * 86_400_000 + Int64(parts[3]) * 3_600_000 + Int64(parts[4]) * 60_000
+}
+
+func iso(_ ms: Int64?) -> String { ms.map(PipelineTime.iso) ?? "nil" }
+
+let minute: Int64 = 60_000
+let hour: Int64 = 3_600_000
+
+/// A store in a temporary directory with one organisation, a manual clock and a scheduler.
+struct PipelineFixture {
+    let directory: TemporaryDirectory
+    let store: SQLiteReadingStore
+    let org: String
+    let clock: ManualClock
+    let manager: PipelineManager
+    let scheduler: PipelineScheduler
+
+    static func make(now: Int64, options: PipelineScheduler.Options = .testing) async throws -> PipelineFixture {
+        let directory = try TemporaryDirectory("ferry-pipelines")
+        var configuration = SQLiteReadingStore.Configuration()
+        configuration.durability = .normal
+        let store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: configuration)
+        let org = try await store.createOrganization(name: "Acme").id
+        let clock = ManualClock(now)
+        return PipelineFixture(
+            directory: directory, store: store, org: org, clock: clock,
+            manager: PipelineManager(store: store, operators: .builtin, clock: clock),
+            scheduler: PipelineScheduler(store: store, operators: .builtin, clock: clock, options: options))
+    }
+
+    func remove() { directory.remove() }
+
+    /// One sensor reading at `time` with a temperature.
+    func reading(at time: Int64, temperature: Double = 20, location: String = "lab", component: String = "sensor") -> Reading {
+        Reading(
+            organizationID: org, locationID: location, robotID: "robot", partID: "part", componentType: "rdk:component:sensor",
+            componentName: component, methodName: "Readings", timeRequested: time - 1, timeReceived: time, tags: [],
+            additionalParameters: [:], data: ["readings": ["temperature": .double(temperature)]])
+    }
+
+    func insert(_ times: [Int64], temperature: Double = 20) async throws {
+        _ = try await store.insert(times.map { reading(at: $0, temperature: temperature) }, idempotencyKey: nil)
+    }
+
+    /// A step, then every run it started, finished.
+    func settle() async throws {
+        try await scheduler.step()
+        await scheduler.waitForRuns()
+    }
+
+    func runs(_ pipeline: PipelineRecord) async throws -> [PipelineRunRecord] {
+        try await store.runs(pipelineID: pipeline.id, before: nil, limit: 100_000)
+    }
+
+    func sink(_ pipeline: PipelineRecord) async throws -> [BSONDocument] {
+        try await store.sinkDocuments(organizationID: org, pipelineID: pipeline.id, window: nil, limit: nil)
+    }
+
+    static let countStages: [BSONDocument] = [
+        ["$match": ["component_name": "sensor"]],
+        ["$group": ["_id": "$location_id", "count": ["$sum": 1], "avg": ["$avg": "$data.readings.temperature"]]],
+        ["$project": ["location": "$_id", "count": 1, "avg": 1, "_id": 0]],
+    ]
+
+    func create(
+        schedule: String = "0 * * * *", backfill: Bool = false, stages: [BSONDocument] = countStages, name: String = "counts",
+        source: PipelineSource = .standard
+    ) async throws -> PipelineRecord {
+        try await manager.create(
+            organizationID: org, name: name, schedule: schedule, stages: stages, enableBackfill: backfill, source: source)
+    }
+}
+
+extension PipelineScheduler.Options {
+    static var testing: PipelineScheduler.Options {
+        var options = PipelineScheduler.Options()
+        options.startDelay = 2 * 60_000
+        options.executionTimeout = 5 * 60_000
+        options.backfillThrottle = 2 * 60_000
+        return options
+    }
+}
+
+extension BSONDocument {
+    var runInterval: SinkWindow? {
+        guard case .document(let meta)? = self["_viam_pipeline_run"], case .document(let interval)? = meta["interval"],
+            case .datetime(let start)? = interval["start"], case .datetime(let end)? = interval["end"]
+        else { return nil }
+        return SinkWindow(start: start, end: end)
+    }
+
+    var countField: Int? { self["count"]?.int64Value.map(Int.init) }
+}
