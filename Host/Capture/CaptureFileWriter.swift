@@ -114,6 +114,11 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         finishCurrent()
     }
 
+    public func finishFile() {
+        flush()
+        finishCurrent()
+    }
+
     private func enqueue(_ item: Pending) {
         pending.append(item)
         pendingBytes += item.size

@@ -88,6 +88,12 @@ public final class Collector: Sendable {
         queue.sync { sink.close() }
     }
 
+    /// Finishes the sink's open file (Viam flushes collectors before each sync, so recent
+    /// readings go up without waiting for a file to fill). Waits for a capture in progress.
+    public func finishFile() {
+        queue.sync { sink.finishFile() }
+    }
+
     /// One timer fire, on `queue`.
     func tick() {
         let now = clock.monotonicNanos()
@@ -138,4 +144,11 @@ public protocol ReadingSink: Sendable {
     func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date)
     /// Flushes and closes; called on the collector's queue after the last write.
     func close()
+    /// Finishes the open file so it can be synced; the next reading starts a new one. Called on
+    /// the collector's queue.
+    func finishFile()
+}
+
+extension ReadingSink {
+    public func finishFile() {}
 }

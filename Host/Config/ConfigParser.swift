@@ -192,7 +192,7 @@ public enum ConfigParser {
             object,
             [
                 "server", "api_key_id", "api_key", "ca_cert", "insecure", "fsync_interval_ms", "data_dir", "listen",
-                "capture_dir_max_bytes", "archive_dir",
+                "capture_dir_max_bytes", "archive_dir", "pipeline_start_delay_secs",
             ],
             at: path)
         var options = FerryOptions()
@@ -218,6 +218,12 @@ public enum ConfigParser {
         }
         options.captureDirMaxBytes = walker.integer(object, "capture_dir_max_bytes", at: path, minimum: 1024 * 1024)
         options.archiveDir = walker.string(object, "archive_dir", at: path).map { resolve($0, against: baseDirectory) }
+        options.pipelineStartDelaySecs = walker.number(object, "pipeline_start_delay_secs", at: path) {
+            $0 < 0 ? "must be 0 or more seconds, got \($0)" : nil
+        }
+        if options.server != nil, options.pipelineStartDelaySecs != nil {
+            walker.fault("\(path).pipeline_start_delay_secs", "configures the embedded data server's pipelines; with a server named, use `ferry serve --pipeline-start-delay` there")
+        }
         return options
     }
 

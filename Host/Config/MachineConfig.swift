@@ -88,6 +88,9 @@ public struct FerryOptions: Sendable, Equatable {
     public var captureDirMaxBytes: Int64?
     /// Beyond Viam: move confirmed files here instead of deleting them (an audit trail).
     public var archiveDir: String?
+    /// The embedded server's pipeline start delay after a schedule tick (as `ferry serve
+    /// --pipeline-start-delay`); nil: the default (120 s, as Viam).
+    public var pipelineStartDelaySecs: Double?
 
     public init() {}
 }

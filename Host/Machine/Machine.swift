@@ -90,6 +90,12 @@ public final class Machine: @unchecked Sendable {
         return document
     }
 
+    /// Finishes every collector's open capture file, so a sync takes everything captured so far.
+    public func finishCaptureFiles() {
+        let collectors = control.sync { components.values.flatMap { $0.collectors.values.map(\.collector) } }
+        for collector in collectors { collector.finishFile() }
+    }
+
     /// Collector keys running now, with their stats.
     public var collectorStats: [Collector.Key: CollectorStats] {
         control.sync {

@@ -25,6 +25,8 @@ public final class SyncEngine: Sendable {
         /// The selective syncer's verdict; only asked when one is configured.
         public var shouldSync: @Sendable () async -> Bool = { true }
         public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+        /// Closes the collectors' open files before a sync scans, as Viam flushes its collectors.
+        public var finishOpenFiles: @Sendable () -> Void = {}
         /// How often the engine looks for work, the trigger file and disk space (real time).
         public var tick: Duration = .milliseconds(500)
         public var diskCheckInterval: Double = 30
@@ -114,6 +116,7 @@ public final class SyncEngine: Sendable {
             var allowed = manual || settings.selectiveSyncerName == nil
             if !allowed { allowed = await environment.shouldSync() }
             if allowed {
+                environment.finishOpenFiles()
                 scan = Self.scan(settings)
                 enqueue(scan!, settings: settings, now: now)
             } else {

@@ -3,13 +3,14 @@ import FerryConfig
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
+import FerryPipelines
 import FerryStore
 import FerrySync
 import Foundation
 import Logging
 
 /// The data server `ferry run` starts in its own process when the config names none: the same
-/// server as `ferry serve`, over TLS on loopback, so sync takes exactly the path it takes to a
+/// server as `ferry serve` (with the pipeline scheduler), over TLS on loopback, so sync takes exactly the path it takes to a
 /// remote server. Its organisation and upload key are made on first start and kept in the data
 /// directory (`embedded.json`, readable only by the owner).
 enum EmbeddedDataServer {
@@ -43,9 +44,15 @@ enum EmbeddedDataServer {
         options.port = Int(listen[1]) ?? 0
         let tls = try DataServer.selfSignedCertificate(in: directory)
         options.tls = tls
+        let operators = try MQLOperatorRegistry(plugins: plugins)
+        var pipelineOptions = PipelineScheduler.Options()
+        if let delay = dataManager.ferry.pipelineStartDelaySecs { pipelineOptions.startDelay = Int64(delay * 1000) }
+        // Pipelines made with `ferry pipelines … --data DIR` run here too: the scheduler polls the store.
+        let scheduler = PipelineScheduler(store: store, operators: operators, options: pipelineOptions)
+        group.addTask { await scheduler.run() }
         let server = DataServer(
-            store: store, operators: try MQLOperatorRegistry(plugins: plugins), dataDirectory: directory, options: options,
-            logger: logger)
+            store: store, operators: operators, dataDirectory: directory, options: options, logger: logger,
+            pipelineChanged: { await scheduler.wake() })
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         group.addTask {
             try await server.run { port in

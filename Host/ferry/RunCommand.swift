@@ -91,6 +91,7 @@ struct RunCommand: AsyncParsableCommand {
             throw Failure("cannot set up sync to \(endpoint.address): \(error)")
         }
         var environment = SyncEngine.Environment()
+        environment.finishOpenFiles = { machine.finishCaptureFiles() }
         environment.shouldSync = {
             // Viam's selective sync: the named sensor's Readings must say should_sync: true.
             guard let name = machine.dataManager?.selectiveSyncerName else { return true }
