@@ -13,8 +13,10 @@ import Logging
 /// never blocks the others. Every state change is a compare-and-set in the store; progress lives
 /// there too, so a restart loses no window and leaves nothing STARTED forever.
 ///
-/// One scheduler per data directory: at its first step it treats STARTED runs it did not start as
-/// cut short by a previous process, fails them and re-creates their windows.
+/// One scheduler per data directory, by a lease in the store renewed at every step: a second
+/// scheduler on the same directory (another `ferry serve`) stands by and takes over when the
+/// first stops renewing. On taking the lease it treats STARTED runs it did not start as cut short
+/// by the previous holder, fails them and re-creates their windows.
 public actor PipelineScheduler {
     public struct Options: Sendable {
         /// How long after a tick its window's run starts (lets late uploads of the window land first).
@@ -32,6 +34,8 @@ public actor PipelineScheduler {
         public var maxConcurrentRuns = 16
         /// Regular windows created per pipeline and step (catching up after a long stop).
         public var maxWindowsPerStep = 1_000
+        /// How long the scheduler lease lasts without renewal (a stopped holder is replaced after this).
+        public var leaseDuration: Int64 = 15_000
         public var mqlOptions = MQLOptions()
 
         public init() {}
@@ -54,6 +58,10 @@ public actor PipelineScheduler {
     var schedules: [String: CronSchedule] = [:]
     var sleeper: Task<Void, Never>?
     var lastPrune: Int64?
+    /// This scheduler's lease owner id.
+    let identity = UUID().uuidString.lowercased()
+    /// nil until the first step; false while standing by.
+    var holdsLease: Bool?
 
     public init(
         store: any Store, operators: MQLOperatorRegistry, clock: any PipelineClock = SystemPipelineClock(),
@@ -87,6 +95,7 @@ public actor PipelineScheduler {
             self.sleeper = nil
         }
         for (_, running) in inFlight { running.cancel.cancel() }
+        _ = try? await store.acquireSchedulerLease(owner: identity, now: clock.now(), duration: 0)
     }
 
     /// Tests: a hook awaited before each run reads its data.
@@ -106,6 +115,16 @@ public actor PipelineScheduler {
     /// One pass: plan every pipeline, enforce timeouts, start what is due.
     public func step() async throws {
         let now = clock.now()
+        let lease = max(options.leaseDuration, 3 * options.pollInterval)
+        guard try await store.acquireSchedulerLease(owner: identity, now: now, duration: lease) else {
+            if holdsLease != false {
+                logger.warning("another pipeline scheduler runs on this data directory; standing by until its lease expires")
+            }
+            holdsLease = false
+            recovered = false
+            return
+        }
+        holdsLease = true
         if !recovered {
             try await recoverOrphans(now: now)
             recovered = true

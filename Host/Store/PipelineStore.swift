@@ -45,6 +45,9 @@ public protocol PipelineStore: Sendable {
     func latestInvalidationID() async throws -> Int64
     /// Deletes log entries every pipeline with backfill has processed; returns how many.
     func pruneInvalidations() async throws -> Int
+    /// Takes or renews the data directory's scheduler lease for `owner` until `now + duration`;
+    /// false while another owner's lease is unexpired. `duration` 0 releases it.
+    func acquireSchedulerLease(owner: String, now: Int64, duration: Int64) async throws -> Bool
     /// The earliest time in `source` (time_received of readings, window start of a sink), or nil if empty.
     func earliestData(organizationID: String, source: PipelineSource) async throws -> Int64?
 }

@@ -222,6 +222,19 @@ extension SQLiteReadingStore: PipelineStore {
         }
     }
 
+    public func acquireSchedulerLease(owner: String, now: Int64, duration: Int64) async throws -> Bool {
+        try await write("taking the pipeline scheduler lease") { db in
+            let key = "pipeline_scheduler_lease"
+            if let value = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = ?", arguments: [key]) {
+                let parts = value.split(separator: " ")
+                if parts.count == 2, String(parts[0]) != owner, let expiry = Int64(parts[1]), expiry > now { return false }
+            }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", arguments: [key, "\(owner) \(now + duration)"])
+            return true
+        }
+    }
+
     public func earliestData(organizationID: String, source: PipelineSource) async throws -> Int64? {
         try await read("finding the earliest data") { db in
             switch source {

@@ -378,3 +378,28 @@ final class Gate: Sendable {
         }
     }
 }
+
+@Suite struct LeaseTests {
+    @Test func aSecondSchedulerOnTheSameDataDirectoryStandsByUntilTheFirstStops() async throws {
+        var options = PipelineScheduler.Options.testing
+        options.leaseDuration = 2 * hour
+        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"), options: options)
+        defer { f.remove() }
+        try await f.insert([utc("2024-05-01T10:10")])
+        let p = try await f.create()
+        let second = PipelineScheduler(store: f.store, operators: .builtin, clock: f.clock, options: options)
+        try await f.settle()
+        f.clock.set(utc("2024-05-01T11:02"))
+        try await second.step()
+        await second.waitForRuns()
+        #expect(try await f.runs(p).isEmpty, "the standby neither plans nor runs")
+        try await f.settle()
+        #expect(try await f.runs(p).map(\.status) == [.completed])
+
+        // The first stops renewing (its lease ran from 11:02 to 13:02): the second takes over.
+        f.clock.set(utc("2024-05-01T13:03"))
+        try await second.step()
+        await second.waitForRuns()
+        #expect(try await f.runs(p).map(\.status) == [.completed, .completed, .completed])
+    }
+}

@@ -172,6 +172,21 @@ async def main(data, port):
     except Exception as error:
         check("NOT_FOUND" in repr(error) or "no pipeline" in str(error), f"a deleted pipeline is gone: {error}")
     check(await sink_rows() == [], "deleting a pipeline removes its sink")
+
+    # The CLI writes the data directory directly; the running server's scheduler picks it up.
+    cli_id = ferry("pipelines", "create", "--org-id", org, "--name", "from-cli", "--schedule", "*/30 * * * *",
+                   "--enable-backfill=true", "--mql", '[{"$match": {}}, {"$count": "n"}]', data=data)
+
+    async def cli_sink():
+        return await dc.tabular_data_by_mql(org, [{"$match": {}}], tabular_data_source_type=SINK, pipeline_id=cli_id)
+
+    cli_rows = await wait_for("a pipeline created with `ferry pipelines create` runs in the server", cli_sink)
+    check(cli_rows is not None and [r.get("n") for r in cli_rows] == [4], f"its sink: {cli_rows}")
+    queried = ferry("data", "query", "--org", org, "--pipeline-sink", cli_id, "--mql", '[{"$project": {"_id": 0, "n": 1}}]',
+                    data=data)
+    check(queried == '{"n":4}', f"`ferry data query --pipeline-sink` reads it: {queried}")
+    listed = (await dc.list_data_pipelines(org))
+    check([p.name for p in listed] == ["from-cli"], f"the SDK lists the CLI's pipeline: {[p.name for p in listed]}")
     client.close()
 
 
