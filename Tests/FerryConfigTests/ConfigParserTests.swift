@@ -129,7 +129,13 @@ import Testing
         #expect(faults(service(#"{"maximum_num_sync_threads": 0}"#)) == ["\(path).maximum_num_sync_threads: must be at least 1, got 0"])
         #expect(faults(service(#"{"tags": ["a", 3]}"#)) == ["\(path).tags[1]: expected a string, got the number 3"])
         #expect(faults(service(#"{"ferry": {"sever": "x:1"}}"#)) == [
-            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, ca_cert, fsync_interval_ms, insecure, server"
+            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, archive_dir, ca_cert, capture_dir_max_bytes, data_dir, fsync_interval_ms, insecure, listen, pipeline_start_delay_secs, server"
+        ])
+        #expect(faults(service(#"{"ferry": {"listen": "nowhere"}}"#)) == [
+            #"\#(path).ferry.listen: "nowhere" is not HOST:PORT (the embedded data server's address; port 0 picks a free one)"#
+        ])
+        #expect(faults(service(#"{"ferry": {"server": "h:1", "api_key_id": "k", "api_key": "s", "data_dir": "d"}}"#)) == [
+            "\(path).ferry: data_dir and listen configure the embedded data server, which runs only when no server is named; remove one or the other"
         ])
         #expect(faults(service(#"{"ferry": {"server": "localhost"}}"#)) == [
             #"\#(path).ferry.server: "localhost" is not HOST:PORT"#,
