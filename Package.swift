@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "ferry", targets: ["ferry"]),
         .library(name: "FerrySDK", targets: ["FerrySDK"]),
         .library(name: "FerryBSON", targets: ["FerryBSON"]),
+        .library(name: "FerryDevice", targets: ["FerryDevice"]),
         // Built-in plugins: each its own shared library, found next to the ferry binary.
         .library(name: "FerryFake", type: .dynamic, targets: ["FerryFake"]),
         .library(name: "FerrySystemStats", type: .dynamic, targets: ["FerrySystemStats"]),
@@ -48,6 +49,10 @@ let package = Package(
         .target(name: "CFerryPlugin", path: "SDK", sources: ["CFerryPlugin"], publicHeadersPath: "include"),
         .target(name: "FerryBSON", path: "SDK/FerryBSON"),
         .target(name: "FerrySDK", dependencies: ["CFerryPlugin", "FerryBSON"], path: "SDK/FerrySDK"),
+        // The seam between drivers and the kernel (open/ioctl/read/mmap/poll), faked in unit tests.
+        .target(name: "FerryDevice", path: "SDK/FerryDevice"),
+        // Linux uAPI structs and ioctl numbers (I2C, GPIO v2) for drivers.
+        .target(name: "CFerryLinux", path: "SDK/CFerryLinux"),
 
         // MARK: Host — the host process and the data server.
         .target(
