@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "FerryFake", type: .dynamic, targets: ["FerryFake"]),
         .library(name: "FerrySystemStats", type: .dynamic, targets: ["FerrySystemStats"]),
         .library(name: "FerryMQLSensor", type: .dynamic, targets: ["FerryMQLSensor"]),
+        .library(name: "FerryI2C", type: .dynamic, targets: ["FerryI2C"]),
+        .library(name: "FerryGPIO", type: .dynamic, targets: ["FerryGPIO"]),
     ] + fixturePlugins.map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -131,6 +133,21 @@ let package = Package(
             name: "FerryMQLSensor", dependencies: ["FerrySDK", "FerryBSON"], path: "Plugins/mql-sensor",
             linkerSettings: pluginLinkerSettings),
 
+        // Drivers live in static targets (tested in process with fake devices); each plugin target
+        // is only its entry point, so two plugins' `ferry_plugin_entry` never meet in one binary.
+        .target(
+            name: "FerryI2CDrivers", dependencies: ["FerrySDK", "FerryBSON", "FerryDevice", "CFerryLinux"],
+            path: "Plugins/i2c/Drivers"),
+        .target(
+            name: "FerryI2C", dependencies: ["FerryI2CDrivers", "FerrySDK", "FerryDevice"], path: "Plugins/i2c/Plugin",
+            linkerSettings: pluginLinkerSettings),
+        .target(
+            name: "FerryGPIODrivers",
+            dependencies: ["FerryI2CDrivers", "FerrySDK", "FerryBSON", "FerryDevice", "CFerryLinux"], path: "Plugins/gpio/Drivers"),
+        .target(
+            name: "FerryGPIO", dependencies: ["FerryGPIODrivers", "FerrySDK", "FerryDevice"], path: "Plugins/gpio/Plugin",
+            linkerSettings: pluginLinkerSettings),
+
         // MARK: Benchmarks
         .executableTarget(
             name: "CaptureBenchmark",
@@ -165,5 +182,8 @@ let package = Package(
         .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
+        .testTarget(
+            name: "DriverTests",
+            dependencies: ["FerryI2CDrivers", "FerryGPIODrivers", "FerryDevice", "CFerryLinux", "FerrySDK", "FerryBSON"]),
     ] + fixturePlugins.map(fixturePlugin)
 )

@@ -15,6 +15,12 @@ public struct DeviceFile: Sendable {
         (self.io, self.path, self.detail) = (io, path, detail)
     }
 
+    /// Wraps a descriptor something else opened (a GPIO line request's fd, say); `path` names it
+    /// in errors.
+    public init(io: any DeviceIO, path: String, fd: Int32, detail: String? = nil) {
+        (self.io, self.path, self.fd, self.detail) = (io, path, fd, detail)
+    }
+
     public func close() { io.close(fd) }
 
     @discardableResult
