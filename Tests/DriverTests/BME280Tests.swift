@@ -67,10 +67,21 @@ func integerHumidity(_ c: BME280Calibration, adcH: Int, tFine: Int) -> Int {
         #expect(chip.writes.count == 3, "calibration and mode are set up once")
     }
 
-    @Test func theResetValueMeansNoMeasurementYet() throws {
+    @Test func theResetValueMeansNoMeasurementYetAndAPowerCycledChipIsSetUpAgain() throws {
         let chip = bme280Chip(adcT: 0x80000, adcP: 0x80000, adcH: 0x8000)
         let sensor = try BME280(config: sensorConfig(BME280.model, ["i2c_bus": "/dev/i2c-1"]), io: FakeI2CBus(devices: [0x77: chip]))
         #expect(pluginError { try sensor.readings(extra: [:]) }?.kind == .retryLater)
+        #expect(pluginError { try sensor.readings(extra: [:]) }?.kind == .retryLater)
+        #expect(chip.writes.count == 3, "still in normal mode: waiting, not reconfiguring")
+        // A power cycle: ctrl_meas back to sleep, data back to the reset value.
+        chip.registers[0xF4] = 0
+        #expect(pluginError { try sensor.readings(extra: [:]) }?.kind == .retryLater)
+        for (i, byte) in bme280Chip(adcT: 519888, adcP: 415148, adcH: 28000).read(register: 0xF7, count: 8).enumerated() {
+            chip.registers[0xF7 + UInt8(i)] = byte
+        }
+        let readings = try sensor.readings(extra: [:])
+        #expect(closeEnough(readings["temperature_celsius"]?.doubleValue, 25.08, 0.005))
+        #expect(chip.writes.count == 6 && chip.registers[0xF4] == 0x27, "normal mode set up again")
     }
 
     @Test func aWrongChipIdSaysWhatToCheck() throws {
@@ -109,4 +120,8 @@ func bme280Chip(adcT: Int, adcP: Int, adcH: Int) -> RegisterFile {
     ]
     for (i, byte) in data.enumerated() { registers[0xF7 + UInt8(i)] = byte }
     return RegisterFile(registers)
+}
+
+func closeEnough(_ value: Double?, _ expected: Double, _ tolerance: Double) -> Bool {
+    value.map { abs($0 - expected) <= tolerance } ?? false
 }

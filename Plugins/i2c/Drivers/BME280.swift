@@ -38,8 +38,12 @@ public final class BME280: Sensor {
         let adcP = Int32(burst[0]) << 12 | Int32(burst[1]) << 4 | Int32(burst[2]) >> 4
         let adcT = Int32(burst[3]) << 12 | Int32(burst[4]) << 4 | Int32(burst[5]) >> 4
         let adcH = Int32(burst[6]) << 8 | Int32(burst[7])
-        // 0x80000 is the reset value: no conversion has completed since normal mode started.
-        guard adcT != 0x80000 else { throw PluginError.retryLater("BME280 on \(device.bus) has not finished its first measurement yet") }
+        // 0x80000 is the reset value: no conversion since normal mode started, or the chip was
+        // power-cycled and sleeps again; in that case set it up afresh on the next reading.
+        guard adcT != 0x80000 else {
+            if try deviceCall({ try device.readByte(0xF4) }) & 0x03 == 0 { self.calibration = nil }
+            throw PluginError.retryLater("BME280 on \(device.bus) has not finished its first measurement yet")
+        }
         return calibration.compensate(adcT: adcT, adcP: adcP, adcH: adcH)
     }
 
