@@ -84,6 +84,21 @@ func integerHumidity(_ c: BME280Calibration, adcH: Int, tFine: Int) -> Int {
         #expect(chip.writes.count == 6 && chip.registers[0xF4] == 0x27, "normal mode set up again")
     }
 
+    @Test func theFirstReadingWaitsForTheFirstConversion() throws {
+        final class Converting: RegisterFile {
+            var pending = 5
+            override func read(register: UInt8, count: Int) -> [UInt8] {
+                guard register == 0xF7, pending > 0 else { return super.read(register: register, count: count) }
+                pending -= 1
+                return [0x80, 0, 0, 0x80, 0, 0, 0x80, 0]
+            }
+        }
+        let chip = Converting(bme280Chip(adcT: 519888, adcP: 415148, adcH: 28000).registers)
+        let sensor = try BME280(config: sensorConfig(BME280.model, ["i2c_bus": "/dev/i2c-1"]), io: FakeI2CBus(devices: [0x77: chip]))
+        #expect(closeEnough(try sensor.measure().temperatureCelsius, 25.08, 0.005))
+        #expect(chip.pending == 0)
+    }
+
     @Test func aWrongChipIdSaysWhatToCheck() throws {
         let chip = bme280Chip(adcT: 519888, adcP: 415148, adcH: 28000)
         chip.registers[0xD0] = 0x58

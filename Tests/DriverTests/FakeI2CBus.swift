@@ -13,7 +13,7 @@ protocol FakeI2CDevice: AnyObject {
 }
 
 /// A byte-wide register file with auto-increment, as most sensors (TMP102, BME280) behave.
-final class RegisterFile: FakeI2CDevice {
+class RegisterFile: FakeI2CDevice {
     var registers: [UInt8: UInt8]
     var writes: [(UInt8, [UInt8])] = []
     init(_ registers: [UInt8: UInt8] = [:]) { self.registers = registers }

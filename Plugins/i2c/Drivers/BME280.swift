@@ -31,21 +31,37 @@ public final class BME280: Sensor {
         ]
     }
 
+    /// Right after normal mode starts, the first conversion takes ~10 ms; poll the data this many
+    /// times (one 8-byte read is ~1 ms at 100 kHz) before answering retry-later.
+    static let firstMeasurementPolls = 50
+
     public func measure() throws -> BME280Measurement {
+        let justStarted = self.calibration == nil
         let calibration = try self.calibration ?? start()
-        let burst = try deviceCall { try device.readBlock(0xF7, count: 8) }
-        guard burst.count == 8 else { throw PluginError.retryLater("BME280 on \(device.bus) returned \(burst.count) of 8 data bytes") }
+        var burst = try readData()
+        for _ in 0..<(justStarted ? BME280.firstMeasurementPolls : 0) where BME280.isResetValue(burst) {
+            burst = try readData()
+        }
         let adcP = Int32(burst[0]) << 12 | Int32(burst[1]) << 4 | Int32(burst[2]) >> 4
         let adcT = Int32(burst[3]) << 12 | Int32(burst[4]) << 4 | Int32(burst[5]) >> 4
         let adcH = Int32(burst[6]) << 8 | Int32(burst[7])
         // 0x80000 is the reset value: no conversion since normal mode started, or the chip was
         // power-cycled and sleeps again; in that case set it up afresh on the next reading.
-        guard adcT != 0x80000 else {
+        guard !BME280.isResetValue(burst) else {
             if try deviceCall({ try device.readByte(0xF4) }) & 0x03 == 0 { self.calibration = nil }
             throw PluginError.retryLater("BME280 on \(device.bus) has not finished its first measurement yet")
         }
         return calibration.compensate(adcT: adcT, adcP: adcP, adcH: adcH)
     }
+
+    private func readData() throws -> [UInt8] {
+        let burst = try deviceCall { try device.readBlock(0xF7, count: 8) }
+        guard burst.count == 8 else { throw PluginError.retryLater("BME280 on \(device.bus) returned \(burst.count) of 8 data bytes") }
+        return burst
+    }
+
+    /// Temperature 0x80000: the value the data registers hold before the first conversion.
+    static func isResetValue(_ burst: [UInt8]) -> Bool { burst[3] == 0x80 && burst[4] == 0 && burst[5] >> 4 == 0 }
 
     /// Checks the chip, reads calibration, configures normal mode.
     private func start() throws -> BME280Calibration {
