@@ -68,9 +68,11 @@ let package = Package(
             ],
             path: "Host/Generated/ViamGRPC"),
         .target(name: "FerryConfig", dependencies: ["FerryBSON"], path: "Host/Config"),
+        // libffi, for the simple plugin tier (plain C functions + a JSON manifest).
+        .systemLibrary(name: "CFFI", path: "Host/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         .target(
             name: "FerryLoader",
-            dependencies: ["CFerryPlugin", "FerryBSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFerryPlugin", "CFFI", "FerryBSON", .product(name: "Logging", package: "swift-log")],
             path: "Host/Loader"),
         .target(
             name: "FerryCapture",
