@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "FerryFake", type: .dynamic, targets: ["FerryFake"]),
         .library(name: "FerrySystemStats", type: .dynamic, targets: ["FerrySystemStats"]),
         .library(name: "FerryMQLSensor", type: .dynamic, targets: ["FerryMQLSensor"]),
+        .library(name: "FerryWebcam", type: .dynamic, targets: ["FerryWebcam"]),
         .library(name: "FerryI2C", type: .dynamic, targets: ["FerryI2C"]),
         .library(name: "FerryGPIO", type: .dynamic, targets: ["FerryGPIO"]),
     ] + fixturePlugins.map { .library(name: $0, type: .dynamic, targets: [$0]) },
@@ -112,12 +113,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Host/API"),
+        // `ferry hil`: the per-API conformance suite, and the JPEG/PNG decoding its camera checks need.
+        .target(
+            name: "CFerryImageCheck", path: "Host/CImageCheck", publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
+        .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
-                "FerryStore", "FerryAPI", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "FerryStore", "FerryAPI", "FerryHIL", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -148,6 +154,17 @@ let package = Package(
             dependencies: ["FerryI2CDrivers", "FerrySDK", "FerryBSON", "FerryDevice", "CFerryLinux"], path: "Plugins/gpio/Drivers"),
         .target(
             name: "FerryGPIO", dependencies: ["FerryGPIODrivers", "FerrySDK", "FerryDevice"], path: "Plugins/gpio/Plugin",
+            linkerSettings: pluginLinkerSettings),
+
+        // The V4L2 webcam: the C shim (V4L2 request numbers, libjpeg-turbo), the driver, the plugin entry.
+        .target(
+            name: "CFerryV4L2", path: "Plugins/webcam/CV4L2", publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(
+            name: "FerryWebcamDriver", dependencies: ["FerrySDK", "FerryBSON", "FerryDevice", "CFerryV4L2"],
+            path: "Plugins/webcam/Driver"),
+        .target(
+            name: "FerryWebcam", dependencies: ["FerryWebcamDriver", "FerrySDK"], path: "Plugins/webcam/Plugin",
             linkerSettings: pluginLinkerSettings),
 
         // MARK: Benchmarks
