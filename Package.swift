@@ -203,6 +203,8 @@ let package = Package(
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
         .testTarget(
             name: "DriverTests",
-            dependencies: ["FerryI2CDrivers", "FerryGPIODrivers", "FerryDevice", "CFerryLinux", "FerrySDK", "FerryBSON"]),
+            dependencies: [
+                "FerryI2CDrivers", "FerryGPIODrivers", "FerryDevice", "CFerryLinux", "FerrySDK", "FerryBSON", "FerryHIL", "FerryLoader",
+            ]),
     ] + fixturePlugins.map(fixturePlugin)
 )
