@@ -22,10 +22,14 @@ let package = Package(
         .executable(name: "ferry", targets: ["ferry"]),
         .library(name: "FerrySDK", targets: ["FerrySDK"]),
         .library(name: "FerryBSON", targets: ["FerryBSON"]),
+        .library(name: "FerryDevice", targets: ["FerryDevice"]),
         // Built-in plugins: each its own shared library, found next to the ferry binary.
         .library(name: "FerryFake", type: .dynamic, targets: ["FerryFake"]),
         .library(name: "FerrySystemStats", type: .dynamic, targets: ["FerrySystemStats"]),
         .library(name: "FerryMQLSensor", type: .dynamic, targets: ["FerryMQLSensor"]),
+        .library(name: "FerryWebcam", type: .dynamic, targets: ["FerryWebcam"]),
+        .library(name: "FerryI2C", type: .dynamic, targets: ["FerryI2C"]),
+        .library(name: "FerryGPIO", type: .dynamic, targets: ["FerryGPIO"]),
     ] + fixturePlugins.map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +52,10 @@ let package = Package(
         .target(name: "CFerryPlugin", path: "SDK", sources: ["CFerryPlugin"], publicHeadersPath: "include"),
         .target(name: "FerryBSON", path: "SDK/FerryBSON"),
         .target(name: "FerrySDK", dependencies: ["CFerryPlugin", "FerryBSON"], path: "SDK/FerrySDK"),
+        // The seam between drivers and the kernel (open/ioctl/read/mmap/poll), faked in unit tests.
+        .target(name: "FerryDevice", path: "SDK/FerryDevice"),
+        // Linux uAPI structs and ioctl numbers (I2C, GPIO v2) for drivers.
+        .target(name: "CFerryLinux", path: "SDK/CFerryLinux"),
 
         // MARK: Host — the host process and the data server.
         .target(
@@ -61,9 +69,11 @@ let package = Package(
             ],
             path: "Host/Generated/ViamGRPC"),
         .target(name: "FerryConfig", dependencies: ["FerryBSON"], path: "Host/Config"),
+        // libffi, for the simple plugin tier (plain C functions + a JSON manifest).
+        .systemLibrary(name: "CFFI", path: "Host/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         .target(
             name: "FerryLoader",
-            dependencies: ["CFerryPlugin", "FerryBSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFerryPlugin", "CFFI", "FerryBSON", .product(name: "Logging", package: "swift-log")],
             path: "Host/Loader"),
         .target(
             name: "FerryCapture",
@@ -119,12 +129,17 @@ let package = Package(
             name: "FerryPipelines",
             dependencies: ["FerryStore", "FerryMQL", "FerryBSON", .product(name: "Logging", package: "swift-log")],
             path: "Host/Pipelines"),
+        // `ferry hil`: the per-API conformance suite, and the JPEG/PNG decoding its camera checks need.
+        .target(
+            name: "CFerryImageCheck", path: "Host/CImageCheck", publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
+        .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
-                "FerryStore", "FerryAPI", "FerrySync", "FerryPipelines", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "FerryStore", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -140,6 +155,32 @@ let package = Package(
 
         .target(
             name: "FerryMQLSensor", dependencies: ["FerrySDK", "FerryBSON"], path: "Plugins/mql-sensor",
+            linkerSettings: pluginLinkerSettings),
+
+        // Drivers live in static targets (tested in process with fake devices); each plugin target
+        // is only its entry point, so two plugins' `ferry_plugin_entry` never meet in one binary.
+        .target(
+            name: "FerryI2CDrivers", dependencies: ["FerrySDK", "FerryBSON", "FerryDevice", "CFerryLinux"],
+            path: "Plugins/i2c/Drivers"),
+        .target(
+            name: "FerryI2C", dependencies: ["FerryI2CDrivers", "FerrySDK", "FerryDevice"], path: "Plugins/i2c/Plugin",
+            linkerSettings: pluginLinkerSettings),
+        .target(
+            name: "FerryGPIODrivers",
+            dependencies: ["FerryI2CDrivers", "FerrySDK", "FerryBSON", "FerryDevice", "CFerryLinux"], path: "Plugins/gpio/Drivers"),
+        .target(
+            name: "FerryGPIO", dependencies: ["FerryGPIODrivers", "FerrySDK", "FerryDevice"], path: "Plugins/gpio/Plugin",
+            linkerSettings: pluginLinkerSettings),
+
+        // The V4L2 webcam: the C shim (V4L2 request numbers, libjpeg-turbo), the driver, the plugin entry.
+        .target(
+            name: "CFerryV4L2", path: "Plugins/webcam/CV4L2", publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(
+            name: "FerryWebcamDriver", dependencies: ["FerrySDK", "FerryBSON", "FerryDevice", "CFerryV4L2"],
+            path: "Plugins/webcam/Driver"),
+        .target(
+            name: "FerryWebcam", dependencies: ["FerryWebcamDriver", "FerrySDK"], path: "Plugins/webcam/Plugin",
             linkerSettings: pluginLinkerSettings),
 
         // MARK: Benchmarks
@@ -200,5 +241,10 @@ let package = Package(
         .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
+        .testTarget(
+            name: "DriverTests",
+            dependencies: [
+                "FerryI2CDrivers", "FerryGPIODrivers", "FerryDevice", "CFerryLinux", "FerrySDK", "FerryBSON", "FerryHIL", "FerryLoader",
+            ]),
     ] + fixturePlugins.map(fixturePlugin)
 )

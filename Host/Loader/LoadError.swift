@@ -28,7 +28,7 @@ public struct LoadError: Error, CustomStringConvertible, Sendable, Equatable {
         case .notASharedLibrary(let error):
             detail = "not a loadable shared library (\(error)); build it with -shared -fPIC for this machine"
         case .noEntrySymbol:
-            detail = "no ferry_plugin_entry symbol; is this a Ferry plugin? Export it with FERRY_DECLARE_PLUGIN (C) or @_cdecl(\"ferry_plugin_entry\") (Swift)"
+            detail = "no ferry_plugin_entry symbol and no NAME.ferry.json manifest beside it; is this a Ferry plugin? Export the entry with FERRY_DECLARE_PLUGIN (C) or @_cdecl(\"ferry_plugin_entry\") (Swift), or describe plain C functions in a manifest (the simple tier, see the SDK README)"
         case .abiMismatch(let major, let minor):
             detail = major != PluginLoader.abiMajor
                 ? "built for plugin ABI \(major).\(minor) but this host speaks \(host); rebuild it against this host's SDK"

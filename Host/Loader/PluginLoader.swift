@@ -16,6 +16,10 @@ enum PluginLoader {
             throw LoadError(path: path, reason: .notASharedLibrary(dlerror().map { String(cString: $0) } ?? "dlopen failed"))
         }
         guard let symbol = dlsym(library, FERRY_PLUGIN_ENTRY_SYMBOL) else {
+            // The simple tier: plain C functions described by a manifest beside the library.
+            if let manifest = FFIManifest.find(beside: path) {
+                return try FFIPlugin.load(library: library, path: path, manifestPath: manifest, into: registry)
+            }
             throw LoadError(path: path, reason: .noEntrySymbol)
         }
         let entry = unsafeBitCast(symbol, to: ferry_plugin_entry_fn.self)

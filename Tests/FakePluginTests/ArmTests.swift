@@ -137,3 +137,10 @@ import Testing
         }
     }
 }
+
+// The kinematics moved to FerrySDK (shared with the dh-arm driver), which keeps its vector helpers
+// internal; the checks here need their own.
+private func cross(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> SIMD3<Double> {
+    [a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x]
+}
+private func dot(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> Double { (a * b).sum() }

@@ -1,5 +1,3 @@
-import FerrySDK
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -7,17 +5,17 @@ import FerrySDK
 extension Frame {
     /// This frame as a Viam pose: position in millimetres, orientation as Viam's orientation vector
     /// (the unit vector the frame's z axis points along, plus theta, the rotation about it, in degrees).
-    var viamPose: Pose {
+    public var viamPose: Pose {
         let ov = orientationVector
         return Pose(
             x: origin.x * 1000, y: origin.y * 1000, z: origin.z * 1000,
-            oX: ov.axis.x, oY: ov.axis.y, oZ: ov.axis.z, theta: Signal.degrees(ov.theta))
+            oX: ov.axis.x, oY: ov.axis.y, oZ: ov.axis.z, theta: ov.theta * 180 / .pi)
     }
 
     /// Viam's orientation vector (rdk spatialmath QuatToOV), computed from the rotation matrix.
     /// theta (radians) is the angle between the plane through global z and the new z axis, and the
     /// plane through the new x and z axes; straight up or down it is the rotation about z.
-    var orientationVector: (axis: SIMD3<Double>, theta: Double) {
+    public var orientationVector: (axis: SIMD3<Double>, theta: Double) {
         let newZ = z
         let newX = -x  // Viam measures from local -x
         if 1 - abs(newZ.z) > 1e-4 {

@@ -1,0 +1,20 @@
+/* Decodes images for `ferry hil`'s camera checks. A JPEG is decoded with libjpeg-turbo for `ferry hil`'s camera checks: an image passes only if every
+   scanline decodes. libjpeg reports errors by longjmp, which must not cross Swift frames, so the
+   decoder lives here behind a status code. */
+#ifndef FERRY_IMAGE_CHECK_H
+#define FERRY_IMAGE_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns 0 and the size on success; -1 with a message in `error` if the JPEG does not decode. */
+int ferry_check_jpeg(const uint8_t *jpeg, size_t length, uint32_t *width, uint32_t *height, char *error,
+                     size_t error_length);
+
+/* Inflates a PNG's concatenated IDAT data (a zlib stream). Returns 0 with the inflated size in
+   `inflated` when it is a complete, valid stream; -1 with a message otherwise. At most `limit` bytes
+   are produced (a larger stream fails), so a hostile image cannot exhaust memory. */
+int ferry_check_zlib(const uint8_t *data, size_t length, size_t limit, size_t *inflated, char *error,
+                     size_t error_length);
+
+#endif

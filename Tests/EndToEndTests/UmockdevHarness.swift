@@ -1,0 +1,95 @@
+import FerryBSON
+import FerryCapture
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// Runs the real `ferry` binary against scripted devices under umockdev
+/// (Tests/Fixtures/umockdev/i2c_bus.py). umockdev is required, not optional: when it is missing
+/// the test fails and says what to install.
+enum Umockdev {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/umockdev")
+    static let wrapper = "/usr/bin/umockdev-wrapper"
+    static let python = "/usr/bin/python3"
+
+    /// nil when umockdev and its Python bindings are usable; otherwise what to install.
+    static func missing() -> String? {
+        guard FileManager.default.isExecutableFile(atPath: wrapper) else {
+            return "umockdev is not installed (\(wrapper) missing): apt-get install -y umockdev gir1.2-umockdev-1.0 python3-gi"
+        }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: python)
+        probe.arguments = ["-c", "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"]
+        probe.standardError = FileHandle.nullDevice
+        do { try probe.run() } catch { return "cannot run \(python): \(error)" }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0 ? nil : "umockdev's GObject bindings are missing: apt-get install -y gir1.2-umockdev-1.0 python3-gi"
+    }
+
+    /// Starts `ferry ARGS` with the bus described by `script` (a JSON file).
+    static func start(script: String, ferry arguments: [String], log: String? = nil, standardOutput: FileHandle? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: wrapper)
+        process.arguments = [python, fixtures.appendingPathComponent("i2c_bus.py").path, script, "--", BuiltProducts.ferry] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        if let log { environment["FERRY_UMOCKDEV_LOG"] = log }
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        if let standardOutput { process.standardOutput = standardOutput }
+        try process.run()
+        return process
+    }
+}
+
+/// A machine config with data capture on the given components, into `dir/capture`.
+struct CaptureMachine {
+    let dir: TemporaryDirectory
+    var captureDir: String { dir.file("capture") }
+    var configPath: String { dir.file("machine.json") }
+
+    static func component(_ name: String, model: String, attributes: String, hz: Double = 20) -> String {
+        #"{"name": "\#(name)", "api": "rdk:component:sensor", "model": "\#(model)", "attributes": \#(attributes), "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": \#(hz)}]}}]}"#
+    }
+
+    func write(components: [String], modules: String = "[]") throws {
+        let json = """
+            {"modules": \(modules), "components": [\(components.joined(separator: ","))],
+             "services": [{"name": "dm", "api": "rdk:service:data_manager", "attributes": {
+                "capture_dir": "\(captureDir)", "maximum_capture_file_size_bytes": 1024}}]}
+            """
+        try json.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Closed capture files of component `name`.
+    func files(of name: String) -> [String] {
+        CaptureRecovery.files(in: captureDir, withExtension: "capture").filter { $0.contains("/\(name)/") }
+    }
+
+    /// Every record's `data.readings`, by component name, through `ferry capture cat`.
+    func readings() throws -> [String: [BSONDocument]] {
+        let result = try FerryProcess.run(["capture", "cat", captureDir])
+        #expect(result.status == 0, "capture cat failed: \(result.stderr)")
+        var byName: [String: [BSONDocument]] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let record = try BSONDocument(extendedJSON: String(line))
+            guard let name = record["component_name"]?.stringValue,
+                let readings = record["data"]?.documentValue?["readings"]?.documentValue
+            else { continue }
+            byName[name, default: []].append(readings)
+        }
+        return byName
+    }
+
+    /// Stops the harness (it forwards SIGTERM to ferry) and returns its exit status.
+    static func stop(_ process: Process) -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+func closeTo(_ value: BSON?, _ expected: Double, within tolerance: Double) -> Bool {
+    guard let number = value?.doubleValue else { return false }
+    return abs(number - expected) <= tolerance
+}
