@@ -16,7 +16,8 @@ import Testing
         let json = """
             {"components": [\(components)],
              "services": [{"name": "dm", "api": "rdk:service:data_manager", "attributes": {
-                "capture_dir": "\(captureDir)", "maximum_capture_file_size_bytes": 4096, "tags": ["e2e"] \(extra)}}]}
+                "capture_dir": "\(captureDir)", "maximum_capture_file_size_bytes": 4096, "tags": ["e2e"],
+                "sync_disabled": true \(extra)}}]}
             """
         // Write then rename, as editors do, so the host never reads a half-written file.
         try json.write(toFile: configPath + ".tmp", atomically: false, encoding: .utf8)

@@ -56,7 +56,7 @@ import Testing
         {"modules": [{"type": "local", "name": "counter", "executable_path": "libcounter.so"}],
          "components": [{"name": "c", "api": "rdk:component:sensor", "model": "acme:demo:counter",
            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 100}]}}]}],
-         "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture"}}]}
+         "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_disabled": true}}]}
         """.write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
         let host = try FerryProcess(["run", dir.file("machine.json")])
         #expect(eventually { !CaptureRecovery.files(in: capture, withExtension: "prog").isEmpty })

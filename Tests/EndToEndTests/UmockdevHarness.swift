@@ -42,7 +42,8 @@ enum Umockdev {
     }
 }
 
-/// A machine config with data capture on the given components, into `dir/capture`.
+/// A machine config with data capture on the given components, into `dir/capture` (sync off: the
+/// tests read the capture files).
 struct CaptureMachine {
     let dir: TemporaryDirectory
     var captureDir: String { dir.file("capture") }
@@ -56,7 +57,7 @@ struct CaptureMachine {
         let json = """
             {"modules": \(modules), "components": [\(components.joined(separator: ","))],
              "services": [{"name": "dm", "api": "rdk:service:data_manager", "attributes": {
-                "capture_dir": "\(captureDir)", "maximum_capture_file_size_bytes": 1024}}]}
+                "capture_dir": "\(captureDir)", "maximum_capture_file_size_bytes": 1024, "sync_disabled": true}}]}
             """
         try json.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
