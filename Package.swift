@@ -246,5 +246,12 @@ let package = Package(
             dependencies: [
                 "FerryI2CDrivers", "FerryGPIODrivers", "FerryDevice", "CFerryLinux", "FerrySDK", "FerryBSON", "FerryHIL", "FerryLoader",
             ]),
+        .testTarget(name: "FerryHILTests", dependencies: ["FerryHIL", "FerryLoader", "FerryBSON", "FerryTestSupport"]),
+        .testTarget(
+            name: "WebcamTests",
+            dependencies: [
+                "FerryWebcamDriver", "FerryDevice", "CFerryV4L2", "FerrySDK", "FerryBSON", "FerryHIL", "FerryLoader",
+                "FerryTestSupport",
+            ]),
     ] + fixturePlugins.map(fixturePlugin)
 )

@@ -15,7 +15,14 @@ enum FFIPlugin {
     static func load(library: UnsafeMutableRawPointer, path: String, manifestPath: String, into registry: PluginRegistry) throws(LoadError)
         -> PluginInfo
     {
-        let manifest = try FFIManifest(path: manifestPath)
+        let manifest: FFIManifest
+        do {
+            manifest = try FFIManifest(path: manifestPath)
+        } catch {
+            // Name the library the user configured, and the manifest that holds the fault.
+            guard case .malformed(let message) = error.reason else { throw error }
+            throw LoadError(path: path, reason: .malformed("\(manifestPath): \(message)"))
+        }
         var models: [RegisteredModel] = []
         for entry in manifest.models {
             var functions: [FFIFunction] = []

@@ -168,6 +168,9 @@ def main():
     testbed.attach_ioctl(bus, handler)
 
     env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir())
+    # A parent may start us with SIGTERM/SIGINT blocked (a test runner's worker thread); unblock
+    # them, or the forwarding below never runs and the program is never stopped.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     child = subprocess.Popen(program, env=env)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda number, frame: child.send_signal(number))
