@@ -137,6 +137,51 @@ import Testing
         try rig.stopHost()
     }
 
+    /// The disk-space policy in the real binary, driven by `capture_dir_max_bytes` (the file-system
+    /// thresholds go through the same code with a `DiskUsageProbe` seam in FerrySyncTests).
+    @Test func captureDirectoryOverItsCapIsThinnedEvenly() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        func write(captureDisabled: Bool) throws {
+            let camera: [String: Any] = [
+                "name": "cam", "api": "rdk:component:camera", "model": "fake",
+                "service_configs": [
+                    ["type": "data_manager", "attributes": ["capture_methods": [["method": "ReadImage", "capture_frequency_hz": 20]]]]
+                ],
+            ]
+            let attributes: [String: Any] = [
+                "capture_dir": rig.captureDir, "sync_disabled": true, "capture_disabled": captureDisabled,
+                "delete_every_nth_when_disk_full": 4, "ferry": ["capture_dir_max_bytes": 1 << 20],
+            ]
+            let machine: [String: Any] = [
+                "components": [camera], "services": [["name": "dm", "api": "rdk:service:data_manager", "attributes": attributes]],
+            ]
+            try JSONSerialization.data(withJSONObject: machine).write(to: URL(fileURLWithPath: rig.config))
+        }
+        func size() -> Int {
+            let walker = FileManager.default.enumerator(atPath: rig.captureDir)
+            var bytes = 0
+            while let relative = walker?.nextObject() as? String {
+                if relative.hasSuffix(".capture") { bytes += (walker?.fileAttributes?[.size] as? Int) ?? 0 }
+            }
+            return bytes
+        }
+        // Capture past the cap (the first disk check ran at start-up, on an empty directory).
+        try write(captureDisabled: false)
+        rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
+        #expect(eventually(timeout: 60) { size() > (1 << 20) + (1 << 18) }, "\(rig.log("host.log").suffix(2000))")
+        try rig.stopHost()
+        let before = captureFileCounts(rig.captureDir).finished
+        // A restart checks at once: every 4th finished file goes, and what is left is counted.
+        try write(captureDisabled: true)
+        rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
+        #expect(eventually(timeout: 60) { rig.log("host.log").contains("over capture_dir_max_bytes") }, "\(rig.log("host.log").suffix(2000))")
+        try rig.stopHost()
+        let after = captureFileCounts(rig.captureDir).finished
+        #expect(before - after == (before + 3) / 4, "every 4th of \(before) files should be deleted, \(before - after) were")
+        #expect(((rig.status()?["host"] as? [String: Any])?["thinned_files"] as? Int) == before - after)
+    }
+
     @Test func embeddedServerWhenNoneIsConfigured() throws {
         let rig = try SyncRig()
         defer { rig.tearDown() }
