@@ -3,7 +3,7 @@
 # server `ferry run` embeds, and a data pipeline summarises every minute. Ctrl-C stops it cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build --product ferry --product FerryFake --product FerrySystemStats --product FerryMQLSensor
+swift build
 FERRY=.build/debug/ferry
 DATA=.ferry-demo/ferry-data
 
