@@ -146,34 +146,11 @@ enum Values {
 /// Proleptic Gregorian calendar arithmetic in UTC, for the few places that need a date's text
 /// without time zones (`$toString`, error messages). Time-zone-aware work goes through MQLDates.
 enum UTCCalendar {
-    /// Days since 1970-01-01 to (year, month, day). Howard Hinnant's algorithm.
-    static func civil(fromDays z0: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, Int(m), Int(d))
-    }
-
-    static func days(fromCivil year: Int64, _ month: Int, _ day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let m = Int64(month)
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
     /// `2024-03-01T12:00:00.000Z`.
     static func isoString(_ ms: Int64) -> String {
-        let (days, msOfDay) = floorDivMod(ms, 86_400_000)
-        let (y, m, d) = civil(fromDays: days)
+        let days = CivilCalendar.floorDiv(ms, 86_400_000)
+        let msOfDay = ms - days * 86_400_000
+        let (y, m, d) = CivilCalendar.date(days: days)
         let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
@@ -181,15 +158,5 @@ enum UTCCalendar {
         }
         let yearText = y < 0 ? "-" + pad(-y, 4) : pad(y, 4)
         return "\(yearText)-\(pad(Int64(m), 2))-\(pad(Int64(d), 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
-    }
-
-    static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
-        var q = a / b
-        var r = a % b
-        if r < 0 {
-            q -= 1
-            r += b
-        }
-        return (q, r)
     }
 }

@@ -1,5 +1,5 @@
-/// RFC 3339 date-times for relaxed Extended JSON `$date`, without Foundation: proleptic Gregorian
-/// calendar arithmetic on day numbers (Howard Hinnant's `days_from_civil` / `civil_from_days`).
+/// RFC 3339 date-times for relaxed Extended JSON `$date`, without Foundation (the calendar is
+/// `CivilCalendar`).
 enum ISODate {
     static let millisecondsPerDay: Int64 = 86_400_000
 
@@ -10,7 +10,7 @@ enum ISODate {
     static func format(_ milliseconds: Int64, to out: inout ByteWriter) {
         let days = milliseconds.floorDivided(by: millisecondsPerDay)
         let msOfDay = milliseconds - days * millisecondsPerDay
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.date(days: days)
         appendDigits(year, width: 4, to: &out)
         out.byte(UInt8(ascii: "-"))
         appendDigits(month, width: 2, to: &out)
@@ -56,7 +56,7 @@ enum ISODate {
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else {
             return failure("bad date")
         }
-        guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else {
+        guard (1...12).contains(month), (1...CivilCalendar.daysInMonth(year: year, month: month)).contains(day) else {
             return failure("no such day")
         }
         guard expect("Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"), let second = number(2)
@@ -88,38 +88,9 @@ enum ISODate {
             offsetMinutes = sign * (offsetHours * 60 + offsetMins)
         }
         guard index == bytes.count else { return failure("unexpected text after the time") }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = CivilCalendar.days(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60
         return .success(seconds * 1000 + milliseconds)
-    }
-
-    static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     static func appendDigits(_ value: Int64, width: Int, to out: inout ByteWriter) {

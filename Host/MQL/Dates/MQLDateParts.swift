@@ -1,3 +1,4 @@
+import FerryBSON
 /// Every field MongoDB's date-part operators read, for one instant in one zone: `$year`,
 /// `$month`, `$dayOfMonth` (`day`), `$hour`, `$minute`, `$second`, `$millisecond`,
 /// `$dayOfYear`, `$dayOfWeek`, `$week`, `$isoWeekYear`, `$isoWeek`, `$isoDayOfWeek`, and both
@@ -42,8 +43,8 @@ extension MQLDates {
 
     static func parts(local: MQLLocalTime) -> MQLDateParts {
         let days = local.days
-        let (year, month, day) = MQLCivil.date(days: days)
-        let dayOfYear = days - MQLCivil.days(year: year, month: 1, day: 1) + 1
+        let (year, month, day) = CivilCalendar.date(days: days)
+        let dayOfYear = days - CivilCalendar.days(year: year, month: 1, day: 1) + 1
         let dayOfWeek = MQLCivil.weekday(days: days)
         let iso = MQLCivil.isoWeek(days: days)
         let ms = local.msOfDay

@@ -1,3 +1,4 @@
+import FerryBSON
 /// The `unit` of `$dateTrunc`, `$dateAdd`, `$dateSubtract` and `$dateDiff`. Raw values are the
 /// names MongoDB accepts (exact, lower case), so `MQLDateUnit(rawValue:)` parses them.
 public enum MQLDateUnit: String, Sendable, CaseIterable {
@@ -40,6 +41,6 @@ public enum MQLWeekday: Int, Sendable, CaseIterable {
     /// 0 for `self`, 1 for the day after, … 6, when weeks start on `self`.
     @inline(__always)
     func indexInWeek(ofDays days: Int64) -> Int64 {
-        MQLCivil.floorMod(MQLCivil.isoWeekday(days: days) - isoNumber, 7)
+        CivilCalendar.floorMod(MQLCivil.isoWeekday(days: days) - isoNumber, 7)
     }
 }

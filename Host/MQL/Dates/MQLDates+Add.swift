@@ -1,3 +1,4 @@
+import FerryBSON
 extension MQLDates {
     /// `$dateAdd` (and `$dateSubtract` with `-amount`). Returns nil where MongoDB fails: an
     /// amount too large for the unit, or a result outside the Int64 range. `checkedAdd` says which.
@@ -38,11 +39,11 @@ extension MQLDates {
             result = zone.utcMillis(fromLocal: local)
         case .month, .quarter, .year:
             var local = zone.local(ms)
-            let (year, month, day) = MQLCivil.date(days: local.days)
+            let (year, month, day) = CivilCalendar.date(days: local.days)
             let months = amount * (unit == .month ? 1 : unit == .quarter ? 3 : 12)
             let target = MQLCivil.addMonths(year: year, month: month, months)
-            let lastDay = MQLCivil.daysInMonth(year: target.year, month: target.month)
-            local.days = MQLCivil.days(year: target.year, month: target.month, day: min(day, lastDay))
+            let lastDay = CivilCalendar.daysInMonth(year: target.year, month: target.month)
+            local.days = CivilCalendar.days(year: target.year, month: target.month, day: min(day, lastDay))
             result = zone.utcMillis(fromLocal: local)
         }
         guard let result else { throw MQLDateError(code: 5_166_406, message: "dateAdd overflowed") }

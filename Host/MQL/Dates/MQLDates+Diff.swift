@@ -1,3 +1,4 @@
+import FerryBSON
 extension MQLDates {
     /// `$dateDiff`: how many `unit` boundaries lie between `start` and `end` on `zone`'s wall
     /// clock (negative when `end` is earlier). Year, quarter, month, week and day compare
@@ -25,8 +26,8 @@ extension MQLDates {
 
         switch unit {
         case .year, .quarter, .month:
-            let a = MQLCivil.date(days: from.days)
-            let b = MQLCivil.date(days: to.days)
+            let a = CivilCalendar.date(days: from.days)
+            let b = CivilCalendar.date(days: to.days)
             switch unit {
             case .year: return b.year - a.year
             case .quarter: return (b.year - a.year) * 4 + (b.month - 1) / 3 - (a.month - 1) / 3

@@ -1,3 +1,4 @@
+import FerryBSON
 extension MQLDates {
     /// `$dateFromParts`: the instant of a wall-clock time in `zone`. Out-of-range fields carry
     /// over as MongoDB carries them (month 14 → February of the next year, day 0 → the last day of
@@ -11,7 +12,7 @@ extension MQLDates {
         // Clamping keeps the day arithmetic in range; anything clamped is past BSON's ±292M years.
         let (y, m) = MQLCivil.addMonths(
             year: clamp(year, 1_000_000_000_000), month: 1, clamp(month, 12_000_000_000_000) - 1)
-        let firstOfMonth = MQLCivil.days(year: y, month: m, day: 1)
+        let firstOfMonth = CivilCalendar.days(year: y, month: m, day: 1)
         return instant(
             days: Int128(firstOfMonth) + Int128(day) - 1,
             hour: hour, minute: minute, second: second, millisecond: millisecond, in: zone)
@@ -40,7 +41,7 @@ extension MQLDates {
             + Int128(millisecond)
         let clamped = Int64(clamping: local)
         let wallClock = MQLLocalTime(
-            days: MQLCivil.floorDiv(clamped, MQLCivil.msPerDay), msOfDay: MQLCivil.floorMod(clamped, MQLCivil.msPerDay))
+            days: CivilCalendar.floorDiv(clamped, MQLCivil.msPerDay), msOfDay: CivilCalendar.floorMod(clamped, MQLCivil.msPerDay))
         return zone.utcMillis(fromLocal: wallClock) ?? (clamped < 0 ? .min : .max)
     }
 

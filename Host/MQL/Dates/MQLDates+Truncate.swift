@@ -1,3 +1,4 @@
+import FerryBSON
 extension MQLDates {
     /// `$dateTrunc`: the start of the bin holding `ms`. Bins are `binSize` units long and aligned
     /// to 2000-01-01T00:00:00.000 in `zone` (for weeks, to the first `startOfWeek` on or after it).
@@ -33,7 +34,7 @@ extension MQLDates {
         if let unitMillis = unit.fixedMillis {
             let (binMillis, o1) = binSize.multipliedReportingOverflow(by: unitMillis)
             let (sinceReference, o2) = ms.subtractingReportingOverflow(zone.truncationReferenceMillis)
-            let (result, o3) = ms.subtractingReportingOverflow(MQLCivil.floorMod(sinceReference, binMillis))
+            let (result, o3) = ms.subtractingReportingOverflow(CivilCalendar.floorMod(sinceReference, binMillis))
             guard !(o1 || o2 || o3) else { throw truncateOverflow }
             return result
         }
@@ -49,21 +50,21 @@ extension MQLDates {
         _ ms: Int64, unit: MQLDateUnit, binSize: Int64, zone: MQLTimeZone, startOfWeek: MQLWeekday
     ) throws(MQLDateError) -> Int64 {
         let today = zone.local(ms).days
-        let reference = MQLCivil.days(year: 2000, month: 1, day: 1)
+        let reference = CivilCalendar.days(year: 2000, month: 1, day: 1)
         let startDay: Int64
         switch unit {
         case .day:
             startDay = reference + floorToBin(today - reference, binSize)
         case .week:
             // The first startOfWeek on or after 2000-01-01, as MongoDB picks it.
-            let firstWeek = reference + MQLCivil.floorMod(7 - startOfWeek.indexInWeek(ofDays: reference), 7)
-            startDay = firstWeek + floorToBin(MQLCivil.floorDiv(today - firstWeek, 7), binSize) * 7
+            let firstWeek = reference + CivilCalendar.floorMod(7 - startOfWeek.indexInWeek(ofDays: reference), 7)
+            startDay = firstWeek + floorToBin(CivilCalendar.floorDiv(today - firstWeek, 7), binSize) * 7
         case .month, .quarter, .year:
-            let (year, month, _) = MQLCivil.date(days: today)
+            let (year, month, _) = CivilCalendar.date(days: today)
             let monthsPerUnit: Int64 = unit == .month ? 1 : unit == .quarter ? 3 : 12
-            let units = MQLCivil.floorDiv((year - 2000) * 12 + month - 1, monthsPerUnit)
+            let units = CivilCalendar.floorDiv((year - 2000) * 12 + month - 1, monthsPerUnit)
             let start = MQLCivil.addMonths(year: 2000, month: 1, floorToBin(units, binSize) * monthsPerUnit)
-            startDay = MQLCivil.days(year: start.year, month: start.month, day: 1)
+            startDay = CivilCalendar.days(year: start.year, month: start.month, day: 1)
         default:
             preconditionFailure("fixed-length units are handled by truncateCore")
         }
@@ -75,7 +76,7 @@ extension MQLDates {
 
     @inline(__always)
     private static func floorToBin(_ count: Int64, _ binSize: Int64) -> Int64 {
-        count - MQLCivil.floorMod(count, binSize)
+        count - CivilCalendar.floorMod(count, binSize)
     }
 
     private static var truncateOverflow: MQLDateError { MQLDateError(code: 5_439_000, message: "dateTrunc overflowed") }

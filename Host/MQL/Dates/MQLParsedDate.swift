@@ -1,3 +1,4 @@
+import FerryBSON
 /// What a `$dateFromString` parse found, before it becomes an instant. Unset fields are nil.
 struct MQLParsedDate {
     /// Time zone information written in the string itself.
@@ -30,15 +31,15 @@ struct MQLParsedDate {
             guard let isoYear else { throw scanner.error("The parsed date was invalid", at: end) }
             days = MQLCivil.isoWeekOneMonday(isoYear: isoYear) + ((isoWeek ?? 1) - 1) * 7 + (isoDayOfWeek ?? 1) - 1
         } else if let dayOfYear, let year {
-            guard dayOfYear >= 1, dayOfYear <= (MQLCivil.isLeap(year) ? 366 : 365) else {
+            guard dayOfYear >= 1, dayOfYear <= (CivilCalendar.isLeap(year) ? 366 : 365) else {
                 throw scanner.error("The parsed date was invalid", at: end)
             }
-            days = MQLCivil.days(year: year, month: 1, day: 1) + dayOfYear - 1
+            days = CivilCalendar.days(year: year, month: 1, day: 1) + dayOfYear - 1
         } else if let year, let month, let day {
-            guard (1...12).contains(month), day >= 1, day <= MQLCivil.daysInMonth(year: year, month: month) else {
+            guard (1...12).contains(month), day >= 1, day <= CivilCalendar.daysInMonth(year: year, month: month) else {
                 throw scanner.error("The parsed date was invalid", at: end)
             }
-            days = MQLCivil.days(year: year, month: month, day: day)
+            days = CivilCalendar.days(year: year, month: month, day: day)
         } else {
             throw MQLDateError.conversionFailure(
                 "an incomplete date/time string has been found, with elements missing: \"\(scanner.text)\"")

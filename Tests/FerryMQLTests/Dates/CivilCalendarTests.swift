@@ -1,3 +1,4 @@
+import FerryBSON
 import Foundation
 import Testing
 
@@ -6,20 +7,20 @@ import Testing
 @Suite("Dates: civil calendar arithmetic")
 struct CivilCalendarTests {
     @Test func knownDayNumbers() {
-        #expect(MQLCivil.days(year: 1970, month: 1, day: 1) == 0)
-        #expect(MQLCivil.days(year: 2000, month: 1, day: 1) == 10_957)
-        #expect(MQLCivil.days(year: 1969, month: 12, day: 31) == -1)
-        #expect(MQLCivil.days(year: 0, month: 3, day: 1) == -719_468)
-        #expect(MQLCivil.days(year: 1, month: 1, day: 1) == -719_162)
-        #expect(MQLCivil.days(year: 9999, month: 12, day: 31) == 2_932_896)
-        let leapDay = MQLCivil.date(days: 19_782)
+        #expect(CivilCalendar.days(year: 1970, month: 1, day: 1) == 0)
+        #expect(CivilCalendar.days(year: 2000, month: 1, day: 1) == 10_957)
+        #expect(CivilCalendar.days(year: 1969, month: 12, day: 31) == -1)
+        #expect(CivilCalendar.days(year: 0, month: 3, day: 1) == -719_468)
+        #expect(CivilCalendar.days(year: 1, month: 1, day: 1) == -719_162)
+        #expect(CivilCalendar.days(year: 9999, month: 12, day: 31) == 2_932_896)
+        let leapDay = CivilCalendar.date(days: 19_782)
         #expect([leapDay.year, leapDay.month, leapDay.day] == [2024, 2, 29])
     }
 
     @Test func roundTripsEveryDayOverFourThousandYears() {
         for days in Int64(-800_000)...800_000 {
-            let (y, m, d) = MQLCivil.date(days: days)
-            guard MQLCivil.days(year: y, month: m, day: d) == days, (1...MQLCivil.daysInMonth(year: y, month: m)).contains(d)
+            let (y, m, d) = CivilCalendar.date(days: days)
+            guard CivilCalendar.days(year: y, month: m, day: d) == days, (1...CivilCalendar.daysInMonth(year: y, month: m)).contains(d)
             else {
                 Issue.record("day \(days) → \(y)-\(m)-\(d)")
                 return
@@ -33,7 +34,7 @@ struct CivilCalendarTests {
         // Foundation switches to the Julian calendar before 1582; compare from 1600 on.
         for days in stride(from: Int64(-135_000), through: 160_000, by: 37) {
             let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(days) * 86_400))
-            let (y, m, d) = MQLCivil.date(days: days)
+            let (y, m, d) = CivilCalendar.date(days: days)
             let ours: [Int] = [Int(y), Int(m), Int(d)]
             let foundation: [Int] = [c.year!, c.month!, c.day!]
             #expect(ours == foundation, "day \(days)")
@@ -61,10 +62,10 @@ struct CivilCalendarTests {
     }
 
     @Test func floorDivisionRoundsTowardNegativeInfinity() {
-        #expect(MQLCivil.floorDiv(-1, 86_400_000) == -1)
-        #expect(MQLCivil.floorMod(-1, 86_400_000) == 86_399_999)
-        #expect(MQLCivil.floorDiv(-86_400_000, 86_400_000) == -1)
-        #expect(MQLCivil.floorMod(-86_400_000, 86_400_000) == 0)
-        #expect(MQLCivil.floorDiv(7, 2) == 3)
+        #expect(CivilCalendar.floorDiv(-1, 86_400_000) == -1)
+        #expect(CivilCalendar.floorMod(-1, 86_400_000) == 86_399_999)
+        #expect(CivilCalendar.floorDiv(-86_400_000, 86_400_000) == -1)
+        #expect(CivilCalendar.floorMod(-86_400_000, 86_400_000) == 0)
+        #expect(CivilCalendar.floorDiv(7, 2) == 3)
     }
 }
