@@ -53,11 +53,13 @@ struct CaptureFileSync {
                 try acknowledge(&progress, to: index + 1, bytes: record.binary.count, path: path, outcome: &outcome)
             }
         } else {
-            for batch in Self.batches(contents.records, from: progress.ackedRecords, maximumBytes: settings.maximumBatchBytes) {
+            // Each record's size is computed once (by encoding it): for batching and for the count.
+            let sizes = contents.records.map(\.serializedSizeEstimate)
+            for batch in Self.batches(sizes: sizes, from: progress.ackedRecords, maximumBytes: settings.maximumBatchBytes) {
                 let key = UploadKey(fileID: progress.fileID, first: batch.lowerBound, end: batch.upperBound)
                 let records = Array(contents.records[batch])
                 try await uploader.uploadTabular(metadata, records: records, key: key)
-                let bytes = records.reduce(0) { $0 + $1.serializedSizeEstimate }
+                let bytes = sizes[batch].reduce(0, +)
                 try acknowledge(&progress, to: batch.upperBound, bytes: bytes, path: path, outcome: &outcome)
             }
         }
@@ -108,11 +110,15 @@ struct CaptureFileSync {
     /// Consecutive record ranges from `start`, each at most `maximumBytes` of records (one
     /// record alone may exceed it: it is sent by itself).
     static func batches(_ records: [SensorData], from start: Int, maximumBytes: Int) -> [Range<Int>] {
+        batches(sizes: records.map(\.serializedSizeEstimate), from: start, maximumBytes: maximumBytes)
+    }
+
+    static func batches(sizes: [Int], from start: Int, maximumBytes: Int) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var first = start
         var bytes = 0
-        for index in start..<records.count {
-            let size = records[index].serializedSizeEstimate
+        for index in start..<sizes.count {
+            let size = sizes[index]
             if index > first, bytes + size > maximumBytes {
                 ranges.append(first..<index)
                 first = index
@@ -120,7 +126,7 @@ struct CaptureFileSync {
             }
             bytes += size
         }
-        if first < records.count { ranges.append(first..<records.count) }
+        if first < sizes.count { ranges.append(first..<sizes.count) }
         return ranges
     }
 }
