@@ -4,29 +4,8 @@ import FerryTestSupport
 import Foundation
 import Testing
 
-/// Runs the real `ferry` binary against scripted devices under umockdev
-/// (Tests/Fixtures/umockdev/i2c_bus.py). umockdev is required, not optional: when it is missing
-/// the test fails and says what to install.
-enum Umockdev {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/umockdev")
-    static let wrapper = "/usr/bin/umockdev-wrapper"
-    static let python = "/usr/bin/python3"
-
-    /// nil when umockdev and its Python bindings are usable; otherwise what to install.
-    static func missing() -> String? {
-        guard FileManager.default.isExecutableFile(atPath: wrapper) else {
-            return "umockdev is not installed (\(wrapper) missing): apt-get install -y umockdev gir1.2-umockdev-1.0 python3-gi"
-        }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: python)
-        probe.arguments = ["-c", "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"]
-        probe.standardError = FileHandle.nullDevice
-        do { try probe.run() } catch { return "cannot run \(python): \(error)" }
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0 ? nil : "umockdev's GObject bindings are missing: apt-get install -y gir1.2-umockdev-1.0 python3-gi"
-    }
-
+/// The real `ferry` binary against a scripted I2C bus (Tests/Fixtures/umockdev/i2c_bus.py).
+extension Umockdev {
     /// Starts `ferry ARGS` with the bus described by `script` (a JSON file).
     static func start(script: String, ferry arguments: [String], log: String? = nil, standardOutput: FileHandle? = nil) throws -> Process {
         let process = Process()

@@ -33,12 +33,13 @@ public final class FerryProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// Runs to completion and returns (status, stdout, stderr).
-    public static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws
-        -> (status: Int32, stdout: String, stderr: String)
-    {
+    /// Runs to completion and returns (status, stdout, stderr). `executable`: another program
+    /// than `ferry` (a wrapper such as umockdev's that then runs ferry).
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, executable: String = BuiltProducts.ferry
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuiltProducts.ferry)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }

@@ -10,25 +10,6 @@ import Testing
 /// mmap path is covered by the in-process fake (WebcamConformanceTests). umockdev is required:
 /// when it is missing these tests fail and say what to install.
 @Suite(.serialized) struct UmockdevWebcamTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/umockdev")
-    static let wrapper = "/usr/bin/umockdev-wrapper"
-    static let python = "/usr/bin/python3"
-
-    /// nil when umockdev and its Python bindings work; otherwise what to install.
-    static func missing() -> String? {
-        guard FileManager.default.isExecutableFile(atPath: wrapper) else {
-            return "umockdev is not installed (\(wrapper) missing): apt-get install -y umockdev gir1.2-umockdev-1.0 python3-gi"
-        }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: python)
-        probe.arguments = ["-c", "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"]
-        probe.standardError = FileHandle.nullDevice
-        do { try probe.run() } catch { return "cannot run \(python): \(error)" }
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0 ? nil : "umockdev's GObject bindings are missing: apt-get install -y gir1.2-umockdev-1.0 python3-gi"
-    }
-
     /// A temporary directory holding the camera script, the attributes, a JPEG frame and the log.
     struct Bench {
         let dir: TemporaryDirectory
@@ -57,16 +38,15 @@ import Testing
 
         /// Runs `ferry ARGS` with the scripted camera; returns (status, stdout, stderr).
         func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-            try UmockdevWebcamTests.runProgram(
-                UmockdevWebcamTests.wrapper,
-                [UmockdevWebcamTests.python, UmockdevWebcamTests.fixtures.appendingPathComponent("v4l2_camera.py").path, dir.file("camera.json"), "--", BuiltProducts.ferry] + arguments,
-                environment: ["FERRY_UMOCKDEV_LOG": log])
+            try FerryProcess.run(
+                [Umockdev.python, Umockdev.fixtures.appendingPathComponent("v4l2_camera.py").path, dir.file("camera.json"), "--", BuiltProducts.ferry] + arguments,
+                environment: ["FERRY_UMOCKDEV_LOG": log], executable: Umockdev.wrapper)
         }
 
         func start(_ arguments: [String]) throws -> Process {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: UmockdevWebcamTests.wrapper)
-            process.arguments = [UmockdevWebcamTests.python, UmockdevWebcamTests.fixtures.appendingPathComponent("v4l2_camera.py").path, dir.file("camera.json"), "--", BuiltProducts.ferry] + arguments
+            process.executableURL = URL(fileURLWithPath: Umockdev.wrapper)
+            process.arguments = [Umockdev.python, Umockdev.fixtures.appendingPathComponent("v4l2_camera.py").path, dir.file("camera.json"), "--", BuiltProducts.ferry] + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(["FERRY_UMOCKDEV_LOG": log]) { $1 }
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
@@ -77,34 +57,11 @@ import Testing
         var deviceLog: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
     }
 
-    /// Runs a program to completion, reading both pipes before waiting so it never blocks on them.
-    static func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]) throws
-        -> (status: Int32, stdout: String, stderr: String)
-    {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        // nonisolated(unsafe): written by the one async block, read only after group.wait().
-        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-    }
-
     static let both = #"[{"fourcc": "MJPG", "sizes": [[320, 240]], "frame": "FRAME"}, {"fourcc": "YUYV", "sizes": [[320, 240], [640, 480]]}]"#
     static let webcam = BuiltProducts.library("FerryWebcam")
 
     @Test func hilPassesOnAScriptedYUYVCameraThroughRead() throws {
-        if let missing = Self.missing() { Issue.record(Comment(rawValue: missing)); return }
+        if let missing = Umockdev.missing() { Issue.record(Comment(rawValue: missing)); return }
         let bench = try Bench(formats: Self.both)
         defer { bench.dir.remove() }
         let config = try bench.attributes(#"{"video_path": "/dev/video0", "width_px": 640, "height_px": 480, "format": "YUYV", "frame_rate": 15}"#)
@@ -122,7 +79,7 @@ import Testing
     }
 
     @Test func hilPassesOnAScriptedMJPEGCameraPassingFramesThrough() throws {
-        if let missing = Self.missing() { Issue.record(Comment(rawValue: missing)); return }
+        if let missing = Umockdev.missing() { Issue.record(Comment(rawValue: missing)); return }
         let bench = try Bench(formats: Self.both)
         defer { bench.dir.remove() }
         // No format: the driver prefers MJPG.
@@ -135,7 +92,7 @@ import Testing
     }
 
     @Test func aBusyCameraFailsCreateSayingSo() throws {
-        if let missing = Self.missing() { Issue.record(Comment(rawValue: missing)); return }
+        if let missing = Umockdev.missing() { Issue.record(Comment(rawValue: missing)); return }
         let bench = try Bench(formats: Self.both, busy: true)
         defer { bench.dir.remove() }
         let config = try bench.attributes(#"{"video_path": "/dev/video0"}"#)
@@ -146,7 +103,7 @@ import Testing
     }
 
     @Test func anUnofferedFormatFailsCreateListingTheOffer() throws {
-        if let missing = Self.missing() { Issue.record(Comment(rawValue: missing)); return }
+        if let missing = Umockdev.missing() { Issue.record(Comment(rawValue: missing)); return }
         let bench = try Bench(formats: #"[{"fourcc": "YUYV", "sizes": [[320, 240]]}]"#)
         defer { bench.dir.remove() }
         let config = try bench.attributes(#"{"video_path": "/dev/video0", "format": "MJPG"}"#)
@@ -158,7 +115,7 @@ import Testing
     /// `ferry run` keeps capturing across an unplug: the failing read closes the device, the next
     /// capture re-opens it, and images keep coming without restarting the host.
     @Test func ferryRunRecoversFromAnUnplug() throws {
-        if let missing = Self.missing() { Issue.record(Comment(rawValue: missing)); return }
+        if let missing = Umockdev.missing() { Issue.record(Comment(rawValue: missing)); return }
         let bench = try Bench(formats: Self.both, unplugAfterReads: 2)
         defer { bench.dir.remove() }
         let captureDir = bench.dir.file("capture")
