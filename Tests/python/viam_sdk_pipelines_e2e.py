@@ -6,20 +6,15 @@ The server runs with --pipeline-start-delay 0 and --backfill-throttle 0, and the
 uploaded with timestamps hours in the past, so backfill produces results without waiting for a tick.
 Nothing here asserts a duration; waits are for observable states, with generous timeouts.
 
-Run by the Swift test suite (EndToEndTests/ViamSDKPipelinesTests.swift):
+Run by the Swift test suite (EndToEndTests/ViamSDKTests.swift):
     python3 Tests/python/viam_sdk_pipelines_e2e.py /path/to/ferry"""
 
 import asyncio
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
 try:
-    from viam.app.viam_client import ViamClient
-    from viam.rpc.dial import DialOptions
     from viam.proto.app.data import TabularDataSourceType
     from viam.proto.app.datapipelines import (DataPipelineRunStatus, DisableDataPipelineRequest,
                                               EnableDataPipelineRequest)
@@ -27,36 +22,13 @@ except ImportError:
     print("viam-sdk is not installed: pip install viam-sdk==0.85.1 (CI's .ci/run does)")
     sys.exit(2)
 
-FERRY = sys.argv[1]
-failures = []
+from ferry_e2e import check, connect, ferry, run
 MQL = [
     {"$match": {"component_name": "sensor"}},
     {"$group": {"_id": "$location_id", "avg_temp": {"$avg": "$data.readings.temperature"}, "count": {"$sum": 1}}},
     {"$project": {"location": "$_id", "avg_temp": 1, "count": 1, "_id": 0}},
 ]
 SINK = TabularDataSourceType.TABULAR_DATA_SOURCE_TYPE_PIPELINE_SINK
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
-
-
-def ferry(*args, data):
-    out = subprocess.run([FERRY, *args, "--data", data], capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def connect(port, key_id, key):
-    return await ViamClient.create_from_dial_options(
-        DialOptions.with_api_key(api_key=key, api_key_id=key_id), app_url=f"127.0.0.1:{port}")
 
 
 async def wait_for(what, probe, timeout=120):
@@ -80,7 +52,7 @@ async def all_runs(data_client, pipeline_id, page_size):
     return runs, pages
 
 
-async def main(data, port):
+async def main(data, port, _metrics_port):
     org = ferry("org", "create", "acme", data=data)
     owner_id, owner_key = ferry("key", "create", "--org", org, "--role", "owner", data=data).split()
     viewer_id, viewer_key = ferry("key", "create", "--org", org, "--role", "viewer", data=data).split()
@@ -190,33 +162,5 @@ async def main(data, port):
     client.close()
 
 
-def run():
-    with tempfile.TemporaryDirectory() as data:
-        port = free_port()
-        server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", f"127.0.0.1:{port}", "--metrics-listen", "off",
-                                   "--pipeline-start-delay", "0", "--backfill-throttle", "0", "--pipeline-poll", "0.5"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if server.poll() is not None:
-                        print(server.stdout.read())
-                        sys.exit("ferry serve exited early")
-                    time.sleep(0.1)
-            asyncio.run(main(data, port))
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    print(f"{len(failures)} failed" if failures else "all checks passed")
-    sys.exit(1 if failures else 0)
-
-
 if __name__ == "__main__":
-    run()
+    run(main, ["--pipeline-start-delay", "0", "--backfill-throttle", "0", "--pipeline-poll", "0.5"])
