@@ -175,11 +175,14 @@ import Testing
         // A restart checks at once: every 4th finished file goes, and what is left is counted.
         try write(captureDisabled: true)
         rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
-        #expect(eventually(timeout: 60) { rig.log("host.log").contains("over capture_dir_max_bytes") }, "\(rig.log("host.log").suffix(2000))")
+        // Wait for the status file (written after the thinning), not the log line that precedes it.
+        let thinned = { (rig.status()?["host"] as? [String: Any])?["thinned_files"] as? Int ?? 0 }
+        #expect(eventually(timeout: 60) { thinned() > 0 }, "\(rig.log("host.log").suffix(2000))")
+        #expect(rig.log("host.log").contains("over capture_dir_max_bytes"))
         try rig.stopHost()
         let after = captureFileCounts(rig.captureDir).finished
         #expect(before - after == (before + 3) / 4, "every 4th of \(before) files should be deleted, \(before - after) were")
-        #expect(((rig.status()?["host"] as? [String: Any])?["thinned_files"] as? Int) == before - after)
+        #expect(thinned() == before - after)
     }
 
     @Test func embeddedServerWhenNoneIsConfigured() throws {
