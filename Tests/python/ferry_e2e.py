@@ -2,11 +2,11 @@
 real `ferry serve` on a free loopback port for the duration of one async `main`."""
 
 import asyncio
-import socket
+import re
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 
 try:
     from viam.app.viam_client import ViamClient
@@ -30,42 +30,47 @@ def ferry(*args, data):
     return out.stdout.strip()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def connect(port, key_id, key):
     return await ViamClient.create_from_dial_options(
         DialOptions.with_api_key(api_key=key, api_key_id=key_id), app_url=f"127.0.0.1:{port}")
 
 
 def run(main, serve_args=()):
-    """Starts `ferry serve` (TLS, metrics on a free port) in a fresh data directory, runs
-    `main(data, port, metrics_port)`, stops the server, and exits 0 only if every check passed."""
+    """Starts `ferry serve` (TLS, metrics) in a fresh data directory on ports the kernel picks, reads
+    the real ports from its log, runs `main(data, port, metrics_port)`, stops the server, and exits 0
+    only if every check passed. Binding port 0 leaves no window for another process to take the port
+    between choosing and binding it; the server's output is printed whenever something goes wrong."""
     with tempfile.TemporaryDirectory() as data:
-        port, metrics_port = free_port(), free_port()
-        server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", f"127.0.0.1:{port}",
-                                   "--metrics-listen", f"127.0.0.1:{metrics_port}", *serve_args],
+        server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", "127.0.0.1:0",
+                                   "--metrics-listen", "127.0.0.1:0", *serve_args],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log, ports, ready = [], {}, threading.Event()
+
+        def read_log():
+            for line in server.stdout:
+                log.append(line)
+                for name, pattern in (("api", r"serving Viam's data API on [^ ]+:(\d+)"),
+                                      ("metrics", r"serving Prometheus metrics on http://[^/]+:(\d+)/")):
+                    if match := re.search(pattern, line):
+                        ports[name] = int(match.group(1))
+                if len(ports) == 2:
+                    ready.set()
+            ready.set()  # the server exited: stop waiting
+
+        threading.Thread(target=read_log, daemon=True).start()
         try:
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if server.poll() is not None:
-                        print(server.stdout.read())
-                        sys.exit("ferry serve exited early")
-                    time.sleep(0.1)
-            asyncio.run(main(data, port, metrics_port))
+            # Generous: a loaded 2-core CI machine runs many end-to-end tests at once.
+            if not ready.wait(timeout=300) or len(ports) < 2:
+                print("".join(log))
+                sys.exit(f"ferry serve did not report both listening ports (exit status {server.poll()})")
+            asyncio.run(main(data, ports["api"], ports["metrics"]))
         finally:
             server.terminate()
             try:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
+            if failures or sys.exc_info()[0] is not None:
+                print("--- ferry serve output ---\n" + "".join(log))
     print(f"{len(failures)} failed" if failures else "all checks passed")
     sys.exit(1 if failures else 0)
