@@ -33,7 +33,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
                 }
                 readings.append(
                     UploadConversion.reading(
-                        metadata, record.metadata, data: StructConversion.document(from: value), organizationID: caller.organizationID))
+                        metadata, record.metadata, data: StructConversion.document(from: value), caller: caller))
             }
             let result = try await store.insert(readings, idempotencyKey: key)
             ServerMetrics.upload("tabular")
@@ -45,7 +45,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
                 throw RPCError(code: .invalidArgument, message: "a binary upload needs one sensor_contents entry with binary data")
             }
             let binary = try await store.storeBinary(
-                UploadConversion.binaryMetadata(metadata, record.metadata, organizationID: caller.organizationID, fileID: key?.fileID),
+                UploadConversion.binaryMetadata(metadata, record.metadata, caller: caller, fileID: key?.fileID),
                 bytes: [UInt8](bytes))
             ServerMetrics.upload("binary")
             response.fileID = key?.fileID ?? binary.id
@@ -77,7 +77,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         guard let metadata else { throw RPCError(code: .invalidArgument, message: "FileUpload sent no metadata") }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var binary = UploadConversion.binaryMetadata(
-            metadata, Viam_App_Datasync_V1_SensorMetadata(), organizationID: caller.organizationID, fileID: key?.fileID)
+            metadata, Viam_App_Datasync_V1_SensorMetadata(), caller: caller, fileID: key?.fileID)
         binary.timeRequested = metadata.hasFileCreateTime ? UploadConversion.milliseconds(metadata.fileCreateTime) : now
         binary.timeReceived = metadata.hasFileModifyTime ? UploadConversion.milliseconds(metadata.fileModifyTime) : now
         let record = try await store.storeBinary(binary, bytes: bytes)
@@ -111,7 +111,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         guard let metadata else { throw RPCError(code: .invalidArgument, message: "StreamingDataCaptureUpload sent no metadata") }
         let record = try await store.storeBinary(
             UploadConversion.binaryMetadata(
-                metadata.uploadMetadata, metadata.sensorMetadata, organizationID: caller.organizationID, fileID: key?.fileID),
+                metadata.uploadMetadata, metadata.sensorMetadata, caller: caller, fileID: key?.fileID),
             bytes: bytes)
         ServerMetrics.upload("streaming")
         var response = Viam_App_Datasync_V1_StreamingDataCaptureUploadResponse()
@@ -157,24 +157,26 @@ enum UploadConversion {
 
     static func reading(
         _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument,
-        organizationID: String
+        caller: APIKeyIdentity
     ) -> Reading {
         let received = sensor.hasTimeReceived ? milliseconds(sensor.timeReceived) : Int64(Date().timeIntervalSince1970 * 1000)
         return Reading(
-            organizationID: organizationID, locationID: "", robotID: "", partID: upload.partID,
+            organizationID: caller.organizationID, locationID: caller.scope.locationID, robotID: caller.scope.robotID,
+            partID: upload.partID,
             componentType: upload.componentType, componentName: upload.componentName, methodName: upload.methodName,
             timeRequested: sensor.hasTimeRequested ? milliseconds(sensor.timeRequested) : received, timeReceived: received,
             tags: upload.tags, additionalParameters: CaptureFile.unpackParameters(upload.methodParameters), data: data)
     }
 
     static func binaryMetadata(
-        _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, organizationID: String,
+        _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, caller: APIKeyIdentity,
         fileID: String?
     ) -> BinaryMetadata {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let received = sensor.hasTimeReceived ? milliseconds(sensor.timeReceived) : now
         return BinaryMetadata(
-            organizationID: organizationID, partID: upload.partID, componentType: upload.componentType,
+            organizationID: caller.organizationID, locationID: caller.scope.locationID, robotID: caller.scope.robotID,
+            partID: upload.partID, componentType: upload.componentType,
             componentName: upload.componentName, methodName: upload.methodName, fileName: upload.fileName,
             fileExtension: upload.fileExtension, mimeType: upload.mimeType.isEmpty ? "application/octet-stream" : upload.mimeType,
             timeRequested: sensor.hasTimeRequested ? milliseconds(sensor.timeRequested) : received, timeReceived: received,

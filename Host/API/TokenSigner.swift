@@ -3,7 +3,8 @@ import FerryBSON
 import FerryStore
 import Foundation
 
-/// Bearer tokens: `<payload>.<HMAC-SHA256>`, both base64url, payload = {key id, org, role, expiry}.
+/// Bearer tokens: `<payload>.<HMAC-SHA256>`, both base64url, payload = {key id, org, role, machine scope,
+/// expiry}.
 /// Signed with a per-server secret kept in the data directory, so tokens survive restarts and no
 /// token table is needed. The Viam SDK never refreshes its token, hence a long default lifetime.
 struct TokenSigner: Sendable {
@@ -27,10 +28,14 @@ struct TokenSigner: Sendable {
 
     func issue(for identity: APIKeyIdentity, now: Date = Date()) -> (token: String, expires: Date) {
         let expires = now.addingTimeInterval(lifetime)
-        let payload: BSONDocument = [
+        var payload: BSONDocument = [
             "k": .string(identity.keyID), "o": .string(identity.organizationID), "r": .string(identity.role.rawValue),
             "e": .int64(Int64(expires.timeIntervalSince1970)),
         ]
+        if identity.scope != .none {
+            payload["l"] = .string(identity.scope.locationID)
+            payload["m"] = .string(identity.scope.robotID)
+        }
         let body = Self.base64url(Data(payload.encode()))
         let signature = Self.base64url(Data(HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: key)))
         return ("\(body).\(signature)", expires)
@@ -45,7 +50,8 @@ struct TokenSigner: Sendable {
             let role = payload["r"]?.stringValue.flatMap(APIKeyRole.init(rawValue:)), let expiry = payload["e"]?.int64Value
         else { throw TokenError("the bearer token is not one this server issued; authenticate again") }
         guard Double(expiry) > now.timeIntervalSince1970 else { throw TokenError("the bearer token has expired; authenticate again") }
-        return APIKeyIdentity(keyID: keyID, organizationID: org, role: role)
+        let scope = MachineScope(locationID: payload["l"]?.stringValue ?? "", robotID: payload["m"]?.stringValue ?? "")
+        return APIKeyIdentity(keyID: keyID, organizationID: org, role: role, scope: scope)
     }
 
     static func base64url(_ data: Data) -> String {

@@ -153,6 +153,9 @@ public enum ConfigParser {
 
     static func parseDataManager(_ root: BSONDocument, walker: JSONWalker, baseDirectory: String) -> DataManagerConfig {
         var config = DataManagerConfig(captureDir: resolve(defaultCaptureDir, against: baseDirectory))
+        // Viam's `cloud` block also holds secrets and addresses for Viam's own cloud; only the part
+        // id matters here, so its other keys are left alone rather than refused.
+        if let cloud = walker.object(root, "cloud", at: "") { config.partID = walker.string(cloud, "id", at: "cloud") ?? "" }
         let services = walker.objects(root, "services", at: "").filter { service, path in
             let api = service["api"]?.stringValue ?? service["type"]?.stringValue.map { "rdk:service:\($0)" }
             return api == "rdk:service:data_manager"

@@ -62,6 +62,9 @@ public struct DataManagerConfig: Sendable, Equatable {
     public var deleteEveryNthWhenDiskFull = 5
     public var maximumCaptureFileSizeBytes: Int64 = 256 * 1024
     public var selectiveSyncerName: String?
+    /// The machine part every upload names (`part_id`): Viam's `cloud.id` at the config's top level.
+    /// Empty when the config has none. (The server stamps location and machine from the API key.)
+    public var partID = ""
     /// Ferry's own keys, all in one place: `attributes.ferry`.
     public var ferry = FerryOptions()
 

@@ -31,6 +31,21 @@ public enum APIKeyRole: String, Sendable, Hashable, CaseIterable {
     }
 }
 
+/// The machine a key belongs to, as Viam's machine-part keys do: readings uploaded with the key
+/// carry its location and machine (`location_id`, `robot_id`), which an upload's metadata cannot
+/// name. Empty for an organisation-wide key.
+public struct MachineScope: Sendable, Hashable {
+    public var locationID: String
+    public var robotID: String
+
+    public init(locationID: String = "", robotID: String = "") {
+        self.locationID = locationID
+        self.robotID = robotID
+    }
+
+    public static let none = MachineScope()
+}
+
 /// A key as listed: never the secret, never its hash.
 public struct APIKeyInfo: Sendable, Hashable {
     /// A UUID string (the Viam SDK requires key ids to be UUIDs).
@@ -38,15 +53,20 @@ public struct APIKeyInfo: Sendable, Hashable {
     public var organizationID: String
     public var role: APIKeyRole
     public var name: String
+    public var scope: MachineScope
     public var createdAt: Int64
     /// When it was revoked, or nil while it is valid.
     public var revokedAt: Int64?
 
-    public init(id: String, organizationID: String, role: APIKeyRole, name: String, createdAt: Int64, revokedAt: Int64?) {
+    public init(
+        id: String, organizationID: String, role: APIKeyRole, name: String, scope: MachineScope = .none, createdAt: Int64,
+        revokedAt: Int64?
+    ) {
         self.id = id
         self.organizationID = organizationID
         self.role = role
         self.name = name
+        self.scope = scope
         self.createdAt = createdAt
         self.revokedAt = revokedAt
     }
@@ -68,10 +88,12 @@ public struct APIKeyIdentity: Sendable, Hashable {
     public var keyID: String
     public var organizationID: String
     public var role: APIKeyRole
+    public var scope: MachineScope
 
-    public init(keyID: String, organizationID: String, role: APIKeyRole) {
+    public init(keyID: String, organizationID: String, role: APIKeyRole, scope: MachineScope = .none) {
         self.keyID = keyID
         self.organizationID = organizationID
         self.role = role
+        self.scope = scope
     }
 }

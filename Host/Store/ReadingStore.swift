@@ -10,8 +10,9 @@ public protocol ReadingStore: Sendable {
     func organization(id: String) async throws -> Organization?
     func organizations() async throws -> [Organization]
     /// Creates a key; its secret is returned once and only a salted hash is kept.
-    func createAPIKey(organizationID: String, role: APIKeyRole, name: String, now: Date) async throws -> NewAPIKey
-    /// The key's organisation and role, or nil for an unknown id, a wrong secret or a revoked key.
+    func createAPIKey(organizationID: String, role: APIKeyRole, name: String, scope: MachineScope, now: Date) async throws
+        -> NewAPIKey
+    /// The key's organisation, role and machine scope, or nil for an unknown id, a wrong secret or a revoked key.
     func verifyAPIKey(id: String, secret: String) async throws -> APIKeyIdentity?
     func apiKeys(organizationID: String) async throws -> [APIKeyInfo]
     /// False if the organisation has no such valid key.
@@ -60,8 +61,10 @@ extension ReadingStore {
         try await createOrganization(name: name, now: Date())
     }
 
-    public func createAPIKey(organizationID: String, role: APIKeyRole, name: String = "") async throws -> NewAPIKey {
-        try await createAPIKey(organizationID: organizationID, role: role, name: name, now: Date())
+    public func createAPIKey(
+        organizationID: String, role: APIKeyRole, name: String = "", scope: MachineScope = .none
+    ) async throws -> NewAPIKey {
+        try await createAPIKey(organizationID: organizationID, role: role, name: name, scope: scope, now: Date())
     }
 
     public func revokeAPIKey(organizationID: String, id: String) async throws -> Bool {

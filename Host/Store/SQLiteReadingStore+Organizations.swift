@@ -29,18 +29,26 @@ extension SQLiteReadingStore {
         }
     }
 
-    public func createAPIKey(organizationID: String, role: APIKeyRole, name: String, now: Date) async throws -> NewAPIKey {
+    public func createAPIKey(
+        organizationID: String, role: APIKeyRole, name: String, scope: MachineScope, now: Date
+    ) async throws -> NewAPIKey {
         let secret = KeyHashing.newSecret()
         let rounds = configuration.apiKeyHashRounds
         let hash = try await Offload.run { try KeyHashing.hash(secret: secret, rounds: rounds) }
         let info = APIKeyInfo(
-            id: UUID().uuidString.lowercased(), organizationID: organizationID, role: role, name: name,
+            id: UUID().uuidString.lowercased(), organizationID: organizationID, role: role, name: name, scope: scope,
             createdAt: now.milliseconds, revokedAt: nil)
         try await write("creating an API key for organisation \(organizationID)") { db in
             try Self.requireOrganization(db, organizationID)
             try db.execute(
-                sql: "INSERT INTO api_keys (id, organization_id, role, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [info.id, info.organizationID, info.role.rawValue, info.name, hash, info.createdAt])
+                sql: """
+                    INSERT INTO api_keys (id, organization_id, role, name, secret_hash, created_at, location_id, robot_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    info.id, info.organizationID, info.role.rawValue, info.name, hash, info.createdAt, scope.locationID,
+                    scope.robotID,
+                ])
         }
         logger.info("API key created", metadata: ["key": "\(info.id)", "organization": "\(organizationID)", "role": "\(role)"])
         return NewAPIKey(info: info, secret: secret)
@@ -50,20 +58,21 @@ extension SQLiteReadingStore {
         let keyID = id.lowercased()
         // Real secrets are 32 characters; refusing huge ones keeps hashing cost bounded.
         guard secret.utf8.count <= 1_024, keyID.utf8.count <= 128 else { return nil }
-        let found = try await read("verifying API key \(keyID)") { db -> (String, String, String, Bool)? in
+        let found = try await read("verifying API key \(keyID)") { db -> (String, String, String, Bool, MachineScope)? in
             try Row.fetchOne(
-                db, sql: "SELECT organization_id, role, secret_hash, revoked_at FROM api_keys WHERE id = ?", arguments: [keyID]
-            ).map { row in (row[0], row[1], row[2], row[3] as Int64? != nil) }
+                db, sql: "SELECT organization_id, role, secret_hash, revoked_at, location_id, robot_id FROM api_keys WHERE id = ?",
+                arguments: [keyID]
+            ).map { row in (row[0], row[1], row[2], row[3] as Int64? != nil, MachineScope(locationID: row[4], robotID: row[5])) }
         }
         let rounds = configuration.apiKeyHashRounds
-        guard let (organizationID, roleName, stored, revoked) = found else {
+        guard let (organizationID, roleName, stored, revoked, scope) = found else {
             // Same cost as a real check, so timing does not reveal which key ids exist.
             try await Offload.run { KeyHashing.verifyAgainstNothing(secret: secret, rounds: rounds) }
             return nil
         }
         let matches = try await Offload.run { KeyHashing.verify(secret: secret, stored: stored) }
         guard matches, !revoked, let role = APIKeyRole(rawValue: roleName) else { return nil }
-        return APIKeyIdentity(keyID: keyID, organizationID: organizationID, role: role)
+        return APIKeyIdentity(keyID: keyID, organizationID: organizationID, role: role, scope: scope)
     }
 
     public func apiKeys(organizationID: String) async throws -> [APIKeyInfo] {
@@ -71,14 +80,14 @@ extension SQLiteReadingStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, organization_id, role, name, created_at, revoked_at FROM api_keys
+                    SELECT id, organization_id, role, name, created_at, revoked_at, location_id, robot_id FROM api_keys
                     WHERE organization_id = ? ORDER BY created_at, id
                     """,
                 arguments: [organizationID]
             ).map { row in
                 APIKeyInfo(
                     id: row[0], organizationID: row[1], role: APIKeyRole(rawValue: row[2]) ?? .viewer, name: row[3],
-                    createdAt: row[4], revokedAt: row[5])
+                    scope: MachineScope(locationID: row[6], robotID: row[7]), createdAt: row[4], revokedAt: row[5])
             }
         }
     }

@@ -112,6 +112,14 @@ enum SQLiteSchema {
                     """)
         }
         SQLitePipelineSchema.register(in: &migrator)
+        migrator.registerMigration("v3-machine-keys") { db in
+            // A key may belong to one machine in one location; its uploads carry both ids.
+            try db.execute(
+                sql: """
+                    ALTER TABLE api_keys ADD COLUMN location_id TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE api_keys ADD COLUMN robot_id TEXT NOT NULL DEFAULT '';
+                    """)
+        }
         return migrator
     }
 }

@@ -42,6 +42,7 @@ enum ArbitraryFileSync {
         let fileID = "file-" + SHA256.hash(data: Data(identity.utf8)).map { String(format: "%02x", $0) }.joined()
         let labels = labels(for: path, root: root)
         var metadata = UploadMetadata()
+        metadata.partID = settings.partID
         metadata.type = .file
         metadata.fileName = path
         metadata.fileExtension = (path as NSString).pathExtension.isEmpty ? "" : "." + (path as NSString).pathExtension

@@ -41,7 +41,7 @@ struct CaptureFileSync {
         guard progress.ackedRecords <= contents.records.count else {
             throw .rejected("its sync progress says \(progress.ackedRecords) records were acknowledged but it has \(contents.records.count); the file changed after capture")
         }
-        let metadata = UploadMetadata.capture(contents.metadata, extraTags: settings.tags)
+        let metadata = UploadMetadata.capture(contents.metadata, partID: settings.partID, extraTags: settings.tags)
         var outcome = Outcome()
         if contents.metadata.type == .binarySensor {
             while progress.ackedRecords < contents.records.count {

@@ -36,9 +36,11 @@ public protocol DataUploader: Sendable {
 }
 
 extension UploadMetadata {
-    /// What a capture file's header becomes on the wire, with the service's tags added.
-    static func capture(_ header: DataCaptureMetadata, extraTags: [String]) -> UploadMetadata {
+    /// What a capture file's header becomes on the wire, with the machine's part id and the
+    /// service's tags added.
+    static func capture(_ header: DataCaptureMetadata, partID: String, extraTags: [String]) -> UploadMetadata {
         var metadata = UploadMetadata()
+        metadata.partID = partID
         metadata.componentType = header.componentType
         metadata.componentName = header.componentName
         metadata.methodName = header.methodName

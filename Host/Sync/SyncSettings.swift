@@ -11,6 +11,8 @@ public struct SyncSettings: Sendable, Equatable {
     public var workers = SyncSettings.defaultWorkers
     /// Added to every upload, beside the tags a capture file already carries.
     public var tags: [String] = []
+    /// Every upload's `part_id` (Viam's `cloud.id`); empty when the config names no part.
+    public var partID = ""
     public var additionalSyncPaths: [String] = []
     /// A scheduled sync asks this component's Readings for `should_sync` first.
     public var selectiveSyncerName: String?
@@ -35,6 +37,7 @@ public struct SyncSettings: Sendable, Equatable {
         interval = config.syncIntervalMins * 60
         workers = config.maximumNumSyncThreads ?? Self.defaultWorkers
         tags = config.tags
+        partID = config.partID
         additionalSyncPaths = config.additionalSyncPaths
         selectiveSyncerName = config.selectiveSyncerName
         deleteEveryNthWhenDiskFull = config.deleteEveryNthWhenDiskFull

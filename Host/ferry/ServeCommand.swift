@@ -173,12 +173,14 @@ struct KeyCommand: AsyncParsableCommand {
         commandName: "key", abstract: "Manage API keys.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List an organisation's keys: id, role, name, revoked.")
+        static let configuration = CommandConfiguration(abstract: "List an organisation's keys: id, role, active|revoked, location, machine (- for none), name.")
         @Option(help: "The data directory.") var data: String
         @Option(help: "The organisation id.") var org: String
         func run() async throws {
             for key in try await DataDirectory.openStore(data).apiKeys(organizationID: org) {
-                print("\(key.id) \(key.role.rawValue) \(key.revokedAt == nil ? "active" : "revoked") \(key.name)")
+                let location = key.scope.locationID.isEmpty ? "-" : key.scope.locationID
+                let machine = key.scope.robotID.isEmpty ? "-" : key.scope.robotID
+                print("\(key.id) \(key.role.rawValue) \(key.revokedAt == nil ? "active" : "revoked") \(location) \(machine) \(key.name)")
             }
         }
     }
@@ -204,6 +206,8 @@ struct KeyCommand: AsyncParsableCommand {
         @Option(help: "The organisation id.") var org: String
         @Option(help: "owner | operator | viewer") var role: String
         @Option(help: "A name to recognise the key by.") var name = ""
+        @Option(help: "Bind the key to a location: its uploads carry this location_id.") var location = ""
+        @Option(help: "Bind the key to a machine: its uploads carry this robot_id.") var machine = ""
         @Flag(help: "Print a JSON object instead.") var json = false
 
         func run() async throws {
@@ -214,9 +218,19 @@ struct KeyCommand: AsyncParsableCommand {
             guard try await store.organization(id: org) != nil else {
                 throw Failure("no organisation \(org) in \(data); create one with `ferry org create NAME --data \(data)`")
             }
-            let key = try await store.createAPIKey(organizationID: org, role: role, name: name)
+            for (flag, value) in [("--location", location), ("--machine", machine)]
+            where value.count > 128 || value.contains(where: \.isWhitespace) {
+                throw Failure("\(flag) must be an id without spaces of at most 128 characters, not \"\(value)\"")
+            }
+            let scope = MachineScope(locationID: location, robotID: machine)
+            let key = try await store.createAPIKey(organizationID: org, role: role, name: name, scope: scope)
             if json {
-                print(#"{"key_id":"\#(key.info.id)","key":"\#(key.secret)","organization_id":"\#(org)","role":"\#(role.rawValue)"}"#)
+                let object = [
+                    "key_id": key.info.id, "key": key.secret, "organization_id": org, "role": role.rawValue,
+                    "location_id": location, "robot_id": machine,
+                ]
+                let text = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: text, as: UTF8.self))
             } else {
                 print("\(key.info.id) \(key.secret)")
             }

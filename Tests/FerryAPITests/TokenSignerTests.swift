@@ -25,6 +25,15 @@ import Testing
         #expect(throws: TokenError.self) { try signer.verify(token, now: issued.addingTimeInterval(3600)) }
     }
 
+    @Test func aMachineKeysTokenCarriesItsLocationAndMachine() throws {
+        defer { dir.remove() }
+        let signer = try signer()
+        var machineKey = identity
+        machineKey.scope = MachineScope(locationID: "loc-north", robotID: "rover-3")
+        #expect(try signer.verify(signer.issue(for: machineKey).token) == machineKey)
+        #expect(try signer.verify(signer.issue(for: identity).token).scope == .none)
+    }
+
     @Test func theSecretPersistsAcrossRestartsWithOwnerOnlyPermissions() throws {
         defer { dir.remove() }
         let (token, _) = try signer().issue(for: identity)

@@ -33,7 +33,8 @@ import Testing
                 "attributes": {"capture_dir": "capture", "sync_interval_mins": 0.5, "tags": ["lab"],
                   "maximum_capture_file_size_bytes": 65536, "ferry": {"fsync_interval_ms": 250}}}],
               "modules": [{"type": "local", "name": "m", "executable_path": "plugins/libm.so"}],
-              "network": {"bind_address": ":8080"}
+              "network": {"bind_address": ":8080"},
+              "cloud": {"id": "8e1a6c3e-part", "secret": "viam-cloud-secret", "app_address": "https://app.viam.com:443"}
             }
             """)
         #expect(config.components.count == 2)
@@ -52,6 +53,7 @@ import Testing
         #expect(config.dataManager.tags == ["lab"])
         #expect(config.dataManager.maximumCaptureFileSizeBytes == 65536)
         #expect(config.dataManager.ferry.fsyncIntervalMs == 250)
+        #expect(config.dataManager.partID == "8e1a6c3e-part", "Viam's cloud.id names the part every upload carries")
         #expect(config.modules == [ModuleEntry(kind: .local, name: "m", executablePath: "/etc/ferry/plugins/libm.so", moduleID: nil, version: nil, path: "modules[0]")])
     }
 
@@ -61,6 +63,7 @@ import Testing
         #expect(config.dataManager.syncIntervalMins == 0.1)
         #expect(config.dataManager.deleteEveryNthWhenDiskFull == 5)
         #expect(config.dataManager.captureDir.hasSuffix("/.ferry/capture"))
+        #expect(config.dataManager.partID == "")
     }
 
     @Test func notJSON() {
@@ -78,6 +81,7 @@ import Testing
         #expect(faults(#"{"components": [{"name": "a", "api": "rdk:component:sensor", "model": "fake", "attributes": []}]}"#) == [
             "components[0].attributes: expected an object, got an array"
         ])
+        #expect(faults(#"{"cloud": {"id": 42}}"#) == ["cloud.id: expected a string, got the number 42"])
     }
 
     @Test func missingRequiredFields() {

@@ -1,5 +1,6 @@
 import FerryBSON
 import Foundation
+import FerryTestSupport
 import GRDB
 import Testing
 
@@ -16,6 +17,42 @@ import Testing
         #expect(identity == APIKeyIdentity(keyID: key.info.id, organizationID: f.orgA, role: .operator))
         // Key ids are UUIDs, so their case does not matter.
         #expect(try await f.store.verifyAPIKey(id: key.info.id.uppercased(), secret: key.secret) != nil)
+    }
+
+    @Test func aMachineKeyKeepsItsLocationAndMachine() async throws {
+        let f = try await StoreFixture.make()
+        defer { f.remove() }
+        let scope = MachineScope(locationID: "loc-north", robotID: "rover-3")
+        let key = try await f.store.createAPIKey(organizationID: f.orgA, role: .operator, name: "rover", scope: scope)
+        #expect(key.info.scope == scope)
+        #expect(try await f.store.verifyAPIKey(id: key.info.id, secret: key.secret)?.scope == scope)
+        let plain = try await f.store.createAPIKey(organizationID: f.orgA, role: .viewer)
+        #expect(try await f.store.verifyAPIKey(id: plain.info.id, secret: plain.secret)?.scope == MachineScope.none)
+        #expect(try await f.store.apiKeys(organizationID: f.orgA).map(\.scope) == [scope, .none])
+    }
+
+    @Test func keysMadeBeforeMachineScopesStillWorkAfterTheUpgrade() async throws {
+        // A store created by a version without machine keys (migrations up to v2), holding a key.
+        let directory = try TemporaryDirectory("ferry-store-upgrade")
+        defer { directory.remove() }
+        let path = directory.file("store.sqlite")
+        let secret = "0123456789abcdef0123456789abcdef"
+        do {
+            let old = try DatabaseQueue(path: path)
+            try SQLiteSchema.migrator.migrate(old, upTo: "v2-pipelines")
+            try await old.write { db in
+                try db.execute(sql: "INSERT INTO organizations (id, name, created_at) VALUES ('org', 'Old', 0)")
+                try db.execute(
+                    sql: "INSERT INTO api_keys (id, organization_id, role, name, secret_hash, created_at) VALUES (?, 'org', 'operator', 'old', ?, 0)",
+                    arguments: ["0b8e0a52-3f7e-4c39-9d7e-1f0f5e1d2c3b", try KeyHashing.hash(secret: secret, rounds: 1_000)])
+            }
+        }
+        var configuration = SQLiteReadingStore.Configuration()
+        configuration.apiKeyHashRounds = 1_000
+        let store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: configuration)
+        let identity = try await store.verifyAPIKey(id: "0b8e0a52-3f7e-4c39-9d7e-1f0f5e1d2c3b", secret: secret)
+        #expect(identity == APIKeyIdentity(keyID: "0b8e0a52-3f7e-4c39-9d7e-1f0f5e1d2c3b", organizationID: "org", role: .operator))
+        #expect(identity?.scope == MachineScope.none)
     }
 
     @Test func wrongSecretWrongIdAndMalformedIdAreRefused() async throws {

@@ -18,6 +18,7 @@ import ViamProtos
         var settings = SyncSettings(captureDir: dir.path)
         settings.maximumBatchBytes = batchBytes
         settings.tags = ["lab", "fleet"]
+        settings.partID = "part-7"
         return settings
     }
 
@@ -78,6 +79,7 @@ import ViamProtos
         #expect(metadata.methodName == "Readings")
         #expect(metadata.type == .tabularSensor)
         #expect(metadata.tags == ["lab", "fleet"])
+        #expect(metadata.partID == "part-7", "every upload names the machine part (Viam's cloud.id)")
         #expect(metadata.methodParameters["unit"] != nil)
         // Confirmed: the file and its progress are gone.
         #expect(!Captures.exists(path))

@@ -124,9 +124,27 @@ async def main(data, port, metrics_port):
               f"a cross-organisation read is refused: {error}")
     rival.close()
 
+    # A machine key (`ferry key create --location --machine`) stamps its uploads with the location
+    # and machine, which Viam's upload metadata cannot carry; the part comes from the upload.
+    machine_id, machine_key = ferry("key", "create", "--org", other_org, "--role", "operator",
+                                    "--location", "north-field", "--machine", "rover-3", data=data).split()
+    rover = await connect(port, machine_id, machine_key)
+    await rover.data_client.tabular_data_capture_upload(
+        tabular_data=[{"readings": {"soil": 0.31}}], part_id="rover-3-main", component_type="rdk:component:sensor",
+        component_name="soil", method_name="Readings", data_request_times=[(now, now)])
+    rover.close()
+    rival = await connect(port, rival_id, rival_key)
+    stamped = await rival.data_client.tabular_data_by_mql(organization_id=other_org, query=[
+        {"$project": {"_id": 0, "location_id": 1, "robot_id": 1, "part_id": 1}}])
+    check(stamped == [{"location_id": "north-field", "robot_id": "rover-3", "part_id": "rover-3-main"}],
+          f"a machine key's uploads carry its location and machine: {stamped}")
+    rival.close()
+    listed = ferry("key", "list", "--org", other_org, data=data)
+    check(f"{machine_id} operator active north-field rover-3" in listed, f"`ferry key list` shows the key's machine: {listed}")
+
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    check('ferry_rows_ingested_total 6' in metrics, "/metrics counts the ingested rows")
-    check('ferry_uploads_total{kind="tabular"} 1' in metrics and 'ferry_uploads_total{kind="file"} 1' in metrics,
+    check('ferry_rows_ingested_total 7' in metrics, "/metrics counts the ingested rows")
+    check('ferry_uploads_total{kind="tabular"} 2' in metrics and 'ferry_uploads_total{kind="file"} 1' in metrics,
           "/metrics counts uploads by kind")
     check('ferry_query_duration_seconds_count{kind="mql"}' in metrics, "/metrics has query latency")
 
