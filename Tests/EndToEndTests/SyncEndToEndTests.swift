@@ -33,9 +33,9 @@ import Testing
         // and builds a backlog that the restarted server is then killed in the middle of.
         try rig.startHost(serverPort: rig.serverPort)
         #expect(
-            eventually(timeout: 30) { rig.status()?["host"].flatMap { ($0 as? [String: Any])?["offline"] as? Bool } == true },
+            eventually(timeout: 90) { rig.status()?["host"].flatMap { ($0 as? [String: Any])?["offline"] as? Bool } == true },
             "sync status should say offline while the server is down:\n\(rig.status() ?? [:])")
-        #expect(eventually(timeout: 30) { ((rig.status()?["backlog_files"] as? Int) ?? 0) >= 20 }, "\(rig.status() ?? [:])")
+        #expect(eventually(timeout: 90) { ((rig.status()?["backlog_files"] as? Int) ?? 0) >= 20 }, "\(rig.status() ?? [:])")
         for pause in [0.3, 0.8, 1.5] {
             try rig.startServer()
             Thread.sleep(forTimeInterval: pause)
@@ -72,15 +72,15 @@ import Testing
         defer { rig.tearDown() }
         try rig.startServer()
         try rig.startHost(serverPort: rig.serverPort)
-        #expect(eventually(timeout: 30) { ((rig.status()?["host"] as? [String: Any])?["synced_files"] as? Int ?? 0) > 0 })
+        #expect(eventually(timeout: 90) { ((rig.status()?["host"] as? [String: Any])?["synced_files"] as? Int ?? 0) > 0 })
         _ = try rig.ferry(["key", "revoke", "--data", rig.dataDirectory, "--org", rig.organization, rig.keyID])
-        let refused = eventually(timeout: 30) {
+        let refused = eventually(timeout: 90) {
             guard let host = rig.status()?["host"] as? [String: Any], let error = host["last_error"] as? String else { return false }
             return host["offline"] as? Bool == true && error.contains("refused the credentials")
         }
         #expect(refused, "a revoked key must stop uploads, and sync status must say why:\n\(rig.status() ?? [:])")
         // Nothing is lost meanwhile: the capture files wait.
-        #expect(eventually(timeout: 30) { ((rig.status()?["backlog_files"] as? Int) ?? 0) > 3 }, "\(rig.status() ?? [:])")
+        #expect(eventually(timeout: 90) { ((rig.status()?["backlog_files"] as? Int) ?? 0) > 3 }, "\(rig.status() ?? [:])")
         try rig.stopHost()
     }
 
@@ -210,7 +210,9 @@ import Testing
 final class SyncRig: @unchecked Sendable {
     // @unchecked: used by one test at a time, on its own thread.
     let directory: TemporaryDirectory
-    let serverPort = freeLoopbackPort()
+    /// 0 until the first server start binds a port the kernel picks; restarts reuse that port, as
+    /// the host's config names it.
+    private(set) var serverPort = 0
     var dataDirectory: String
     var organization = ""
     var keyID = ""
@@ -247,11 +249,14 @@ final class SyncRig: @unchecked Sendable {
         server = try FerryProcess(
             ["serve", "--data", dataDirectory, "--listen", "127.0.0.1:\(serverPort)", "--metrics-listen", "off"],
             log: directory.file("server.log"))
-        let up = eventually(timeout: 60) {
-            log("server.log").components(separatedBy: "serving Viam's data API").count > startedServers + 1
-        }
+        let marker = "serving Viam's data API on 127.0.0.1:"
+        let up = eventually(timeout: 120) { log("server.log").components(separatedBy: marker).count > startedServers + 1 }
         #expect(up, "ferry serve did not start:\n\(log("server.log"))")
         startedServers += 1
+        if serverPort == 0, let reported = log("server.log").components(separatedBy: marker).last?.prefix(while: \.isNumber) {
+            serverPort = Int(reported) ?? 0
+        }
+        #expect(serverPort != 0, "ferry serve did not report its port:\n\(log("server.log"))")
     }
     private var startedServers = 0
 
@@ -274,6 +279,7 @@ final class SyncRig: @unchecked Sendable {
         let machine: [String: Any] = [
             "components": [sensor("fast", 200), sensor("slow", 50)],
             "services": [["name": "data_manager", "api": "rdk:service:data_manager", "attributes": attributes]],
+            "cloud": ["id": Self.partID],
         ]
         try JSONSerialization.data(withJSONObject: machine, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: config))
     }
@@ -325,6 +331,9 @@ final class SyncRig: @unchecked Sendable {
 
     /// (component, time_requested ms, temperature) of every record the host archived after the
     /// server confirmed it, against the same of every reading in the store.
+    /// The machine part (Viam's `cloud.id`) every synced reading must name.
+    static let partID = "sync-rig-part"
+
     func expectStoreEqualsArchive() throws {
         var archived: [String: Int] = [:]
         var files = 0
@@ -342,16 +351,19 @@ final class SyncRig: @unchecked Sendable {
         }
         let query = try FerryProcess.run([
             "data", "query", "--data", dataDirectory, "--org", organization, "--mql",
-            #"[{"$project": {"_id": 0, "c": "$component_name", "t": {"$toLong": "$time_requested"}, "v": "$data.readings.temperature_celsius"}}]"#,
+            #"[{"$project": {"_id": 0, "c": "$component_name", "t": {"$toLong": "$time_requested"}, "v": "$data.readings.temperature_celsius", "p": "$part_id"}}]"#,
         ])
         #expect(query.status == 0, "\(query.stderr)")
         var stored: [String: Int] = [:]
+        var otherParts: Set<String> = []
         for line in query.stdout.split(separator: "\n") {
             let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            if row["p"] as? String != Self.partID { otherParts.insert("\(row["p"] ?? "none")") }
             let millis = (row["t"] as! NSNumber).int64Value
             let value = (row["v"] as! NSNumber).doubleValue
             stored["\(row["c"] as! String)|\(millis)|\(value)", default: 0] += 1
         }
+        #expect(otherParts.isEmpty, "every reading should name the config's part \(Self.partID), not \(otherParts)")
         let archivedCount = archived.values.reduce(0, +)
         let storedCount = stored.values.reduce(0, +)
         #expect(files > 5 && archivedCount > 500, "too little was captured to prove anything: \(files) files, \(archivedCount) records")

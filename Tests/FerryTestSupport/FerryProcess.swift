@@ -87,7 +87,7 @@ public final class FerryProcess: @unchecked Sendable {
 
 /// Polls `condition` until it holds or `timeout` passes. For waiting on a real process's files;
 /// the assertions are about what happened, never about how long it took.
-public func eventually(timeout: TimeInterval = 30, _ condition: () throws -> Bool) rethrows -> Bool {
+public func eventually(timeout: TimeInterval = 90, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return true }
