@@ -27,8 +27,8 @@ static void check_emit_message(j_common_ptr info, int level) {
     if (level < 0) check_error_exit(info);
 }
 
-int ferry_check_jpeg(const uint8_t *jpeg, size_t length, uint32_t *width, uint32_t *height, char *error,
-                     size_t error_length) {
+int ferry_check_jpeg(const uint8_t *jpeg, size_t length, uint32_t *width, uint32_t *height, uint32_t *components,
+                     char *error, size_t error_length) {
     struct jpeg_decompress_struct info;
     check_error jerr = {.error = error, .error_length = error_length};
     unsigned char *volatile row = NULL;
@@ -56,6 +56,7 @@ int ferry_check_jpeg(const uint8_t *jpeg, size_t length, uint32_t *width, uint32
     }
     *width = info.output_width;
     *height = info.output_height;
+    *components = (uint32_t)info.output_components;
     jpeg_finish_decompress(&info);
     jpeg_destroy_decompress(&info);
     free(row);

@@ -3,18 +3,20 @@ import CFerryImageCheck
 /// Decodes a camera's image enough to prove a viewer could show it, and reports its size.
 /// JPEG: every scanline through libjpeg-turbo. PNG: signature, chunk CRCs, IHDR, and the IDAT
 /// stream inflated to exactly the size IHDR implies.
-enum ImageCheck {
-    struct Decoded: Equatable {
-        var mimeType: String
-        var width: Int
-        var height: Int
+public enum ImageCheck {
+    public struct Decoded: Equatable, Sendable {
+        public var mimeType: String
+        public var width: Int
+        public var height: Int
+        /// Colour components per pixel (3 for YCbCr/RGB, 1 for greyscale); nil for PNG.
+        public var components: Int?
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    static func decode(_ bytes: [UInt8], mimeType: String) throws(Failure) -> Decoded {
+    public static func decode(_ bytes: [UInt8], mimeType: String) throws(Failure) -> Decoded {
         switch mimeType {
         case "image/jpeg": return try jpeg(bytes)
         case "image/png": return try png(bytes)
@@ -23,13 +25,15 @@ enum ImageCheck {
     }
 
     static func jpeg(_ bytes: [UInt8]) throws(Failure) -> Decoded {
-        var width: UInt32 = 0, height: UInt32 = 0
+        var width: UInt32 = 0, height: UInt32 = 0, components: UInt32 = 0
         var error = [CChar](repeating: 0, count: 256)
         let status = bytes.withUnsafeBufferPointer { b in
-            error.withUnsafeMutableBufferPointer { ferry_check_jpeg(b.baseAddress, b.count, &width, &height, $0.baseAddress, $0.count) }
+            error.withUnsafeMutableBufferPointer {
+                ferry_check_jpeg(b.baseAddress, b.count, &width, &height, &components, $0.baseAddress, $0.count)
+            }
         }
         guard status == 0 else { throw Failure(description: "the JPEG (\(bytes.count) bytes) does not decode: \(text(error))") }
-        return Decoded(mimeType: "image/jpeg", width: Int(width), height: Int(height))
+        return Decoded(mimeType: "image/jpeg", width: Int(width), height: Int(height), components: Int(components))
     }
 
     static func png(_ bytes: [UInt8]) throws(Failure) -> Decoded {

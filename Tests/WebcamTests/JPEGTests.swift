@@ -1,3 +1,4 @@
+import FerryHIL
 import FerryWebcamDriver
 import Testing
 
@@ -24,7 +25,7 @@ import Testing
         }
         #expect(jpeg.prefix(2) == [0xFF, 0xD8])
         #expect(jpeg.suffix(2) == [0xFF, 0xD9])
-        let decoded = try JPEG.decodedSize(jpeg)
+        let decoded = try ImageCheck.decode(jpeg, mimeType: "image/jpeg")
         #expect(decoded.width == width)
         #expect(decoded.height == height)
         #expect(decoded.components == 3)
@@ -36,7 +37,7 @@ import Testing
         let jpeg = try frame.withUnsafeBytes {
             try JPEG.encodeYUYV($0, width: 64, height: 8, bytesPerLine: 160, quality: 90)
         }
-        let decoded = try JPEG.decodedSize(jpeg)
+        let decoded = try ImageCheck.decode(jpeg, mimeType: "image/jpeg")
         #expect(decoded.width == 64 && decoded.height == 8)
     }
 
@@ -53,7 +54,7 @@ import Testing
             try JPEG.encodeYUYV($0, width: 64, height: 64, bytesPerLine: 128, quality: 85)
         }
         jpeg.removeLast(jpeg.count / 2)
-        #expect(throws: JPEG.Failure.self) { try JPEG.decodedSize(jpeg) }
-        #expect(throws: JPEG.Failure.self) { try JPEG.decodedSize([0x00, 0x01, 0x02]) }
+        #expect(throws: ImageCheck.Failure.self) { try ImageCheck.decode(jpeg, mimeType: "image/jpeg") }
+        #expect(throws: ImageCheck.Failure.self) { try ImageCheck.decode([0x00, 0x01, 0x02], mimeType: "image/jpeg") }
     }
 }

@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryDevice
+import FerryHIL
 import FerrySDK
 import FerryWebcamDriver
 import Testing
@@ -21,7 +22,7 @@ import Testing
 
     static func jpegSize(_ payload: BinaryPayload) throws -> (Int, Int) {
         #expect(payload.mimeType == "image/jpeg")
-        let decoded = try JPEG.decodedSize(payload.bytes)
+        let decoded = try ImageCheck.decode(payload.bytes, mimeType: payload.mimeType)
         return (decoded.width, decoded.height)
     }
 

@@ -23,11 +23,6 @@ static void ferry_jpeg_error_exit(j_common_ptr info) {
     longjmp(error->jump, 1);
 }
 
-/* Corrupt-data warnings would otherwise go to stderr and let a damaged frame pass as valid. */
-static void ferry_jpeg_warning(j_common_ptr info, int level) {
-    if (level < 0) ferry_jpeg_error_exit(info);
-}
-
 int ferry_jpeg_encode_yuyv(const uint8_t *yuyv, size_t length, uint32_t width, uint32_t height, uint32_t stride,
                            int quality, ferry_jpeg_buffer *out, char *error, size_t error_length) {
     if (width == 0 || height == 0 || width % 2 != 0 || stride < width * 2 || length < (size_t)stride * height) {
@@ -90,40 +85,4 @@ void ferry_jpeg_free(ferry_jpeg_buffer *buffer) {
     free(buffer->bytes);
     buffer->bytes = NULL;
     buffer->length = 0;
-}
-
-int ferry_jpeg_decode_size(const uint8_t *jpeg, size_t length, uint32_t *width, uint32_t *height,
-                           uint32_t *components, char *error, size_t error_length) {
-    struct jpeg_decompress_struct info;
-    ferry_jpeg_error jerr = {.error = error, .error_length = error_length};
-    unsigned char *volatile row = NULL;
-    info.err = jpeg_std_error(&jerr.manager);
-    jerr.manager.error_exit = ferry_jpeg_error_exit;
-    jerr.manager.emit_message = ferry_jpeg_warning;
-    if (setjmp(jerr.jump)) {
-        jpeg_destroy_decompress(&info);
-        free(row);
-        return -1;
-    }
-    jpeg_create_decompress(&info);
-    jpeg_mem_src(&info, jpeg, (unsigned long)length);
-    jpeg_read_header(&info, TRUE);
-    jpeg_start_decompress(&info);
-    row = malloc((size_t)info.output_width * info.output_components);
-    if (!row) {
-        snprintf(error, error_length, "out of memory for a %u-pixel row", info.output_width);
-        jpeg_destroy_decompress(&info);
-        return -1;
-    }
-    while (info.output_scanline < info.output_height) {
-        JSAMPROW rows[1] = {row};
-        jpeg_read_scanlines(&info, rows, 1);
-    }
-    *width = info.output_width;
-    *height = info.output_height;
-    *components = (uint32_t)info.output_components;
-    jpeg_finish_decompress(&info);
-    jpeg_destroy_decompress(&info);
-    free(row);
-    return 0;
 }

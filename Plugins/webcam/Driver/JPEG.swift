@@ -22,20 +22,6 @@ public enum JPEG {
         return Array(UnsafeBufferPointer(start: bytes, count: output.length))
     }
 
-    /// Decodes every scanline of `jpeg`; returns its size and colour components.
-    public static func decodedSize(_ jpeg: [UInt8]) throws(Failure) -> (width: Int, height: Int, components: Int) {
-        var width: UInt32 = 0, height: UInt32 = 0, components: UInt32 = 0
-        var error = [CChar](repeating: 0, count: 256)
-        let status = jpeg.withUnsafeBufferPointer { bytes in
-            error.withUnsafeMutableBufferPointer { message in
-                ferry_jpeg_decode_size(
-                    bytes.baseAddress, bytes.count, &width, &height, &components, message.baseAddress, message.count)
-            }
-        }
-        guard status == 0 else { throw Failure(description: message(error)) }
-        return (Int(width), Int(height), Int(components))
-    }
-
     private static func message(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

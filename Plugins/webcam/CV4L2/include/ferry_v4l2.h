@@ -45,11 +45,4 @@ int ferry_jpeg_encode_yuyv(const uint8_t *yuyv, size_t length, uint32_t width, u
 
 void ferry_jpeg_free(ferry_jpeg_buffer *buffer);
 
-/*
- * Fully decodes a JPEG (every scanline), proving it is well-formed, and reports its size and
- * number of colour components. Returns 0 on success; otherwise -1 with a message in `error`.
- */
-int ferry_jpeg_decode_size(const uint8_t *jpeg, size_t length, uint32_t *width, uint32_t *height,
-                           uint32_t *components, char *error, size_t error_length);
-
 #endif
