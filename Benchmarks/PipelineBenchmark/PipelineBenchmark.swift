@@ -99,7 +99,7 @@ enum PipelineBenchmark {
 
         // Peer: one full-scan GROUP BY over the whole year.
         let peerStart = ContinuousClock.now
-        let peerRows = try await peer.read { db in try Row.fetchAll(db, sql: peerSQL) }
+        let peerRows = try peer.read { db in try Row.fetchAll(db, sql: peerSQL) }
         let peerSeconds = seconds(since: peerStart)
         var peerCounts: [String: Int] = [:]
         for row in peerRows {

@@ -9,6 +9,10 @@ struct ServerCertificate {
     let certificatePath: String
     let keyPath: String
 
+    struct Unwritable: Error, CustomStringConvertible {
+        var description: String
+    }
+
     static func selfSigned(in directory: String) throws -> ServerCertificate {
         let certificate = URL(fileURLWithPath: directory).appendingPathComponent("tls-cert.pem").path
         let key = URL(fileURLWithPath: directory).appendingPathComponent("tls-key.pem").path
@@ -32,9 +36,14 @@ struct ServerCertificate {
                     [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
                         + (host.isEmpty || host == "localhost" ? [] : [.dnsName(host)]))
             }, issuerPrivateKey: .init(privateKey))
-        try Data(try cert.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: certificate))
-        FileManager.default.createFile(
-            atPath: key, contents: Data(privateKey.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600])
+        // The key first: a certificate on disk then always has its key beside it, even after a crash.
+        guard
+            FileManager.default.createFile(
+                atPath: key, contents: Data(privateKey.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw Unwritable(description: "cannot write the TLS key \(key); check that the data directory is writable")
+        }
+        try Data(try cert.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: certificate), options: .atomic)
         return ServerCertificate(certificatePath: certificate, keyPath: key)
     }
 }
