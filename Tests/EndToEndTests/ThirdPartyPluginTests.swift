@@ -60,7 +60,7 @@ import Testing
         """.write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
         let host = try FerryProcess(["run", dir.file("machine.json")])
         #expect(eventually { !CaptureRecovery.files(in: capture, withExtension: "prog").isEmpty })
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try eventually { try FerryProcess.run(["capture", "cat", capture]).stdout.split(separator: "\n").count >= 2 })
         host.signal(SIGINT)
         let run = host.wait()
         #expect(run.status == 0, "\(run.stderr)")
