@@ -34,6 +34,10 @@ public actor PipelineScheduler {
         public var maxConcurrentRuns = 16
         /// Regular windows created per pipeline and step (catching up after a long stop).
         public var maxWindowsPerStep = 1_000
+        /// Finished runs older than this leave the run history (their results stay in the sink); nil
+        /// keeps them forever. A window whose runs are gone counts as never run, so late data still
+        /// re-runs it when backfill is on.
+        public var runRetention: Int64? = 90 * 86_400_000
         /// How long the scheduler lease lasts without renewal (a stopped holder is replaced after this).
         public var leaseDuration: Int64 = 15_000
         public var mqlOptions = MQLOptions()
@@ -144,6 +148,10 @@ public actor PipelineScheduler {
         if lastPrune.map({ now - $0 >= 60_000 }) ?? true {
             lastPrune = now
             _ = try await store.pruneInvalidations()
+            if let retention = options.runRetention {
+                let pruned = try await store.pruneRuns(endedBefore: now - retention)
+                if pruned > 0 { logger.debug("run history pruned", metadata: ["runs": "\(pruned)"]) }
+            }
         }
     }
 

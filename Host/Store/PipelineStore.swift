@@ -21,6 +21,9 @@ public protocol PipelineStore: Sendable {
     /// Runs of a pipeline, newest first, after the run with sequence `before` (paging), at most `limit`.
     func runs(pipelineID: String, before: Int64?, limit: Int) async throws -> [PipelineRunRecord]
     func run(id: String) async throws -> PipelineRunRecord?
+    /// Deletes finished (COMPLETED or FAILED) runs that ended before `cutoff`, of every pipeline;
+    /// returns how many. Their windows' results stay in the sinks.
+    func pruneRuns(endedBefore cutoff: Int64) async throws -> Int
     /// How many runs of the pipeline are in each status.
     func runCounts(pipelineID: String) async throws -> [PipelineRunStatus: Int]
     /// Every SCHEDULED or STARTED run, of every pipeline.

@@ -222,6 +222,14 @@ extension SQLiteReadingStore: PipelineStore {
         }
     }
 
+    public func pruneRuns(endedBefore cutoff: Int64) async throws -> Int {
+        try await write("pruning pipeline run history") { db in
+            try db.execute(
+                sql: "DELETE FROM pipeline_runs WHERE status IN ('COMPLETED', 'FAILED') AND ended_at < ?", arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
     public func acquireSchedulerLease(owner: String, now: Int64, duration: Int64) async throws -> Bool {
         try await write("taking the pipeline scheduler lease") { db in
             let key = "pipeline_scheduler_lease"

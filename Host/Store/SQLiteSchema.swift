@@ -120,6 +120,13 @@ enum SQLiteSchema {
                     ALTER TABLE api_keys ADD COLUMN robot_id TEXT NOT NULL DEFAULT '';
                     """)
         }
+        migrator.registerMigration("v4-run-retention") { db in
+            // Run history is pruned by age once a minute; this keeps that from scanning every run.
+            try db.execute(
+                sql: """
+                    CREATE INDEX pipeline_runs_finished ON pipeline_runs(ended_at) WHERE status IN ('COMPLETED', 'FAILED');
+                    """)
+        }
         return migrator
     }
 }

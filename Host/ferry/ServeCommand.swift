@@ -58,6 +58,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Seconds between the scheduler's reads of pipeline definitions (changes by `ferry pipelines` show up this fast).")
     var pipelinePoll = 5.0
 
+    @Option(
+        name: .customLong("pipeline-run-retention"),
+        help: "Days finished pipeline runs stay in the run history (their results stay in the sink); 0 keeps them forever.")
+    var pipelineRunRetention = 90.0
+
     func validate() throws {
         for (flag, value) in [
             ("--pipeline-start-delay", pipelineStartDelay), ("--backfill-throttle", backfillThrottle),
@@ -66,6 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         for (flag, value) in [("--pipeline-timeout", pipelineTimeout), ("--pipeline-poll", pipelinePoll)] where value <= 0 || !value.isFinite {
             throw ValidationError("\(flag) must be a number of seconds > 0, not \(value)")
+        }
+        if pipelineRunRetention < 0 || !pipelineRunRetention.isFinite {
+            throw ValidationError("--pipeline-run-retention must be a number of days ≥ 0 (0 keeps runs forever), not \(pipelineRunRetention)")
         }
         if pipelineMaxOutput < 1 { throw ValidationError("--pipeline-max-output must be at least 1") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -130,6 +138,7 @@ extension ServeCommand {
         options.maxOutputDocuments = pipelineMaxOutput
         options.backfillThrottle = Int64(backfillThrottle * 1000)
         options.pollInterval = Int64(pipelinePoll * 1000)
+        options.runRetention = pipelineRunRetention > 0 ? Int64(pipelineRunRetention * 86_400_000) : nil
         return options
     }
 }

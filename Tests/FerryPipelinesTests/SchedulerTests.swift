@@ -120,6 +120,36 @@ import Testing
         #expect(try await f.runs(p).count == 8)
     }
 
+    @Test func oldRunsLeaveTheHistoryButTheirResultsStayAndLateDataStillReRunsTheirWindows() async throws {
+        var options = PipelineScheduler.Options.testing
+        options.runRetention = 86_400_000
+        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"), options: options)
+        defer { f.remove() }
+        try await f.insert((5...9).map { utc("2024-05-01T0\($0):30") })
+        let p = try await f.create(backfill: true)
+        try await f.settle()
+        #expect(try await f.runs(p).map(\.kind) == Array(repeating: .backfill, count: 5))
+
+        // A day and a quarter of an hour later: the backfill runs ended more than a day ago.
+        f.clock.set(utc("2024-05-02T10:45"))
+        try await f.settle()
+        let runs = try await f.runs(p)
+        #expect(!runs.contains { $0.kind == .backfill }, "runs older than the retention are pruned: \(runs.map(\.kind))")
+        #expect(runs.count == 24 && runs.allSatisfy { $0.kind == .scheduled && $0.status == .completed })
+        var sink = try await f.sink(p)
+        #expect(sink.count == 5, "results outlive their runs")
+
+        // Late data in [06, 07), whose runs are gone: it re-runs, replacing the result.
+        try await f.insert([utc("2024-05-01T06:10")])
+        try await f.settle()
+        let reruns = try await f.runs(p).filter { $0.kind == .rerun }
+        #expect(reruns.map(\.window) == [SinkWindow(start: utc("2024-05-01T06:00"), end: utc("2024-05-01T07:00"))])
+        #expect(reruns.first?.status == .completed)
+        sink = try await f.sink(p)
+        #expect(sink.count == 5)
+        #expect(sink.first { $0.runInterval?.start == utc("2024-05-01T06:00") }?.countField == 2)
+    }
+
     @Test func runsCutShortByARestartOrHungAreFailedAndReCreated() async throws {
         let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
         defer { f.remove() }

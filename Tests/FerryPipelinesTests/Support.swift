@@ -102,6 +102,7 @@ extension PipelineScheduler.Options {
         options.startDelay = 2 * 60_000
         options.executionTimeout = 5 * 60_000
         options.backfillThrottle = 2 * 60_000
+        options.runRetention = nil
         return options
     }
 }
