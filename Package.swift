@@ -234,7 +234,9 @@ let package = Package(
         .testTarget(
             name: "FerryPipelinesTests",
             dependencies: ["FerryPipelines", "FerryStore", "FerryMQL", "FerryBSON", "FerryTestSupport"]),
-        .testTarget(name: "FerryAPITests", dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport"]),
+        .testTarget(
+            name: "FerryAPITests",
+            dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
         .testTarget(
             name: "FerrySyncTests",
             dependencies: ["FerrySync", "FerryCapture", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),

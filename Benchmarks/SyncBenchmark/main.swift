@@ -47,10 +47,10 @@ enum SyncBenchmark {
         let key = try await store.createAPIKey(organizationID: organization, role: .operator)
         var options = DataServer.Options()
         options.port = 0
-        let tls = try DataServer.selfSignedCertificate(in: directory)
-        options.tls = tls
         var logger = Logger(label: "bench.server")
         logger.logLevel = .warning
+        let tls = try DataServer.selfSignedCertificate(in: directory, listenHost: options.host, logger: logger)
+        options.tls = tls
         let server = DataServer(store: store, operators: MQLOperatorRegistry(), dataDirectory: directory, options: options, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await server.run { continuation.yield($0) } }

@@ -41,9 +41,17 @@ public struct DataServer: Sendable {
         self.logger = logger
     }
 
-    /// The self-signed certificate and key for `directory`, created on first use.
-    public static func selfSignedCertificate(in directory: String) throws -> (certificate: String, key: String) {
-        let certificate = try ServerCertificate.selfSigned(in: directory)
+    /// The self-signed certificate and key for `directory`, created on first use naming
+    /// `listenHost` (every interface's address for 0.0.0.0). One made earlier that does not name
+    /// the listen address is kept, with a warning saying how to make a new one.
+    public static func selfSignedCertificate(in directory: String, listenHost: String, logger: Logger) throws
+        -> (certificate: String, key: String)
+    {
+        let certificate = try ServerCertificate.selfSigned(in: directory, listenHost: listenHost)
+        if !certificate.unnamedAddresses.isEmpty {
+            logger.warning(
+                "the self-signed certificate \(certificate.certificatePath) does not name \(certificate.unnamedAddresses.joined(separator: ", ")), so clients dialling that address will refuse it; delete tls-cert.pem and tls-key.pem in \(directory) to make one that does (and give the new tls-cert.pem to the hosts that trust it)")
+        }
         return (certificate.certificatePath, certificate.keyPath)
     }
 
@@ -79,6 +87,14 @@ public struct DataServer: Sendable {
             interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected))])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.serve() }
+            group.addTask { [store] in
+                // Hot storage is a rolling window: drop what aged out, once a minute, for as long as
+                // the server serves (standalone or embedded in `ferry run`).
+                while !Task.isCancelled {
+                    _ = try? await store.pruneHotStorage(now: Date())
+                    try await Task.sleep(for: .seconds(60))
+                }
+            }
             if let address = try await server.listeningAddress, let port = address.ipv4?.port {
                 logger.info("serving Viam's data API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"))")
                 onListening(port)

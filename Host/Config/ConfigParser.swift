@@ -213,8 +213,8 @@ public enum ConfigParser {
         if let interval = walker.integer(object, "fsync_interval_ms", at: path, minimum: 0) { options.fsyncIntervalMs = interval }
         options.dataDir = walker.string(object, "data_dir", at: path).map { resolve($0, against: baseDirectory) }
         options.listen = walker.string(object, "listen", at: path)
-        if let listen = options.listen, listen.split(separator: ":").count != 2 || Int(listen.split(separator: ":").last!) == nil {
-            walker.fault("\(path).listen", "\"\(listen)\" is not HOST:PORT (the embedded data server's address; port 0 picks a free one)")
+        if let listen = options.listen, ListenAddress(listen) == nil {
+            walker.fault("\(path).listen", "\"\(listen)\" is not \(ListenAddress.expected) for the embedded data server")
         }
         if options.server != nil, options.dataDir != nil || options.listen != nil {
             walker.fault(path, "data_dir and listen configure the embedded data server, which runs only when no server is named; remove one or the other")

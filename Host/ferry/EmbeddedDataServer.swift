@@ -39,10 +39,11 @@ enum EmbeddedDataServer {
         _ = try await store.removeOrphanedBinaries()
         let credentials = try await loadOrCreateCredentials(directory, store: store)
         var options = DataServer.Options()
-        let listen = (dataManager.ferry.listen ?? "127.0.0.1:0").split(separator: ":")
-        options.host = String(listen[0])
-        options.port = Int(listen[1]) ?? 0
-        let tls = try DataServer.selfSignedCertificate(in: directory)
+        // The config parser refused anything ListenAddress does not take.
+        let listen = dataManager.ferry.listen.flatMap(ListenAddress.init) ?? ListenAddress("127.0.0.1:0")!
+        options.host = listen.host
+        options.port = listen.port
+        let tls = try DataServer.selfSignedCertificate(in: directory, listenHost: options.host, logger: logger)
         options.tls = tls
         let operators = try MQLOperatorRegistry(plugins: plugins)
         var pipelineOptions = PipelineScheduler.Options()

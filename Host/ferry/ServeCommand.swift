@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryAPI
+import FerryConfig
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
@@ -21,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The data directory (SQLite store, binary payloads, certificates).")
     var data: String
 
-    @Option(help: "Address to listen on, HOST:PORT.")
+    @Option(help: "Address to listen on: an IPv4 address and a port (0.0.0.0:PORT for every interface).")
     var listen = "127.0.0.1:8080"
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain to serve instead of the self-signed one.")
@@ -78,8 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
         if pipelineMaxOutput < 1 { throw ValidationError("--pipeline-max-output must be at least 1") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if insecure, tlsCert != nil { throw ValidationError("--insecure and --tls-cert exclude each other") }
-        guard listen.split(separator: ":").count == 2, Int(listen.split(separator: ":")[1]) != nil else {
-            throw ValidationError("--listen must be HOST:PORT, not \(listen)")
+        guard ListenAddress(listen) != nil else {
+            throw ValidationError("--listen takes \(ListenAddress.expected), not \(listen)")
         }
     }
 
@@ -94,13 +95,13 @@ struct ServeCommand: AsyncParsableCommand {
         plugins.load(paths: PluginDiscovery.builtinPlugins())
         plugins.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
         var options = DataServer.Options()
-        let parts = listen.split(separator: ":")
-        options.host = String(parts[0])
-        options.port = Int(parts[1])!
+        let address = ListenAddress(listen)!  // checked by validate()
+        options.host = address.host
+        options.port = address.port
         if let tlsCert, let tlsKey {
             options.tls = (tlsCert, tlsKey)
         } else if !insecure {
-            options.tls = try DataServer.selfSignedCertificate(in: data)
+            options.tls = try DataServer.selfSignedCertificate(in: data, listenHost: options.host, logger: logger)
         }
         if metricsListen != "off" {
             let endpoint = MetricsEndpoint()
@@ -119,13 +120,6 @@ struct ServeCommand: AsyncParsableCommand {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run() }
             group.addTask { await scheduler.run() }
-            group.addTask {
-                // Hot storage is a rolling window: drop what aged out, once a minute.
-                while !Task.isCancelled {
-                    _ = try? await store.pruneHotStorage(now: Date())
-                    try await Task.sleep(for: .seconds(60))
-                }
-            }
         }
     }
 }

@@ -124,7 +124,7 @@ import Testing
         ])
     }
 
-    @Test func dataManagerAndFerryKeys() {
+    @Test func dataManagerAndFerryKeys() throws {
         let path = "services[0].attributes"
         func service(_ attributes: String) -> String {
             #"{"services": [{"name": "dm", "type": "data_manager", "attributes": \#(attributes)}]}"#
@@ -136,8 +136,10 @@ import Testing
             "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, archive_dir, ca_cert, capture_dir_max_bytes, data_dir, fsync_interval_ms, insecure, listen, pipeline_start_delay_secs, server"
         ])
         #expect(faults(service(#"{"ferry": {"listen": "nowhere"}}"#)) == [
-            #"\#(path).ferry.listen: "nowhere" is not HOST:PORT (the embedded data server's address; port 0 picks a free one)"#
+            #"\#(path).ferry.listen: "nowhere" is not \#(ListenAddress.expected) for the embedded data server"#
         ])
+        #expect(faults(service(#"{"ferry": {"listen": "myhost:8080"}}"#)).count == 1, "a host name is not an address to bind")
+        #expect(try parse(service(#"{"ferry": {"listen": "localhost:0"}}"#)).dataManager.ferry.listen == "localhost:0")
         #expect(faults(service(#"{"ferry": {"server": "h:1", "api_key_id": "k", "api_key": "s", "data_dir": "d"}}"#)) == [
             "\(path).ferry: data_dir and listen configure the embedded data server, which runs only when no server is named; remove one or the other"
         ])
