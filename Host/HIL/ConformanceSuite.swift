@@ -103,6 +103,12 @@ public struct ConformanceSuite: Sendable {
                 }
             }
         }
+        // Unsupported is a clean answer, but a model that gives it for everything never touched the device.
+        if working.isEmpty, !methods.isEmpty, !report.checks.contains(where: { !$0.passed }) {
+            record(
+                "a method captures", false,
+                "every advertised method answered unsupported, so nothing on the device was exercised; advertise only methods the model captures")
+        }
         if iterations > 0 {
             for (method, shape) in working {
                 var problem: String?

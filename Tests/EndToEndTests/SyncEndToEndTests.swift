@@ -338,6 +338,14 @@ final class SyncRig: @unchecked Sendable {
     static let partID = "sync-rig-part"
 
     func expectStoreEqualsArchive() throws {
+        // The archive holds only what the server confirmed: a file refused, or set aside as corrupt,
+        // would be missing from both sides, so none may exist.
+        let captured = FileManager.default.enumerator(atPath: captureDir)
+        var setAside: [String] = []
+        while let relative = captured?.nextObject() as? String {
+            if relative.hasPrefix("failed/") || relative.hasSuffix(".corrupt") { setAside.append(relative) }
+        }
+        #expect(setAside.isEmpty, "files were set aside instead of synced: \(setAside)")
         var archived: [String: Int] = [:]
         var files = 0
         let walker = FileManager.default.enumerator(atPath: archive)

@@ -59,6 +59,28 @@ import Testing
         #expect(report.check("find model")?.detail.contains("pass --api") == true)
     }
 
+    /// A sensor that advertises Readings but answers unsupported to everything.
+    struct UnsupportedSensor: ConformanceModel {
+        final class Instance: ConformanceInstance {
+            func capture(method: String, parameters: BSONDocument) throws(PluginCallError) -> CapturedValue {
+                throw PluginCallError(status: .unsupported, message: "\(method) is not supported")
+            }
+            func reconfigure(config: BSONDocument) throws(PluginCallError) -> Bool { true }
+            func close() {}
+        }
+        var api: String { "rdk:component:sensor" }
+        var model: String { "acme:test:nothing" }
+        var captureMethods: [String] { ["Readings"] }
+        func makeInstance(config: BSONDocument) throws(PluginCallError) -> any ConformanceInstance { Instance() }
+    }
+
+    @Test func aModelThatCapturesNothingFails() {
+        let report = ConformanceSuite().run(UnsupportedSensor(), attributes: [:], subject: "in-process")
+        #expect(report.check("capture Readings")?.passed == true, "unsupported itself is a clean answer")
+        #expect(report.check("a method captures")?.passed == false)
+        #expect(!report.passed, "\(report.text)")
+    }
+
     @Test func aMissingLibraryFailsTheLoadCheck() {
         let report = ConformanceSuite().run(pluginPath: "/nonexistent/libNope.so", model: "fake", api: "sensor", attributes: [:])
         #expect(report.checks.count == 1)

