@@ -46,6 +46,9 @@ public enum UploadFailure: Error, Equatable, Sendable, CustomStringConvertible {
 public struct SyncSchedule: Sendable {
     public struct Entry: Sendable, Equatable {
         public var path: String
+        /// The file name: a capture file's starts with its time, so names order files by age
+        /// across every collector's directory.
+        public var name: Substring
         public var failures = 0
         public var nextAttempt: Date
         public var lastError: String?
@@ -70,7 +73,7 @@ public struct SyncSchedule: Sendable {
     /// Adds files found by a scan; files already known keep their backoff.
     public mutating func add(_ paths: [String], now: Date) {
         for path in paths where entries[path] == nil {
-            entries[path] = Entry(path: path, nextAttempt: now)
+            entries[path] = Entry(path: path, name: path.split(separator: "/").last ?? Substring(path), nextAttempt: now)
         }
     }
 
@@ -82,13 +85,15 @@ public struct SyncSchedule: Sendable {
     }
 
     /// The next file to upload at `now`, marked in flight; nil when none is due or the server is
-    /// offline and a probe is already out. Oldest names first: capture files sort by time.
+    /// offline and a probe is already out. Oldest first: capture file names start with their time.
     public mutating func take(now: Date) -> String? {
         if let until = offlineUntil {
             guard now >= until, probe == nil else { return nil }
         }
         let due = entries.values.filter { !$0.inFlight && $0.nextAttempt <= now }
-        guard let next = due.min(by: { ($0.nextAttempt, $0.path) < ($1.nextAttempt, $1.path) }) else { return nil }
+        guard let next = due.min(by: { ($0.nextAttempt, $0.name, $0.path) < ($1.nextAttempt, $1.name, $1.path) }) else {
+            return nil
+        }
         entries[next.path]?.inFlight = true
         if offlineUntil != nil { probe = next.path }
         return next.path

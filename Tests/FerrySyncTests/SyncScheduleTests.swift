@@ -49,6 +49,18 @@ import Testing
     let t0 = Date(timeIntervalSince1970: 1_000_000)
     func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
+    @Test func takesTheOldestFileAcrossEveryCollectorsDirectory() {
+        var schedule = SyncSchedule()
+        let sensor = "/c/rdk_component_sensor/temp/Readings/"
+        let arm = "/c/rdk_component_arm/arm/JointPositions/"
+        schedule.add(
+            [sensor + "2024-01-01T00:00:03.000Z-a.capture", sensor + "2024-01-01T00:00:01.000Z-b.capture", arm + "2024-01-01T00:00:02.000Z-c.capture"],
+            now: t0)
+        #expect(schedule.take(now: t0) == sensor + "2024-01-01T00:00:01.000Z-b.capture")
+        #expect(schedule.take(now: t0) == arm + "2024-01-01T00:00:02.000Z-c.capture", "not all of one directory first")
+        #expect(schedule.take(now: t0) == sensor + "2024-01-01T00:00:03.000Z-a.capture")
+    }
+
     @Test func takesOldestNamesFirstAndNeverAFileInFlight() {
         var schedule = SyncSchedule()
         schedule.add(["/c/2024-03.capture", "/c/2024-01.capture", "/c/2024-02.capture"], now: t0)
