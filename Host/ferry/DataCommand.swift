@@ -14,8 +14,8 @@ struct DataCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run an MQL or SQL query over an organisation's data in a data directory; one JSON line per row.")
 
-        @Option(help: "The data directory of a `ferry serve`.") var data: String
-        @Option(help: "The organisation id.") var org: String
+        @Option(help: "The data directory of a `ferry serve` (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
+        @Option(help: "The organisation id (with --pipeline-sink, the pipeline's by default).") var org: String?
         @Option(help: "An MQL pipeline: a JSON array of stages.") var mql: String?
         @Option(help: "A SQL query over the `readings` table.") var sql: String?
         @Option(name: .customLong("pipeline-sink"), help: "Query this pipeline's results instead of the readings.") var pipelineSink: String?
@@ -24,11 +24,17 @@ struct DataCommand: AsyncParsableCommand {
         func validate() throws {
             if (mql == nil) == (sql == nil) { throw ValidationError("give exactly one of --mql and --sql") }
             if sql != nil, pipelineSink != nil || hotStorage { throw ValidationError("--sql queries the readings table only") }
+            if org == nil, pipelineSink == nil { throw ValidationError("--org is needed (only --pipeline-sink knows its organisation)") }
         }
 
         func run() async throws {
             LogSetup.bootstrap(defaultLevel: .warning)
             let store = try DataDirectory.openStore(data)
+            var organization = org
+            if organization == nil, let pipelineSink { organization = try await store.pipeline(id: pipelineSink)?.organizationID }
+            guard let org = organization else {
+                throw Failure("no pipeline \(pipelineSink ?? "") in \(data); `ferry pipelines list --data \(data) --org-id ORG` lists them")
+            }
             var rows: [BSONDocument]
             do {
                 if let sql {

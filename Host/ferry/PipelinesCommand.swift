@@ -22,7 +22,7 @@ struct PipelinesCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Get.self, Rename.self, Update.self, Enable.self, Disable.self, Delete.self, Runs.self])
 
     struct Location: ParsableArguments {
-        @Option(help: "The data directory of a `ferry serve`.") var data: String
+        @Option(help: "The data directory of a `ferry serve` (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
     }
 
     struct Target: ParsableArguments {

@@ -19,8 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
             Create an organisation and an API key first with `ferry org create` and `ferry key create`.
             """)
 
-    @Option(help: "The data directory (SQLite store, binary payloads, certificates).")
-    var data: String
+    @Option(help: "The data directory: SQLite store, binary payloads, certificates (default: $FERRY_DATA, else ./ferry-data).")
+    var data: String = DataDirectory.defaultPath
 
     @Option(help: "Address to listen on: an IPv4 address and a port (0.0.0.0:PORT for every interface).")
     var listen = "127.0.0.1:8080"
@@ -138,6 +138,9 @@ extension ServeCommand {
 }
 
 enum DataDirectory {
+    /// Where the data commands look without `--data`: `$FERRY_DATA`, else `ferry-data` here.
+    static var defaultPath: String { ProcessInfo.processInfo.environment["FERRY_DATA"] ?? "ferry-data" }
+
     static func openStore(_ path: String, configuration: SQLiteReadingStore.Configuration = .init()) throws -> SQLiteReadingStore {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -155,7 +158,7 @@ struct OrgCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an organisation; prints its id alone.")
         @Argument var name: String
-        @Option(help: "The data directory.") var data: String
+        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
         func run() async throws {
             let org = try await DataDirectory.openStore(data).createOrganization(name: name)
             print(org.id)
@@ -164,7 +167,7 @@ struct OrgCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List organisations: id and name.")
-        @Option(help: "The data directory.") var data: String
+        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
         func run() async throws {
             for org in try await DataDirectory.openStore(data).organizations() { print("\(org.id) \(org.name)") }
         }
@@ -177,7 +180,7 @@ struct KeyCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an organisation's keys: id, role, active|revoked, location, machine (- for none), name.")
-        @Option(help: "The data directory.") var data: String
+        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
         @Option(help: "The organisation id.") var org: String
         func run() async throws {
             for key in try await DataDirectory.openStore(data).apiKeys(organizationID: org) {
@@ -191,7 +194,7 @@ struct KeyCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a key: new sign-ins fail at once, and tokens already issued stop working within 2 s.")
-        @Option(help: "The data directory.") var data: String
+        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
         @Option(help: "The organisation id.") var org: String
         @Argument(help: "The key id.") var id: String
         func run() async throws {
@@ -205,7 +208,7 @@ struct KeyCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an API key; prints `<key-id> <key>` (the key is shown once; only its hash is stored).")
-        @Option(help: "The data directory.") var data: String
+        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
         @Option(help: "The organisation id.") var org: String
         @Option(help: "owner | operator | viewer") var role: String
         @Option(help: "A name to recognise the key by.") var name = ""

@@ -51,6 +51,30 @@ import Testing
         #expect(gone.status != 0 && gone.stderr.contains("no pipeline \(id)"), "\(gone.stderr)")
     }
 
+    /// The issue's own commands, verbatim: no --data (FERRY_DATA names the directory, else
+    /// ./ferry-data), and the sink's organisation is the pipeline's.
+    @Test func theDocumentedCommandsNeedNoDataFlag() throws {
+        let dir = try TemporaryDirectory("ferry-pipelines-cli")
+        defer { dir.remove() }
+        let environment = ["FERRY_DATA": dir.file("data")]
+        let org = try FerryProcess.run(["org", "create", "acme"], environment: environment).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let created = try FerryProcess.run(
+            [
+                "pipelines", "create", "--org-id", org, "--name", "sensor-counts", "--schedule", "0 * * * *",
+                "--data-source-type", "standard", "--enable-backfill=true", "--mql", Self.mql,
+            ], environment: environment)
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(FileManager.default.fileExists(atPath: dir.file("data/store.sqlite")))
+        let sink = try FerryProcess.run(["data", "query", "--pipeline-sink", id, "--mql", "[]"], environment: environment)
+        #expect(sink.status == 0 && sink.stdout.isEmpty, "\(sink.stderr)")
+        let unknown = try FerryProcess.run(["data", "query", "--pipeline-sink", "nope", "--mql", "[]"], environment: environment)
+        #expect(unknown.status != 0 && unknown.stderr.contains("no pipeline nope"), "\(unknown.stderr)")
+        let noOrg = try FerryProcess.run(["data", "query", "--mql", "[]"], environment: environment)
+        #expect(noOrg.status != 0 && noOrg.stderr.contains("--org is needed"), "\(noOrg.stderr)")
+    }
+
     @Test func refusalsSayWhatAndWhere() throws {
         let dir = try TemporaryDirectory("ferry-pipelines-cli")
         defer { dir.remove() }
