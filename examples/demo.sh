@@ -3,6 +3,7 @@
 # server `ferry run` embeds, and a data pipeline summarises every minute. Ctrl-C stops it cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash .ci/install-packages build   # the C libraries the build links, if missing
 swift build
 FERRY=.build/debug/ferry
 DATA=.ferry-demo/ferry-data
