@@ -59,7 +59,9 @@ import Testing
         try rig.startServer()
         try rig.startHost(serverPort: rig.serverPort)
         for _ in 0..<3 {
-            Thread.sleep(forTimeInterval: 2.5)
+            // Kill while a file is part-way through sync: its progress sidecar exists.
+            Thread.sleep(forTimeInterval: 1.5)
+            #expect(eventually { rig.syncSidecarExists() }, "no upload in progress to kill:\n\(rig.log("host.log").suffix(2000))")
             rig.host?.signal(SIGKILL)
             _ = rig.host?.wait()
             try rig.startHost(serverPort: rig.serverPort)
@@ -317,6 +319,15 @@ final class SyncRig: @unchecked Sendable {
         }
         #expect(empty, "the backlog did not drain:\n\(status() ?? [:])\n\(log("host.log").suffix(3000))")
         try stopHost()
+    }
+
+    /// Whether some capture file has a `.sync` progress sidecar: an upload has begun and not ended.
+    func syncSidecarExists() -> Bool {
+        let walker = FileManager.default.enumerator(atPath: captureDir)
+        while let relative = walker?.nextObject() as? String {
+            if relative.hasSuffix(".sync") { return true }
+        }
+        return false
     }
 
     func status() -> [String: Any]? {
