@@ -73,8 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
         for (flag, value) in [("--pipeline-timeout", pipelineTimeout), ("--pipeline-poll", pipelinePoll)] where value <= 0 || !value.isFinite {
             throw ValidationError("\(flag) must be a number of seconds > 0, not \(value)")
         }
-        if pipelineRunRetention < 0 || !pipelineRunRetention.isFinite {
-            throw ValidationError("--pipeline-run-retention must be a number of days ≥ 0 (0 keeps runs forever), not \(pipelineRunRetention)")
+        guard pipelineRunRetention == 0 || (1.0 / 24...36_500).contains(pipelineRunRetention) else {
+            throw ValidationError(
+                "--pipeline-run-retention takes days from 0.0417 (one hour) to 36500, or 0 to keep runs forever; not \(pipelineRunRetention)")
         }
         if pipelineMaxOutput < 1 { throw ValidationError("--pipeline-max-output must be at least 1") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }

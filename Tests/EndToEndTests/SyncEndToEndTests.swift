@@ -59,7 +59,8 @@ import Testing
         try rig.startServer()
         try rig.startHost(serverPort: rig.serverPort)
         for _ in 0..<3 {
-            // Kill while a file is part-way through sync: its progress sidecar exists.
+            // Kill while sync is busy: some file's progress sidecar exists (best effort: a small
+            // file's upload takes milliseconds, so the kill may land just after it).
             Thread.sleep(forTimeInterval: 1.5)
             #expect(eventually { rig.syncSidecarExists() }, "no upload in progress to kill:\n\(rig.log("host.log").suffix(2000))")
             rig.host?.signal(SIGKILL)
