@@ -19,17 +19,10 @@ harness exits with its status. Run under umockdev-wrapper (it preloads the inter
 /usr/bin/python3 (Debian's gi bindings).
 """
 import errno
-import json
 import os
-import signal
 import struct
-import subprocess
-import sys
 
-import gi
-
-gi.require_version("UMockdev", "1.0")
-from gi.repository import GLib, UMockdev  # noqa: E402
+from umockdev_harness import UMockdev, arguments, run, trace
 
 I2C_SLAVE, I2C_SLAVE_FORCE, I2C_FUNCS, I2C_SMBUS = 0x0703, 0x0706, 0x0705, 0x0720
 SMBUS_READ = 1
@@ -95,12 +88,6 @@ class Bus(UMockdev.IoctlBase):
         # The address each open descriptor selected (i2c-dev keeps it per file); keyed by the
         # client object umockdev creates per open, which this dict also keeps alive.
         self.selected = {}
-        self.log = os.environ.get("FERRY_UMOCKDEV_LOG")
-
-    def trace(self, text):
-        if self.log:
-            with open(self.log, "a") as f:
-                f.write(text + "\n")
 
     def do_handle_ioctl(self, client):
         request = client.get_request()
@@ -108,14 +95,14 @@ class Bus(UMockdev.IoctlBase):
         try:
             if request in (I2C_SLAVE, I2C_SLAVE_FORCE):
                 self.selected[client] = struct.unpack("<Q", bytes(arg.retrieve()))[0]
-                self.trace("I2C_SLAVE 0x%02x" % self.selected[client])
+                trace("I2C_SLAVE 0x%02x" % self.selected[client])
                 client.complete(0, 0)
             elif request == I2C_SMBUS:
                 client.complete(*self.smbus(arg, self.selected.get(client)))
             else:
                 client.complete(-1, errno.ENOTTY)
         except Exception as error:  # a harness bug must not hang the program under test
-            self.trace("harness error: %r" % error)
+            trace("harness error: %r" % error)
             client.complete(-1, errno.EIO)
         return True
 
@@ -128,11 +115,11 @@ class Bus(UMockdev.IoctlBase):
             return -1, errno.EINVAL  # i2c-dev answers this when no I2C_SLAVE came first
         device = self.devices.get(address)
         if device is None:
-            self.trace("NACK: nothing at 0x%02x" % address)
+            trace("NACK: nothing at 0x%02x" % address)
             return -1, errno.EREMOTEIO
         if self.nacks[address] > 0:
             self.nacks[address] -= 1
-            self.trace("NACK (scripted) at 0x%02x" % address)
+            trace("NACK (scripted) at 0x%02x" % address)
             return -1, errno.EREMOTEIO
         data = request.resolve(8, 34)
         payload = bytes(data.retrieve())
@@ -142,20 +129,15 @@ class Bus(UMockdev.IoctlBase):
         if read_write == SMBUS_READ:
             answer = chip.read(command, count)
             data.update(offset, answer)
-            self.trace("read 0x%02x reg 0x%02x -> %s" % (address, command, answer.hex()))
+            trace("read 0x%02x reg 0x%02x -> %s" % (address, command, answer.hex()))
         else:
             chip.write(command, payload[offset:offset + count])
-            self.trace("write 0x%02x reg 0x%02x <- %s" % (address, command, payload[offset:offset + count].hex()))
+            trace("write 0x%02x reg 0x%02x <- %s" % (address, command, payload[offset:offset + count].hex()))
         return 0, 0
 
 
 def main():
-    if "--" not in sys.argv or len(sys.argv) < 4:
-        sys.exit("usage: i2c_bus.py SCRIPT.json -- PROGRAM ARGS...")
-    split = sys.argv.index("--")
-    with open(sys.argv[1]) as f:
-        script = json.load(f)
-    program = sys.argv[split + 1:]
+    script, program = arguments("i2c_bus.py SCRIPT.json -- PROGRAM ARGS...")
     kinds = {"registers": RegisterFile, "words": WordRegisters, "ads1115": ADS1115}
     devices = {int(address, 0): (kinds[spec.get("kind", "registers")](spec), spec) for address, spec in script["devices"].items()}
 
@@ -167,24 +149,7 @@ def main():
     handler = Bus(devices)
     testbed.attach_ioctl(bus, handler)
 
-    env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir())
-    # A parent may start us with SIGTERM/SIGINT blocked (a test runner's worker thread); unblock
-    # them, or the forwarding below never runs and the program is never stopped.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    child = subprocess.Popen(program, env=env)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda number, frame: child.send_signal(number))
-    loop = GLib.MainLoop()
-
-    def check():
-        if child.poll() is not None:
-            loop.quit()
-            return False
-        return True
-
-    GLib.timeout_add(20, check)
-    loop.run()
-    sys.exit(child.returncode if child.returncode >= 0 else 128 - child.returncode)
+    run(testbed, program)
 
 
 if __name__ == "__main__":

@@ -20,17 +20,10 @@ request is appended to $FERRY_UMOCKDEV_LOG when set. Struct layouts are those of
 Run under umockdev-wrapper with /usr/bin/python3 (Debian's gi bindings).
 """
 import errno
-import json
 import os
-import signal
 import struct
-import subprocess
-import sys
 
-import gi
-
-gi.require_version("UMockdev", "1.0")
-from gi.repository import GLib, UMockdev  # noqa: E402
+from umockdev_harness import UMockdev, arguments, run, trace
 
 QUERYCAP, ENUM_FMT, G_FMT, S_FMT = 0x80685600, 0xC0405602, 0xC0D05604, 0xC0D05605
 S_PARM, ENUM_FRAMESIZES, REQBUFS = 0xC0CC5616, 0xC02C564A, 0xC0145608
@@ -55,12 +48,6 @@ class Camera(UMockdev.IoctlBase):
         self.size = tuple(self.format["sizes"][0])
         self.reads = 0
         self.frames = {}
-        self.log = os.environ.get("FERRY_UMOCKDEV_LOG")
-
-    def trace(self, text):
-        if self.log:
-            with open(self.log, "a") as f:
-                f.write(text + "\n")
 
     def do_handle_ioctl(self, client):
         request = client.get_request()
@@ -70,12 +57,12 @@ class Camera(UMockdev.IoctlBase):
                         G_FMT: self.get_format, S_FMT: self.set_format, S_PARM: self.set_parm}
             handler = handlers.get(request)
             if handler is None:
-                self.trace("%s -> ENOTTY" % NAMES.get(request, hex(request)))
+                trace("%s -> ENOTTY" % NAMES.get(request, hex(request)))
                 client.complete(-1, errno.ENOTTY)
             else:
                 client.complete(*handler(arg))
         except Exception as error:  # a harness bug must not hang the program under test
-            self.trace("harness error: %r" % error)
+            trace("harness error: %r" % error)
             client.complete(-1, errno.EIO)
         return True
 
@@ -88,7 +75,7 @@ class Camera(UMockdev.IoctlBase):
         caps = CAP_VIDEO_CAPTURE | CAP_READWRITE
         struct.pack_into("<III", cap, 80, 0x00060100, caps | CAP_DEVICE_CAPS, caps)
         data.update(0, cap)
-        self.trace("VIDIOC_QUERYCAP")
+        trace("VIDIOC_QUERYCAP")
         return 0, 0
 
     def enum_fmt(self, arg):
@@ -101,7 +88,7 @@ class Camera(UMockdev.IoctlBase):
         desc[12:44] = name.encode().ljust(32, b"\0")
         struct.pack_into("<I", desc, 44, fourcc(name))
         data.update(0, desc)
-        self.trace("VIDIOC_ENUM_FMT %d %s" % (index, name))
+        trace("VIDIOC_ENUM_FMT %d %s" % (index, name))
         return 0, 0
 
     def find(self, code):
@@ -141,20 +128,20 @@ class Camera(UMockdev.IoctlBase):
         if kind != BUF_TYPE_VIDEO_CAPTURE:
             return -1, errno.EINVAL
         if self.busy:
-            self.trace("VIDIOC_S_FMT -> EBUSY")
+            trace("VIDIOC_S_FMT -> EBUSY")
             return -1, errno.EBUSY
         self.format = self.find(code) or self.formats[0]
         sizes = [tuple(s) for s in self.format["sizes"]]
         self.size = (width, height) if (width, height) in sizes else sizes[0]
         self.fill_format(fmt)
         data.update(0, fmt)
-        self.trace("VIDIOC_S_FMT %s %dx%d" % (self.format["fourcc"], self.size[0], self.size[1]))
+        trace("VIDIOC_S_FMT %s %dx%d" % (self.format["fourcc"], self.size[0], self.size[1]))
         return 0, 0
 
     def set_parm(self, arg):
         data = arg.resolve(0, 204)
         numerator, denominator = struct.unpack_from("<II", bytes(data.retrieve()), 12)
-        self.trace("VIDIOC_S_PARM %d/%d" % (numerator, denominator))
+        trace("VIDIOC_S_PARM %d/%d" % (numerator, denominator))
         return 0, 0
 
     def frame(self):
@@ -178,27 +165,22 @@ class Camera(UMockdev.IoctlBase):
             wanted = len(arg.retrieve())
             if self.unplug_after is not None and self.reads == self.unplug_after:
                 self.unplug_after = None
-                self.trace("read -> ENODEV (unplugged)")
+                trace("read -> ENODEV (unplugged)")
                 client.complete(-1, errno.ENODEV)
                 return True
             frame = self.frame()[:wanted]
             arg.update(0, frame)
             self.reads += 1
-            self.trace("read %d bytes (%s %dx%d)" % (len(frame), self.format["fourcc"], self.size[0], self.size[1]))
+            trace("read %d bytes (%s %dx%d)" % (len(frame), self.format["fourcc"], self.size[0], self.size[1]))
             client.complete(len(frame), 0)
         except Exception as error:
-            self.trace("harness error: %r" % error)
+            trace("harness error: %r" % error)
             client.complete(-1, errno.EIO)
         return True
 
 
 def main():
-    if "--" not in sys.argv or len(sys.argv) < 4:
-        sys.exit("usage: v4l2_camera.py SCRIPT.json -- PROGRAM ARGS...")
-    split = sys.argv.index("--")
-    with open(sys.argv[1]) as f:
-        script = json.load(f)
-    program = sys.argv[split + 1:]
+    script, program = arguments("v4l2_camera.py SCRIPT.json -- PROGRAM ARGS...")
 
     device = script.get("device", "/dev/video0")
     name = os.path.basename(device)
@@ -208,21 +190,7 @@ def main():
     handler = Camera(script)
     testbed.attach_ioctl(device, handler)
 
-    env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir())
-    child = subprocess.Popen(program, env=env)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda number, frame: child.send_signal(number))
-    loop = GLib.MainLoop()
-
-    def check():
-        if child.poll() is not None:
-            loop.quit()
-            return False
-        return True
-
-    GLib.timeout_add(20, check)
-    loop.run()
-    sys.exit(child.returncode if child.returncode >= 0 else 128 - child.returncode)
+    run(testbed, program)
 
 
 if __name__ == "__main__":
