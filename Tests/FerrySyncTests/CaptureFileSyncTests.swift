@@ -22,16 +22,16 @@ import ViamProtos
         return settings
     }
 
-    /// Expects `body` to throw an UploadFailure of the kind `matches` accepts.
-    func expectFailure(
-        _ body: () async throws(UploadFailure) -> Void, sourceLocation: SourceLocation = #_sourceLocation,
-        _ matches: (UploadFailure) -> Bool
-    ) async {
+    /// The failure `sync(path)` throws; nil, recorded as an issue, when it succeeds instead.
+    func failure(of sync: CaptureFileSync, _ path: String, sourceLocation: SourceLocation = #_sourceLocation) async
+        -> UploadFailure?
+    {
         do {
-            try await body()
+            _ = try await sync.sync(path)
             Issue.record("expected the sync to fail", sourceLocation: sourceLocation)
+            return nil
         } catch {
-            #expect(matches(error), "unexpected failure: \(error)", sourceLocation: sourceLocation)
+            return error
         }
     }
 
@@ -104,9 +104,7 @@ import ViamProtos
         uploader.fail(call: 3, with: .unreachable("connection reset"))
         let sync = syncer(uploader, settings(dir))
 
-        await expectFailure({ () async throws(UploadFailure) in _ = try await sync.sync(path) }) {
-            $0 == .unreachable("connection reset")
-        }
+        #expect(await failure(of: sync, path) == .unreachable("connection reset"))
 
         let first = uploader.calls
         #expect(first.count == 3)
@@ -140,7 +138,7 @@ import ViamProtos
         let uploader = FakeUploader()
         uploader.fail(call: 1, with: .retry("busy"))
         let sync = syncer(uploader, settings(dir))
-        await expectFailure({ () async throws(UploadFailure) in _ = try await sync.sync(path) }) { $0 == .retry("busy") }
+        #expect(await failure(of: sync, path) == .retry("busy"))
         let progress = try #require(try SyncProgress.load(for: path))
         #expect(progress.ackedRecords == 0)
         #expect(progress.fileID == uploader.calls[0].key.fileID)
@@ -193,7 +191,7 @@ import ViamProtos
         let uploader = FakeUploader()
         uploader.fail(call: 1, with: .retry("busy"))
         let sync = syncer(uploader, settings)
-        await expectFailure({ () async throws(UploadFailure) in _ = try await sync.sync(path) }) { $0 == .retry("busy") }
+        #expect(await failure(of: sync, path) == .retry("busy"))
         let fileID = try #require(try SyncProgress.load(for: path)).fileID
 
         let outcome = try await sync.sync(path)
@@ -222,7 +220,7 @@ import ViamProtos
         let uploader = FakeUploader()
         uploader.fail(call: 2, with: .unreachable("down"))
         let sync = syncer(uploader, settings(dir))
-        await expectFailure({ () async throws(UploadFailure) in _ = try await sync.sync(path) }) { $0 == .unreachable("down") }
+        #expect(await failure(of: sync, path) == .unreachable("down"))
         let progress = try #require(try SyncProgress.load(for: path))
         #expect(progress.ackedRecords == 1)
 
@@ -247,10 +245,7 @@ import ViamProtos
         try Data([UInt8](repeating: 0xFF, count: 64)).write(to: URL(fileURLWithPath: path))
         let uploader = FakeUploader()
         let sync = syncer(uploader, settings(dir))
-        await expectFailure({ () async throws(UploadFailure) in _ = try await sync.sync(path) }) {
-            if case .rejected = $0 { return true }
-            return false
-        }
+        #expect(await failure(of: sync, path)?.isRejected == true)
         #expect(uploader.calls.isEmpty)
         #expect(Captures.exists(path))
     }
@@ -259,10 +254,7 @@ import ViamProtos
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let sync = syncer(FakeUploader(), settings(dir))
-        await expectFailure({ () async throws(UploadFailure) in _ = try await sync.sync(dir.path + "/gone.capture") }) {
-            if case .retry = $0 { return true }
-            return false
-        }
+        #expect(await failure(of: sync, dir.path + "/gone.capture")?.isRetry == true)
     }
 
     @Test func progressBeyondTheRecordCountIsRejected() async throws {
@@ -272,10 +264,7 @@ import ViamProtos
         try SyncProgress(fileID: "f", ackedRecords: 5).save(for: path)
         let uploader = FakeUploader()
         let sync = syncer(uploader, settings(dir))
-        await expectFailure({ () async throws(UploadFailure) in _ = try await sync.sync(path) }) {
-            if case .rejected = $0 { return true }
-            return false
-        }
+        #expect(await failure(of: sync, path)?.isRejected == true)
         #expect(uploader.calls.isEmpty)
         #expect(Captures.exists(path))
     }
@@ -306,4 +295,9 @@ import ViamProtos
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: dir.path + "/x.sync"))
         #expect(throws: SyncFileError.self) { try SyncProgress.load(for: path) }
     }
+}
+
+extension UploadFailure {
+    var isRejected: Bool { if case .rejected = self { true } else { false } }
+    var isRetry: Bool { if case .retry = self { true } else { false } }
 }
