@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -157,18 +158,5 @@ import Testing
             let clauses = (0..<Int.random(in: 1...3, using: &g)).map { _ in BSON.document(randomMatch(&g, orgs: orgs, depth: depth + 1)) }
             return ([("$and"), ("$and"), ("$or"), ("$nor")].randomElement(using: &g)!, .array(clauses))
         }
-    }
-}
-
-/// A deterministic generator (SplitMix64), so a failing round can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

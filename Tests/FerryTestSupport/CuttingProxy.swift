@@ -16,7 +16,7 @@ public final class CuttingProxy: Sendable {
 
     struct State {
         var cutting = true
-        var random: SplitMix
+        var random: SeededGenerator
         var cuts = 0
         var connections = 0
         var closed = false
@@ -45,7 +45,7 @@ public final class CuttingProxy: Sendable {
         }
         listener = fd
         port = Int(UInt16(bigEndian: address.sin_port))
-        state = Mutex(State(random: SplitMix(seed: seed)))
+        state = Mutex(State(random: SeededGenerator(seed: seed)))
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }
@@ -154,19 +154,6 @@ public final class CuttingProxy: Sendable {
 public struct ProxyError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A small deterministic generator (SplitMix64), so a proxy run can be repeated from its seed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 extension sockaddr_in {
