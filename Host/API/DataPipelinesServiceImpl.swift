@@ -43,14 +43,7 @@ struct DataPipelinesServiceImpl: Viam_App_Datapipelines_V1_DataPipelinesService.
     {
         let caller = try Caller.require(.owner, to: "creating a data pipeline")
         try Caller.requireOrganization(request.organizationID, caller)
-        var stages: [BSONDocument] = []
-        for (index, bytes) in request.mqlBinary.enumerated() {
-            do {
-                stages.append(try BSONDocument(bytes: [UInt8](bytes)))
-            } catch {
-                throw RPCError(code: .invalidArgument, message: "mql_binary[\(index)] is not a BSON document: \(error)")
-            }
-        }
+        let stages = try QueryRunner.stages(request.mqlBinary)
         let source: PipelineSource =
             switch request.hasDataSourceType ? request.dataSourceType : .standard {
             case .hotStorage: .hotStorage

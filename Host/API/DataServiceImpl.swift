@@ -53,14 +53,7 @@ struct DataServiceImpl: RegistrableRPCService {
         try Caller.requireOrganization(request.organizationID, caller)
         let start = ContinuousClock.now
         defer { ServerMetrics.query("mql", since: start) }
-        var stages: [BSONDocument] = []
-        for (index, bytes) in request.mqlBinary.enumerated() {
-            do {
-                stages.append(try BSONDocument(bytes: [UInt8](bytes)))
-            } catch {
-                throw RPCError(code: .invalidArgument, message: "mql_binary[\(index)] is not a BSON document: \(error)")
-            }
-        }
+        let stages = try QueryRunner.stages(request.mqlBinary)
         let source = try QueryRunner.source(
             request.hasDataSource ? request.dataSource : Viam_App_Data_V1_TabularDataSource(),
             preferHotStorage: request.hasUseRecentData && request.useRecentData)

@@ -2,6 +2,7 @@ import FerryBSON
 import FerryCapture
 import FerryMQL
 import FerryStore
+import Foundation
 import GRPCCore
 import ViamProtos
 
@@ -20,6 +21,17 @@ public struct QueryRunner: Sendable {
     public init(store: any ReadingStore, operators: MQLOperatorRegistry) {
         self.store = store
         self.operators = operators
+    }
+
+    /// A request's `mql_binary`: one BSON document per stage.
+    static func stages(_ mqlBinary: [Data]) throws -> [BSONDocument] {
+        try mqlBinary.enumerated().map { index, bytes in
+            do {
+                return try BSONDocument(bytes: [UInt8](bytes))
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "mql_binary[\(index)] is not a BSON document: \(error)")
+            }
+        }
     }
 
     static func source(_ proto: Viam_App_Data_V1_TabularDataSource, preferHotStorage: Bool) throws -> Source {
