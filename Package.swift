@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "CFerryImageCheck", path: "Host/CImageCheck", publicHeadersPath: "include",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
-        .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
+        .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerrySDK", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",

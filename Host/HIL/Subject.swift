@@ -2,7 +2,7 @@ import FerryBSON
 import FerryLoader
 
 /// What the conformance suite exercises: a model that creates instances. A plugin's registered
-/// model is one (``RegisteredModel``); a test may adapt a driver running on an in-process fake
+/// model is one (``RegisteredModel``); ``InProcessModel`` runs a FerrySDK driver on an in-process fake
 /// device, so the same suite covers paths a scripted device cannot reach (mmap).
 public protocol ConformanceModel {
     var api: String { get }

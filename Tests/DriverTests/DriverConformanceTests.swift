@@ -49,56 +49,7 @@ import Testing
     @Test(arguments: cases.indices)
     func driverConforms(_ index: Int) {
         let (registration, attributes) = Self.cases[index]
-        let report = ConformanceSuite().run(DriverModel(registration: registration), attributes: attributes, subject: "in-process fake")
+        let report = ConformanceSuite().run(InProcessModel(registration), attributes: attributes, subject: "in-process fake")
         #expect(report.passed, "\(report.text)")
     }
-}
-
-/// A driver model seen through the suite's eyes, converting errors as the C ABI does.
-struct DriverModel: ConformanceModel {
-    let registration: ModelRegistration
-    var api: String { registration.api }
-    var model: String { registration.model }
-    var captureMethods: [String] { registration.captureMethods }
-
-    func makeInstance(config: BSONDocument) throws(PluginCallError) -> any ConformanceInstance {
-        do { return DriverInstance(component: try registration.create(ComponentConfig(document: config))) } catch { throw callError(error) }
-    }
-}
-
-final class DriverInstance: ConformanceInstance {
-    let component: any Component
-    init(component: any Component) { self.component = component }
-
-    func capture(method: String, parameters: BSONDocument) throws(PluginCallError) -> CapturedValue {
-        do {
-            switch try component.capture(method: method, parameters: parameters) {
-            case .tabular(let document): return .tabular(document)
-            case .binary(let payloads): return .binary(payloads.map { CapturedBinary(bytes: $0.bytes, mimeType: $0.mimeType) })
-            }
-        } catch { throw callError(error) }
-    }
-
-    func reconfigure(config: BSONDocument) throws(PluginCallError) -> Bool {
-        do {
-            try component.reconfigure(ComponentConfig(document: config))
-            return true
-        } catch let error as PluginError where error.kind == .unsupported {
-            return false
-        } catch { throw callError(error) }
-    }
-
-    func close() { component.close() }
-}
-
-func callError(_ error: any Error) -> PluginCallError {
-    guard let error = error as? PluginError else { return PluginCallError(status: .fatal, message: "\(error)") }
-    let status: PluginCallError.Status =
-        switch error.kind {
-        case .retryLater: .retryLater
-        case .invalidArgument: .invalidArgument
-        case .unsupported: .unsupported
-        case .fatal: .fatal
-        }
-    return PluginCallError(status: status, message: error.message)
 }
