@@ -116,7 +116,7 @@ let package = Package(
         .target(
             name: "FerrySync",
             dependencies: [
-                "FerryCapture", "FerryConfig", "ViamProtos", "ViamGRPC",
+                "FerryCapture", "FerryConfig", "FerryBSON", "ViamProtos", "ViamGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -1,4 +1,5 @@
 import Crypto
+import FerryBSON
 import Foundation
 import GRDB
 
@@ -16,7 +17,7 @@ extension SQLiteReadingStore {
         let path = absolute(relativePath)
         let digest = try await Offload.run {
             try AtomicFile.write(bytes, to: path)
-            return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            return Hex.encode(SHA256.hash(data: bytes))
         }
         let record = BinaryRecord(id: id, metadata: stored, size: bytes.count, sha256: digest, path: path, isNew: true)
         let inserted: Bool

@@ -1,4 +1,5 @@
 import Crypto
+import FerryBSON
 import FerryCapture
 import Foundation
 import ViamProtos
@@ -11,6 +12,8 @@ enum ArbitraryFileSync {
     /// Files ready to upload under `roots`, oldest first. Hidden files and Ferry's own
     /// capture-format files are left alone.
     static func readyFiles(roots: [String], now: Date, quietPeriod: Double) -> [String] {
+        // A capture file dropped here may still be written by a collector: never take it.
+        let ownExtensions = [CaptureFile.inProgressExtension, CaptureFile.finishedExtension, SyncProgress.fileExtension]
         var ready: [(Date, String)] = []
         for root in roots {
             guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
@@ -20,8 +23,6 @@ enum ArbitraryFileSync {
                     if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory { walker.skipDescendants() }
                     continue
                 }
-                // A capture file dropped here may still be written by a collector: never take it.
-                let ownExtensions = [CaptureFile.inProgressExtension, CaptureFile.finishedExtension, SyncProgress.fileExtension]
                 guard !ownExtensions.contains((name as NSString).pathExtension),
                     walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular,
                     let modified = walker.fileAttributes?[.modificationDate] as? Date,
@@ -39,7 +40,7 @@ enum ArbitraryFileSync {
         var info = stat()
         guard stat(path, &info) == 0 else { throw .retry("\(path) vanished before upload") }
         let identity = "\(path)\n\(info.st_ino)\n\(info.st_size)\n\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
-        let fileID = "file-" + SHA256.hash(data: Data(identity.utf8)).map { String(format: "%02x", $0) }.joined()
+        let fileID = "file-" + Hex.encode(SHA256.hash(data: Data(identity.utf8)))
         let labels = labels(for: path, root: root)
         var metadata = UploadMetadata()
         metadata.partID = settings.partID

@@ -107,12 +107,8 @@ struct CaptureFileSync {
         unlink(SyncProgress.path(for: path))
     }
 
-    /// Consecutive record ranges from `start`, each at most `maximumBytes` of records (one
-    /// record alone may exceed it: it is sent by itself).
-    static func batches(_ records: [SensorData], from start: Int, maximumBytes: Int) -> [Range<Int>] {
-        batches(sizes: records.map(\.serializedSizeEstimate), from: start, maximumBytes: maximumBytes)
-    }
-
+    /// Consecutive record ranges from `start`, each at most `maximumBytes` of records (given their
+    /// `sizes`; one record alone may exceed it: it is sent by itself).
     static func batches(sizes: [Int], from start: Int, maximumBytes: Int) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var first = start

@@ -95,13 +95,8 @@ public final class GRPCUploader: DataUploader {
     {
         let payload = record.binary
         guard payload.count > streamingThreshold else {
-            var message = Viam_App_Datasync_V1_DataCaptureUploadRequest()
-            message.metadata = metadata
-            message.sensorContents = [record]
-            let request = message
-            try await call("DataCaptureUpload", key: key) { service, headers, options in
-                _ = try await service.dataCaptureUpload(request, metadata: headers, options: options)
-            }
+            // Small enough for one DataCaptureUpload, the same request as a tabular batch of one.
+            try await uploadTabular(metadata, records: [record], key: key)
             return
         }
         var captureHeader = Viam_App_Datasync_V1_DataCaptureUploadMetadata()
