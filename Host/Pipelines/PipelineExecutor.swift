@@ -137,25 +137,9 @@ public enum PipelineRunError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .tooManyDocuments(let limit, let pipeline, let window):
-            "pipeline \(pipeline) produced more than \(limit) documents for the window [\(PipelineTime.iso(window.start)), \(PipelineTime.iso(window.end))); nothing was written. Summarise more (a $group, a coarser $dateTrunc, a $limit), shorten the schedule's interval, or raise the server's --pipeline-max-output"
+            "pipeline \(pipeline) produced more than \(limit) documents for the window [\(ISODate.string(window.start)), \(ISODate.string(window.end))); nothing was written. Summarise more (a $group, a coarser $dateTrunc, a $limit), shorten the schedule's interval, or raise the server's --pipeline-max-output"
         case .cancelled:
             "the run was stopped before it finished"
         }
-    }
-}
-
-/// Times as people read them in messages and listings: ISO 8601, UTC.
-public enum PipelineTime {
-    public static func iso(_ ms: Int64) -> String {
-        let day = Millis.floorDiv(ms, Millis.day)
-        let date = CivilDate(dayNumber: day)
-        let rest = ms - day * Millis.day
-        func pad(_ n: Int64, _ width: Int) -> String {
-            let s = String(n)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        let time = "\(pad(rest / 3_600_000, 2)):\(pad(rest / 60_000 % 60, 2)):\(pad(rest / 1000 % 60, 2))"
-        let millis = rest % 1000 == 0 ? "" : ".\(pad(rest % 1000, 3))"
-        return "\(pad(date.year, 4))-\(pad(Int64(date.month), 2))-\(pad(Int64(date.day), 2))T\(time)\(millis)Z"
     }
 }

@@ -211,7 +211,7 @@ public actor PipelineScheduler {
                 next.backfillNextAt = nil
                 if made > 0 {
                     logger.debug(
-                        "backfill batch", metadata: ["pipeline": "\(pipeline.id)", "windows": "\(made)", "down_to": "\(PipelineTime.iso(end))"])
+                        "backfill batch", metadata: ["pipeline": "\(pipeline.id)", "windows": "\(made)", "down_to": "\(ISODate.string(end))"])
                 }
             }
         }

@@ -125,8 +125,8 @@ struct PipelinesCommand: AsyncParsableCommand {
             print("backfill:        \(p.enableBackfill)")
             print("progress:        \(PipelineCLI.progress(p))")
             print("sink:            \(SinkWindow.collectionName(pipelineID: p.id))")
-            print("created:         \(PipelineTime.iso(p.createdAt))")
-            print("updated:         \(PipelineTime.iso(p.updatedAt))")
+            print("created:         \(ISODate.string(p.createdAt))")
+            print("updated:         \(ISODate.string(p.updatedAt))")
             print("mql:             \(BSON.array(p.stages.map { .document($0) }).extendedJSON(.relaxed))")
         }
     }
@@ -230,7 +230,7 @@ struct PipelinesCommand: AsyncParsableCommand {
                     let outcome =
                         run.status == .failed ? "error: \(run.errorMessage ?? "")" : run.outputCount.map { "\($0) documents" } ?? ""
                     print(
-                        "\(run.id)  \(run.status.rawValue)  [\(PipelineTime.iso(run.window.start)), \(PipelineTime.iso(run.window.end)))  \(run.kind.rawValue)  \(outcome)")
+                        "\(run.id)  \(run.status.rawValue)  [\(ISODate.string(run.window.start)), \(ISODate.string(run.window.end)))  \(run.kind.rawValue)  \(outcome)")
                 }
             }
             if let next = page.nextPageToken { FileHandle.standardError.write(Data("next page: --page-token \(next)\n".utf8)) }
@@ -281,10 +281,10 @@ enum PipelineCLI {
     }
 
     static func progress(_ p: PipelineRecord) -> String {
-        var parts = ["windows scheduled through \(PipelineTime.iso(p.scheduledThrough))"]
+        var parts = ["windows scheduled through \(ISODate.string(p.scheduledThrough))"]
         if let cursor = p.backfillCursor {
             parts.append(
-                "backfill in progress: windows ending at or before \(PipelineTime.iso(cursor)) remain, down to \(p.backfillFloor.map(PipelineTime.iso) ?? "the earliest data")")
+                "backfill in progress: windows ending at or before \(ISODate.string(cursor)) remain, down to \(p.backfillFloor.map(ISODate.string) ?? "the earliest data")")
         } else if p.enableBackfill {
             parts.append("backfill done")
         }

@@ -1,7 +1,15 @@
 /// RFC 3339 date-times for relaxed Extended JSON `$date`, without Foundation (the calendar is
 /// `CivilCalendar`).
-enum ISODate {
+public enum ISODate {
     static let millisecondsPerDay: Int64 = 86_400_000
+
+    /// "YYYY-MM-DDTHH:MM:SS[.mmm]Z" for milliseconds since the epoch: how BSON dates read in
+    /// messages and listings, the same text relaxed Extended JSON writes.
+    public static func string(_ milliseconds: Int64) -> String {
+        var out = ByteWriter(capacity: 32)
+        format(milliseconds, to: &out)
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
 
     /// Relaxed Extended JSON writes a date as a string only for years 1970 through 9999.
     static let relaxedRange: ClosedRange<Int64> = 0...253_402_300_799_999

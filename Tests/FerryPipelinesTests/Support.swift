@@ -26,7 +26,7 @@ func utc(_ text: String) -> Int64 {
     return day * 86_400_000 + Int64(parts[3]) * 3_600_000 + Int64(parts[4]) * 60_000
 }
 
-func iso(_ ms: Int64?) -> String { ms.map(PipelineTime.iso) ?? "nil" }
+func iso(_ ms: Int64?) -> String { ms.map(ISODate.string) ?? "nil" }
 
 let minute: Int64 = 60_000
 let hour: Int64 = 3_600_000
