@@ -121,23 +121,13 @@ struct DataPipelinesServiceImpl: Viam_App_Datapipelines_V1_DataPipelinesService.
     /// Runs `body`, turning pipeline and store errors into gRPC statuses with their messages.
     private func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await storeCall(body)
         } catch let error as PipelineError {
             let code: RPCError.Code =
                 switch error.kind {
                 case .invalidArgument: .invalidArgument
                 case .notFound: .notFound
                 case .conflict: .aborted
-                }
-            throw RPCError(code: code, message: error.message)
-        } catch let error as StoreError {
-            let code: RPCError.Code =
-                switch error.kind {
-                case .invalidArgument, .sqlFailed: .invalidArgument
-                case .notFound: .notFound
-                case .sqlRefused: .permissionDenied
-                case .resourceExhausted: .resourceExhausted
-                case .storage: .unavailable
                 }
             throw RPCError(code: code, message: error.message)
         }

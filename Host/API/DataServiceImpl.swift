@@ -69,11 +69,8 @@ struct DataServiceImpl: RegistrableRPCService {
         try Caller.requireOrganization(request.organizationID, caller)
         let start = ContinuousClock.now
         defer { ServerMetrics.query("sql", since: start) }
-        let rows: [BSONDocument]
-        do {
-            rows = try await store.tabularDataBySQL(organizationID: caller.organizationID, source: .standard, query: request.sqlQuery)
-        } catch let error as StoreError {
-            throw RPCError(code: .invalidArgument, message: "\(error)")
+        let rows = try await storeCall {
+            try await store.tabularDataBySQL(organizationID: caller.organizationID, source: .standard, query: request.sqlQuery)
         }
         var response = Viam_App_Data_V1_TabularDataBySQLResponse()
         response.rawData = rows.map { Data($0.encode()) }

@@ -35,7 +35,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
                     UploadConversion.reading(
                         metadata, record.metadata, data: StructConversion.document(from: value), caller: caller))
             }
-            let result = try await store.insert(readings, idempotencyKey: key)
+            let result = try await storeCall { try await store.insert(readings, idempotencyKey: key) }
             ServerMetrics.upload("tabular")
             ServerMetrics.rowsIngested(result.inserted)
             hooks.ingested(result)
@@ -44,9 +44,8 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             guard let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
                 throw RPCError(code: .invalidArgument, message: "a binary upload needs one sensor_contents entry with binary data")
             }
-            let binary = try await store.storeBinary(
-                UploadConversion.binaryMetadata(metadata, record.metadata, caller: caller, fileID: key?.fileID),
-                bytes: [UInt8](bytes))
+            let stored = UploadConversion.binaryMetadata(metadata, record.metadata, caller: caller, fileID: key?.fileID)
+            let binary = try await storeCall { try await store.storeBinary(stored, bytes: [UInt8](bytes)) }
             ServerMetrics.upload("binary")
             response.fileID = key?.fileID ?? binary.id
             response.binaryDataID = binary.id
@@ -80,7 +79,8 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             metadata, Viam_App_Datasync_V1_SensorMetadata(), caller: caller, fileID: key?.fileID)
         binary.timeRequested = metadata.hasFileCreateTime ? UploadConversion.milliseconds(metadata.fileCreateTime) : now
         binary.timeReceived = metadata.hasFileModifyTime ? UploadConversion.milliseconds(metadata.fileModifyTime) : now
-        let record = try await store.storeBinary(binary, bytes: bytes)
+        let file = binary
+        let record = try await storeCall { try await store.storeBinary(file, bytes: bytes) }
         ServerMetrics.upload("file")
         var response = Viam_App_Datasync_V1_FileUploadResponse()
         response.fileID = record.id
@@ -109,10 +109,9 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             }
         }
         guard let metadata else { throw RPCError(code: .invalidArgument, message: "StreamingDataCaptureUpload sent no metadata") }
-        let record = try await store.storeBinary(
-            UploadConversion.binaryMetadata(
-                metadata.uploadMetadata, metadata.sensorMetadata, caller: caller, fileID: key?.fileID),
-            bytes: bytes)
+        let stored = UploadConversion.binaryMetadata(
+            metadata.uploadMetadata, metadata.sensorMetadata, caller: caller, fileID: key?.fileID)
+        let record = try await storeCall { try await store.storeBinary(stored, bytes: bytes) }
         ServerMetrics.upload("streaming")
         var response = Viam_App_Datasync_V1_StreamingDataCaptureUploadResponse()
         response.fileID = key?.fileID ?? record.id

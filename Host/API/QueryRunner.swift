@@ -70,7 +70,7 @@ public struct QueryRunner: Sendable {
         } catch let error as MQLError {
             throw RPCError(code: .invalidArgument, message: "MQL pipeline failed: \(error)")
         } catch let error as StoreError {
-            throw RPCError(code: .invalidArgument, message: "\(error)")
+            throw RPCError(error)
         }
     }
 
