@@ -68,11 +68,7 @@ extension SQLiteReadingStore: PipelineStore {
                     record.revision, record.id,
                 ])
             for run in newRuns { try Self.insertRun(db, run) }
-            if dropSink {
-                try db.execute(
-                    sql: "DELETE FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?",
-                    arguments: [record.organizationID, record.id])
-            }
+            if dropSink { try Self.deleteSink(db, organizationID: record.organizationID, pipelineID: record.id) }
             return true
         }
     }
@@ -82,11 +78,8 @@ extension SQLiteReadingStore: PipelineStore {
             try db.execute(
                 sql: "DELETE FROM pipelines WHERE organization_id = ? AND id = ?", arguments: [organizationID, id])
             guard db.changesCount > 0 else { return false }
-            // Runs go by ON DELETE CASCADE; the sink is not a foreign-key child.
-            try db.execute(
-                sql: "DELETE FROM pipeline_runs WHERE pipeline_id = ?", arguments: [id])
-            try db.execute(
-                sql: "DELETE FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?", arguments: [organizationID, id])
+            // Runs go by ON DELETE CASCADE (GRDB turns foreign keys on); the sink is not a foreign-key child.
+            try Self.deleteSink(db, organizationID: organizationID, pipelineID: id)
             return true
         }
     }

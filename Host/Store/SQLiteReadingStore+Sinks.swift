@@ -105,10 +105,13 @@ extension SQLiteReadingStore {
     /// Deletes all results of a pipeline; returns how many documents were removed.
     public func dropSink(organizationID: String, pipelineID: String) async throws -> Int {
         try await write("dropping results of pipeline \(pipelineID)") { db in
-            try db.execute(
-                sql: "DELETE FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?",
-                arguments: [organizationID, pipelineID])
+            try Self.deleteSink(db, organizationID: organizationID, pipelineID: pipelineID)
             return db.changesCount
         }
+    }
+
+    static func deleteSink(_ db: Database, organizationID: String, pipelineID: String) throws {
+        try db.execute(
+            sql: "DELETE FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?", arguments: [organizationID, pipelineID])
     }
 }
