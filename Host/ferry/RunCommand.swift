@@ -47,12 +47,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw Failure("\(error)")
         }
-        if let metricsListen {
-            let parts = metricsListen.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else { throw Failure("--metrics-listen must be HOST:PORT, not \(metricsListen)") }
-            let bound = try await MetricsEndpoint().start(host: String(parts[0]), port: port)
-            logger.info("serving Prometheus metrics on http://\(parts[0]):\(bound)/metrics")
-        }
+        if let metricsListen { try await MetricsEndpoint.serve(metricsListen, logger: logger) }
         logger.info("running \(config); Ctrl-C to stop")
         // Capture runs on Dispatch queues; these tasks sync (and serve, when embedded) until a
         // signal ends the process.

@@ -104,15 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         } else if !insecure {
             options.tls = try DataServer.selfSignedCertificate(in: data, listenHost: options.host, logger: logger)
         }
-        if metricsListen != "off" {
-            let endpoint = MetricsEndpoint()
-            let metricsParts = metricsListen.split(separator: ":")
-            guard metricsParts.count == 2, let metricsPort = Int(metricsParts[1]) else {
-                throw Failure("--metrics-listen must be HOST:PORT or off, not \(metricsListen)")
-            }
-            let bound = try await endpoint.start(host: String(metricsParts[0]), port: metricsPort)
-            logger.info("serving Prometheus metrics on http://\(metricsParts[0]):\(bound)/metrics")
-        }
+        if metricsListen != "off" { try await MetricsEndpoint.serve(metricsListen, logger: logger) }
         let operators = try MQLOperatorRegistry(plugins: plugins)
         let scheduler = PipelineScheduler(store: store, operators: operators, options: pipelineOptions)
         let server = DataServer(
@@ -135,6 +127,17 @@ extension ServeCommand {
         options.pollInterval = Int64(pipelinePoll * 1000)
         options.runRetention = pipelineRunRetention > 0 ? Int64(pipelineRunRetention * 86_400_000) : nil
         return options
+    }
+}
+
+extension MetricsEndpoint {
+    /// `--metrics-listen ADDRESS`: serves the metrics there and logs where (the bound port, for port 0).
+    static func serve(_ listen: String, logger: Logger) async throws {
+        guard let address = ListenAddress(listen) else {
+            throw Failure("--metrics-listen takes \(ListenAddress.expected), not \(listen)")
+        }
+        let port = try await MetricsEndpoint().start(host: address.host, port: address.port)
+        logger.info("serving Prometheus metrics on http://\(address.host):\(port)/metrics")
     }
 }
 
