@@ -22,14 +22,13 @@ public struct DataServer: Sendable {
     let operators: MQLOperatorRegistry
     let dataDirectory: String
     let options: Options
-    let hooks: IngestHooks
     let logger: Logger
     /// Called after a pipeline is created or changed over gRPC: wake the scheduler.
     let pipelineChanged: @Sendable () async -> Void
 
     public init(
         store: any ReadingStore, operators: MQLOperatorRegistry, dataDirectory: String, options: Options,
-        hooks: IngestHooks = IngestHooks(), logger: Logger = Logger(label: "ferry.serve"),
+        logger: Logger = Logger(label: "ferry.serve"),
         pipelineChanged: @escaping @Sendable () async -> Void = {}
     ) {
         self.pipelineChanged = pipelineChanged
@@ -37,7 +36,6 @@ public struct DataServer: Sendable {
         self.operators = operators
         self.dataDirectory = dataDirectory
         self.options = options
-        self.hooks = hooks
         self.logger = logger
     }
 
@@ -73,7 +71,7 @@ public struct DataServer: Sendable {
             Viam_App_Datapipelines_V1_DataPipelinesService.descriptor,
         ]
         var services: [any RegistrableRPCService] = [
-            AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store, hooks: hooks),
+            AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store),
             DataServiceImpl(store: store, operators: operators),
         ]
         if let pipelineStore = store as? any ReadingStore & PipelineStore {

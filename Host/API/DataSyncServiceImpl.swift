@@ -15,7 +15,6 @@ import ViamProtos
 /// ignores these headers; uploads without them are applied as they come.
 struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServiceProtocol {
     let store: any ReadingStore
-    let hooks: IngestHooks
 
     func dataCaptureUpload(request: Viam_App_Datasync_V1_DataCaptureUploadRequest, context: ServerContext) async throws
         -> Viam_App_Datasync_V1_DataCaptureUploadResponse
@@ -38,7 +37,6 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             let result = try await storeCall { try await store.insert(readings, idempotencyKey: key) }
             ServerMetrics.upload("tabular")
             ServerMetrics.rowsIngested(result.inserted)
-            hooks.ingested(result)
             response.fileID = key?.fileID ?? UUID().uuidString
         case .binarySensor, .file:
             guard let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
@@ -118,12 +116,6 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         response.binaryDataID = record.id
         return response
     }
-}
-
-/// What ingest tells the rest of the server (the pipeline scheduler's invalidation log, metrics).
-public struct IngestHooks: Sendable {
-    public var ingested: @Sendable (InsertResult) -> Void
-    public init(ingested: @escaping @Sendable (InsertResult) -> Void = { _ in }) { self.ingested = ingested }
 }
 
 enum IdempotencyHeaders {

@@ -1,3 +1,4 @@
+import FerryBSON
 import GRDB
 
 /// Writes the invalidation log: which time ranges newly stored data fell into, so pipelines with
@@ -10,9 +11,7 @@ import GRDB
 enum PipelineInvalidationLog {
     static let minuteMillis: Int64 = 60_000
 
-    static func minute(_ ms: Int64) -> Int64 {
-        ms >= 0 ? ms / minuteMillis : (ms - (minuteMillis - 1)) / minuteMillis
-    }
+    static func minute(_ ms: Int64) -> Int64 { CivilCalendar.floorDiv(ms, minuteMillis) }
 
     /// Logs `minutes` per organisation, in the caller's (ingest) transaction, for organisations
     /// that have a pipeline with backfill (nobody else would read the entries).

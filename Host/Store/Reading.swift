@@ -55,15 +55,10 @@ public struct IdempotencyKey: Sendable, Hashable {
 /// The outcome of an insert.
 public struct InsertResult: Sendable, Hashable {
     /// Rows newly stored (records already applied under the idempotency key are not counted).
+    /// (What they invalidate for pipelines is logged by the insert itself: `PipelineInvalidationLog`.)
     public var inserted: Int
-    /// Per organisation, the smallest and largest `time_received` (ms) among the newly stored
-    /// rows: the windows a pipeline scheduler must treat as invalidated by late data.
-    public var timeReceivedRanges: [String: ClosedRange<Int64>]
 
-    public init(inserted: Int, timeReceivedRanges: [String: ClosedRange<Int64>]) {
-        self.inserted = inserted
-        self.timeReceivedRanges = timeReceivedRanges
-    }
+    public init(inserted: Int) { self.inserted = inserted }
 }
 
 /// Where a query reads from.

@@ -11,7 +11,7 @@ extension SQLiteReadingStore {
     public func insert(_ readings: [Reading], idempotencyKey: IdempotencyKey?) async throws -> InsertResult {
         let organizations = Set(readings.map(\.organizationID))
         if let key = idempotencyKey { try Self.validate(key, count: readings.count, organizations: organizations) }
-        if readings.isEmpty { return InsertResult(inserted: 0, timeReceivedRanges: [:]) }
+        if readings.isEmpty { return InsertResult(inserted: 0) }
         let rows = try readings.map(EncodedReading.init)
         let hotStorage = configuration.hotStorageHours != nil
         let result = try await write("storing \(readings.count) readings") { db in
@@ -54,7 +54,6 @@ extension SQLiteReadingStore {
         let insertHot = try SQLiteRowInsert(
             db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         var inserted = 0
-        var ranges: [String: ClosedRange<Int64>] = [:]
         var minutes: [String: Set<Int64>] = [:]
         for (offset, row) in rows.enumerated() {
             if let key = idempotencyKey, applied.contains(key.firstRecord + offset) { continue }
@@ -64,20 +63,14 @@ extension SQLiteReadingStore {
                 try insertHot.insert(row, id: insertReading.lastInsertedRowID)
             }
             inserted += 1
-            let t = r.timeReceived
-            if let range = ranges[r.organizationID] {
-                ranges[r.organizationID] = min(range.lowerBound, t)...max(range.upperBound, t)
-            } else {
-                ranges[r.organizationID] = t...t
-            }
-            minutes[r.organizationID, default: []].insert(PipelineInvalidationLog.minute(t))
+            minutes[r.organizationID, default: []].insert(PipelineInvalidationLog.minute(r.timeReceived))
         }
         if let key = idempotencyKey {
             applied.add(key.firstRecord..<key.lastRecord)
             try saveRanges(db, organizationID: rows[0].reading.organizationID, fileID: key.fileID, applied)
         }
         try PipelineInvalidationLog.recordReadings(db, minutes: minutes)
-        return InsertResult(inserted: inserted, timeReceivedRanges: ranges)
+        return InsertResult(inserted: inserted)
     }
 
     private static func loadRanges(_ db: Database, organizationID: String, fileID: String) throws -> IngestRanges {

@@ -27,6 +27,14 @@ import Testing
                 SinkWindow(start: utc("2024-05-01T09:30"), end: utc("2024-05-01T09:31")),
             ])
 
+        // A resent batch stores nothing new, so it invalidates nothing.
+        let resent = [f.reading(at: utc("2024-05-01T08:00"))]
+        let key = IdempotencyKey(fileID: "file", firstRecord: 0, lastRecord: 1)
+        #expect(try await f.store.insert(resent, idempotencyKey: key).inserted == 1)
+        let logged = try await f.store.latestInvalidationID()
+        #expect(try await f.store.insert(resent, idempotencyKey: key).inserted == 0)
+        #expect(try await f.store.latestInvalidationID() == logged, "nothing new, so no late-data window")
+
         // Processed by every pipeline that needs them: pruned.
         try await f.settle()
         #expect(try await f.store.pruneInvalidations() >= 0)
