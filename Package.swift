@@ -90,14 +90,25 @@ let package = Package(
             ],
             path: "Host/Machine"),
         .target(name: "FerryMQL", dependencies: ["FerryBSON"], path: "Host/MQL"),
+        // The store seam: records, errors, filters and the protocols every backend implements; no database here.
         .target(
             name: "FerryStore",
             dependencies: [
-                "FerryBSON", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+                "FerryBSON", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
-            path: "Host/Store"),
+            path: "Host/Store/Interface"),
+        // The embedded backend: one SQLite file plus payload files in a data directory.
+        .target(
+            name: "FerryStoreSQLite",
+            dependencies: [
+                "FerryStore", "FerryBSON", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Host/Store/SQLite"),
+        // Opens the backend a StoreLocation names; what `ferry serve`, `ferry run` and the CLI call.
+        .target(name: "FerryStoreFactory", dependencies: ["FerryStore", "FerryStoreSQLite"], path: "Host/Store/Factory"),
         .target(
             name: "FerryAPI",
             dependencies: [
@@ -139,7 +150,8 @@ let package = Package(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
-                "FerryStore", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -194,19 +206,21 @@ let package = Package(
             path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "StoreBenchmark",
-            dependencies: ["BenchmarkSupport", "FerryBSON", "FerryStore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: [
+                "BenchmarkSupport", "FerryBSON", "FerryStore", "FerryStoreSQLite", .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             path: "Benchmarks/StoreBenchmark"),
         .executableTarget(
             name: "SyncBenchmark",
             dependencies: [
-                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryCapture", "FerryMQL", "FerryStore", "FerrySync",
+                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryCapture", "FerryMQL", "FerryStore", "FerryStoreSQLite", "FerrySync",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SyncBenchmark"),
         .executableTarget(
             name: "PipelineBenchmark",
             dependencies: [
-                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", .product(name: "GRDB", package: "GRDB.swift"),
+                "FerryBSON", "FerryStore", "FerryStoreSQLite", "FerryMQL", "FerryPipelines", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/PipelineBenchmark"),
@@ -225,15 +239,20 @@ let package = Package(
             name: "FerryCaptureTests",
             dependencies: ["FerryCapture", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
         .testTarget(name: "FerryMQLTests", dependencies: ["FerryMQL", "FerryBSON"]),
+        // Opens each backend the conformance suites run against (a fresh store per test).
+        .target(
+            name: "StoreTestSupport",
+            dependencies: ["FerryStore", "FerryStoreSQLite", "FerryTestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreTestSupport"),
         .testTarget(
             name: "FerryStoreTests",
             dependencies: [
-                "FerryStore", "FerryBSON", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "FerryStore", "FerryStoreSQLite", "StoreTestSupport", "FerryBSON", "FerryTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
         .testTarget(
             name: "FerryPipelinesTests",
-            dependencies: ["FerryPipelines", "FerryStore", "FerryMQL", "FerryBSON", "FerryTestSupport"]),
+            dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "FerryAPITests",
             dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),

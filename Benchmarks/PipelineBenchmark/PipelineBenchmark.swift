@@ -2,6 +2,7 @@ import FerryBSON
 import FerryMQL
 import FerryPipelines
 import FerryStore
+import FerryStoreSQLite
 import Foundation
 import GRDB
 import Logging

@@ -1,6 +1,7 @@
 import FerryBSON
 import BenchmarkSupport
 import FerryStore
+import FerryStoreSQLite
 import Foundation
 import GRDBSQLite
 

@@ -9,6 +9,7 @@ import FerryBSON
 import FerryCapture
 import FerryMQL
 import FerryStore
+import FerryStoreSQLite
 import FerrySync
 import Foundation
 import Logging
@@ -51,7 +52,7 @@ enum SyncBenchmark {
         logger.logLevel = .warning
         let tls = try DataServer.selfSignedCertificate(in: directory, listenHost: options.host, logger: logger)
         options.tls = tls
-        let server = DataServer(store: store, operators: MQLOperatorRegistry(), dataDirectory: directory, options: options, logger: logger)
+        let server = DataServer(store: store, operators: MQLOperatorRegistry(), options: options, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await server.run { continuation.yield($0) } }
         var iterator = ports.makeAsyncIterator()

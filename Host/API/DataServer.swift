@@ -7,7 +7,8 @@ import GRPCNIOTransportHTTP2
 import Logging
 import ViamGRPC
 
-/// `ferry serve`: Viam's public gRPC API over the store.
+/// Viam's public gRPC API over a store: auth, uploads, queries and pipeline management. What runs
+/// beside it (the scheduler, pruning) is assembled by `DataServerStack`.
 public struct DataServer: Sendable {
     public struct Options: Sendable {
         public var host = "127.0.0.1"
@@ -18,23 +19,21 @@ public struct DataServer: Sendable {
         public init() {}
     }
 
-    let store: any ReadingStore
+    let store: any DataStore
     let operators: MQLOperatorRegistry
-    let dataDirectory: String
     let options: Options
     let logger: Logger
     /// Called after a pipeline is created or changed over gRPC: wake the scheduler.
     let pipelineChanged: @Sendable () async -> Void
 
     public init(
-        store: any ReadingStore, operators: MQLOperatorRegistry, dataDirectory: String, options: Options,
+        store: any DataStore, operators: MQLOperatorRegistry, options: Options,
         logger: Logger = Logger(label: "ferry.serve"),
         pipelineChanged: @escaping @Sendable () async -> Void = {}
     ) {
         self.pipelineChanged = pipelineChanged
         self.store = store
         self.operators = operators
-        self.dataDirectory = dataDirectory
         self.options = options
         self.logger = logger
     }
@@ -55,9 +54,7 @@ public struct DataServer: Sendable {
 
     /// Serves until the task is cancelled. `onListening` gets the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let tokens = try TokenSigner(
-            secretFile: URL(fileURLWithPath: dataDirectory).appendingPathComponent("token-secret").path,
-            lifetime: options.tokenLifetime)
+        let tokens = try TokenSigner(key: try await store.tokenSigningKey(), lifetime: options.tokenLifetime)
         let security: HTTP2ServerTransport.Posix.TransportSecurity =
             if let tls = options.tls {
                 .tls(certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.key, format: .pem))
@@ -70,29 +67,17 @@ public struct DataServer: Sendable {
             Viam_App_Data_V1_DataService.descriptor, Viam_App_Datasync_V1_DataSyncService.descriptor,
             Viam_App_Datapipelines_V1_DataPipelinesService.descriptor,
         ]
-        var services: [any RegistrableRPCService] = [
+        let services: [any RegistrableRPCService] = [
             AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store),
             DataServiceImpl(store: store, operators: operators),
+            DataPipelinesServiceImpl(manager: PipelineManager(store: store, operators: operators), changed: pipelineChanged),
         ]
-        if let pipelineStore = store as? any ReadingStore & PipelineStore {
-            services.append(
-                DataPipelinesServiceImpl(
-                    manager: PipelineManager(store: pipelineStore, operators: operators), changed: pipelineChanged))
-        }
         let server = GRPCServer(
             transport: transport,
             services: services,
             interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected))])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.serve() }
-            group.addTask { [store] in
-                // Hot storage is a rolling window: drop what aged out, once a minute, for as long as
-                // the server serves (standalone or embedded in `ferry run`).
-                while !Task.isCancelled {
-                    _ = try? await store.pruneHotStorage(now: Date())
-                    try await Task.sleep(for: .seconds(60))
-                }
-            }
             if let address = try await server.listeningAddress, let port = address.ipv4?.port {
                 logger.info("serving Viam's data API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"))")
                 onListening(port)

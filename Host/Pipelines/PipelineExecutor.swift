@@ -12,7 +12,7 @@ import Synchronization
 /// `$match`, so it reaches SQL and its `(organization_id, time_received)` indexes directly while
 /// error messages keep the user's stage numbers.
 public struct PipelineExecutor: Sendable {
-    public let store: any ReadingStore
+    public let store: any ReadingQueries & PipelineStore
     public let operators: MQLOperatorRegistry
     public var maxOutputDocuments: Int
     public var mqlOptions: MQLOptions
@@ -20,7 +20,7 @@ public struct PipelineExecutor: Sendable {
     var beforeRun: (@Sendable (PipelineRunRecord) async -> Void)?
 
     public init(
-        store: any ReadingStore, operators: MQLOperatorRegistry, maxOutputDocuments: Int = 10_000,
+        store: any ReadingQueries & PipelineStore, operators: MQLOperatorRegistry, maxOutputDocuments: Int = 10_000,
         mqlOptions: MQLOptions = .init()
     ) {
         self.store = store

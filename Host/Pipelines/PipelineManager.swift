@@ -7,7 +7,7 @@ import Foundation
 /// directly) and the gRPC DataPipelinesService: validation, then a compare-and-set write. A
 /// running scheduler sees each change on its next step.
 public struct PipelineManager: Sendable {
-    public typealias Store = ReadingStore & PipelineStore
+    public typealias Store = PipelineStore
 
     let store: any Store
     let operators: MQLOperatorRegistry

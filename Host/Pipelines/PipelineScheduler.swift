@@ -45,7 +45,7 @@ public actor PipelineScheduler {
         public init() {}
     }
 
-    public typealias Store = ReadingStore & PipelineStore
+    public typealias Store = ReadingQueries & PipelineStore
 
     struct InFlight {
         var task: Task<Void, Never>

@@ -14,7 +14,7 @@ struct DataCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run an MQL or SQL query over an organisation's data in a data directory; one JSON line per row.")
 
-        @Option(help: "The data directory of a `ferry serve` (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
+        @OptionGroup var store: StoreArguments
         @Option(help: "The organisation id (with --pipeline-sink, the pipeline's by default).") var org: String?
         @Option(help: "An MQL pipeline: a JSON array of stages.") var mql: String?
         @Option(help: "A SQL query over the `readings` table.") var sql: String?
@@ -29,11 +29,12 @@ struct DataCommand: AsyncParsableCommand {
 
         func run() async throws {
             LogSetup.bootstrap(defaultLevel: .warning)
-            let store = try DataDirectory.openStore(data)
+            let store = try await self.store.open()
             var organization = org
             if organization == nil, let pipelineSink { organization = try await store.pipeline(id: pipelineSink)?.organizationID }
             guard let org = organization else {
-                throw Failure("no pipeline \(pipelineSink ?? "") in \(data); `ferry pipelines list --data \(data) --org-id ORG` lists them")
+                throw Failure(
+                    "no pipeline \(pipelineSink ?? "") in \(self.store.location); `ferry pipelines list \(self.store.flag) --org-id ORG` lists them")
             }
             var rows: [BSONDocument]
             do {

@@ -3,14 +3,13 @@ import FerryConfig
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
-import FerryPipelines
 import FerryStore
 import FerrySync
 import Foundation
 import Logging
 
 /// The data server `ferry run` starts in its own process when the config names none: the same
-/// server as `ferry serve` (with the pipeline scheduler), over TLS on loopback, so sync takes exactly the path it takes to a
+/// `DataServerStack` as `ferry serve` (with the pipeline scheduler), over TLS on loopback, so sync takes exactly the path it takes to a
 /// remote server. Its organisation and upload key are made on first start and kept in the data
 /// directory (`embedded.json`, readable only by the owner).
 enum EmbeddedDataServer {
@@ -35,28 +34,21 @@ enum EmbeddedDataServer {
         in group: inout ThrowingDiscardingTaskGroup<any Error>
     ) async throws -> GRPCUploader.Endpoint {
         let directory = dataDirectory(dataManager)
-        let store = try DataDirectory.openStore(directory)
-        _ = try await store.removeOrphanedBinaries()
+        let store = try await StoreArguments.open(.directory(directory))
         let credentials = try await loadOrCreateCredentials(directory, store: store)
-        var options = DataServer.Options()
+        var configuration = DataServerStack.Configuration()
         // The config parser refused anything ListenAddress does not take.
         let listen = dataManager.ferry.listen.flatMap(ListenAddress.init) ?? ListenAddress("127.0.0.1:0")!
-        options.host = listen.host
-        options.port = listen.port
-        let tls = try DataServer.selfSignedCertificate(in: directory, listenHost: options.host, logger: logger)
-        options.tls = tls
-        let operators = try MQLOperatorRegistry(plugins: plugins)
-        var pipelineOptions = PipelineScheduler.Options()
-        if let delay = dataManager.ferry.pipelineStartDelaySecs { pipelineOptions.startDelay = Int64(delay * 1000) }
-        // Pipelines made with `ferry pipelines … --data DIR` run here too: the scheduler polls the store.
-        let scheduler = PipelineScheduler(store: store, operators: operators, options: pipelineOptions)
-        group.addTask { await scheduler.run() }
-        let server = DataServer(
-            store: store, operators: operators, dataDirectory: directory, options: options, logger: logger,
-            pipelineChanged: { await scheduler.wake() })
+        configuration.server.host = listen.host
+        configuration.server.port = listen.port
+        let tls = try DataServer.selfSignedCertificate(in: directory, listenHost: listen.host, logger: logger)
+        configuration.server.tls = tls
+        if let delay = dataManager.ferry.pipelineStartDelaySecs { configuration.pipelines.startDelay = Int64(delay * 1000) }
+        let stack = DataServerStack(
+            store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         group.addTask {
-            try await server.run { port in
+            try await stack.run { port in
                 continuation.yield(port)
                 continuation.finish()
             }
@@ -67,11 +59,11 @@ enum EmbeddedDataServer {
             "embedded data server on 127.0.0.1:\(port), data in \(directory); query it with `ferry data query --data \(directory) --org \(credentials.organizationID) --mql '[…]'`"
         )
         return GRPCUploader.Endpoint(
-            host: options.host == "0.0.0.0" ? "127.0.0.1" : options.host, port: port, apiKeyID: credentials.apiKeyID,
+            host: listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host, port: port, apiKeyID: credentials.apiKeyID,
             apiKey: credentials.apiKey, caCertificate: tls.certificate)
     }
 
-    static func loadOrCreateCredentials(_ directory: String, store: SQLiteReadingStore) async throws -> Credentials {
+    static func loadOrCreateCredentials(_ directory: String, store: any IdentityStore) async throws -> Credentials {
         let path = (directory as NSString).appendingPathComponent("embedded.json")
         if let data = FileManager.default.contents(atPath: path) {
             do {

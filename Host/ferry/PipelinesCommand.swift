@@ -21,10 +21,6 @@ struct PipelinesCommand: AsyncParsableCommand {
             """,
         subcommands: [Create.self, List.self, Get.self, Rename.self, Update.self, Enable.self, Disable.self, Delete.self, Runs.self])
 
-    struct Location: ParsableArguments {
-        @Option(help: "The data directory of a `ferry serve` (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
-    }
-
     struct Target: ParsableArguments {
         @Option(help: "The pipeline id.") var id: String
         @Option(name: .customLong("org-id"), help: "The organisation id (optional: checks the pipeline belongs to it).")
@@ -57,7 +53,7 @@ struct PipelinesCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a pipeline; prints its id alone (--json: an object).")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @Option(name: .customLong("org-id"), help: "The organisation id.") var orgID: String
         @Option(help: "A name, unique in the organisation.") var name: String
         @Option(help: "5-field cron schedule in UTC, e.g. \"0 * * * *\" (hourly).") var schedule: String
@@ -77,7 +73,7 @@ struct PipelinesCommand: AsyncParsableCommand {
         func run() async throws {
             guard let stages = try query.stages() else { throw ValidationError("give the stages with --mql or --mql-path") }
             let source = try PipelineCLI.source(dataSourceType, sourcePipeline: sourcePipeline)
-            let record = try await PipelineCLI.perform(location.data) { manager in
+            let record = try await PipelineCLI.perform(location) { manager in
                 try await manager.create(
                     organizationID: orgID, name: name, schedule: schedule, stages: stages, enableBackfill: enableBackfill,
                     source: source)
@@ -89,12 +85,12 @@ struct PipelinesCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an organisation's pipelines: id, name, schedule, enabled or disabled, source.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @Option(name: .customLong("org-id"), help: "The organisation id.") var orgID: String
         @Flag(help: "One JSON object per line.") var json = false
 
         func run() async throws {
-            let pipelines = try await PipelineCLI.perform(location.data) { try await $0.list(organizationID: orgID) }
+            let pipelines = try await PipelineCLI.perform(location) { try await $0.list(organizationID: orgID) }
             for p in pipelines {
                 print(
                     json
@@ -106,12 +102,12 @@ struct PipelinesCommand: AsyncParsableCommand {
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a pipeline, with its backfill progress.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @OptionGroup var target: Target
         @Flag(help: "A JSON object.") var json = false
 
         func run() async throws {
-            let p = try await PipelineCLI.perform(location.data) { try await $0.get(organizationID: target.orgID, id: target.id) }
+            let p = try await PipelineCLI.perform(location) { try await $0.get(organizationID: target.orgID, id: target.id) }
             if json {
                 print(PipelineCLI.json(p))
                 return
@@ -133,12 +129,12 @@ struct PipelinesCommand: AsyncParsableCommand {
 
     struct Rename: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename a pipeline.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @OptionGroup var target: Target
         @Option(help: "The new name.") var name: String
 
         func run() async throws {
-            _ = try await PipelineCLI.perform(location.data) {
+            _ = try await PipelineCLI.perform(location) {
                 try await $0.rename(organizationID: target.orgID, id: target.id, name: name)
             }
         }
@@ -151,7 +147,7 @@ struct PipelinesCommand: AsyncParsableCommand {
                 New windows use the new definition; results already in the sink stay, unless --recompute: \
                 then the sink is emptied and every window back to the earliest data runs again (as a backfill).
                 """)
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @OptionGroup var target: Target
         @Option(help: "A new 5-field cron schedule in UTC.") var schedule: String?
         @OptionGroup var query: Query
@@ -162,7 +158,7 @@ struct PipelinesCommand: AsyncParsableCommand {
             if stages == nil, schedule == nil, !recompute {
                 throw ValidationError("give --mql/--mql-path and/or --schedule (or --recompute)")
             }
-            _ = try await PipelineCLI.perform(location.data) {
+            _ = try await PipelineCLI.perform(location) {
                 try await $0.update(organizationID: target.orgID, id: target.id, schedule: schedule, stages: stages, recompute: recompute)
             }
         }
@@ -171,13 +167,13 @@ struct PipelinesCommand: AsyncParsableCommand {
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enable a pipeline. Windows missed while it was disabled are skipped, unless --backfill-missed.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @OptionGroup var target: Target
         @Flag(name: .customLong("backfill-missed"), help: "Also run the windows missed while disabled (beyond Viam).")
         var backfillMissed = false
 
         func run() async throws {
-            _ = try await PipelineCLI.perform(location.data) {
+            _ = try await PipelineCLI.perform(location) {
                 try await $0.setEnabled(organizationID: target.orgID, id: target.id, enabled: true, backfillMissed: backfillMissed)
             }
         }
@@ -185,11 +181,11 @@ struct PipelinesCommand: AsyncParsableCommand {
 
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a pipeline: no new run starts (running ones finish).")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @OptionGroup var target: Target
 
         func run() async throws {
-            _ = try await PipelineCLI.perform(location.data) {
+            _ = try await PipelineCLI.perform(location) {
                 try await $0.setEnabled(organizationID: target.orgID, id: target.id, enabled: false)
             }
         }
@@ -197,11 +193,11 @@ struct PipelinesCommand: AsyncParsableCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a pipeline, its run history and its sink.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @OptionGroup var target: Target
 
         func run() async throws {
-            try await PipelineCLI.perform(location.data) { try await $0.delete(organizationID: target.orgID, id: target.id) }
+            try await PipelineCLI.perform(location) { try await $0.delete(organizationID: target.orgID, id: target.id) }
         }
     }
 
@@ -209,14 +205,14 @@ struct PipelinesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List a pipeline's runs, newest first: id, status, window, kind, output count or error.",
             discussion: "A summary with backfill progress goes to standard error; the runs to standard output.")
-        @OptionGroup var location: Location
+        @OptionGroup var location: StoreArguments
         @OptionGroup var target: Target
         @Option(name: .customLong("page-size"), help: "Runs per page.") var pageSize = 50
         @Option(name: .customLong("page-token"), help: "The token printed after the previous page.") var pageToken: String?
         @Flag(help: "One JSON object per line.") var json = false
 
         func run() async throws {
-            let (pipeline, page, counts) = try await PipelineCLI.perform(location.data) { manager in
+            let (pipeline, page, counts) = try await PipelineCLI.perform(location) { manager in
                 let pipeline = try await manager.get(organizationID: target.orgID, id: target.id)
                 let page = try await manager.runs(organizationID: target.orgID, id: target.id, pageSize: pageSize, pageToken: pageToken)
                 return (pipeline, page, try await manager.runCounts(id: target.id))
@@ -241,9 +237,9 @@ struct PipelinesCommand: AsyncParsableCommand {
 /// What the subcommands share.
 enum PipelineCLI {
     /// Opens the store, runs `body` with a manager, and turns pipeline and store errors into messages.
-    static func perform<T: Sendable>(_ data: String, _ body: (PipelineManager) async throws -> T) async throws -> T {
+    static func perform<T: Sendable>(_ location: StoreArguments, _ body: (PipelineManager) async throws -> T) async throws -> T {
         LogSetup.bootstrap(defaultLevel: .warning)
-        let store = try DataDirectory.openStore(data)
+        let store = try await location.open()
         let plugins = PluginRegistry()
         plugins.load(paths: PluginDiscovery.builtinPlugins())
         let manager = PipelineManager(store: store, operators: try MQLOperatorRegistry(plugins: plugins))

@@ -19,8 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
             Create an organisation and an API key first with `ferry org create` and `ferry key create`.
             """)
 
-    @Option(help: "The data directory: SQLite store, binary payloads, certificates (default: $FERRY_DATA, else ./ferry-data).")
-    var data: String = DataDirectory.defaultPath
+    @OptionGroup var store: StoreArguments
 
     @Option(help: "Address to listen on: an IPv4 address and a port (0.0.0.0:PORT for every interface).")
     var listen = "127.0.0.1:8080"
@@ -88,32 +87,27 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry.serve")
-        var configuration = SQLiteReadingStore.Configuration()
-        configuration.hotStorageHours = hotStorageHours
-        let store = try DataDirectory.openStore(data, configuration: configuration)
-        _ = try await store.removeOrphanedBinaries()
+        var storeOptions = StoreOptions()
+        storeOptions.hotStorageHours = hotStorageHours
+        let store = try await self.store.open(storeOptions)
         let plugins = PluginRegistry()
         plugins.load(paths: PluginDiscovery.builtinPlugins())
         plugins.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
-        var options = DataServer.Options()
+        var configuration = DataServerStack.Configuration()
         let address = ListenAddress(listen)!  // checked by validate()
-        options.host = address.host
-        options.port = address.port
+        configuration.server.host = address.host
+        configuration.server.port = address.port
         if let tlsCert, let tlsKey {
-            options.tls = (tlsCert, tlsKey)
+            configuration.server.tls = (tlsCert, tlsKey)
         } else if !insecure {
-            options.tls = try DataServer.selfSignedCertificate(in: data, listenHost: options.host, logger: logger)
+            configuration.server.tls = try DataServer.selfSignedCertificate(
+                in: self.store.data, listenHost: address.host, logger: logger)
         }
+        configuration.pipelines = pipelineOptions
         if metricsListen != "off" { try await MetricsEndpoint.serve(metricsListen, logger: logger) }
-        let operators = try MQLOperatorRegistry(plugins: plugins)
-        let scheduler = PipelineScheduler(store: store, operators: operators, options: pipelineOptions)
-        let server = DataServer(
-            store: store, operators: operators, dataDirectory: data, options: options,
-            logger: logger, pipelineChanged: { await scheduler.wake() })
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await server.run() }
-            group.addTask { await scheduler.run() }
-        }
+        let stack = DataServerStack(
+            store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
+        try await stack.run()
     }
 }
 
@@ -141,20 +135,6 @@ extension MetricsEndpoint {
     }
 }
 
-enum DataDirectory {
-    /// Where the data commands look without `--data`: `$FERRY_DATA`, else `ferry-data` here.
-    static var defaultPath: String { ProcessInfo.processInfo.environment["FERRY_DATA"] ?? "ferry-data" }
-
-    static func openStore(_ path: String, configuration: SQLiteReadingStore.Configuration = .init()) throws -> SQLiteReadingStore {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            return try SQLiteReadingStore(dataDirectory: path, configuration: configuration)
-        } catch {
-            throw Failure("cannot open the data directory \(path): \(error)")
-        }
-    }
-}
-
 struct OrgCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "org", abstract: "Manage organisations.", subcommands: [Create.self, List.self])
@@ -162,18 +142,18 @@ struct OrgCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an organisation; prints its id alone.")
         @Argument var name: String
-        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
+        @OptionGroup var store: StoreArguments
         func run() async throws {
-            let org = try await DataDirectory.openStore(data).createOrganization(name: name)
+            let org = try await store.open().createOrganization(name: name)
             print(org.id)
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List organisations: id and name.")
-        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
+        @OptionGroup var store: StoreArguments
         func run() async throws {
-            for org in try await DataDirectory.openStore(data).organizations() { print("\(org.id) \(org.name)") }
+            for org in try await store.open().organizations() { print("\(org.id) \(org.name)") }
         }
     }
 }
@@ -184,10 +164,10 @@ struct KeyCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an organisation's keys: id, role, active|revoked, location, machine (- for none), name.")
-        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
+        @OptionGroup var store: StoreArguments
         @Option(help: "The organisation id.") var org: String
         func run() async throws {
-            for key in try await DataDirectory.openStore(data).apiKeys(organizationID: org) {
+            for key in try await store.open().apiKeys(organizationID: org) {
                 let location = key.scope.locationID.isEmpty ? "-" : key.scope.locationID
                 let machine = key.scope.robotID.isEmpty ? "-" : key.scope.robotID
                 print("\(key.id) \(key.role.rawValue) \(key.revokedAt == nil ? "active" : "revoked") \(location) \(machine) \(key.name)")
@@ -198,12 +178,12 @@ struct KeyCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a key: new sign-ins fail at once, and tokens already issued stop working within 2 s.")
-        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
+        @OptionGroup var store: StoreArguments
         @Option(help: "The organisation id.") var org: String
         @Argument(help: "The key id.") var id: String
         func run() async throws {
-            guard try await DataDirectory.openStore(data).revokeAPIKey(organizationID: org, id: id) else {
-                throw Failure("organisation \(org) has no active key \(id) (see `ferry key list --data \(data) --org \(org)`)")
+            guard try await store.open().revokeAPIKey(organizationID: org, id: id) else {
+                throw Failure("organisation \(org) has no active key \(id) (see `ferry key list \(store.flag) --org \(org)`)")
             }
             print("revoked \(id)")
         }
@@ -212,7 +192,7 @@ struct KeyCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an API key; prints `<key-id> <key>` (the key is shown once; only its hash is stored).")
-        @Option(help: "The data directory (default: $FERRY_DATA, else ./ferry-data).") var data: String = DataDirectory.defaultPath
+        @OptionGroup var store: StoreArguments
         @Option(help: "The organisation id.") var org: String
         @Option(help: "owner | operator | viewer") var role: String
         @Option(help: "A name to recognise the key by.") var name = ""
@@ -224,9 +204,9 @@ struct KeyCommand: AsyncParsableCommand {
             guard let role = APIKeyRole(rawValue: role) else {
                 throw Failure("--role must be owner, operator or viewer, not \(role)")
             }
-            let store = try DataDirectory.openStore(data)
+            let store = try await self.store.open()
             guard try await store.organization(id: org) != nil else {
-                throw Failure("no organisation \(org) in \(data); create one with `ferry org create NAME --data \(data)`")
+                throw Failure("no organisation \(org) in \(self.store.location); create one with `ferry org create NAME \(self.store.flag)`")
             }
             for (flag, value) in [("--location", location), ("--machine", machine)]
             where value.count > 128 || value.contains(where: \.isWhitespace) {

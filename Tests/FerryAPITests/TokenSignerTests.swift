@@ -1,22 +1,18 @@
 import FerryStore
-import FerryTestSupport
 import Foundation
 import Testing
 
 @testable import FerryAPI
 
 @Suite struct TokenSignerTests {
-    let dir: TemporaryDirectory
     let identity = APIKeyIdentity(keyID: "4f1c0c7e-7a57-4d6b-9a0e-7c1d2b3a4f5e", organizationID: "org-1", role: .operator)
-
-    init() throws { dir = try TemporaryDirectory("ferry-tokens") }
+    let key = (0..<32).map { UInt8($0 * 7 % 256) }
 
     func signer(lifetime: TimeInterval = 3600) throws -> TokenSigner {
-        try TokenSigner(secretFile: dir.file("token-secret"), lifetime: lifetime)
+        try TokenSigner(key: key, lifetime: lifetime)
     }
 
     @Test func aTokenVerifiesToItsIdentityUntilItExpires() throws {
-        defer { dir.remove() }
         let signer = try signer()
         let issued = Date(timeIntervalSince1970: 1_800_000_000)
         let (token, expires) = signer.issue(for: identity, now: issued)
@@ -26,7 +22,6 @@ import Testing
     }
 
     @Test func aMachineKeysTokenCarriesItsLocationAndMachine() throws {
-        defer { dir.remove() }
         let signer = try signer()
         var machineKey = identity
         machineKey.scope = MachineScope(locationID: "loc-north", robotID: "rover-3")
@@ -34,16 +29,13 @@ import Testing
         #expect(try signer.verify(signer.issue(for: identity).token).scope == .none)
     }
 
-    @Test func theSecretPersistsAcrossRestartsWithOwnerOnlyPermissions() throws {
-        defer { dir.remove() }
+    @Test func aSignerWithTheSameKeyAcceptsTheTokenAndAShortKeyIsRefused() throws {
         let (token, _) = try signer().issue(for: identity)
-        #expect(try signer().verify(token) == identity)  // a new signer reads the same secret
-        let permissions = try FileManager.default.attributesOfItem(atPath: dir.file("token-secret"))[.posixPermissions] as? Int
-        #expect(permissions == 0o600)
+        #expect(try TokenSigner(key: key, lifetime: 60).verify(token) == identity, "another replica, same store key")
+        #expect(throws: TokenError.self) { try TokenSigner(key: [1, 2, 3], lifetime: 60) }
     }
 
     @Test func tamperedOrForeignTokensAreRefused() throws {
-        defer { dir.remove() }
         let signer = try signer()
         let (token, _) = signer.issue(for: identity)
         let parts = token.split(separator: ".").map(String.init)
@@ -52,7 +44,7 @@ import Testing
         for bad in [forged, parts[0] + "." + String(parts[1].reversed()), "not-a-token", "", token + "x"] {
             #expect(throws: TokenError.self, "\(bad)") { try signer.verify(bad) }
         }
-        let otherServer = try TokenSigner(secretFile: dir.file("other-secret"), lifetime: 3600)
+        let otherServer = try TokenSigner(key: key.map { $0 ^ 1 }, lifetime: 3600)
         #expect(throws: TokenError.self) { try otherServer.verify(token) }
     }
 }

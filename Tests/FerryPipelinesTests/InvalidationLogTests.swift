@@ -1,12 +1,13 @@
 import FerryStore
+import StoreTestSupport
 import Testing
 
 @testable import FerryPipelines
 
 /// The invalidation log is written by ingest itself, in the readings' transaction.
 @Suite struct InvalidationLogTests {
-    @Test func ingestLogsTouchedMinutesOnlyWhenAPipelineWithBackfillNeedsThem() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func ingestLogsTouchedMinutesOnlyWhenAPipelineWithBackfillNeedsThem(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert([utc("2024-05-01T09:05")])
         #expect(try await f.store.latestInvalidationID() == 0, "nobody reads the log: nothing written")

@@ -1,13 +1,14 @@
 import FerryBSON
 import FerryStore
+import StoreTestSupport
 import Synchronization
 import Testing
 
 @testable import FerryPipelines
 
 @Suite struct SchedulerTests {
-    @Test func eachTickRunsItsWindowAfterTheStartDelay() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func eachTickRunsItsWindowAfterTheStartDelay(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         let p = try await f.create()
         #expect(p.scheduledThrough == utc("2024-05-01T10:00"))
@@ -50,8 +51,8 @@ import Testing
         #expect(runs.filter { $0.window.start == utc("2024-05-01T10:00") }.count == 1)
     }
 
-    @Test func backfillRunsHistoryNewestFirstInThrottledBatchesOfTen() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func backfillRunsHistoryNewestFirstInThrottledBatchesOfTen(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         // One reading an hour from 2024-04-30 09:15 to 2024-05-01 09:15: 25 windows.
         try await f.insert((0..<25).map { utc("2024-04-30T09:15") + Int64($0) * hour })
@@ -89,8 +90,8 @@ import Testing
         #expect(Set(sink.compactMap(\.runInterval)).count == 25)
     }
 
-    @Test func lateDataReRunsExactlyTheWindowsItTouched() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func lateDataReRunsExactlyTheWindowsItTouched(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert((5...9).map { utc("2024-05-01T0\($0):30") })
         let p = try await f.create(backfill: true)
@@ -120,10 +121,10 @@ import Testing
         #expect(try await f.runs(p).count == 8)
     }
 
-    @Test func oldRunsLeaveTheHistoryButTheirResultsStayAndLateDataStillReRunsTheirWindows() async throws {
+    @Test(arguments: StoreBackend.all) func oldRunsLeaveTheHistoryButTheirResultsStayAndLateDataStillReRunsTheirWindows(_ backend: StoreBackend) async throws {
         var options = PipelineScheduler.Options.testing
         options.runRetention = 86_400_000
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"), options: options)
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"), options: options)
         defer { f.remove() }
         try await f.insert((5...9).map { utc("2024-05-01T0\($0):30") })
         let p = try await f.create(backfill: true)
@@ -150,8 +151,8 @@ import Testing
         #expect(sink.first { $0.runInterval?.start == utc("2024-05-01T06:00") }?.countField == 2)
     }
 
-    @Test func runsCutShortByARestartOrHungAreFailedAndReCreated() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func runsCutShortByARestartOrHungAreFailedAndReCreated(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert([utc("2024-05-01T10:10")])
         let p = try await f.create()
@@ -190,10 +191,10 @@ import Testing
         #expect(runs.filter { $0.window == hung.window && $0.kind == .retry }.map(\.status) == [.completed])
     }
 
-    @Test func tooManyDocumentsAndDuplicateIDsFailWithAClearMessage() async throws {
+    @Test(arguments: StoreBackend.all) func tooManyDocumentsAndDuplicateIDsFailWithAClearMessage(_ backend: StoreBackend) async throws {
         var options = PipelineScheduler.Options.testing
         options.maxOutputDocuments = 3
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"), options: options)
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"), options: options)
         defer { f.remove() }
         try await f.insert((0..<5).map { utc("2024-05-01T10:40") + Int64($0) * minute })
         try await f.insert([utc("2024-05-01T11:40")])
@@ -217,8 +218,8 @@ import Testing
         #expect(try await f.sink(grouped).count == 1)
     }
 
-    @Test func disableStopsNewRunsAndEnableSkipsOrBackfillsMissedWindows() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func disableStopsNewRunsAndEnableSkipsOrBackfillsMissedWindows(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert((10...13).map { utc("2024-05-01T\($0):15") })
         let skip = try await f.create(name: "skip")
@@ -239,8 +240,8 @@ import Testing
                 == [utc("2024-05-01T10:00"), utc("2024-05-01T11:00"), utc("2024-05-01T12:00"), utc("2024-05-01T13:00")])
     }
 
-    @Test func updateWithRecomputeReplacesHistoryAndChainedPipelinesFollow() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func updateWithRecomputeReplacesHistoryAndChainedPipelinesFollow(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert((6...9).flatMap { [utc("2024-05-01T0\($0):15"), utc("2024-05-01T0\($0):45")] })
         let hourly = try await f.create(backfill: true)
@@ -267,8 +268,8 @@ import Testing
         #expect(days.last?.runInterval == SinkWindow(start: utc("2024-05-01T00:00"), end: utc("2024-05-02T00:00")))
     }
 
-    @Test func deleteRemovesSinkAndRuns() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func deleteRemovesSinkAndRuns(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert([utc("2024-05-01T09:15")])
         let p = try await f.create(backfill: true)
@@ -280,8 +281,8 @@ import Testing
         await #expect(throws: PipelineError.self) { try await f.manager.get(organizationID: f.org, id: p.id) }
     }
 
-    @Test func creationValidatesNameScheduleAndStages() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func creationValidatesNameScheduleAndStages(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         _ = try await f.create()
         let duplicate = await #expect(throws: (any Error).self) { try await f.create() }
@@ -315,8 +316,8 @@ final class Gate: Sendable {
 }
 
 @Suite struct TimeoutTests {
-    @Test func aSlowRunTimesOutWithoutBlockingOthersAndItsLateResultIsDiscarded() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func aSlowRunTimesOutWithoutBlockingOthersAndItsLateResultIsDiscarded(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert([utc("2024-05-01T10:10")])
         let slow = try await f.create(name: "slow")
@@ -350,8 +351,8 @@ final class Gate: Sendable {
         #expect(try await f.sink(quick).first?.countField == 1)
     }
 
-    @Test func lateDataUpstreamReRunsTheChainedDownstreamWindow() async throws {
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"))
+    @Test(arguments: StoreBackend.all) func lateDataUpstreamReRunsTheChainedDownstreamWindow(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         try await f.insert([utc("2024-05-01T07:15"), utc("2024-05-01T08:15")])
         let hourly = try await f.create(backfill: true)
@@ -381,11 +382,11 @@ final class Gate: Sendable {
 @Suite struct LoadTests {
     /// Many pipelines and many windows: after a server was down for an hour, every minute window
     /// of every pipeline runs exactly once, and none is lost.
-    @Test func manyPipelinesCatchUpEveryMissedWindowExactlyOnce() async throws {
+    @Test(arguments: StoreBackend.all) func manyPipelinesCatchUpEveryMissedWindowExactlyOnce(_ backend: StoreBackend) async throws {
         var options = PipelineScheduler.Options.testing
         options.maxConcurrentRuns = 8
         options.startDelay = 0
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:00"), options: options)
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:00"), options: options)
         defer { f.remove() }
         try await f.insert((0..<60).map { utc("2024-05-01T10:00") + Int64($0) * minute + 30_000 })
         var pipelines: [PipelineRecord] = []
@@ -410,10 +411,10 @@ final class Gate: Sendable {
 }
 
 @Suite struct LeaseTests {
-    @Test func aSecondSchedulerOnTheSameDataDirectoryStandsByUntilTheFirstStops() async throws {
+    @Test(arguments: StoreBackend.all) func aSecondSchedulerOnTheSameDataDirectoryStandsByUntilTheFirstStops(_ backend: StoreBackend) async throws {
         var options = PipelineScheduler.Options.testing
         options.leaseDuration = 2 * hour
-        let f = try await PipelineFixture.make(now: utc("2024-05-01T10:30"), options: options)
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"), options: options)
         defer { f.remove() }
         try await f.insert([utc("2024-05-01T10:10")])
         let p = try await f.create()

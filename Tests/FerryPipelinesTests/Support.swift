@@ -3,6 +3,7 @@ import FerryMQL
 import FerryStore
 import FerryTestSupport
 import Foundation
+import StoreTestSupport
 import Synchronization
 
 @testable import FerryPipelines
@@ -31,29 +32,29 @@ func iso(_ ms: Int64?) -> String { ms.map(ISODate.string) ?? "nil" }
 let minute: Int64 = 60_000
 let hour: Int64 = 3_600_000
 
-/// A store in a temporary directory with one organisation, a manual clock and a scheduler.
+/// A fresh store of one backend with one organisation, a manual clock and a scheduler.
 struct PipelineFixture {
-    let directory: TemporaryDirectory
-    let store: SQLiteReadingStore
+    let testStore: TestStore
     let org: String
     let clock: ManualClock
     let manager: PipelineManager
     let scheduler: PipelineScheduler
+    var store: any DataStore { testStore.store }
 
-    static func make(now: Int64, options: PipelineScheduler.Options = .testing) async throws -> PipelineFixture {
-        let directory = try TemporaryDirectory("ferry-pipelines")
-        var configuration = SQLiteReadingStore.Configuration()
-        configuration.durability = .normal
-        let store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: configuration)
+    static func make(_ backend: StoreBackend, now: Int64, options: PipelineScheduler.Options = .testing) async throws
+        -> PipelineFixture
+    {
+        let testStore = try await TestStore.make(backend)
+        let store = testStore.store
         let org = try await store.createOrganization(name: "Acme").id
         let clock = ManualClock(now)
         return PipelineFixture(
-            directory: directory, store: store, org: org, clock: clock,
+            testStore: testStore, org: org, clock: clock,
             manager: PipelineManager(store: store, operators: .builtin, clock: clock),
             scheduler: PipelineScheduler(store: store, operators: .builtin, clock: clock, options: options))
     }
 
-    func remove() { directory.remove() }
+    func remove() { testStore.remove() }
 
     /// One sensor reading at `time` with a temperature.
     func reading(at time: Int64, temperature: Double = 20, location: String = "lab", component: String = "sensor") -> Reading {

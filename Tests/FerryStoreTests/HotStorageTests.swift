@@ -1,5 +1,6 @@
 import FerryBSON
 import Foundation
+import StoreTestSupport
 import Testing
 
 @testable import FerryStore
@@ -13,8 +14,8 @@ import Testing
             .compactMap(\.recordIndex)
     }
 
-    @Test func pruningFollowsTheInjectedClock() async throws {
-        let f = try await StoreFixture.make(hotStorageHours: 2)
+    @Test(arguments: StoreBackend.all) func pruningFollowsTheInjectedClock(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend, hotStorageHours: 2)
         defer { f.remove() }
         let t0 = StoreFixture.t0
         let times: [Int64] = [t0 - 3 * Self.hour, t0 - 2 * Self.hour - 1, t0 - 2 * Self.hour, t0 - Self.hour, t0]
@@ -36,19 +37,19 @@ import Testing
         #expect(try await hot(f, f.orgA) == [])
     }
 
-    @Test func hotStorageCanBeTurnedOff() async throws {
-        let f = try await StoreFixture.make(hotStorageHours: nil)
+    @Test(arguments: StoreBackend.all) func hotStorageCanBeTurnedOff(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend, hotStorageHours: nil)
         defer { f.remove() }
         _ = try await f.store.insert(StoreFixture.readings(0..<3, org: f.orgA), idempotencyKey: nil)
         #expect(try await hot(f, f.orgA).isEmpty)
         #expect(try await f.store.pruneHotStorage(now: Date()) == 0)
     }
 
-    @Test func invalidWindowIsRefused() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-store-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = SQLiteReadingStore.Configuration()
-        configuration.hotStorageHours = 0
-        #expect(throws: StoreError.self) { try SQLiteReadingStore(dataDirectory: directory, configuration: configuration) }
+    @Test(arguments: StoreBackend.all) func invalidWindowIsRefused(_ backend: StoreBackend) async throws {
+        var options = StoreOptions.testing
+        options.hotStorageHours = 0
+        let error = await storeError { _ = try await TestStore.make(backend, options: options) }
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.message.contains("from 1 to 876000") == true)
     }
 }

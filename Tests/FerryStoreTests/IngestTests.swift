@@ -1,5 +1,6 @@
 import FerryBSON
 import Foundation
+import StoreTestSupport
 import Testing
 
 @testable import FerryStore
@@ -10,8 +11,8 @@ import Testing
             .compactMap(\.recordIndex)
     }
 
-    @Test func sameRangeTwiceIsStoredOnce() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func sameRangeTwiceIsStoredOnce(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let batch = StoreFixture.readings(0..<10, org: f.orgA)
         let key = IdempotencyKey(fileID: "file-1", firstRecord: 0, lastRecord: 10)
@@ -21,8 +22,8 @@ import Testing
         #expect(try await indices(f, f.orgA) == Array(0..<10))
     }
 
-    @Test func overlappingRangesStoreOnlyTheNewRecords() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func overlappingRangesStoreOnlyTheNewRecords(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let all = StoreFixture.readings(0..<30, org: f.orgA)
         func upload(_ range: Range<Int>) async throws -> Int {
@@ -38,8 +39,8 @@ import Testing
         #expect(try await indices(f, f.orgA) == Array(0..<30))
     }
 
-    @Test func outOfOrderUploadsAndRangeBookkeeping() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func outOfOrderUploadsAndRangeBookkeeping(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let all = StoreFixture.readings(0..<20, org: f.orgA)
         let first = try await f.store.insert(Array(all[10..<20]), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 10, lastRecord: 20))
@@ -51,16 +52,16 @@ import Testing
         #expect(try await indices(f, f.orgA).count == 25)
     }
 
-    @Test func theSameFileIdInAnotherOrganisationIsIndependent() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func theSameFileIdInAnotherOrganisationIsIndependent(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let key = IdempotencyKey(fileID: "shared", firstRecord: 0, lastRecord: 3)
         #expect(try await f.store.insert(StoreFixture.readings(0..<3, org: f.orgA), idempotencyKey: key).inserted == 3)
         #expect(try await f.store.insert(StoreFixture.readings(0..<3, org: f.orgB), idempotencyKey: key).inserted == 3)
     }
 
-    @Test func concurrentRetriesStoreEachRecordOnce() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func concurrentRetriesStoreEachRecordOnce(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let batch = StoreFixture.readings(0..<50, org: f.orgA)
         let store = f.store
@@ -78,8 +79,8 @@ import Testing
         #expect(try await indices(f, f.orgA).sorted() == Array(0..<50))
     }
 
-    @Test func withoutAKeyEveryInsertStores() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func withoutAKeyEveryInsertStores(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let batch = StoreFixture.readings(0..<3, org: f.orgA) + StoreFixture.readings(3..<5, org: f.orgB)
         let result = try await f.store.insert(batch, idempotencyKey: nil)
@@ -89,8 +90,8 @@ import Testing
         #expect(try await f.store.insert(batch, idempotencyKey: nil).inserted == 5)
     }
 
-    @Test func badBatchesAreRefusedWithReasonsAndStoreNothing() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func badBatchesAreRefusedWithReasonsAndStoreNothing(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let three = StoreFixture.readings(0..<3, org: f.orgA)
         var error = await storeError { _ = try await f.store.insert(three, idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 5)) }
@@ -113,11 +114,11 @@ import Testing
         #expect(try await indices(f, f.orgA).isEmpty)
     }
 
-    @Test func dataSurvivesReopening() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func dataSurvivesReopening(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         _ = try await f.store.insert(StoreFixture.readings(0..<5, org: f.orgA), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 5))
-        let reopened = try SQLiteReadingStore(dataDirectory: f.directory.path)
+        let reopened = try await f.testStore.reopen()
         #expect(try await reopened.readings(organizationID: f.orgA, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil).count == 5)
         #expect(try await reopened.insert(StoreFixture.readings(0..<5, org: f.orgA), idempotencyKey: IdempotencyKey(fileID: "f", firstRecord: 0, lastRecord: 5)).inserted == 0)
     }

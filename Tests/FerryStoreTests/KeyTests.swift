@@ -1,14 +1,16 @@
 import FerryBSON
-import Foundation
 import FerryTestSupport
+import Foundation
 import GRDB
+import StoreTestSupport
 import Testing
 
 @testable import FerryStore
+@testable import FerryStoreSQLite
 
 @Suite struct KeyTests {
-    @Test func createAndVerify() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func createAndVerify(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let key = try await f.store.createAPIKey(organizationID: f.orgA, role: .operator, name: "uploader")
         #expect(UUID(uuidString: key.info.id) != nil, "key ids are UUIDs (the Viam SDK insists)")
@@ -19,8 +21,8 @@ import Testing
         #expect(try await f.store.verifyAPIKey(id: key.info.id.uppercased(), secret: key.secret) != nil)
     }
 
-    @Test func aMachineKeyKeepsItsLocationAndMachine() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func aMachineKeyKeepsItsLocationAndMachine(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let scope = MachineScope(locationID: "loc-north", robotID: "rover-3")
         let key = try await f.store.createAPIKey(organizationID: f.orgA, role: .operator, name: "rover", scope: scope)
@@ -47,16 +49,14 @@ import Testing
                     arguments: ["0b8e0a52-3f7e-4c39-9d7e-1f0f5e1d2c3b", try KeyHashing.hash(secret: secret, rounds: 1_000)])
             }
         }
-        var configuration = SQLiteReadingStore.Configuration()
-        configuration.apiKeyHashRounds = 1_000
-        let store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: configuration)
+        let store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: SQLiteReadingStore.Configuration(.testing))
         let identity = try await store.verifyAPIKey(id: "0b8e0a52-3f7e-4c39-9d7e-1f0f5e1d2c3b", secret: secret)
         #expect(identity == APIKeyIdentity(keyID: "0b8e0a52-3f7e-4c39-9d7e-1f0f5e1d2c3b", organizationID: "org", role: .operator))
         #expect(identity?.scope == MachineScope.none)
     }
 
-    @Test func wrongSecretWrongIdAndMalformedIdAreRefused() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func wrongSecretWrongIdAndMalformedIdAreRefused(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let key = try await f.store.createAPIKey(organizationID: f.orgA, role: .owner)
         #expect(try await f.store.verifyAPIKey(id: key.info.id, secret: key.secret + "x") == nil)
@@ -66,8 +66,8 @@ import Testing
         #expect(try await f.store.verifyAPIKey(id: key.info.id, secret: key.secret) != nil)
     }
 
-    @Test func revokedKeysStopWorkingAndOnlyTheirOrganisationCanRevoke() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func revokedKeysStopWorkingAndOnlyTheirOrganisationCanRevoke(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let key = try await f.store.createAPIKey(organizationID: f.orgA, role: .viewer)
         #expect(try await f.store.revokeAPIKey(organizationID: f.orgB, id: key.info.id) == false)
@@ -81,8 +81,8 @@ import Testing
         #expect(try await f.store.apiKeys(organizationID: f.orgB).isEmpty)
     }
 
-    @Test func rolesAndListing() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func rolesAndListing(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         for role in APIKeyRole.allCases {
             let key = try await f.store.createAPIKey(organizationID: f.orgB, role: role, name: "\(role)")
@@ -94,20 +94,21 @@ import Testing
         #expect(!APIKeyRole.viewer.includes(.operator))
     }
 
-    @Test func keyForUnknownOrganisationIsRefused() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func keyForUnknownOrganisationIsRefused(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         let error = await storeError { _ = try await f.store.createAPIKey(organizationID: "nope", role: .owner) }
         #expect(error?.kind == .notFound)
         #expect(error?.message.contains("ferry org create") == true)
     }
 
-    @Test func onlyASaltedSlowHashIsStored() async throws {
-        let f = try await StoreFixture.make(rounds: KeyHashing.defaultRounds)
+    /// Reads SQLite's own table to see what is stored.
+    @Test func onlyASaltedSlowHashIsStoredInSQLite() async throws {
+        let f = try await StoreFixture.make(.sqlite, rounds: KeyHashing.defaultRounds)
         defer { f.remove() }
         let one = try await f.store.createAPIKey(organizationID: f.orgA, role: .owner)
         let two = try await f.store.createAPIKey(organizationID: f.orgA, role: .owner)
-        let hashes = try await DatabaseQueue(path: f.store.databasePath).read { db in
+        let hashes = try await DatabaseQueue(path: f.sqlite.databasePath).read { db in
             try String.fetchAll(db, sql: "SELECT secret_hash FROM api_keys ORDER BY created_at")
         }
         #expect(hashes.count == 2)
@@ -117,6 +118,33 @@ import Testing
         }
         #expect(hashes[0] != hashes[1])
         #expect(try await f.store.verifyAPIKey(id: one.info.id, secret: one.secret) != nil)
+    }
+
+    @Test(arguments: StoreBackend.all) func theTokenSigningKeyIsMadeOnceAndSharedByEveryConnection(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        let other = try await StoreFixture.make(backend)
+        defer { other.remove() }
+        // Two connections to a fresh store ask at once: both get the one key that was kept.
+        let second = try await f.testStore.reopen()
+        async let first = f.store.tokenSigningKey()
+        async let racing = second.tokenSigningKey()
+        let (key, raced) = try await (first, racing)
+        #expect(key.count == 32)
+        #expect(raced == key)
+        #expect(try await f.store.tokenSigningKey() == key)
+        #expect(try await f.testStore.reopen().tokenSigningKey() == key, "a restarted server keeps accepting its tokens")
+        #expect(try await other.store.tokenSigningKey() != key, "another store has its own key")
+    }
+
+    @Test func sqliteKeepsTheTokenKeyInAnOwnerOnlyFile() async throws {
+        let f = try await StoreFixture.make(.sqlite)
+        defer { f.remove() }
+        let key = try await f.store.tokenSigningKey()
+        let path = f.testStore.dataDirectory! + "/token-secret"
+        #expect(FileManager.default.contents(atPath: path) == Data(key), "where servers before the store seam kept it")
+        let permissions = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
     }
 
     @Test func pbkdf2MatchesAPublishedVector() throws {

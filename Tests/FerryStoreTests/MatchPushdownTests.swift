@@ -1,6 +1,7 @@
 import FerryBSON
 import FerryTestSupport
 import Foundation
+import StoreTestSupport
 import Testing
 
 @testable import FerryStore
@@ -90,8 +91,8 @@ import Testing
     /// Random `$match` documents, mixing pushable and non-pushable parts, evaluated two ways:
     /// by the reference evaluator on every row, and by the store's SQL filter then the reference
     /// on the residual. The rows must be identical.
-    @Test func randomMatchesAreEquivalentToBruteForce() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func randomMatchesAreEquivalentToBruteForce(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         _ = try await f.store.insert(StoreFixture.readings(0..<120, org: f.orgA), idempotencyKey: nil)
         _ = try await f.store.insert(StoreFixture.readings(0..<30, org: f.orgB), idempotencyKey: nil)

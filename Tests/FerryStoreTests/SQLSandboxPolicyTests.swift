@@ -1,7 +1,8 @@
+import FerryStore
 import GRDBSQLite
 import Testing
 
-@testable import FerryStore
+@testable import FerryStoreSQLite
 
 /// The authorizer's decisions for actions that the keyword pre-check stops before SQLite sees
 /// them in the integration tests, so the second line of defence is tested on its own.

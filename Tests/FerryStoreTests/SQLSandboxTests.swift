@@ -1,14 +1,16 @@
 import FerryBSON
 import Foundation
-import Synchronization
 import GRDB
+import Synchronization
 import Testing
 
 @testable import FerryStore
+@testable import FerryStoreSQLite
 
 @Suite struct SQLSandboxTests {
+    /// The SQLite dialect (`json_extract`, the authorizer's messages): SQLite's own sandbox.
     func fixture(limits: SQLSandboxLimits = SQLSandboxLimits()) async throws -> StoreFixture {
-        let f = try await StoreFixture.make(sqlLimits: limits)
+        let f = try await StoreFixture.make(.sqlite, sqlLimits: limits)
         _ = try await f.store.insert(StoreFixture.readings(0..<20, org: f.orgA), idempotencyKey: nil)
         _ = try await f.store.insert(StoreFixture.readings(100..<105, org: f.orgB), idempotencyKey: nil)
         return f
@@ -111,7 +113,7 @@ import Testing
         #expect(error?.message.contains(reason) == true, "\(query): \(error?.message ?? "")")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/ferry-attack.db"))
         #expect(!FileManager.default.fileExists(atPath: "/tmp/ferry-attack-copy.db"))
-        let counts = try await DatabaseQueue(path: f.store.databasePath).read { db in
+        let counts = try await DatabaseQueue(path: f.sqlite.databasePath).read { db in
             try Int.fetchAll(db, sql: "SELECT count(*) FROM readings UNION ALL SELECT count(*) FROM sqlite_master WHERE type = 'table'")
         }
         #expect(counts[0] == 25)

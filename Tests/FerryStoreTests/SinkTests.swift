@@ -1,5 +1,6 @@
 import FerryBSON
 import Foundation
+import StoreTestSupport
 import Testing
 
 @testable import FerryStore
@@ -12,8 +13,8 @@ import Testing
         (0..<count).map { ["label": .string(label), "n": .int32(Int32($0))] }
     }
 
-    @Test func replacingAWindowTwiceKeepsOnlyTheSecondSet() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func replacingAWindowTwiceKeepsOnlyTheSecondSet(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         try await f.store.replaceWindow(organizationID: f.orgA, pipelineID: "p1", runID: "run-1", window: w1, documents: docs("first", 3))
         try await f.store.replaceWindow(organizationID: f.orgA, pipelineID: "p1", runID: "run-2", window: w2, documents: docs("other", 1))
@@ -31,8 +32,8 @@ import Testing
         #expect(try await f.store.sinkDocuments(organizationID: f.orgA, pipelineID: "p1", window: nil, limit: nil).isEmpty)
     }
 
-    @Test func aFailingReplaceLeavesThePreviousResults() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func aFailingReplaceLeavesThePreviousResults(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         try await f.store.replaceWindow(organizationID: f.orgA, pipelineID: "p1", runID: "run-1", window: w1, documents: docs("first", 3))
         // The third document cannot be encoded, after the delete and two inserts ran.
@@ -45,8 +46,8 @@ import Testing
         #expect(try await f.store.sinkDocuments(organizationID: f.orgA, pipelineID: "p1", window: nil, limit: nil) == docs("first", 3))
     }
 
-    @Test func sinksAreOrganisationScopedAndDroppable() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func sinksAreOrganisationScopedAndDroppable(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         try await f.store.replaceWindow(organizationID: f.orgA, pipelineID: "p1", runID: "r", window: w1, documents: docs("a", 2))
         try await f.store.replaceWindow(organizationID: f.orgB, pipelineID: "p1", runID: "r", window: w1, documents: docs("b", 1))
@@ -58,8 +59,8 @@ import Testing
         #expect(SinkWindow.collectionName(pipelineID: "p1") == "sink-p1")
     }
 
-    @Test func badWindowsAreRefused() async throws {
-        let f = try await StoreFixture.make()
+    @Test(arguments: StoreBackend.all) func badWindowsAreRefused(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
         defer { f.remove() }
         var error = await storeError {
             try await f.store.replaceWindow(organizationID: f.orgA, pipelineID: "p", runID: "r", window: SinkWindow(start: 5, end: 5), documents: [])

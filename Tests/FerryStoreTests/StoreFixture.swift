@@ -1,34 +1,39 @@
 import FerryBSON
-import FerryTestSupport
+import FerryStore
+import FerryStoreSQLite
 import Foundation
+import StoreTestSupport
+import Testing
 
-@testable import FerryStore
-
-/// A real store in a fresh temp directory, with two organisations, and a few reading helpers.
+/// A real store of one backend, fresh for one test, with two organisations, and a few reading helpers.
 struct StoreFixture {
-    let directory: TemporaryDirectory
-    let store: SQLiteReadingStore
+    let testStore: TestStore
     let orgA: String
     let orgB: String
+    var store: any DataStore { testStore.store }
+    var backend: StoreBackend { testStore.backend }
 
     static let t0: Int64 = 1_700_000_000_000  // 2023-11-14T22:13:20Z
 
     static func make(
-        hotStorageHours: Int? = 24, sqlLimits: SQLSandboxLimits = SQLSandboxLimits(), rounds: Int = 1_000
+        _ backend: StoreBackend, hotStorageHours: Int? = 24, sqlLimits: SQLSandboxLimits = SQLSandboxLimits(),
+        rounds: Int = 1_000
     ) async throws -> StoreFixture {
-        let directory = try TemporaryDirectory("ferry-store")
-        var configuration = SQLiteReadingStore.Configuration()
-        configuration.hotStorageHours = hotStorageHours
-        configuration.sqlLimits = sqlLimits
+        var options = StoreOptions.testing
+        options.hotStorageHours = hotStorageHours
+        options.sqlLimits = sqlLimits
         // Few rounds keep the suite fast; one test checks the production default.
-        configuration.apiKeyHashRounds = rounds
-        let store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: configuration)
-        let a = try await store.createOrganization(name: "Acme")
-        let b = try await store.createOrganization(name: "Bolt")
-        return StoreFixture(directory: directory, store: store, orgA: a.id, orgB: b.id)
+        options.apiKeyHashRounds = rounds
+        let testStore = try await TestStore.make(backend, options: options)
+        let a = try await testStore.store.createOrganization(name: "Acme")
+        let b = try await testStore.store.createOrganization(name: "Bolt")
+        return StoreFixture(testStore: testStore, orgA: a.id, orgB: b.id)
     }
 
-    func remove() { directory.remove() }
+    func remove() { testStore.remove() }
+
+    /// The SQLite store underneath, for the tests of what only that backend has (files, plans).
+    var sqlite: SQLiteReadingStore { store as! SQLiteReadingStore }
 
     /// Reading `i` of a sequence: varied components, robots and times, and `data.readings.i = i`
     /// so that tests can tell records apart.
@@ -53,14 +58,18 @@ extension BSONDocument {
     }
 }
 
-/// Runs `body` and returns the `StoreError` it threw, or nil if it did not throw one.
-func storeError(_ body: () async throws -> Void) async -> StoreError? {
+/// Runs `body` and returns the `StoreError` it threw, or nil if it threw nothing. Any other error
+/// fails the test: every store failure must be a `StoreError`.
+func storeError(
+    _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) async -> StoreError? {
     do {
         try await body()
         return nil
     } catch let error as StoreError {
         return error
     } catch {
-        return StoreError(.storage, "unexpected error type: \(error)")
+        Issue.record("expected a StoreError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        return nil
     }
 }

@@ -1,0 +1,12 @@
+/// Everything the data server needs from storage, by job: `IdentityStore`, `ReadingIngest`,
+/// `ReadingQueries`, `BinaryStore` and `PipelineStore` (sinks and pipelines). SQLite
+/// (`FerryStoreSQLite`, the embedded default) and PostgreSQL implement it; `StoreFactory` opens one
+/// from a `StoreLocation`. Every method throws `StoreError`, except that a cancelled SQL query
+/// throws `CancellationError`. Every query is scoped to one organisation.
+public protocol DataStore: IdentityStore, ReadingIngest, ReadingQueries, BinaryStore, PipelineStore {
+    /// Where the store lives, for logs and messages (a path, or a URL without its password).
+    var location: String { get }
+}
+
+/// The store's name before it was split by job; code written against it keeps compiling.
+public typealias ReadingStore = DataStore

@@ -1,0 +1,82 @@
+import FerryBSON
+import FerryStore
+import Foundation
+import GRDB
+
+extension SQLiteReadingStore {
+    static let readingColumnList = """
+        organization_id, location_id, robot_id, part_id, component_type, component_name, method_name, \
+        time_requested, time_received, tags, additional_parameters, data
+        """
+
+    public func insert(_ readings: [Reading], idempotencyKey: IdempotencyKey?) async throws -> InsertResult {
+        let organizations = Set(readings.map(\.organizationID))
+        if let key = idempotencyKey { try StoreChecks.validate(key, count: readings.count, organizations: organizations) }
+        if readings.isEmpty { return InsertResult(inserted: 0) }
+        let rows = try readings.map(EncodedReading.init)
+        let hotStorage = configuration.hotStorageHours != nil
+        let result = try await write("storing \(readings.count) readings") { db in
+            for organization in organizations { try Self.requireOrganization(db, organization) }
+            return try Self.insert(rows, idempotencyKey: idempotencyKey, hotStorage: hotStorage, db)
+        }
+        logger.debug(
+            "readings stored",
+            metadata: ["received": "\(readings.count)", "inserted": "\(result.inserted)", "file": "\(idempotencyKey?.fileID ?? "-")"])
+        return result
+    }
+
+    /// Inserts the records not yet applied, copies recent ones to hot storage, and records the
+    /// applied range, all in the caller's transaction.
+    private static func insert(_ rows: [EncodedReading], idempotencyKey: IdempotencyKey?, hotStorage: Bool, _ db: Database)
+        throws -> InsertResult
+    {
+        var applied = IngestRanges()
+        if let key = idempotencyKey {
+            applied = try loadRanges(db, organizationID: rows[0].reading.organizationID, fileID: key.fileID)
+        }
+        let hotCutoff = hotStorage ? try hotStorageCutoff(db) : nil
+        let insertReading = try SQLiteRowInsert(
+            db, sql: "INSERT INTO readings (\(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let insertHot = try SQLiteRowInsert(
+            db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        var inserted = 0
+        var minutes: [String: Set<Int64>] = [:]
+        for (offset, row) in rows.enumerated() {
+            if let key = idempotencyKey, applied.contains(key.firstRecord + offset) { continue }
+            let r = row.reading
+            try insertReading.insert(row)
+            if let hotCutoff, r.timeReceived >= hotCutoff {
+                try insertHot.insert(row, id: insertReading.lastInsertedRowID)
+            }
+            inserted += 1
+            minutes[r.organizationID, default: []].insert(InvalidationRanges.minute(r.timeReceived))
+        }
+        if let key = idempotencyKey {
+            applied.add(key.firstRecord..<key.lastRecord)
+            try saveRanges(db, organizationID: rows[0].reading.organizationID, fileID: key.fileID, applied)
+        }
+        try PipelineInvalidationLog.recordReadings(db, minutes: minutes)
+        return InsertResult(inserted: inserted)
+    }
+
+    private static func loadRanges(_ db: Database, organizationID: String, fileID: String) throws -> IngestRanges {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT first_record, last_record FROM ingest_ranges WHERE organization_id = ? AND file_id = ?",
+            arguments: [organizationID, fileID])
+        return IngestRanges(rows.map { (row: Row) -> Range<Int> in
+            let first: Int = row[0]
+            let last: Int = row[1]
+            return first..<max(first, last)
+        })
+    }
+
+    private static func saveRanges(_ db: Database, organizationID: String, fileID: String, _ ranges: IngestRanges) throws {
+        try db.execute(
+            sql: "DELETE FROM ingest_ranges WHERE organization_id = ? AND file_id = ?", arguments: [organizationID, fileID])
+        for range in ranges.ranges {
+            try db.execute(
+                sql: "INSERT INTO ingest_ranges (organization_id, file_id, first_record, last_record) VALUES (?, ?, ?, ?)",
+                arguments: [organizationID, fileID, range.lowerBound, range.upperBound])
+        }
+    }
+}

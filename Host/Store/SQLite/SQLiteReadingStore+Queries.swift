@@ -1,0 +1,63 @@
+import FerryBSON
+import FerryStore
+import GRDB
+
+extension SQLiteReadingStore {
+    public func readings(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool, limit: Int?
+    ) async throws -> [BSONDocument] {
+        try StoreChecks.validate(limit: limit)
+        return try await fetch(
+            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending, after: nil,
+            limit: limit
+        ).documents
+    }
+
+    public func readingsPage(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool,
+        after cursor: ReadingCursor?, limit: Int
+    ) async throws -> ReadingPage {
+        try StoreChecks.validate(pageSize: limit)
+        let page = try await fetch(
+            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending,
+            after: cursor, limit: limit + 1)
+        // One extra row tells whether another page follows without a second query.
+        guard page.documents.count > limit, let last = page.cursors.dropLast().last else {
+            return ReadingPage(documents: page.documents, next: nil)
+        }
+        return ReadingPage(documents: Array(page.documents.prefix(limit)), next: last)
+    }
+
+    private func fetch(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
+        limit: Int?
+    ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor]) {
+        guard
+            let (sql, arguments) = ReadingQuery.select(
+                organizationID: organizationID, source: source, filter: filter, descending: descending, after: cursor,
+                limit: limit)
+        else { return ([], []) }
+        return try await read("querying readings of organisation \(organizationID)") { db in
+            var documents: [BSONDocument] = []
+            var cursors: [ReadingCursor] = []
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+            while let row = try rows.next() {
+                documents.append(try ReadingDecoding.document(row))
+                cursors.append(ReadingCursor(timeReceived: row[8], id: row[ReadingDecoding.idIndex]))
+            }
+            return (documents, cursors)
+        }
+    }
+
+    /// The plan SQLite uses for `readings(...)` with this filter (EXPLAIN QUERY PLAN details),
+    /// so that tests and operators can check which index serves a query.
+    public func queryPlan(organizationID: String, source: ReadingSource, filter: ReadingFilter) async throws -> [String] {
+        guard
+            let (sql, arguments) = ReadingQuery.select(
+                organizationID: organizationID, source: source, filter: filter, descending: false, after: nil, limit: nil)
+        else { return [] }
+        return try await read("explaining a readings query") { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
+        }
+    }
+}

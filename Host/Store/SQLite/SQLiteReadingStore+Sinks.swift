@@ -1,0 +1,103 @@
+import FerryBSON
+import FerryStore
+import Foundation
+import GRDB
+
+extension SQLiteReadingStore {
+    /// Replaces, in one transaction, every document of earlier runs whose window overlaps `window`
+    /// with `documents`. Re-running a window therefore never duplicates its results, and a run
+    /// with a wider window (a changed schedule) supersedes the narrower ones it covers. If
+    /// anything fails, the previous documents stay as they were.
+    public func replaceWindow(
+        organizationID: String, pipelineID: String, runID: String, window: SinkWindow, documents: [BSONDocument]
+    ) async throws {
+        try StoreChecks.validateSinkWrite(pipelineID: pipelineID, window: window)
+        try await write("writing results of pipeline \(pipelineID) for [\(window.start), \(window.end))") { db in
+            try Self.requireOrganization(db, organizationID)
+            try Self.writeWindow(db, organizationID: organizationID, pipelineID: pipelineID, runID: runID, window: window, documents: documents)
+        }
+    }
+
+    /// The body of `replaceWindow`, in the caller's transaction (a run's completion writes its
+    /// results and its status together).
+    static func writeWindow(
+        _ db: Database, organizationID: String, pipelineID: String, runID: String, window: SinkWindow, documents: [BSONDocument]
+    ) throws {
+        try db.execute(
+            sql: """
+                DELETE FROM sink_documents
+                WHERE organization_id = ? AND pipeline_id = ? AND window_start < ? AND window_end > ?
+                """,
+            arguments: [organizationID, pipelineID, window.end, window.start])
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let existing = try db.cachedStatement(
+            sql: """
+                SELECT window_start, window_end FROM sink_documents
+                WHERE organization_id = ? AND pipeline_id = ? AND doc_key = ? LIMIT 1
+                """)
+        for (position, document) in documents.enumerated() {
+            // Encoded inside the transaction on purpose: a document that cannot be stored
+            // rolls back the deletion above too, leaving the previous results whole.
+            let bytes: [UInt8]
+            do {
+                bytes = try document.encodeChecked()
+            } catch {
+                throw StoreChecks.unstorableSinkDocument(pipelineID: pipelineID, position: position, error)
+            }
+            let key = document["_id"].map { Data(BSONDocument([("", $0)]).encode()) }
+            if let key, let clash = try Row.fetchOne(existing, arguments: [organizationID, pipelineID, key]) {
+                throw StoreChecks.duplicateSinkID(
+                    document["_id"]!, pipelineID: pipelineID, clash: SinkWindow(start: clash[0], end: clash[1]), window: window)
+            }
+            try insert.execute(arguments: [
+                organizationID, pipelineID, window.start, window.end, runID, position, Data(bytes), key,
+            ])
+        }
+    }
+
+    /// The stored results of a pipeline in window order, optionally only windows overlapping
+    /// `window`, at most `limit` documents.
+    public func sinkDocuments(organizationID: String, pipelineID: String, window: SinkWindow?, limit: Int?) async throws
+        -> [BSONDocument]
+    {
+        try StoreChecks.validate(limit: limit)
+        var sql = "SELECT document, id FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?"
+        var arguments: StatementArguments = [organizationID, pipelineID]
+        if let window {
+            sql += " AND window_start < ? AND window_end > ?"
+            arguments += [window.end, window.start]
+        }
+        sql += " ORDER BY window_start, position"
+        if let limit {
+            sql += " LIMIT ?"
+            arguments += [limit]
+        }
+        let query = sql
+        let bound = arguments
+        return try await read("reading results of pipeline \(pipelineID)") { db in
+            let rows = try Row.fetchCursor(db, sql: query, arguments: bound)
+            var documents: [BSONDocument] = []
+            while let row = try rows.next() {
+                documents.append(try ReadingDecoding.bson(row, 0, idIndex: 1))
+            }
+            return documents
+        }
+    }
+
+    /// Deletes all results of a pipeline; returns how many documents were removed.
+    public func dropSink(organizationID: String, pipelineID: String) async throws -> Int {
+        try await write("dropping results of pipeline \(pipelineID)") { db in
+            try Self.deleteSink(db, organizationID: organizationID, pipelineID: pipelineID)
+            return db.changesCount
+        }
+    }
+
+    static func deleteSink(_ db: Database, organizationID: String, pipelineID: String) throws {
+        try db.execute(
+            sql: "DELETE FROM sink_documents WHERE organization_id = ? AND pipeline_id = ?", arguments: [organizationID, pipelineID])
+    }
+}

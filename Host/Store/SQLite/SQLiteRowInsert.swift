@@ -1,0 +1,71 @@
+import FerryStore
+import GRDB
+import GRDBSQLite
+
+/// Inserts reading rows through SQLite's C API on GRDB's writer connection, inside GRDB's
+/// transaction. GRDB's statement layer boxes every argument and does per-statement bookkeeping;
+/// binding directly made ingest ~30% faster in StoreBenchmark, and ingest is the hot path.
+struct SQLiteRowInsert: ~Copyable {
+    private let connection: OpaquePointer
+    private let statement: OpaquePointer
+
+    init(_ db: Database, sql: String) throws {
+        guard let connection = db.sqliteConnection else { throw StoreError(.storage, "the database connection is closed") }
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else {
+            throw StoreError(.storage, "cannot prepare an insert: \(String(cString: sqlite3_errmsg(connection)))")
+        }
+        self.connection = connection
+        self.statement = statement
+    }
+
+    deinit { sqlite3_finalize(statement) }
+
+    /// Binds `row` (after `id`, if given) as the statement's parameters, steps, and resets.
+    func insert(_ row: borrowing EncodedReading, id: Int64? = nil) throws {
+        var index: Int32 = 1
+        if let id {
+            sqlite3_bind_int64(statement, index, id)
+            index += 1
+        }
+        let r = row.reading
+        for text in [r.organizationID, r.locationID, r.robotID, r.partID, r.componentType, r.componentName, r.methodName] {
+            bind(text, index)
+            index += 1
+        }
+        sqlite3_bind_int64(statement, index, r.timeRequested)
+        sqlite3_bind_int64(statement, index + 1, r.timeReceived)
+        bind(row.tags, index + 2)
+        bind(row.additionalParameters, index + 3)
+        bind(row.data, index + 4)
+        let rc = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        guard rc == SQLITE_DONE else {
+            throw StoreError(.storage, "inserting a reading failed: \(String(cString: sqlite3_errmsg(connection)))")
+        }
+    }
+
+    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(connection) }
+
+    private func bind(_ text: String, _ index: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else {
+                // A NULL pointer would bind SQL NULL; an empty string must stay an empty string.
+                _ = sqlite3_bind_text(statement, index, "", 0, SQLiteBSONFunctions.transient)
+                return
+            }
+            base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                _ = sqlite3_bind_text64(statement, index, $0, UInt64(bytes.count), SQLiteBSONFunctions.transient, UInt8(SQLITE_UTF8))
+            }
+        }
+    }
+
+    private func bind(_ bytes: [UInt8], _ index: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_blob64(statement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(buffer.count), SQLiteBSONFunctions.transient)
+        }
+    }
+}
