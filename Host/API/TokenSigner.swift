@@ -1,5 +1,6 @@
 import Crypto
 import FerryBSON
+import FerryClock
 import FerryStore
 import Foundation
 
@@ -9,10 +10,10 @@ import Foundation
 /// token table is needed. The Viam SDK never refreshes its token, hence a long default lifetime.
 struct TokenSigner: Sendable {
     let key: SymmetricKey
-    let lifetime: TimeInterval
+    let lifetime: Duration
 
     /// Loads the secret from `file`, creating it (0600) on first start.
-    init(secretFile: String, lifetime: TimeInterval) throws {
+    init(secretFile: String, lifetime: Duration) throws {
         if let data = FileManager.default.contents(atPath: secretFile), data.count == 32 {
             key = SymmetricKey(data: data)
         } else {
@@ -27,7 +28,7 @@ struct TokenSigner: Sendable {
     }
 
     func issue(for identity: APIKeyIdentity, now: Date = Date()) -> (token: String, expires: Date) {
-        let expires = now.addingTimeInterval(lifetime)
+        let expires = now.adding(lifetime)
         var payload: BSONDocument = [
             "k": .string(identity.keyID), "o": .string(identity.organizationID), "r": .string(identity.role.rawValue),
             "e": .int64(Int64(expires.timeIntervalSince1970)),

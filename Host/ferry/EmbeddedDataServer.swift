@@ -47,7 +47,7 @@ enum EmbeddedDataServer {
         options.tls = tls
         let operators = try MQLOperatorRegistry(plugins: plugins)
         var pipelineOptions = PipelineScheduler.Options()
-        if let delay = dataManager.ferry.pipelineStartDelaySecs { pipelineOptions.startDelay = Int64(delay * 1000) }
+        if let delay = dataManager.ferry.pipelineStartDelay { pipelineOptions.startDelay = delay }
         // Pipelines made with `ferry pipelines … --data DIR` run here too: the scheduler polls the store.
         let scheduler = PipelineScheduler(store: store, operators: operators, options: pipelineOptions)
         group.addTask { await scheduler.run() }

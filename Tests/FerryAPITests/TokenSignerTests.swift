@@ -11,7 +11,7 @@ import Testing
 
     init() throws { dir = try TemporaryDirectory("ferry-tokens") }
 
-    func signer(lifetime: TimeInterval = 3600) throws -> TokenSigner {
+    func signer(lifetime: Duration = .seconds(3600)) throws -> TokenSigner {
         try TokenSigner(secretFile: dir.file("token-secret"), lifetime: lifetime)
     }
 
@@ -52,7 +52,7 @@ import Testing
         for bad in [forged, parts[0] + "." + String(parts[1].reversed()), "not-a-token", "", token + "x"] {
             #expect(throws: TokenError.self, "\(bad)") { try signer.verify(bad) }
         }
-        let otherServer = try TokenSigner(secretFile: dir.file("other-secret"), lifetime: 3600)
+        let otherServer = try TokenSigner(secretFile: dir.file("other-secret"), lifetime: .seconds(3600))
         #expect(throws: TokenError.self) { try otherServer.verify(token) }
     }
 }

@@ -1,6 +1,7 @@
 import FerryBSON
 import FerryTestSupport
 import Foundation
+import Testing
 
 @testable import FerryStore
 
@@ -53,14 +54,16 @@ extension BSONDocument {
     }
 }
 
-/// Runs `body` and returns the `StoreError` it threw, or nil if it did not throw one.
-func storeError(_ body: () async throws -> Void) async -> StoreError? {
+/// Runs `body` and returns the `StoreError` it threw, or nil if it threw nothing. Any other error
+/// fails the test: the store promises `StoreError` for every failure.
+func storeError(sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async -> StoreError? {
     do {
         try await body()
         return nil
     } catch let error as StoreError {
         return error
     } catch {
-        return StoreError(.storage, "unexpected error type: \(error)")
+        Issue.record("expected a StoreError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        return nil
     }
 }
