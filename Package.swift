@@ -75,17 +75,26 @@ let package = Package(
             name: "FerryLoader",
             dependencies: ["CFerryPlugin", "CFFI", "FerryBSON", .product(name: "Logging", package: "swift-log")],
             path: "Host/Loader"),
+        // The one clock (wall and monotonic time, sleeps, timers) every timed part of the host and server reads.
+        .target(name: "FerryClock", path: "Host/Clock"),
+        // Viam's capture-file format: what capture writes, sync uploads and the server decodes.
+        .target(
+            name: "FerryCaptureFile",
+            dependencies: [
+                "FerryBSON", "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/CaptureFile"),
         .target(
             name: "FerryCapture",
             dependencies: [
-                "FerryBSON", "FerryLoader", "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Logging", package: "swift-log"),
+                "FerryBSON", "FerryCaptureFile", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Capture"),
         .target(
             name: "FerryMachine",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture",
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryCaptureFile", "FerryClock",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Machine"),
@@ -112,7 +121,7 @@ let package = Package(
         .target(
             name: "FerryAPI",
             dependencies: [
-                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCapture", "ViamProtos", "ViamGRPC",
+                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCaptureFile", "FerryClock", "ViamProtos", "ViamGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -127,7 +136,7 @@ let package = Package(
         .target(
             name: "FerrySync",
             dependencies: [
-                "FerryCapture", "FerryConfig", "FerryBSON", "ViamProtos", "ViamGRPC",
+                "FerryCaptureFile", "FerryClock", "FerryConfig", "FerryBSON", "ViamProtos", "ViamGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -138,18 +147,18 @@ let package = Package(
             path: "Host/Sync"),
         .target(
             name: "FerryPipelines",
-            dependencies: ["FerryStore", "FerryMQL", "FerryBSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FerryStore", "FerryMQL", "FerryBSON", "FerryClock", .product(name: "Logging", package: "swift-log")],
             path: "Host/Pipelines"),
         // `ferry hil`: the per-API conformance suite, and the JPEG/PNG decoding its camera checks need.
         .target(
             name: "CFerryImageCheck", path: "Host/CImageCheck", publicHeadersPath: "include",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
-        .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerrySDK", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
+        .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
         .executableTarget(
             name: "ferry",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -198,7 +207,9 @@ let package = Package(
         // MARK: Benchmarks
         .executableTarget(
             name: "CaptureBenchmark",
-            dependencies: ["FerryBSON", "FerryCapture", "FerryLoader", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/CaptureBenchmark"),
         .target(
             name: "BenchmarkSupport",
@@ -213,14 +224,14 @@ let package = Package(
         .executableTarget(
             name: "SyncBenchmark",
             dependencies: [
-                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryCapture", "FerryMQL", "FerryStore", "FerryStoreSQLite", "FerrySync",
+                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryCaptureFile", "FerryMQL", "FerryStore", "FerryStoreSQLite", "FerrySync",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SyncBenchmark"),
         .executableTarget(
             name: "PipelineBenchmark",
             dependencies: [
-                "FerryBSON", "FerryStore", "FerryStoreSQLite", "FerryMQL", "FerryPipelines", .product(name: "GRDB", package: "GRDB.swift"),
+                "FerryBSON", "FerryClock", "FerryStore", "FerryStoreSQLite", "FerryMQL", "FerryPipelines", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/PipelineBenchmark"),
@@ -230,14 +241,20 @@ let package = Package(
             exclude: ["mongomock_bench.py"]),
 
         // MARK: Tests
-        .target(name: "FerryTestSupport", dependencies: ["FerryBSON"], path: "Tests/FerryTestSupport"),
+        .target(name: "FerryTestSupport", dependencies: ["FerryBSON", "FerryClock"], path: "Tests/FerryTestSupport"),
+        .target(
+            name: "FerryHILTestSupport", dependencies: ["FerryHIL", "FerryLoader", "FerrySDK", "FerryBSON"],
+            path: "Tests/FerryHILTestSupport"),
         .testTarget(name: "FerryBSONTests", dependencies: ["FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "FerryConfigTests", dependencies: ["FerryConfig", "FerryBSON"]),
         .testTarget(
             name: "FerryLoaderTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport", "CFerryPlugin"]),
         .testTarget(
             name: "FerryCaptureTests",
-            dependencies: ["FerryCapture", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
+            dependencies: [
+                "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "ViamProtos",
+                "FerryTestSupport",
+            ]),
         .testTarget(name: "FerryMQLTests", dependencies: ["FerryMQL", "FerryBSON"]),
         // Opens each backend the conformance suites run against (a fresh store per test).
         .target(
@@ -252,27 +269,28 @@ let package = Package(
             ]),
         .testTarget(
             name: "FerryPipelinesTests",
-            dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryTestSupport"]),
+            dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryClock", "FerryTestSupport"]),
         .testTarget(
             name: "FerryAPITests",
             dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
         .testTarget(
             name: "FerrySyncTests",
-            dependencies: ["FerrySync", "FerryCapture", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
+            dependencies: ["FerrySync", "FerryCaptureFile", "FerryClock", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
         .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCaptureFile", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
         .testTarget(
             name: "DriverTests",
             dependencies: [
                 "FerryI2CDrivers", "FerryGPIODrivers", "FerryDevice", "CFerryLinux", "FerrySDK", "FerryBSON", "FerryHIL", "FerryLoader",
+                "FerryHILTestSupport",
             ]),
         .testTarget(name: "FerryHILTests", dependencies: ["FerryHIL", "FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "WebcamTests",
             dependencies: [
                 "FerryWebcamDriver", "FerryDevice", "CFerryV4L2", "FerrySDK", "FerryBSON", "FerryHIL", "FerryLoader",
-                "FerryTestSupport",
+                "FerryTestSupport", "FerryHILTestSupport",
             ]),
     ] + fixturePlugins.map(fixturePlugin)
 )

@@ -1,6 +1,8 @@
 import Dispatch
 import FerryBSON
 import FerryCapture
+import FerryCaptureFile
+import FerryClock
 import FerryLoader
 import Foundation
 import Logging
@@ -45,7 +47,7 @@ enum CaptureBenchmark {
     }
 
     static func format(_ value: Double) -> String { String(format: "%.0f", value) }
-    static func micros(_ nanos: UInt64) -> String { String(format: "%.0f µs", Double(nanos) / 1000) }
+    static func micros(_ duration: Duration) -> String { String(format: "%.0f µs", duration.inSeconds * 1e6) }
 
     /// Calls the plugin's capture in a tight loop: the most any collector could do.
     static func pluginCallCeiling(model: RegisteredModel, config: BSONDocument, seconds: Double) {
@@ -71,7 +73,7 @@ enum CaptureBenchmark {
             let dir = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let instance = try! model.create(config: config)
-            let clock = SystemCaptureClock()
+            let clock = SystemClock()
             let writer = CaptureFileWriter(
                 captureDir: dir, api: model.api, component: "bench", method: "Readings", parameters: [:],
                 options: CaptureWriterOptions(), clock: clock, logger: logger)
@@ -93,7 +95,7 @@ enum CaptureBenchmark {
     static func manyCollectors(model: RegisteredModel, config: BSONDocument, count: Int, hz: Double, seconds: Double) {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let clock = SystemCaptureClock()
+        let clock = SystemClock()
         var collectors: [Collector] = []
         var instances: [PluginInstance] = []
         for index in 0..<count {
@@ -144,9 +146,9 @@ enum CaptureBenchmark {
         ]
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let clock = SystemCaptureClock()
+        let clock = SystemClock()
         var options = CaptureWriterOptions()
-        options.fsyncIntervalNanos = 1_000_000_000
+        options.fsyncInterval = .seconds(1)
         let writer = CaptureFileWriter(
             captureDir: dir, api: "rdk:component:sensor", component: "w", method: "Readings", parameters: [:], options: options,
             clock: clock, logger: logger)

@@ -1,4 +1,6 @@
+import Dispatch
 import FerryBSON
+import FerryClock
 import FerryMQL
 import FerryPipelines
 import FerryStore
@@ -8,10 +10,14 @@ import GRDB
 import Logging
 
 /// Holds "now" at the end of the benchmark year, so every window is history to backfill.
-struct FixedClock: PipelineClock {
+struct FixedClock: FerryClock {
     let millis: Int64
-    func now() -> Int64 { millis }
-    func sleep(milliseconds: Int64) async { await Task.yield() }
+    func now() -> Date { Date(unixMilliseconds: millis) }
+    func uptime() -> Duration { SystemClock().uptime() }
+    func sleep(for duration: Duration) async { await Task.yield() }
+    func repeatingTimer(queue: DispatchQueue, every interval: Duration, handler: @escaping @Sendable () -> Void) -> any RepeatingTimer {
+        SystemClock().repeatingTimer(queue: queue, every: interval, handler: handler)
+    }
 }
 
 enum PipelineBenchmark {
@@ -112,8 +118,8 @@ enum PipelineBenchmark {
         // Ferry: create the pipeline with backfill at the end of the year, and let the scheduler run
         // every window (batches of 10 at once, no throttle), newest first.
         var options = PipelineScheduler.Options()
-        options.backfillThrottle = 0
-        options.startDelay = 0
+        options.backfillThrottle = .zero
+        options.startDelay = .zero
         options.maxOutputDocuments = 10_000
         let clock = FixedClock(millis: year0 + hours * hourMillis + 30 * 60_000)
         let manager = PipelineManager(store: store, operators: .builtin, clock: clock)

@@ -6,7 +6,7 @@
 import BenchmarkSupport
 import FerryAPI
 import FerryBSON
-import FerryCapture
+import FerryCaptureFile
 import FerryMQL
 import FerryStore
 import FerryStoreSQLite
@@ -99,7 +99,7 @@ enum SyncBenchmark {
         try writeCaptureFiles(readings, captureDir: captureDir)
         var settings = SyncSettings(captureDir: captureDir)
         settings.workers = workers
-        settings.interval = 3600
+        settings.interval = .seconds(3600)
         var environment = SyncEngine.Environment()
         environment.tick = .milliseconds(5)
         var logger = Logger(label: "bench.sync")

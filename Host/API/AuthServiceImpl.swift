@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import FerryClock
 import FerryStore
 import GRPCCore
 import ViamGRPC
@@ -60,16 +61,16 @@ struct BearerAuthInterceptor: ServerInterceptor {
 /// its tokens expire. The key's state is looked up at most once per `ttl` per key.
 final class RevocationCheck: Sendable {
     let store: any ReadingStore
-    let ttl: TimeInterval
+    let ttl: Duration
     let checked = Mutex<[String: (active: Bool, at: Date)]>([:])
 
-    init(store: any ReadingStore, ttl: TimeInterval = 2) {
+    init(store: any ReadingStore, ttl: Duration = .seconds(2)) {
         self.store = store
         self.ttl = ttl
     }
 
     func isActive(_ keyID: String, now: Date = Date()) async throws -> Bool {
-        if let cached = checked.withLock({ $0[keyID] }), now.timeIntervalSince(cached.at) < ttl { return cached.active }
+        if let cached = checked.withLock({ $0[keyID] }), now.timeIntervalSince(cached.at) < ttl.inSeconds { return cached.active }
         let active: Bool
         do {
             active = try await store.isAPIKeyActive(id: keyID)

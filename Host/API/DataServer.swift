@@ -15,7 +15,7 @@ public struct DataServer: Sendable {
         public var port = 8080
         /// nil: plain HTTP/2 (h2c). Otherwise the certificate chain and key PEM files.
         public var tls: (certificate: String, key: String)?
-        public var tokenLifetime: TimeInterval = 24 * 3600
+        public var tokenLifetime: Duration = .seconds(24 * 3600)
         public init() {}
     }
 

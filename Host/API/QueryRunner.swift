@@ -1,5 +1,5 @@
 import FerryBSON
-import FerryCapture
+import FerryCaptureFile
 import FerryMQL
 import FerryStore
 import Foundation

@@ -1,5 +1,6 @@
 import Crypto
 import FerryBSON
+import FerryClock
 import FerryStore
 import Foundation
 
@@ -9,16 +10,16 @@ import Foundation
 /// Viam SDK never refreshes its token, hence a long default lifetime.
 struct TokenSigner: Sendable {
     let key: SymmetricKey
-    let lifetime: TimeInterval
+    let lifetime: Duration
 
-    init(key: [UInt8], lifetime: TimeInterval) throws {
+    init(key: [UInt8], lifetime: Duration) throws {
         guard key.count == 32 else { throw TokenError("the token signing key must be 32 bytes, not \(key.count)") }
         self.key = SymmetricKey(data: key)
         self.lifetime = lifetime
     }
 
     func issue(for identity: APIKeyIdentity, now: Date = Date()) -> (token: String, expires: Date) {
-        let expires = now.addingTimeInterval(lifetime)
+        let expires = now.adding(lifetime)
         var payload: BSONDocument = [
             "k": .string(identity.keyID), "o": .string(identity.organizationID), "r": .string(identity.role.rawValue),
             "e": .int64(Int64(expires.timeIntervalSince1970)),

@@ -1,37 +1,39 @@
 import FerryBSON
+import FerryCaptureFile
+import FerryClock
 import FerryLoader
 import Foundation
 import Logging
 import Synchronization
 
-public struct CaptureWriterOptions: Sendable {
+package struct CaptureWriterOptions: Sendable {
     /// Rotate tabular files at this size (Viam's maximum_capture_file_size_bytes).
-    public var maximumFileSize: Int64 = 256 * 1024
+    package var maximumFileSize: Int64 = 256 * 1024
     /// fsync an open file when this long has passed since its last fsync (besides on rotation);
-    /// 0 syncs only on rotation.
-    public var fsyncIntervalNanos: UInt64 = 1_000_000_000
-    public var tags: [String] = []
+    /// zero syncs only on rotation.
+    package var fsyncInterval: Duration = .seconds(1)
+    package var tags: [String] = []
     /// Readings kept in memory while the disk refuses writes; past this, the oldest are dropped
     /// (and counted).
-    public var pendingLimitBytes = 16 * 1024 * 1024
+    package var pendingLimitBytes = 16 * 1024 * 1024
     /// Backoff between retries after a write error: doubles from the first to the last.
-    public var retryBackoffNanos: (first: UInt64, last: UInt64) = (500_000_000, 30_000_000_000)
-    public init() {}
+    package var retryBackoff: (first: Duration, last: Duration) = (.milliseconds(500), .seconds(30))
+    package init() {}
 }
 
 /// Health of one writer, for status and tests.
-public struct CaptureWriterStats: Sendable, Equatable {
-    public var recordsWritten = 0
-    public var filesFinished = 0
-    public var droppedRecords = 0
-    public var pendingRecords = 0
-    public var healthy = true
-    public var lastError: String?
+package struct CaptureWriterStats: Sendable, Equatable {
+    package var recordsWritten = 0
+    package var filesFinished = 0
+    package var droppedRecords = 0
+    package var pendingRecords = 0
+    package var healthy = true
+    package var lastError: String?
 }
 
 /// Writes one collector's readings to capture files. Used only on its collector's queue; the
 /// stats are behind a lock so anyone can read them.
-public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
+package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     // @unchecked: every field but `statsLock` is touched only on the owning collector's serial
     // queue (write/close are called there), so no two threads ever see them at once.
     let directory: URL
@@ -40,7 +42,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     let method: String
     let parameters: BSONDocument
     let options: CaptureWriterOptions
-    let clock: any CaptureClock
+    let clock: any FerryClock
     let fileSystem: any CaptureFileSystem
     let logger: Logger
 
@@ -58,21 +60,21 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         let fd: Int32
         let path: String
         var size: Int64
-        var lastSync: UInt64
+        var lastSync: Duration
     }
 
     private var current: OpenFile?
     private var pending: [Pending] = []
     private var pendingBytes = 0
-    private var retryAt: UInt64?
-    private var backoff: UInt64
+    private var retryAt: Duration?
+    private var backoff: Duration
     private let statsLock = Mutex(CaptureWriterStats())
     /// At most one periodic fsync in flight per writer; a slow disk skips rounds instead of queueing.
     private let syncInFlight = Mutex(false)
 
-    public init(
+    package init(
         captureDir: String, api: String, component: String, method: String, parameters: BSONDocument,
-        options: CaptureWriterOptions, clock: any CaptureClock, fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem(),
+        options: CaptureWriterOptions, clock: any FerryClock, fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem(),
         logger: Logger
     ) {
         self.directory = CaptureFile.directory(captureDir: captureDir, api: api, component: component, method: method)
@@ -84,12 +86,12 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         self.clock = clock
         self.fileSystem = fileSystem
         self.logger = logger
-        self.backoff = options.retryBackoffNanos.first
+        self.backoff = options.retryBackoff.first
     }
 
-    public var stats: CaptureWriterStats { statsLock.withLock { $0 } }
+    package var stats: CaptureWriterStats { statsLock.withLock { $0 } }
 
-    public func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date) {
+    package func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date) {
         do {
             switch value {
             case .tabular(let reading):
@@ -106,7 +108,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         flush()
     }
 
-    public func close() {
+    package func close() {
         flush(force: true)
         if !pending.isEmpty {
             logger.error("capture \(component)/\(method): \(pending.count) readings could not be written before stopping: \(stats.lastError ?? "write error")")
@@ -114,7 +116,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         finishCurrent()
     }
 
-    public func finishFile() {
+    package func finishFile() {
         flush()
         finishCurrent()
     }
@@ -132,7 +134,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
 
     /// Writes what is pending, unless a recent error says to wait (`force` ignores the backoff).
     private func flush(force: Bool = false) {
-        let now = clock.monotonicNanos()
+        let now = clock.uptime()
         if let retryAt, now < retryAt, !force {
             statsLock.withLock { $0.pendingRecords = pending.count }
             return
@@ -150,7 +152,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             if retryAt != nil {
                 logger.info("capture \(component)/\(method): writing again after an error")
                 retryAt = nil
-                backoff = options.retryBackoffNanos.first
+                backoff = options.retryBackoff.first
             }
             statsLock.withLock {
                 $0.healthy = true
@@ -163,7 +165,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             }
             abandonCurrent()
             retryAt = now + backoff
-            backoff = min(backoff * 2, options.retryBackoffNanos.last)
+            backoff = min(backoff * 2, options.retryBackoff.last)
             statsLock.withLock {
                 $0.healthy = false
                 $0.lastError = error.description
@@ -172,7 +174,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         }
     }
 
-    private func appendRecord(_ bytes: [UInt8], now: UInt64) throws(CaptureIOError) {
+    private func appendRecord(_ bytes: [UInt8], now: Duration) throws(CaptureIOError) {
         if current == nil { current = try openFile(tabular: true, mimeType: "") }
         guard var file = current else { return }
         do {
@@ -187,7 +189,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         if file.size >= options.maximumFileSize {
             try finish(file)
             current = nil
-        } else if options.fsyncIntervalNanos > 0, now &- file.lastSync >= options.fsyncIntervalNanos {
+        } else if options.fsyncInterval > .zero, now - file.lastSync >= options.fsyncInterval {
             current?.lastSync = now
             syncInBackground(file)
         }
@@ -220,7 +222,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
 
     private func openFile(tabular: Bool, mimeType: String) throws(CaptureIOError) -> OpenFile {
         try fileSystem.createDirectory(directory.path)
-        let path = directory.appendingPathComponent(CaptureFile.baseName(at: clock.wallTime()) + "." + CaptureFile.inProgressExtension).path
+        let path = directory.appendingPathComponent(CaptureFile.baseName(at: clock.now()) + "." + CaptureFile.inProgressExtension).path
         let fd = try fileSystem.create(path)
         let header: [UInt8]
         do {
@@ -239,7 +241,7 @@ public final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             fileSystem.remove(path)
             throw error
         }
-        return OpenFile(fd: fd, path: path, size: Int64(header.count), lastSync: clock.monotonicNanos())
+        return OpenFile(fd: fd, path: path, size: Int64(header.count), lastSync: clock.uptime())
     }
 
     /// fsync, close, and promote `.prog` → `.capture` (then make the rename durable).

@@ -3,12 +3,12 @@ import Foundation
 
 /// Parses and validates a machine config. Every fault is reported with its JSON path; nothing is
 /// half-applied: either a whole valid `MachineConfig` comes back or a `ConfigError`.
-public enum ConfigParser {
+package enum ConfigParser {
     static let defaultCaptureDir = "~/.ferry/capture"
 
     /// Parses a config file. Relative paths inside it (capture_dir, module paths) are resolved
     /// against the file's directory, so a config means the same from any working directory.
-    public static func load(file: String) throws(ConfigError) -> MachineConfig {
+    package static func load(file: String) throws(ConfigError) -> MachineConfig {
         let text: String
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
@@ -25,7 +25,7 @@ public enum ConfigParser {
         }
     }
 
-    public static func parse(_ text: String, baseDirectory: String) throws(ConfigError) -> MachineConfig {
+    package static func parse(_ text: String, baseDirectory: String) throws(ConfigError) -> MachineConfig {
         let root: BSONDocument
         do {
             root = try BSONDocument(extendedJSON: text)
@@ -169,8 +169,10 @@ public enum ConfigParser {
         if let dir = walker.string(attributes, "capture_dir", at: path) { config.captureDir = resolve(dir, against: baseDirectory) }
         config.captureDisabled = walker.bool(attributes, "capture_disabled", at: path) ?? false
         config.syncDisabled = walker.bool(attributes, "sync_disabled", at: path) ?? false
-        if let minutes = walker.number(attributes, "sync_interval_mins", at: path, { $0 <= 0 ? "must be more than 0, got \($0)" : nil }) {
-            config.syncIntervalMins = minutes
+        if let minutes = walker.number(
+            attributes, "sync_interval_mins", at: path, { $0 <= 0 || $0 > 1e8 ? "must be more than 0 (and at most 10⁸ minutes), got \($0)" : nil })
+        {
+            config.syncInterval = .seconds(minutes * 60)
         }
         config.tags = walker.strings(attributes, "tags", at: path) ?? []
         config.additionalSyncPaths = (walker.strings(attributes, "additional_sync_paths", at: path) ?? []).map {
@@ -210,7 +212,7 @@ public enum ConfigParser {
         }
         options.caCert = walker.string(object, "ca_cert", at: path).map { resolve($0, against: baseDirectory) }
         options.insecure = walker.bool(object, "insecure", at: path) ?? false
-        if let interval = walker.integer(object, "fsync_interval_ms", at: path, minimum: 0) { options.fsyncIntervalMs = interval }
+        if let interval = walker.integer(object, "fsync_interval_ms", at: path, minimum: 0) { options.fsyncInterval = .milliseconds(interval) }
         options.dataDir = walker.string(object, "data_dir", at: path).map { resolve($0, against: baseDirectory) }
         options.listen = walker.string(object, "listen", at: path)
         if let listen = options.listen, ListenAddress(listen) == nil {
@@ -221,10 +223,10 @@ public enum ConfigParser {
         }
         options.captureDirMaxBytes = walker.integer(object, "capture_dir_max_bytes", at: path, minimum: 1024 * 1024)
         options.archiveDir = walker.string(object, "archive_dir", at: path).map { resolve($0, against: baseDirectory) }
-        options.pipelineStartDelaySecs = walker.number(object, "pipeline_start_delay_secs", at: path) {
-            $0 < 0 ? "must be 0 or more seconds, got \($0)" : nil
-        }
-        if options.server != nil, options.pipelineStartDelaySecs != nil {
+        options.pipelineStartDelay = walker.number(object, "pipeline_start_delay_secs", at: path) {
+            $0 < 0 || $0 > 1e9 ? "must be 0 or more seconds (at most 10⁹), got \($0)" : nil
+        }.map { .seconds($0) }
+        if options.server != nil, options.pipelineStartDelay != nil {
             walker.fault("\(path).pipeline_start_delay_secs", "configures the embedded data server's pipelines; with a server named, use `ferry serve --pipeline-start-delay` there")
         }
         return options

@@ -6,14 +6,14 @@ import FerryLoader
 /// capture method answers in its API's shape, repeated captures keep that shape, an unknown method
 /// is refused with a clean status, reconfigure, close and re-create) plus per-API shape and image
 /// checks (``Expectations``). Every check records why it failed; nothing here stops at the first.
-public struct ConformanceSuite: Sendable {
+package struct ConformanceSuite: Sendable {
     /// Captures per method after the first, to prove the answers are stable.
-    public var iterations: Int
+    package var iterations: Int
     /// A first capture answering retry-later is tried this many times in all (a camera's first
     /// frame, a sensor's first conversion) before it counts as a failure.
-    public var attempts: Int
+    package var attempts: Int
 
-    public init(iterations: Int = 3, attempts: Int = 3) {
+    package init(iterations: Int = 3, attempts: Int = 3) {
         self.iterations = max(0, iterations)
         self.attempts = max(1, attempts)
     }
@@ -21,7 +21,7 @@ public struct ConformanceSuite: Sendable {
     /// Loads `pluginPath` with the real loader (dlopen, ABI check), finds the model and runs the suite.
     /// `model` is a triplet or a one-word built-in name (`webcam` = `rdk:builtin:webcam`); `api` is
     /// needed only when the library registers that model under several APIs.
-    public func run(pluginPath: String, model: String, api: String?, attributes: BSONDocument) -> ConformanceReport {
+    package func run(pluginPath: String, model: String, api: String?, attributes: BSONDocument) -> ConformanceReport {
         let modelName = model.contains(":") ? model : "rdk:builtin:\(model)"
         let apiName = api.map { $0.contains(":") ? $0 : "rdk:component:\($0)" }
         var report = ConformanceReport(subject: pluginPath, api: apiName ?? "?", model: modelName)
@@ -50,7 +50,7 @@ public struct ConformanceSuite: Sendable {
     }
 
     /// Runs the suite on any model (a plugin's, or a test's adapter over an in-process fake).
-    public func run(_ model: any ConformanceModel, attributes: BSONDocument, subject: String) -> ConformanceReport {
+    package func run(_ model: any ConformanceModel, attributes: BSONDocument, subject: String) -> ConformanceReport {
         run(model, attributes: attributes, into: ConformanceReport(subject: subject, api: model.api, model: model.model))
     }
 

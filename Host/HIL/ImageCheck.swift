@@ -3,20 +3,20 @@ import CFerryImageCheck
 /// Decodes a camera's image enough to prove a viewer could show it, and reports its size.
 /// JPEG: every scanline through libjpeg-turbo. PNG: signature, chunk CRCs, IHDR, and the IDAT
 /// stream inflated to exactly the size IHDR implies.
-public enum ImageCheck {
-    public struct Decoded: Equatable, Sendable {
-        public var mimeType: String
-        public var width: Int
-        public var height: Int
+package enum ImageCheck {
+    package struct Decoded: Equatable, Sendable {
+        package var mimeType: String
+        package var width: Int
+        package var height: Int
         /// Colour components per pixel (3 for YCbCr/RGB, 1 for greyscale); nil for PNG.
-        public var components: Int?
+        package var components: Int?
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public static func decode(_ bytes: [UInt8], mimeType: String) throws(Failure) -> Decoded {
+    package static func decode(_ bytes: [UInt8], mimeType: String) throws(Failure) -> Decoded {
         switch mimeType {
         case "image/jpeg": return try jpeg(bytes)
         case "image/png": return try png(bytes)

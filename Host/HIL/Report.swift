@@ -1,30 +1,30 @@
 import FerryBSON
 
 /// One check's outcome: passed or failed, and why, in a line a user can act on.
-public struct ConformanceCheck: Sendable, Equatable {
-    public var name: String
-    public var passed: Bool
-    public var detail: String
+package struct ConformanceCheck: Sendable, Equatable {
+    package var name: String
+    package var passed: Bool
+    package var detail: String
 
-    public init(name: String, passed: Bool, detail: String) {
+    package init(name: String, passed: Bool, detail: String) {
         (self.name, self.passed, self.detail) = (name, passed, detail)
     }
 }
 
 /// Everything `ferry hil` found about one model.
-public struct ConformanceReport: Sendable, Equatable {
-    public var subject: String
-    public var api: String
-    public var model: String
-    public var checks: [ConformanceCheck] = []
+package struct ConformanceReport: Sendable, Equatable {
+    package var subject: String
+    package var api: String
+    package var model: String
+    package var checks: [ConformanceCheck] = []
 
-    public var passed: Bool { !checks.isEmpty && checks.allSatisfy(\.passed) }
-    public var failures: [ConformanceCheck] { checks.filter { !$0.passed } }
+    package var passed: Bool { !checks.isEmpty && checks.allSatisfy(\.passed) }
+    package var failures: [ConformanceCheck] { checks.filter { !$0.passed } }
 
-    public func check(_ name: String) -> ConformanceCheck? { checks.first { $0.name == name } }
+    package func check(_ name: String) -> ConformanceCheck? { checks.first { $0.name == name } }
 
     /// One line per check, then a summary line.
-    public var text: String {
+    package var text: String {
         let width = min(max(checks.map(\.name.count).max() ?? 0, 10), 40)
         var lines = ["ferry hil: \(subject)", "  \(api)  \(model)"]
         for check in checks {
@@ -36,7 +36,7 @@ public struct ConformanceReport: Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
-    public var document: BSONDocument {
+    package var document: BSONDocument {
         [
             "subject": .string(subject), "api": .string(api), "model": .string(model), "passed": .bool(passed),
             "checks": .array(

@@ -1,7 +1,7 @@
 /// Why a plugin library was not loaded. Its description is the one-line message a user sees:
 /// the file, what went wrong, and what to do.
-public struct LoadError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Reason: Sendable, Equatable {
+package struct LoadError: Error, CustomStringConvertible, Sendable, Equatable {
+    package enum Reason: Sendable, Equatable {
         case fileMissing
         case notASharedLibrary(String)
         case noEntrySymbol
@@ -11,15 +11,15 @@ public struct LoadError: Error, CustomStringConvertible, Sendable, Equatable {
         case malformed(String)
     }
 
-    public var path: String
-    public var reason: Reason
+    package var path: String
+    package var reason: Reason
 
-    public init(path: String, reason: Reason) {
+    package init(path: String, reason: Reason) {
         self.path = path
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         let host = "\(PluginLoader.abiMajor).\(PluginLoader.abiMinor)"
         let detail: String
         switch reason {

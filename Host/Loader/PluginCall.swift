@@ -2,17 +2,17 @@ import CFerryPlugin
 import FerryBSON
 
 /// A non-OK status a plugin returned from a call, with its message.
-public struct PluginCallError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Status: String, Sendable {
+package struct PluginCallError: Error, CustomStringConvertible, Sendable, Equatable {
+    package enum Status: String, Sendable {
         case retryLater = "retry-later"
         case invalidArgument = "invalid-argument"
         case unsupported
         case fatal
     }
-    public var status: Status
-    public var message: String
+    package var status: Status
+    package var message: String
 
-    public init(status: Status, message: String) {
+    package init(status: Status, message: String) {
         self.status = status
         self.message = message
     }
@@ -27,21 +27,21 @@ public struct PluginCallError: Error, CustomStringConvertible, Sendable, Equatab
         self.message = message ?? "the plugin returned \(status.name) without a message"
     }
 
-    public var description: String { "\(status.rawValue): \(message)" }
+    package var description: String { "\(status.rawValue): \(message)" }
 }
 
 /// One binary payload a capture produced.
-public struct CapturedBinary: Sendable, Equatable {
-    public var bytes: [UInt8]
-    public var mimeType: String
-    public init(bytes: [UInt8], mimeType: String) {
+package struct CapturedBinary: Sendable, Equatable {
+    package var bytes: [UInt8]
+    package var mimeType: String
+    package init(bytes: [UInt8], mimeType: String) {
         self.bytes = bytes
         self.mimeType = mimeType
     }
 }
 
 /// What one capture call produced.
-public enum CapturedValue: Sendable, Equatable {
+package enum CapturedValue: Sendable, Equatable {
     case tabular(BSONDocument)
     case binary([CapturedBinary])
 }

@@ -2,14 +2,14 @@ import Foundation
 
 /// Where plugin libraries come from: the built-ins next to the `ferry` binary, then
 /// FERRY_PLUGIN_PATH, then the config's `modules` (loaded by the machine).
-public enum PluginDiscovery {
+package enum PluginDiscovery {
     /// Built-in plugins are the `libFerry*.so` files in the directory of the running executable.
-    public static func builtinPlugins(executableDirectory: URL = executableDirectory()) -> [String] {
+    package static func builtinPlugins(executableDirectory: URL = executableDirectory()) -> [String] {
         libraries(in: executableDirectory).filter { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("libFerry") }
     }
 
     /// FERRY_PLUGIN_PATH: colon-separated files or directories; a directory contributes every `.so`.
-    public static func pluginPathEntries(_ value: String?) -> [String] {
+    package static func pluginPathEntries(_ value: String?) -> [String] {
         guard let value, !value.isEmpty else { return [] }
         return value.split(separator: ":").flatMap { entry -> [String] in
             let path = String(entry)
@@ -21,7 +21,7 @@ public enum PluginDiscovery {
         }
     }
 
-    public static func executableDirectory() -> URL {
+    package static func executableDirectory() -> URL {
         // /proc/self/exe names the binary even when it was started through PATH or a symlink.
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL

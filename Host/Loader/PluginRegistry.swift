@@ -5,42 +5,42 @@ import Logging
 import Synchronization
 
 /// What `ferry plugin inspect` shows about one loaded library.
-public struct PluginInfo: Sendable, Equatable {
-    public var path: String
-    public var name: String
-    public var version: String
-    public var abiMajor: Int
-    public var abiMinor: Int
+package struct PluginInfo: Sendable, Equatable {
+    package var path: String
+    package var name: String
+    package var version: String
+    package var abiMajor: Int
+    package var abiMinor: Int
     /// (api, model, capture methods)
-    public var models: [ModelSummary]
-    public var operators: [OperatorSummary]
+    package var models: [ModelSummary]
+    package var operators: [OperatorSummary]
 }
 
-public struct ModelSummary: Sendable, Equatable {
-    public var api: String
-    public var model: String
-    public var captureMethods: [String]
-    public var threadSafe: Bool
+package struct ModelSummary: Sendable, Equatable {
+    package var api: String
+    package var model: String
+    package var captureMethods: [String]
+    package var threadSafe: Bool
 }
 
-public struct OperatorSummary: Sendable, Equatable {
-    public var name: String
-    public var kind: RegisteredOperator.Kind
+package struct OperatorSummary: Sendable, Equatable {
+    package var name: String
+    package var kind: RegisteredOperator.Kind
 }
 
-public struct ModelKey: Hashable, Sendable, CustomStringConvertible {
-    public var api: String
-    public var model: String
-    public init(api: String, model: String) {
+package struct ModelKey: Hashable, Sendable, CustomStringConvertible {
+    package var api: String
+    package var model: String
+    package init(api: String, model: String) {
         self.api = api
         self.model = model
     }
-    public var description: String { "\(api) \(model)" }
+    package var description: String { "\(api) \(model)" }
 }
 
 /// Every plugin library loaded into this process and what they registered. Loading happens on the
 /// control thread; lookups may come from any thread.
-public final class PluginRegistry: Sendable {
+package final class PluginRegistry: Sendable {
     struct State {
         var plugins: [PluginInfo] = []
         var loadedPaths: Set<String> = []
@@ -51,31 +51,31 @@ public final class PluginRegistry: Sendable {
     let state = Mutex(State())
     let logger: Logger
 
-    public init(logger: Logger = Logger(label: "ferry.loader")) {
+    package init(logger: Logger = Logger(label: "ferry.loader")) {
         self.logger = logger
     }
 
-    public var plugins: [PluginInfo] { state.withLock { $0.plugins } }
+    package var plugins: [PluginInfo] { state.withLock { $0.plugins } }
 
     /// What a plugin's `request_sync` does; nil (the default) answers FERRY_UNSUPPORTED.
-    public var syncRequestHandler: (@Sendable () -> Void)? {
+    package var syncRequestHandler: (@Sendable () -> Void)? {
         get { state.withLock { $0.syncRequestHandler } }
         set { state.withLock { $0.syncRequestHandler = newValue } }
     }
-    public var models: [RegisteredModel] { state.withLock { Array($0.models.values) } }
-    public var operators: [RegisteredOperator] { state.withLock { Array($0.operators.values) } }
+    package var models: [RegisteredModel] { state.withLock { Array($0.models.values) } }
+    package var operators: [RegisteredOperator] { state.withLock { Array($0.operators.values) } }
 
-    public func model(api: String, model: String) -> RegisteredModel? {
+    package func model(api: String, model: String) -> RegisteredModel? {
         state.withLock { $0.models[ModelKey(api: api, model: model)] }
     }
 
-    public func `operator`(named name: String) -> RegisteredOperator? {
+    package func `operator`(named name: String) -> RegisteredOperator? {
         state.withLock { $0.operators[name] }
     }
 
     /// Loads one library (a second load of the same file is a no-op returning its info).
     @discardableResult
-    public func load(path: String) throws(LoadError) -> PluginInfo {
+    package func load(path: String) throws(LoadError) -> PluginInfo {
         let path = URL(fileURLWithPath: path).standardizedFileURL.path
         if let existing = state.withLock({ $0.plugins.first { $0.path == path } }) { return existing }
         return try PluginLoader.load(path: path, into: self)
@@ -84,7 +84,7 @@ public final class PluginRegistry: Sendable {
     /// Loads every library given, logging each failure on one line and carrying on without it.
     /// Returns the failures.
     @discardableResult
-    public func load(paths: [String]) -> [LoadError] {
+    package func load(paths: [String]) -> [LoadError] {
         var failures: [LoadError] = []
         for path in paths {
             do {

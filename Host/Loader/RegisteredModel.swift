@@ -3,14 +3,14 @@ import FerryBSON
 import Foundation
 
 /// A model a plugin registered. Immutable once registered.
-public final class RegisteredModel: @unchecked Sendable {
+package final class RegisteredModel: @unchecked Sendable {
     // @unchecked: `cModel` holds C function pointers and the plugin's context pointer, which the
     // ABI keeps valid for the life of the process (libraries are never unloaded); nothing mutates.
-    public let api: String
-    public let model: String
-    public let captureMethods: [String]
-    public let threadSafe: Bool
-    public let pluginPath: String
+    package let api: String
+    package let model: String
+    package let captureMethods: [String]
+    package let threadSafe: Bool
+    package let pluginPath: String
     let cModel: ferry_model
 
     init(cModel: ferry_model, api: String, model: String, captureMethods: [String], pluginPath: String) {
@@ -23,7 +23,7 @@ public final class RegisteredModel: @unchecked Sendable {
     }
 
     /// Creates an instance from `{name, api, model, attributes, depends_on}`.
-    public func create(config: BSONDocument) throws(PluginCallError) -> PluginInstance {
+    package func create(config: BSONDocument) throws(PluginCallError) -> PluginInstance {
         let bytes = config.encode()
         let collector = ResultCollector()
         var handle: UnsafeMutableRawPointer?
@@ -39,10 +39,10 @@ public final class RegisteredModel: @unchecked Sendable {
 
 /// A live instance of a plugin model. Serialises calls unless the model is thread-safe, so the
 /// plugin never sees one instance called from two collectors' queues at once.
-public final class PluginInstance: @unchecked Sendable {
+package final class PluginInstance: @unchecked Sendable {
     // @unchecked: every use of `handle` and `closed` happens under `lock` (or, for thread-safe
     // models, the plugin itself promised concurrent calls are safe; `closed` is still locked).
-    public let model: RegisteredModel
+    package let model: RegisteredModel
     private let handle: UnsafeMutableRawPointer
     private let lock = NSLock()
     private var closed = false
@@ -67,7 +67,7 @@ public final class PluginInstance: @unchecked Sendable {
     }
 
     /// Runs one capture method with the collector's additional parameters.
-    public func capture(method: String, parameters: BSONDocument = [:]) throws(PluginCallError) -> CapturedValue {
+    package func capture(method: String, parameters: BSONDocument = [:]) throws(PluginCallError) -> CapturedValue {
         let parameterBytes = parameters.isEmpty ? [] : parameters.encode()
         return try call { (cModel, handle) throws(PluginCallError) in
             let collector = ResultCollector()
@@ -93,7 +93,7 @@ public final class PluginInstance: @unchecked Sendable {
 
     /// Applies a new config in place. Returns false when the model cannot (no reconfigure, or it
     /// answered unsupported): the caller then closes this instance and creates a new one.
-    public func reconfigure(config: BSONDocument) throws(PluginCallError) -> Bool {
+    package func reconfigure(config: BSONDocument) throws(PluginCallError) -> Bool {
         guard let reconfigure = model.cModel.reconfigure else { return false }
         let bytes = config.encode()
         return try call { (_, handle) throws(PluginCallError) in
@@ -107,7 +107,7 @@ public final class PluginInstance: @unchecked Sendable {
         }
     }
 
-    public func doCommand(_ command: BSONDocument) throws(PluginCallError) -> BSONDocument {
+    package func doCommand(_ command: BSONDocument) throws(PluginCallError) -> BSONDocument {
         guard let doCommand = model.cModel.do_command else {
             throw PluginCallError(status: .unsupported, message: "\(model.model) does not implement DoCommand")
         }
@@ -127,7 +127,7 @@ public final class PluginInstance: @unchecked Sendable {
     }
 
     /// Releases the instance; later calls fail with "instance is closed". Idempotent.
-    public func close() {
+    package func close() {
         lock.lock()
         defer { lock.unlock() }
         guard !closed else { return }

@@ -2,14 +2,14 @@ import CFerryPlugin
 import FerryBSON
 
 /// An MQL operator a plugin registered; the MQL engine bridges it into its operator registry.
-public final class RegisteredOperator: @unchecked Sendable {
+package final class RegisteredOperator: @unchecked Sendable {
     // @unchecked: `cOperator` holds C function pointers and the plugin's context, valid for the
     // life of the process (libraries are never unloaded); nothing mutates after registration.
-    public enum Kind: String, Sendable { case expression, accumulator, stage }
-    public let name: String
-    public let kind: Kind
-    public let pluginPath: String
-    public let cOperator: ferry_operator
+    package enum Kind: String, Sendable { case expression, accumulator, stage }
+    package let name: String
+    package let kind: Kind
+    package let pluginPath: String
+    package let cOperator: ferry_operator
 
     init(cOperator: ferry_operator, name: String, kind: Kind, pluginPath: String) {
         self.cOperator = cOperator
@@ -42,7 +42,7 @@ extension RegisteredOperator {
     private static func wrap(_ key: String, _ value: BSON) -> [UInt8] { BSONDocument([(key, value)]).encode() }
 
     /// Checks the operator's argument at pipeline creation (no-op when the plugin has no validate).
-    public func validate(_ spec: BSON) throws(PluginCallError) {
+    package func validate(_ spec: BSON) throws(PluginCallError) {
         guard let validate = cOperator.validate else { return }
         let bytes = Self.wrap("spec", spec)
         _ = try call("validate", field: nil) { result in
@@ -51,7 +51,7 @@ extension RegisteredOperator {
     }
 
     /// An expression operator's value for its evaluated argument.
-    public func evaluate(_ argument: BSON) throws(PluginCallError) -> BSON {
+    package func evaluate(_ argument: BSON) throws(PluginCallError) -> BSON {
         guard let evaluate = cOperator.evaluate else { throw PluginCallError(status: .unsupported, message: "\(name) is not an expression") }
         let bytes = Self.wrap("args", argument)
         return try call("evaluate", field: "value") { result in
@@ -60,7 +60,7 @@ extension RegisteredOperator {
     }
 
     /// A stage operator's output batch for its input batch.
-    public func runStage(spec: BSON, documents: [BSONDocument]) throws(PluginCallError) -> [BSONDocument] {
+    package func runStage(spec: BSON, documents: [BSONDocument]) throws(PluginCallError) -> [BSONDocument] {
         guard let run = cOperator.stage_run else { throw PluginCallError(status: .unsupported, message: "\(name) is not a stage") }
         let specBytes = Self.wrap("spec", spec)
         let inputBytes = Self.wrap("docs", .array(documents.map(BSON.document)))
@@ -85,7 +85,7 @@ extension RegisteredOperator {
     }
 
     /// A fresh accumulator state for one group or window.
-    public func makeAccumulator(spec: BSON) throws(PluginCallError) -> PluginAccumulator {
+    package func makeAccumulator(spec: BSON) throws(PluginCallError) -> PluginAccumulator {
         guard let initialize = cOperator.accumulator_init else {
             throw PluginCallError(status: .unsupported, message: "\(name) is not an accumulator")
         }
@@ -101,7 +101,7 @@ extension RegisteredOperator {
 
 /// One plugin accumulator state; freed through the plugin when released. Used by one thread at a
 /// time, as the ABI requires of accumulator states.
-public final class PluginAccumulator {
+package final class PluginAccumulator {
     let op: RegisteredOperator
     let state: UnsafeMutableRawPointer
 
@@ -112,7 +112,7 @@ public final class PluginAccumulator {
 
     deinit { op.cOperator.accumulator_free(state) }
 
-    public func add(_ value: BSON) throws(PluginCallError) {
+    package func add(_ value: BSON) throws(PluginCallError) {
         let bytes = BSONDocument([("value", value)]).encode()
         let collector = ResultCollector()
         let status = collector.withResult { result in
@@ -122,7 +122,7 @@ public final class PluginAccumulator {
     }
 
     /// Folds `other` (a state of the same operator) into this one.
-    public func merge(_ other: PluginAccumulator) throws(PluginCallError) {
+    package func merge(_ other: PluginAccumulator) throws(PluginCallError) {
         guard let merge = op.cOperator.accumulator_merge else {
             throw PluginCallError(status: .unsupported, message: "\(op.name) cannot merge partial states")
         }
@@ -131,7 +131,7 @@ public final class PluginAccumulator {
         guard status == FERRY_OK else { throw PluginCallError(status, collector.error) }
     }
 
-    public func finalize() throws(PluginCallError) -> BSON {
+    package func finalize() throws(PluginCallError) -> BSON {
         let collector = ResultCollector()
         let status = collector.withResult { op.cOperator.accumulator_finalize(state, $0) }
         guard status == FERRY_OK else { throw PluginCallError(status, collector.error) }

@@ -6,7 +6,7 @@ import FerryMQL
 /// entry of the engine's operator registry that calls the plugin through the C ABI.
 extension MQLOperatorRegistry {
     /// The built-in operators plus every operator the plugins in `plugins` registered.
-    public init(plugins: PluginRegistry) throws {
+    package init(plugins: PluginRegistry) throws {
         self.init()
         for op in plugins.operators.sorted(by: { $0.name < $1.name }) {
             let validate: @Sendable (BSON) throws -> Void = { spec in try op.validate(spec) }

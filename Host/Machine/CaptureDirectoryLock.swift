@@ -1,4 +1,4 @@
-import FerryCapture
+import FerryCaptureFile
 import Foundation
 
 #if canImport(Glibc)

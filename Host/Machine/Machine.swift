@@ -1,6 +1,8 @@
 import Dispatch
 import FerryBSON
 import FerryCapture
+import FerryCaptureFile
+import FerryClock
 import FerryConfig
 import FerryLoader
 import Foundation
@@ -10,14 +12,14 @@ import Synchronization
 /// The running host: plugins loaded, component instances created from the config, one collector
 /// per capture method, and the config file watched so edits apply without a restart. All control
 /// work (start, reload, retry, stop) runs on one serial control queue.
-public final class Machine: @unchecked Sendable {
+package final class Machine: @unchecked Sendable {
     // @unchecked: every mutable field below is touched only on `control` (a serial queue).
-    public struct Options: Sendable {
-        public var clock: any CaptureClock = SystemCaptureClock()
-        public var fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem()
+    package struct Options: Sendable {
+        package var clock: any FerryClock = SystemClock()
+        package var fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem()
         /// How often the config file is checked for changes and failed components are retried.
-        public var pollInterval: DispatchTimeInterval = .seconds(1)
-        public init() {}
+        package var pollInterval: Duration = .seconds(1)
+        package init() {}
     }
 
     struct RunningComponent {
@@ -26,8 +28,8 @@ public final class Machine: @unchecked Sendable {
         var collectors: [Collector.Key: (plan: MachinePlan.CollectorPlan, collector: Collector, writer: CaptureFileWriter)]
     }
 
-    public let configPath: String
-    public let registry: PluginRegistry
+    package let configPath: String
+    package let registry: PluginRegistry
     let options: Options
     let logger: Logger
     let control = DispatchQueue(label: "ferry.machine.control")
@@ -36,10 +38,10 @@ public final class Machine: @unchecked Sendable {
     private var components: [String: RunningComponent] = [:]
     private var failedComponents: [String: String] = [:]
     private var configStamp: FileStamp?
-    private var watcher: DispatchSourceTimer?
+    private var watcher: (any RepeatingTimer)?
     private var captureDirLock: CaptureDirectoryLock?
 
-    public init(configPath: String, registry: PluginRegistry, options: Options = Options(), logger: Logger = Logger(label: "ferry.machine")) {
+    package init(configPath: String, registry: PluginRegistry, options: Options = Options(), logger: Logger = Logger(label: "ferry.machine")) {
         self.configPath = configPath
         self.registry = registry
         self.options = options
@@ -48,7 +50,7 @@ public final class Machine: @unchecked Sendable {
 
     /// Loads and applies the config, recovering interrupted capture files first. Throws when the
     /// config is invalid (nothing starts) or the capture directory is held by another host.
-    public func start() throws {
+    package func start() throws {
         try control.sync {
             let config = try ConfigParser.load(file: configPath)
             captureDirLock = try CaptureDirectoryLock(captureDir: config.dataManager.captureDir)
@@ -63,12 +65,12 @@ public final class Machine: @unchecked Sendable {
     /// Re-reads the config file and applies the difference. An invalid new config is refused with
     /// its errors logged, and the old one keeps running. Returns the refusal, if any.
     @discardableResult
-    public func reload() -> ConfigError? {
+    package func reload() -> ConfigError? {
         control.sync { reloadOnControlQueue() }
     }
 
     /// Stops every collector (closing its files: `.prog` → `.capture`) and closes every instance.
-    public func stop() {
+    package func stop() {
         control.sync {
             watcher?.cancel()
             watcher = nil
@@ -78,26 +80,26 @@ public final class Machine: @unchecked Sendable {
     }
 
     /// The data manager settings now in force (after any reload); nil before `start`.
-    public var dataManager: DataManagerConfig? {
+    package var dataManager: DataManagerConfig? {
         control.sync { config?.dataManager }
     }
 
     /// A component's current Readings (the selective syncer's `should_sync`), or nil when the
     /// component is not running or does not answer.
-    public func readings(of component: String) -> BSONDocument? {
+    package func readings(of component: String) -> BSONDocument? {
         guard let instance = control.sync(execute: { components[component]?.instance }) else { return nil }
         guard case .tabular(let document)? = try? instance.capture(method: "Readings") else { return nil }
         return document
     }
 
     /// Finishes every collector's open capture file, so a sync takes everything captured so far.
-    public func finishCaptureFiles() {
+    package func finishCaptureFiles() {
         let collectors = control.sync { components.values.flatMap { $0.collectors.values.map(\.collector) } }
         for collector in collectors { collector.finishFile() }
     }
 
     /// Collector keys running now, with their stats.
-    public var collectorStats: [Collector.Key: CollectorStats] {
+    package var collectorStats: [Collector.Key: CollectorStats] {
         control.sync {
             var stats: [Collector.Key: CollectorStats] = [:]
             for component in components.values {
@@ -107,7 +109,7 @@ public final class Machine: @unchecked Sendable {
         }
     }
 
-    public var writerStats: [Collector.Key: CaptureWriterStats] {
+    package var writerStats: [Collector.Key: CaptureWriterStats] {
         control.sync {
             var stats: [Collector.Key: CaptureWriterStats] = [:]
             for component in components.values {
@@ -217,7 +219,7 @@ public final class Machine: @unchecked Sendable {
         for (key, plan) in wanted where running.collectors[key] == nil {
             var writerOptions = CaptureWriterOptions()
             writerOptions.maximumFileSize = dataManager.maximumCaptureFileSizeBytes
-            writerOptions.fsyncIntervalNanos = UInt64(dataManager.ferry.fsyncIntervalMs) * 1_000_000
+            writerOptions.fsyncInterval = dataManager.ferry.fsyncInterval
             writerOptions.tags = dataManager.tags
             let writer = CaptureFileWriter(
                 captureDir: dataManager.captureDir, api: running.entry.api, component: name, method: plan.method,
@@ -244,11 +246,7 @@ public final class Machine: @unchecked Sendable {
     /// Polls the config file (editors replace files, so a stamp beats inotify on one inode) and
     /// retries components whose creation failed.
     private func startWatching() {
-        let timer = DispatchSource.makeTimerSource(queue: control)
-        timer.schedule(deadline: .now() + options.pollInterval, repeating: options.pollInterval)
-        timer.setEventHandler { [weak self] in self?.poll() }
-        timer.resume()
-        watcher = timer
+        watcher = options.clock.repeatingTimer(queue: control, every: options.pollInterval) { [weak self] in self?.poll() }
     }
 
     private func poll() {

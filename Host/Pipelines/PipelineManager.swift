@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryClock
 import FerryMQL
 import FerryStore
 import Foundation
@@ -11,9 +12,9 @@ public struct PipelineManager: Sendable {
 
     let store: any Store
     let operators: MQLOperatorRegistry
-    let clock: any PipelineClock
+    let clock: any FerryClock
 
-    public init(store: any Store, operators: MQLOperatorRegistry, clock: any PipelineClock = SystemPipelineClock()) {
+    public init(store: any Store, operators: MQLOperatorRegistry, clock: any FerryClock = SystemClock()) {
         self.store = store
         self.operators = operators
         self.clock = clock
@@ -25,7 +26,7 @@ public struct PipelineManager: Sendable {
         organizationID: String, name: String, schedule: String, stages: [BSONDocument], enableBackfill: Bool,
         source: PipelineSource
     ) async throws -> PipelineRecord {
-        let now = clock.now()
+        let now = clock.now().unixMilliseconds
         try Self.validate(name: name)
         let cron = try Self.validate(schedule: schedule)
         try validate(stages: stages)
@@ -188,7 +189,7 @@ public struct PipelineManager: Sendable {
         for _ in 0..<20 {
             let current = try await get(organizationID: organizationID, id: id)
             var next = current
-            let (runs, dropSink) = try body(&next, clock.now())
+            let (runs, dropSink) = try body(&next, clock.now().unixMilliseconds)
             if next == current { return current }
             if try await store.savePipeline(next, expectedRevision: current.revision, newRuns: runs, dropSink: dropSink) {
                 next.revision = current.revision + 1

@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryClock
 import FerryMQL
 import FerryStore
 import Foundation
@@ -20,16 +21,16 @@ import Logging
 public actor PipelineScheduler {
     public struct Options: Sendable {
         /// How long after a tick its window's run starts (lets late uploads of the window land first).
-        public var startDelay: Int64 = 120_000
+        public var startDelay: Duration = .seconds(120)
         /// A run still going after this is failed; one STARTED for twice this (a dead process) is re-created.
-        public var executionTimeout: Int64 = 300_000
+        public var executionTimeout: Duration = .seconds(300)
         public var maxOutputDocuments = 10_000
         /// The pause between backfill batches.
-        public var backfillThrottle: Int64 = 120_000
+        public var backfillThrottle: Duration = .seconds(120)
         /// Windows per backfill batch, and the most backfill or late-data runs of one pipeline at once.
         public var backfillBatchSize = 10
         /// How often definitions are re-read when nothing wakes the scheduler.
-        public var pollInterval: Int64 = 5_000
+        public var pollInterval: Duration = .seconds(5)
         /// Runs executing at once, over all pipelines.
         public var maxConcurrentRuns = 16
         /// Regular windows created per pipeline and step (catching up after a long stop).
@@ -37,9 +38,9 @@ public actor PipelineScheduler {
         /// Finished runs older than this leave the run history (their results stay in the sink); nil
         /// keeps them forever. A window whose runs are gone counts as never run, so late data still
         /// re-runs it when backfill is on.
-        public var runRetention: Int64? = 90 * 86_400_000
+        public var runRetention: Duration? = .seconds(90 * 86_400)
         /// How long the scheduler lease lasts without renewal (a stopped holder is replaced after this).
-        public var leaseDuration: Int64 = 15_000
+        public var leaseDuration: Duration = .seconds(15)
         public var mqlOptions = MQLOptions()
 
         public init() {}
@@ -54,7 +55,7 @@ public actor PipelineScheduler {
 
     let store: any Store
     var executor: PipelineExecutor
-    let clock: any PipelineClock
+    let clock: any FerryClock
     let options: Options
     let logger: Logger
     var inFlight: [String: InFlight] = [:]
@@ -62,13 +63,15 @@ public actor PipelineScheduler {
     var schedules: [String: CronSchedule] = [:]
     var sleeper: Task<Void, Never>?
     var lastPrune: Int64?
+    /// How often the invalidation log and the run history are pruned.
+    static let pruneInterval: Duration = .seconds(60)
     /// This scheduler's lease owner id.
     let identity = UUID().uuidString.lowercased()
     /// nil until the first step; false while standing by.
     var holdsLease: Bool?
 
     public init(
-        store: any Store, operators: MQLOperatorRegistry, clock: any PipelineClock = SystemPipelineClock(),
+        store: any Store, operators: MQLOperatorRegistry, clock: any FerryClock = SystemClock(),
         options: Options = Options(), logger: Logger = Logger(label: "ferry.pipelines")
     ) {
         self.store = store
@@ -84,8 +87,8 @@ public actor PipelineScheduler {
         logger.info(
             "pipeline scheduler started",
             metadata: [
-                "start_delay_s": "\(options.startDelay / 1000)", "timeout_s": "\(options.executionTimeout / 1000)",
-                "backfill_throttle_s": "\(options.backfillThrottle / 1000)", "poll_ms": "\(options.pollInterval)",
+                "start_delay": "\(options.startDelay)", "timeout": "\(options.executionTimeout)",
+                "backfill_throttle": "\(options.backfillThrottle)", "poll": "\(options.pollInterval)",
             ])
         while !Task.isCancelled {
             do {
@@ -93,13 +96,13 @@ public actor PipelineScheduler {
             } catch {
                 logger.error("pipeline scheduler step failed (will retry): \(error)")
             }
-            let sleeper = Task { [clock, options] in await clock.sleep(milliseconds: options.pollInterval) }
+            let sleeper = Task { [clock, options] in await clock.sleep(for: options.pollInterval) }
             self.sleeper = sleeper
             await withTaskCancellationHandler { await sleeper.value } onCancel: { sleeper.cancel() }
             self.sleeper = nil
         }
         for (_, running) in inFlight { running.cancel.cancel() }
-        _ = try? await store.acquireSchedulerLease(owner: identity, now: clock.now(), duration: 0)
+        _ = try? await store.acquireSchedulerLease(owner: identity, now: clock.now().unixMilliseconds, duration: 0)
     }
 
     /// Tests: a hook awaited before each run reads its data.
@@ -118,8 +121,8 @@ public actor PipelineScheduler {
 
     /// One pass: plan every pipeline, enforce timeouts, start what is due.
     public func step() async throws {
-        let now = clock.now()
-        let lease = max(options.leaseDuration, 3 * options.pollInterval)
+        let now = clock.now().unixMilliseconds
+        let lease = max(options.leaseDuration, options.pollInterval * 3).inMilliseconds
         guard try await store.acquireSchedulerLease(owner: identity, now: now, duration: lease) else {
             if holdsLease != false {
                 logger.warning("another pipeline scheduler runs on this data directory; standing by until its lease expires")
@@ -145,11 +148,11 @@ public actor PipelineScheduler {
         try await enforceTimeouts(try await store.activeRuns(), now: now)
         // Read again: timeouts may have re-created windows, which can start in this same step.
         try await startDue(try await store.activeRuns(), pipelines: pipelines, now: now)
-        if lastPrune.map({ now - $0 >= 60_000 }) ?? true {
+        if lastPrune.map({ now - $0 >= Self.pruneInterval.inMilliseconds }) ?? true {
             lastPrune = now
             _ = try await store.pruneInvalidations()
             if let retention = options.runRetention {
-                let pruned = try await store.pruneRuns(endedBefore: now - retention)
+                let pruned = try await store.pruneRuns(endedBefore: now - retention.inMilliseconds)
                 if pruned > 0 { logger.debug("run history pruned", metadata: ["runs": "\(pruned)"]) }
             }
         }
@@ -182,7 +185,7 @@ public actor PipelineScheduler {
         while runs.count < options.maxWindowsPerStep, let tick = cron.next(after: next.scheduledThrough), tick <= now {
             runs.append(
                 newRun(
-                    pipeline, SinkWindow(start: next.scheduledThrough, end: tick), .scheduled, notBefore: tick + options.startDelay,
+                    pipeline, SinkWindow(start: next.scheduledThrough, end: tick), .scheduled, notBefore: tick + options.startDelay.inMilliseconds,
                     now: now))
             next.scheduledThrough = tick
         }
@@ -193,7 +196,7 @@ public actor PipelineScheduler {
                 // The throttle counts from the end of the previous batch, not from when this step noticed it.
                 let recent = try await store.runs(pipelineID: pipeline.id, before: nil, limit: 50)
                 let finished = recent.filter { $0.kind == .backfill }.compactMap(\.endedAt).max() ?? now
-                next.backfillNextAt = finished + options.backfillThrottle
+                next.backfillNextAt = finished + options.backfillThrottle.inMilliseconds
             }
             if let at = next.backfillNextAt, now >= at {
                 let earliest = try await store.earliestData(organizationID: pipeline.organizationID, source: pipeline.source)
@@ -290,7 +293,7 @@ public actor PipelineScheduler {
     }
 
     func enforceTimeouts(_ active: [PipelineRunRecord], now: Int64) async throws {
-        let timeout = options.executionTimeout
+        let timeout = options.executionTimeout.inMilliseconds
         for run in active where run.status == .started {
             guard let started = run.startedAt else { continue }
             if let mine = inFlight[run.id] {
@@ -357,7 +360,7 @@ public actor PipelineScheduler {
 
     func finish(_ run: PipelineRunRecord, _ pipeline: PipelineRecord, _ outcome: Result<[BSONDocument], any Error>) async {
         defer { inFlight[run.id] = nil }
-        let now = clock.now()
+        let now = clock.now().unixMilliseconds
         do {
             switch outcome {
             case .success(let documents):

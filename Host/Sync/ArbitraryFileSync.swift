@@ -1,6 +1,6 @@
 import Crypto
 import FerryBSON
-import FerryCapture
+import FerryCaptureFile
 import Foundation
 import ViamProtos
 
@@ -11,7 +11,7 @@ import ViamProtos
 enum ArbitraryFileSync {
     /// Files ready to upload under `roots`, oldest first. Hidden files and Ferry's own
     /// capture-format files are left alone.
-    static func readyFiles(roots: [String], now: Date, quietPeriod: Double) -> [String] {
+    static func readyFiles(roots: [String], now: Date, quietPeriod: Duration) -> [String] {
         // A capture file dropped here may still be written by a collector: never take it.
         let ownExtensions = [CaptureFile.inProgressExtension, CaptureFile.finishedExtension, SyncProgress.fileExtension]
         var ready: [(Date, String)] = []
@@ -26,7 +26,7 @@ enum ArbitraryFileSync {
                 guard !ownExtensions.contains((name as NSString).pathExtension),
                     walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular,
                     let modified = walker.fileAttributes?[.modificationDate] as? Date,
-                    now.timeIntervalSince(modified) >= quietPeriod
+                    now.timeIntervalSince(modified) >= quietPeriod.inSeconds
                 else { continue }
                 ready.append((modified, (root as NSString).appendingPathComponent(relative)))
             }

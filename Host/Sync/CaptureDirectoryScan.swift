@@ -1,25 +1,25 @@
-import FerryCapture
+import FerryCaptureFile
 import Foundation
 
 /// What is waiting in a capture directory: finished files to upload, files still being written,
 /// and leftovers of interrupted syncs. Ferry's own state (`.ferry/`) and refused files
 /// (`failed/`) are not part of the backlog.
-public struct CaptureDirectoryScan: Sendable {
-    public struct File: Sendable, Equatable {
-        public var path: String
-        public var bytes: Int64
+package struct CaptureDirectoryScan: Sendable {
+    package struct File: Sendable, Equatable {
+        package var path: String
+        package var bytes: Int64
     }
 
-    public var finished: [File] = []
-    public var inProgress: [File] = []
+    package var finished: [File] = []
+    package var inProgress: [File] = []
     /// Progress files whose capture file is gone (deleted after upload; the crash came between).
-    public var orphanedProgress: [String] = []
+    package var orphanedProgress: [String] = []
 
-    public var finishedBytes: Int64 { finished.reduce(0) { $0 + $1.bytes } }
-    public var totalBytes: Int64 { finishedBytes + inProgress.reduce(0) { $0 + $1.bytes } }
+    package var finishedBytes: Int64 { finished.reduce(0) { $0 + $1.bytes } }
+    package var totalBytes: Int64 { finishedBytes + inProgress.reduce(0) { $0 + $1.bytes } }
 
     /// `skipping`: directories inside the capture directory that are not backlog (an archive).
-    public static func scan(_ captureDir: String, skipping: [String] = []) -> CaptureDirectoryScan {
+    package static func scan(_ captureDir: String, skipping: [String] = []) -> CaptureDirectoryScan {
         var scan = CaptureDirectoryScan()
         let skipped = Set(skipping.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         guard let walker = FileManager.default.enumerator(atPath: captureDir) else { return scan }
@@ -54,7 +54,7 @@ public struct CaptureDirectoryScan: Sendable {
 
     /// The earliest `time_requested` among the finished files (their names sort by the time they
     /// were opened, so the first record of the smallest name in each directory bounds it).
-    public func oldestReading() -> Date? {
+    package func oldestReading() -> Date? {
         var firstPerDirectory: [String: String] = [:]
         for file in finished {
             let directory = (file.path as NSString).deletingLastPathComponent

@@ -1,30 +1,30 @@
-import FerryCapture
+import FerryCaptureFile
 import Foundation
 import ViamProtos
 
-public typealias UploadMetadata = Viam_App_Datasync_V1_UploadMetadata
+package typealias UploadMetadata = Viam_App_Datasync_V1_UploadMetadata
 
 /// Ferry's exactly-once key for one upload: records [first, end) of the file `fileID`. Sent as
 /// gRPC request metadata (`ferry-file-id`, `ferry-record-range`), which a Viam server ignores.
-public struct UploadKey: Sendable, Equatable, Hashable {
-    public var fileID: String
-    public var first: Int
-    public var end: Int
+package struct UploadKey: Sendable, Equatable, Hashable {
+    package var fileID: String
+    package var first: Int
+    package var end: Int
 
-    public init(fileID: String, first: Int, end: Int) {
+    package init(fileID: String, first: Int, end: Int) {
         self.fileID = fileID
         self.first = first
         self.end = end
     }
 
-    public static let fileIDHeader = "ferry-file-id"
-    public static let recordRangeHeader = "ferry-record-range"
-    public var recordRange: String { "\(first)-\(end)" }
+    package static let fileIDHeader = "ferry-file-id"
+    package static let recordRangeHeader = "ferry-record-range"
+    package var recordRange: String { "\(first)-\(end)" }
 }
 
 /// The wire to the data server, as the sync engine needs it. The gRPC implementation speaks
 /// Viam's DataSyncService; tests substitute their own. Every method throws `UploadFailure`.
-public protocol DataUploader: Sendable {
+package protocol DataUploader: Sendable {
     /// DataCaptureUpload of tabular records (one request).
     func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure)
     /// One binary payload: DataCaptureUpload, or StreamingDataCaptureUpload in 64 KiB chunks

@@ -2,14 +2,14 @@ import Foundation
 
 /// How full the file system under a directory is; a seam so tests drive the policy without
 /// filling a disk.
-public protocol DiskUsageProbe: Sendable {
+package protocol DiskUsageProbe: Sendable {
     /// Bytes in use and total on the file system holding `path`.
     func usage(of path: String) -> (used: Int64, total: Int64)?
 }
 
-public struct StatvfsDiskUsage: DiskUsageProbe {
-    public init() {}
-    public func usage(of path: String) -> (used: Int64, total: Int64)? {
+package struct StatvfsDiskUsage: DiskUsageProbe {
+    package init() {}
+    package func usage(of path: String) -> (used: Int64, total: Int64)? {
         var info = statvfs()
         guard statvfs(path, &info) == 0 else { return nil }
         let total = Int64(info.f_blocks) * Int64(info.f_frsize)
@@ -22,22 +22,22 @@ public struct StatvfsDiskUsage: DiskUsageProbe {
 /// holds at least half of what is used, delete every nth finished capture file. Ferry adds a
 /// size cap on the capture directory, and thins each collector's files separately, so every
 /// stream keeps evenly spaced coverage instead of one busy camera losing everything.
-public struct DiskSpacePolicy: Sendable {
-    public static let fileSystemThreshold = 0.90
-    public static let captureDirShareThreshold = 0.5
+package struct DiskSpacePolicy: Sendable {
+    package static let fileSystemThreshold = 0.90
+    package static let captureDirShareThreshold = 0.5
 
-    public var deleteEveryNth: Int
-    public var captureDirMaxBytes: Int64?
+    package var deleteEveryNth: Int
+    package var captureDirMaxBytes: Int64?
 
-    public init(deleteEveryNth: Int, captureDirMaxBytes: Int64?) {
+    package init(deleteEveryNth: Int, captureDirMaxBytes: Int64?) {
         self.deleteEveryNth = max(2, deleteEveryNth)
         self.captureDirMaxBytes = captureDirMaxBytes
     }
 
-    public enum Reason: Equatable, Sendable, CustomStringConvertible {
+    package enum Reason: Equatable, Sendable, CustomStringConvertible {
         case diskFull(usedFraction: Double, captureShare: Double)
         case overCap(bytes: Int64, cap: Int64)
-        public var description: String {
+        package var description: String {
             switch self {
             case .diskFull(let used, let share):
                 "the disk is \(Int(used * 100))% used and the capture directory holds \(Int(share * 100))% of that"
@@ -47,7 +47,7 @@ public struct DiskSpacePolicy: Sendable {
     }
 
     /// Why files must be thinned now, or nil.
-    public func reason(captureDirBytes: Int64, usage: (used: Int64, total: Int64)?) -> Reason? {
+    package func reason(captureDirBytes: Int64, usage: (used: Int64, total: Int64)?) -> Reason? {
         if let usage, usage.total > 0, usage.used > 0 {
             let used = Double(usage.used) / Double(usage.total)
             let share = Double(captureDirBytes) / Double(usage.used)
@@ -61,7 +61,7 @@ public struct DiskSpacePolicy: Sendable {
 
     /// Every nth file of each collector directory, oldest first, never a file being uploaded.
     /// `files` are finished capture files (paths); names sort by capture time.
-    public func filesToDelete(_ files: [String], excluding busy: Set<String>) -> [String] {
+    package func filesToDelete(_ files: [String], excluding busy: Set<String>) -> [String] {
         var byDirectory: [String: [String]] = [:]
         for file in files where !busy.contains(file) {
             byDirectory[(file as NSString).deletingLastPathComponent, default: []].append(file)

@@ -1,4 +1,4 @@
-import FerryCapture
+import FerryCaptureFile
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -9,18 +9,18 @@ import ViamProtos
 
 /// Uploads to a data server over Viam's DataSyncService, authenticating with an API key through
 /// `proto.rpc.v1.AuthService` and re-authenticating when a token expires.
-public final class GRPCUploader: DataUploader {
-    public struct Endpoint: Sendable, Equatable {
-        public var host: String
-        public var port: Int
-        public var apiKeyID: String
-        public var apiKey: String
+package final class GRPCUploader: DataUploader {
+    package struct Endpoint: Sendable, Equatable {
+        package var host: String
+        package var port: Int
+        package var apiKeyID: String
+        package var apiKey: String
         /// A PEM file to trust; nil trusts the system's roots.
-        public var caCertificate: String?
+        package var caCertificate: String?
         /// Plain HTTP/2 (h2c), for a server started with `--insecure`.
-        public var insecure = false
+        package var insecure = false
 
-        public init(host: String, port: Int, apiKeyID: String, apiKey: String, caCertificate: String?, insecure: Bool = false) {
+        package init(host: String, port: Int, apiKeyID: String, apiKey: String, caCertificate: String?, insecure: Bool = false) {
             self.host = host
             self.port = port
             self.apiKeyID = apiKeyID
@@ -29,7 +29,7 @@ public final class GRPCUploader: DataUploader {
             self.insecure = insecure
         }
 
-        public var address: String { "\(host):\(port)" }
+        package var address: String { "\(host):\(port)" }
     }
 
     static let chunkSize = 64 * 1024
@@ -42,7 +42,7 @@ public final class GRPCUploader: DataUploader {
     let callTimeout: Duration
     private let connections: Task<Void, Never>
 
-    public init(endpoint: Endpoint, callTimeout: Duration = .seconds(60), logger: Logger = Logger(label: "ferry.sync")) throws {
+    package init(endpoint: Endpoint, callTimeout: Duration = .seconds(60), logger: Logger = Logger(label: "ferry.sync")) throws {
         self.endpoint = endpoint
         self.callTimeout = callTimeout
         self.logger = logger
@@ -76,11 +76,11 @@ public final class GRPCUploader: DataUploader {
         connections.cancel()
     }
 
-    public func close() { client.beginGracefulShutdown() }
+    package func close() { client.beginGracefulShutdown() }
 
     // MARK: DataUploader
 
-    public func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) {
+    package func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) {
         var message = Viam_App_Datasync_V1_DataCaptureUploadRequest()
         message.metadata = metadata
         message.sensorContents = records
@@ -90,7 +90,7 @@ public final class GRPCUploader: DataUploader {
         }
     }
 
-    public func uploadBinary(_ metadata: UploadMetadata, record: SensorData, key: UploadKey, streamingThreshold: Int)
+    package func uploadBinary(_ metadata: UploadMetadata, record: SensorData, key: UploadKey, streamingThreshold: Int)
         async throws(UploadFailure)
     {
         let payload = record.binary
@@ -120,7 +120,7 @@ public final class GRPCUploader: DataUploader {
         }
     }
 
-    public func uploadFile(_ metadata: UploadMetadata, path: String, key: UploadKey) async throws(UploadFailure) {
+    package func uploadFile(_ metadata: UploadMetadata, path: String, key: UploadKey) async throws(UploadFailure) {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw .retry("cannot open \(path) for upload") }
         defer { try? handle.close() }
         try await call("FileUpload", key: key) { service, headers, options in

@@ -1,36 +1,28 @@
-import FerryCapture
+import FerryCaptureFile
+import FerryClock
 import Foundation
 import Logging
 import Metrics
 import Synchronization
 
-/// The time the engine decides by; tests substitute one they move by hand.
-public protocol SyncClock: Sendable {
-    func now() -> Date
-}
-
-public struct SystemSyncClock: SyncClock {
-    public init() {}
-    public func now() -> Date { Date() }
-}
-
 /// The host's data manager sync: every `sync_interval_mins` (or at once on `ferry sync now`) it
 /// queues the finished capture files and ready additional-path files, and a pool of workers
 /// uploads them, oldest first, with per-file backoff and a shared offline state. It also applies
 /// the disk-space policy and writes the status `ferry sync status` shows.
-public final class SyncEngine: Sendable {
-    public struct Environment: Sendable {
-        public var clock: any SyncClock = SystemSyncClock()
-        public var disk: any DiskUsageProbe = StatvfsDiskUsage()
+package final class SyncEngine: Sendable {
+    package struct Environment: Sendable {
+        /// The time the engine decides by (due syncs, backoff, disk checks) and waits on.
+        package var clock: any FerryClock = SystemClock()
+        package var disk: any DiskUsageProbe = StatvfsDiskUsage()
         /// The selective syncer's verdict; only asked when one is configured.
-        public var shouldSync: @Sendable () async -> Bool = { true }
-        public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+        package var shouldSync: @Sendable () async -> Bool = { true }
+        package var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
         /// Closes the collectors' open files before a sync scans, as Viam flushes its collectors.
-        public var finishOpenFiles: @Sendable () -> Void = {}
-        /// How often the engine looks for work, the trigger file and disk space (real time).
-        public var tick: Duration = .milliseconds(500)
-        public var diskCheckInterval: Double = 30
-        public init() {}
+        package var finishOpenFiles: @Sendable () -> Void = {}
+        /// How often the engine looks for work, the trigger file and disk space.
+        package var tick: Duration = .milliseconds(500)
+        package var diskCheckInterval: Duration = .seconds(30)
+        package init() {}
     }
 
     struct State {
@@ -50,7 +42,7 @@ public final class SyncEngine: Sendable {
     let logger: Logger
     let state: Mutex<State>
 
-    public init(
+    package init(
         settings: SyncSettings, server: String, uploader: any DataUploader, environment: Environment = Environment(),
         logger: Logger = Logger(label: "ferry.sync")
     ) {
@@ -65,20 +57,20 @@ public final class SyncEngine: Sendable {
     }
 
     /// Applies a reloaded config (intervals, tags, paths, workers, policy).
-    public func update(_ settings: SyncSettings) {
+    package func update(_ settings: SyncSettings) {
         state.withLock { $0.settings = settings }
     }
 
     /// A manual sync: runs now, ignoring the selective syncer and `sync_disabled`.
-    public func requestSync() {
+    package func requestSync() {
         state.withLock { $0.manualRequested = true }
     }
 
-    public var status: SyncStatus { state.withLock { $0.status } }
-    public var pendingFiles: Int { state.withLock { $0.schedule.pendingCount } }
+    package var status: SyncStatus { state.withLock { $0.status } }
+    package var pendingFiles: Int { state.withLock { $0.schedule.pendingCount } }
 
     /// Runs until the task is cancelled.
-    public func run() async {
+    package func run() async {
         await withDiscardingTaskGroup { group in
             var spawned = 0
             while !Task.isCancelled {
@@ -89,7 +81,7 @@ public final class SyncEngine: Sendable {
                     spawned += 1
                 }
                 await coordinate()
-                try? await Task.sleep(for: environment.tick)
+                await environment.clock.sleep(for: environment.tick)
             }
             group.cancelAll()
         }
@@ -112,7 +104,7 @@ public final class SyncEngine: Sendable {
         }
         var scan: CaptureDirectoryScan?
         if manual || (due && !settings.syncDisabled) {
-            state.withLock { $0.nextScheduledSync = now.addingTimeInterval(settings.interval) }
+            state.withLock { $0.nextScheduledSync = now.adding(settings.interval) }
             var allowed = manual || settings.selectiveSyncerName == nil
             if !allowed { allowed = await environment.shouldSync() }
             if allowed {
@@ -124,7 +116,7 @@ public final class SyncEngine: Sendable {
             }
         }
         if diskDue {
-            state.withLock { $0.nextDiskCheck = now.addingTimeInterval(environment.diskCheckInterval) }
+            state.withLock { $0.nextDiskCheck = now.adding(environment.diskCheckInterval) }
             enforceDiskSpace(scan ?? Self.scan(settings), settings: settings)
         }
         saveStatus(now: now, settings: settings, scan: scan)
@@ -198,7 +190,7 @@ public final class SyncEngine: Sendable {
                 return (path, state.arbitraryRoots[path], state.settings)
             }
             guard let (path, root, settings) = next else {
-                try? await Task.sleep(for: .milliseconds(50))
+                await environment.clock.sleep(for: .milliseconds(50))
                 continue
             }
             await upload(path, root: root, settings: settings)

@@ -1,34 +1,34 @@
-import FerryCapture
+import FerryCaptureFile
 import Foundation
 
 /// How far a capture file has been acknowledged by the server, kept beside it as
 /// `<name>.sync`. The file id is chosen once and sent with every upload of the file, so the
 /// server applies each record once however often a batch is resent; `ackedRecords` is written
 /// durably after each acknowledgement, so a restarted host resumes mid-file.
-public struct SyncProgress: Codable, Equatable, Sendable {
-    public var fileID: String
-    public var ackedRecords: Int
+package struct SyncProgress: Codable, Equatable, Sendable {
+    package var fileID: String
+    package var ackedRecords: Int
 
     enum CodingKeys: String, CodingKey {
         case fileID = "file_id"
         case ackedRecords = "acked_records"
     }
 
-    public init(fileID: String, ackedRecords: Int) {
+    package init(fileID: String, ackedRecords: Int) {
         self.fileID = fileID
         self.ackedRecords = ackedRecords
     }
 
-    public static let fileExtension = "sync"
+    package static let fileExtension = "sync"
 
     /// `…/X.capture` → `…/X.sync`
-    public static func path(for capturePath: String) -> String {
+    package static func path(for capturePath: String) -> String {
         (capturePath as NSString).deletingPathExtension + "." + fileExtension
     }
 
     /// The progress saved for `capturePath`, or nil when none was saved yet. An unreadable
     /// progress file is an error: guessing a position could skip records.
-    public static func load(for capturePath: String) throws(SyncFileError) -> SyncProgress? {
+    package static func load(for capturePath: String) throws(SyncFileError) -> SyncProgress? {
         let path = path(for: capturePath)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         do {
@@ -40,7 +40,7 @@ public struct SyncProgress: Codable, Equatable, Sendable {
 
     /// Writes durably (temp file, fsync, rename, directory fsync): an acknowledged position must
     /// survive a power loss before anything it covers is deleted.
-    public func save(for capturePath: String, fileSystem: some CaptureFileSystem = POSIXCaptureFileSystem()) throws(SyncFileError) {
+    package func save(for capturePath: String, fileSystem: some CaptureFileSystem = POSIXCaptureFileSystem()) throws(SyncFileError) {
         let path = Self.path(for: capturePath)
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = "\(path).tmp"
@@ -65,8 +65,8 @@ public struct SyncProgress: Codable, Equatable, Sendable {
     }
 }
 
-public struct SyncFileError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var message: String
-    public var description: String { "\(path): \(message)" }
+package struct SyncFileError: Error, CustomStringConvertible, Sendable {
+    package var path: String
+    package var message: String
+    package var description: String { "\(path): \(message)" }
 }

@@ -1,25 +1,27 @@
+import FerryClock
 import Foundation
 
 /// Exponential backoff with jitter: 200 ms after the first failure, doubling, at most 1 h. The
 /// jitter (±20%) keeps many hosts that lost the same server from retrying in lockstep.
-public struct Backoff: Sendable, Equatable {
-    public var initial: Double = 0.2
-    public var maximum: Double = 3600
-    public var jitter: Double = 0.2
+package struct Backoff: Sendable, Equatable {
+    package var initial: Duration = .milliseconds(200)
+    package var maximum: Duration = .seconds(3600)
+    /// The share of the delay drawn at random, either way.
+    package var jitter: Double = 0.2
 
-    public init() {}
+    package init() {}
 
     /// The wait after the `failures`-th consecutive failure (1 = first); `random` in [0, 1).
-    public func delay(afterFailures failures: Int, random: Double) -> Double {
+    package func delay(afterFailures failures: Int, random: Double) -> Duration {
         let exponent = Double(max(0, min(failures - 1, 60)))
-        let base = min(maximum, initial * pow(2, exponent))
+        let base = min(maximum.inSeconds, initial.inSeconds * pow(2, exponent))
         let jittered = base * (1 - jitter + 2 * jitter * random)
-        return min(maximum, max(initial, jittered))
+        return .seconds(min(maximum.inSeconds, max(initial.inSeconds, jittered)))
     }
 }
 
 /// How an upload failed, which decides what happens to the file.
-public enum UploadFailure: Error, Equatable, Sendable, CustomStringConvertible {
+package enum UploadFailure: Error, Equatable, Sendable, CustomStringConvertible {
     /// The server could not be reached or dropped the call: every worker waits (offline).
     case unreachable(String)
     /// The server refused the credentials or the role: nothing will upload until the config
@@ -30,7 +32,7 @@ public enum UploadFailure: Error, Equatable, Sendable, CustomStringConvertible {
     /// Anything else (the server's store was busy, a local read failed): this file backs off.
     case retry(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreachable(let m): "server unreachable: \(m)"
         case .unauthorized(let m): "server refused the credentials: \(m)"
@@ -43,42 +45,42 @@ public enum UploadFailure: Error, Equatable, Sendable, CustomStringConvertible {
 /// The sync queue's decisions, separate from I/O so tests drive them with explicit times: which
 /// file a free worker takes next, when a failed file is retried, and the shared offline state
 /// that keeps a dead server from being hammered by every worker (one probe at a time).
-public struct SyncSchedule: Sendable {
-    public struct Entry: Sendable, Equatable {
-        public var path: String
+package struct SyncSchedule: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package var path: String
         /// The file name: a capture file's starts with its time, so names order files by age
         /// across every collector's directory.
-        public var name: Substring
-        public var failures = 0
-        public var nextAttempt: Date
-        public var lastError: String?
-        public var inFlight = false
+        package var name: Substring
+        package var failures = 0
+        package var nextAttempt: Date
+        package var lastError: String?
+        package var inFlight = false
     }
 
-    public private(set) var entries: [String: Entry] = [:]
+    package private(set) var entries: [String: Entry] = [:]
     /// Consecutive unreachable/unauthorized failures, across files.
-    public private(set) var offlineFailures = 0
-    public private(set) var offlineUntil: Date?
-    public private(set) var lastError: String?
-    public private(set) var lastErrorAt: Date?
+    package private(set) var offlineFailures = 0
+    package private(set) var offlineUntil: Date?
+    package private(set) var lastError: String?
+    package private(set) var lastErrorAt: Date?
     /// The one file sent while offline to find out whether the server is back.
     private var probe: String?
     let backoff: Backoff
 
-    public init(backoff: Backoff = Backoff()) { self.backoff = backoff }
+    package init(backoff: Backoff = Backoff()) { self.backoff = backoff }
 
-    public var isOffline: Bool { offlineUntil != nil }
-    public var pendingCount: Int { entries.count }
+    package var isOffline: Bool { offlineUntil != nil }
+    package var pendingCount: Int { entries.count }
 
     /// Adds files found by a scan; files already known keep their backoff.
-    public mutating func add(_ paths: [String], now: Date) {
+    package mutating func add(_ paths: [String], now: Date) {
         for path in paths where entries[path] == nil {
             entries[path] = Entry(path: path, name: path.split(separator: "/").last ?? Substring(path), nextAttempt: now)
         }
     }
 
     /// Forgets files that vanished (thinned for disk space, removed by hand).
-    public mutating func remove(_ path: String) {
+    package mutating func remove(_ path: String) {
         entries[path] = nil
         // A vanished probe will never report back; let another file find out.
         if probe == path { probe = nil }
@@ -86,7 +88,7 @@ public struct SyncSchedule: Sendable {
 
     /// The next file to upload at `now`, marked in flight; nil when none is due or the server is
     /// offline and a probe is already out. Oldest first: capture file names start with their time.
-    public mutating func take(now: Date) -> String? {
+    package mutating func take(now: Date) -> String? {
         if let until = offlineUntil {
             guard now >= until, probe == nil else { return nil }
         }
@@ -100,7 +102,7 @@ public struct SyncSchedule: Sendable {
     }
 
     /// The file is done (uploaded and removed locally, or moved to `failed/`).
-    public mutating func finished(_ path: String) {
+    package mutating func finished(_ path: String) {
         entries[path] = nil
         // Any success proves the server reachable again.
         if offlineUntil != nil { lastError = nil }
@@ -111,7 +113,7 @@ public struct SyncSchedule: Sendable {
 
     /// The file failed; returns when it will be tried again.
     @discardableResult
-    public mutating func failed(_ path: String, _ failure: UploadFailure, now: Date, random: Double) -> Date {
+    package mutating func failed(_ path: String, _ failure: UploadFailure, now: Date, random: Double) -> Date {
         lastError = failure.description
         lastErrorAt = now
         let wasProbing = probe == path
@@ -122,7 +124,7 @@ public struct SyncSchedule: Sendable {
             // only the first of them, or a failed probe, lengthens the wait.
             if offlineUntil == nil || wasProbing {
                 offlineFailures += 1
-                offlineUntil = now.addingTimeInterval(backoff.delay(afterFailures: offlineFailures, random: random))
+                offlineUntil = now.adding(backoff.delay(afterFailures: offlineFailures, random: random))
             }
             let until = offlineUntil!
             // The file itself is not to blame: it keeps its place in the queue (oldest first).
@@ -134,14 +136,14 @@ public struct SyncSchedule: Sendable {
             entry.failures += 1
             entry.inFlight = false
             entry.lastError = failure.description
-            entry.nextAttempt = now.addingTimeInterval(backoff.delay(afterFailures: entry.failures, random: random))
+            entry.nextAttempt = now.adding(backoff.delay(afterFailures: entry.failures, random: random))
             entries[path] = entry
             return entry.nextAttempt
         }
     }
 
     /// When something becomes due next (for status: "next retry").
-    public func nextRetry(now: Date) -> Date? {
+    package func nextRetry(now: Date) -> Date? {
         if let until = offlineUntil { return max(until, now) }
         return entries.values.filter { !$0.inFlight && $0.failures > 0 }.map(\.nextAttempt).min()
     }

@@ -3,38 +3,38 @@ import Foundation
 
 /// What the sync engine takes from the data manager's config. Everything here may change while
 /// the host runs (a config reload); the server and its credentials are fixed at start.
-public struct SyncSettings: Sendable, Equatable {
-    public var captureDir: String
-    public var syncDisabled = false
+package struct SyncSettings: Sendable, Equatable {
+    package var captureDir: String
+    package var syncDisabled = false
     /// Scheduled syncs run this often; a manual sync runs at once.
-    public var interval: Double = 6
-    public var workers = SyncSettings.defaultWorkers
+    package var interval: Duration = .seconds(6)
+    package var workers = SyncSettings.defaultWorkers
     /// Added to every upload, beside the tags a capture file already carries.
-    public var tags: [String] = []
+    package var tags: [String] = []
     /// Every upload's `part_id` (Viam's `cloud.id`); empty when the config names no part.
-    public var partID = ""
-    public var additionalSyncPaths: [String] = []
+    package var partID = ""
+    package var additionalSyncPaths: [String] = []
     /// A scheduled sync asks this component's Readings for `should_sync` first.
-    public var selectiveSyncerName: String?
-    public var deleteEveryNthWhenDiskFull = 5
-    public var captureDirMaxBytes: Int64?
-    public var archiveDir: String?
+    package var selectiveSyncerName: String?
+    package var deleteEveryNthWhenDiskFull = 5
+    package var captureDirMaxBytes: Int64?
+    package var archiveDir: String?
     /// Files in additional sync paths are uploaded once unmodified for this long (Viam: 10 s).
-    public var quietPeriod: Double = 10
+    package var quietPeriod: Duration = .seconds(10)
     /// Tabular uploads are cut into requests of at most this many bytes of records, well under
     /// gRPC's 4 MB message limit.
-    public var maximumBatchBytes = 1 << 20
+    package var maximumBatchBytes = 1 << 20
     /// Binary payloads above this go through StreamingDataCaptureUpload in 64 KiB chunks.
-    public var streamingThreshold = 1 << 20
+    package var streamingThreshold = 1 << 20
 
-    public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount / 2) }
+    package static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount / 2) }
 
-    public init(captureDir: String) { self.captureDir = captureDir }
+    package init(captureDir: String) { self.captureDir = captureDir }
 
-    public init(_ config: DataManagerConfig) {
+    package init(_ config: DataManagerConfig) {
         captureDir = config.captureDir
         syncDisabled = config.syncDisabled
-        interval = config.syncIntervalMins * 60
+        interval = config.syncInterval
         workers = config.maximumNumSyncThreads ?? Self.defaultWorkers
         tags = config.tags
         partID = config.partID
@@ -46,7 +46,7 @@ public struct SyncSettings: Sendable, Equatable {
     }
 
     /// Ferry's own files in the capture directory: status, manual-sync trigger.
-    public static func stateDirectory(captureDir: String) -> String { captureDir + "/.ferry" }
+    package static func stateDirectory(captureDir: String) -> String { captureDir + "/.ferry" }
     /// Files the server refused for good, with a `.reason` beside each.
-    public static func failedDirectory(captureDir: String) -> String { captureDir + "/failed" }
+    package static func failedDirectory(captureDir: String) -> String { captureDir + "/failed" }
 }

@@ -2,19 +2,19 @@ import Foundation
 
 /// What the running host's sync engine reports, written to `<capture_dir>/.ferry/sync-status.json`
 /// so `ferry sync status` can show it without talking to the process.
-public struct SyncStatus: Codable, Equatable, Sendable {
-    public var updatedAt: Date
-    public var server: String
-    public var offline = false
-    public var lastError: String?
-    public var lastErrorAt: Date?
-    public var nextRetry: Date?
-    public var syncedFiles = 0
-    public var syncedRecords = 0
-    public var syncedBytes = 0
-    public var retries = 0
-    public var thinnedFiles = 0
-    public var failedFiles = 0
+package struct SyncStatus: Codable, Equatable, Sendable {
+    package var updatedAt: Date
+    package var server: String
+    package var offline = false
+    package var lastError: String?
+    package var lastErrorAt: Date?
+    package var nextRetry: Date?
+    package var syncedFiles = 0
+    package var syncedRecords = 0
+    package var syncedBytes = 0
+    package var retries = 0
+    package var thinnedFiles = 0
+    package var failedFiles = 0
 
     enum CodingKeys: String, CodingKey {
         case updatedAt = "updated_at", server, offline, lastError = "last_error", lastErrorAt = "last_error_at"
@@ -22,28 +22,28 @@ public struct SyncStatus: Codable, Equatable, Sendable {
         case syncedBytes = "synced_bytes", retries, thinnedFiles = "thinned_files", failedFiles = "failed_files"
     }
 
-    public init(updatedAt: Date, server: String) {
+    package init(updatedAt: Date, server: String) {
         self.updatedAt = updatedAt
         self.server = server
     }
 
-    public static func path(captureDir: String) -> String {
+    package static func path(captureDir: String) -> String {
         SyncSettings.stateDirectory(captureDir: captureDir) + "/sync-status.json"
     }
 
     /// The manual-sync trigger `ferry sync now` creates and the host consumes.
-    public static func triggerPath(captureDir: String) -> String {
+    package static func triggerPath(captureDir: String) -> String {
         SyncSettings.stateDirectory(captureDir: captureDir) + "/sync-now"
     }
 
-    public static let encoder: JSONEncoder = {
+    package static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return encoder
     }()
 
-    public static func load(captureDir: String) -> SyncStatus? {
+    package static func load(captureDir: String) -> SyncStatus? {
         guard let data = FileManager.default.contents(atPath: path(captureDir: captureDir)) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
@@ -61,7 +61,7 @@ public struct SyncStatus: Codable, Equatable, Sendable {
     }
 
     /// Files refused for good, with the reason saved beside each.
-    public static func failedFiles(captureDir: String) -> [(path: String, reason: String)] {
+    package static func failedFiles(captureDir: String) -> [(path: String, reason: String)] {
         let root = SyncSettings.failedDirectory(captureDir: captureDir)
         guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
         var failed: [(String, String)] = []

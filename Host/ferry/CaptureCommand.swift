@@ -1,6 +1,6 @@
 import ArgumentParser
 import FerryBSON
-import FerryCapture
+import FerryCaptureFile
 import Foundation
 
 struct CaptureCommand: ParsableCommand {

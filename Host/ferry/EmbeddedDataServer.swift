@@ -43,7 +43,7 @@ enum EmbeddedDataServer {
         configuration.server.port = listen.port
         let tls = try DataServer.selfSignedCertificate(in: directory, listenHost: listen.host, logger: logger)
         configuration.server.tls = tls
-        if let delay = dataManager.ferry.pipelineStartDelaySecs { configuration.pipelines.startDelay = Int64(delay * 1000) }
+        if let delay = dataManager.ferry.pipelineStartDelay { configuration.pipelines.startDelay = delay }
         let stack = DataServerStack(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

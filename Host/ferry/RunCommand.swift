@@ -93,7 +93,7 @@ struct RunCommand: AsyncParsableCommand {
             guard case .document(let readings)? = machine.readings(of: name)?["readings"] else { return false }
             return readings["should_sync"] == .bool(true)
         }
-        logger.info("syncing \(dataManager.captureDir) to \(endpoint.address) every \(dataManager.syncIntervalMins * 60) s")
+        logger.info("syncing \(dataManager.captureDir) to \(endpoint.address) every \(dataManager.syncInterval)")
         return SyncEngine(settings: SyncSettings(dataManager), server: endpoint.address, uploader: uploader, environment: environment)
     }
 

@@ -114,12 +114,12 @@ struct ServeCommand: AsyncParsableCommand {
 extension ServeCommand {
     var pipelineOptions: PipelineScheduler.Options {
         var options = PipelineScheduler.Options()
-        options.startDelay = Int64(pipelineStartDelay * 1000)
-        options.executionTimeout = Int64(pipelineTimeout * 1000)
+        options.startDelay = .seconds(pipelineStartDelay)
+        options.executionTimeout = .seconds(pipelineTimeout)
         options.maxOutputDocuments = pipelineMaxOutput
-        options.backfillThrottle = Int64(backfillThrottle * 1000)
-        options.pollInterval = Int64(pipelinePoll * 1000)
-        options.runRetention = pipelineRunRetention > 0 ? Int64(pipelineRunRetention * 86_400_000) : nil
+        options.backfillThrottle = .seconds(backfillThrottle)
+        options.pollInterval = .seconds(pipelinePoll)
+        options.runRetention = pipelineRunRetention > 0 ? .seconds(pipelineRunRetention * 86_400) : nil
         return options
     }
 }

@@ -2,6 +2,7 @@ import FerryBSON
 import FerryDevice
 import FerryGPIODrivers
 import FerryHIL
+import FerryHILTestSupport
 import FerryI2CDrivers
 import FerryLoader
 import FerrySDK

@@ -1,5 +1,5 @@
 import FerryBSON
-import FerryCapture
+import FerryCaptureFile
 import FerryTestSupport
 import Foundation
 import Testing

@@ -1,4 +1,4 @@
-import FerryCapture
+import FerryCaptureFile
 import FerryTestSupport
 import Foundation
 import Testing
@@ -138,7 +138,7 @@ import Testing
            "maximum_capture_file_size_bytes": 1024}}]}
         """.write(toFile: rig.config, atomically: true, encoding: .utf8)
         rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
-        let synced = eventually(timeout: 60) { ((rig.status()?["host"] as? [String: Any])?["synced_files"] as? Int ?? 0) >= 2 }
+        let synced = eventually(timeout: 300) { ((rig.status()?["host"] as? [String: Any])?["synced_files"] as? Int ?? 0) >= 2 }
         #expect(synced, "the plugin's request_sync should have synced files:\n\(rig.status() ?? [:])\n\(rig.log("host.log").suffix(2000))")
         try rig.stopHost()
     }
@@ -175,7 +175,7 @@ import Testing
         // Capture past the cap (the first disk check ran at start-up, on an empty directory).
         try write(captureDisabled: false)
         rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
-        #expect(eventually(timeout: 60) { size() > (1 << 20) + (1 << 18) }, "\(rig.log("host.log").suffix(2000))")
+        #expect(eventually(timeout: 300) { size() > (1 << 20) + (1 << 18) }, "\(rig.log("host.log").suffix(2000))")
         try rig.stopHost()
         let before = captureFileCounts(rig.captureDir).finished
         // A restart checks at once: every 4th finished file goes, and what is left is counted.
@@ -183,7 +183,7 @@ import Testing
         rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
         // Wait for the status file (written after the thinning), not the log line that precedes it.
         let thinned = { (rig.status()?["host"] as? [String: Any])?["thinned_files"] as? Int ?? 0 }
-        #expect(eventually(timeout: 60) { thinned() > 0 }, "\(rig.log("host.log").suffix(2000))")
+        #expect(eventually(timeout: 300) { thinned() > 0 }, "\(rig.log("host.log").suffix(2000))")
         #expect(rig.log("host.log").contains("over capture_dir_max_bytes"))
         try rig.stopHost()
         let after = captureFileCounts(rig.captureDir).finished
@@ -197,7 +197,7 @@ import Testing
         try rig.writeConfig(ferry: ["archive_dir": rig.archive], captureDisabled: false)
         rig.host = try FerryProcess(["run", rig.config], log: rig.directory.file("host.log"))
         let embedded = rig.directory.file("ferry-data/embedded.json")
-        #expect(eventually(timeout: 60) { FileManager.default.fileExists(atPath: embedded) }, "\(rig.log("host.log"))")
+        #expect(eventually(timeout: 300) { FileManager.default.fileExists(atPath: embedded) }, "\(rig.log("host.log"))")
         Thread.sleep(forTimeInterval: 3)
         try rig.stopHost()
         try rig.writeConfig(ferry: ["archive_dir": rig.archive], captureDisabled: true)

@@ -8,7 +8,7 @@ import Testing
     let identity = APIKeyIdentity(keyID: "4f1c0c7e-7a57-4d6b-9a0e-7c1d2b3a4f5e", organizationID: "org-1", role: .operator)
     let key = (0..<32).map { UInt8($0 * 7 % 256) }
 
-    func signer(lifetime: TimeInterval = 3600) throws -> TokenSigner {
+    func signer(lifetime: Duration = .seconds(3600)) throws -> TokenSigner {
         try TokenSigner(key: key, lifetime: lifetime)
     }
 
@@ -31,8 +31,8 @@ import Testing
 
     @Test func aSignerWithTheSameKeyAcceptsTheTokenAndAShortKeyIsRefused() throws {
         let (token, _) = try signer().issue(for: identity)
-        #expect(try TokenSigner(key: key, lifetime: 60).verify(token) == identity, "another replica, same store key")
-        #expect(throws: TokenError.self) { try TokenSigner(key: [1, 2, 3], lifetime: 60) }
+        #expect(try TokenSigner(key: key, lifetime: .seconds(60)).verify(token) == identity, "another replica, same store key")
+        #expect(throws: TokenError.self) { try TokenSigner(key: [1, 2, 3], lifetime: .seconds(60)) }
     }
 
     @Test func tamperedOrForeignTokensAreRefused() throws {
@@ -44,7 +44,7 @@ import Testing
         for bad in [forged, parts[0] + "." + String(parts[1].reversed()), "not-a-token", "", token + "x"] {
             #expect(throws: TokenError.self, "\(bad)") { try signer.verify(bad) }
         }
-        let otherServer = try TokenSigner(key: key.map { $0 ^ 1 }, lifetime: 3600)
+        let otherServer = try TokenSigner(key: key.map { $0 ^ 1 }, lifetime: .seconds(3600))
         #expect(throws: TokenError.self) { try otherServer.verify(token) }
     }
 }

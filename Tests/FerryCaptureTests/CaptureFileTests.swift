@@ -7,9 +7,10 @@ import Synchronization
 import Testing
 
 @testable import FerryCapture
+@testable import FerryCaptureFile
 
 @Suite struct CaptureFileTests {
-    let clock = ManualCaptureClock()
+    let clock = ManualClock(now: Date(timeIntervalSince1970: 1_767_225_601))
     let logger = Logger(label: "test")
 
     func writer(_ dir: TemporaryDirectory, maxSize: Int64 = 256 * 1024, fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem())
@@ -29,7 +30,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let w = writer(dir)
-        let t0 = clock.wallTime()
+        let t0 = clock.now()
         for i in 0..<5 { w.write(reading(i), timeRequested: t0, timeReceived: t0.addingTimeInterval(0.001)) }
         w.close()
         let files = CaptureRecovery.files(in: dir.path, withExtension: "capture")
@@ -71,7 +72,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let w = writer(dir, maxSize: 2048)
-        let t = clock.wallTime()
+        let t = clock.now()
         for i in 0..<200 { w.write(reading(i), timeRequested: t, timeReceived: t) }
         w.write(.binary([.init(bytes: [1, 2, 3], mimeType: "image/png"), .init(bytes: [4], mimeType: "image/png")]), timeRequested: t, timeReceived: t)
         w.close()
@@ -130,11 +131,11 @@ import Testing
         defer { dir.remove() }
         let disk = FailingFileSystem()
         let w = writer(dir, fileSystem: disk)
-        let t = clock.wallTime()
+        let t = clock.now()
         w.write(reading(0), timeRequested: t, timeReceived: t)
         disk.failing.withLock { $0 = true }  // the disk fills up
         for i in 1..<20 {
-            clock.advance(byNanos: 100_000_000)
+            clock.advance(by: .milliseconds(100))
             w.write(reading(i), timeRequested: t, timeReceived: t)
         }
         #expect(w.stats.healthy == false)
@@ -142,11 +143,11 @@ import Testing
         #expect(w.stats.pendingRecords == 19)
         // Within the backoff the writer does not hammer the disk.
         let attempts = disk.writeAttempts.withLock { $0 }
-        clock.advance(byNanos: 10_000_000)
+        clock.advance(by: .milliseconds(10))
         w.write(reading(20), timeRequested: t, timeReceived: t)
         #expect(disk.writeAttempts.withLock { $0 } == attempts)
         disk.failing.withLock { $0 = false }  // space is freed
-        clock.advance(bySeconds: 60)
+        clock.advance(by: .seconds(60))
         w.write(reading(21), timeRequested: t, timeReceived: t)
         #expect(w.stats.healthy)
         #expect(w.stats.pendingRecords == 0)

@@ -1,12 +1,14 @@
 import Dispatch
 import FerryBSON
 import FerryLoader
+import FerryTestSupport
 import Foundation
 import Logging
 import Synchronization
 import Testing
 
 @testable import FerryCapture
+@testable import FerryCaptureFile
 
 /// Records what a collector hands its sink.
 final class RecordingSink: ReadingSink {
@@ -24,7 +26,7 @@ final class RecordingSink: ReadingSink {
 }
 
 @Suite struct CollectorScheduleTests {
-    let clock = ManualCaptureClock()
+    let clock = ManualClock(now: Date(timeIntervalSince1970: 1_767_225_601))
     let logger = Logger(label: "test")
 
     func collector(hz: Double, sink: RecordingSink, capture: @escaping Collector.CaptureFunction) -> Collector {
@@ -37,11 +39,11 @@ final class RecordingSink: ReadingSink {
         let sink = RecordingSink()
         let c = collector(hz: 10, sink: sink) { .tabular(["v": 1]) }
         c.start()  // tick 0 fires at start
-        for _ in 0..<99 { clock.advance(byNanos: 100_000_000) }
+        for _ in 0..<99 { clock.advance(by: .milliseconds(100)) }
         #expect(c.stats.captures == 100)
         #expect(c.stats.skippedTicks == 0)
         // Advancing by less than an interval captures nothing more.
-        clock.advance(byNanos: 50_000_000)
+        clock.advance(by: .milliseconds(50))
         #expect(c.stats.captures == 100)
         c.stop()
         #expect(sink.closed.withLock { $0 })
@@ -51,7 +53,7 @@ final class RecordingSink: ReadingSink {
     @Test func stampsRequestedBeforeAndReceivedAfterTheCall() {
         let sink = RecordingSink()
         let c = collector(hz: 1, sink: sink) { [clock] in
-            clock.advance(byNanos: 250_000_000)  // the call takes 250 ms
+            clock.advance(by: .milliseconds(250))  // the call takes 250 ms
             return .tabular(["v": 1])
         }
         c.start()
@@ -64,21 +66,21 @@ final class RecordingSink: ReadingSink {
         let sink = RecordingSink()
         let slow = Mutex(false)
         let c = collector(hz: 100, sink: sink) { [clock] in
-            if slow.withLock({ $0 }) { clock.advance(byNanos: 35_000_000) }  // 3.5 intervals
+            if slow.withLock({ $0 }) { clock.advance(by: .milliseconds(35)) }  // 3.5 intervals
             return .tabular(["v": 1])
         }
         c.start()
-        clock.advance(byNanos: 10_000_000)
+        clock.advance(by: .milliseconds(10))
         #expect(c.stats.captures == 2)
         slow.withLock { $0 = true }
-        clock.advance(byNanos: 10_000_000)  // tick 2 starts at 20 ms and runs to 55 ms
+        clock.advance(by: .milliseconds(10))  // tick 2 starts at 20 ms and runs to 55 ms
         #expect(c.stats.captures == 3)
         slow.withLock { $0 = false }
-        clock.advance(byNanos: 10_000_000)  // now 65 ms: the next tick is 6; 3, 4, 5 were skipped
+        clock.advance(by: .milliseconds(10))  // now 65 ms: the next tick is 6; 3, 4, 5 were skipped
         #expect(c.stats.captures == 4)
         #expect(c.stats.skippedTicks == 3)
         // No backlog: one more interval is one more capture.
-        clock.advance(byNanos: 10_000_000)
+        clock.advance(by: .milliseconds(10))
         #expect(c.stats.captures == 5)
         #expect(c.stats.skippedTicks == 3)
         c.stop()
@@ -92,11 +94,11 @@ final class RecordingSink: ReadingSink {
             return .tabular(["v": 1])
         }
         c.start()
-        for _ in 0..<9 { clock.advance(bySeconds: 1) }
+        for _ in 0..<9 { clock.advance(by: .seconds(1)) }
         #expect(c.stats.errors == 10)
         #expect(c.stats.lastError == "retry-later: bus NACK")
         failing.withLock { $0 = false }
-        clock.advance(bySeconds: 1)
+        clock.advance(by: .seconds(1))
         #expect(c.stats.captures == 1)
         c.stop()
     }
@@ -106,7 +108,7 @@ final class RecordingSink: ReadingSink {
         let c = collector(hz: 10, sink: sink) { .tabular(["v": 1]) }
         c.start()
         c.stop()
-        clock.advance(bySeconds: 5)
+        clock.advance(by: .seconds(5))
         #expect(c.stats.captures == 1)
         #expect(sink.closed.withLock { $0 })
     }

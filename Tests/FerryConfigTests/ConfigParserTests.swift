@@ -49,10 +49,10 @@ import Testing
         #expect(config.components[1].api == "rdk:component:camera")
         #expect(config.components[1].dependsOn == ["temp"])
         #expect(config.dataManager.captureDir == "/etc/ferry/capture")
-        #expect(config.dataManager.syncIntervalMins == 0.5)
+        #expect(config.dataManager.syncInterval == .seconds(30))
         #expect(config.dataManager.tags == ["lab"])
         #expect(config.dataManager.maximumCaptureFileSizeBytes == 65536)
-        #expect(config.dataManager.ferry.fsyncIntervalMs == 250)
+        #expect(config.dataManager.ferry.fsyncInterval == .milliseconds(250))
         #expect(config.dataManager.partID == "8e1a6c3e-part", "Viam's cloud.id names the part every upload carries")
         #expect(config.modules == [ModuleEntry(kind: .local, name: "m", executablePath: "/etc/ferry/plugins/libm.so", moduleID: nil, version: nil, path: "modules[0]")])
     }
@@ -60,7 +60,7 @@ import Testing
     @Test func defaultsFollowViam() throws {
         let config = try parse(#"{"components": []}"#)
         #expect(config.dataManager.maximumCaptureFileSizeBytes == 256 * 1024)
-        #expect(config.dataManager.syncIntervalMins == 0.1)
+        #expect(config.dataManager.syncInterval == .seconds(6))
         #expect(config.dataManager.deleteEveryNthWhenDiskFull == 5)
         #expect(config.dataManager.captureDir.hasSuffix("/.ferry/capture"))
         #expect(config.dataManager.partID == "")
@@ -129,7 +129,12 @@ import Testing
         func service(_ attributes: String) -> String {
             #"{"services": [{"name": "dm", "type": "data_manager", "attributes": \#(attributes)}]}"#
         }
-        #expect(faults(service(#"{"sync_interval_mins": 0}"#)) == ["\(path).sync_interval_mins: must be more than 0, got 0.0"])
+        #expect(faults(service(#"{"sync_interval_mins": 0}"#)) == ["\(path).sync_interval_mins: must be more than 0 (and at most 10⁸ minutes), got 0.0"])
+        // A duration that large would not fit Swift's Duration; refused rather than trapping.
+        #expect(faults(service(#"{"sync_interval_mins": 1e300}"#)) == ["\(path).sync_interval_mins: must be more than 0 (and at most 10⁸ minutes), got 1e+300"])
+        #expect(faults(service(#"{"ferry": {"pipeline_start_delay_secs": 1e300}}"#)) == [
+            "\(path).ferry.pipeline_start_delay_secs: must be 0 or more seconds (at most 10⁹), got 1e+300"
+        ])
         #expect(faults(service(#"{"maximum_num_sync_threads": 0}"#)) == ["\(path).maximum_num_sync_threads: must be at least 1, got 0"])
         #expect(faults(service(#"{"tags": ["a", 3]}"#)) == ["\(path).tags[1]: expected a string, got the number 3"])
         #expect(faults(service(#"{"ferry": {"sever": "x:1"}}"#)) == [

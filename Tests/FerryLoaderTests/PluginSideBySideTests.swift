@@ -28,17 +28,33 @@ import Testing
             fakeSensor.close()
             statsSensor.close()
         }
+        // The kernel refreshes /proc/loadavg every 5 s, so the plugin read one of these two.
+        let loadBefore = try Self.procLoadAverage()
         guard case .tabular(let reading) = try fakeSensor.capture(method: "Readings"),
             case .tabular(let hostReading) = try statsSensor.capture(method: "Readings")
         else {
             Issue.record("both sensors return tabular readings")
             return
         }
+        let loadAfter = try Self.procLoadAverage()
         #expect(reading["readings"]?.documentValue?.isEmpty == false)
         let load = try #require(hostReading["readings"]?.documentValue?["load_1m"]?.doubleValue)
-        #expect(load >= 0)
-        let memory = try #require(hostReading["readings"]?.documentValue?["mem_total_kb"]?.doubleValue)
-        #expect(memory > 0)
+        #expect(load == loadBefore || load == loadAfter, "load_1m \(load), /proc/loadavg said \(loadBefore) then \(loadAfter)")
+        let memory = try #require(hostReading["readings"]?.documentValue?["mem_total_kb"]?.int64Value)
+        #expect(memory == (try Self.procMemTotalKB()))
+    }
+
+    /// The first field of /proc/loadavg, parsed as the plugin parses it.
+    static func procLoadAverage() throws -> Double {
+        let text = try String(contentsOfFile: "/proc/loadavg", encoding: .utf8)
+        return try #require(text.split(separator: " ").first.flatMap { Double($0) })
+    }
+
+    /// `MemTotal:` of /proc/meminfo in kB (it never changes while the machine runs).
+    static func procMemTotalKB() throws -> Int64 {
+        let text = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("MemTotal:") })
+        return try #require(line.split(separator: " ").dropFirst().first.flatMap { Int64($0) })
     }
 
     @Test func inspectListsEveryFakeModelWithViamsCaptureMethods() throws {
@@ -59,7 +75,14 @@ import Testing
     }
 
     @Test func everyFakeCaptureMethodProducesAReading() throws {
-        for model in registry.models where model.model == "rdk:builtin:fake" {
+        let fakes = registry.models.filter { $0.model == "rdk:builtin:fake" }
+        // Nine component APIs (arm, board, camera, encoder, gantry, motor, movement_sensor, sensor,
+        // servo), 20 capture methods: a loop over nothing would pass.
+        #expect(fakes.count == 9)
+        #expect(fakes.reduce(0) { $0 + $1.captureMethods.count } == 20)
+        var captured = 0
+        defer { #expect(captured == 20) }
+        for model in fakes {
             let instance = try model.create(config: config("x", model.api, model.model))
             defer { instance.close() }
             for method in model.captureMethods {
@@ -68,6 +91,7 @@ import Testing
                 case .binary(let payloads):
                     #expect(!payloads.isEmpty && payloads.allSatisfy { !$0.bytes.isEmpty }, "\(model.api) \(method)")
                 }
+                captured += 1
             }
         }
     }

@@ -1,5 +1,7 @@
 import FerryBSON
+import FerryClock
 import FerryStore
+import FerryTestSupport
 import StoreTestSupport
 import Synchronization
 import Testing
@@ -58,9 +60,15 @@ import Testing
         try await f.insert((0..<25).map { utc("2024-04-30T09:15") + Int64($0) * hour })
         let p = try await f.create(backfill: true)
 
+        // Hold every run at its start, so the batch is seen running at once: ten, not all 25.
+        let gate = Gate()
+        await f.scheduler.setBeforeRun { _ in await gate.pass() }
         try await f.scheduler.step()
-        #expect(await f.scheduler.runningCount <= 10)
+        #expect(await f.scheduler.runningCount == 10)
+        #expect(await eventuallyAsync { gate.waitingCount == 10 })
+        gate.release()
         await f.scheduler.waitForRuns()
+        await f.scheduler.setBeforeRun { _ in }
         var runs = try await f.runs(p)
         #expect(runs.count == 10)
         #expect(runs.allSatisfy { $0.kind == .backfill && $0.status == .completed })
@@ -123,7 +131,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all) func oldRunsLeaveTheHistoryButTheirResultsStayAndLateDataStillReRunsTheirWindows(_ backend: StoreBackend) async throws {
         var options = PipelineScheduler.Options.testing
-        options.runRetention = 86_400_000
+        options.runRetention = .seconds(86_400)
         let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"), options: options)
         defer { f.remove() }
         try await f.insert((5...9).map { utc("2024-05-01T0\($0):30") })
@@ -159,10 +167,10 @@ import Testing
         f.clock.set(utc("2024-05-01T11:02"))
         // A previous server planned and started the run, then died.
         let previous = PipelineScheduler(store: f.store, operators: .builtin, clock: f.clock, options: .testing)
-        try await previous.plan(try await f.store.pipeline(id: p.id)!, now: f.clock.now(), active: [])
+        try await previous.plan(try await f.store.pipeline(id: p.id)!, now: f.clock.now().unixMilliseconds, active: [])
         let planned = try await f.runs(p)
         #expect(planned.count == 1)
-        #expect(try await f.store.startRun(id: planned[0].id, now: f.clock.now()))
+        #expect(try await f.store.startRun(id: planned[0].id, now: f.clock.now().unixMilliseconds))
 
         try await f.settle()
         var runs = try await f.runs(p)
@@ -176,9 +184,9 @@ import Testing
         // A run STARTED by someone else and never finished: failed after twice the timeout, and re-created.
         f.clock.set(utc("2024-05-01T12:02"))
         let other = PipelineScheduler(store: f.store, operators: .builtin, clock: f.clock, options: .testing)
-        try await other.plan(try await f.store.pipeline(id: p.id)!, now: f.clock.now(), active: [])
+        try await other.plan(try await f.store.pipeline(id: p.id)!, now: f.clock.now().unixMilliseconds, active: [])
         let hung = try await f.runs(p).first { $0.status == .scheduled }!
-        #expect(try await f.store.startRun(id: hung.id, now: f.clock.now()))
+        #expect(try await f.store.startRun(id: hung.id, now: f.clock.now().unixMilliseconds))
         f.clock.advance(5 * minute)
         try await f.settle()
         #expect(try await f.store.run(id: hung.id)?.status == .started)
@@ -385,7 +393,7 @@ final class Gate: Sendable {
     @Test(arguments: StoreBackend.all) func manyPipelinesCatchUpEveryMissedWindowExactlyOnce(_ backend: StoreBackend) async throws {
         var options = PipelineScheduler.Options.testing
         options.maxConcurrentRuns = 8
-        options.startDelay = 0
+        options.startDelay = .zero
         let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:00"), options: options)
         defer { f.remove() }
         try await f.insert((0..<60).map { utc("2024-05-01T10:00") + Int64($0) * minute + 30_000 })
@@ -413,7 +421,7 @@ final class Gate: Sendable {
 @Suite struct LeaseTests {
     @Test(arguments: StoreBackend.all) func aSecondSchedulerOnTheSameDataDirectoryStandsByUntilTheFirstStops(_ backend: StoreBackend) async throws {
         var options = PipelineScheduler.Options.testing
-        options.leaseDuration = 2 * hour
+        options.leaseDuration = .milliseconds(2 * hour)
         let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"), options: options)
         defer { f.remove() }
         try await f.insert([utc("2024-05-01T10:10")])

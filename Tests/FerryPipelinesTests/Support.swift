@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryClock
 import FerryMQL
 import FerryStore
 import FerryTestSupport
@@ -8,16 +9,12 @@ import Synchronization
 
 @testable import FerryPipelines
 
-/// A clock the test moves by hand; `sleep` returns at once (tests call `step()` themselves).
-final class ManualClock: PipelineClock {
-    private let current: Mutex<Int64>
-
-    init(_ start: Int64) { current = Mutex(start) }
-
-    func now() -> Int64 { current.withLock { $0 } }
-    func set(_ ms: Int64) { current.withLock { $0 = ms } }
-    func advance(_ ms: Int64) { current.withLock { $0 += ms } }
-    func sleep(milliseconds: Int64) async { await Task.yield() }
+/// The tests move the shared manual clock in the pipelines' own unit, milliseconds since the epoch.
+extension ManualClock {
+    convenience init(_ start: Int64) { self.init(now: Date(unixMilliseconds: start)) }
+    /// Moves forward to `ms` (tests call `step()` themselves; the clock only wakes sleepers).
+    func set(_ ms: Int64) { advance(to: Date(unixMilliseconds: ms)) }
+    func advance(_ ms: Int64) { advance(by: .milliseconds(ms)) }
 }
 
 /// UTC "YYYY-MM-DDTHH:MM" to ms.
@@ -100,9 +97,9 @@ struct PipelineFixture {
 extension PipelineScheduler.Options {
     static var testing: PipelineScheduler.Options {
         var options = PipelineScheduler.Options()
-        options.startDelay = 2 * 60_000
-        options.executionTimeout = 5 * 60_000
-        options.backfillThrottle = 2 * 60_000
+        options.startDelay = .seconds(2 * 60)
+        options.executionTimeout = .seconds(5 * 60)
+        options.backfillThrottle = .seconds(2 * 60)
         options.runRetention = nil
         return options
     }

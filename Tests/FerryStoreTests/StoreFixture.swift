@@ -59,10 +59,8 @@ extension BSONDocument {
 }
 
 /// Runs `body` and returns the `StoreError` it threw, or nil if it threw nothing. Any other error
-/// fails the test: every store failure must be a `StoreError`.
-func storeError(
-    _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
-) async -> StoreError? {
+/// fails the test: the store promises `StoreError` for every failure.
+func storeError(sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async -> StoreError? {
     do {
         try await body()
         return nil

@@ -23,14 +23,14 @@ import ViamProtos
         try Captures.writeFile(root + "/.git/objects/x", "g", modified: now.addingTimeInterval(-600))
         try Captures.writeFile(root + "/sub/.partial.jpg", "p", modified: now.addingTimeInterval(-600))
 
-        let ready = ArbitraryFileSync.readyFiles(roots: [root], now: now, quietPeriod: 10)
+        let ready = ArbitraryFileSync.readyFiles(roots: [root], now: now, quietPeriod: .seconds(10))
         #expect(ready == [root + "/a.txt", root + "/tag=x/e.bin", root + "/sub/d.txt", root + "/boundary.txt"])
 
         // The same files are ready later, and the fresh one joins them once quiet.
-        let later = ArbitraryFileSync.readyFiles(roots: [root], now: now.addingTimeInterval(1), quietPeriod: 10)
+        let later = ArbitraryFileSync.readyFiles(roots: [root], now: now.addingTimeInterval(1), quietPeriod: .seconds(10))
         #expect(later == [root + "/a.txt", root + "/tag=x/e.bin", root + "/sub/d.txt", root + "/boundary.txt", root + "/fresh.txt"])
         // A longer quiet period holds more back.
-        #expect(ArbitraryFileSync.readyFiles(roots: [root], now: now, quietPeriod: 40) == [root + "/a.txt", root + "/tag=x/e.bin"])
+        #expect(ArbitraryFileSync.readyFiles(roots: [root], now: now, quietPeriod: .seconds(40)) == [root + "/a.txt", root + "/tag=x/e.bin"])
     }
 
     @Test func readyFilesCoverSeveralRootsAndIgnoreMissingOnes() throws {
@@ -38,7 +38,7 @@ import ViamProtos
         defer { dir.remove() }
         try Captures.writeFile(dir.path + "/one/x", "x", modified: now.addingTimeInterval(-20))
         try Captures.writeFile(dir.path + "/two/y", "y", modified: now.addingTimeInterval(-30))
-        let ready = ArbitraryFileSync.readyFiles(roots: [dir.path + "/one", dir.path + "/missing", dir.path + "/two"], now: now, quietPeriod: 10)
+        let ready = ArbitraryFileSync.readyFiles(roots: [dir.path + "/one", dir.path + "/missing", dir.path + "/two"], now: now, quietPeriod: .seconds(10))
         #expect(ready == [dir.path + "/two/y", dir.path + "/one/x"])
     }
 
@@ -53,7 +53,7 @@ import ViamProtos
         try Captures.writeFile(root + "/x/2024-01-01T00:00:00Z-1.prog", "open capture file", modified: old)
         try Captures.writeFile(root + "/x/2024-01-01T00:00:00Z-2.capture", "finished capture file", modified: old)
         try Captures.writeFile(root + "/x/2024-01-01T00:00:00Z-2.sync", "{}", modified: old)
-        #expect(ArbitraryFileSync.readyFiles(roots: [root], now: now, quietPeriod: 10) == [root + "/photo.jpg"])
+        #expect(ArbitraryFileSync.readyFiles(roots: [root], now: now, quietPeriod: .seconds(10)) == [root + "/photo.jpg"])
     }
 
     @Test func labelsComeFromTagAndDatasetFolders() {

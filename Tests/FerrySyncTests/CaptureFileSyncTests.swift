@@ -1,4 +1,4 @@
-import FerryCapture
+import FerryCaptureFile
 import FerryTestSupport
 import Foundation
 import Logging

@@ -1,4 +1,4 @@
-import FerryCapture
+import FerryCaptureFile
 import FerryConfig
 import FerryTestSupport
 import Foundation
@@ -102,7 +102,7 @@ import Testing
 @Suite struct SyncSettingsTests {
     @Test func takesTheDataManagerConfig() {
         var config = DataManagerConfig(captureDir: "/var/capture")
-        config.syncIntervalMins = 2
+        config.syncInterval = .seconds(120)
         config.tags = ["a"]
         config.additionalSyncPaths = ["/extra"]
         config.selectiveSyncerName = "gate"
@@ -112,7 +112,7 @@ import Testing
         config.ferry.archiveDir = "/var/archive"
         let settings = SyncSettings(config)
         #expect(settings.captureDir == "/var/capture")
-        #expect(settings.interval == 120)
+        #expect(settings.interval == .seconds(120))
         #expect(settings.tags == ["a"])
         #expect(settings.additionalSyncPaths == ["/extra"])
         #expect(settings.selectiveSyncerName == "gate")

@@ -1,4 +1,4 @@
-import FerryCapture
+import FerryCaptureFile
 import FerryTestSupport
 import Foundation
 import Synchronization
@@ -7,7 +7,7 @@ import Testing
 @testable import FerrySync
 
 @Suite struct SyncEngineTests {
-    let clock = ManualSyncClock()
+    let clock = ManualClock(now: Date(timeIntervalSince1970: 1_800_000_000))
 
     func environment(disk: FakeDisk = FakeDisk(used: 1, total: 100), shouldSync: @escaping @Sendable () async -> Bool = { true })
         -> SyncEngine.Environment
@@ -24,7 +24,7 @@ import Testing
     func settings(_ dir: TemporaryDirectory) -> SyncSettings {
         var settings = SyncSettings(captureDir: dir.path)
         settings.workers = 2
-        settings.interval = 60
+        settings.interval = .seconds(60)
         return settings
     }
 
@@ -81,7 +81,7 @@ import Testing
 
         let trigger = SyncStatus.triggerPath(captureDir: dir.path)
         try Captures.writeFile(trigger, "")
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
         await engine.coordinate()
         #expect(!Captures.exists(trigger))
         #expect(engine.pendingFiles == 3)
@@ -90,7 +90,7 @@ import Testing
 
         // Consumed: the next look does not sync again by itself.
         try Captures.writeFile(dir.path + "/rdk_component_sensor/temp/Readings/2024-02-01.capture", "")
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
         await engine.coordinate()
         #expect(engine.pendingFiles == 3)
     }
@@ -104,7 +104,7 @@ import Testing
         let engine = SyncEngine(settings: settings, server: "test", uploader: FakeUploader(), environment: environment())
         await engine.coordinate()
         #expect(engine.pendingFiles == 0)
-        clock.advance(by: 3600)
+        clock.advance(by: .seconds(3600))
         await engine.coordinate()
         #expect(engine.pendingFiles == 0)
         engine.requestSync()
@@ -131,12 +131,12 @@ import Testing
         #expect(asked.count == 1)
         #expect(engine.pendingFiles == 0)
         // Not asked again before the interval.
-        clock.advance(by: 30)
+        clock.advance(by: .seconds(30))
         await engine.coordinate()
         #expect(asked.count == 1)
         // The next scheduled sync asks again; now the answer is yes.
         verdict.value.withLock { $0 = true }
-        clock.advance(by: 30)
+        clock.advance(by: .seconds(30))
         await engine.coordinate()
         #expect(asked.count == 2)
         #expect(engine.pendingFiles == 3)
@@ -150,10 +150,10 @@ import Testing
         await engine.coordinate()
         #expect(engine.pendingFiles == 2)
         _ = try captureFiles(dir, component: "b", count: 1)
-        clock.advance(by: 59)
+        clock.advance(by: .seconds(59))
         await engine.coordinate()
         #expect(engine.pendingFiles == 2)
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
         await engine.coordinate()
         #expect(engine.pendingFiles == 3)
     }
@@ -232,7 +232,7 @@ import Testing
         var settings = self.settings(dir)
         settings.deleteEveryNthWhenDiskFull = 2
         var environment = self.environment(disk: disk)
-        environment.diskCheckInterval = 30
+        environment.diskCheckInterval = .seconds(30)
         let engine = SyncEngine(settings: settings, server: "test", uploader: FakeUploader(), environment: environment)
         await engine.coordinate()
         #expect(engine.pendingFiles == 4)
@@ -240,12 +240,12 @@ import Testing
         let busy = engine.state.withLock { $0.schedule.take(now: clock.now()) }
         #expect(busy == a[0])
         disk.set(used: 95, total: 100)
-        clock.advance(by: 29)
+        clock.advance(by: .seconds(29))
         await engine.coordinate()
         #expect(engine.status.thinnedFiles == 0)
         #expect(a.allSatisfy { Captures.exists($0) })
 
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
         await engine.coordinate()
         #expect(Captures.exists(a[0]))
         #expect(!Captures.exists(a[1]))
@@ -336,7 +336,7 @@ import Testing
         let nextRetry = try #require(engine.status.nextRetry)
         #expect(abs(nextRetry.timeIntervalSince(clock.now()) - 0.2) < 1e-3)
 
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
         #expect(await step(engine) != nil)
         await engine.coordinate()
         let online = try #require(SyncStatus.load(captureDir: dir.path))
@@ -363,7 +363,7 @@ import Testing
         #expect(await step(engine) == files[0])
         #expect(engine.status.retries == 1)
         #expect(try SyncProgress.load(for: files[0])?.ackedRecords ?? 0 > 0, "the first batch was acknowledged")
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
         #expect(await step(engine) == files[0])
         #expect(!Captures.exists(files[0]))
         let records = uploader.succeeded.flatMap(\.records)
@@ -384,14 +384,14 @@ import Testing
         let engine = SyncEngine(settings: settings(dir), server: "test", uploader: uploader, environment: environment())
         await engine.coordinate()
         #expect(await step(engine) == files[0])
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
 
         let probe = try #require(engine.state.withLock { $0.schedule.take(now: clock.now()) })
         try FileManager.default.removeItem(atPath: probe)
         await engine.upload(probe, root: nil, settings: settings(dir))
         #expect(engine.pendingFiles == 2)
 
-        clock.advance(by: 3600)
+        clock.advance(by: .seconds(3600))
         #expect(await step(engine) != nil, "the engine is stuck offline waiting for a probe that was removed")
         #expect(await step(engine) != nil)
         #expect(uploader.succeeded.count == 2)
@@ -441,7 +441,7 @@ import Testing
 
         let task = Task { await engine.run() }
         let drained = await eventuallyAsync {
-            clock.advance(by: 0.1)
+            clock.advance(by: .milliseconds(100))
             return SyncStatus.load(captureDir: dir.path)?.syncedFiles == 9
         }
         task.cancel()

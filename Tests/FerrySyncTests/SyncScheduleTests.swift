@@ -11,37 +11,37 @@ import Testing
         var previous = 0.0
         for failures in 1...25 {
             let expected = min(3600, 0.2 * Double(1 << (failures - 1)))
-            let delay = backoff.delay(afterFailures: failures, random: 0.5)
+            let delay = backoff.delay(afterFailures: failures, random: 0.5).inSeconds
             #expect(abs(delay - expected) < 1e-9, "failure \(failures): \(delay), expected \(expected)")
             #expect(delay >= previous)
             previous = delay
         }
-        #expect(abs(backoff.delay(afterFailures: 1, random: 0.5) - 0.2) < 1e-12)
-        #expect(abs(backoff.delay(afterFailures: 2, random: 0.5) - 0.4) < 1e-12)
-        #expect(abs(backoff.delay(afterFailures: 3, random: 0.5) - 0.8) < 1e-12)
-        #expect(abs(backoff.delay(afterFailures: 15, random: 0.5) - 3276.8) < 1e-9)
-        #expect(backoff.delay(afterFailures: 16, random: 0.5) == 3600)
-        #expect(backoff.delay(afterFailures: 1000, random: 0.5) == 3600)
-        #expect(backoff.delay(afterFailures: Int.max, random: 0.5) == 3600)
+        #expect(abs(backoff.delay(afterFailures: 1, random: 0.5).inSeconds - 0.2) < 1e-12)
+        #expect(abs(backoff.delay(afterFailures: 2, random: 0.5).inSeconds - 0.4) < 1e-12)
+        #expect(abs(backoff.delay(afterFailures: 3, random: 0.5).inSeconds - 0.8) < 1e-12)
+        #expect(abs(backoff.delay(afterFailures: 15, random: 0.5).inSeconds - 3276.8) < 1e-9)
+        #expect(backoff.delay(afterFailures: 16, random: 0.5).inSeconds == 3600)
+        #expect(backoff.delay(afterFailures: 1000, random: 0.5).inSeconds == 3600)
+        #expect(backoff.delay(afterFailures: Int.max, random: 0.5).inSeconds == 3600)
     }
 
     @Test func jitterStaysWithinTwentyPercentAndTheBounds() {
         for failures in 1...25 {
             let base = min(3600, 0.2 * Double(1 << (failures - 1)))
             for random in [0, 0.25, 0.5, 0.75, 0.999] {
-                let delay = backoff.delay(afterFailures: failures, random: random)
+                let delay = backoff.delay(afterFailures: failures, random: random).inSeconds
                 #expect(delay >= 0.2 && delay <= 3600, "failure \(failures) random \(random): \(delay)")
                 #expect(delay >= base * 0.8 - 1e-9 && delay <= base * 1.2 + 1e-9, "failure \(failures) random \(random): \(delay)")
             }
         }
         // The jitter really spreads the waits (below the cap), and never below the first wait.
-        #expect(abs(backoff.delay(afterFailures: 5, random: 0) - 3.2 * 0.8) < 1e-9)
-        #expect(abs(backoff.delay(afterFailures: 5, random: 0.999) - 3.2 * (0.8 + 0.4 * 0.999)) < 1e-9)
-        #expect(backoff.delay(afterFailures: 1, random: 0) == 0.2)
-        #expect(abs(backoff.delay(afterFailures: 14, random: 0) - 1638.4 * 0.8) < 1e-9)
-        #expect(backoff.delay(afterFailures: 14, random: 0.999) > 1638.4 * 1.19)
-        #expect(abs(backoff.delay(afterFailures: 25, random: 0) - 3600 * 0.8) < 1e-9)
-        #expect(backoff.delay(afterFailures: 25, random: 0.999) == 3600)
+        #expect(abs(backoff.delay(afterFailures: 5, random: 0).inSeconds - 3.2 * 0.8) < 1e-9)
+        #expect(abs(backoff.delay(afterFailures: 5, random: 0.999).inSeconds - 3.2 * (0.8 + 0.4 * 0.999)) < 1e-9)
+        #expect(backoff.delay(afterFailures: 1, random: 0).inSeconds == 0.2)
+        #expect(abs(backoff.delay(afterFailures: 14, random: 0).inSeconds - 1638.4 * 0.8) < 1e-9)
+        #expect(backoff.delay(afterFailures: 14, random: 0.999).inSeconds > 1638.4 * 1.19)
+        #expect(abs(backoff.delay(afterFailures: 25, random: 0).inSeconds - 3600 * 0.8) < 1e-9)
+        #expect(backoff.delay(afterFailures: 25, random: 0.999).inSeconds == 3600)
     }
 }
 

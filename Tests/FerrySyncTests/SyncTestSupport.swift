@@ -1,5 +1,5 @@
 import FerryBSON
-import FerryCapture
+import FerryCaptureFile
 import FerryTestSupport
 import Foundation
 import Synchronization
@@ -65,14 +65,6 @@ final class FakeUploader: DataUploader {
     func uploadFile(_ metadata: UploadMetadata, path: String, key: UploadKey) async throws(UploadFailure) {
         try attempt(Call(kind: .file, metadata: metadata, key: key, path: path, fileBytes: FileManager.default.contents(atPath: path)))
     }
-}
-
-/// A SyncClock moved by hand.
-final class ManualSyncClock: SyncClock {
-    private let time: Mutex<Date>
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { time = Mutex(start) }
-    func now() -> Date { time.withLock { $0 } }
-    func advance(by seconds: Double) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
 /// A disk whose usage the test sets.
@@ -149,14 +141,4 @@ enum Captures {
         try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
         if let modified { try setModified(path, modified) }
     }
-}
-
-/// Polls without blocking a cooperative thread; true once `condition` holds, false after `timeout`.
-func eventuallyAsync(timeout: TimeInterval = 120, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(25))
-    }
-    return condition()
 }

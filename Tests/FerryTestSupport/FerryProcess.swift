@@ -95,3 +95,13 @@ public func eventually(timeout: TimeInterval = 90, _ condition: () throws -> Boo
     }
     return try condition()
 }
+
+/// Polls without blocking a cooperative thread; true once `condition` holds, false after `timeout`.
+public func eventuallyAsync(timeout: TimeInterval = 120, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(25))
+    }
+    return condition()
+}

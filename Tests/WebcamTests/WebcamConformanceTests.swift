@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryHIL
+import FerryHILTestSupport
 import FerryLoader
 import FerrySDK
 import FerryWebcamDriver

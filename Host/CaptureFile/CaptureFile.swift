@@ -3,18 +3,18 @@ import Foundation
 import SwiftProtobuf
 import ViamProtos
 
-public typealias DataCaptureMetadata = Viam_App_Datasync_V1_DataCaptureMetadata
-public typealias SensorData = Viam_App_Datasync_V1_SensorData
+package typealias DataCaptureMetadata = Viam_App_Datasync_V1_DataCaptureMetadata
+package typealias SensorData = Viam_App_Datasync_V1_SensorData
 
 /// Viam's capture file format and layout: a varint-length-delimited `DataCaptureMetadata`, then
 /// varint-length-delimited `SensorData` records. Open files end in `.prog`, finished ones in
 /// `.capture`, under `<capture_dir>/<api with : as _>/<name>/<Method>/`.
-public enum CaptureFile {
-    public static let inProgressExtension = "prog"
-    public static let finishedExtension = "capture"
+package enum CaptureFile {
+    package static let inProgressExtension = "prog"
+    package static let finishedExtension = "capture"
 
     /// `<capture_dir>/rdk_component_sensor/<name>/<Method>`
-    public static func directory(captureDir: String, api: String, component: String, method: String) -> URL {
+    package static func directory(captureDir: String, api: String, component: String, method: String) -> URL {
         URL(fileURLWithPath: captureDir)
             .appendingPathComponent(api.replacingOccurrences(of: ":", with: "_"))
             .appendingPathComponent(component)
@@ -22,14 +22,14 @@ public enum CaptureFile {
     }
 
     /// `<UTC timestamp>-<unique>`: sorts by creation time; unique across collectors and restarts.
-    public static func baseName(at date: Date) -> String {
+    package static func baseName(at date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let unique = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 16)
         return "\(formatter.string(from: date))-\(unique)"
     }
 
-    public static func metadata(
+    package static func metadata(
         api: String, component: String, method: String, parameters: BSONDocument, tabular: Bool, tags: [String],
         mimeType: String = ""
     ) -> DataCaptureMetadata {
@@ -74,7 +74,7 @@ public enum CaptureFile {
         return (try? Google_Protobuf_Any(message: StructConversion.value(from: value))) ?? Google_Protobuf_Any()
     }
 
-    public static func unpackParameters(_ parameters: [String: Google_Protobuf_Any]) -> BSONDocument {
+    package static func unpackParameters(_ parameters: [String: Google_Protobuf_Any]) -> BSONDocument {
         BSONDocument(
             parameters.keys.sorted().map { key in
                 let any = parameters[key]!
@@ -86,7 +86,7 @@ public enum CaptureFile {
             })
     }
 
-    public static func tabularRecord(_ reading: BSONDocument, requested: Date, received: Date) -> SensorData {
+    package static func tabularRecord(_ reading: BSONDocument, requested: Date, received: Date) -> SensorData {
         var record = SensorData()
         record.metadata.timeRequested = Google_Protobuf_Timestamp(date: requested)
         record.metadata.timeReceived = Google_Protobuf_Timestamp(date: received)
@@ -94,7 +94,7 @@ public enum CaptureFile {
         return record
     }
 
-    public static func binaryRecord(_ bytes: [UInt8], mimeType: String, requested: Date, received: Date) -> SensorData {
+    package static func binaryRecord(_ bytes: [UInt8], mimeType: String, requested: Date, received: Date) -> SensorData {
         var record = SensorData()
         record.metadata.timeRequested = Google_Protobuf_Timestamp(date: requested)
         record.metadata.timeReceived = Google_Protobuf_Timestamp(date: received)
@@ -104,7 +104,7 @@ public enum CaptureFile {
     }
 
     /// One message with its varint length prefix, as Go's protoutil delimited writer does.
-    public static func delimited(_ message: some SwiftProtobuf.Message) throws -> [UInt8] {
+    package static func delimited(_ message: some SwiftProtobuf.Message) throws -> [UInt8] {
         // Deterministic: Struct fields are a map, and the same reading should give the same bytes.
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true

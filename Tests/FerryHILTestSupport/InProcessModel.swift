@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryHIL
 import FerryLoader
 import FerrySDK
 
@@ -6,13 +7,13 @@ import FerrySDK
 /// driver on an in-process fake device through the same checks as `ferry hil` on hardware (and
 /// to reach paths a scripted device cannot, such as mmap). Errors become the statuses the host
 /// would see across the C ABI.
-public struct InProcessModel: ConformanceModel {
-    public var api: String
-    public var model: String
-    public var captureMethods: [String]
+package struct InProcessModel: ConformanceModel {
+    package var api: String
+    package var model: String
+    package var captureMethods: [String]
     let create: (ComponentConfig) throws -> any Component
 
-    public init(
+    package init(
         api: String, model: String, captureMethods: [String], create: @escaping (ComponentConfig) throws -> any Component
     ) {
         self.api = api
@@ -22,11 +23,11 @@ public struct InProcessModel: ConformanceModel {
     }
 
     /// A plugin's registration, created in process rather than through its `.so`.
-    public init(_ registration: ModelRegistration) {
+    package init(_ registration: ModelRegistration) {
         self.init(api: registration.api, model: registration.model, captureMethods: registration.captureMethods, create: registration.create)
     }
 
-    public func makeInstance(config: BSONDocument) throws(PluginCallError) -> any ConformanceInstance {
+    package func makeInstance(config: BSONDocument) throws(PluginCallError) -> any ConformanceInstance {
         do { return InProcessInstance(component: try create(ComponentConfig(document: config))) } catch { throw Self.callError(error) }
     }
 

@@ -3,34 +3,34 @@ import SwiftProtobuf
 
 /// What is wrong with a capture file, with the byte offset, so a user can tell truncation (a
 /// crash; recoverable) from corruption.
-public struct CaptureFileError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var offset: Int
-    public var message: String
-    public var description: String { "\(path): at byte \(offset): \(message)" }
+package struct CaptureFileError: Error, CustomStringConvertible, Sendable {
+    package var path: String
+    package var offset: Int
+    package var message: String
+    package var description: String { "\(path): at byte \(offset): \(message)" }
 }
 
 /// A whole capture file read into memory.
-public struct CaptureFileContents: Sendable {
-    public var metadata: DataCaptureMetadata
-    public var records: [SensorData]
+package struct CaptureFileContents: Sendable {
+    package var metadata: DataCaptureMetadata
+    package var records: [SensorData]
     /// Bytes up to the end of the last whole record.
-    public var validLength: Int
+    package var validLength: Int
     /// Bytes after it that do not form a whole record (a write cut short by a crash).
-    public var trailingBytes: Int
+    package var trailingBytes: Int
 }
 
-public enum CaptureFileReader {
+package enum CaptureFileReader {
     /// Reads a capture file. `strict` refuses a file whose tail is not a whole record; otherwise
     /// the tail is reported in `trailingBytes` (recovery truncates it).
-    public static func read(path: String, strict: Bool = true) throws(CaptureFileError) -> CaptureFileContents {
+    package static func read(path: String, strict: Bool = true) throws(CaptureFileError) -> CaptureFileContents {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CaptureFileError(path: path, offset: 0, message: "cannot read the file (missing or unreadable)")
         }
         return try parse(data, path: path, strict: strict)
     }
 
-    public static func parse(_ data: Data, path: String, strict: Bool) throws(CaptureFileError) -> CaptureFileContents {
+    package static func parse(_ data: Data, path: String, strict: Bool) throws(CaptureFileError) -> CaptureFileContents {
         // Data.withUnsafeBytes rethrows untyped errors; carry ours out in a Result.
         try data.withUnsafeBytes { bytes in Result { () throws(CaptureFileError) in try parse(bytes, path: path, strict: strict) } }.get()
     }

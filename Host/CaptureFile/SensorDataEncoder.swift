@@ -5,9 +5,9 @@ import Foundation
 /// building swift-protobuf's `Struct` (a dictionary per level): the capture hot path. The bytes
 /// parse as the same message as `CaptureFile.tabularRecord` builds (a test compares them); map
 /// entries come in the reading's own key order.
-enum SensorDataEncoder {
+package enum SensorDataEncoder {
     /// The record with its varint length prefix, ready to append to a capture file.
-    static func delimitedTabular(_ reading: BSONDocument, requested: Date, received: Date) -> [UInt8] {
+    package static func delimitedTabular(_ reading: BSONDocument, requested: Date, received: Date) -> [UInt8] {
         var metadata: [UInt8] = []
         metadata.reserveCapacity(32)
         message(field: 1, into: &metadata) { timestamp(requested, into: &$0) }

@@ -6,22 +6,22 @@ import Foundation
 #endif
 
 /// A failed file operation, with the path and the OS's reason.
-public struct CaptureIOError: Error, CustomStringConvertible, Sendable {
-    public var operation: String
-    public var path: String
-    public var code: Int32
-    public init(operation: String, path: String, code: Int32) {
+package struct CaptureIOError: Error, CustomStringConvertible, Sendable {
+    package var operation: String
+    package var path: String
+    package var code: Int32
+    package init(operation: String, path: String, code: Int32) {
         self.operation = operation
         self.path = path
         self.code = code
     }
-    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+    package var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
 /// The file-system seam of capture: the writer does all its I/O through this, so tests can make
 /// writes fail (disk full, read-only) without a full disk — and without relying on permissions,
 /// which root ignores.
-public protocol CaptureFileSystem: Sendable {
+package protocol CaptureFileSystem: Sendable {
     func createDirectory(_ path: String) throws(CaptureIOError)
     /// Creates a new file for writing; fails if it exists.
     func create(_ path: String) throws(CaptureIOError) -> Int32
@@ -41,10 +41,10 @@ public protocol CaptureFileSystem: Sendable {
     func syncDirectory(_ path: String)
 }
 
-public struct POSIXCaptureFileSystem: CaptureFileSystem {
-    public init() {}
+package struct POSIXCaptureFileSystem: CaptureFileSystem {
+    package init() {}
 
-    public func createDirectory(_ path: String) throws(CaptureIOError) {
+    package func createDirectory(_ path: String) throws(CaptureIOError) {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -52,13 +52,13 @@ public struct POSIXCaptureFileSystem: CaptureFileSystem {
         }
     }
 
-    public func create(_ path: String) throws(CaptureIOError) -> Int32 {
+    package func create(_ path: String) throws(CaptureIOError) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CaptureIOError(operation: "create", path: path, code: errno) }
         return fd
     }
 
-    public func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError) {
+    package func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError) {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
@@ -70,7 +70,7 @@ public struct POSIXCaptureFileSystem: CaptureFileSystem {
         }
     }
 
-    public func sync(_ fd: Int32, path: String) throws(CaptureIOError) {
+    package func sync(_ fd: Int32, path: String) throws(CaptureIOError) {
         guard fdatasync(fd) == 0 else { throw CaptureIOError(operation: "fsync", path: path, code: errno) }
     }
 
@@ -78,7 +78,7 @@ public struct POSIXCaptureFileSystem: CaptureFileSystem {
     /// journal anyway, and writers coalesce (one in flight each), so it cannot back up.
     static let syncQueue = DispatchQueue(label: "ferry.capture.fsync", qos: .utility)
 
-    public func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void) {
+    package func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void) {
         // A duplicate descriptor stays valid even if the writer closes the original meanwhile.
         let duplicate = dup(fd)
         guard duplicate >= 0 else {
@@ -92,20 +92,20 @@ public struct POSIXCaptureFileSystem: CaptureFileSystem {
         }
     }
 
-    public func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) {
+    package func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) {
         guard ftruncate(fd, off_t(length)) == 0 else { throw CaptureIOError(operation: "truncate", path: path, code: errno) }
         lseek(fd, off_t(length), SEEK_SET)
     }
 
-    public func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    package func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
-    public func rename(_ from: String, _ to: String) throws(CaptureIOError) {
+    package func rename(_ from: String, _ to: String) throws(CaptureIOError) {
         guard Glibc.rename(from, to) == 0 else { throw CaptureIOError(operation: "rename", path: from, code: errno) }
     }
 
-    public func remove(_ path: String) { unlink(path) }
+    package func remove(_ path: String) { unlink(path) }
 
-    public func syncDirectory(_ path: String) {
+    package func syncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         fsync(fd)

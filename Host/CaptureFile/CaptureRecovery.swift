@@ -3,19 +3,19 @@ import Logging
 
 /// Start-up recovery: every `.prog` left by a crash is cut back to its last whole record and
 /// promoted to `.capture`. Runs before any collector starts, so no `.prog` is still being written.
-public enum CaptureRecovery {
-    public struct Report: Sendable, Equatable {
+package enum CaptureRecovery {
+    package struct Report: Sendable, Equatable {
         /// Files promoted to `.capture`.
-        public var recovered: [String] = []
+        package var recovered: [String] = []
         /// Bytes cut off their tails in total.
-        public var truncatedBytes = 0
+        package var truncatedBytes = 0
         /// Files with no whole record (nothing to keep), removed.
-        public var removedEmpty: [String] = []
+        package var removedEmpty: [String] = []
         /// Files that could not be read as capture files; renamed `.corrupt` and left for a human.
-        public var quarantined: [String] = []
+        package var quarantined: [String] = []
     }
 
-    public static func recover(captureDir: String, logger: Logger) -> Report {
+    package static func recover(captureDir: String, logger: Logger) -> Report {
         var report = Report()
         for path in files(in: captureDir, withExtension: CaptureFile.inProgressExtension) {
             do {
@@ -53,7 +53,7 @@ public enum CaptureRecovery {
     }
 
     /// Every file under `directory` (recursively) with the extension, sorted.
-    public static func files(in directory: String, withExtension ext: String) -> [String] {
+    package static func files(in directory: String, withExtension ext: String) -> [String] {
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
         var paths: [String] = []
         while let relative = enumerator.nextObject() as? String {

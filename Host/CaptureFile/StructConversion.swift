@@ -5,14 +5,14 @@ import SwiftProtobuf
 /// Readings travel in Viam's capture files and uploads as google.protobuf.Struct, which only has
 /// JSON's types: numbers become doubles (as in Viam), dates become ISO-8601 strings, binary
 /// becomes base64, other BSON types their relaxed Extended JSON.
-public enum StructConversion {
-    public static func `struct`(from document: BSONDocument) -> Google_Protobuf_Struct {
+package enum StructConversion {
+    package static func `struct`(from document: BSONDocument) -> Google_Protobuf_Struct {
         var result = Google_Protobuf_Struct()
         for element in document { result.fields[element.key] = value(from: element.value) }
         return result
     }
 
-    public static func value(from bson: BSON) -> Google_Protobuf_Value {
+    package static func value(from bson: BSON) -> Google_Protobuf_Value {
         switch bson {
         case .double(let d): return Google_Protobuf_Value(numberValue: d)
         case .int32(let i): return Google_Protobuf_Value(numberValue: Double(i))
@@ -28,12 +28,12 @@ public enum StructConversion {
         }
     }
 
-    public static func document(from value: Google_Protobuf_Struct) -> BSONDocument {
+    package static func document(from value: Google_Protobuf_Struct) -> BSONDocument {
         // Struct fields are a map; sort keys so the same reading always reads back the same way.
         BSONDocument(value.fields.keys.sorted().map { ($0, bson(from: value.fields[$0]!)) })
     }
 
-    public static func bson(from value: Google_Protobuf_Value) -> BSON {
+    package static func bson(from value: Google_Protobuf_Value) -> BSON {
         switch value.kind {
         case .numberValue(let d): .double(d)
         case .stringValue(let s): .string(s)
