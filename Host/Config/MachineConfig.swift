@@ -44,7 +44,8 @@ public struct ModuleEntry: Sendable, Equatable {
     public var name: String
     /// The shared library for a local module.
     public var executablePath: String?
-    /// For registry modules: e.g. `acme:sensors`, and the version asked for.
+    /// For registry modules: e.g. `acme:sensors` (checked as a module id), and the version pin
+    /// (checked; `latest` when the config gives none).
     public var moduleID: String?
     public var version: String?
     public var path: String
@@ -94,6 +95,15 @@ public struct FerryOptions: Sendable, Equatable {
     /// The embedded server's pipeline start delay after a schedule tick (as `ferry serve
     /// --pipeline-start-delay`); nil: the default (120 s, as Viam).
     public var pipelineStartDelaySecs: Double?
+    /// Where registry modules come from: a directory, file:// or http(s):// URL (`ferry run
+    /// --registry` and FERRY_REGISTRY take precedence).
+    public var registry: String?
+    /// Public key files whose signatures this machine accepts on module indexes.
+    public var registryTrust: [String] = []
+    /// A PEM file of certificates to trust for an https:// registry.
+    public var registryCA: String?
+    /// Where installed modules are kept; default: `ferry-modules` beside the capture directory.
+    public var moduleCache: String?
 
     public init() {}
 }

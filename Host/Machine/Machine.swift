@@ -17,6 +17,14 @@ public final class Machine: @unchecked Sendable {
         public var fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem()
         /// How often the config file is checked for changes and failed components are retried.
         public var pollInterval: DispatchTimeInterval = .seconds(1)
+        /// Supplies `{"type": "registry"}` modules; nil reports them as needing a registry.
+        public var modules: (any ModuleSupplier)?
+        /// Waits between attempts at a module that cannot be had.
+        public var moduleBackoff = ModuleBackoff()
+        /// Called, off the control queue, when a module's new version is installed while another
+        /// version of it is loaded: plugins are never unloaded, so the process must restart
+        /// (`ferry run` stops gracefully and re-executes itself). nil only logs it.
+        public var restart: (@Sendable (Machine, String) -> Void)?
         public init() {}
     }
 
@@ -32,7 +40,9 @@ public final class Machine: @unchecked Sendable {
     let logger: Logger
     let control = DispatchQueue(label: "ferry.machine.control")
 
-    private var config: MachineConfig?
+    var config: MachineConfig?
+    /// Registry modules by module id (control queue only).
+    var registryModules: [String: RegistryModuleState] = [:]
     private var components: [String: RunningComponent] = [:]
     private var failedComponents: [String: String] = [:]
     private var configStamp: FileStamp?
@@ -73,6 +83,7 @@ public final class Machine: @unchecked Sendable {
             watcher?.cancel()
             watcher = nil
             for name in components.keys.sorted() { stopComponent(name) }
+            registryModules.removeAll()  // answers still on their way are dropped
             captureDirLock = nil
         }
     }
@@ -151,14 +162,18 @@ public final class Machine: @unchecked Sendable {
                     logger.error("\(module.path) (\(module.name)): \(error)")
                 }
             case .registry:
-                logger.error("\(module.path) (\(module.name)): registry modules are not installed by ferry yet; download the plugin and use {\"type\": \"local\", \"executable_path\": …}")
+                break
             }
         }
+        syncRegistryModules(config.modules.filter { $0.kind == .registry })
     }
 
-    private func apply(_ newConfig: MachineConfig) throws(ConfigError) {
+    func apply(_ newConfig: MachineConfig) throws(ConfigError) {
         let plan = try MachinePlan.make(config: newConfig, registry: registry)
-        for (path, message) in plan.unavailable { logger.error("\(configPath): \(path): \(message)") }
+        let waiting = modulesNotLoaded
+        for (path, message) in plan.unavailable {
+            logger.error("\(configPath): \(path): \(message)\(waiting.isEmpty ? "" : "; registry modules not loaded yet: \(waiting) (it starts once they load)")")
+        }
         let wanted = Dictionary(uniqueKeysWithValues: plan.components.map { ($0.entry.name, $0) })
         for name in components.keys.sorted() where wanted[name] == nil {
             stopComponent(name)
@@ -257,6 +272,7 @@ public final class Machine: @unchecked Sendable {
             _ = reloadOnControlQueue()
             return
         }
+        retryDueModules()
         guard !failedComponents.isEmpty, let config, let plan = try? MachinePlan.make(config: config, registry: registry) else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)
