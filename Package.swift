@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -68,7 +69,20 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
             path: "Host/Generated/ViamGRPC"),
-        .target(name: "FerryConfig", dependencies: ["FerryBSON"], path: "Host/Config"),
+        .target(name: "FerryConfig", dependencies: ["FerryBSON", "FerryModuleSpec"], path: "Host/Config"),
+        // Module registry: the names (ids, semver, pins, platforms), then signing, archives,
+        // the cache, installation and serving.
+        .target(name: "FerryModuleSpec", path: "Host/ModuleSpec"),
+        .systemLibrary(name: "CZlib", path: "Host/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "FerryModules",
+            dependencies: [
+                "FerryBSON", "FerryModuleSpec", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Host/Modules"),
         // libffi, for the simple plugin tier (plain C functions + a JSON manifest).
         .systemLibrary(name: "CFFI", path: "Host/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         .target(
@@ -159,7 +173,7 @@ let package = Package(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
-                "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL",
+                "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -247,6 +261,9 @@ let package = Package(
             path: "Tests/FerryHILTestSupport"),
         .testTarget(name: "FerryBSONTests", dependencies: ["FerryBSON", "FerryTestSupport"]),
         .testTarget(name: "FerryConfigTests", dependencies: ["FerryConfig", "FerryBSON"]),
+        .testTarget(
+            name: "FerryModulesTests",
+            dependencies: ["FerryModules", "FerryModuleSpec", "FerryBSON", "FerryTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "FerryLoaderTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport", "CFerryPlugin"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryModuleSpec
 import Foundation
 
 /// Parses and validates a machine config. Every fault is reported with its JSON path; nothing is
@@ -57,6 +58,20 @@ package enum ConfigParser {
         }
         let modules = walker.objects(root, "modules", at: "").compactMap {
             parseModule($0.0, at: $0.1, walker: walker, baseDirectory: baseDirectory)
+        }
+        var moduleNames: [String: String] = [:]
+        var moduleIDs: [String: String] = [:]
+        for module in modules {
+            if let first = moduleNames[module.name] {
+                walker.fault("\(module.path).name", "duplicate module name \"\(module.name)\" (also at \(first))")
+            }
+            moduleNames[module.name] = moduleNames[module.name] ?? module.path
+            if let id = module.moduleID {
+                if let first = moduleIDs[id] {
+                    walker.fault("\(module.path).module_id", "\(id) is already configured at \(first); a machine runs one version of a module")
+                }
+                moduleIDs[id] = moduleIDs[id] ?? module.path
+            }
         }
         let dataManager = parseDataManager(root, walker: walker, baseDirectory: baseDirectory)
         return MachineConfig(components: components, modules: modules, dataManager: dataManager)
@@ -145,8 +160,23 @@ package enum ConfigParser {
             }
         case .registry:
             moduleID = walker.string(object, "module_id", at: path, required: true)
+            if let id = moduleID {
+                do throws(ModuleID.ParseError) {
+                    _ = try ModuleID(parsing: id)
+                } catch {
+                    walker.fault("\(path).module_id", error.description)
+                }
+            }
         }
-        let version = walker.string(object, "version", at: path)
+        var version = walker.string(object, "version", at: path)
+        if kind == .registry {
+            version = version ?? "latest"
+            do throws(VersionPin.ParseError) {
+                _ = try VersionPin(parsing: version!)
+            } catch {
+                walker.fault("\(path).version", error.description)
+            }
+        }
         guard let name, kind == .registry || executablePath != nil else { return nil }
         return ModuleEntry(kind: kind, name: name, executablePath: executablePath, moduleID: moduleID, version: version, path: path)
     }
@@ -197,7 +227,8 @@ package enum ConfigParser {
             object,
             [
                 "server", "api_key_id", "api_key", "ca_cert", "insecure", "fsync_interval_ms", "data_dir", "listen",
-                "capture_dir_max_bytes", "archive_dir", "pipeline_start_delay_secs",
+                "capture_dir_max_bytes", "archive_dir", "pipeline_start_delay_secs", "registry", "registry_trust", "registry_ca",
+                "module_cache",
             ],
             at: path)
         var options = FerryOptions()
@@ -226,6 +257,13 @@ package enum ConfigParser {
         options.pipelineStartDelay = walker.number(object, "pipeline_start_delay_secs", at: path) {
             $0 < 0 || $0 > 1e9 ? "must be 0 or more seconds (at most 10⁹), got \($0)" : nil
         }.map { .seconds($0) }
+        // A registry given as a relative directory is relative to the config, like every path here.
+        options.registry = walker.string(object, "registry", at: path).map {
+            $0.contains("://") ? $0 : resolve($0, against: baseDirectory)
+        }
+        options.registryTrust = (walker.strings(object, "registry_trust", at: path) ?? []).map { resolve($0, against: baseDirectory) }
+        options.registryCA = walker.string(object, "registry_ca", at: path).map { resolve($0, against: baseDirectory) }
+        options.moduleCache = walker.string(object, "module_cache", at: path).map { resolve($0, against: baseDirectory) }
         if options.server != nil, options.pipelineStartDelay != nil {
             walker.fault("\(path).pipeline_start_delay_secs", "configures the embedded data server's pipelines; with a server named, use `ferry serve --pipeline-start-delay` there")
         }

@@ -44,7 +44,8 @@ package struct ModuleEntry: Sendable, Equatable {
     package var name: String
     /// The shared library for a local module.
     package var executablePath: String?
-    /// For registry modules: e.g. `acme:sensors`, and the version asked for.
+    /// For registry modules: e.g. `acme:sensors` (checked as a module id), and the version pin
+    /// (checked; `latest` when the config gives none).
     package var moduleID: String?
     package var version: String?
     package var path: String
@@ -95,6 +96,15 @@ package struct FerryOptions: Sendable, Equatable {
     /// The embedded server's pipeline start delay after a schedule tick (as `ferry serve
     /// --pipeline-start-delay`); nil: the default (120 s, as Viam).
     package var pipelineStartDelay: Duration?
+    /// Where registry modules come from: a directory, file:// or http(s):// URL (`ferry run
+    /// --registry` and FERRY_REGISTRY take precedence).
+    package var registry: String?
+    /// Public key files whose signatures this machine accepts on module indexes.
+    package var registryTrust: [String] = []
+    /// A PEM file of certificates to trust for an https:// registry.
+    package var registryCA: String?
+    /// Where installed modules are kept; default: `ferry-modules` beside the capture directory.
+    package var moduleCache: String?
 
     package init() {}
 }

@@ -19,6 +19,14 @@ package final class Machine: @unchecked Sendable {
         package var fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem()
         /// How often the config file is checked for changes and failed components are retried.
         package var pollInterval: Duration = .seconds(1)
+        /// Supplies `{"type": "registry"}` modules; nil reports them as needing a registry.
+        package var modules: (any ModuleSupplier)?
+        /// Waits between attempts at a module that cannot be had.
+        package var moduleBackoff = ModuleBackoff()
+        /// Called, off the control queue, when a module's new version is installed while another
+        /// version of it is loaded: plugins are never unloaded, so the process must restart
+        /// (`ferry run` stops gracefully and re-executes itself). nil only logs it.
+        package var restart: (@Sendable (Machine, String) -> Void)?
         package init() {}
     }
 
@@ -34,7 +42,9 @@ package final class Machine: @unchecked Sendable {
     let logger: Logger
     let control = DispatchQueue(label: "ferry.machine.control")
 
-    private var config: MachineConfig?
+    var config: MachineConfig?
+    /// Registry modules by module id (control queue only).
+    var registryModules: [String: RegistryModuleState] = [:]
     private var components: [String: RunningComponent] = [:]
     private var failedComponents: [String: String] = [:]
     private var configStamp: FileStamp?
@@ -58,7 +68,12 @@ package final class Machine: @unchecked Sendable {
             loadModules(config)
             try apply(config)
             configStamp = FileStamp(path: configPath)
-            startWatching()
+        }
+        // Made off the control queue, because the timer's first fire runs on it (at once, with a
+        // manual clock, whose fires are synchronous).
+        let timer = options.clock.repeatingTimer(queue: control, every: options.pollInterval) { [weak self] in self?.poll() }
+        control.sync {
+            if captureDirLock == nil { timer.cancel() } else { watcher = timer }  // nil: stopped meanwhile
         }
     }
 
@@ -75,6 +90,7 @@ package final class Machine: @unchecked Sendable {
             watcher?.cancel()
             watcher = nil
             for name in components.keys.sorted() { stopComponent(name) }
+            registryModules.removeAll()  // answers still on their way are dropped
             captureDirLock = nil
         }
     }
@@ -153,14 +169,18 @@ package final class Machine: @unchecked Sendable {
                     logger.error("\(module.path) (\(module.name)): \(error)")
                 }
             case .registry:
-                logger.error("\(module.path) (\(module.name)): registry modules are not installed by ferry yet; download the plugin and use {\"type\": \"local\", \"executable_path\": …}")
+                break
             }
         }
+        syncRegistryModules(config.modules.filter { $0.kind == .registry })
     }
 
-    private func apply(_ newConfig: MachineConfig) throws(ConfigError) {
+    func apply(_ newConfig: MachineConfig) throws(ConfigError) {
         let plan = try MachinePlan.make(config: newConfig, registry: registry)
-        for (path, message) in plan.unavailable { logger.error("\(configPath): \(path): \(message)") }
+        let waiting = modulesNotLoaded
+        for (path, message) in plan.unavailable {
+            logger.error("\(configPath): \(path): \(message)\(waiting.isEmpty ? "" : "; registry modules not loaded yet: \(waiting) (it starts once they load)")")
+        }
         let wanted = Dictionary(uniqueKeysWithValues: plan.components.map { ($0.entry.name, $0) })
         for name in components.keys.sorted() where wanted[name] == nil {
             stopComponent(name)
@@ -245,16 +265,13 @@ package final class Machine: @unchecked Sendable {
 
     /// Polls the config file (editors replace files, so a stamp beats inotify on one inode) and
     /// retries components whose creation failed.
-    private func startWatching() {
-        watcher = options.clock.repeatingTimer(queue: control, every: options.pollInterval) { [weak self] in self?.poll() }
-    }
-
     private func poll() {
         let stamp = FileStamp(path: configPath)
         if stamp != configStamp, stamp != nil {
             _ = reloadOnControlQueue()
             return
         }
+        retryDueModules()
         guard !failedComponents.isEmpty, let config, let plan = try? MachinePlan.make(config: config, registry: registry) else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)

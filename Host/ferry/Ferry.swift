@@ -7,6 +7,6 @@ struct Ferry: AsyncParsableCommand {
         abstract: "Data management for robots and edge machines: capture, sync, query, pipelines.",
         subcommands: [
             RunCommand.self, CaptureCommand.self, PluginCommand.self, MQLCommand.self, ServeCommand.self, OrgCommand.self,
-            KeyCommand.self, DataCommand.self, SyncCommand.self, PipelinesCommand.self, HILCommand.self,
+            KeyCommand.self, DataCommand.self, SyncCommand.self, PipelinesCommand.self, HILCommand.self, ModuleCommand.self,
         ])
 }

@@ -22,6 +22,11 @@ struct RunCommand: AsyncParsableCommand {
             files or directories), then the config's modules. Edits to the config file apply while running; \
             an invalid edit is refused and the running config stays. Ctrl-C closes every capture file cleanly.
 
+            Registry modules ({"type": "registry", "module_id", "version"}) are resolved, verified against \
+            the trusted keys and installed into the module cache without holding up start-up; offline, the \
+            newest cached version the pin accepts runs. When a module's version changes while it is loaded, \
+            ferry installs the new one, stops cleanly and re-executes itself to load it.
+
             Finished capture files are synced to the data server named in the data_manager's `ferry` attributes, \
             or, when none is named, to an embedded data server in this process (data in `ferry-data` beside the \
             capture directory). See `ferry sync status`.
@@ -33,11 +38,35 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics (GET /metrics) on HOST:PORT; off by default.")
     var metricsListen: String?
 
+    @Option(help: "Where registry modules come from: a directory, file:// or http(s):// URL (else $FERRY_REGISTRY, else the config's ferry.registry).")
+    var registry: String?
+
+    @Option(help: "A module publisher's public key (.pub) to trust; repeatable (else $FERRY_REGISTRY_TRUST, colon-separated, else ferry.registry_trust).")
+    var trust: [String] = []
+
+    @Option(name: .customLong("registry-ca"), help: "A PEM file of CA certificates for an https:// registry (else $FERRY_REGISTRY_CA, else ferry.registry_ca).")
+    var registryCA: String?
+
+    @Option(name: .customLong("module-cache"), help: "Where registry modules are installed (else $FERRY_MODULE_CACHE, else ferry.module_cache, else ferry-modules beside capture_dir).")
+    var moduleCache: String?
+
     func run() async throws {
+        _ = HostRestart.inherited  // before anything is opened: what a restart must keep
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry")
         let registry = PluginRegistry()
-        let machine = Machine(configPath: config, registry: registry)
+        // Registry modules: settings as the config stands at start (a change to them needs a restart).
+        let settings = RegistrySettings(
+            registry: self.registry, trust: trust, caFile: registryCA, cache: moduleCache, config: try? ConfigParser.load(file: config))
+        var options = Machine.Options()
+        options.modules = RegistryModuleSupplier(client: settings.client(logger: Logger(label: "ferry.modules")))
+        options.restart = { machine, reason in
+            // A new version of a loaded module: stop gracefully, then become a fresh ferry run.
+            logger.notice("restarting ferry run to load \(reason)")
+            machine.stop()
+            HostRestart.reexecute()
+        }
+        let machine = Machine(configPath: config, registry: registry, options: options)
         // Handlers first, so a signal during start-up still closes files cleanly.
         Self.stopOnSignals(machine, logger: logger)
         registry.load(paths: PluginDiscovery.builtinPlugins())

@@ -59,6 +59,14 @@ struct ServeCommand: AsyncParsableCommand {
     var pipelinePoll = 5.0
 
     @Option(
+        name: .customLong("registry-dir"),
+        help: "Also serve this module registry directory, on --registry-listen, with the server's TLS (plain HTTP with --insecure).")
+    var registryDir: String?
+
+    @Option(name: .customLong("registry-listen"), help: "Where --registry-dir is served: HOST:PORT (port 0: any free port, logged).")
+    var registryListen = "127.0.0.1:8081"
+
+    @Option(
         name: .customLong("pipeline-run-retention"),
         help: "Days finished pipeline runs stay in the run history (their results stay in the sink); 0 keeps them forever.")
     var pipelineRunRetention = 90.0
@@ -107,7 +115,11 @@ struct ServeCommand: AsyncParsableCommand {
         if metricsListen != "off" { try await MetricsEndpoint.serve(metricsListen, logger: logger) }
         let stack = DataServerStack(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
-        try await stack.run()
+        let registryServer = try registryServer(tls: configuration.server.tls, logger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            if let registryServer { group.addTask { try await registryServer() } }
+            group.addTask { try await stack.run() }
+        }
     }
 }
 

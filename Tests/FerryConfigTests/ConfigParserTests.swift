@@ -138,7 +138,7 @@ import Testing
         #expect(faults(service(#"{"maximum_num_sync_threads": 0}"#)) == ["\(path).maximum_num_sync_threads: must be at least 1, got 0"])
         #expect(faults(service(#"{"tags": ["a", 3]}"#)) == ["\(path).tags[1]: expected a string, got the number 3"])
         #expect(faults(service(#"{"ferry": {"sever": "x:1"}}"#)) == [
-            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, archive_dir, ca_cert, capture_dir_max_bytes, data_dir, fsync_interval_ms, insecure, listen, pipeline_start_delay_secs, server"
+            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, archive_dir, ca_cert, capture_dir_max_bytes, data_dir, fsync_interval_ms, insecure, listen, module_cache, pipeline_start_delay_secs, registry, registry_ca, registry_trust, server"
         ])
         #expect(faults(service(#"{"ferry": {"listen": "nowhere"}}"#)) == [
             #"\#(path).ferry.listen: "nowhere" is not \#(ListenAddress.expected) for the embedded data server"#
@@ -157,6 +157,41 @@ import Testing
     @Test func moduleErrors() {
         #expect(faults(#"{"modules": [{"name": "m", "type": "docker"}]}"#) == [#"modules[0].type: "docker" is not a module type; expected "local" or "registry""#])
         #expect(faults(#"{"modules": [{"name": "m", "type": "local"}]}"#) == ["modules[0].executable_path: is required (a string)"])
+    }
+
+    @Test func registryModulesAndTheirSettings() throws {
+        let config = try ConfigParser.parse(
+            #"""
+            {"modules": [{"type": "registry", "name": "acme_tmp117", "module_id": "acme:tmp117", "version": "1.2.*"},
+                         {"type": "registry", "name": "other", "module_id": "acme:other"}],
+             "services": [{"name": "dm", "type": "data_manager", "attributes": {"ferry": {
+                "registry": "registry", "registry_trust": ["keys/acme.pub"], "registry_ca": "ca.pem", "module_cache": "/var/ferry/modules"}}}]}
+            """#, baseDirectory: "/etc/ferry")
+        #expect(config.modules.map(\.version) == ["1.2.*", "latest"])
+        #expect(config.modules[0].moduleID == "acme:tmp117" && config.modules[0].kind == .registry)
+        let ferry = config.dataManager.ferry
+        #expect(ferry.registry == "/etc/ferry/registry" && ferry.registryTrust == ["/etc/ferry/keys/acme.pub"])
+        #expect(ferry.registryCA == "/etc/ferry/ca.pem" && ferry.moduleCache == "/var/ferry/modules")
+        let url = try ConfigParser.parse(
+            #"{"services": [{"name": "dm", "type": "data_manager", "attributes": {"ferry": {"registry": "https://r.example/fleet"}}}]}"#,
+            baseDirectory: "/")
+        #expect(url.dataManager.ferry.registry == "https://r.example/fleet")
+    }
+
+    @Test func badRegistryModulesAreRefusedWithTheirPaths() {
+        let module = { (fields: String) in #"{"modules": [{"type": "registry", "name": "m", \#(fields)}]}"# }
+        #expect(faults(module(#""module_id": "acme:x", "version": "1.2""#)) == [
+            #"modules[0].version: "1.2" is not a version pin (it needs three numbers, MAJOR.MINOR.PATCH); use 1.2.0, 1.2.*, 1.*, latest or latest-with-prerelease"#
+        ])
+        #expect(faults(module(#""module_id": "acme/x""#)).first?.hasPrefix(#"modules[0].module_id: "acme/x" is not a module id; write NAMESPACE:NAME"#) == true)
+        #expect(faults(module(#""version": "1.0.0""#)) == ["modules[0].module_id: is required (a string)"])
+        #expect(faults(#"""
+            {"modules": [{"type": "registry", "name": "a", "module_id": "acme:x", "version": "1.0.0"},
+                         {"type": "registry", "name": "a", "module_id": "acme:x", "version": "2.0.0"}]}
+            """#) == [
+            #"modules[1].name: duplicate module name "a" (also at modules[0])"#,
+            "modules[1].module_id: acme:x is already configured at modules[0]; a machine runs one version of a module",
+        ])
     }
 
     @Test func everyProblemIsReportedAtOnce() {

@@ -10,10 +10,14 @@ public final class FerryProcess: @unchecked Sendable {
     let logPath: String?
 
     /// `log`: send stdout and stderr to this file instead of pipes, for long-running processes
-    /// whose output nobody reads while they run (a full pipe would block them).
-    public init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, log: String? = nil) throws {
+    /// whose output nobody reads while they run (a full pipe would block them). `executable`:
+    /// another long-running program than `ferry` (a static HTTP server, say).
+    public init(
+        _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, log: String? = nil,
+        executable: String = BuiltProducts.ferry
+    ) throws {
         logPath = log
-        process.executableURL = URL(fileURLWithPath: BuiltProducts.ferry)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
