@@ -109,7 +109,7 @@ let package = Package(
             name: "FerryMachine",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryCaptureFile", "FerryClock",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Host/Machine"),
         .target(name: "FerryMQL", dependencies: ["FerryBSON"], path: "Host/MQL"),
@@ -161,7 +161,10 @@ let package = Package(
             path: "Host/Sync"),
         .target(
             name: "FerryPipelines",
-            dependencies: ["FerryStore", "FerryMQL", "FerryBSON", "FerryClock", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FerryStore", "FerryMQL", "FerryBSON", "FerryClock", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Host/Pipelines"),
         // `ferry hil`: the per-API conformance suite, and the JPEG/PNG decoding its camera checks need.
         .target(

@@ -50,6 +50,7 @@ package final class Machine: @unchecked Sendable {
     private var configStamp: FileStamp?
     private var watcher: (any RepeatingTimer)?
     private var captureDirLock: CaptureDirectoryLock?
+    private var collectorMetrics = CollectorMetrics()
 
     package init(configPath: String, registry: PluginRegistry, options: Options = Options(), logger: Logger = Logger(label: "ferry.machine")) {
         self.configPath = configPath
@@ -114,15 +115,34 @@ package final class Machine: @unchecked Sendable {
         for collector in collectors { collector.finishFile() }
     }
 
+    /// Why the machine is not ready (`GET /readyz`): each configured component not running and
+    /// each registry module not loaded, with the reason; empty when everything runs.
+    package var notReady: [String] {
+        control.sync {
+            guard let config else { return ["no config applied yet (\(configPath))"] }
+            var problems: [String] = []
+            for entry in config.components where components[entry.name] == nil {
+                let reason = failedComponents[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)"
+                problems.append("component \(entry.name): \(reason)")
+            }
+            for (id, state) in registryModules.sorted(by: { $0.key < $1.key }) where state.loaded == nil {
+                problems.append("registry module \(id) \(state.pin): \(state.lastError ?? "being installed")")
+            }
+            return problems
+        }
+    }
+
     /// Collector keys running now, with their stats.
     package var collectorStats: [Collector.Key: CollectorStats] {
-        control.sync {
-            var stats: [Collector.Key: CollectorStats] = [:]
-            for component in components.values {
-                for (key, running) in component.collectors { stats[key] = running.collector.stats }
-            }
-            return stats
+        control.sync { currentCollectorStats() }
+    }
+
+    private func currentCollectorStats() -> [Collector.Key: CollectorStats] {
+        var stats: [Collector.Key: CollectorStats] = [:]
+        for component in components.values {
+            for (key, running) in component.collectors { stats[key] = running.collector.stats }
         }
+        return stats
     }
 
     package var writerStats: [Collector.Key: CaptureWriterStats] {
@@ -272,6 +292,7 @@ package final class Machine: @unchecked Sendable {
             return
         }
         retryDueModules()
+        collectorMetrics.publish(currentCollectorStats())
         guard !failedComponents.isEmpty, let config, let plan = try? MachinePlan.make(config: config, registry: registry) else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)

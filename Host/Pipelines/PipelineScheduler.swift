@@ -4,6 +4,7 @@ import FerryMQL
 import FerryStore
 import Foundation
 import Logging
+import Metrics
 
 /// Runs every enabled pipeline on its schedule, backfills, re-runs windows that late data touched,
 /// and keeps runs moving: SCHEDULED → STARTED → COMPLETED | FAILED.
@@ -129,9 +130,11 @@ public actor PipelineScheduler {
             }
             holdsLease = false
             recovered = false
+            PipelineMetrics.lease(held: false)
             return
         }
         holdsLease = true
+        PipelineMetrics.lease(held: true)
         if !recovered {
             try await recoverOrphans(now: now)
             recovered = true
@@ -147,7 +150,9 @@ public actor PipelineScheduler {
         }
         try await enforceTimeouts(try await store.activeRuns(), now: now)
         // Read again: timeouts may have re-created windows, which can start in this same step.
-        try await startDue(try await store.activeRuns(), pipelines: pipelines, now: now)
+        let active = try await store.activeRuns()
+        try await startDue(active, pipelines: pipelines, now: now)
+        PipelineMetrics.backfillWindowsLeft(active.filter { $0.kind == .backfill && $0.status == .scheduled }.count)
         if lastPrune.map({ now - $0 >= Self.pruneInterval.inMilliseconds }) ?? true {
             lastPrune = now
             _ = try await store.pruneInvalidations()
@@ -304,6 +309,7 @@ public actor PipelineScheduler {
                     message:
                         "timed out: still running after the execution timeout of \(timeout / 1000) s. Narrow the query (a leading $match on indexed fields), shorten the window, or raise --pipeline-timeout",
                     now: now, retry: nil)
+                PipelineMetrics.finished(run, status: "timed_out", now: now)
                 logger.warning("run timed out", metadata: ["run": "\(run.id)", "pipeline": "\(run.pipelineID)"])
             } else if now >= started + 2 * timeout {
                 let retry = retryRun(of: run, now: now)
@@ -312,6 +318,7 @@ public actor PipelineScheduler {
                     message:
                         "hung: STARTED for more than twice the execution timeout (\(2 * timeout / 1000) s) without finishing; its window was re-created as run \(retry.id)",
                     now: now, retry: retry)
+                PipelineMetrics.finished(run, status: "hung", now: now)
                 logger.warning("hung run re-created", metadata: ["run": "\(run.id)", "retry": "\(retry.id)"])
             }
         }
@@ -366,17 +373,20 @@ public actor PipelineScheduler {
             case .success(let documents):
                 do {
                     if try await store.completeRun(id: run.id, documents: documents, now: now) {
+                        PipelineMetrics.finished(run, status: "succeeded", now: now)
                         logger.debug(
                             "run completed",
                             metadata: ["run": "\(run.id)", "pipeline": "\(pipeline.name)", "documents": "\(documents.count)"])
                     }
                 } catch let error as StoreError where error.kind == .invalidArgument {
                     _ = try await store.failRun(id: run.id, message: error.message, now: now, retry: nil)
+                    PipelineMetrics.finished(run, status: "failed", now: now)
                 }
             case .failure(let error):
                 let message =
                     if let error = error as? MQLError { "MQL stage failed: \(error)" } else { "\(error)" }
                 _ = try await store.failRun(id: run.id, message: message, now: now, retry: nil)
+                PipelineMetrics.finished(run, status: "failed", now: now)
                 logger.info("run failed", metadata: ["run": "\(run.id)", "pipeline": "\(pipeline.name)", "error": "\(message)"])
             }
         } catch {
@@ -384,4 +394,17 @@ public actor PipelineScheduler {
             logger.error("recording the end of run \(run.id) failed: \(error)")
         }
     }
+}
+
+/// The scheduler's metrics, named as Prometheus likes: runs by how they ended and how long they
+/// took, backfill windows still waiting, and whether this process holds the scheduler lease.
+enum PipelineMetrics {
+    static func finished(_ run: PipelineRunRecord, status: String, now: Int64) {
+        Counter(label: "ferry_pipeline_runs_total", dimensions: [("status", status), ("kind", run.kind.rawValue)]).increment()
+        if let started = run.startedAt {
+            Metrics.Timer(label: "ferry_pipeline_run_duration_seconds").recordMilliseconds(max(0, now - started))
+        }
+    }
+    static func lease(held: Bool) { Gauge(label: "ferry_pipeline_scheduler_lease_held").record(held ? 1 : 0) }
+    static func backfillWindowsLeft(_ count: Int) { Gauge(label: "ferry_pipeline_backfill_windows_left").record(count) }
 }

@@ -178,7 +178,10 @@ package final class SyncEngine: Sendable {
             return state.status
         }
         status?.save(captureDir: settings.captureDir)
-        if let scan { SyncMetrics.backlog(files: scan.finished.count, bytes: scan.finishedBytes) }
+        if let scan {
+            SyncMetrics.backlog(files: scan.finished.count, bytes: scan.finishedBytes)
+            SyncMetrics.oldestUnsynced(scan.oldestReading(), now: now)
+        }
     }
 
     // MARK: Workers
@@ -286,6 +289,10 @@ enum SyncMetrics {
     static func fileSynced() { Counter(label: "ferry_sync_files_total").increment() }
     static func retry() { Counter(label: "ferry_sync_retries_total").increment() }
     static func thinned(_ count: Int) { Counter(label: "ferry_sync_thinned_files_total").increment(by: count) }
+    /// Seconds since the oldest reading still waiting to be uploaded was captured; 0 when none waits.
+    static func oldestUnsynced(_ oldest: Date?, now: Date) {
+        Gauge(label: "ferry_sync_oldest_unsynced_reading_age_seconds").record(oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+    }
     static func backlog(files: Int, bytes: Int64) {
         Gauge(label: "ferry_sync_backlog_files").record(files)
         Gauge(label: "ferry_sync_backlog_bytes").record(bytes)

@@ -35,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The machine config (Viam's JSON format).")
     var config: String
 
-    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics (GET /metrics) on HOST:PORT; off by default.")
+    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics (GET /metrics) and health probes (GET /healthz, /readyz) on HOST:PORT; off by default.")
     var metricsListen: String?
 
     @Option(help: "Where registry modules come from: a directory, file:// or http(s):// URL (else $FERRY_REGISTRY, else the config's ferry.registry).")
@@ -76,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw Failure("\(error)")
         }
-        if let metricsListen { try await MetricsEndpoint.serve(metricsListen, logger: logger) }
+        if let metricsListen { try await MetricsEndpoint.serve(metricsListen, logger: logger) { machine.notReady } }
         logger.info("running \(config); Ctrl-C to stop")
         // Capture runs on Dispatch queues; these tasks sync (and serve, when embedded) until a
         // signal ends the process.

@@ -8,6 +8,7 @@ import FerryPipelines
 import FerryStore
 import Foundation
 import Logging
+import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve plain HTTP/2 without TLS (h2c); clients must dial insecurely.")
     var insecure = false
 
-    @Option(name: .customLong("metrics-listen"), help: "Where to serve Prometheus metrics (GET /metrics), HOST:PORT; \"off\" disables.")
+    @Option(name: .customLong("metrics-listen"), help: "Where to serve Prometheus metrics (GET /metrics) and health probes (GET /healthz, /readyz), HOST:PORT; \"off\" disables.")
     var metricsListen = "127.0.0.1:9464"
 
     @Option(name: .customLong("hot-storage-hours"), help: "How many hours of recent readings hot storage keeps.")
@@ -112,13 +113,25 @@ struct ServeCommand: AsyncParsableCommand {
                 in: self.store.data, listenHost: address.host, logger: logger)
         }
         configuration.pipelines = pipelineOptions
-        if metricsListen != "off" { try await MetricsEndpoint.serve(metricsListen, logger: logger) }
+        let listening = ListeningFlag()
+        if metricsListen != "off" {
+            try await MetricsEndpoint.serve(metricsListen, logger: logger) {
+                var problems: [String] = []
+                if !listening.value.load(ordering: .acquiring) { problems.append("the gRPC API is not listening yet") }
+                do {
+                    _ = try await store.organizations()
+                } catch {
+                    problems.append("the store does not answer: \(error)")
+                }
+                return problems
+            }
+        }
         let stack = DataServerStack(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
         let registryServer = try registryServer(tls: configuration.server.tls, logger: logger)
         try await withThrowingDiscardingTaskGroup { group in
             if let registryServer { group.addTask { try await registryServer() } }
-            group.addTask { try await stack.run() }
+            group.addTask { try await stack.run { _ in listening.value.store(true, ordering: .releasing) } }
         }
     }
 }
@@ -136,14 +149,20 @@ extension ServeCommand {
     }
 }
 
+/// Set once the gRPC API has bound its port; read by `/readyz`.
+private final class ListeningFlag: Sendable {
+    let value = Atomic(false)
+}
+
 extension MetricsEndpoint {
     /// `--metrics-listen ADDRESS`: serves the metrics there and logs where (the bound port, for port 0).
-    static func serve(_ listen: String, logger: Logger) async throws {
+    /// `/readyz` answers with what `readiness` finds wrong.
+    static func serve(_ listen: String, logger: Logger, readiness: @escaping ReadinessCheck) async throws {
         guard let address = ListenAddress(listen) else {
             throw Failure("--metrics-listen takes \(ListenAddress.expected), not \(listen)")
         }
-        let port = try await MetricsEndpoint().start(host: address.host, port: address.port)
-        logger.info("serving Prometheus metrics on http://\(address.host):\(port)/metrics")
+        let port = try await MetricsEndpoint(readiness: readiness).start(host: address.host, port: address.port)
+        logger.info("serving Prometheus metrics on http://\(address.host):\(port)/metrics (health: /healthz, /readyz)")
     }
 }
 
