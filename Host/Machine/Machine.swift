@@ -51,6 +51,7 @@ public final class Machine: @unchecked Sendable {
     public func start() throws {
         try control.sync {
             let config = try ConfigParser.load(file: configPath)
+            logWarnings(config.warnings)
             captureDirLock = try CaptureDirectoryLock(captureDir: config.dataManager.captureDir)
             _ = CaptureRecovery.recover(captureDir: config.dataManager.captureDir, logger: logger)
             loadModules(config)
@@ -128,7 +129,9 @@ public final class Machine: @unchecked Sendable {
                 throw ConfigError(file: configPath, path: "services.data_manager.attributes.capture_dir", "changing capture_dir needs a restart of ferry run")
             }
             loadModules(newConfig)
+            let previousWarnings = config?.warnings ?? []
             try apply(newConfig)
+            logWarnings(newConfig.warnings.filter { !previousWarnings.contains($0) })
         } catch let error as ConfigError {
             logger.error("config change refused, the previous config keeps running: \(error)")
             return error
@@ -138,6 +141,11 @@ public final class Machine: @unchecked Sendable {
         }
         logger.info("config reloaded from \(configPath)")
         return nil
+    }
+
+    /// One line per key Ferry accepts without acting on it.
+    private func logWarnings(_ warnings: [ConfigWarning]) {
+        for warning in warnings { logger.warning("\(configPath): \(warning)") }
     }
 
     private func loadModules(_ config: MachineConfig) {

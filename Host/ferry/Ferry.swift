@@ -9,4 +9,13 @@ struct Ferry: AsyncParsableCommand {
             RunCommand.self, CaptureCommand.self, PluginCommand.self, MQLCommand.self, ServeCommand.self, OrgCommand.self,
             KeyCommand.self, DataCommand.self, SyncCommand.self, PipelinesCommand.self, HILCommand.self,
         ])
+
+    /// Parses the command line after `BooleanFlags` has rewritten Viam-style `--flag=True`.
+    static func main() async {
+        do {
+            await main(try BooleanFlags.normalize(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,121 @@
+import FerryBSON
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// The example configs of Viam's data capture docs (Tests/Fixtures/viam-configs) run in the real
+/// `ferry run`, unchanged but for fake models where hardware would be needed. `"capture_dir": ""`
+/// is the default directory, so each host gets its own HOME.
+@Suite struct ViamDocsConfigsEndToEndTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/viam-configs")
+
+    struct Host {
+        let home: TemporaryDirectory
+        let process: FerryProcess
+        var captureDir: String { home.file(".ferry/capture") }
+        var log: String { (try? String(contentsOfFile: home.file("ferry.log"), encoding: .utf8)) ?? "" }
+
+        /// Every record captured so far (open files' whole records included).
+        func records() throws -> [BSONDocument] {
+            let result = try FerryProcess.run(["capture", "cat", captureDir])
+            return try result.stdout.split(separator: "\n").map { try BSONDocument(extendedJSON: String($0)) }
+        }
+
+        func stop() -> Int32 {
+            process.signal(SIGINT)
+            return process.wait().status
+        }
+    }
+
+    static func start(_ fixture: String) throws -> Host {
+        let home = try TemporaryDirectory("ferry-viam-docs")
+        let process = try FerryProcess(
+            ["run", fixtures.appendingPathComponent(fixture).path], environment: ["HOME": home.path], log: home.file("ferry.log"))
+        return Host(home: home, process: process)
+    }
+
+    @Test func theMongoExampleCapturesAndSyncsIntoTheEmbeddedServer() throws {
+        let host = try Self.start("dm-mongo-capture.json")
+        defer { host.home.remove() }
+        let synced = eventually { (SyncStatusFile.syncedRecords(captureDir: host.captureDir) ?? 0) >= 1 }
+        #expect(host.stop() == 0)
+        #expect(synced, "no reading reached the embedded data server:\n\(host.log)")
+        #expect(FileManager.default.fileExists(atPath: host.home.file(".ferry/ferry-data/embedded.json")), "the default place, under HOME")
+        let warnings = host.log.split(separator: "\n").filter { $0.contains("mongo_capture_config") }
+        #expect(warnings.count == 1, "one warning line for the key:\n\(host.log)")
+        #expect(warnings.first?.contains("has no effect in Ferry") == true)
+    }
+
+    @Test func theSensorExampleCapturesBothSensors() throws {
+        let host = try Self.start("sensors-temperature-wifi.json")
+        defer { host.home.remove() }
+        let captured = eventually {
+            let names = Set(((try? host.records()) ?? []).compactMap { $0["component_name"]?.stringValue })
+            return names == ["tmp36", "my-wifi-sensor"]
+        }
+        #expect(host.stop() == 0)
+        #expect(captured, "\(host.log)")
+        #expect(host.log.split(separator: "\n").filter { $0.contains("cache_size_kb") }.count == 1, "\(host.log)")
+        let tmp36 = try #require(try host.records().first { $0["component_name"] == "tmp36" })
+        #expect(tmp36["data"]?.documentValue?["readings"]?.documentValue?["temperature_celsius"] != nil)
+    }
+
+    @Test func theESP32ExampleCapturesEachAnalogReader() throws {
+        let host = try Self.start("board-esp32.json")
+        defer { host.home.remove() }
+        let captured = eventually {
+            let readers = Set(((try? host.records()) ?? []).compactMap { $0["method_parameters"]?.documentValue?["reader_name"]?.stringValue })
+            return readers == ["A1", "A2"]
+        }
+        #expect(host.stop() == 0)
+        #expect(captured, "\(host.log)")
+    }
+
+    /// The camera example, with its elided remote filled in: a remote nothing is captured from is
+    /// not dialled, `depends_on` may name it, and the camera captures JPEGs.
+    @Test func theCameraExampleCapturesJPEGs() throws {
+        let home = try TemporaryDirectory("ferry-viam-docs")
+        defer { home.remove() }
+        let text = try String(contentsOf: Self.fixtures.appendingPathComponent("camera-read-image.json"), encoding: .utf8)
+        try text.replacingOccurrences(of: "REMOTE_ADDRESS", with: "127.0.0.1:9").write(
+            toFile: home.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = Host(
+            home: home, process: try FerryProcess(["run", home.file("machine.json")], environment: ["HOME": home.path], log: home.file("ferry.log")))
+        let captured = eventually { ((try? host.records()) ?? []).contains { $0["component_name"] == "cam" } }
+        #expect(host.stop() == 0)
+        #expect(captured, "\(host.log)")
+        let image = try #require(try host.records().first { $0["component_name"] == "cam" })
+        #expect(image["binary"]?.documentValue?["mime_type"] == "image/jpeg")
+        #expect(host.log.contains("retention_policy"))
+        #expect(!host.log.contains("127.0.0.1:9"), "the remote was never dialled")
+    }
+
+    /// A webcam has no point clouds: asking for them is a config error at load, naming the method.
+    @Test func aWebcamPointCloudIsRefusedAtLoad() throws {
+        let dir = try TemporaryDirectory("ferry-webcam-pcd")
+        defer { dir.remove() }
+        let config = """
+            {"components": [{"name": "cam", "type": "camera", "model": "webcam", "attributes": {"video_path": "video0"},
+              "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "NextPointCloud", "capture_frequency_hz": 1}]}}]}],
+             "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_disabled": true}}]}
+            """
+        try config.write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let result = try FerryProcess.run(["run", dir.file("machine.json")])
+        #expect(result.status != 0)
+        #expect(
+            result.stderr.contains(
+                #"components[0].service_configs[0].attributes.capture_methods[0].method: "NextPointCloud" is not a capture method of rdk:component:camera model rdk:builtin:webcam; it has GetImages, ReadImage"#),
+            "\(result.stderr)")
+    }
+}
+
+/// `<capture_dir>/.ferry/sync-status.json`, which the host rewrites as it syncs.
+enum SyncStatusFile {
+    static func syncedRecords(captureDir: String) -> Int? {
+        guard let data = FileManager.default.contents(atPath: captureDir + "/.ferry/sync-status.json"),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["synced_records"] as? Int
+    }
+}
