@@ -68,6 +68,18 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
             path: "Host/Generated/ViamGRPC"),
+        // The machine API's messages and stubs: their own targets, so the data server never compiles them.
+        .target(
+            name: "ViamMachineProtos",
+            dependencies: ["ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Host/Generated/ViamMachineProtos"),
+        .target(
+            name: "ViamMachineGRPC",
+            dependencies: [
+                "ViamMachineProtos", "ViamProtos", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            path: "Host/Generated/ViamMachineGRPC"),
         .target(name: "FerryConfig", dependencies: ["FerryBSON"], path: "Host/Config"),
         // libffi, for the simple plugin tier (plain C functions + a JSON manifest).
         .systemLibrary(name: "CFFI", path: "Host/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
@@ -113,6 +125,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Host/API"),
+        // `ferry run --listen`: Viam's machine API served from the host, and the client that
+        // captures from remote parts through it.
+        .target(
+            name: "FerryMachineAPI",
+            dependencies: [
+                "FerryAPI", "FerryBSON", "FerryCapture", "FerryConfig", "FerryLoader", "FerryMachine", "FerryStore",
+                "ViamProtos", "ViamGRPC", "ViamMachineProtos", "ViamMachineGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/MachineAPI"),
         .target(
             name: "FerrySync",
             dependencies: [
@@ -139,7 +165,8 @@ let package = Package(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
-                "FerryStore", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                "FerryStore", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryMachineAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -237,6 +264,13 @@ let package = Package(
         .testTarget(
             name: "FerryAPITests",
             dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
+        .testTarget(
+            name: "FerryMachineAPITests",
+            dependencies: [
+                "FerryMachineAPI", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "FerryCapture", "FerryTestSupport", "ViamProtos",
+                "ViamGRPC", "ViamMachineProtos", "ViamMachineGRPC", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]),
         .testTarget(
             name: "FerrySyncTests",
             dependencies: ["FerrySync", "FerryCapture", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),

@@ -7,12 +7,12 @@ import Foundation
 /// expiry}.
 /// Signed with a per-server secret kept in the data directory, so tokens survive restarts and no
 /// token table is needed. The Viam SDK never refreshes its token, hence a long default lifetime.
-struct TokenSigner: Sendable {
+package struct TokenSigner: Sendable {
     let key: SymmetricKey
     let lifetime: TimeInterval
 
     /// Loads the secret from `file`, creating it (0600) on first start.
-    init(secretFile: String, lifetime: TimeInterval) throws {
+    package init(secretFile: String, lifetime: TimeInterval) throws {
         if let data = FileManager.default.contents(atPath: secretFile), data.count == 32 {
             key = SymmetricKey(data: data)
         } else {

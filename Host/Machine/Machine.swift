@@ -33,11 +33,15 @@ public final class Machine: @unchecked Sendable {
     let control = DispatchQueue(label: "ferry.machine.control")
 
     private var config: MachineConfig?
+    private var appliedAt: Date?
     private var components: [String: RunningComponent] = [:]
     private var failedComponents: [String: String] = [:]
     private var configStamp: FileStamp?
     private var watcher: DispatchSourceTimer?
     private var captureDirLock: CaptureDirectoryLock?
+    /// The running instances by name, for the machine API. Behind its own lock, not the control
+    /// queue, so a request never waits for a reload or a collector being stopped.
+    private let instancesByName = Mutex<[String: (api: String, instance: PluginInstance)]>([:])
 
     public init(configPath: String, registry: PluginRegistry, options: Options = Options(), logger: Logger = Logger(label: "ferry.machine")) {
         self.configPath = configPath
@@ -89,6 +93,46 @@ public final class Machine: @unchecked Sendable {
         guard let instance = control.sync(execute: { components[component]?.instance }) else { return nil }
         guard case .tabular(let document)? = try? instance.capture(method: "Readings") else { return nil }
         return document
+    }
+
+    /// When the config now in force was applied; nil before `start`.
+    public var configLoadedAt: Date? {
+        control.sync { appliedAt }
+    }
+
+    /// The machine API's keys now in force (after any reload); empty before `start`.
+    public var apiKeys: [MachineAPIKey] {
+        control.sync { config?.apiKeys ?? [] }
+    }
+
+    /// What the machine API lists: every resource in the config with its state.
+    public struct ResourceState: Sendable, Equatable {
+        public var api: String
+        public var name: String
+        /// nil when running; otherwise why it is not (its model is not loaded, its create failed).
+        public var error: String?
+    }
+
+    /// Every component and service of the config, running or not (the data manager included).
+    public var resources: [ResourceState] {
+        control.sync {
+            guard let config else { return [] }
+            var states = (config.components + config.services).map { entry in
+                ResourceState(
+                    api: entry.api, name: entry.name,
+                    error: components[entry.name] != nil
+                        ? nil : failedComponents[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)")
+            }
+            if let name = config.dataManager.serviceName {
+                states.append(ResourceState(api: "rdk:service:data_manager", name: name, error: nil))
+            }
+            return states
+        }
+    }
+
+    /// The running instance of a resource, for the machine API; nil when it is not running.
+    public func instance(api: String, name: String) -> PluginInstance? {
+        instancesByName.withLock { $0[name].flatMap { $0.api == api ? $0.instance : nil } }
     }
 
     /// Finishes every collector's open capture file, so a sync takes everything captured so far.
@@ -173,7 +217,20 @@ public final class Machine: @unchecked Sendable {
         }
         failedComponents = failedComponents.filter { wanted[$0.key] != nil }
         config = newConfig
+        appliedAt = Date()
         for component in plan.components { reconcile(component, dataManager: newConfig.dataManager) }
+    }
+
+    private func makeWriter(
+        api: String, component: String, method: String, parameters: BSONDocument, dataManager: DataManagerConfig
+    ) -> CaptureFileWriter {
+        var writerOptions = CaptureWriterOptions()
+        writerOptions.maximumFileSize = dataManager.maximumCaptureFileSizeBytes
+        writerOptions.fsyncIntervalNanos = UInt64(dataManager.ferry.fsyncIntervalMs) * 1_000_000
+        writerOptions.tags = dataManager.tags
+        return CaptureFileWriter(
+            captureDir: dataManager.captureDir, api: api, component: component, method: method, parameters: parameters,
+            options: writerOptions, clock: options.clock, fileSystem: options.fileSystem, logger: logger)
     }
 
     /// Brings one component to its planned state: instance created or reconfigured, collectors
@@ -204,6 +261,7 @@ public final class Machine: @unchecked Sendable {
         do {
             let instance = try model.create(config: plan.entry.pluginConfig)
             components[name] = RunningComponent(entry: plan.entry, instance: instance, collectors: [:])
+            instancesByName.withLock { $0[name] = (plan.entry.api, instance) }
             if failedComponents.removeValue(forKey: name) != nil { logger.info("component \(name) created after earlier failures") }
             syncCollectors(of: name, with: plan.collectors, dataManager: dataManager)
         } catch {
@@ -223,14 +281,8 @@ public final class Machine: @unchecked Sendable {
             running.collectors[key] = nil
         }
         for (key, plan) in wanted where running.collectors[key] == nil {
-            var writerOptions = CaptureWriterOptions()
-            writerOptions.maximumFileSize = dataManager.maximumCaptureFileSizeBytes
-            writerOptions.fsyncIntervalNanos = UInt64(dataManager.ferry.fsyncIntervalMs) * 1_000_000
-            writerOptions.tags = dataManager.tags
-            let writer = CaptureFileWriter(
-                captureDir: dataManager.captureDir, api: running.entry.api, component: name, method: plan.method,
-                parameters: plan.parameters, options: writerOptions, clock: options.clock, fileSystem: options.fileSystem,
-                logger: logger)
+            let writer = makeWriter(
+                api: running.entry.api, component: name, method: plan.method, parameters: plan.parameters, dataManager: dataManager)
             let instance = running.instance
             let collector = Collector(
                 key: key, frequencyHz: plan.frequencyHz, clock: options.clock, sink: writer, logger: logger
@@ -245,6 +297,7 @@ public final class Machine: @unchecked Sendable {
 
     private func stopComponent(_ name: String) {
         guard let running = components.removeValue(forKey: name) else { return }
+        instancesByName.withLock { _ = $0.removeValue(forKey: name) }
         for (_, entry) in running.collectors { entry.collector.stop() }
         running.instance.close()
     }
@@ -265,7 +318,9 @@ public final class Machine: @unchecked Sendable {
             _ = reloadOnControlQueue()
             return
         }
-        guard !failedComponents.isEmpty, let config, let plan = try? MachinePlan.make(config: config, registry: registry) else { return }
+        guard !failedComponents.isEmpty, let config,
+            let plan = try? MachinePlan.make(config: config, registry: registry)
+        else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)
         }

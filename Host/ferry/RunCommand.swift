@@ -33,6 +33,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics (GET /metrics) on HOST:PORT; off by default.")
     var metricsListen: String?
 
+    @OptionGroup var machineAPI: MachineAPIOptions
+
     func run() async throws {
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry")
@@ -66,6 +68,7 @@ struct RunCommand: AsyncParsableCommand {
             // A plugin's request_sync (ABI 1.1) is a manual sync, like `ferry sync now`.
             registry.syncRequestHandler = { engine.requestSync() }
             group.addTask { await engine.run() }
+            try machineAPI.start(machine, dataManager: dataManager, syncNow: { engine.requestSync() }, logger: logger, in: &group)
             group.addTask {
                 // Config reloads change sync settings too (the server itself needs a restart).
                 while !Task.isCancelled {

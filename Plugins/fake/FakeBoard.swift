@@ -9,7 +9,7 @@ import FerrySDK
 /// Readings: Analogs {"analogs": {name: {value, min_range, max_range, step_size}}} or, with the
 /// `reader_name` parameter, one reader's document; Gpios {"gpios": {pin: {"high"}}} or {"high"} with
 /// `pin_name`.
-final class FakeBoard: Board {
+final class FakeBoard: Board, EchoesCommands {
     static let attributes: Set<String> = ["analogs", "gpio_pins", "pins", "analog_period_s", "gpio_toggle_s", "digital_interrupts"]
     static let maxVolts = 3.3
     static let levels = 1024

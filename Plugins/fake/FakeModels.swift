@@ -1,4 +1,12 @@
+import FerryBSON
 import FerrySDK
+
+/// Every fake model answers DoCommand with the command it was given, so a client can check the
+/// call's round trip (what went in comes back).
+protocol EchoesCommands: Component {}
+extension EchoesCommands {
+    func doCommand(_ command: BSONDocument) throws -> BSONDocument { command }
+}
 
 /// The `rdk:builtin:fake` model of every component API, all reading time from `clock`.
 enum FakeModels {

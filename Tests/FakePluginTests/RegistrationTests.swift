@@ -30,6 +30,7 @@ import Testing
             }
             let error = pluginError { try component.capture(method: "Bogus", parameters: [:]) }
             #expect(error?.kind == .unsupported)
+            #expect(try component.doCommand(["ping": 1]) == ["ping": 1], "\(api) echoes DoCommand")
         }
     }
 
