@@ -17,6 +17,8 @@ public final class Machine: @unchecked Sendable {
         public var fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem()
         /// How often the config file is checked for changes and failed components are retried.
         public var pollInterval: DispatchTimeInterval = .seconds(1)
+        /// How remote parts are reached; nil refuses configs that capture from remotes.
+        public var remotes: (any RemoteConnector)?
         public init() {}
     }
 
@@ -24,6 +26,12 @@ public final class Machine: @unchecked Sendable {
         var entry: ComponentEntry
         var instance: PluginInstance
         var collectors: [Collector.Key: (plan: MachinePlan.CollectorPlan, collector: Collector, writer: CaptureFileWriter)]
+    }
+
+    struct RunningRemote {
+        var entry: RemoteEntry
+        var part: any RemotePart
+        var collectors: [Collector.Key: (plan: MachinePlan.RemoteCollectorPlan, collector: Collector, writer: CaptureFileWriter)]
     }
 
     public let configPath: String
@@ -35,6 +43,7 @@ public final class Machine: @unchecked Sendable {
     private var config: MachineConfig?
     private var appliedAt: Date?
     private var components: [String: RunningComponent] = [:]
+    private var remotes: [String: RunningRemote] = [:]
     private var failedComponents: [String: String] = [:]
     private var configStamp: FileStamp?
     private var watcher: DispatchSourceTimer?
@@ -78,6 +87,7 @@ public final class Machine: @unchecked Sendable {
             watcher?.cancel()
             watcher = nil
             for name in components.keys.sorted() { stopComponent(name) }
+            for name in remotes.keys.sorted() { stopRemote(name) }
             captureDirLock = nil
         }
     }
@@ -137,7 +147,9 @@ public final class Machine: @unchecked Sendable {
 
     /// Finishes every collector's open capture file, so a sync takes everything captured so far.
     public func finishCaptureFiles() {
-        let collectors = control.sync { components.values.flatMap { $0.collectors.values.map(\.collector) } }
+        let collectors = control.sync {
+            components.values.flatMap { $0.collectors.values.map(\.collector) } + remotes.values.flatMap { $0.collectors.values.map(\.collector) }
+        }
         for collector in collectors { collector.finishFile() }
     }
 
@@ -148,6 +160,9 @@ public final class Machine: @unchecked Sendable {
             for component in components.values {
                 for (key, running) in component.collectors { stats[key] = running.collector.stats }
             }
+            for remote in remotes.values {
+                for (key, running) in remote.collectors { stats[key] = running.collector.stats }
+            }
             return stats
         }
     }
@@ -157,6 +172,9 @@ public final class Machine: @unchecked Sendable {
             var stats: [Collector.Key: CaptureWriterStats] = [:]
             for component in components.values {
                 for (key, running) in component.collectors { stats[key] = running.writer.stats }
+            }
+            for remote in remotes.values {
+                for (key, running) in remote.collectors { stats[key] = running.writer.stats }
             }
             return stats
         }
@@ -209,7 +227,7 @@ public final class Machine: @unchecked Sendable {
     }
 
     private func apply(_ newConfig: MachineConfig) throws(ConfigError) {
-        let plan = try MachinePlan.make(config: newConfig, registry: registry)
+        let plan = try MachinePlan.make(config: newConfig, registry: registry, remotes: options.remotes)
         for (path, message) in plan.unavailable { logger.error("\(configPath): \(path): \(message)") }
         let wanted = Dictionary(uniqueKeysWithValues: plan.components.map { ($0.entry.name, $0) })
         for name in components.keys.sorted() where wanted[name] == nil {
@@ -219,6 +237,52 @@ public final class Machine: @unchecked Sendable {
         config = newConfig
         appliedAt = Date()
         for component in plan.components { reconcile(component, dataManager: newConfig.dataManager) }
+        let wantedRemotes = Dictionary(uniqueKeysWithValues: plan.remotes.map { ($0.entry.name, $0) })
+        for name in remotes.keys.sorted() where wantedRemotes[name].map({ !$0.entry.sameConnection(as: remotes[name]!.entry) }) ?? true {
+            stopRemote(name)
+        }
+        for remote in plan.remotes { reconcile(remote, dataManager: newConfig.dataManager) }
+    }
+
+    /// Connects to a remote part (the connection itself is made lazily by the part) and runs one
+    /// collector per capture method, each calling the remote on its own queue.
+    private func reconcile(_ plan: MachinePlan.Remote, dataManager: DataManagerConfig) {
+        // A remote nothing is captured from (Viam configs name remotes for other reasons) is not dialled.
+        guard let connector = options.remotes, !plan.collectors.isEmpty else {
+            stopRemote(plan.entry.name)
+            return
+        }
+        var running = remotes[plan.entry.name] ?? RunningRemote(entry: plan.entry, part: connector.connect(plan.entry), collectors: [:])
+        running.entry = plan.entry
+        var wanted: [Collector.Key: MachinePlan.RemoteCollectorPlan] = [:]
+        for collector in plan.collectors {
+            let key = Collector.Key(component: plan.entry.captureName(collector.resource), method: collector.method, parameters: collector.parameters)
+            wanted[key] = collector
+        }
+        for (key, existing) in running.collectors where wanted[key] != existing.plan {
+            existing.collector.stop()
+            running.collectors[key] = nil
+        }
+        for (key, collectorPlan) in wanted where running.collectors[key] == nil {
+            let writer = makeWriter(
+                api: collectorPlan.api, component: key.component, method: collectorPlan.method, parameters: collectorPlan.parameters,
+                dataManager: dataManager)
+            let part = running.part
+            let collector = Collector(key: key, frequencyHz: collectorPlan.frequencyHz, clock: options.clock, sink: writer, logger: logger) {
+                () throws(PluginCallError) in
+                try part.capture(
+                    api: collectorPlan.api, resource: collectorPlan.resource, method: collectorPlan.method, parameters: collectorPlan.parameters)
+            }
+            running.collectors[key] = (collectorPlan, collector, writer)
+            collector.start()
+        }
+        remotes[plan.entry.name] = running
+    }
+
+    private func stopRemote(_ name: String) {
+        guard let running = remotes.removeValue(forKey: name) else { return }
+        for (_, entry) in running.collectors { entry.collector.stop() }
+        running.part.close()
     }
 
     private func makeWriter(
@@ -319,7 +383,7 @@ public final class Machine: @unchecked Sendable {
             return
         }
         guard !failedComponents.isEmpty, let config,
-            let plan = try? MachinePlan.make(config: config, registry: registry)
+            let plan = try? MachinePlan.make(config: config, registry: registry, remotes: options.remotes)
         else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)

@@ -5,6 +5,7 @@ import FerryBSON
 import FerryConfig
 import FerryLoader
 import FerryMachine
+import FerryMachineAPI
 import FerrySync
 import Foundation
 import Logging
@@ -39,7 +40,9 @@ struct RunCommand: AsyncParsableCommand {
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry")
         let registry = PluginRegistry()
-        let machine = Machine(configPath: config, registry: registry)
+        var options = Machine.Options()
+        options.remotes = GRPCRemoteConnector()
+        let machine = Machine(configPath: config, registry: registry, options: options)
         // Handlers first, so a signal during start-up still closes files cleanly.
         Self.stopOnSignals(machine, logger: logger)
         registry.load(paths: PluginDiscovery.builtinPlugins())

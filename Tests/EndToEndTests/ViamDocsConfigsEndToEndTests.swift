@@ -91,6 +91,66 @@ import Testing
         #expect(!host.log.contains("127.0.0.1:9"), "the remote was never dialled")
     }
 
+    /// The two remote-part examples against a real Ferry host serving the ESP32 example's board
+    /// (and a camera): each is run as published, with the address filled in and an API key given
+    /// beside Viam's location secret, which Ferry does not take.
+    @Test func theRemotePartExamplesCaptureTheRemotesBoardAndCamera() throws {
+        let remoteHome = try TemporaryDirectory("ferry-viam-docs-remote")
+        defer { remoteHome.remove() }
+        let keyID = "9d3c1b7a-5e2f-4a60-8b1c-2d4e6f8a0b1c", key = "docs-remote-key-3a9f1c7e5b2d4e60"
+        var board = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("board-esp32.json"))) as? [String: Any])
+        var components = try #require(board["components"] as? [[String: Any]])
+        components.append(["name": "cam", "type": "camera", "namespace": "rdk", "model": "fake"])
+        board["components"] = components
+        board["auth"] = ["handlers": [["type": "api-key", "config": [keyID: key, "keys": [keyID]]]]]
+        try JSONSerialization.data(withJSONObject: board).write(to: URL(fileURLWithPath: remoteHome.file("remote.json")))
+        let remote = try FerryProcess(
+            ["run", remoteHome.file("remote.json"), "--listen", "127.0.0.1:0"], environment: ["HOME": remoteHome.path],
+            log: remoteHome.file("remote.log"))
+        defer {
+            remote.signal(SIGKILL)
+            _ = remote.wait()
+        }
+        let marker = "serving Viam's machine API on 127.0.0.1:"
+        func remoteLog() -> String { (try? String(contentsOfFile: remoteHome.file("remote.log"), encoding: .utf8)) ?? "" }
+        #expect(eventually { remoteLog().contains(marker) }, "\(remoteLog())")
+        let port = try #require(remoteLog().components(separatedBy: marker).last.map { String($0.prefix(while: \.isNumber)) })
+        let certificate = remoteHome.file(".ferry/capture/.ferry/machine-api/tls-cert.pem")
+        let auth = """
+            "secret": "REDACTED", "auth": {"credentials": {"type": "api-key", "payload": "\(key)"}, "entity": "\(keyID)"},
+            "ferry": {"ca_cert": "\(certificate)"}
+            """
+
+        for (fixture, expected) in [
+            ("remote-esp32-analogs-and-gpio.json", ["Analogs A1", "Analogs A2", "Gpios 27"]), ("remote-camera-read-image.json", ["ReadImage"]),
+        ] {
+            let home = try TemporaryDirectory("ferry-viam-docs")
+            defer { home.remove() }
+            let text = try String(contentsOf: Self.fixtures.appendingPathComponent(fixture), encoding: .utf8)
+            #expect(text.contains(#""secret": "REDACTED""#))
+            try text.replacingOccurrences(of: "REMOTE_ADDRESS", with: "127.0.0.1:\(port)")
+                .replacingOccurrences(of: #""secret": "REDACTED""#, with: auth)
+                .write(toFile: home.file("machine.json"), atomically: true, encoding: .utf8)
+            let host = Host(
+                home: home,
+                process: try FerryProcess(["run", home.file("machine.json")], environment: ["HOME": home.path], log: home.file("ferry.log")))
+            func seen() -> Set<String> {
+                Set(((try? host.records()) ?? []).map { record in
+                    let parameters = record["method_parameters"]?.documentValue
+                    let which = parameters?["reader_name"]?.stringValue.flatMap { record["method_name"] == "ReadImage" ? nil : $0 } ?? parameters?["pin_name"]?.stringValue
+                    return [record["method_name"]?.stringValue, which].compactMap { $0 }.joined(separator: " ")
+                })
+            }
+            let captured = eventually { seen().isSuperset(of: expected) }
+            #expect(host.stop() == 0)
+            #expect(captured, "\(fixture): \(seen()) \n\(host.log)")
+            let names = Set(try host.records().compactMap { $0["component_name"]?.stringValue })
+            #expect(names == [fixture.contains("esp32") ? "esp-home:my-esp32" : "pi-test-main:cam"], "\(names)")
+            #expect(host.log.contains("secret") && host.log.contains("has no effect in Ferry"), "\(host.log)")
+        }
+    }
+
     /// A webcam has no point clouds: asking for them is a config error at load, naming the method.
     @Test func aWebcamPointCloudIsRefusedAtLoad() throws {
         let dir = try TemporaryDirectory("ferry-webcam-pcd")
