@@ -275,7 +275,9 @@ let package = Package(
             name: "FerrySyncTests",
             dependencies: ["FerrySync", "FerryCapture", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
         .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["FerryBSON", "FerryCapture", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
         .testTarget(
             name: "DriverTests",

@@ -34,9 +34,13 @@ public struct PluginCallError: Error, CustomStringConvertible, Sendable, Equatab
 public struct CapturedBinary: Sendable, Equatable {
     public var bytes: [UInt8]
     public var mimeType: String
-    public init(bytes: [UInt8], mimeType: String) {
+    /// Viam's data annotations for the payload (`{"bboxes": […], "classifications": […]}`), from a
+    /// vision service's capture (ABI 1.2's add_annotated_binary); nil for a plain payload.
+    public var annotations: BSONDocument?
+    public init(bytes: [UInt8], mimeType: String, annotations: BSONDocument? = nil) {
         self.bytes = bytes
         self.mimeType = mimeType
+        self.annotations = annotations
     }
 }
 

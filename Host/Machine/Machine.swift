@@ -48,8 +48,9 @@ public final class Machine: @unchecked Sendable {
     private var configStamp: FileStamp?
     private var watcher: DispatchSourceTimer?
     private var captureDirLock: CaptureDirectoryLock?
-    /// The running instances by name, for the machine API. Behind its own lock, not the control
-    /// queue, so a request never waits for a reload or a collector being stopped.
+    /// The running instances by name, for a plugin's capture_resource. Behind its own lock, never the
+    /// control queue: a capture asking for another resource must not wait for the control queue,
+    /// which may itself be waiting for that capture (stopping its collector).
     private let instancesByName = Mutex<[String: (api: String, instance: PluginInstance)]>([:])
 
     public init(configPath: String, registry: PluginRegistry, options: Options = Options(), logger: Logger = Logger(label: "ferry.machine")) {
@@ -68,6 +69,12 @@ public final class Machine: @unchecked Sendable {
             captureDirLock = try CaptureDirectoryLock(captureDir: config.dataManager.captureDir)
             _ = CaptureRecovery.recover(captureDir: config.dataManager.captureDir, logger: logger)
             loadModules(config)
+            registry.resourceCapture = { [weak self] (name: String, method: String, parameters: BSONDocument) throws(PluginCallError) -> CapturedValue in
+                guard let instance = self?.instancesByName.withLock({ $0[name]?.instance }) else {
+                    throw PluginCallError(status: .retryLater, message: "no resource named \"\(name)\" is running on this machine (yet)")
+                }
+                return try instance.capture(method: method, parameters: parameters)
+            }
             try apply(config)
             configStamp = FileStamp(path: configPath)
             startWatching()

@@ -26,7 +26,7 @@ struct MachinePlan {
         var parameters: BSONDocument
     }
 
-    /// Components whose model a plugin provides.
+    /// Components and services (other than the data manager) whose model a plugin provides.
     var components: [Component]
     var remotes: [Remote] = []
     /// Components whose model no loaded plugin provides: skipped, with the reason.
@@ -41,7 +41,7 @@ struct MachinePlan {
         var faults: [ConfigError.Fault] = []
         var components: [Component] = []
         var unavailable: [(String, String)] = []
-        for entry in config.components {
+        for entry in config.components + config.services {
             guard let model = registry.model(api: entry.api, model: entry.model) else {
                 let known = registry.models.filter { $0.api == entry.api }.map(\.model).sorted()
                 let hint = known.isEmpty ? "no loaded plugin provides any \(entry.api) model" : "models loaded for \(entry.api): \(known.joined(separator: ", "))"

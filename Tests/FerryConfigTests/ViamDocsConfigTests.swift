@@ -53,6 +53,31 @@ import Testing
             ])
     }
 
+    @Test func theVisionExampleCapturesAServiceAndNamesItsMLModel() throws {
+        let config = try Self.load("vision-capture-all-from-camera.json")
+        #expect(config.components.map(\.name) == ["camera-1"])
+        #expect(config.services.map(\.name) == ["vision-1", "mlmodel-1"])
+        #expect(config.services.map(\.api) == ["rdk:service:vision", "rdk:service:mlmodel"])
+        let capture = try #require(config.services.first?.captureMethods.first)
+        #expect(capture.method == "CaptureAllFromCamera")
+        #expect(capture.additionalParams == ["mime_type": "image/jpeg", "camera_name": "camera-1", "min_confidence_score": "0.7"])
+        #expect(config.dataManager.serviceName == "data_manager-1")
+        #expect(config.modules.map(\.kind) == [.registry])
+        #expect(config.warnings.isEmpty)
+    }
+
+    @Test func theRemoteExamplesNameTheirResources() throws {
+        let esp = try Self.load("remote-esp32-analogs-and-gpio.json")
+        #expect(esp.remotes.map(\.name) == ["esp-home"])
+        #expect(esp.remotes[0].captureMethods.map { "\($0.api)/\($0.resource) \($0.method)" } == [
+            "rdk:component:board/my-esp32 Analogs", "rdk:component:board/my-esp32 Analogs", "rdk:component:board/my-esp32 Gpios",
+        ])
+        #expect(esp.dataManager.tags == ["tag1", "tag2"], "the data manager's name and type are written twice; both load")
+        #expect(Set(esp.warnings.map(\.key)) == ["secret", "cache_size_kb"])
+        let camera = try Self.load("remote-camera-read-image.json")
+        #expect(camera.remotes.first?.captureMethods.map(\.method) == ["ReadImage"])
+    }
+
     @Test func theESP32BoardCapturesBothAnalogReaders() throws {
         let config = try Self.load("board-esp32.json")
         let board = try #require(config.components.first)
