@@ -11,7 +11,8 @@ import Synchronization
 /// per capture method, and the config file watched so edits apply without a restart. All control
 /// work (start, reload, retry, stop) runs on one serial control queue.
 public final class Machine: @unchecked Sendable {
-    // @unchecked: every mutable field below is touched only on `control` (a serial queue).
+    // @unchecked: every mutable field below is touched only on `control` (a serial queue), except
+    // `instancesByName` and `published`, which are behind their own mutexes.
     public struct Options: Sendable {
         public var clock: any CaptureClock = SystemCaptureClock()
         public var fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem()
@@ -40,11 +41,11 @@ public final class Machine: @unchecked Sendable {
     let logger: Logger
     let control = DispatchQueue(label: "ferry.machine.control")
 
-    private var config: MachineConfig?
-    private var appliedAt: Date?
+    private var config: MachineConfig? {
+        didSet { published.withLock { $0.config = config } }
+    }
     private var components: [String: RunningComponent] = [:]
     private var remotes: [String: RunningRemote] = [:]
-    private var failedComponents: [String: String] = [:]
     private var configStamp: FileStamp?
     private var watcher: DispatchSourceTimer?
     private var captureDirLock: CaptureDirectoryLock?
@@ -52,6 +53,18 @@ public final class Machine: @unchecked Sendable {
     /// control queue: a capture asking for another resource must not wait for the control queue,
     /// which may itself be waiting for that capture (stopping its collector).
     private let instancesByName = Mutex<[String: (api: String, instance: PluginInstance)]>([:])
+    /// What the machine API reads (config, when applied, why resources are not running), copied here
+    /// on the control queue so a request never waits for that queue (busy reloading, or stopping a
+    /// collector whose remote call is timing out).
+    private struct Published {
+        var config: MachineConfig?
+        var appliedAt: Date?
+        var failures: [String: String] = [:]
+    }
+    private let published = Mutex(Published())
+    private var failedComponents: [String: String] = [:] {
+        didSet { published.withLock { $0.failures = failedComponents } }
+    }
 
     public init(configPath: String, registry: PluginRegistry, options: Options = Options(), logger: Logger = Logger(label: "ferry.machine")) {
         self.configPath = configPath
@@ -101,25 +114,25 @@ public final class Machine: @unchecked Sendable {
 
     /// The data manager settings now in force (after any reload); nil before `start`.
     public var dataManager: DataManagerConfig? {
-        control.sync { config?.dataManager }
+        published.withLock { $0.config?.dataManager }
     }
 
     /// A component's current Readings (the selective syncer's `should_sync`), or nil when the
     /// component is not running or does not answer.
     public func readings(of component: String) -> BSONDocument? {
-        guard let instance = control.sync(execute: { components[component]?.instance }) else { return nil }
+        guard let instance = instancesByName.withLock({ $0[component]?.instance }) else { return nil }
         guard case .tabular(let document)? = try? instance.capture(method: "Readings") else { return nil }
         return document
     }
 
     /// When the config now in force was applied; nil before `start`.
     public var configLoadedAt: Date? {
-        control.sync { appliedAt }
+        published.withLock { $0.appliedAt }
     }
 
     /// The machine API's keys now in force (after any reload); empty before `start`.
     public var apiKeys: [MachineAPIKey] {
-        control.sync { config?.apiKeys ?? [] }
+        published.withLock { $0.config?.apiKeys ?? [] }
     }
 
     /// What the machine API lists: every resource in the config with its state.
@@ -132,19 +145,19 @@ public final class Machine: @unchecked Sendable {
 
     /// Every component and service of the config, running or not (the data manager included).
     public var resources: [ResourceState] {
-        control.sync {
-            guard let config else { return [] }
-            var states = (config.components + config.services).map { entry in
-                ResourceState(
-                    api: entry.api, name: entry.name,
-                    error: components[entry.name] != nil
-                        ? nil : failedComponents[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)")
-            }
-            if let name = config.dataManager.serviceName {
-                states.append(ResourceState(api: "rdk:service:data_manager", name: name, error: nil))
-            }
-            return states
+        let (config, failures) = published.withLock { ($0.config, $0.failures) }
+        let running = instancesByName.withLock { Set($0.keys) }
+        guard let config else { return [] }
+        var states = (config.components + config.services).map { entry in
+            ResourceState(
+                api: entry.api, name: entry.name,
+                error: running.contains(entry.name)
+                    ? nil : failures[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)")
         }
+        if let name = config.dataManager.serviceName {
+            states.append(ResourceState(api: "rdk:service:data_manager", name: name, error: nil))
+        }
+        return states
     }
 
     /// The running instance of a resource, for the machine API; nil when it is not running.
@@ -242,7 +255,7 @@ public final class Machine: @unchecked Sendable {
         }
         failedComponents = failedComponents.filter { wanted[$0.key] != nil }
         config = newConfig
-        appliedAt = Date()
+        published.withLock { $0.appliedAt = Date() }
         for component in plan.components { reconcile(component, dataManager: newConfig.dataManager) }
         let wantedRemotes = Dictionary(uniqueKeysWithValues: plan.remotes.map { ($0.entry.name, $0) })
         for name in remotes.keys.sorted() where wantedRemotes[name].map({ !$0.entry.sameConnection(as: remotes[name]!.entry) }) ?? true {

@@ -1,7 +1,6 @@
 import FerryBSON
 import FerryConfig
 import FerryLoader
-import FerryMachine
 import FerryTestSupport
 import Foundation
 import Synchronization
@@ -13,6 +12,7 @@ import ViamMachineGRPC
 import ViamMachineProtos
 import ViamProtos
 
+@testable import FerryMachine
 @testable import FerryMachineAPI
 
 /// The machine API server over a real machine (the fake plugin's models), plain HTTP/2 on
@@ -180,5 +180,45 @@ import ViamProtos
             #expect(refused, "the removed key's token still works")
             #expect(await Self.code { _ = try await harness.token(client, id: Self.viewer.id, key: Self.viewer.key) } == .unauthenticated)
         }
+    }
+
+    /// The machine API answers while the machine's control queue is busy (a reload, or a collector
+    /// being stopped while its remote call times out): keys, resources and instances are read from
+    /// their own locks, never through that queue.
+    @Test func answersWhileTheControlQueueIsBusy() async throws {
+        let harness = try Harness()
+        defer { harness.stop() }
+        try await harness.start()
+        let gate = DispatchSemaphore(value: 0)
+        let busy = DispatchSemaphore(value: 0)
+        harness.machine.control.async {
+            busy.signal()
+            gate.wait()
+        }
+        busy.wait()
+        defer { gate.signal() }
+        // A deadline turns a request stuck behind the control queue into a failure, not a hang.
+        var options = CallOptions.defaults
+        options.timeout = .seconds(30)
+        try await harness.withClient { client in
+            let robot = Viam_Robot_V1_RobotService.Client(wrapping: client)
+            var authenticate = Proto_Rpc_V1_AuthenticateRequest()
+            authenticate.entity = Self.owner.id
+            authenticate.credentials.type = "api-key"
+            authenticate.credentials.payload = Self.owner.key
+            let token = try await Proto_Rpc_V1_AuthService.Client(wrapping: client).authenticate(authenticate, options: options).accessToken
+            let owner: Metadata = ["authorization": "Bearer \(token)"]
+            let names = try await robot.resourceNames(Viam_Robot_V1_ResourceNamesRequest(), metadata: owner, options: options).resources
+            #expect(Set(names.map(\.name)) == ["temp", "ghost", "dm"])
+            let status = try await robot.getMachineStatus(Viam_Robot_V1_GetMachineStatusRequest(), metadata: owner, options: options)
+            #expect(status.resources.first { $0.name.name == "temp" }?.state == .ready)
+            var request = Viam_Common_V1_GetReadingsRequest()
+            request.name = "temp"
+            let readings = try await Viam_Component_Sensor_V1_SensorService.Client(wrapping: client).getReadings(
+                request, metadata: owner, options: options
+            ).readings
+            #expect(readings["temperature_celsius"]?.numberValue != nil)
+        }
+        #expect(harness.machine.readings(of: "temp") != nil, "the selective syncer's read does not wait either")
     }
 }
