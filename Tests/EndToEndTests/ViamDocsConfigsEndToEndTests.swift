@@ -47,6 +47,27 @@ import Testing
         #expect(warnings.first?.contains("has no effect in Ferry") == true)
     }
 
+    /// The two data manager examples, which configure no component: each host runs as published,
+    /// syncing the default capture directory under HOME at the published interval, and warns once
+    /// about each key Ferry does not act on (and about nothing else).
+    @Test(arguments: [
+        (fixture: "dm-sync-disabled.json", seconds: 60.0, ignored: ["delete_data_on_part_deletion"]),
+        (fixture: "dm-additional-sync-paths.json", seconds: 180.0, ignored: []),
+    ])
+    func theDataManagerExamplesRunAsPublished(fixture: String, seconds: Double, ignored: [String]) throws {
+        let host = try Self.start(fixture)
+        defer { host.home.remove() }
+        let syncing = "syncing \(host.captureDir) to 127.0.0.1:"
+        let started = eventually { host.log.contains(syncing) }
+        #expect(host.stop() == 0)
+        #expect(started, "\(fixture): \(host.log)")
+        let line = try #require(host.log.split(separator: "\n").first { $0.contains(syncing) })
+        #expect(line.hasSuffix("every \(seconds) s"), "\(line)")
+        let warnings = host.log.split(separator: "\n").filter { $0.contains("has no effect in Ferry") }
+        #expect(warnings.count == ignored.count, "\(fixture): \(warnings)")
+        for key in ignored { #expect(warnings.contains { $0.contains(key) }, "\(key): \(warnings)") }
+    }
+
     @Test func theSensorExampleCapturesBothSensors() throws {
         let host = try Self.start("sensors-temperature-wifi.json")
         defer { host.home.remove() }
