@@ -69,6 +69,18 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
             path: "Host/Generated/ViamGRPC"),
+        // The machine API's messages and stubs: their own targets, so the data server never compiles them.
+        .target(
+            name: "ViamMachineProtos",
+            dependencies: ["ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Host/Generated/ViamMachineProtos"),
+        .target(
+            name: "ViamMachineGRPC",
+            dependencies: [
+                "ViamMachineProtos", "ViamProtos", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            path: "Host/Generated/ViamMachineGRPC"),
         .target(name: "FerryConfig", dependencies: ["FerryBSON", "FerryModuleSpec"], path: "Host/Config"),
         // Module registry: the names (ids, semver, pins, platforms), then signing, archives,
         // the cache, installation and serving.
@@ -147,6 +159,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Host/API"),
+        // `ferry run --listen`: Viam's machine API served from the host, and the client that
+        // captures from remote parts through it.
+        .target(
+            name: "FerryMachineAPI",
+            dependencies: [
+                "FerryAPI", "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryConfig", "FerryLoader", "FerryMachine", "FerryStore",
+                "ViamProtos", "ViamGRPC", "ViamMachineProtos", "ViamMachineGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/MachineAPI"),
         .target(
             name: "FerrySync",
             dependencies: [
@@ -177,6 +203,7 @@ let package = Package(
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
+                "FerryMachineAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -294,10 +321,19 @@ let package = Package(
             name: "FerryAPITests",
             dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
         .testTarget(
+            name: "FerryMachineAPITests",
+            dependencies: [
+                "FerryMachineAPI", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryTestSupport", "ViamProtos",
+                "ViamGRPC", "ViamMachineProtos", "ViamMachineGRPC", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]),
+        .testTarget(
             name: "FerrySyncTests",
             dependencies: ["FerrySync", "FerryCaptureFile", "FerryClock", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
         .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["FerryBSON", "FerryCaptureFile", "FerryTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
         .testTarget(
             name: "DriverTests",

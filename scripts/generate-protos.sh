@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Regenerate the Swift code for Viam's public API:
-#   Host/Generated/ViamProtos/*.pb.swift    protobuf messages        (target ViamProtos)
-#   Host/Generated/ViamGRPC/*.grpc.swift    grpc-swift-2 stubs        (target ViamGRPC, imports ViamProtos)
+# Regenerate the Swift code for Viam's public API, in two groups:
+#   the data server's (app.datasync, app.data, app.datapipelines, proto.rpc auth):
+#     Host/Generated/ViamProtos/*.pb.swift          protobuf messages   (target ViamProtos)
+#     Host/Generated/ViamGRPC/*.grpc.swift          grpc-swift-2 stubs  (target ViamGRPC, imports ViamProtos)
+#   the machine API's (robot, common, nine components, data manager and vision services):
+#     Host/Generated/ViamMachineProtos/*.pb.swift   messages not already in ViamProtos (imports it)
+#     Host/Generated/ViamMachineGRPC/*.grpc.swift   stubs (target ViamMachineGRPC, imports ViamMachineProtos)
+#   Two groups, so the data server never compiles the machine API's code.
 #
 # Usage (from anywhere; paths are resolved against the repository root):
 #   scripts/generate-protos.sh            regenerate both directories
@@ -22,14 +27,16 @@
 #   2. scripts/viam_descriptors.py reads the FileDescriptorProtos embedded in the viam-sdk wheel's
 #      *_pb2 modules and writes them, with every file they import (Google's included), as one
 #      FileDescriptorSet;
-#   3. protoc generates the messages from that set for the root files below and every non-Google-WKT
-#      file they import (google/api/*.proto included). google/protobuf/*.proto is never generated:
+#   3. for each group, protoc generates the messages from that set for its root files and every
+#      non-Google-WKT file they import (google/api/*.proto included) that the data server's group does
+#      not already have (robot.proto imports app/data and app/datasync: those stay in ViamProtos, and
+#      the machine group's files `import ViamProtos`). google/protobuf/*.proto is never generated:
 #      SwiftProtobuf ships those types;
-#   4. protoc generates gRPC client and server stubs for the services of the root files only (the
-#      imports have no services). The stubs live in their own module, so they are told where the
-#      messages are: ExtraModuleImports=ViamProtos gives every stub file `import ViamProtos` (a
+#   4. protoc generates gRPC client and server stubs for the services of each group's root files only.
+#      The stubs live in their own module, so they are told where the messages are:
+#      ExtraModuleImports=<messages module> gives every stub file that import (a
 #      ProtoPathModuleMappings file alone cannot: swift-protobuf's plugin library never imports a
-#      file's own module), and the mappings file maps every generated .proto to ViamProtos so that no
+#      file's own module), and one mappings file maps every generated .proto to its module, so that no
 #      type name is ever module-qualified differently.
 # Each output directory is emptied of *.swift first, so the result is exactly what this run produced;
 # running the script twice gives byte-identical files.
@@ -39,20 +46,33 @@
 
 set -euo pipefail
 
-# The root files: Ferry serves these services. Their imports are found and generated automatically.
-# proto/rpc/v1/auth.proto also declares ExternalAuthService; its stubs come along and are unused.
-ROOTS=(
+# The root files of each group: Ferry serves (or calls) these services. Their imports are found and
+# generated automatically. proto/rpc/v1/auth.proto also declares ExternalAuthService; its stubs come
+# along and are unused.
+DATA_ROOTS=(
     app/datasync/v1/data_sync.proto
     app/data/v1/data.proto
     app/datapipelines/v1/data_pipelines.proto
     proto/rpc/v1/auth.proto
 )
-MESSAGES_MODULE=ViamProtos
-MESSAGES_REL=Host/Generated/ViamProtos
-GRPC_REL=Host/Generated/ViamGRPC
+MACHINE_ROOTS=(
+    robot/v1/robot.proto
+    common/v1/common.proto
+    component/arm/v1/arm.proto
+    component/board/v1/board.proto
+    component/camera/v1/camera.proto
+    component/encoder/v1/encoder.proto
+    component/gantry/v1/gantry.proto
+    component/motor/v1/motor.proto
+    component/movementsensor/v1/movementsensor.proto
+    component/sensor/v1/sensor.proto
+    component/servo/v1/servo.proto
+    service/datamanager/v1/data_manager.proto
+    service/vision/v1/vision.proto
+)
 SWIFT_OPTS="Visibility=Public,FileNaming=PathToUnderscores"
-# ProtoPathModuleMappings=<file> is appended below.
-GRPC_OPTS="Visibility=Public,Server=true,Client=true,FileNaming=PathToUnderscores,ExtraModuleImports=$MESSAGES_MODULE"
+# ExtraModuleImports=<module> and ProtoPathModuleMappings=<file> are appended below.
+GRPC_OPTS="Visibility=Public,Server=true,Client=true,FileNaming=PathToUnderscores"
 
 die() { echo "generate-protos.sh: error: $*" >&2; exit 1; }
 note() { echo "generate-protos.sh: $*" >&2; }
@@ -124,68 +144,92 @@ note "$("$SWIFT_PLUGIN" --version), $("$GRPC_PLUGIN" --version 2>&1 | head -n 1)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferry-protogen.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 SET="$WORK/viam.protoset"
-"$PYTHON" scripts/viam_descriptors.py "$SET" "${ROOTS[@]}"
-mapfile -t FILES < <("$PYTHON" scripts/viam_descriptors.py --list-generate "${ROOTS[@]}")
-((${#FILES[@]})) || die "viam_descriptors.py listed no files to generate"
-note "generating messages for ${#FILES[@]} files: ${FILES[*]}"
+"$PYTHON" scripts/viam_descriptors.py "$SET" "${DATA_ROOTS[@]}" "${MACHINE_ROOTS[@]}"
+mapfile -t DATA_FILES < <("$PYTHON" scripts/viam_descriptors.py --list-generate "${DATA_ROOTS[@]}")
+((${#DATA_FILES[@]})) || die "viam_descriptors.py listed no files to generate for the data server"
+# The machine API's messages are those its roots need that the data server's module lacks.
+mapfile -t MACHINE_FILES < <(
+    "$PYTHON" scripts/viam_descriptors.py --list-generate "${MACHINE_ROOTS[@]}" | grep -vxF -f <(printf '%s\n' "${DATA_FILES[@]}")
+)
+((${#MACHINE_FILES[@]})) || die "viam_descriptors.py listed no files to generate for the machine API"
 
-# --- 3. messages ------------------------------------------------------------------------------------
-GEN_MESSAGES="$WORK/$MESSAGES_MODULE"
-mkdir -p "$GEN_MESSAGES"
-"$PROTOC" \
-    --descriptor_set_in="$SET" \
-    --plugin=protoc-gen-swift="$SWIFT_PLUGIN" \
-    --swift_out="$GEN_MESSAGES" \
-    --swift_opt="$SWIFT_OPTS" \
-    "${FILES[@]}"
-
-# --- 4. gRPC stubs for the roots' services ----------------------------------------------------------
+# The module every generated .proto lives in, for both plugins: types are never module-qualified
+# differently, and a file importing another group's .proto gets `import <that module>`.
 MAPPINGS="$WORK/module-mappings.asciipb"
 {
-    echo "mapping {"
-    echo "  module_name: \"$MESSAGES_MODULE\""
-    for f in "${FILES[@]}"; do echo "  proto_file_path: \"$f\""; done
-    echo "}"
-} >"$MAPPINGS"
-GEN_GRPC="$WORK/grpc"
-mkdir -p "$GEN_GRPC"
-note "generating gRPC stubs for ${ROOTS[*]}"
-"$PROTOC" \
-    --descriptor_set_in="$SET" \
-    --plugin=protoc-gen-grpc-swift-2="$GRPC_PLUGIN" \
-    --grpc-swift-2_out="$GEN_GRPC" \
-    --grpc-swift-2_opt="$GRPC_OPTS,ProtoPathModuleMappings=$MAPPINGS" \
-    "${ROOTS[@]}"
-
-shopt -s nullglob
-messages=("$GEN_MESSAGES"/*.swift)
-stubs=("$GEN_GRPC"/*.swift)
-((${#messages[@]} == ${#FILES[@]})) \
-    || die "expected ${#FILES[@]} Swift files from protoc-gen-swift, got ${#messages[@]}: ${messages[*]##*/}"
-((${#stubs[@]} == ${#ROOTS[@]})) \
-    || die "expected ${#ROOTS[@]} Swift files from protoc-gen-grpc-swift-2, got ${#stubs[@]}: ${stubs[*]##*/}"
-for f in "${stubs[@]}"; do
-    grep -qx "import $MESSAGES_MODULE" "$f" || die "${f##*/} does not import $MESSAGES_MODULE"
-done
-
-# --- 5. compare with, or replace, the committed output ----------------------------------------------
-if $CHECK; then
-    stale=0
-    for pair in "$GEN_MESSAGES:$MESSAGES_REL" "$GEN_GRPC:$GRPC_REL"; do
-        gen="${pair%%:*}" rel="${pair#*:}"
-        # Compare *.swift only, in both directions (a missing or an extra file is a difference).
-        mkdir -p "$WORK/committed/$rel"
-        [[ -d "$rel" ]] && for f in "$rel"/*.swift; do cp "$f" "$WORK/committed/$rel/"; done
-        if ! diff -r -q "$WORK/committed/$rel" "$gen" >"$WORK/diff.txt"; then
-            stale=1
-            note "$rel/ is out of date:"
-            sed "s|$WORK/committed/||; s|$gen|(generated)|" "$WORK/diff.txt" >&2
-        fi
+    for pair in "ViamProtos:DATA_FILES" "ViamMachineProtos:MACHINE_FILES"; do
+        module="${pair%%:*}"
+        declare -n group="${pair#*:}"
+        echo "mapping {"
+        echo "  module_name: \"$module\""
+        for f in "${group[@]}"; do echo "  proto_file_path: \"$f\""; done
+        echo "}"
+        unset -n group
     done
-    ((stale == 0)) || die "the committed generated code differs from what the generators produce: run scripts/generate-protos.sh"
-    note "up to date: $MESSAGES_REL/ (${#messages[@]} files), $GRPC_REL/ (${#stubs[@]} files)"
-    exit 0
-fi
+} >"$MAPPINGS"
+
+CHECK_STALE=0
+# generate MESSAGES_MODULE MESSAGES_REL GRPC_REL ROOTS_ARRAY FILES_ARRAY
+generate() {
+    local module="$1" messages_rel="$2" grpc_rel="$3"
+    declare -n roots="$4" files="$5"
+    note "$module: generating messages for ${#files[@]} files: ${files[*]}"
+
+    # --- 3. messages
+    local gen_messages="$WORK/$module"
+    mkdir -p "$gen_messages"
+    "$PROTOC" \
+        --descriptor_set_in="$SET" \
+        --plugin=protoc-gen-swift="$SWIFT_PLUGIN" \
+        --swift_out="$gen_messages" \
+        --swift_opt="$SWIFT_OPTS,ProtoPathModuleMappings=$MAPPINGS" \
+        "${files[@]}"
+
+    # --- 4. gRPC stubs for the services of the roots that declare any (common.proto has none)
+    local gen_grpc="$WORK/$module-grpc" services
+    mkdir -p "$gen_grpc"
+    mapfile -t services < <("$PYTHON" scripts/viam_descriptors.py --list-services "${roots[@]}")
+    note "$module: generating gRPC stubs for ${services[*]}"
+    "$PROTOC" \
+        --descriptor_set_in="$SET" \
+        --plugin=protoc-gen-grpc-swift-2="$GRPC_PLUGIN" \
+        --grpc-swift-2_out="$gen_grpc" \
+        --grpc-swift-2_opt="$GRPC_OPTS,ExtraModuleImports=$module,ProtoPathModuleMappings=$MAPPINGS" \
+        "${services[@]}"
+
+    shopt -s nullglob
+    local messages=("$gen_messages"/*.swift) stubs=("$gen_grpc"/*.swift)
+    shopt -u nullglob
+    ((${#messages[@]} == ${#files[@]})) \
+        || die "expected ${#files[@]} Swift files from protoc-gen-swift, got ${#messages[@]}: ${messages[*]##*/}"
+    ((${#stubs[@]} == ${#services[@]})) \
+        || die "expected ${#services[@]} Swift files from protoc-gen-grpc-swift-2, got ${#stubs[@]}: ${stubs[*]##*/}"
+    for f in "${stubs[@]}"; do
+        grep -qx "import $module" "$f" || die "${f##*/} does not import $module"
+    done
+
+    # --- 5. compare with, or replace, the committed output
+    if $CHECK; then
+        local pair gen rel
+        for pair in "$gen_messages:$messages_rel" "$gen_grpc:$grpc_rel"; do
+            gen="${pair%%:*}" rel="${pair#*:}"
+            # Compare *.swift only, in both directions (a missing or an extra file is a difference).
+            mkdir -p "$WORK/committed/$rel"
+            if [[ -d "$rel" ]]; then
+                for f in "$rel"/*.swift; do [[ -e "$f" ]] && cp "$f" "$WORK/committed/$rel/"; done
+            fi
+            if ! diff -r -q "$WORK/committed/$rel" "$gen" >"$WORK/diff.txt"; then
+                CHECK_STALE=1
+                note "$rel/ is out of date:"
+                sed "s|$WORK/committed/||; s|$gen|(generated)|" "$WORK/diff.txt" >&2
+            fi
+        done
+        note "checked: $messages_rel/ (${#messages[@]} files), $grpc_rel/ (${#stubs[@]} files)"
+        return
+    fi
+    install_into "$messages_rel" "${messages[@]}"
+    install_into "$grpc_rel" "${stubs[@]}"
+}
 
 install_into() { # install_into REL FILE...
     local rel="$1"; shift
@@ -195,5 +239,11 @@ install_into() { # install_into REL FILE...
     note "wrote $# files ($(cat "$@" | wc -l) lines) to $rel/:"
     for f in "$@"; do echo "  $rel/${f##*/}" >&2; done
 }
-install_into "$MESSAGES_REL" "${messages[@]}"
-install_into "$GRPC_REL" "${stubs[@]}"
+
+generate ViamProtos Host/Generated/ViamProtos Host/Generated/ViamGRPC DATA_ROOTS DATA_FILES
+generate ViamMachineProtos Host/Generated/ViamMachineProtos Host/Generated/ViamMachineGRPC MACHINE_ROOTS MACHINE_FILES
+
+if $CHECK; then
+    ((CHECK_STALE == 0)) || die "the committed generated code differs from what the generators produce: run scripts/generate-protos.sh"
+    note "up to date"
+fi

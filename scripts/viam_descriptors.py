@@ -8,6 +8,7 @@ protoc can resolve every name) and writes them, dependencies first, as one FileD
 
 Usage: viam_descriptors.py OUT.pb ROOT.proto [ROOT.proto ...]
        viam_descriptors.py --list-generate ROOT.proto [...]   # print the files to generate, one a line
+       viam_descriptors.py --list-services ROOT.proto [...]   # print the roots that declare services
 
 A root is named by its proto path (e.g. app/datasync/v1/data_sync.proto); its module is
 viam.gen.<path with / as . and .proto as _pb2>. The output is deterministic: the same wheel gives the
@@ -68,9 +69,12 @@ def ordered_closure(roots):
 
 
 def main(argv):
-    list_only = False
+    list_only = list_services = False
     if argv and argv[0] == "--list-generate":
         list_only, argv = True, argv[1:]
+        out_path = None
+    elif argv and argv[0] == "--list-services":
+        list_services, argv = True, argv[1:]
         out_path = None
     else:
         if len(argv) < 2:
@@ -99,6 +103,12 @@ def main(argv):
               f"committed google/api code came from {MEASURED_GOOGLEAPIS_COMMON_PROTOS} "
               f"(pip install googleapis-common-protos=={MEASURED_GOOGLEAPIS_COMMON_PROTOS} to match)",
               file=sys.stderr)
+
+    if list_services:
+        for path in argv:
+            if load_root(path).services_by_name:
+                print(path)
+        return
 
     files = ordered_closure([load_root(path) for path in argv])
 

@@ -2,11 +2,11 @@ import FerryStore
 import GRPCCore
 
 /// Who is calling: set by `BearerAuthInterceptor` for the handler's task.
-enum Caller {
-    @TaskLocal static var identity: APIKeyIdentity?
+package enum Caller {
+    @TaskLocal package static var identity: APIKeyIdentity?
 
     /// The caller's identity, refusing callers whose role is below `role`.
-    static func require(_ role: APIKeyRole, to action: String) throws -> APIKeyIdentity {
+    package static func require(_ role: APIKeyRole, to action: String) throws -> APIKeyIdentity {
         guard let identity else { throw RPCError(code: .unauthenticated, message: "no valid bearer token; authenticate first") }
         guard identity.role.includes(role) else {
             throw RPCError(

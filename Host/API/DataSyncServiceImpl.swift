@@ -171,6 +171,7 @@ enum UploadConversion {
             componentName: upload.componentName, methodName: upload.methodName, fileName: upload.fileName,
             fileExtension: upload.fileExtension, mimeType: upload.mimeType.isEmpty ? "application/octet-stream" : upload.mimeType,
             timeRequested: sensor.hasTimeRequested ? milliseconds(sensor.timeRequested) : received, timeReceived: received,
-            tags: upload.tags, fileID: fileID)
+            tags: upload.tags, fileID: fileID,
+            annotations: sensor.hasAnnotations ? AnnotationConversion.document(from: sensor.annotations) : nil)
     }
 }

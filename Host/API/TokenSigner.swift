@@ -5,16 +5,32 @@ import FerryStore
 import Foundation
 
 /// Bearer tokens: `<payload>.<HMAC-SHA256>`, both base64url, payload = {key id, org, role, machine scope,
-/// expiry}. Signed with the store's key (`IdentityStore.tokenSigningKey`), so tokens survive
-/// restarts, every replica on one store accepts every other's, and no token table is needed. The
-/// Viam SDK never refreshes its token, hence a long default lifetime.
-struct TokenSigner: Sendable {
+/// expiry}. The data server signs with the store's key (`IdentityStore.tokenSigningKey`), so
+/// tokens survive restarts, every replica on one store accepts every other's, and no token table
+/// is needed; a host's machine API signs with a secret file of its own. The Viam SDK never
+/// refreshes its token, hence a long default lifetime.
+package struct TokenSigner: Sendable {
     let key: SymmetricKey
     let lifetime: Duration
 
     init(key: [UInt8], lifetime: Duration) throws {
         guard key.count == 32 else { throw TokenError("the token signing key must be 32 bytes, not \(key.count)") }
         self.key = SymmetricKey(data: key)
+        self.lifetime = lifetime
+    }
+
+    /// Loads the secret from `file`, creating it (0600) on first start.
+    package init(secretFile: String, lifetime: Duration) throws {
+        if let data = FileManager.default.contents(atPath: secretFile), data.count == 32 {
+            key = SymmetricKey(data: data)
+        } else {
+            let fresh = SymmetricKey(size: .bits256)
+            let bytes = fresh.withUnsafeBytes { Data($0) }
+            guard FileManager.default.createFile(atPath: secretFile, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
+                throw TokenError("cannot write the token secret \(secretFile); check the data directory's permissions")
+            }
+            key = fresh
+        }
         self.lifetime = lifetime
     }
 

@@ -98,7 +98,9 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
                 enqueue(.record(SensorDataEncoder.delimitedTabular(reading, requested: timeRequested, received: timeReceived)))
             case .binary(let payloads):
                 for payload in payloads {
-                    let record = CaptureFile.binaryRecord(payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived)
+                    let record = CaptureFile.binaryRecord(
+                        payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived,
+                        annotations: payload.annotations)
                     enqueue(.binaryFile(mimeType: payload.mimeType, record: try CaptureFile.delimited(record)))
                 }
             }

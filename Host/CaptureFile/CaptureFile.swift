@@ -94,11 +94,16 @@ package enum CaptureFile {
         return record
     }
 
-    package static func binaryRecord(_ bytes: [UInt8], mimeType: String, requested: Date, received: Date) -> SensorData {
+    /// `annotations` (a vision service's detections on an image) ride in the record's metadata, so
+    /// they are uploaded with the payload, as Viam's capture does.
+    package static func binaryRecord(
+        _ bytes: [UInt8], mimeType: String, requested: Date, received: Date, annotations: BSONDocument? = nil
+    ) -> SensorData {
         var record = SensorData()
         record.metadata.timeRequested = Google_Protobuf_Timestamp(date: requested)
         record.metadata.timeReceived = Google_Protobuf_Timestamp(date: received)
         record.metadata.mimeType = sensorMimeType(mimeType)
+        if let annotations { record.metadata.annotations = AnnotationConversion.annotations(from: annotations) }
         record.binary = Data(bytes)
         return record
     }

@@ -7,6 +7,11 @@ import Foundation
 package enum ConfigParser {
     static let defaultCaptureDir = "~/.ferry/capture"
 
+    static var homeDirectory: String {
+        if let home = ProcessInfo.processInfo.environment["HOME"], home.hasPrefix("/") { return home }
+        return FileManager.default.homeDirectoryForCurrentUser.path
+    }
+
     /// Parses a config file. Relative paths inside it (capture_dir, module paths) are resolved
     /// against the file's directory, so a config means the same from any working directory.
     package static func load(file: String) throws(ConfigError) -> MachineConfig {
@@ -41,19 +46,33 @@ package enum ConfigParser {
 
     static func parse(_ root: BSONDocument, walker: JSONWalker, baseDirectory: String) -> MachineConfig {
         let components = walker.objects(root, "components", at: "").compactMap {
-            parseComponent($0.0, at: $0.1, walker: walker)
+            parseResource($0.0, at: $0.1, kind: "component", walker: walker)
         }
+        // Every service but the data manager (parsed below) is a resource like a component: a
+        // vision service is created from a plugin model and may carry capture methods.
+        let services = walker.objects(root, "services", at: "").filter { !isDataManager($0.0) }.compactMap {
+            parseResource($0.0, at: $0.1, kind: "service", walker: walker)
+        }
+        let remotes = parseRemotes(root, walker: walker, baseDirectory: baseDirectory)
         var seen: [String: String] = [:]
-        for component in components {
-            if let first = seen[component.name] {
-                walker.fault("\(component.path).name", "duplicate component name \"\(component.name)\" (also at \(first)); names must be unique")
+        for resource in components + services {
+            if let first = seen[resource.name] {
+                walker.fault("\(resource.path).name", "duplicate name \"\(resource.name)\" (also at \(first)); component and service names must be unique")
             } else {
-                seen[component.name] = component.path
+                seen[resource.name] = resource.path
             }
         }
-        for component in components {
-            for (index, dependency) in component.dependsOn.enumerated() where seen[dependency] == nil {
-                walker.fault("\(component.path).depends_on[\(index)]", "no component is named \"\(dependency)\"")
+        for remote in remotes {
+            if let first = seen[remote.name] {
+                walker.fault("\(remote.path).name", "duplicate name \"\(remote.name)\" (also at \(first)); a remote needs a name of its own")
+            } else {
+                seen[remote.name] = remote.path
+            }
+        }
+        // As in Viam, a resource may depend on a component, a service or a remote part.
+        for resource in components + services {
+            for (index, dependency) in resource.dependsOn.enumerated() where seen[dependency] == nil {
+                walker.fault("\(resource.path).depends_on[\(index)]", "no component, service or remote is named \"\(dependency)\"")
             }
         }
         let modules = walker.objects(root, "modules", at: "").compactMap {
@@ -74,10 +93,90 @@ package enum ConfigParser {
             }
         }
         let dataManager = parseDataManager(root, walker: walker, baseDirectory: baseDirectory)
-        return MachineConfig(components: components, modules: modules, dataManager: dataManager)
+        let apiKeys = parseAuth(root, roles: dataManager.ferry.apiKeyRoles, rolesPath: dataManager.ferryPath, walker: walker)
+        walker.noteIgnoredKeys(root, known: Keys.topLevel, inert: InertKeys.topLevel, at: "")
+        return MachineConfig(
+            components: components, services: services, remotes: remotes, modules: modules, dataManager: dataManager,
+            apiKeys: apiKeys, warnings: walker.warnings)
     }
 
-    static func parseComponent(_ object: BSONDocument, at path: String, walker: JSONWalker) -> ComponentEntry? {
+    static func isDataManager(_ service: BSONDocument) -> Bool {
+        let api = service["api"]?.stringValue ?? service["type"]?.stringValue.map { "rdk:service:\($0)" }
+        return api == "rdk:service:data_manager"
+    }
+
+    /// Viam's `auth.handlers`: an `api-key` handler's config maps each key id to its key, and
+    /// lists the ids under `keys` (RDK requires the list; its other members are the keys).
+    static func parseAuth(
+        _ root: BSONDocument, roles: [String: MachineAPIKey.Role], rolesPath: String?, walker: JSONWalker
+    ) -> [MachineAPIKey] {
+        guard let auth = walker.object(root, "auth", at: "") else {
+            if let rolesPath, let id = roles.keys.sorted().first {
+                walker.fault("\(rolesPath).api_key_roles.\(id)", "no auth.handlers api-key entry has key id \"\(id)\"")
+            }
+            return []
+        }
+        walker.noteIgnoredKeys(auth, known: ["handlers"], inert: InertKeys.auth, at: "auth")
+        var keys: [MachineAPIKey] = []
+        for (handler, path) in walker.objects(auth, "handlers", at: "auth") {
+            walker.noteIgnoredKeys(handler, known: ["type", "config"], inert: [:], at: path)
+            guard let type = walker.string(handler, "type", at: path, required: true) else { continue }
+            guard type == "api-key" else {
+                walker.noteIgnoredKeys(
+                    ["type": .string(type)], known: [],
+                    inert: ["type": "the machine API accepts api-key handlers only; this one is \"\(type)\""], at: path)
+                continue
+            }
+            let configPath = "\(path).config"
+            guard let config = walker.object(handler, "config", at: path) else {
+                walker.fault(configPath, "is required: {\"<key id>\": \"<key>\", \"keys\": [\"<key id>\"]}")
+                continue
+            }
+            let listed = walker.strings(config, "keys", at: configPath) ?? []
+            if config["keys"] == nil { walker.fault("\(configPath).keys", "is required: the list of key ids, e.g. [\"<key id>\"]") }
+            for element in config where element.key != "keys" && element.key != "key" {
+                let keyPath = "\(configPath).\(element.key)"
+                guard let secret = element.value.stringValue, !secret.isEmpty else {
+                    walker.fault(keyPath, "expected the API key (a non-empty string), got \(JSONWalker.describe(element.value))")
+                    continue
+                }
+                if secret.utf8.count < 16 { walker.fault(keyPath, "an API key needs at least 16 characters (e.g. `openssl rand -hex 16`)") }
+                if keys.contains(where: { $0.id == element.key }) { walker.fault(keyPath, "key id \"\(element.key)\" is given twice") }
+                keys.append(MachineAPIKey(id: element.key, key: secret, role: roles[element.key] ?? .owner))
+            }
+            for (index, id) in listed.enumerated() where config[id]?.stringValue == nil {
+                walker.fault("\(configPath).keys[\(index)]", "lists key id \"\(id)\", but config has no \"\(id)\": \"<key>\" member")
+            }
+            if config["key"] != nil {
+                walker.noteIgnoredKeys(
+                    ["key": .null], known: [], inert: ["key": "legacy keys without an id are not accepted; give \"<key id>\": \"<key>\""],
+                    at: configPath)
+            }
+        }
+        if let rolesPath {
+            for id in roles.keys.sorted() where !keys.contains(where: { $0.id == id }) {
+                walker.fault("\(rolesPath).api_key_roles.\(id)", "no auth.handlers api-key entry has key id \"\(id)\"")
+            }
+        }
+        return keys
+    }
+
+    /// The keys Ferry reads, by where they sit; anything else is warned about (`InertKeys`).
+    enum Keys {
+        static let topLevel: Set<String> = ["cloud", "modules", "components", "services", "remotes", "auth"]
+        static let resource: Set<String> = ["name", "api", "type", "namespace", "model", "attributes", "depends_on", "service_configs"]
+        static let serviceConfig: Set<String> = ["type", "attributes"]
+        static let dataManagerServiceConfig: Set<String> = ["capture_methods"]
+        static let captureMethod: Set<String> = ["method", "capture_frequency_hz", "additional_params", "disabled", "name"]
+        static let dataManager: Set<String> = [
+            "capture_dir", "capture_disabled", "sync_disabled", "sync_interval_mins", "tags", "additional_sync_paths",
+            "maximum_num_sync_threads", "delete_every_nth_when_disk_full", "maximum_capture_file_size_bytes",
+            "selective_syncer_name", "ferry",
+        ]
+    }
+
+    /// A component or (with `kind` "service") a service entry.
+    static func parseResource(_ object: BSONDocument, at path: String, kind: String, walker: JSONWalker) -> ComponentEntry? {
         let name = walker.string(object, "name", at: path, required: true)
         if let name, name.isEmpty || name.contains("/") || name.contains(":") {
             walker.fault("\(path).name", "\"\(name)\" is not a valid name; use letters, digits, - and _")
@@ -87,12 +186,13 @@ package enum ConfigParser {
             // Viam's older form: "type": "sensor", "namespace": "rdk".
             if let type = walker.string(object, "type", at: path) {
                 let namespace = walker.string(object, "namespace", at: path) ?? "rdk"
-                api = "\(namespace):component:\(type)"
+                api = "\(namespace):\(kind):\(type)"
             } else {
-                walker.fault("\(path).api", "is required, e.g. \"rdk:component:sensor\" (or the older \"type\": \"sensor\")")
+                let example = kind == "component" ? "sensor" : "vision"
+                walker.fault("\(path).api", "is required, e.g. \"rdk:\(kind):\(example)\" (or the older \"type\": \"\(example)\")")
             }
         } else if let triplet = api, triplet.split(separator: ":", omittingEmptySubsequences: false).count != 3 {
-            walker.fault("\(path).api", "\"\(triplet)\" is not an API triplet like \"rdk:component:sensor\"")
+            walker.fault("\(path).api", "\"\(triplet)\" is not an API triplet like \"rdk:\(kind):\(kind == "component" ? "sensor" : "vision")\"")
         }
         var model = walker.string(object, "model", at: path, required: true)
         if let name = model {
@@ -105,16 +205,8 @@ package enum ConfigParser {
         }
         let attributes = walker.object(object, "attributes", at: path) ?? [:]
         let dependsOn = walker.strings(object, "depends_on", at: path) ?? []
-        var methods: [CaptureMethodEntry] = []
-        for (serviceConfig, servicePath) in walker.objects(object, "service_configs", at: path) {
-            let type = walker.string(serviceConfig, "type", at: servicePath, required: true)
-            guard type == "data_manager" || type == "rdk:service:data_manager" else { continue }
-            let attributesPath = "\(servicePath).attributes"
-            guard let serviceAttributes = walker.object(serviceConfig, "attributes", at: servicePath) else { continue }
-            for (methodObject, methodPath) in walker.objects(serviceAttributes, "capture_methods", at: attributesPath) {
-                if let method = parseCaptureMethod(methodObject, at: methodPath, walker: walker) { methods.append(method) }
-            }
-        }
+        walker.noteIgnoredKeys(object, known: Keys.resource, inert: InertKeys.resource, at: path)
+        let methods = parseCaptureConfigs(object, at: path, walker: walker)
         var collectors: [String: String] = [:]
         for method in methods {
             let key = "\(method.method) \(method.additionalParams.extendedJSON(.canonical))"
@@ -129,7 +221,34 @@ package enum ConfigParser {
             path: path)
     }
 
+    /// The capture methods in an entry's `service_configs` (the data_manager's; other services'
+    /// configs are warned about).
+    static func parseCaptureConfigs(_ object: BSONDocument, at path: String, walker: JSONWalker) -> [CaptureMethodEntry] {
+        var methods: [CaptureMethodEntry] = []
+        for (serviceConfig, servicePath) in walker.objects(object, "service_configs", at: path) {
+            walker.noteIgnoredKeys(serviceConfig, known: Keys.serviceConfig, inert: [:], at: servicePath)
+            let type = walker.string(serviceConfig, "type", at: servicePath, required: true)
+            guard type == "data_manager" || type == "rdk:service:data_manager" else {
+                if let type {
+                    walker.noteIgnoredKeys(
+                        ["type": .string(type)], known: [], inert: ["type": "only data_manager service configs (capture_methods) are used; this one is \"\(type)\""],
+                        at: servicePath)
+                }
+                continue
+            }
+            let attributesPath = "\(servicePath).attributes"
+            guard let serviceAttributes = walker.object(serviceConfig, "attributes", at: servicePath) else { continue }
+            walker.noteIgnoredKeys(
+                serviceAttributes, known: Keys.dataManagerServiceConfig, inert: InertKeys.dataManagerServiceConfig, at: attributesPath)
+            for (methodObject, methodPath) in walker.objects(serviceAttributes, "capture_methods", at: attributesPath) {
+                if let method = parseCaptureMethod(methodObject, at: methodPath, walker: walker) { methods.append(method) }
+            }
+        }
+        return methods
+    }
+
     static func parseCaptureMethod(_ object: BSONDocument, at path: String, walker: JSONWalker) -> CaptureMethodEntry? {
+        walker.noteIgnoredKeys(object, known: Keys.captureMethod, inert: InertKeys.captureMethod, at: path)
         let method = walker.string(object, "method", at: path, required: true)
         let frequency = walker.number(object, "capture_frequency_hz", at: path) {
             $0 < 0 ? "must be 0 (off) or more, got \($0)" : $0 > 100_000 ? "at most 100000 Hz, got \($0)" : nil
@@ -139,9 +258,10 @@ package enum ConfigParser {
         }
         let parameters = walker.object(object, "additional_params", at: path) ?? [:]
         let disabled = walker.bool(object, "disabled", at: path) ?? false
+        let name = walker.string(object, "name", at: path)
         guard let method, let frequency else { return nil }
         return CaptureMethodEntry(
-            method: method, frequencyHz: frequency, additionalParams: parameters, disabled: disabled, path: path)
+            method: method, frequencyHz: frequency, additionalParams: parameters, disabled: disabled, name: name, path: path)
     }
 
     static func parseModule(_ object: BSONDocument, at path: String, walker: JSONWalker, baseDirectory: String) -> ModuleEntry? {
@@ -186,17 +306,20 @@ package enum ConfigParser {
         // Viam's `cloud` block also holds secrets and addresses for Viam's own cloud; only the part
         // id matters here, so its other keys are left alone rather than refused.
         if let cloud = walker.object(root, "cloud", at: "") { config.partID = walker.string(cloud, "id", at: "cloud") ?? "" }
-        let services = walker.objects(root, "services", at: "").filter { service, path in
-            let api = service["api"]?.stringValue ?? service["type"]?.stringValue.map { "rdk:service:\($0)" }
-            return api == "rdk:service:data_manager"
-        }
+        let services = walker.objects(root, "services", at: "").filter { isDataManager($0.0) }
         if services.count > 1 {
             walker.fault(services[1].1, "a second data_manager service; a machine has at most one")
         }
         guard let (service, servicePath) = services.first else { return config }
+        config.serviceName = service["name"]?.stringValue ?? "data_manager"
+        walker.noteIgnoredKeys(service, known: Keys.resource, inert: InertKeys.resource, at: servicePath)
         guard let attributes = walker.object(service, "attributes", at: servicePath) else { return config }
         let path = "\(servicePath).attributes"
-        if let dir = walker.string(attributes, "capture_dir", at: path) { config.captureDir = resolve(dir, against: baseDirectory) }
+        walker.noteIgnoredKeys(attributes, known: Keys.dataManager, inert: InertKeys.dataManager, at: path)
+        // As in Viam, an empty capture_dir (every example in Viam's docs has one) means the default.
+        if let dir = walker.string(attributes, "capture_dir", at: path), !dir.isEmpty {
+            config.captureDir = resolve(dir, against: baseDirectory)
+        }
         config.captureDisabled = walker.bool(attributes, "capture_disabled", at: path) ?? false
         config.syncDisabled = walker.bool(attributes, "sync_disabled", at: path) ?? false
         if let minutes = walker.number(
@@ -218,6 +341,7 @@ package enum ConfigParser {
         config.selectiveSyncerName = walker.string(attributes, "selective_syncer_name", at: path)
         if let ferry = walker.object(attributes, "ferry", at: path) {
             config.ferry = parseFerryOptions(ferry, at: "\(path).ferry", walker: walker, baseDirectory: baseDirectory)
+            config.ferryPath = "\(path).ferry"
         }
         return config
     }
@@ -228,7 +352,7 @@ package enum ConfigParser {
             [
                 "server", "api_key_id", "api_key", "ca_cert", "insecure", "fsync_interval_ms", "data_dir", "listen",
                 "capture_dir_max_bytes", "archive_dir", "pipeline_start_delay_secs", "registry", "registry_trust", "registry_ca",
-                "module_cache",
+                "module_cache", "api_key_roles",
             ],
             at: path)
         var options = FerryOptions()
@@ -264,16 +388,28 @@ package enum ConfigParser {
         options.registryTrust = (walker.strings(object, "registry_trust", at: path) ?? []).map { resolve($0, against: baseDirectory) }
         options.registryCA = walker.string(object, "registry_ca", at: path).map { resolve($0, against: baseDirectory) }
         options.moduleCache = walker.string(object, "module_cache", at: path).map { resolve($0, against: baseDirectory) }
+        if let roles = walker.object(object, "api_key_roles", at: path) {
+            for element in roles {
+                guard let name = element.value.stringValue, let role = MachineAPIKey.Role(rawValue: name) else {
+                    walker.fault(
+                        "\(path).api_key_roles.\(element.key)",
+                        "expected one of \(MachineAPIKey.Role.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \(JSONWalker.describe(element.value))")
+                    continue
+                }
+                options.apiKeyRoles[element.key] = role
+            }
+        }
         if options.server != nil, options.pipelineStartDelay != nil {
             walker.fault("\(path).pipeline_start_delay_secs", "configures the embedded data server's pipelines; with a server named, use `ferry serve --pipeline-start-delay` there")
         }
         return options
     }
 
-    /// `~` is the home directory; a relative path is relative to the config file's directory.
+    /// `~` is the home directory ($HOME, as a shell expands it; else the user's entry); a relative
+    /// path is relative to the config file's directory.
     static func resolve(_ path: String, against base: String) -> String {
         if path.hasPrefix("~/") || path == "~" {
-            return FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
+            return homeDirectory + path.dropFirst()
         }
         if path.hasPrefix("/") { return path }
         return URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path

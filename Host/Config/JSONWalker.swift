@@ -4,6 +4,8 @@ import FerryBSON
 /// so one pass reports every problem in a config rather than only the first.
 final class JSONWalker {
     private(set) var faults: [ConfigError.Fault] = []
+    /// Keys accepted without effect: (key, path, reason), in the order met.
+    private(set) var ignored: [(key: String, path: String, reason: String)] = []
 
     func fault(_ path: String, _ message: String) {
         faults.append(ConfigError.Fault(path: path, message: message))
@@ -117,6 +119,30 @@ final class JSONWalker {
         for key in object.keys where !known.contains(key) {
             fault(join(path, key), "unknown key; expected one of \(known.sorted().joined(separator: ", "))")
         }
+    }
+
+    /// Records, for a warning, every key of `object` that is not in `known`: the inert ones with
+    /// their reason, any other as unknown (a typo should not pass silently either).
+    func noteIgnoredKeys(_ object: BSONDocument, known: Set<String>, inert: [String: String], at path: String) {
+        for key in object.keys where !known.contains(key) {
+            let reason = inert[key] ?? "it is not a key Ferry or Viam's documented config uses here (a typo?)"
+            ignored.append((key, join(path, key), reason))
+        }
+    }
+
+    /// One warning per (key, reason), listing every path, in the order first met.
+    var warnings: [ConfigWarning] {
+        var order: [String] = []
+        var grouped: [String: ConfigWarning] = [:]
+        for note in ignored {
+            let id = "\(note.key)\u{0}\(note.reason)"
+            if grouped[id] == nil {
+                order.append(id)
+                grouped[id] = ConfigWarning(key: note.key, paths: [], reason: note.reason)
+            }
+            grouped[id]!.paths.append(note.path)
+        }
+        return order.map { grouped[$0]! }
     }
 
     func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }

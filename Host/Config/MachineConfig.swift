@@ -1,23 +1,52 @@
 import FerryBSON
 
-/// A Viam-format machine config, as far as Ferry uses it. Keys Ferry does not use (remotes,
-/// network, auth, frames…) are accepted and ignored, so an existing Viam config loads unchanged.
+/// A Viam-format machine config, as far as Ferry uses it. Keys Ferry does not act on (network,
+/// frames, cache sizes…) are accepted, so an existing Viam config loads unchanged, and each is
+/// named in `warnings` so none passes silently.
 package struct MachineConfig: Sendable, Equatable {
     package var components: [ComponentEntry]
+    /// Services other than the data manager (a vision service…): created from plugin models like
+    /// components, and captured the same way.
+    package var services: [ComponentEntry] = []
+    /// Other machines whose resources this one captures through their machine API.
+    package var remotes: [RemoteEntry] = []
     package var modules: [ModuleEntry]
     package var dataManager: DataManagerConfig
+    /// The API keys the machine API (`ferry run --listen`) accepts: Viam's `auth.handlers` of type
+    /// `api-key`, each with its role (owner unless `ferry.api_key_roles` narrows it).
+    package var apiKeys: [MachineAPIKey] = []
+    /// Keys accepted without effect, one per key: log each once.
+    package var warnings: [ConfigWarning] = []
 }
 
+/// One API key of the machine API, as Viam's config writes it: `{"type": "api-key", "config":
+/// {"<key id>": "<key>", "keys": ["<key id>"]}}`.
+package struct MachineAPIKey: Sendable, Equatable {
+    package enum Role: String, Sendable, CaseIterable {
+        case owner, `operator`, viewer
+    }
+    package var id: String
+    package var key: String
+    package var role: Role
+    package init(id: String, key: String, role: Role = .owner) {
+        self.id = id
+        self.key = key
+        self.role = role
+    }
+}
+
+/// A component, or a service other than the data manager: both are created from plugin models.
 package struct ComponentEntry: Sendable, Equatable {
     package var name: String
-    /// API triplet, e.g. `rdk:component:sensor` (from `api`, or from legacy `namespace` + `type`).
+    /// API triplet, e.g. `rdk:component:sensor` or `rdk:service:vision` (from `api`, or from the
+    /// older `namespace` + `type`).
     package var api: String
     /// Model triplet; Viam's one-word built-in names (`fake`) become `rdk:builtin:fake`.
     package var model: String
     package var attributes: BSONDocument
     package var dependsOn: [String]
     package var captureMethods: [CaptureMethodEntry]
-    /// Where this component sits in the config, e.g. `components[2]`, for error messages.
+    /// Where this entry sits in the config, e.g. `components[2]` or `services[1]`, for error messages.
     package var path: String
 
     /// The document handed to the plugin's `create`.
@@ -34,6 +63,9 @@ package struct CaptureMethodEntry: Sendable, Equatable {
     package var frequencyHz: Double
     package var additionalParams: BSONDocument
     package var disabled: Bool
+    /// The resource, on a remote part's capture methods (`rdk:component:board/my-esp32`); a
+    /// component's own methods may leave it out.
+    package var name: String? = nil
     /// e.g. `components[0].service_configs[0].attributes.capture_methods[1]`
     package var path: String
 }
@@ -69,6 +101,11 @@ package struct DataManagerConfig: Sendable, Equatable {
     package var partID = ""
     /// Ferry's own keys, all in one place: `attributes.ferry`.
     package var ferry = FerryOptions()
+    /// Where `ferry` sits in the config (for errors about it); nil when absent.
+    package var ferryPath: String?
+    /// The data_manager service's name (the machine API's DataManagerService answers to it); nil
+    /// when the config has no data_manager service.
+    package var serviceName: String?
 
     package init(captureDir: String) { self.captureDir = captureDir }
 }
@@ -93,6 +130,8 @@ package struct FerryOptions: Sendable, Equatable {
     package var captureDirMaxBytes: Int64?
     /// Beyond Viam: move confirmed files here instead of deleting them (an audit trail).
     package var archiveDir: String?
+    /// Roles of machine API keys (`auth.handlers`) that should have less than owner: key id → role.
+    package var apiKeyRoles: [String: MachineAPIKey.Role] = [:]
     /// The embedded server's pipeline start delay after a schedule tick (as `ferry serve
     /// --pipeline-start-delay`); nil: the default (120 s, as Viam).
     package var pipelineStartDelay: Duration?
@@ -107,4 +146,44 @@ package struct FerryOptions: Sendable, Equatable {
     package var moduleCache: String?
 
     package init() {}
+}
+
+/// A remote part: another machine (a Ferry host, or anything serving Viam's machine API) whose
+/// resources this host captures, as Viam writes `remotes[]`.
+package struct RemoteEntry: Sendable, Equatable {
+    package var name: String
+    package var host: String
+    /// From the address; without one, 443 (80 with `insecure`), as Viam's SDKs dial.
+    package var port: Int
+    /// `auth.entity`: the API key id.
+    package var apiKeyID: String?
+    /// `auth.credentials.payload` of type `api-key`.
+    package var apiKey: String?
+    /// Plain HTTP/2 (h2c), as Viam's `insecure`.
+    package var insecure = false
+    /// Ferry's own `remotes[].ferry.ca_cert`: a PEM to trust (a remote Ferry host's self-signed
+    /// certificate); without it, the system's roots.
+    package var caCert: String?
+    package var captureMethods: [RemoteCaptureMethod]
+    package var path: String
+
+    package var address: String { "\(host):\(port)" }
+
+    /// Whether reaching the remote changed (address, credentials, TLS), not only what is captured.
+    package func sameConnection(as other: RemoteEntry) -> Bool {
+        (host, port, apiKeyID, apiKey, insecure, caCert) == (other.host, other.port, other.apiKeyID, other.apiKey, other.insecure, other.caCert)
+    }
+}
+
+/// One capture method of a remote part's resource: `"name": "rdk:component:board/my-esp32"`.
+package struct RemoteCaptureMethod: Sendable, Equatable {
+    /// The resource's API, e.g. `rdk:component:board`.
+    package var api: String
+    /// The resource's name on the remote, e.g. `my-esp32`.
+    package var resource: String
+    package var method: String
+    package var frequencyHz: Double
+    package var additionalParams: BSONDocument
+    package var disabled: Bool
+    package var path: String
 }

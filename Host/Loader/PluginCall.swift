@@ -34,9 +34,13 @@ package struct PluginCallError: Error, CustomStringConvertible, Sendable, Equata
 package struct CapturedBinary: Sendable, Equatable {
     package var bytes: [UInt8]
     package var mimeType: String
-    package init(bytes: [UInt8], mimeType: String) {
+    /// Viam's data annotations for the payload (`{"bboxes": […], "classifications": […]}`), from a
+    /// vision service's capture (ABI 1.2's add_annotated_binary); nil for a plain payload.
+    package var annotations: BSONDocument?
+    package init(bytes: [UInt8], mimeType: String, annotations: BSONDocument? = nil) {
         self.bytes = bytes
         self.mimeType = mimeType
+        self.annotations = annotations
     }
 }
 

@@ -1,4 +1,5 @@
 import CFerryPlugin
+import FerryBSON
 import Foundation
 import Logging
 import Synchronization
@@ -128,8 +129,39 @@ final class PluginHostContext: Sendable {
                     guard let sync = PluginHostContext.from(context).registry.syncRequestHandler else { return FERRY_UNSUPPORTED }
                     sync()
                     return FERRY_OK
+                },
+                capture_resource: { context, name, method, parameters, length, result in
+                    PluginHostContext.from(context).captureResource(name, method, parameters, length, result)
                 }))
         return UnsafePointer(table)
+    }
+
+    /// capture_resource: a plugin asks for another resource's capture (a vision service, its camera's image).
+    func captureResource(
+        _ name: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?, _ parameters: UnsafePointer<UInt8>?, _ length: Int,
+        _ result: UnsafeMutablePointer<ferry_result>?
+    ) -> ferry_status {
+        guard let result else { return FERRY_INVALID_ARGUMENT }
+        guard let name, let method else {
+            return ResultFiller.fail(result, PluginCallError(status: .invalidArgument, message: "capture_resource needs a name and a method"))
+        }
+        guard let capture = registry.resourceCapture else {
+            return ResultFiller.fail(result, PluginCallError(status: .unsupported, message: "this host runs no machine, so there is no resource to capture"))
+        }
+        do throws(PluginCallError) {
+            var document: BSONDocument = [:]
+            if let parameters, length > 0 {
+                do {
+                    document = try BSONDocument(bytes: UnsafeRawBufferPointer(start: parameters, count: length))
+                } catch {
+                    throw PluginCallError(status: .invalidArgument, message: "capture_resource parameters are not BSON: \(error)")
+                }
+            }
+            ResultFiller.fill(result, with: try capture(String(cString: name), String(cString: method), document))
+            return FERRY_OK
+        } catch {
+            return ResultFiller.fail(result, error)
+        }
     }
 
     static func from(_ context: UnsafeMutableRawPointer?) -> PluginHostContext {

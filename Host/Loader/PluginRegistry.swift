@@ -47,7 +47,12 @@ package final class PluginRegistry: Sendable {
         var models: [ModelKey: RegisteredModel] = [:]
         var operators: [String: RegisteredOperator] = [:]
         var syncRequestHandler: (@Sendable () -> Void)?
+        var resourceCapture: ResourceCapture?
     }
+
+    /// Runs a capture method of the machine's resource with that name (ABI 1.2's capture_resource).
+    public typealias ResourceCapture = @Sendable (_ name: String, _ method: String, _ parameters: BSONDocument) throws(PluginCallError) ->
+        CapturedValue
     let state = Mutex(State())
     let logger: Logger
 
@@ -61,6 +66,11 @@ package final class PluginRegistry: Sendable {
     package var syncRequestHandler: (@Sendable () -> Void)? {
         get { state.withLock { $0.syncRequestHandler } }
         set { state.withLock { $0.syncRequestHandler = newValue } }
+    }
+    /// What a plugin's capture_resource does; nil (the default) answers FERRY_UNSUPPORTED.
+    package var resourceCapture: ResourceCapture? {
+        get { state.withLock { $0.resourceCapture } }
+        set { state.withLock { $0.resourceCapture = newValue } }
     }
     package var models: [RegisteredModel] { state.withLock { Array($0.models.values) } }
     package var operators: [RegisteredOperator] { state.withLock { Array($0.operators.values) } }

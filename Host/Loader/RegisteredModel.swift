@@ -77,17 +77,7 @@ package final class PluginInstance: @unchecked Sendable {
                 }
             }
             guard status == FERRY_OK else { throw PluginCallError(status, collector.error) }
-            if !collector.binaries.isEmpty {
-                return .binary(collector.binaries.map { CapturedBinary(bytes: $0.bytes, mimeType: $0.mimeType) })
-            }
-            guard let bytes = collector.document else {
-                throw PluginCallError(status: .fatal, message: "\(method) returned OK with neither a reading nor a binary payload")
-            }
-            do {
-                return .tabular(try BSONDocument(bytes: bytes))
-            } catch {
-                throw PluginCallError(status: .fatal, message: "\(method) returned malformed BSON: \(error)")
-            }
+            return try collector.capturedValue(method: method)
         }
     }
 

@@ -1,10 +1,11 @@
 import CFerryPlugin
+import FerryBSON
 
 /// The host side of a `ferry_result`: copies whatever the callee hands it, so the callee's buffers
 /// may be freed as soon as each function returns. Used on one thread, for one call.
 final class ResultCollector {
     var document: [UInt8]?
-    var binaries: [(bytes: [UInt8], mimeType: String)] = []
+    var binaries: [(bytes: [UInt8], mimeType: String, annotations: [UInt8]?)] = []
     var error: String?
 
     /// Runs `body` with a `ferry_result` that fills this collector; the pointer is valid only inside.
@@ -18,16 +19,88 @@ final class ResultCollector {
             add_binary: { context, bytes, length, mime in
                 ResultCollector.from(context).binaries.append(
                     (Array(UnsafeBufferPointer(start: bytes, count: bytes == nil ? 0 : length)),
-                     mime.map { String(cString: $0) } ?? "application/octet-stream"))
+                     mime.map { String(cString: $0) } ?? "application/octet-stream", nil))
             },
             set_error: { context, message in
                 ResultCollector.from(context).error = message.map { String(cString: $0) }
+            },
+            add_annotated_binary: { context, bytes, length, mime, annotations, annotationsLength in
+                ResultCollector.from(context).binaries.append(
+                    (Array(UnsafeBufferPointer(start: bytes, count: bytes == nil ? 0 : length)),
+                     mime.map { String(cString: $0) } ?? "application/octet-stream",
+                     annotations == nil ? nil : Array(UnsafeBufferPointer(start: annotations, count: annotationsLength))))
             })
         return try withExtendedLifetime(self) { try body(&result) }
     }
 
     private static func from(_ context: UnsafeMutableRawPointer?) -> ResultCollector {
         Unmanaged<ResultCollector>.fromOpaque(context!).takeUnretainedValue()
+    }
+
+    /// What a capture returned, once its status was OK.
+    func capturedValue(method: String) throws(PluginCallError) -> CapturedValue {
+        if !binaries.isEmpty {
+            var payloads: [CapturedBinary] = []
+            for binary in binaries {
+                var annotations: BSONDocument?
+                if let bytes = binary.annotations {
+                    do {
+                        annotations = try BSONDocument(bytes: bytes)
+                    } catch {
+                        throw PluginCallError(status: .fatal, message: "\(method) returned malformed BSON annotations: \(error)")
+                    }
+                }
+                payloads.append(CapturedBinary(bytes: binary.bytes, mimeType: binary.mimeType, annotations: annotations))
+            }
+            return .binary(payloads)
+        }
+        guard let bytes = document else {
+            throw PluginCallError(status: .fatal, message: "\(method) returned OK with neither a reading nor a binary payload")
+        }
+        do {
+            return .tabular(try BSONDocument(bytes: bytes))
+        } catch {
+            throw PluginCallError(status: .fatal, message: "\(method) returned malformed BSON: \(error)")
+        }
+    }
+}
+
+/// Writes a host-side value into a `ferry_result` a plugin handed the host (capture_resource):
+/// the same calls a plugin makes, in the other direction.
+enum ResultFiller {
+    static func fill(_ result: UnsafeMutablePointer<ferry_result>, with value: CapturedValue) {
+        let table = result.pointee
+        switch value {
+        case .tabular(let document):
+            let bytes = document.encode()
+            bytes.withUnsafeBufferPointer { table.set_document(table.context, $0.baseAddress, $0.count) }
+        case .binary(let payloads):
+            let annotatedOffset = MemoryLayout<ferry_result>.offset(of: \ferry_result.add_annotated_binary)!
+            let canAnnotate = Int(table.struct_size) >= annotatedOffset + MemoryLayout<UnsafeRawPointer>.size
+            for payload in payloads {
+                payload.bytes.withUnsafeBufferPointer { bytes in
+                    payload.mimeType.withCString { mime in
+                        if let annotations = payload.annotations?.encode(), canAnnotate, let add = table.add_annotated_binary {
+                            annotations.withUnsafeBufferPointer {
+                                add(table.context, bytes.baseAddress, bytes.count, mime, $0.baseAddress, $0.count)
+                            }
+                        } else {
+                            table.add_binary(table.context, bytes.baseAddress, bytes.count, mime)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func fail(_ result: UnsafeMutablePointer<ferry_result>, _ error: PluginCallError) -> ferry_status {
+        error.message.withCString { result.pointee.set_error(result.pointee.context, $0) }
+        switch error.status {
+        case .retryLater: return FERRY_RETRY_LATER
+        case .invalidArgument: return FERRY_INVALID_ARGUMENT
+        case .unsupported: return FERRY_UNSUPPORTED
+        case .fatal: return FERRY_FATAL
+        }
     }
 }
 

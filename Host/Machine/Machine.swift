@@ -13,7 +13,8 @@ import Synchronization
 /// per capture method, and the config file watched so edits apply without a restart. All control
 /// work (start, reload, retry, stop) runs on one serial control queue.
 package final class Machine: @unchecked Sendable {
-    // @unchecked: every mutable field below is touched only on `control` (a serial queue).
+    // @unchecked: every mutable field below is touched only on `control` (a serial queue), except
+    // `instancesByName` and `published`, which are behind their own mutexes.
     package struct Options: Sendable {
         package var clock: any FerryClock = SystemClock()
         package var fileSystem: any CaptureFileSystem = POSIXCaptureFileSystem()
@@ -27,6 +28,8 @@ package final class Machine: @unchecked Sendable {
         /// version of it is loaded: plugins are never unloaded, so the process must restart
         /// (`ferry run` stops gracefully and re-executes itself). nil only logs it.
         package var restart: (@Sendable (Machine, String) -> Void)?
+        /// How remote parts are reached; nil refuses configs that capture from remotes.
+        package var remotes: (any RemoteConnector)?
         package init() {}
     }
 
@@ -36,21 +39,45 @@ package final class Machine: @unchecked Sendable {
         var collectors: [Collector.Key: (plan: MachinePlan.CollectorPlan, collector: Collector, writer: CaptureFileWriter)]
     }
 
+    struct RunningRemote {
+        var entry: RemoteEntry
+        var part: any RemotePart
+        var collectors: [Collector.Key: (plan: MachinePlan.RemoteCollectorPlan, collector: Collector, writer: CaptureFileWriter)]
+    }
+
     package let configPath: String
     package let registry: PluginRegistry
     let options: Options
     let logger: Logger
     let control = DispatchQueue(label: "ferry.machine.control")
 
-    var config: MachineConfig?
+    var config: MachineConfig? {
+        didSet { published.withLock { $0.config = config } }
+    }
     /// Registry modules by module id (control queue only).
     var registryModules: [String: RegistryModuleState] = [:]
     private var components: [String: RunningComponent] = [:]
-    private var failedComponents: [String: String] = [:]
+    private var remotes: [String: RunningRemote] = [:]
     private var configStamp: FileStamp?
     private var watcher: (any RepeatingTimer)?
     private var captureDirLock: CaptureDirectoryLock?
     private var collectorMetrics = CollectorMetrics()
+    /// The running instances by name, for a plugin's capture_resource. Behind its own lock, never the
+    /// control queue: a capture asking for another resource must not wait for the control queue,
+    /// which may itself be waiting for that capture (stopping its collector).
+    private let instancesByName = Mutex<[String: (api: String, instance: PluginInstance)]>([:])
+    /// What the machine API reads (config, when applied, why resources are not running), copied here
+    /// on the control queue so a request never waits for that queue (busy reloading, or stopping a
+    /// collector whose remote call is timing out).
+    private struct Published {
+        var config: MachineConfig?
+        var appliedAt: Date?
+        var failures: [String: String] = [:]
+    }
+    private let published = Mutex(Published())
+    private var failedComponents: [String: String] = [:] {
+        didSet { published.withLock { $0.failures = failedComponents } }
+    }
 
     package init(configPath: String, registry: PluginRegistry, options: Options = Options(), logger: Logger = Logger(label: "ferry.machine")) {
         self.configPath = configPath
@@ -64,9 +91,16 @@ package final class Machine: @unchecked Sendable {
     package func start() throws {
         try control.sync {
             let config = try ConfigParser.load(file: configPath)
+            logWarnings(config.warnings)
             captureDirLock = try CaptureDirectoryLock(captureDir: config.dataManager.captureDir)
             _ = CaptureRecovery.recover(captureDir: config.dataManager.captureDir, logger: logger)
             loadModules(config)
+            registry.resourceCapture = { [weak self] (name: String, method: String, parameters: BSONDocument) throws(PluginCallError) -> CapturedValue in
+                guard let instance = self?.instancesByName.withLock({ $0[name]?.instance }) else {
+                    throw PluginCallError(status: .retryLater, message: "no resource named \"\(name)\" is running on this machine (yet)")
+                }
+                return try instance.capture(method: method, parameters: parameters)
+            }
             try apply(config)
             configStamp = FileStamp(path: configPath)
         }
@@ -91,6 +125,7 @@ package final class Machine: @unchecked Sendable {
             watcher?.cancel()
             watcher = nil
             for name in components.keys.sorted() { stopComponent(name) }
+            for name in remotes.keys.sorted() { stopRemote(name) }
             registryModules.removeAll()  // answers still on their way are dropped
             captureDirLock = nil
         }
@@ -98,20 +133,62 @@ package final class Machine: @unchecked Sendable {
 
     /// The data manager settings now in force (after any reload); nil before `start`.
     package var dataManager: DataManagerConfig? {
-        control.sync { config?.dataManager }
+        published.withLock { $0.config?.dataManager }
     }
 
     /// A component's current Readings (the selective syncer's `should_sync`), or nil when the
     /// component is not running or does not answer.
     package func readings(of component: String) -> BSONDocument? {
-        guard let instance = control.sync(execute: { components[component]?.instance }) else { return nil }
+        guard let instance = instancesByName.withLock({ $0[component]?.instance }) else { return nil }
         guard case .tabular(let document)? = try? instance.capture(method: "Readings") else { return nil }
         return document
     }
 
+    /// When the config now in force was applied; nil before `start`.
+    package var configLoadedAt: Date? {
+        published.withLock { $0.appliedAt }
+    }
+
+    /// The machine API's keys now in force (after any reload); empty before `start`.
+    package var apiKeys: [MachineAPIKey] {
+        published.withLock { $0.config?.apiKeys ?? [] }
+    }
+
+    /// What the machine API lists: every resource in the config with its state.
+    package struct ResourceState: Sendable, Equatable {
+        package var api: String
+        package var name: String
+        /// nil when running; otherwise why it is not (its model is not loaded, its create failed).
+        package var error: String?
+    }
+
+    /// Every component and service of the config, running or not (the data manager included).
+    package var resources: [ResourceState] {
+        let (config, failures) = published.withLock { ($0.config, $0.failures) }
+        let running = instancesByName.withLock { Set($0.keys) }
+        guard let config else { return [] }
+        var states = (config.components + config.services).map { entry in
+            ResourceState(
+                api: entry.api, name: entry.name,
+                error: running.contains(entry.name)
+                    ? nil : failures[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)")
+        }
+        if let name = config.dataManager.serviceName {
+            states.append(ResourceState(api: "rdk:service:data_manager", name: name, error: nil))
+        }
+        return states
+    }
+
+    /// The running instance of a resource, for the machine API; nil when it is not running.
+    package func instance(api: String, name: String) -> PluginInstance? {
+        instancesByName.withLock { $0[name].flatMap { $0.api == api ? $0.instance : nil } }
+    }
+
     /// Finishes every collector's open capture file, so a sync takes everything captured so far.
     package func finishCaptureFiles() {
-        let collectors = control.sync { components.values.flatMap { $0.collectors.values.map(\.collector) } }
+        let collectors = control.sync {
+            components.values.flatMap { $0.collectors.values.map(\.collector) } + remotes.values.flatMap { $0.collectors.values.map(\.collector) }
+        }
         for collector in collectors { collector.finishFile() }
     }
 
@@ -142,6 +219,9 @@ package final class Machine: @unchecked Sendable {
         for component in components.values {
             for (key, running) in component.collectors { stats[key] = running.collector.stats }
         }
+        for remote in remotes.values {
+            for (key, running) in remote.collectors { stats[key] = running.collector.stats }
+        }
         return stats
     }
 
@@ -150,6 +230,9 @@ package final class Machine: @unchecked Sendable {
             var stats: [Collector.Key: CaptureWriterStats] = [:]
             for component in components.values {
                 for (key, running) in component.collectors { stats[key] = running.writer.stats }
+            }
+            for remote in remotes.values {
+                for (key, running) in remote.collectors { stats[key] = running.writer.stats }
             }
             return stats
         }
@@ -166,7 +249,9 @@ package final class Machine: @unchecked Sendable {
                 throw ConfigError(file: configPath, path: "services.data_manager.attributes.capture_dir", "changing capture_dir needs a restart of ferry run")
             }
             loadModules(newConfig)
+            let previousWarnings = config?.warnings ?? []
             try apply(newConfig)
+            logWarnings(newConfig.warnings.filter { !previousWarnings.contains($0) })
         } catch let error as ConfigError {
             logger.error("config change refused, the previous config keeps running: \(error)")
             return error
@@ -176,6 +261,11 @@ package final class Machine: @unchecked Sendable {
         }
         logger.info("config reloaded from \(configPath)")
         return nil
+    }
+
+    /// One line per key Ferry accepts without acting on it.
+    private func logWarnings(_ warnings: [ConfigWarning]) {
+        for warning in warnings { logger.warning("\(configPath): \(warning)") }
     }
 
     private func loadModules(_ config: MachineConfig) {
@@ -196,7 +286,7 @@ package final class Machine: @unchecked Sendable {
     }
 
     func apply(_ newConfig: MachineConfig) throws(ConfigError) {
-        let plan = try MachinePlan.make(config: newConfig, registry: registry)
+        let plan = try MachinePlan.make(config: newConfig, registry: registry, remotes: options.remotes)
         let waiting = modulesNotLoaded
         for (path, message) in plan.unavailable {
             logger.error("\(configPath): \(path): \(message)\(waiting.isEmpty ? "" : "; registry modules not loaded yet: \(waiting) (it starts once they load)")")
@@ -207,7 +297,66 @@ package final class Machine: @unchecked Sendable {
         }
         failedComponents = failedComponents.filter { wanted[$0.key] != nil }
         config = newConfig
+        published.withLock { $0.appliedAt = Date() }
         for component in plan.components { reconcile(component, dataManager: newConfig.dataManager) }
+        let wantedRemotes = Dictionary(uniqueKeysWithValues: plan.remotes.map { ($0.entry.name, $0) })
+        for name in remotes.keys.sorted() where wantedRemotes[name].map({ !$0.entry.sameConnection(as: remotes[name]!.entry) }) ?? true {
+            stopRemote(name)
+        }
+        for remote in plan.remotes { reconcile(remote, dataManager: newConfig.dataManager) }
+    }
+
+    /// Connects to a remote part (the connection itself is made lazily by the part) and runs one
+    /// collector per capture method, each calling the remote on its own queue.
+    private func reconcile(_ plan: MachinePlan.Remote, dataManager: DataManagerConfig) {
+        // A remote nothing is captured from (Viam configs name remotes for other reasons) is not dialled.
+        guard let connector = options.remotes, !plan.collectors.isEmpty else {
+            stopRemote(plan.entry.name)
+            return
+        }
+        var running = remotes[plan.entry.name] ?? RunningRemote(entry: plan.entry, part: connector.connect(plan.entry), collectors: [:])
+        running.entry = plan.entry
+        var wanted: [Collector.Key: MachinePlan.RemoteCollectorPlan] = [:]
+        for collector in plan.collectors {
+            let key = Collector.Key(component: plan.entry.captureName(collector.resource), method: collector.method, parameters: collector.parameters)
+            wanted[key] = collector
+        }
+        for (key, existing) in running.collectors where wanted[key] != existing.plan {
+            existing.collector.stop()
+            running.collectors[key] = nil
+        }
+        for (key, collectorPlan) in wanted where running.collectors[key] == nil {
+            let writer = makeWriter(
+                api: collectorPlan.api, component: key.component, method: collectorPlan.method, parameters: collectorPlan.parameters,
+                dataManager: dataManager)
+            let part = running.part
+            let collector = Collector(key: key, frequencyHz: collectorPlan.frequencyHz, clock: options.clock, sink: writer, logger: logger) {
+                () throws(PluginCallError) in
+                try part.capture(
+                    api: collectorPlan.api, resource: collectorPlan.resource, method: collectorPlan.method, parameters: collectorPlan.parameters)
+            }
+            running.collectors[key] = (collectorPlan, collector, writer)
+            collector.start()
+        }
+        remotes[plan.entry.name] = running
+    }
+
+    private func stopRemote(_ name: String) {
+        guard let running = remotes.removeValue(forKey: name) else { return }
+        for (_, entry) in running.collectors { entry.collector.stop() }
+        running.part.close()
+    }
+
+    private func makeWriter(
+        api: String, component: String, method: String, parameters: BSONDocument, dataManager: DataManagerConfig
+    ) -> CaptureFileWriter {
+        var writerOptions = CaptureWriterOptions()
+        writerOptions.maximumFileSize = dataManager.maximumCaptureFileSizeBytes
+        writerOptions.fsyncInterval = dataManager.ferry.fsyncInterval
+        writerOptions.tags = dataManager.tags
+        return CaptureFileWriter(
+            captureDir: dataManager.captureDir, api: api, component: component, method: method, parameters: parameters,
+            options: writerOptions, clock: options.clock, fileSystem: options.fileSystem, logger: logger)
     }
 
     /// Brings one component to its planned state: instance created or reconfigured, collectors
@@ -238,6 +387,7 @@ package final class Machine: @unchecked Sendable {
         do {
             let instance = try model.create(config: plan.entry.pluginConfig)
             components[name] = RunningComponent(entry: plan.entry, instance: instance, collectors: [:])
+            instancesByName.withLock { $0[name] = (plan.entry.api, instance) }
             if failedComponents.removeValue(forKey: name) != nil { logger.info("component \(name) created after earlier failures") }
             syncCollectors(of: name, with: plan.collectors, dataManager: dataManager)
         } catch {
@@ -257,14 +407,8 @@ package final class Machine: @unchecked Sendable {
             running.collectors[key] = nil
         }
         for (key, plan) in wanted where running.collectors[key] == nil {
-            var writerOptions = CaptureWriterOptions()
-            writerOptions.maximumFileSize = dataManager.maximumCaptureFileSizeBytes
-            writerOptions.fsyncInterval = dataManager.ferry.fsyncInterval
-            writerOptions.tags = dataManager.tags
-            let writer = CaptureFileWriter(
-                captureDir: dataManager.captureDir, api: running.entry.api, component: name, method: plan.method,
-                parameters: plan.parameters, options: writerOptions, clock: options.clock, fileSystem: options.fileSystem,
-                logger: logger)
+            let writer = makeWriter(
+                api: running.entry.api, component: name, method: plan.method, parameters: plan.parameters, dataManager: dataManager)
             let instance = running.instance
             let collector = Collector(
                 key: key, frequencyHz: plan.frequencyHz, clock: options.clock, sink: writer, logger: logger
@@ -279,6 +423,7 @@ package final class Machine: @unchecked Sendable {
 
     private func stopComponent(_ name: String) {
         guard let running = components.removeValue(forKey: name) else { return }
+        instancesByName.withLock { _ = $0.removeValue(forKey: name) }
         for (_, entry) in running.collectors { entry.collector.stop() }
         running.instance.close()
     }
@@ -293,7 +438,9 @@ package final class Machine: @unchecked Sendable {
         }
         retryDueModules()
         collectorMetrics.publish(currentCollectorStats())
-        guard !failedComponents.isEmpty, let config, let plan = try? MachinePlan.make(config: config, registry: registry) else { return }
+        guard !failedComponents.isEmpty, let config,
+            let plan = try? MachinePlan.make(config: config, registry: registry, remotes: options.remotes)
+        else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)
         }

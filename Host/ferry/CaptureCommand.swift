@@ -69,6 +69,9 @@ struct CaptureCommand: ParsableCommand {
                 ]
                 if binary { payload["bytes"] = .binary(BSONBinary(data: Array(bytes))) }
                 document["binary"] = .document(payload)
+                if record.metadata.hasAnnotations {
+                    document["annotations"] = .document(AnnotationConversion.document(from: record.metadata.annotations))
+                }
             case nil:
                 document["data"] = .null
             }

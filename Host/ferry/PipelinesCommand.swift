@@ -64,9 +64,9 @@ struct PipelinesCommand: AsyncParsableCommand {
         var dataSourceType = "standard"
         @Option(name: .customLong("source-pipeline"), help: "For --data-source-type pipeline-sink: the pipeline whose sink to read.")
         var sourcePipeline: String?
-        @Option(
+        @Flag(
             name: .customLong("enable-backfill"),
-            help: "Run every historical window back to the earliest data, and re-run windows late data changes.")
+            help: "Run every historical window back to the earliest data, and re-run windows late data changes (also --enable-backfill=true|false, any case).")
         var enableBackfill = false
         @Flag(help: "Print a JSON object instead of the id.") var json = false
 

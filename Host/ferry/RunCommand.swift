@@ -5,6 +5,7 @@ import FerryBSON
 import FerryConfig
 import FerryLoader
 import FerryMachine
+import FerryMachineAPI
 import FerrySync
 import Foundation
 import Logging
@@ -50,6 +51,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("module-cache"), help: "Where registry modules are installed (else $FERRY_MODULE_CACHE, else ferry.module_cache, else ferry-modules beside capture_dir).")
     var moduleCache: String?
 
+    @OptionGroup var machineAPI: MachineAPIOptions
+
     func run() async throws {
         _ = HostRestart.inherited  // before anything is opened: what a restart must keep
         LogSetup.bootstrap()
@@ -66,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
             machine.stop()
             HostRestart.reexecute()
         }
+        options.remotes = GRPCRemoteConnector()
         let machine = Machine(configPath: config, registry: registry, options: options)
         // Handlers first, so a signal during start-up still closes files cleanly.
         Self.stopOnSignals(machine, logger: logger)
@@ -95,6 +99,7 @@ struct RunCommand: AsyncParsableCommand {
             // A plugin's request_sync (ABI 1.1) is a manual sync, like `ferry sync now`.
             registry.syncRequestHandler = { engine.requestSync() }
             group.addTask { await engine.run() }
+            try machineAPI.start(machine, dataManager: dataManager, syncNow: { engine.requestSync() }, logger: logger, in: &group)
             group.addTask {
                 // Config reloads change sync settings too (the server itself needs a restart).
                 while !Task.isCancelled {

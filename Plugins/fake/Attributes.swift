@@ -75,12 +75,14 @@ struct Attributes {
 
     /// A list of names, given as strings or, as Viam's fake board writes analogs, as documents
     /// with a `name` field (`[{"name": "a1", "pin": "0"}]`).
+    /// Integer pin numbers (Viam's esp32 board writes `"pins": [27]`) are names too.
     func names(_ key: String, default fallback: [String]) throws -> [String] {
         guard let value = document[key] else { return fallback }
-        let expectation = "an array of distinct, non-empty names (strings, or documents with a \"name\" string)"
+        let expectation = "an array of distinct, non-empty names (strings, integers, or documents with a \"name\" string)"
         guard let array = value.arrayValue else { throw invalid(key, value, expectation) }
         let names = try array.map { element in
-            guard let name = element.stringValue ?? element.documentValue?["name"]?.stringValue, !name.isEmpty else {
+            let number = element.int64Value.flatMap { element.stringValue == nil ? String($0) : nil }
+            guard let name = element.stringValue ?? number ?? element.documentValue?["name"]?.stringValue, !name.isEmpty else {
                 throw invalid(key, value, expectation)
             }
             return name

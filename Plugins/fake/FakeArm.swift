@@ -8,7 +8,7 @@ import FerrySDK
 /// period_s (30, > 0), amplitude_deg (30, 0–180).
 /// Readings: JointPositions {"positions": {"values": [6 degrees]}}; EndPosition {"pose": {x, y, z
 /// (mm), o_x, o_y, o_z, theta (degrees)}}.
-final class FakeArm: Arm {
+final class FakeArm: Arm, EchoesCommands {
     static let attributes: Set<String> = ["arm-model", "period_s", "amplitude_deg"]
     /// UR's "up" working pose, degrees; the sweep is centred here so the arm never folds into itself.
     static let centre: [Double] = [0, -90, 90, -90, -90, 0]

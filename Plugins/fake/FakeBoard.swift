@@ -5,12 +5,12 @@ import FerrySDK
 /// readers (0–3.3 V) follow phase-shifted sines with a little noise.
 ///
 /// Attributes: analogs (["a1", "a2"]; strings or Viam's [{"name", "pin"}]), gpio_pins (["11", "12",
-/// "13", "15"]), analog_period_s (10, > 0), gpio_toggle_s (0.5, > 0: the first pin's half-period).
+/// "13", "15"]; or `pins`, as Viam's esp32 board writes them, e.g. [27]), analog_period_s (10, > 0), gpio_toggle_s (0.5, > 0: the first pin's half-period).
 /// Readings: Analogs {"analogs": {name: {value, min_range, max_range, step_size}}} or, with the
 /// `reader_name` parameter, one reader's document; Gpios {"gpios": {pin: {"high"}}} or {"high"} with
 /// `pin_name`.
-final class FakeBoard: Board {
-    static let attributes: Set<String> = ["analogs", "gpio_pins", "analog_period_s", "gpio_toggle_s", "digital_interrupts"]
+final class FakeBoard: Board, EchoesCommands {
+    static let attributes: Set<String> = ["analogs", "gpio_pins", "pins", "analog_period_s", "gpio_toggle_s", "digital_interrupts"]
     static let maxVolts = 3.3
     static let levels = 1024
 
@@ -23,7 +23,7 @@ final class FakeBoard: Board {
     init(config: ComponentConfig, clock: @escaping FakeClock) throws {
         let attributes = Attributes(config, model: "fake board")
         analogNames = try attributes.names("analogs", default: ["a1", "a2"])
-        gpioPins = try attributes.names("gpio_pins", default: ["11", "12", "13", "15"])
+        gpioPins = try attributes.names("gpio_pins", default: attributes.names("pins", default: ["11", "12", "13", "15"]))
         analogPeriod = try attributes.number("analog_period_s", default: 10, .positive)
         toggle = try attributes.number("gpio_toggle_s", default: 0.5, .positive)
         attributes.warnAboutUnknown(known: Self.attributes)

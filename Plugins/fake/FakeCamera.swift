@@ -8,7 +8,7 @@ import FerrySDK
 /// ReadImage: one colour image in the `mime_type` parameter's type (or the default);
 /// GetImages: the colour image plus a 16-bit greyscale PNG depth map in millimetres;
 /// NextPointCloud: the depth map as an ASCII PCD v0.7 point cloud ("pointcloud/pcd").
-final class FakeCamera: Camera {
+final class FakeCamera: Camera, EchoesCommands {
     static let attributes: Set<String> = ["width", "height", "mime_type", "jpeg_quality"]
     static let supportedTypes = ["image/png", "image/jpeg"]
     /// At most this many points per cloud: a 320×240 camera gives one point per 4×4 pixels.

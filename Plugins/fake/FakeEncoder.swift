@@ -11,7 +11,7 @@ import FerrySDK
 /// Attributes: ticks_per_rotation (1024, 1–1,000,000), rpm (30, mean speed, ≥ 0), period_s (20,
 /// the speed variation's period, > 0).
 /// Reading: TicksCount {"value": ticks, "position_type": "POSITION_TYPE_TICKS_COUNT"}.
-final class FakeEncoder: Encoder {
+final class FakeEncoder: Encoder, EchoesCommands {
     static let attributes: Set<String> = ["ticks_per_rotation", "rpm", "period_s"]
 
     let clock: FakeClock

@@ -5,7 +5,7 @@ import FerrySDK
 ///
 /// Attributes: lengths_mm ([1000, 800, 400]: 1–6 axes, each > 0), period_s (40, > 0).
 /// Readings: Lengths {"lengths_mm": [...]}; Position {"positions_mm": [...]}.
-final class FakeGantry: Gantry {
+final class FakeGantry: Gantry, EchoesCommands {
     static let attributes: Set<String> = ["lengths_mm", "period_s"]
 
     let clock: FakeClock

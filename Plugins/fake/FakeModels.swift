@@ -1,6 +1,15 @@
+import FerryBSON
 import FerrySDK
 
-/// The `rdk:builtin:fake` model of every component API, all reading time from `clock`.
+/// Every fake model answers DoCommand with the command it was given, so a client can check the
+/// call's round trip (what went in comes back).
+protocol EchoesCommands: Component {}
+extension EchoesCommands {
+    func doCommand(_ command: BSONDocument) throws -> BSONDocument { command }
+}
+
+/// The `rdk:builtin:fake` model of every component API and of the vision service, all reading time
+/// from `clock`.
 enum FakeModels {
     static let model = "rdk:builtin:fake"
 
@@ -22,6 +31,8 @@ enum FakeModels {
             fake(.movementSensor, FakeMovementSensor.init),
             fake(.sensor, FakeSensor.init),
             fake(.servo, FakeServo.init),
+            // A service model (ABI 1.2): the vision service over the fake camera's scene.
+            ModelRegistration(api: ServiceAPI.vision, model: model, threadSafe: true) { try FakeVision(config: $0, clock: clock) },
         ]
     }
 

@@ -11,7 +11,7 @@ import FerrySDK
 ///
 /// Attributes: max_rpm (100, > 0), max_power_pct (0.8, a fraction in (0, 1]), period_s (20, > 0).
 /// Readings: Position {"position": revolutions}; IsPowered {"is_on", "power_pct" (-1…1)}.
-final class FakeMotor: Motor {
+final class FakeMotor: Motor, EchoesCommands {
     static let attributes: Set<String> = ["max_rpm", "max_power_pct", "period_s"]
     static let duty = 0.7
 

@@ -14,7 +14,7 @@ import FerrySDK
 /// (degrees clockwise from north)}; LinearVelocity {"linear_velocity": {x, y, z} m/s};
 /// AngularVelocity {"angular_velocity": {x, y, z} °/s}; LinearAcceleration {"linear_acceleration":
 /// {x, y, z} m/s², gravity included}; Orientation {"orientation": {o_x, o_y, o_z, theta}}.
-final class FakeMovementSensor: MovementSensor {
+final class FakeMovementSensor: MovementSensor, EchoesCommands {
     static let attributes: Set<String> = ["latitude", "longitude", "altitude_m", "radius_m", "period_s"]
     static let earthRadius = 6_371_008.8  // metres, IUGG mean radius
     static let gravity = 9.80665

@@ -7,7 +7,7 @@ import FerrySDK
 /// Attributes: base_celsius (21.5), amplitude (3, daily swing in °C, ≥ 0), noise (0.05 °C, ≥ 0),
 /// base_humidity_pct (45, 0–100), fast_period_s (600, > 0).
 /// Reading: {"readings": {"temperature_celsius", "humidity_pct", "pressure_hpa"}}.
-final class FakeSensor: Sensor {
+final class FakeSensor: Sensor, EchoesCommands {
     static let attributes: Set<String> = ["base_celsius", "amplitude", "noise", "base_humidity_pct", "fast_period_s"]
 
     let clock: FakeClock

@@ -5,7 +5,7 @@ import FerrySDK
 ///
 /// Attributes: min_angle_deg (0), max_angle_deg (180), both 0–360 with min < max; period_s (10, > 0).
 /// Reading: Position {"position_deg": whole degrees}.
-final class FakeServo: Servo {
+final class FakeServo: Servo, EchoesCommands {
     static let attributes: Set<String> = ["min_angle_deg", "max_angle_deg", "period_s"]
 
     let clock: FakeClock

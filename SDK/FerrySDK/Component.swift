@@ -37,13 +37,58 @@ public struct BinaryPayload: Sendable, Equatable {
     public var bytes: [UInt8]
     /// e.g. "image/jpeg", "image/png", "pointcloud/pcd".
     public var mimeType: String
-    public init(bytes: [UInt8], mimeType: String) {
+    /// What was found on the image (a vision service's capture), stored with it.
+    public var annotations: Annotations?
+    public init(bytes: [UInt8], mimeType: String, annotations: Annotations? = nil) {
         self.bytes = bytes
         self.mimeType = mimeType
+        self.annotations = annotations
     }
 }
 
-/// A component's entry in the machine config, as the host hands it to `create`.
+/// Viam's data annotations of an image: labelled boxes and whole-image labels.
+public struct Annotations: Sendable, Equatable {
+    public struct BoundingBox: Sendable, Equatable {
+        public var label: String
+        public var confidence: Double?
+        /// Fractions of the image's width (x) and height (y), 0…1.
+        public var xMin, yMin, xMax, yMax: Double
+        public init(label: String, confidence: Double?, xMin: Double, yMin: Double, xMax: Double, yMax: Double) {
+            (self.label, self.confidence, self.xMin, self.yMin, self.xMax, self.yMax) = (label, confidence, xMin, yMin, xMax, yMax)
+        }
+    }
+    public struct Classification: Sendable, Equatable {
+        public var label: String
+        public var confidence: Double?
+        public init(label: String, confidence: Double?) { (self.label, self.confidence) = (label, confidence) }
+    }
+    public var boxes: [BoundingBox]
+    public var classifications: [Classification]
+    public init(boxes: [BoundingBox] = [], classifications: [Classification] = []) {
+        self.boxes = boxes
+        self.classifications = classifications
+    }
+
+    /// The ABI's document: `{"bboxes": [{label, confidence, x_min_normalized, …}], "classifications": [{label, confidence}]}`.
+    public var document: BSONDocument {
+        let boxes: [BSON] = self.boxes.map { box in
+            var document: BSONDocument = [
+                "label": .string(box.label), "x_min_normalized": .double(box.xMin), "y_min_normalized": .double(box.yMin),
+                "x_max_normalized": .double(box.xMax), "y_max_normalized": .double(box.yMax),
+            ]
+            if let confidence = box.confidence { document["confidence"] = .double(confidence) }
+            return .document(document)
+        }
+        let classifications: [BSON] = self.classifications.map { item in
+            var document: BSONDocument = ["label": .string(item.label)]
+            if let confidence = item.confidence { document["confidence"] = .double(confidence) }
+            return .document(document)
+        }
+        return ["bboxes": .array(boxes), "classifications": .array(classifications)]
+    }
+}
+
+/// A component's (or a service's) entry in the machine config, as the host hands it to `create`.
 public struct ComponentConfig: Sendable, Equatable {
     public var name: String
     public var api: String

@@ -19,6 +19,14 @@ public struct ModelRegistration: Sendable {
         self.init(api: api.rawValue, model: model, captureMethods: api.captureMethods, threadSafe: threadSafe, create: create)
     }
 
+    /// A service model (ABI 1.2), created from a `services[]` entry; its capture methods are the API's.
+    public init(
+        api: ServiceAPI, model: String, threadSafe: Bool = false,
+        create: @escaping @Sendable (ComponentConfig) throws -> any Component
+    ) {
+        self.init(api: api.rawValue, model: model, captureMethods: api.captureMethods, threadSafe: threadSafe, create: create)
+    }
+
     /// A model of any API, with its own list of capture methods.
     public init(
         api: String, model: String, captureMethods: [String], threadSafe: Bool = false,
@@ -109,6 +117,33 @@ public enum FerryPlugin {
         return requestSync(host.pointee.host_context) == FERRY_OK
     }
 
+    /// Runs capture method `method` of the machine's resource `name` (ABI 1.2's capture_resource):
+    /// how a service reaches what it works on, e.g. a vision service its camera's image. Throws
+    /// `.retryLater` while no such resource runs, `.unsupported` on a host without a machine (or
+    /// older than ABI 1.2), else what that resource's capture threw. Never ask for your own name.
+    public static func captureResource(_ name: String, method: String, parameters: BSONDocument = [:]) throws -> CaptureOutput {
+        guard let host = state.withLock({ $0.host })?.pointer else {
+            throw PluginError.unsupported("capture_resource: the plugin has not been initialised by a host")
+        }
+        let needed = MemoryLayout<ferry_host_api>.offset(of: \ferry_host_api.capture_resource)! + MemoryLayout<UnsafeRawPointer>.size
+        guard Int(host.pointee.struct_size) >= needed, let capture = host.pointee.capture_resource else {
+            throw PluginError.unsupported("this host (ABI older than 1.2) cannot capture another resource")
+        }
+        let collector = ResultReader()
+        let bytes = parameters.isEmpty ? [] : parameters.encode()
+        let status = collector.withResult { result in
+            name.withCString { cName in
+                method.withCString { cMethod in
+                    bytes.withUnsafeBufferPointer { capture(host.pointee.host_context, cName, cMethod, $0.baseAddress, $0.count, result) }
+                }
+            }
+        }
+        guard status == FERRY_OK else {
+            throw PluginError(PluginError.Kind(status), collector.error ?? "capture of \(name).\(method) failed")
+        }
+        return try collector.output(what: "\(name).\(method)")
+    }
+
     private static func initialize(
         host: UnsafePointer<ferry_host_api>?, result: UnsafeMutablePointer<ferry_result>?
     ) -> ferry_status {
@@ -159,11 +194,21 @@ struct ResultWriter {
         bytes.withUnsafeBufferPointer { result.pointee.set_document(result.pointee.context, $0.baseAddress, $0.count) }
     }
 
+    /// A payload with annotations goes through add_annotated_binary when the host has it (ABI 1.2);
+    /// an older host gets the payload alone.
     func addBinary(_ payload: BinaryPayload) {
         guard let result else { return }
+        let needed = MemoryLayout<ferry_result>.offset(of: \ferry_result.add_annotated_binary)! + MemoryLayout<UnsafeRawPointer>.size
+        let annotated = Int(result.pointee.struct_size) >= needed ? result.pointee.add_annotated_binary : nil
         payload.bytes.withUnsafeBufferPointer { bytes in
-            payload.mimeType.withCString {
-                result.pointee.add_binary(result.pointee.context, bytes.baseAddress, bytes.count, $0)
+            payload.mimeType.withCString { mime in
+                if let annotations = payload.annotations?.document.encode(), let annotated {
+                    annotations.withUnsafeBufferPointer {
+                        annotated(result.pointee.context, bytes.baseAddress, bytes.count, mime, $0.baseAddress, $0.count)
+                    }
+                } else {
+                    result.pointee.add_binary(result.pointee.context, bytes.baseAddress, bytes.count, mime)
+                }
             }
         }
     }

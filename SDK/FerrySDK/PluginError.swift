@@ -37,3 +37,15 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension PluginError.Kind {
+    /// A status another plugin's call returned (capture_resource), as this plugin's error kind.
+    init(_ status: ferry_status) {
+        switch status {
+        case FERRY_RETRY_LATER: self = .retryLater
+        case FERRY_INVALID_ARGUMENT: self = .invalidArgument
+        case FERRY_UNSUPPORTED: self = .unsupported
+        default: self = .fatal
+        }
+    }
+}

@@ -144,14 +144,14 @@ import Testing
         defer { dir.remove() }
         let text = try FerryProcess.run(["plugin", "inspect", BuiltProducts.library("FerrySystemStats")])
         #expect(text.status == 0)
-        #expect(text.stdout.contains("abi      1.1"))
+        #expect(text.stdout.contains("abi      1.2"))
         #expect(text.stdout.contains("rdk:component:sensor  ferry:linux:system-stats"))
         let json = try FerryProcess.run(["plugin", "inspect", "--json", BuiltProducts.library("FerryFake")])
         let document = try BSONDocument(extendedJSON: json.stdout)
-        #expect(document["models"]?.arrayValue?.count == 9)
+        #expect(document["models"]?.arrayValue?.count == 10)
         let bad = try FerryProcess.run(["plugin", "inspect", BuiltProducts.library("FixtureABIMajor")])
         #expect(bad.status != 0)
-        #expect(bad.stderr.contains("built for plugin ABI 2.0 but this host speaks 1.1"))
+        #expect(bad.stderr.contains("built for plugin ABI 2.0 but this host speaks 1.2"))
     }
 }
 

@@ -75,6 +75,51 @@ import Testing
         #expect(noOrg.status != 0 && noOrg.stderr.contains("--org is needed"), "\(noOrg.stderr)")
     }
 
+    /// Viam's docs write `--enable-backfill=True`; Go's flags take any case and `=true`/`=false` on
+    /// every Boolean flag, and so does `ferry pipelines`.
+    @Test func booleanFlagsTakeViamsSpellingsInAnyCase() throws {
+        let dir = try TemporaryDirectory("ferry-pipelines-cli")
+        defer { dir.remove() }
+        let org = try ferry(["org", "create", "acme"], data: dir.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func create(_ name: String, _ flags: [String]) throws -> [String: Any] {
+            let result = try ferry(
+                ["pipelines", "create", "--org-id", org, "--name", name, "--schedule", "0 * * * *", "--mql", Self.mql] + flags, data: dir.path)
+            #expect(result.status == 0, "\(flags): \(result.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return try #require(object, "\(result.stdout)")
+        }
+        #expect(try create("a", ["--enable-backfill=True", "--json=TRUE"])["enable_backfill"] as? Bool == true)
+        #expect(try create("b", ["--enable-backfill=False", "--json=true"])["enable_backfill"] as? Bool == false)
+        #expect(try create("c", ["--enable-backfill", "--json"])["enable_backfill"] as? Bool == true)
+        #expect(try create("d", ["--enable-backfill", "false", "--json=t"])["enable_backfill"] as? Bool == false, "the older separate value")
+        let plain = try ferry(["pipelines", "list", "--org-id", org, "--json=false"], data: dir.path)
+        #expect(plain.status == 0 && !plain.stdout.contains("{"), "--json=false is no JSON: \(plain.stdout)")
+        let id = try #require(try create("e", ["--json=1"])["id"] as? String)
+        #expect(try ferry(["pipelines", "disable", "--id", id], data: dir.path).status == 0)
+        #expect(try ferry(["pipelines", "enable", "--id", id, "--backfill-missed=FALSE"], data: dir.path).status == 0)
+        #expect(try ferry(["pipelines", "update", "--id", id, "--recompute=True"], data: dir.path).status == 0)
+        let bad = try ferry(["pipelines", "list", "--org-id", org, "--json=yes"], data: dir.path)
+        #expect(bad.status != 0 && bad.stderr.contains("--json is a Boolean flag"), "\(bad.stderr)")
+    }
+
+    /// Every Boolean flag any `ferry pipelines` subcommand has takes `=value`: the list the
+    /// rewriting uses covers every flag the parser knows (as ArgumentParser reports them).
+    @Test func everyPipelinesFlagTakesAValue() throws {
+        let dump = try FerryProcess.run(["pipelines", "--experimental-dump-help"])
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
+        let subcommands = try #require((root["command"] as? [String: Any])?["subcommands"] as? [[String: Any]])
+        var flags: Set<String> = []
+        for command in subcommands {
+            for argument in command["arguments"] as? [[String: Any]] ?? [] where argument["kind"] as? String == "flag" {
+                let names = (argument["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" }
+                flags.formUnion(names.compactMap { $0["name"] as? String }.filter { $0 != "help" && $0 != "version" })
+            }
+        }
+        #expect(flags == ["enable-backfill", "json", "recompute", "backfill-missed"], "update BooleanFlags.byCommand")
+        let result = try FerryProcess.run(["pipelines", "list", "--data", "/nonexistent-ferry-dir", "--org-id", "x", "--json=True"])
+        #expect(!result.stderr.contains("Unknown option"), "\(result.stderr)")
+    }
+
     @Test func refusalsSayWhatAndWhere() throws {
         let dir = try TemporaryDirectory("ferry-pipelines-cli")
         defer { dir.remove() }

@@ -27,6 +27,13 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// `ferry run --listen`: RobotClient reads all nine component APIs, DataManager Sync syncs.
+    @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() throws {
+        let result = try Self.runScript("viam_sdk_machine_e2e.py")
+        #expect(result.status == 0, "viam-sdk machine API checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     @Test func publishedPythonSDKManagesPipelinesAndReadsTheSink() throws {
         let result = try Self.runScript("viam_sdk_pipelines_e2e.py")
         #expect(result.status == 0, "viam-sdk pipeline checks failed:\n\(result.output)")

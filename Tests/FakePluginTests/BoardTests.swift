@@ -53,6 +53,15 @@ import Testing
         expectInvalid("no GPIO pin \"7\"") { try board.readGPIO("7") }
     }
 
+    /// Viam's esp32 board config, as its docs write it: integer pins, analogs with a pin each.
+    @Test func viamsESP32AttributesName27AndTheReaders() throws {
+        let board = try FakeBoard(
+            config: config(.board, ["pins": [27], "analogs": [["pin": "34", "name": "A1"], ["pin": "35", "name": "A2"]]]), clock: { 1 })
+        #expect(board.gpioPins == ["27"])
+        #expect(board.analogNames == ["A1", "A2"])
+        #expect(try tabular(board.capture(method: "Gpios", parameters: ["pin_name": "27"]))?.keys == ["high"])
+    }
+
     @Test func badAttributes() {
         expectInvalid("analogs", "distinct") { try FakeBoard(config: config(.board, ["analogs": ["a", "a"]]), clock: { 0 }) }
         expectInvalid("gpio_pins") { try FakeBoard(config: config(.board, ["gpio_pins": "11"]), clock: { 0 }) }

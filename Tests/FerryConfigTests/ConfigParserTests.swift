@@ -1,4 +1,5 @@
 import FerryBSON
+import Foundation
 import Testing
 
 @testable import FerryConfig
@@ -66,6 +67,75 @@ import Testing
         #expect(config.dataManager.partID == "")
     }
 
+    @Test func tildeIsHOMEAsAShellExpandsIt() {
+        #expect(ConfigParser.resolve("~/data", against: "/etc") == (ProcessInfo.processInfo.environment["HOME"] ?? "") + "/data")
+    }
+
+    @Test func anEmptyCaptureDirIsTheDefault() throws {
+        let config = try parse(#"{"services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": ""}}]}"#)
+        #expect(config.dataManager.captureDir == ConfigParser.homeDirectory + "/.ferry/capture")
+    }
+
+    @Test func keysFerryDoesNotActOnAreWarnedAboutOnceEach() throws {
+        let config = try parse(
+            """
+            {"components": [
+                {"name": "a", "api": "rdk:component:sensor", "model": "fake", "frame": {"parent": "world"},
+                 "service_configs": [{"type": "data_manager", "attributes": {"retention_policy": {"days": 5}, "capture_methods": [
+                    {"method": "Readings", "capture_frequency_hz": 1, "cache_size_kb": 10}]}}]},
+                {"name": "b", "api": "rdk:component:sensor", "model": "fake", "frame": {"parent": "world"}}],
+             "services": [{"name": "dm", "type": "data_manager", "attributes": {"delete_data_on_part_deletion": true, "sync_intervall_mins": 2}}],
+             "network": {"bind_address": ":8080"}, "procesess": []}
+            """)
+        let byKey = Dictionary(uniqueKeysWithValues: config.warnings.map { ($0.key, $0) })
+        #expect(
+            Set(byKey.keys) == [
+                "frame", "retention_policy", "cache_size_kb", "delete_data_on_part_deletion", "sync_intervall_mins", "network",
+                "procesess",
+            ])
+        #expect(byKey["frame"]?.paths == ["components[0].frame", "components[1].frame"], "one warning for both")
+        #expect(byKey["frame"]?.description == "frame (components[0].frame, components[1].frame) has no effect in Ferry: Ferry has no frame system")
+        #expect(byKey["network"]?.reason.contains("ferry run --listen") == true)
+        #expect(byKey["sync_intervall_mins"]?.reason.contains("a typo?") == true, "unknown keys are warned about too")
+        #expect(byKey["procesess"]?.paths == ["procesess"])
+    }
+
+    /// Viam's `auth.handlers`: an api-key handler maps key ids to keys and lists the ids.
+    @Test func machineAPIKeysComeFromViamsAuthHandlers() throws {
+        let config = try parse(
+            """
+            {"auth": {"handlers": [{"type": "api-key", "config": {
+                "0c5e1d2a-1111-4f6e-9a77-aaaaaaaaaaaa": "k1-0123456789abcdef", "7d1b2c3e-2222-4f6e-9a77-bbbbbbbbbbbb": "k2-0123456789abcdef",
+                "keys": ["0c5e1d2a-1111-4f6e-9a77-aaaaaaaaaaaa", "7d1b2c3e-2222-4f6e-9a77-bbbbbbbbbbbb"]}}]},
+             "services": [{"name": "dm", "type": "data_manager", "attributes": {"ferry": {
+                "api_key_roles": {"7d1b2c3e-2222-4f6e-9a77-bbbbbbbbbbbb": "viewer"}}}}]}
+            """)
+        #expect(
+            config.apiKeys == [
+                MachineAPIKey(id: "0c5e1d2a-1111-4f6e-9a77-aaaaaaaaaaaa", key: "k1-0123456789abcdef", role: .owner),
+                MachineAPIKey(id: "7d1b2c3e-2222-4f6e-9a77-bbbbbbbbbbbb", key: "k2-0123456789abcdef", role: .viewer),
+            ])
+        #expect(config.dataManager.serviceName == "dm")
+        #expect(config.warnings.isEmpty)
+    }
+
+    @Test func badMachineAPIKeysSayWhatIsWrong() {
+        let handler = #"{"auth": {"handlers": [{"type": "api-key", "config": "#
+        #expect(faults(handler + #"{"id-1": "0123456789abcdef"}}]}}"#) == [
+            #"auth.handlers[0].config.keys: is required: the list of key ids, e.g. ["<key id>"]"#
+        ])
+        #expect(faults(handler + #"{"id-1": "short", "keys": ["id-1", "id-2"]}}]}}"#) == [
+            "auth.handlers[0].config.id-1: an API key needs at least 16 characters (e.g. `openssl rand -hex 16`)",
+            #"auth.handlers[0].config.keys[1]: lists key id "id-2", but config has no "id-2": "<key>" member"#,
+        ])
+        #expect(faults(#"{"services": [{"name": "dm", "type": "data_manager", "attributes": {"ferry": {"api_key_roles": {"x": "admin"}}}}]}"#) == [
+            #"services[0].attributes.ferry.api_key_roles.x: expected one of "owner", "operator", "viewer", got the string "admin""#
+        ])
+        #expect(faults(#"{"services": [{"name": "dm", "type": "data_manager", "attributes": {"ferry": {"api_key_roles": {"x": "viewer"}}}}]}"#) == [
+            #"services[0].attributes.ferry.api_key_roles.x: no auth.handlers api-key entry has key id "x""#
+        ])
+    }
+
     @Test func notJSON() {
         let messages = faults(#"{"components": [}"#)
         #expect(messages.count == 1)
@@ -106,8 +176,82 @@ import Testing
             #"{"components": [{"name": "a", "api": "rdk:component:sensor", "model": "fake"}, {"name": "a", "api": "rdk:component:motor", "model": "fake", "depends_on": ["b"]}]}"#
         )
         #expect(messages == [
-            #"components[1].name: duplicate component name "a" (also at components[0]); names must be unique"#,
-            #"components[1].depends_on[0]: no component is named "b""#,
+            #"components[1].name: duplicate name "a" (also at components[0]); component and service names must be unique"#,
+            #"components[1].depends_on[0]: no component, service or remote is named "b""#,
+        ])
+    }
+
+    @Test func servicesOtherThanTheDataManagerAreResourcesWithCaptureMethods() throws {
+        let config = try parse(
+            """
+            {"components": [{"name": "camera-1", "namespace": "rdk", "type": "camera", "model": "fake"}],
+             "services": [
+                {"name": "vision-1", "namespace": "rdk", "type": "vision", "model": "fake", "depends_on": ["camera-1"],
+                 "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [
+                    {"method": "CaptureAllFromCamera", "capture_frequency_hz": 1,
+                     "additional_params": {"camera_name": "camera-1", "min_confidence_score": "0.7"}}]}}]},
+                {"name": "dm", "namespace": "rdk", "type": "data_manager", "attributes": {"sync_disabled": true}}]}
+            """)
+        #expect(config.services.map(\.name) == ["vision-1"])
+        let vision = try #require(config.services.first)
+        #expect(vision.api == "rdk:service:vision")
+        #expect(vision.model == "rdk:builtin:fake")
+        #expect(vision.path == "services[0]")
+        #expect(vision.captureMethods.map(\.method) == ["CaptureAllFromCamera"])
+        #expect(config.dataManager.syncDisabled, "the data manager is still the data manager")
+        #expect(faults(#"{"components": [{"name": "x", "type": "camera", "model": "fake"}], "services": [{"name": "x", "type": "vision", "model": "fake"}]}"#) == [
+            #"services[0].name: duplicate name "x" (also at components[0]); component and service names must be unique"#
+        ])
+    }
+
+    /// Viam's remotes[]: the capture methods name the remote resource; depends_on may name a remote.
+    @Test func remotePartsAsViamWritesThem() throws {
+        let config = try parse(
+            """
+            {"components": [{"name": "cam", "type": "camera", "model": "fake", "depends_on": ["esp-home"]}],
+             "remotes": [{"name": "esp-home", "address": "10.1.2.3:8081", "insecure": false,
+               "auth": {"credentials": {"type": "api-key", "payload": "remote-key-0123456789"}, "entity": "0c5e1d2a-1111-4f6e-9a77-aaaaaaaaaaaa"},
+               "ferry": {"ca_cert": "certs/remote.pem"}, "secret": "REDACTED",
+               "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [
+                 {"method": "Analogs", "capture_frequency_hz": 1, "cache_size_kb": 10, "name": "rdk:component:board/my-esp32",
+                  "additional_params": {"reader_name": "A1"}, "disabled": false},
+                 {"method": "Readings", "capture_frequency_hz": 2, "name": "rdk:component:sensor/temp", "disabled": true}]}}]},
+              {"name": "pi", "address": "pi-test-main.local"}, {"name": "lab", "address": "lab", "insecure": true}]}
+            """)
+        #expect(config.remotes.map(\.name) == ["esp-home", "pi", "lab"])
+        let esp = config.remotes[0]
+        #expect(esp.address == "10.1.2.3:8081")
+        #expect(esp.apiKeyID == "0c5e1d2a-1111-4f6e-9a77-aaaaaaaaaaaa" && esp.apiKey == "remote-key-0123456789")
+        #expect(esp.caCert == "/etc/ferry/certs/remote.pem")
+        #expect(
+            esp.captureMethods == [
+                RemoteCaptureMethod(
+                    api: "rdk:component:board", resource: "my-esp32", method: "Analogs", frequencyHz: 1, additionalParams: ["reader_name": "A1"],
+                    disabled: false, path: "remotes[0].service_configs[0].attributes.capture_methods[0]"),
+                RemoteCaptureMethod(
+                    api: "rdk:component:sensor", resource: "temp", method: "Readings", frequencyHz: 2, additionalParams: [:], disabled: true,
+                    path: "remotes[0].service_configs[0].attributes.capture_methods[1]"),
+            ])
+        #expect(config.remotes[1].port == 443 && config.remotes[2].port == 80, "Viam's SDK ports when the address has none")
+        #expect(Set(config.warnings.map(\.key)) == ["secret", "cache_size_kb"])
+    }
+
+    @Test func badRemotesSayWhatIsWrong() {
+        func remote(_ body: String) -> String { #"{"remotes": [\#(body)]}"# }
+        let method = #""service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 1"#
+        #expect(faults(remote(#"{"name": "r", "address": "h:1", \#(method)}]}}]}"#)) == [
+            #"remotes[0].service_configs[0].attributes.capture_methods[0].name: is required for a remote's capture method: the remote resource, e.g. "rdk:component:board/my-esp32""#
+        ])
+        #expect(faults(remote(#"{"name": "r", "address": "h:1", \#(method), "name": "temp"}]}}]}"#)) == [
+            #"remotes[0].service_configs[0].attributes.capture_methods[0].name: "temp" is not <API triplet>/<resource name>, e.g. "rdk:component:board/my-esp32""#
+        ])
+        #expect(faults(remote(#"{"name": "r", "address": "h:99999"}"#)) == [#"remotes[0].address: "h:99999": the port must be a number from 1 to 65535"#])
+        #expect(faults(remote(#"{"name": "r"}"#)) == ["remotes[0].address: is required (a string)"])
+        #expect(faults(remote(#"{"name": "r", "address": "h:1", "auth": {"credentials": {"type": "robot-location-secret", "payload": "s"}, "entity": "e"}}"#)) == [
+            #"remotes[0].auth.credentials.type: "robot-location-secret" credentials are not supported; use an API key: {"type": "api-key", "payload": "<key>"} with "entity": "<key id>""#
+        ])
+        #expect(faults(#"{"components": [{"name": "r", "type": "sensor", "model": "fake"}], "remotes": [{"name": "r", "address": "h:1"}]}"#) == [
+            #"remotes[0].name: duplicate name "r" (also at components[0]); a remote needs a name of its own"#
         ])
     }
 
@@ -138,7 +282,7 @@ import Testing
         #expect(faults(service(#"{"maximum_num_sync_threads": 0}"#)) == ["\(path).maximum_num_sync_threads: must be at least 1, got 0"])
         #expect(faults(service(#"{"tags": ["a", 3]}"#)) == ["\(path).tags[1]: expected a string, got the number 3"])
         #expect(faults(service(#"{"ferry": {"sever": "x:1"}}"#)) == [
-            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, archive_dir, ca_cert, capture_dir_max_bytes, data_dir, fsync_interval_ms, insecure, listen, module_cache, pipeline_start_delay_secs, registry, registry_ca, registry_trust, server"
+            "\(path).ferry.sever: unknown key; expected one of api_key, api_key_id, api_key_roles, archive_dir, ca_cert, capture_dir_max_bytes, data_dir, fsync_interval_ms, insecure, listen, module_cache, pipeline_start_delay_secs, registry, registry_ca, registry_trust, server"
         ])
         #expect(faults(service(#"{"ferry": {"listen": "nowhere"}}"#)) == [
             #"\#(path).ferry.listen: "nowhere" is not \#(ListenAddress.expected) for the embedded data server"#

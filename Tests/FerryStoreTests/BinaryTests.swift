@@ -1,3 +1,4 @@
+import FerryBSON
 import FerryStore
 import Foundation
 import StoreTestSupport
@@ -29,6 +30,23 @@ import Testing
         #expect(try await f.store.binaryData(organizationID: f.orgB, id: record.id) == nil)
         // A payload survives a new connection (another process, another replica).
         #expect(try await f.testStore.reopen().binaryData(organizationID: f.orgA, id: record.id) == bytes)
+    }
+
+    /// A vision service's detections stay with the image they are about.
+    @Test(arguments: StoreBackend.all) func annotationsAreKeptWithThePayload(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        let annotations: BSONDocument = [
+            "bboxes": [["label": "ball", "confidence": 0.83, "x_min_normalized": 0.1, "y_min_normalized": 0.2,
+                        "x_max_normalized": 0.3, "y_max_normalized": 0.4]],
+            "classifications": [["label": "test-scene", "confidence": 0.99]],
+        ]
+        var annotated = Self.metadata(f.orgA, fileID: "vision-1")
+        annotated.annotations = annotations
+        let record = try await f.store.storeBinary(annotated, bytes: [1, 2, 3])
+        #expect(try await f.store.binary(organizationID: f.orgA, id: record.id)?.metadata.annotations == annotations)
+        let plain = try await f.store.storeBinary(Self.metadata(f.orgA, fileID: "plain"), bytes: [4])
+        #expect(try await f.store.binary(organizationID: f.orgA, id: plain.id)?.metadata.annotations == nil)
     }
 
     @Test(arguments: StoreBackend.all) func theSameFileIdIsStoredOnce(_ backend: StoreBackend) async throws {

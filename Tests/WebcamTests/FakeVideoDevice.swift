@@ -35,6 +35,7 @@ final class FakeVideoDevice: DeviceIO {
         var openFDs: Set<Int32> = []
         var nextFD: Int32 = 100
         var opens = 0
+        var openedPaths: [String] = []
         /// Buffer storage (addresses, so the state stays Sendable), queued and filled indices.
         var buffers: [(address: UInt, length: Int)] = []
         var queued: [Int] = []
@@ -83,6 +84,7 @@ final class FakeVideoDevice: DeviceIO {
             s.nextFD += 1
             s.openFDs.insert(s.nextFD)
             s.opens += 1
+            s.openedPaths.append(path)
             return s.nextFD
         }
     }

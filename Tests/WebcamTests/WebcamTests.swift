@@ -176,6 +176,13 @@ import Testing
         #expect(device.with { $0.opens } == 0)
     }
 
+    @Test func aBareDeviceNameMeansTheNodeUnderDev() throws {
+        let device = FakeVideoDevice()
+        _ = try Webcam(config: Self.config(["video_path": "video0"]), io: device)
+        #expect(device.with { $0.openedPaths } == ["/dev/video0"], "Viam's docs write video_path as \"video0\"")
+        #expect(try WebcamConfig(Self.config(["video_path": "/dev/v4l/by-id/usb-cam"])).videoPath == "/dev/v4l/by-id/usb-cam")
+    }
+
     @Test func setsTheFrameRate() throws {
         let device = FakeVideoDevice()
         _ = try Self.webcam(device, ["frame_rate": 15])
@@ -193,6 +200,7 @@ import Testing
         #expect(try Self.jpegSize(all[0]) == (320, 240))
         #expect(Self.pluginError { _ = try camera.image(mimeType: "image/png") }?.kind == .invalidArgument)
         #expect(Self.pluginError { _ = try camera.capture(method: "NextPointCloud", parameters: [:]) }?.kind == .unsupported)
+        #expect(!Webcam.captureMethods.contains("NextPointCloud"), "so a config capturing one is refused at load")
     }
 
     @Test func reconfigureAndCloseReleaseTheDevice() throws {

@@ -35,6 +35,44 @@ async def connect(port, key_id, key):
         DialOptions.with_api_key(api_key=key, api_key_id=key_id), app_url=f"127.0.0.1:{port}")
 
 
+def start_logged(args, patterns, timeout=300):
+    """Starts `ferry ARGS`, reads the ports its log reports (`patterns`: name -> regex with one
+    group), and returns (process, ports, log). Exits with the log if a port is not reported."""
+    process = subprocess.Popen([FERRY, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log, ports, ready = [], {}, threading.Event()
+
+    def read_log():
+        for line in process.stdout:
+            log.append(line)
+            for name, pattern in patterns.items():
+                if match := re.search(pattern, line):
+                    ports[name] = int(match.group(1))
+            if len(ports) == len(patterns):
+                ready.set()
+        ready.set()  # the process exited: stop waiting
+
+    threading.Thread(target=read_log, daemon=True).start()
+    # Generous: a loaded 2-core CI machine runs many end-to-end tests at once.
+    if not ready.wait(timeout=timeout) or len(ports) < len(patterns):
+        print("".join(log))
+        process.kill()
+        sys.exit(f"ferry {args[0]} did not report its listening ports {sorted(patterns)} (exit status {process.poll()})")
+    return process, ports, log
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def finish():
+    print(f"{len(failures)} failed" if failures else "all checks passed")
+    sys.exit(1 if failures else 0)
+
+
 def run(main, serve_args=()):
     """Starts `ferry serve` (TLS, metrics) in a fresh data directory on ports the kernel picks, reads
     the real ports from its log, runs `main(data, port, metrics_port)`, stops the server, and exits 0

@@ -1,3 +1,5 @@
+import FerryBSON
+
 /// What describes a binary payload (an image, a point cloud, any file) uploaded by a machine.
 public struct BinaryMetadata: Sendable, Hashable {
     public var organizationID: String
@@ -18,12 +20,15 @@ public struct BinaryMetadata: Sendable, Hashable {
     /// The uploader's stable id for this payload: storing it again returns the first copy. Nil
     /// stores a new payload every time.
     public var fileID: String?
+    /// Viam's annotations of the payload (`{"bboxes": […], "classifications": […]}`, proto field
+    /// names), e.g. a vision service's detections on an image; nil when it has none.
+    public var annotations: BSONDocument?
 
     public init(
         organizationID: String, locationID: String = "", robotID: String = "", partID: String = "",
         componentType: String = "", componentName: String = "", methodName: String = "", fileName: String = "",
         fileExtension: String = "", mimeType: String = "application/octet-stream", timeRequested: Int64,
-        timeReceived: Int64, tags: [String] = [], fileID: String? = nil
+        timeReceived: Int64, tags: [String] = [], fileID: String? = nil, annotations: BSONDocument? = nil
     ) {
         self.organizationID = organizationID
         self.locationID = locationID
@@ -39,6 +44,7 @@ public struct BinaryMetadata: Sendable, Hashable {
         self.timeReceived = timeReceived
         self.tags = tags
         self.fileID = fileID
+        self.annotations = annotations
     }
 }
 

@@ -46,15 +46,15 @@ extension SQLiteReadingStore {
                 sql: """
                     INSERT INTO binary_data (id, organization_id, location_id, robot_id, part_id, component_type,
                         component_name, method_name, file_id, file_name, file_extension, mime_type, size, sha256,
-                        time_requested, time_received, tags, path)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        time_requested, time_received, tags, path, annotations)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (organization_id, file_id) DO NOTHING
                     """,
                 arguments: [
                     id, stored.organizationID, stored.locationID, stored.robotID, stored.partID, stored.componentType,
                     stored.componentName, stored.methodName, stored.fileID, stored.fileName, stored.fileExtension,
                     stored.mimeType, size, digest, stored.timeRequested, stored.timeReceived,
-                    ReadingEncoding.tagsJSON(stored.tags), relativePath,
+                    ReadingEncoding.tagsJSON(stored.tags), relativePath, stored.annotations?.extendedJSON(.relaxed),
                 ])
             return db.changesCount > 0
         }
@@ -86,16 +86,17 @@ extension SQLiteReadingStore {
                 sql: """
                     SELECT id, organization_id, location_id, robot_id, part_id, component_type, component_name,
                         method_name, file_id, file_name, file_extension, mime_type, size, sha256, time_requested,
-                        time_received, tags, path
+                        time_received, tags, path, annotations
                     FROM binary_data WHERE organization_id = ? AND \(condition)
                     """,
                 arguments: [organizationID, key])
             guard let row else { return nil }
             let tags = try ReadingEncoding.tags(fromJSON: row[16]).compactMap(\.stringValue)
+            let annotations = try (row[18] as String?).map { try BSONDocument(extendedJSON: $0) }
             let metadata = BinaryMetadata(
                 organizationID: row[1], locationID: row[2], robotID: row[3], partID: row[4], componentType: row[5],
                 componentName: row[6], methodName: row[7], fileName: row[9], fileExtension: row[10], mimeType: row[11],
-                timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8])
+                timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8], annotations: annotations)
             return BinaryRecord(
                 id: row[0], metadata: metadata, size: row[12], sha256: row[13],
                 path: Self.absolute(row[17], in: directory), isNew: false)

@@ -11,7 +11,7 @@ extension SQLiteReadingStore {
         let (path, limits) = (databasePath, configuration.sqlLimits)
         do {
             return try await withTaskCancellationHandler {
-                try await Offload.run {
+                try await Offload.runOnOwnThread {
                     try SQLSandbox.run(
                         databasePath: path, organizationID: organizationID, source: source, sql: query, limits: limits,
                         cancellation: cancellation)

@@ -128,6 +128,11 @@ enum SQLiteSchema {
                     CREATE INDEX pipeline_runs_finished ON pipeline_runs(ended_at) WHERE status IN ('COMPLETED', 'FAILED');
                     """)
         }
+        migrator.registerMigration("v5-binary-annotations") { db in
+            // A vision service's detections and classifications, kept with the image they are about
+            // (relaxed Extended JSON of {bboxes, classifications}); NULL for payloads without any.
+            try db.execute(sql: "ALTER TABLE binary_data ADD COLUMN annotations TEXT")
+        }
         return migrator
     }
 }

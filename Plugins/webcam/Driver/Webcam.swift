@@ -15,6 +15,9 @@ import FerrySDK
 /// retry-later until re-opening it succeeds, so a replugged camera comes back without a restart.
 public final class Webcam: Camera {
     public static let model = "rdk:builtin:webcam"
+    /// A 2D camera has no point clouds, so NextPointCloud is not advertised: a config asking a
+    /// webcam for one is refused at load instead of failing at every tick.
+    public static let captureMethods = ["GetImages", "ReadImage"]
     /// How long one capture waits for a frame before answering retry-later.
     public static let frameTimeoutMilliseconds: Int32 = 2000
 

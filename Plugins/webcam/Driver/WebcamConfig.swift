@@ -3,7 +3,8 @@ import FerrySDK
 
 /// The webcam's attributes, validated at create: every error names the attribute and what it wants.
 ///
-/// `video_path` (required, e.g. "/dev/video0"); `width_px` and `height_px` (both or neither; neither
+/// `video_path` (required, e.g. "/dev/video0"; a bare name such as "video0", as Viam's docs write it,
+/// means that node under /dev); `width_px` and `height_px` (both or neither; neither
 /// keeps the device's current size); `format` ("MJPG" or "YUYV"; default: MJPG when the device
 /// offers it, else YUYV); `frame_rate` (frames per second, optional); `jpeg_quality` (1–100, 85,
 /// for YUYV frames encoded to JPEG).
@@ -29,7 +30,7 @@ public struct WebcamConfig: Sendable, Equatable {
         guard let path = attributes["video_path"]?.stringValue, !path.isEmpty else {
             throw invalid("video_path", "the camera's device node, e.g. \"/dev/video0\"")
         }
-        videoPath = path
+        videoPath = path.contains("/") ? path : "/dev/" + path
         func dimension(_ key: String) throws -> Int? {
             guard let value = attributes[key] else { return nil }
             guard let number = value.int64Value, let int = Int(exactly: number), (1...16384).contains(int) else {

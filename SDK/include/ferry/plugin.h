@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define FERRY_ABI_MAJOR 1
-#define FERRY_ABI_MINOR 1
+#define FERRY_ABI_MINOR 2
 
 /* The name of the one symbol a plugin library exports. */
 #define FERRY_PLUGIN_ENTRY_SYMBOL "ferry_plugin_entry"
@@ -79,9 +79,21 @@ typedef struct ferry_result {
     void (*add_binary)(void *context, const uint8_t *bytes, size_t length, const char *mime_type);
     /* A one-line, human message explaining a non-OK status: what was wrong and what to do. */
     void (*set_error)(void *context, const char *message);
+    /* Since ABI 1.2 (check `struct_size` covers it before calling; else use add_binary). Like
+       add_binary, with annotations stored beside the payload: a BSON document in the shape of Viam's
+       data annotations, {"bboxes": [{"label", "confidence", "x_min_normalized", "y_min_normalized",
+       "x_max_normalized", "y_max_normalized"}], "classifications": [{"label", "confidence"}]}
+       (coordinates are fractions of the image's width and height). A vision service's capture
+       returns its camera's image so, with what it detected on it. */
+    void (*add_annotated_binary)(void *context, const uint8_t *bytes, size_t length, const char *mime_type,
+                                 const uint8_t *annotations, size_t annotations_length);
 } ferry_result;
 
-/* --- Component models ----------------------------------------------------------------------- */
+/* --- Component and service models --------------------------------------------------------------- */
+
+/* A model's API is a component API ("rdk:component:camera") or, since ABI 1.2, a service API
+   ("rdk:service:vision"): service models are created from the machine config's `services[]`
+   entries, with capture methods of their own, exactly as component models from `components[]`. */
 
 /* The model may be called from several threads at once on one instance. */
 #define FERRY_MODEL_THREAD_SAFE 0x1u
@@ -192,6 +204,16 @@ typedef struct ferry_host_api {
        ignoring the selective syncer. Returns at once; FERRY_UNSUPPORTED when this host does not
        sync (e.g. `ferry hil`, `ferry mql`). */
     ferry_status (*request_sync)(void *host_context);
+    /* Since ABI 1.2 (check `struct_size` covers it before calling). Thread-safe, any time after
+       init, typically from a model's capture: runs capture method `method` of the machine's
+       resource named `name` (a component or service of the config, served by any plugin) with
+       `parameters` (a BSON document, or NULL and 0) and fills `result` as that capture would. It is
+       how a service reaches what it works on: a vision service asks for its camera's image.
+       FERRY_RETRY_LATER when no resource of that name runs (yet); FERRY_UNSUPPORTED when this host
+       runs no machine (e.g. `ferry hil`); else the resource's own status and message. A model must
+       not ask for itself: an instance that is not thread-safe would wait for its own call. */
+    ferry_status (*capture_resource)(void *host_context, const char *name, const char *method,
+                                     const uint8_t *parameters, size_t parameters_length, ferry_result *result);
 } ferry_host_api;
 
 /* --- The plugin's descriptor ------------------------------------------------------------------ */
