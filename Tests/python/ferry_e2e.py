@@ -2,6 +2,7 @@
 real `ferry serve` on a free loopback port for the duration of one async `main`."""
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,10 @@ except ImportError:
 
 FERRY = sys.argv[1]
 failures = []
+# Set by the test for the PostgreSQL run: every `ferry` command and `ferry serve` inherit it and use
+# that database instead of the data directory's SQLite store (the data directory still holds the
+# server's TLS certificate).
+POSTGRES = os.environ.get("FERRY_DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
 def check(condition, what):

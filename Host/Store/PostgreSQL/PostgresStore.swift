@@ -38,6 +38,7 @@ public final class PostgresStore: DataStore {
         -> PostgresStore
     {
         try StoreChecks.validate(hotStorageHours: configuration.options.hotStorageHours)
+        try await probe(url, logger: configuration.options.logger)
         let store = try PostgresStore(url: url, configuration: configuration)
         do {
             try await PostgresMigrator.migrate(store, upTo: last)
@@ -88,17 +89,55 @@ public final class PostgresStore: DataStore {
         return configuration
     }
 
+    /// One plain connection before the pool: the pool retries a server it cannot reach for a minute
+    /// and then reports only that its circuit breaker tripped; this says at once what went wrong.
+    static func probe(_ url: PostgresURL, logger: Logger) async throws {
+        var configuration: PostgresConnection.Configuration
+        if url.isUnixSocket {
+            configuration = PostgresConnection.Configuration(
+                unixSocketPath: url.socketPath, username: url.user, password: url.password, database: url.database)
+        } else {
+            let settings = try tlsSettings(url)
+            let tls: PostgresConnection.Configuration.TLS
+            do {
+                tls = try settings.configuration.map { try settings.required ? .require(NIOSSLContext(configuration: $0)) : .prefer(NIOSSLContext(configuration: $0)) } ?? .disable
+            } catch {
+                throw StoreError.invalid("cannot set up TLS for \(url): \(error)")
+            }
+            configuration = PostgresConnection.Configuration(
+                host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: tls)
+        }
+        if let timeout = url.connectTimeout { configuration.options.connectTimeout = .seconds(timeout.components.seconds) }
+        configuration.options.additionalStartupParameters = [("application_name", url.applicationName ?? "ferry")]
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+        } catch let error as PSQLError {
+            let detail = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
+            throw StoreError.storage("connecting to \(url)", detail, advice: advice)
+        } catch {
+            throw StoreError.storage("connecting to \(url)", "\(error)", advice: advice)
+        }
+    }
+
     /// libpq's `sslmode`: `disable` plain; `allow`/`prefer` TLS when offered, unverified; `require`
     /// TLS, unverified; `verify-ca` TLS with the chain checked against `sslrootcert` (or the system's
     /// roots); `verify-full` that and the host name.
     static func tls(_ url: PostgresURL) throws -> PostgresClient.Configuration.TLS {
+        let settings = try tlsSettings(url)
+        guard let configuration = settings.configuration else { return .disable }
+        return settings.required ? .require(configuration) : .prefer(configuration)
+    }
+
+    /// The TLS configuration `sslmode` asks for (nil: none), and whether the server must use it.
+    static func tlsSettings(_ url: PostgresURL) throws -> (configuration: TLSConfiguration?, required: Bool) {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch url.sslMode {
         case .disable:
-            return .disable
+            return (nil, false)
         case .allow, .prefer, .require:
             tls.certificateVerification = .none
-            return url.sslMode == .require ? .require(tls) : .prefer(tls)
+            return (tls, url.sslMode == .require)
         case .verifyCA, .verifyFull:
             tls.certificateVerification = url.sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
             if let root = url.sslRootCert {
@@ -108,7 +147,7 @@ public final class PostgresStore: DataStore {
                     throw StoreError.invalid("cannot read sslrootcert \(root): \(error); give a PEM file of the CA that signed the server's certificate")
                 }
             }
-            return .require(tls)
+            return (tls, true)
         }
     }
 
