@@ -56,4 +56,12 @@ import Testing
         #expect(result.status == 0, "viam-sdk pipeline checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
+
+    /// Two `ferry serve` replicas on one PostgreSQL database: shared data, tokens valid on both, and
+    /// one COMPLETED run per window of a pipeline both schedule.
+    @Test func twoReplicasOnOneDatabaseShareDataTokensAndPipelineRuns() throws {
+        let result = try Self.runScript("replicas_e2e.py", backend: .postgres)
+        #expect(result.status == 0, "replica checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
 }
