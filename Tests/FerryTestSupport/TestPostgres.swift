@@ -117,13 +117,17 @@ public enum TestPostgres {
             }
         }
 
-        /// Databases (and their SQL reader roles) left by earlier test processes that have exited.
+        /// Databases (`ferry_t_PID_N`, `ferry_template_PID`) and their SQL reader roles
+        /// (`ferry_sql_DATABASE_HASH`) left by earlier test processes that have exited.
         func dropLeftovers() {
-            guard let names = try? psql("SELECT datname FROM pg_database WHERE datname LIKE 'ferry_t_%'").stdout else { return }
+            let query = "SELECT datname FROM pg_database WHERE datname LIKE 'ferry\\_t\\_%' OR datname LIKE 'ferry\\_template\\_%'"
+            guard let names = try? psql(query).stdout else { return }
             for name in names.split(separator: "\n").map(String.init) {
                 let parts = name.split(separator: "_")
-                guard parts.count >= 4, let pid = Int32(parts[2]), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                guard parts.count >= 3, let pid = Int32(parts[2]), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
                 _ = try? psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+                let roles = (try? psql("SELECT rolname FROM pg_roles WHERE starts_with(rolname, 'ferry_sql_\(name)_')").stdout) ?? ""
+                for role in roles.split(separator: "\n") { _ = try? psql("DROP ROLE IF EXISTS \(role)") }
             }
         }
     }
