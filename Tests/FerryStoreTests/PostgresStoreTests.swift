@@ -4,6 +4,7 @@ import FerryStorePostgres
 import FerryTestSupport
 import Foundation
 import StoreTestSupport
+import Synchronization
 import Testing
 
 /// What only the PostgreSQL backend has: its URL, its schema's migrations and partitions.
@@ -130,5 +131,42 @@ import Testing
             """, database: name)
         #expect(plan.contains("readings_2023_12") && !plan.contains("readings_2023_11") && !plan.contains("readings_2024_01"), "\(plan)")
         #expect(plan.contains("Index") && plan.contains("component"), "\(plan)")
+    }
+}
+
+@Suite struct PostgresChangeFeedTests {
+    /// A pipeline saved through one store (one replica) reaches another store on the same database
+    /// as a change, and cancelling the follower ends it.
+    @Test(.timeLimit(.minutes(2))) func anotherReplicasPipelineSaveIsReported() async throws {
+        let f = try await StoreFixture.make(.postgres)
+        defer { f.remove() }
+        let other = try await f.testStore.reopen()
+        defer { (other as? PostgresStore)?.close() }
+        let (changes, continuation) = AsyncStream.makeStream(of: Void.self)
+        let follower = Task { await other.followPipelineChanges { continuation.yield() } }
+        var iterator = changes.makeAsyncIterator()
+        _ = await iterator.next()  // listening now (the call for what changed before)
+
+        let pipeline = PipelineRecord(
+            id: "p1", organizationID: f.orgA, name: "counts", schedule: "0 * * * *", stages: [["$count": "n"]], enableBackfill: true,
+            source: .standard, createdAt: 0, scheduledThrough: 0)
+        try await f.store.createPipeline(pipeline)
+        var renamed = pipeline
+        renamed.name = "renamed"
+        #expect(try await f.store.savePipeline(renamed, expectedRevision: 0, newRuns: [], dropSink: false))
+        #expect(await iterator.next() != nil, "the save on the first store is reported to the second")
+
+        follower.cancel()
+        await follower.value
+        continuation.finish()
+    }
+
+    /// SQLite has no feed: following returns at once, and its schedulers poll.
+    @Test func sqliteHasNoFeed() async throws {
+        let f = try await StoreFixture.make(.sqlite)
+        defer { f.remove() }
+        let calls = Mutex(0)
+        await f.store.followPipelineChanges { calls.withLock { $0 += 1 } }
+        #expect(calls.withLock { $0 } == 0)
     }
 }

@@ -339,4 +339,23 @@ extension PostgresStore {
             endedAt: try c[11].decode(Int64?.self), errorMessage: try c[12].decode(String?.self),
             outputCount: try c[13].decode(Int32?.self).map(Int.init), sequence: try c[0].decode(Int64.self))
     }
+
+    /// LISTEN on the channel `ferry_pipelines` (NOTIFYed by pipeline saves, logged late data and
+    /// completed runs) on a connection of its own; after a lost connection, listens again.
+    public func followPipelineChanges(_ onChange: @escaping @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: "ferry_pipelines") { notifications in
+                        await onChange()
+                        for try await _ in notifications { await onChange() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("listening for pipeline changes failed (polling meanwhile; retrying in 5 s): \(Self.message(error))")
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
+    }
 }
