@@ -47,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // MARK: SDK — what a plugin author depends on; never imports Host.
@@ -142,8 +143,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Host/Store/SQLite"),
+        // The backend for fleets and replicas: PostgreSQL through postgres-nio.
+        .target(
+            name: "FerryStorePostgres",
+            dependencies: [
+                "FerryStore", "FerryBSON", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Host/Store/PostgreSQL"),
         // Opens the backend a StoreLocation names; what `ferry serve`, `ferry run` and the CLI call.
-        .target(name: "FerryStoreFactory", dependencies: ["FerryStore", "FerryStoreSQLite"], path: "Host/Store/Factory"),
+        .target(
+            name: "FerryStoreFactory", dependencies: ["FerryStore", "FerryStoreSQLite", "FerryStorePostgres"],
+            path: "Host/Store/Factory"),
         .target(
             name: "FerryAPI",
             dependencies: [
@@ -306,12 +318,15 @@ let package = Package(
         // Opens each backend the conformance suites run against (a fresh store per test).
         .target(
             name: "StoreTestSupport",
-            dependencies: ["FerryStore", "FerryStoreSQLite", "FerryTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FerryStore", "FerryStoreSQLite", "FerryStorePostgres", "FerryTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/StoreTestSupport"),
         .testTarget(
             name: "FerryStoreTests",
             dependencies: [
-                "FerryStore", "FerryStoreSQLite", "StoreTestSupport", "FerryBSON", "FerryTestSupport",
+                "FerryStore", "FerryStoreSQLite", "FerryStorePostgres", "StoreTestSupport", "FerryBSON", "FerryTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
         .testTarget(

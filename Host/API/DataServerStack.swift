@@ -42,8 +42,10 @@ public struct DataServerStack: Sendable {
             pipelineChanged: { await scheduler.wake() })
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run(onListening: onListening) }
-            // Pipelines made by `ferry pipelines …` (another process) are seen at the scheduler's next poll.
+            // Pipelines made by `ferry pipelines …` (another process) are seen at the scheduler's next
+            // poll, or at once where the store reports changes (PostgreSQL: other replicas' too).
             group.addTask { await scheduler.run() }
+            group.addTask { [store] in await store.followPipelineChanges { await scheduler.wake() } }
             group.addTask { [store, logger, interval = configuration.hotStoragePruneInterval] in
                 // Hot storage is a rolling window: drop what aged out, for as long as the server serves.
                 while !Task.isCancelled {

@@ -126,7 +126,7 @@ public actor PipelineScheduler {
         let lease = max(options.leaseDuration, options.pollInterval * 3).inMilliseconds
         guard try await store.acquireSchedulerLease(owner: identity, now: now, duration: lease) else {
             if holdsLease != false {
-                logger.warning("another pipeline scheduler runs on this data directory; standing by until its lease expires")
+                logger.warning("another pipeline scheduler holds this store's lease (another process on the data directory, or another replica on the database); standing by until it expires")
             }
             holdsLease = false
             recovered = false

@@ -13,7 +13,7 @@ import Synchronization
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the data server: Viam's gRPC data API (auth, uploads, MQL and SQL queries, data pipelines) over a SQLite store.",
+        abstract: "Run the data server: Viam's gRPC data API (auth, uploads, MQL and SQL queries, data pipelines) over a SQLite or PostgreSQL store.",
         discussion: """
             TLS by default: a self-signed certificate is created in the data directory on first start \
             (--tls-cert/--tls-key for real ones); --insecure serves plain HTTP/2 (h2c) for local use. \

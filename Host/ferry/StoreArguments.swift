@@ -3,8 +3,8 @@ import FerryStore
 import FerryStoreFactory
 import Foundation
 
-/// Where a command finds the store: `--data DIR` (SQLite in a data directory, the default).
-/// Every command that reads or writes the store takes these same options.
+/// Where a command finds the store: `--data DIR` (SQLite in a data directory, the default) or
+/// `--database URL` (PostgreSQL). Every command that reads or writes the store takes these same options.
 struct StoreArguments: ParsableArguments {
     /// Where the data commands look without `--data`: `$FERRY_DATA`, else `ferry-data` here.
     static var defaultDataDirectory: String { ProcessInfo.processInfo.environment["FERRY_DATA"] ?? "ferry-data" }
@@ -12,10 +12,36 @@ struct StoreArguments: ParsableArguments {
     @Option(help: "The data directory: the SQLite store and its payload files (default: $FERRY_DATA, else ./ferry-data).")
     var data: String = StoreArguments.defaultDataDirectory
 
-    var location: StoreLocation { .directory(data) }
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL database instead of the data directory's SQLite store (default: $FERRY_DATABASE_URL).",
+            discussion: "libpq's URL form: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]; the password may come from PGPASSWORD.",
+            valueName: "url"))
+    var database: String?
+
+    /// `--database`, else `$FERRY_DATABASE_URL`.
+    var databaseURL: String? {
+        if let database { return database }
+        if let url = ProcessInfo.processInfo.environment["FERRY_DATABASE_URL"], !url.isEmpty { return url }
+        return nil
+    }
+
+    func validate() throws {
+        if let url = databaseURL, !(url.lowercased().hasPrefix("postgres://") || url.lowercased().hasPrefix("postgresql://")) {
+            throw ValidationError(
+                "--database (or FERRY_DATABASE_URL) takes a postgres:// or postgresql:// URL, not \(StoreLocation.redacted(url)); for SQLite, give a directory with --data")
+        }
+    }
+
+    var location: StoreLocation { databaseURL.map(StoreLocation.database) ?? .directory(data) }
 
     /// The option that names this store, for messages that suggest another command.
-    var flag: String { "--data \(data)" }
+    var flag: String {
+        switch location {
+        case .directory(let path): "--data \(path)"
+        case .database: "--database URL"
+        }
+    }
 
     func open(_ options: StoreOptions = StoreOptions()) async throws -> any DataStore {
         try await Self.open(location, options: options)

@@ -2,41 +2,73 @@ import FerryTestSupport
 import Foundation
 import Testing
 
-/// The unmodified Viam Python SDK (viam-sdk 0.85.1) against the real `ferry serve` over TLS. The
-/// checks are in Tests/python; each test runs one script and reports its output on failure.
+/// The unmodified Viam Python SDK (viam-sdk 0.85.1) against the real `ferry serve` over TLS, on
+/// each store backend. The checks are in Tests/python; each test runs one script and reports its
+/// output on failure.
 @Suite struct ViamSDKTests {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("python")
 
-    static func runScript(_ name: String) throws -> (status: Int32, output: String) {
+    /// The backends a script runs against: SQLite in the script's data directory, or a fresh
+    /// PostgreSQL database that every `ferry` command and `ferry serve` it starts reach through
+    /// FERRY_DATABASE_URL.
+    enum Backend: String, CaseIterable, CustomStringConvertible {
+        case sqlite, postgres
+        var description: String { rawValue }
+    }
+
+    static func runScript(_ name: String, backend: Backend) throws -> (status: Int32, output: String) {
+        var environment = ProcessInfo.processInfo.environment
+        var database: String?
+        if backend == .postgres {
+            let url = try TestPostgres.freshDatabase()
+            environment["FERRY_DATABASE_URL"] = url
+            database = TestPostgres.databaseName(of: url)
+        } else {
+            environment["FERRY_DATABASE_URL"] = nil
+        }
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", scripts.appendingPathComponent(name).path, BuiltProducts.ferry]
+        python.environment = environment
         let output = Pipe()
         python.standardOutput = output
         python.standardError = output
         try python.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         python.waitUntilExit()
+        if let database {
+            // The script's organisations are in the database: it ran on PostgreSQL, not on a SQLite file.
+            let organizations = try TestPostgres.psql("SELECT count(*) FROM organizations", database: database)
+            #expect(Int(organizations.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0, "no organisation in \(database)")
+        }
         return (python.terminationStatus, text)
     }
 
-    @Test func publishedPythonSDKWorksAgainstFerryServe() throws {
-        let result = try Self.runScript("viam_sdk_e2e.py")
+    @Test(arguments: Backend.allCases) func publishedPythonSDKWorksAgainstFerryServe(_ backend: Backend) throws {
+        let result = try Self.runScript("viam_sdk_e2e.py", backend: backend)
         #expect(result.status == 0, "viam-sdk end-to-end checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
 
     /// `ferry run --listen`: RobotClient reads all nine component APIs, DataManager Sync syncs.
     @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() throws {
-        let result = try Self.runScript("viam_sdk_machine_e2e.py")
+        let result = try Self.runScript("viam_sdk_machine_e2e.py", backend: .sqlite)
         #expect(result.status == 0, "viam-sdk machine API checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
 
-    @Test func publishedPythonSDKManagesPipelinesAndReadsTheSink() throws {
-        let result = try Self.runScript("viam_sdk_pipelines_e2e.py")
+    @Test(arguments: Backend.allCases) func publishedPythonSDKManagesPipelinesAndReadsTheSink(_ backend: Backend) throws {
+        let result = try Self.runScript("viam_sdk_pipelines_e2e.py", backend: backend)
         #expect(result.status == 0, "viam-sdk pipeline checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
+    /// Two `ferry serve` replicas on one PostgreSQL database: shared data, tokens valid on both, and
+    /// one COMPLETED run per window of a pipeline both schedule.
+    @Test func twoReplicasOnOneDatabaseShareDataTokensAndPipelineRuns() throws {
+        let result = try Self.runScript("replicas_e2e.py", backend: .postgres)
+        #expect(result.status == 0, "replica checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
 }

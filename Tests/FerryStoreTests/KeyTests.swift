@@ -102,14 +102,19 @@ import Testing
         #expect(error?.message.contains("ferry org create") == true)
     }
 
-    /// Reads SQLite's own table to see what is stored.
-    @Test func onlyASaltedSlowHashIsStoredInSQLite() async throws {
-        let f = try await StoreFixture.make(.sqlite, rounds: KeyHashing.defaultRounds)
+    /// Reads each backend's own table to see what is stored.
+    @Test(arguments: StoreBackend.all) func onlyASaltedSlowHashIsStored(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend, rounds: KeyHashing.defaultRounds)
         defer { f.remove() }
         let one = try await f.store.createAPIKey(organizationID: f.orgA, role: .owner)
         let two = try await f.store.createAPIKey(organizationID: f.orgA, role: .owner)
-        let hashes = try await DatabaseQueue(path: f.sqlite.databasePath).read { db in
-            try String.fetchAll(db, sql: "SELECT secret_hash FROM api_keys ORDER BY created_at")
+        let sql = "SELECT secret_hash FROM api_keys ORDER BY created_at"
+        let hashes: [String]
+        switch f.testStore.location {
+        case .directory:
+            hashes = try await DatabaseQueue(path: f.sqlite.databasePath).read { db in try String.fetchAll(db, sql: sql) }
+        case .database(let url):
+            hashes = try TestPostgres.psql(sql, database: TestPostgres.databaseName(of: url)).split(separator: "\n").map(String.init)
         }
         #expect(hashes.count == 2)
         for hash in hashes {

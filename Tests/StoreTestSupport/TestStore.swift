@@ -1,4 +1,5 @@
 import FerryStore
+import FerryStorePostgres
 import FerryStoreSQLite
 import FerryTestSupport
 import Foundation
@@ -8,6 +9,8 @@ import Logging
 /// pool: `@Test(arguments: StoreBackend.all) func x(_ backend: StoreBackend)`.
 public enum StoreBackend: String, Sendable, CaseIterable, CustomStringConvertible {
     case sqlite
+    /// A fresh database on `FERRY_TEST_DATABASE_URL`'s server, or on a throwaway cluster.
+    case postgres
 
     public static var all: [StoreBackend] { allCases }
     public var description: String { rawValue }
@@ -29,6 +32,9 @@ public struct TestStore: Sendable {
             let directory = try TemporaryDirectory("ferry-store")
             let store = try openSQLite(directory.path, options: options)
             return TestStore(backend: backend, store: store, location: .directory(directory.path), options: options, directory: directory)
+        case .postgres:
+            let (store, url) = try await TestPostgresStores.fresh(options: options)
+            return TestStore(backend: backend, store: store, location: .database(url), options: options, directory: nil)
         }
     }
 
@@ -36,11 +42,16 @@ public struct TestStore: Sendable {
     public func reopen() async throws -> any DataStore {
         switch location {
         case .directory(let path): try Self.openSQLite(path, options: options)
+        case .database(let url): try await TestPostgresStores.open(url, options: options)
         }
     }
 
-    /// Removes the store's files.
-    public func remove() { directory?.remove() }
+    /// Removes the store's files, or closes the database's connections (the database itself goes
+    /// with the throwaway cluster, or with the next test process on a given server).
+    public func remove() {
+        directory?.remove()
+        (store as? PostgresStore)?.close()
+    }
 
     /// The data directory of a SQLite store (its payload files and token secret live there).
     public var dataDirectory: String? { directory?.path }

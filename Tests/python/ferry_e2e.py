@@ -2,6 +2,7 @@
 real `ferry serve` on a free loopback port for the duration of one async `main`."""
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,10 @@ except ImportError:
 
 FERRY = sys.argv[1]
 failures = []
+# Set by the test for the PostgreSQL run: every `ferry` command and `ferry serve` inherit it and use
+# that database instead of the data directory's SQLite store (the data directory still holds the
+# server's TLS certificate).
+POSTGRES = os.environ.get("FERRY_DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
 def check(condition, what):
@@ -73,42 +78,29 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
+class Server:
+    """A `ferry serve` (TLS, metrics) on ports the kernel picks, read back from its log. Binding port 0
+    leaves no window for another process to take the port between choosing and binding it."""
+
+    def __init__(self, data, serve_args=()):
+        self.process, self.ports, self.log = start_logged(
+            ["serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", *serve_args],
+            {"api": r"serving Viam's data API on [^ ]+:(\d+)", "metrics": r"serving Prometheus metrics on http://[^/]+:(\d+)/"})
+
+    def stop(self):
+        stop(self.process)
+
+
 def run(main, serve_args=()):
-    """Starts `ferry serve` (TLS, metrics) in a fresh data directory on ports the kernel picks, reads
-    the real ports from its log, runs `main(data, port, metrics_port)`, stops the server, and exits 0
-    only if every check passed. Binding port 0 leaves no window for another process to take the port
-    between choosing and binding it; the server's output is printed whenever something goes wrong."""
+    """Starts `ferry serve` in a fresh data directory, runs `main(data, port, metrics_port)`, stops the
+    server, and exits 0 only if every check passed; the server's output is printed whenever
+    something goes wrong."""
     with tempfile.TemporaryDirectory() as data:
-        server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", "127.0.0.1:0",
-                                   "--metrics-listen", "127.0.0.1:0", *serve_args],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        log, ports, ready = [], {}, threading.Event()
-
-        def read_log():
-            for line in server.stdout:
-                log.append(line)
-                for name, pattern in (("api", r"serving Viam's data API on [^ ]+:(\d+)"),
-                                      ("metrics", r"serving Prometheus metrics on http://[^/]+:(\d+)/")):
-                    if match := re.search(pattern, line):
-                        ports[name] = int(match.group(1))
-                if len(ports) == 2:
-                    ready.set()
-            ready.set()  # the server exited: stop waiting
-
-        threading.Thread(target=read_log, daemon=True).start()
+        server = Server(data, serve_args)
         try:
-            # Generous: a loaded 2-core CI machine runs many end-to-end tests at once.
-            if not ready.wait(timeout=300) or len(ports) < 2:
-                print("".join(log))
-                sys.exit(f"ferry serve did not report both listening ports (exit status {server.poll()})")
-            asyncio.run(main(data, ports["api"], ports["metrics"]))
+            asyncio.run(main(data, server.ports["api"], server.ports["metrics"]))
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
             if failures or sys.exc_info()[0] is not None:
-                print("--- ferry serve output ---\n" + "".join(log))
-    print(f"{len(failures)} failed" if failures else "all checks passed")
-    sys.exit(1 if failures else 0)
+                print("--- ferry serve output ---\n" + "".join(server.log))
+    finish()

@@ -16,7 +16,7 @@ except ImportError:
     print("viam-sdk is not installed: pip install viam-sdk==0.85.1 (CI's .ci/run does)")
     sys.exit(2)
 
-from ferry_e2e import check, connect, ferry, run
+from ferry_e2e import POSTGRES, check, connect, ferry, run
 
 
 async def main(data, port, metrics_port):
@@ -61,10 +61,11 @@ async def main(data, port, metrics_port):
     check(len(first) == 1 and first[0]["t"] == 20.0 and isinstance(first[0]["when"], datetime) and first[0]["tags"] == ["greenhouse"],
           f"MQL returns dates as datetimes and keeps tags: {first}")
 
+    # Each backend's own SQL dialect: `data` is JSON text on SQLite, jsonb on PostgreSQL.
+    hottest = "(data->'readings'->>'temperature')::float8" if POSTGRES else "json_extract(data, '$.readings.temperature')"
     sql = await data_client.tabular_data_by_sql(
         organization_id=org,
-        sql_query="SELECT component_name, count(*) AS n, max(json_extract(data, '$.readings.temperature')) AS hottest "
-                  "FROM readings GROUP BY component_name")
+        sql_query=f"SELECT component_name, count(*) AS n, max({hottest}) AS hottest FROM readings GROUP BY component_name")
     check(sql == [{"component_name": "thermo", "n": 6, "hottest": 25.0}], f"SQL over readings: {sql}")
 
     exported = await data_client.export_tabular_data(

@@ -1,4 +1,5 @@
 import FerryStore
+import FerryStorePostgres
 import FerryStoreSQLite
 import Foundation
 
@@ -10,6 +11,8 @@ public enum StoreFactory {
         switch location {
         case .directory(let path):
             return try SQLiteReadingStore(dataDirectory: path, configuration: SQLiteReadingStore.Configuration(options))
+        case .database(let url):
+            return try await PostgresStore.open(try PostgresURL(url), configuration: PostgresStore.Configuration(options))
         }
     }
 }

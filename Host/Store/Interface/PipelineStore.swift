@@ -63,4 +63,15 @@ public protocol PipelineStore: Sendable {
     func acquireSchedulerLease(owner: String, now: Int64, duration: Int64) async throws -> Bool
     /// The earliest time in `source` (time_received of readings, window start of a sink), or nil if empty.
     func earliestData(organizationID: String, source: PipelineSource) async throws -> Int64?
+
+    /// Calls `onChange` whenever any process sharing the store saves a pipeline, logs late data
+    /// or completes a run, until the task is cancelled; once when it starts listening, for what
+    /// changed before. A backend that cannot tell returns at once, and the scheduler's poll finds
+    /// such changes.
+    func followPipelineChanges(_ onChange: @escaping @Sendable () async -> Void) async
+}
+
+extension PipelineStore {
+    /// No change feed (SQLite): schedulers poll.
+    public func followPipelineChanges(_ onChange: @escaping @Sendable () async -> Void) async {}
 }

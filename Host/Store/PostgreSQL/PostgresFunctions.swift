@@ -1,0 +1,174 @@
+/// Server-side functions, re-created (`CREATE OR REPLACE`) when their text changes. Ingest is one
+/// function so that a batch costs one round trip and one transaction: the idempotency record, the
+/// rows, the invalidation log and the wake-up notification commit together.
+enum PostgresFunctions {
+    /// Lock keys (`pg_advisory_xact_lock`) for what must be serialised across replicas.
+    enum Lock: Int64 {
+        /// Attaching a month's partition.
+        case partitions = 7_460_001
+        /// Appending to the invalidation log, so ids are committed in id order and a reader that
+        /// has seen id n never misses an entry below n that commits later.
+        case invalidationLog = 7_460_002
+        /// Migrating the schema.
+        case migrations = 7_460_003
+    }
+
+    static let sql = """
+        -- The partition of readings for the month holding `t`, attached if missing.
+        CREATE OR REPLACE FUNCTION ferry_readings_partition(t timestamptz) RETURNS void LANGUAGE plpgsql AS $fn$
+        DECLARE
+            month_start timestamp := date_trunc('month', t AT TIME ZONE 'UTC');
+            name text;
+        BEGIN
+            IF month_start < timestamp '1970-01-01' OR month_start >= timestamp '2200-01-01' THEN RETURN; END IF;
+            name := 'readings_' || to_char(month_start, 'YYYY_MM');
+            IF to_regclass(name) IS NOT NULL THEN RETURN; END IF;
+            PERFORM pg_advisory_xact_lock(\(Lock.partitions.rawValue));
+            IF to_regclass(name) IS NOT NULL THEN RETURN; END IF;
+            -- ATTACH (a SHARE UPDATE EXCLUSIVE lock) rather than CREATE … PARTITION OF (ACCESS
+            -- EXCLUSIVE), so queries and other ingests go on while a month is added.
+            EXECUTE format('CREATE TABLE %I (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+            EXECUTE format('ALTER TABLE readings ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name,
+                month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC');
+        END
+        $fn$;
+
+        -- Log [start, end) of newly stored data for the pipelines with backfill that read `source`.
+        CREATE OR REPLACE FUNCTION ferry_log_invalidation(org text, source text, range_start bigint, range_end bigint)
+        RETURNS void LANGUAGE plpgsql AS $fn$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(\(Lock.invalidationLog.rawValue));
+            INSERT INTO pipeline_invalidations (organization_id, source, range_start, range_end)
+                VALUES (org, source, range_start, range_end);
+        END
+        $fn$;
+
+        -- Whether any pipeline with backfill reads `source` of `org` (nobody else reads the log).
+        CREATE OR REPLACE FUNCTION ferry_log_wanted(org text, source text) RETURNS boolean LANGUAGE sql STABLE AS $fn$
+            SELECT EXISTS (
+                SELECT 1 FROM pipelines p WHERE p.organization_id = org AND p.enable_backfill
+                AND CASE WHEN source = 'readings' THEN p.source_type IN ('standard', 'hot_storage')
+                    ELSE p.source_type = 'pipeline_sink' AND 'sink:' || p.source_pipeline_id = source END)
+        $fn$;
+
+        -- Replaces the results of the windows overlapping [p_start, p_end) with the documents (BSON,
+        -- with each one's _id key, or an empty key for none). A key another window of the pipeline
+        -- already holds is refused (SQLSTATE FE001, message "<index> <start> <end>" of the clash).
+        CREATE OR REPLACE FUNCTION ferry_write_window(
+            p_org text, p_pipeline text, p_run text, p_start bigint, p_end bigint, p_documents bytea[], p_keys bytea[]
+        ) RETURNS void LANGUAGE plpgsql AS $fn$
+        DECLARE
+            clash record;
+        BEGIN
+            DELETE FROM sink_documents
+            WHERE organization_id = p_org AND pipeline_id = p_pipeline AND window_start < p_end AND window_end > p_start;
+            SELECT k.n - 1 AS position, s.window_start, s.window_end INTO clash
+            FROM unnest(p_keys) WITH ORDINALITY AS k(key, n)
+            JOIN sink_documents s ON s.organization_id = p_org AND s.pipeline_id = p_pipeline AND s.doc_key = k.key
+            WHERE k.key <> ''::bytea LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'FE001', MESSAGE = clash.position || ' ' || clash.window_start || ' ' || clash.window_end;
+            END IF;
+            INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key)
+            SELECT p_org, p_pipeline, p_start, p_end, p_run, u.n - 1, u.d, NULLIF(u.k, ''::bytea)
+            FROM unnest(p_documents, p_keys) WITH ORDINALITY AS u(d, k, n);
+        END
+        $fn$;
+
+        -- STARTED -> COMPLETED with the run's results, and the log entry for pipelines reading this
+        -- sink, in one transaction; false (nothing written) if the run is no longer STARTED.
+        CREATE OR REPLACE FUNCTION ferry_complete_run(p_run text, p_now bigint, p_documents bytea[], p_keys bytea[])
+        RETURNS boolean LANGUAGE plpgsql AS $fn$
+        DECLARE
+            run record;
+            source text;
+        BEGIN
+            SELECT * INTO run FROM pipeline_runs WHERE id = p_run FOR UPDATE;
+            IF NOT FOUND OR run.status <> 'STARTED' THEN RETURN false; END IF;
+            PERFORM ferry_write_window(run.organization_id, run.pipeline_id, run.id, run.window_start, run.window_end,
+                p_documents, p_keys);
+            UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = p_now, output_count = cardinality(p_documents)
+            WHERE id = p_run;
+            source := 'sink:' || run.pipeline_id;
+            IF ferry_log_wanted(run.organization_id, source) THEN
+                PERFORM ferry_log_invalidation(run.organization_id, source, run.window_start, run.window_start + 1);
+                PERFORM pg_notify('ferry_pipelines', source);
+            END IF;
+            RETURN true;
+        END
+        $fn$;
+
+        -- One upload batch. With a file id, the records of [p_first, p_last) already applied are
+        -- skipped (a per-file lock orders concurrent retries). Returns the rows stored.
+        CREATE OR REPLACE FUNCTION ferry_ingest(
+            p_org text, p_file text, p_first bigint, p_last bigint,
+            p_orgs text[], p_locations text[], p_robots text[], p_parts text[], p_types text[], p_components text[],
+            p_methods text[], p_requested timestamptz[], p_received timestamptz[], p_tags text[], p_parameters text[],
+            p_data text[], p_parameters_bson bytea[], p_data_bson bytea[]
+        ) RETURNS bigint LANGUAGE plpgsql AS $fn$
+        DECLARE
+            missing text;
+            month timestamptz;
+            stored bigint;
+            logged bigint;
+        BEGIN
+            SELECT o INTO missing FROM unnest(p_orgs) AS o WHERE NOT EXISTS (SELECT 1 FROM organizations WHERE id = o) LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = missing;
+            END IF;
+            IF p_file IS NOT NULL THEN
+                PERFORM pg_advisory_xact_lock(hashtextextended(p_org || '/' || p_file, 0));
+            END IF;
+            FOR month IN SELECT DISTINCT date_trunc('month', r AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM unnest(p_received) AS r LOOP
+                PERFORM ferry_readings_partition(month);
+            END LOOP;
+
+            WITH batch AS (
+                SELECT u.*, u.n - 1 AS batch_offset FROM unnest(p_orgs, p_locations, p_robots, p_parts, p_types,
+                    p_components, p_methods, p_requested, p_received, p_tags, p_parameters, p_data, p_parameters_bson,
+                    p_data_bson) WITH ORDINALITY AS u(o, l, ro, pa, ct, cn, m, tq, tr, tg, ap, d, apb, db, n)
+            ), fresh AS (
+                SELECT * FROM batch b WHERE p_file IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM ingest_ranges i
+                    WHERE i.organization_id = p_org AND i.file_id = p_file
+                    AND p_first + b.batch_offset >= i.first_record AND p_first + b.batch_offset < i.last_record)
+            ), inserted AS (
+                INSERT INTO readings (organization_id, location_id, robot_id, part_id, component_type, component_name,
+                    method_name, time_requested, time_received, tags, additional_parameters, data,
+                    additional_parameters_bson, data_bson)
+                SELECT o, l, ro, pa, ct, cn, m, tq, tr, tg::jsonb, ap::jsonb, d::jsonb, apb, db FROM fresh ORDER BY n
+                RETURNING organization_id, time_received
+            ), minutes AS (
+                SELECT DISTINCT organization_id,
+                    floor(extract(epoch FROM time_received AT TIME ZONE 'UTC') / 60)::bigint AS minute FROM inserted
+            ), islands AS (
+                -- Consecutive minutes become one entry (gaps and islands).
+                SELECT organization_id, min(minute) AS first_minute, max(minute) + 1 AS end_minute FROM (
+                    SELECT organization_id, minute, minute - dense_rank() OVER (PARTITION BY organization_id ORDER BY minute) AS island
+                    FROM minutes) g
+                GROUP BY organization_id, island
+            ), logged AS (
+                -- Oldest first, as a reader of the log expects.
+                SELECT ferry_log_invalidation(organization_id, 'readings', first_minute * 60000, end_minute * 60000)
+                FROM (SELECT * FROM islands ORDER BY organization_id, first_minute) ordered
+                WHERE ferry_log_wanted(organization_id, 'readings')
+            )
+            SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM logged) INTO stored, logged;
+
+            IF p_file IS NOT NULL AND p_last > p_first THEN
+                WITH gone AS (
+                    DELETE FROM ingest_ranges i WHERE i.organization_id = p_org AND i.file_id = p_file
+                    AND i.first_record <= p_last AND i.last_record >= p_first
+                    RETURNING i.first_record, i.last_record
+                )
+                INSERT INTO ingest_ranges (organization_id, file_id, first_record, last_record)
+                SELECT p_org, p_file, least(p_first, min(gone.first_record)), greatest(p_last, max(gone.last_record)) FROM gone;
+            END IF;
+            IF logged > 0 THEN
+                PERFORM pg_notify('ferry_pipelines', 'readings');
+            END IF;
+            RETURN stored;
+        END
+        $fn$;
+        """
+}

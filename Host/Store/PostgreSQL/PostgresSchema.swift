@@ -1,0 +1,206 @@
+/// The PostgreSQL schema: versioned migrations for tables (applied once each, in order, recorded in
+/// `ferry_migrations`), then the functions, re-created whenever their text changes. Both run under
+/// an advisory lock, so replicas starting together migrate once.
+///
+/// Readings are partitioned by month of `time_received` (declarative range partitioning; a
+/// partition is attached when a batch first reaches its month, under an advisory lock). Times of
+/// readings are `timestamptz`, so SQL queries filter them naturally and through the indexes; the
+/// other tables keep integer milliseconds, as the store's records do. Each reading keeps its
+/// documents twice: as `jsonb` for SQL, and as the uploaded BSON, which MQL reads back exactly
+/// (`jsonb` reorders keys and has one number type).
+enum PostgresSchema {
+    struct Migration {
+        var name: String
+        var sql: String
+    }
+
+    static let migrations: [Migration] = [
+        Migration(
+            name: "v1-core",
+            sql: """
+                CREATE TABLE organizations (
+                    id text PRIMARY KEY,
+                    name text NOT NULL,
+                    created_at bigint NOT NULL
+                );
+                CREATE TABLE api_keys (
+                    id text PRIMARY KEY,
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    role text NOT NULL CHECK (role IN ('owner', 'operator', 'viewer')),
+                    name text NOT NULL,
+                    secret_hash text NOT NULL,
+                    created_at bigint NOT NULL,
+                    revoked_at bigint,
+                    location_id text NOT NULL DEFAULT '',
+                    robot_id text NOT NULL DEFAULT ''
+                );
+                CREATE INDEX api_keys_by_organization ON api_keys (organization_id);
+
+                -- What every replica must agree on: the token signing key, hot storage's cutoff.
+                CREATE TABLE store_meta (
+                    key text PRIMARY KEY,
+                    value text NOT NULL
+                );
+
+                -- id: insertion order, the keyset-paging tie-breaker.
+                CREATE SEQUENCE readings_id_seq AS bigint;
+                CREATE TABLE readings (
+                    id bigint NOT NULL DEFAULT nextval('readings_id_seq'),
+                    organization_id text NOT NULL,
+                    location_id text NOT NULL,
+                    robot_id text NOT NULL,
+                    part_id text NOT NULL,
+                    component_type text NOT NULL,
+                    component_name text NOT NULL,
+                    method_name text NOT NULL,
+                    time_requested timestamptz NOT NULL,
+                    time_received timestamptz NOT NULL,
+                    tags jsonb NOT NULL,
+                    additional_parameters jsonb NOT NULL,
+                    data jsonb NOT NULL,
+                    additional_parameters_bson bytea NOT NULL,
+                    data_bson bytea NOT NULL,
+                    PRIMARY KEY (organization_id, time_received, id)
+                ) PARTITION BY RANGE (time_received);
+                ALTER SEQUENCE readings_id_seq OWNED BY readings.id;
+                CREATE INDEX readings_by_component ON readings (organization_id, component_name, time_received);
+                CREATE INDEX readings_by_robot ON readings (organization_id, robot_id, time_received);
+                -- Months get their own partitions; these two catch the far past and future.
+                CREATE TABLE readings_before_1970 PARTITION OF readings FOR VALUES FROM (MINVALUE) TO ('1970-01-01 00:00:00+00');
+                CREATE TABLE readings_from_2200 PARTITION OF readings FOR VALUES FROM ('2200-01-01 00:00:00+00') TO (MAXVALUE);
+
+                -- Record ranges [first, last) of each uploaded capture file already applied.
+                CREATE TABLE ingest_ranges (
+                    organization_id text NOT NULL,
+                    file_id text NOT NULL,
+                    first_record bigint NOT NULL,
+                    last_record bigint NOT NULL,
+                    PRIMARY KEY (organization_id, file_id, first_record)
+                );
+
+                -- Payloads live here too, so any replica serves any payload.
+                CREATE TABLE binary_data (
+                    id text PRIMARY KEY,
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    location_id text NOT NULL,
+                    robot_id text NOT NULL,
+                    part_id text NOT NULL,
+                    component_type text NOT NULL,
+                    component_name text NOT NULL,
+                    method_name text NOT NULL,
+                    file_id text NOT NULL,
+                    file_name text NOT NULL,
+                    file_extension text NOT NULL,
+                    mime_type text NOT NULL,
+                    size bigint NOT NULL,
+                    sha256 text NOT NULL,
+                    time_requested bigint NOT NULL,
+                    time_received bigint NOT NULL,
+                    tags jsonb NOT NULL,
+                    payload bytea NOT NULL,
+                    UNIQUE (organization_id, file_id)
+                );
+
+                CREATE TABLE sink_documents (
+                    id bigserial PRIMARY KEY,
+                    organization_id text NOT NULL,
+                    pipeline_id text NOT NULL,
+                    window_start bigint NOT NULL,
+                    window_end bigint NOT NULL,
+                    run_id text NOT NULL,
+                    position integer NOT NULL,
+                    document bytea NOT NULL,
+                    doc_key bytea
+                );
+                CREATE INDEX sink_documents_by_window ON sink_documents (organization_id, pipeline_id, window_start);
+                CREATE INDEX sink_documents_by_key ON sink_documents (organization_id, pipeline_id, doc_key) WHERE doc_key IS NOT NULL;
+                """),
+        Migration(
+            name: "v2-pipelines",
+            sql: """
+                CREATE TABLE pipelines (
+                    id text PRIMARY KEY,
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    name text NOT NULL,
+                    schedule text NOT NULL,
+                    stages bytea NOT NULL,
+                    enable_backfill boolean NOT NULL,
+                    source_type text NOT NULL,
+                    source_pipeline_id text,
+                    enabled boolean NOT NULL,
+                    created_at bigint NOT NULL,
+                    updated_at bigint NOT NULL,
+                    scheduled_through bigint NOT NULL,
+                    backfill_cursor bigint,
+                    backfill_floor bigint,
+                    backfill_next_at bigint,
+                    invalidation_cursor bigint NOT NULL,
+                    revision bigint NOT NULL,
+                    UNIQUE (organization_id, name)
+                );
+
+                -- seq: creation order, for listings and paging; id: the stable run UUID.
+                CREATE TABLE pipeline_runs (
+                    seq bigserial PRIMARY KEY,
+                    id text NOT NULL UNIQUE,
+                    pipeline_id text NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+                    organization_id text NOT NULL,
+                    window_start bigint NOT NULL,
+                    window_end bigint NOT NULL,
+                    status text NOT NULL CHECK (status IN ('SCHEDULED', 'STARTED', 'COMPLETED', 'FAILED')),
+                    kind text NOT NULL,
+                    not_before bigint NOT NULL,
+                    created_at bigint NOT NULL,
+                    started_at bigint,
+                    ended_at bigint,
+                    error_message text,
+                    output_count integer
+                );
+                CREATE INDEX pipeline_runs_by_pipeline ON pipeline_runs (pipeline_id, seq);
+                CREATE INDEX pipeline_runs_by_window ON pipeline_runs (pipeline_id, window_start);
+                CREATE INDEX pipeline_runs_active ON pipeline_runs (status) WHERE status IN ('SCHEDULED', 'STARTED');
+                CREATE INDEX pipeline_runs_finished ON pipeline_runs (ended_at) WHERE status IN ('COMPLETED', 'FAILED');
+
+                -- Newly stored data per organisation and source as time ranges [range_start, range_end),
+                -- written in the data's own transaction. Ids come from a sequence: never reused.
+                CREATE TABLE pipeline_invalidations (
+                    id bigserial PRIMARY KEY,
+                    organization_id text NOT NULL,
+                    source text NOT NULL,
+                    range_start bigint NOT NULL,
+                    range_end bigint NOT NULL
+                );
+                CREATE INDEX pipeline_invalidations_by_source ON pipeline_invalidations (organization_id, source, id);
+                """),
+        Migration(
+            name: "v3-sql-sandbox",
+            sql: """
+                -- TabularDataBySQL runs as a read-only login role on its own connections. These views,
+                -- owned by the store's user, are all that role may read: the organisation is the one
+                -- the store recorded for the querying connection (by backend pid), which that role
+                -- can neither write nor forge.
+                CREATE TABLE ferry_sql_scopes (
+                    pid integer PRIMARY KEY,
+                    organization_id text NOT NULL,
+                    hot_cutoff timestamptz
+                );
+                CREATE SCHEMA ferry_sql;
+                CREATE VIEW ferry_sql.readings WITH (security_barrier) AS
+                    SELECT r.organization_id, r.location_id, r.robot_id, r.part_id, r.component_type, r.component_name,
+                        r.method_name, r.time_requested, r.time_received, r.tags, r.additional_parameters, r.data
+                    FROM readings r JOIN ferry_sql_scopes s ON s.pid = pg_backend_pid() AND r.organization_id = s.organization_id;
+                CREATE SCHEMA ferry_sql_hot;
+                CREATE VIEW ferry_sql_hot.readings WITH (security_barrier) AS
+                    SELECT r.organization_id, r.location_id, r.robot_id, r.part_id, r.component_type, r.component_name,
+                        r.method_name, r.time_requested, r.time_received, r.tags, r.additional_parameters, r.data
+                    FROM readings r JOIN ferry_sql_scopes s ON s.pid = pg_backend_pid() AND r.organization_id = s.organization_id
+                    WHERE s.hot_cutoff IS NOT NULL AND r.time_received >= s.hot_cutoff;
+                """),
+        Migration(
+            name: "v4-binary-annotations",
+            sql: """
+                -- A vision service's detections on an image, as relaxed Extended JSON (as SQLite keeps them).
+                ALTER TABLE binary_data ADD COLUMN annotations text;
+                """),
+    ]
+}

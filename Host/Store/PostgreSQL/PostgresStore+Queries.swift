@@ -1,0 +1,147 @@
+import FerryBSON
+import FerryStore
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    static let readingColumns = """
+        organization_id, location_id, robot_id, part_id, component_type, component_name, method_name, \
+        time_requested, time_received, tags, additional_parameters_bson, data_bson, id
+        """
+
+    public func readings(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool, limit: Int?
+    ) async throws -> [BSONDocument] {
+        try StoreChecks.validate(limit: limit)
+        return try await fetch(
+            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending, after: nil,
+            limit: limit
+        ).documents
+    }
+
+    public func readingsPage(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool,
+        after cursor: ReadingCursor?, limit: Int
+    ) async throws -> ReadingPage {
+        try StoreChecks.validate(pageSize: limit)
+        let page = try await fetch(
+            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending,
+            after: cursor, limit: limit + 1)
+        // One extra row tells whether another page follows without a second query.
+        guard page.documents.count > limit, let last = page.cursors.dropLast().last else {
+            return ReadingPage(documents: page.documents, next: nil)
+        }
+        return ReadingPage(documents: Array(page.documents.prefix(limit)), next: last)
+    }
+
+    private func fetch(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
+        limit: Int?
+    ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor]) {
+        var filter = filter
+        if source == .hotStorage {
+            guard options.hotStorageHours != nil else { return ([], []) }
+            let cutoff = try await rows(
+                "reading the hot storage cutoff", "SELECT value FROM store_meta WHERE key = \(Self.hotCutoffKey)"
+            ).first.flatMap { Int64(try $0.decode(String.self)) }
+            if let cutoff { filter.timeReceived.atLeast(cutoff) }
+        }
+        guard
+            let query = PostgresReadingQuery.select(
+                columns: Self.readingColumns, organizationID: organizationID, filter: filter, descending: descending,
+                after: cursor, limit: limit)
+        else { return ([], []) }
+        return try await mapErrors("querying readings of organisation \(organizationID)") {
+            var documents: [BSONDocument] = []
+            var cursors: [ReadingCursor] = []
+            for try await row in try await client.query(query, logger: logger) {
+                let (document, cursor) = try Self.reading(row)
+                documents.append(document)
+                cursors.append(cursor)
+            }
+            return (documents, cursors)
+        }
+    }
+
+    /// A stored row as the document MQL sees (Viam's columns as fields), and its paging cursor.
+    static func reading(_ row: PostgresRow) throws -> (BSONDocument, ReadingCursor) {
+        let cells = row.makeRandomAccess()
+        var document = BSONDocument()
+        document.elements.reserveCapacity(12)
+        for (index, column) in ReadingFilter.Column.allCases.enumerated() {
+            document.elements.append(BSONElement(column.rawValue, .string(try cells[index].decode(String.self))))
+        }
+        let received = try cells[8].decode(PGTime.self).ms
+        document.elements.append(BSONElement("time_requested", .datetime(try cells[7].decode(PGTime.self).ms)))
+        document.elements.append(BSONElement("time_received", .datetime(received)))
+        document.elements.append(BSONElement("tags", .array(try tags(cells[9]))))
+        let id = try cells[12].decode(Int64.self)
+        document.elements.append(BSONElement("additional_parameters", .document(try bson(cells[10], row: id))))
+        document.elements.append(BSONElement("data", .document(try bson(cells[11], row: id))))
+        return (document, ReadingCursor(timeReceived: received, id: id))
+    }
+
+    /// A `bytea` cell holding a BSON document.
+    static func bson(_ cell: PostgresCell, row: Int64) throws -> BSONDocument {
+        guard let buffer = cell.bytes else { return BSONDocument() }
+        do {
+            return try buffer.withUnsafeReadableBytes { try BSONDocument(bytes: $0) }
+        } catch {
+            throw StoreError(.storage, "stored row \(row) has a corrupt BSON column \(cell.columnName): \(error)")
+        }
+    }
+
+    /// A `jsonb` cell holding a JSON array of strings (binary jsonb: a version byte, then the text).
+    static func tags(_ cell: PostgresCell) throws -> [BSON] {
+        guard var buffer = cell.bytes else { return [] }
+        if cell.format == .binary, cell.dataType == .jsonb { buffer.moveReaderIndex(forwardBy: 1) }
+        let text = buffer.readString(length: buffer.readableBytes) ?? "[]"
+        if text == "[]" { return [] }
+        guard case .array(let values) = try BSON(extendedJSON: text) else {
+            throw StoreError(.storage, "stored tags are not a JSON array: \(text.prefix(80))")
+        }
+        return values
+    }
+}
+
+/// The `WHERE` of a readings query under a `ReadingFilter`, shaped for the
+/// `(organization_id, component_name | robot_id, time_received)` indexes and for partition pruning.
+enum PostgresReadingQuery {
+    static func select(
+        columns: String, organizationID: String, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
+        limit: Int?
+    ) -> PostgresQuery? {
+        if filter.matchesNothing || limit == 0 { return nil }
+        if let organizations = filter.allowed[.organizationID], !organizations.contains(organizationID) { return nil }
+        var binds = PostgresBindings()
+        func bind<T: PostgresEncodable>(_ value: T) -> String {
+            try! binds.append(value)  // the store's own value types always encode
+            return "$\(binds.count)"
+        }
+        var clauses = ["organization_id = \(bind(organizationID))"]
+        for column in ReadingFilter.Column.allCases where column != .organizationID {
+            guard let values = filter.allowed[column] else { continue }
+            let sorted = values.sorted()
+            clauses.append(sorted.count == 1 ? "\(column.rawValue) = \(bind(sorted[0]))" : "\(column.rawValue) = ANY(\(bind(sorted)))")
+        }
+        for (name, bounds) in [("time_requested", filter.timeRequested), ("time_received", filter.timeReceived)] {
+            // Bounds outside what a reading can hold are no bound at all.
+            if let lower = bounds.lower, lower > PGTime.earliest {
+                if lower > PGTime.latest { return nil }
+                clauses.append("\(name) >= \(bind(PGTime(lower)))")
+            }
+            if let upper = bounds.upper, upper < PGTime.latest {
+                if upper < PGTime.earliest { return nil }
+                clauses.append("\(name) <= \(bind(PGTime(upper)))")
+            }
+        }
+        if let cursor {
+            let op = descending ? "<" : ">"
+            clauses.append("(time_received, id) \(op) (\(bind(PGTime(cursor.timeReceived))), \(bind(cursor.id)))")
+        }
+        let direction = descending ? "DESC" : "ASC"
+        var sql = "SELECT \(columns) FROM readings WHERE \(clauses.joined(separator: " AND ")) ORDER BY time_received \(direction), id \(direction)"
+        if let limit { sql += " LIMIT \(bind(Int64(limit)))" }
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+}
