@@ -109,10 +109,13 @@ let package = Package(
             path: "Host/Store/SQLite"),
         // Opens the backend a StoreLocation names; what `ferry serve`, `ferry run` and the CLI call.
         .target(name: "FerryStoreFactory", dependencies: ["FerryStore", "FerryStoreSQLite"], path: "Host/Store/Factory"),
+        // MQL over the store: the pushdown plan and its execution, shared by the gRPC API and the MongoDB endpoint.
+        .target(name: "FerryQuery", dependencies: ["FerryBSON", "FerryMQL", "FerryStore"], path: "Host/Query"),
         .target(
             name: "FerryAPI",
             dependencies: [
                 "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCapture", "ViamProtos", "ViamGRPC",
+                "FerryQuery",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -253,6 +256,8 @@ let package = Package(
         .testTarget(
             name: "FerryPipelinesTests",
             dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryTestSupport"]),
+        .testTarget(
+            name: "FerryQueryTests", dependencies: ["FerryQuery", "FerryStore", "FerryMQL", "FerryBSON", "StoreTestSupport"]),
         .testTarget(
             name: "FerryAPITests",
             dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
