@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -111,11 +112,28 @@ let package = Package(
         .target(name: "FerryStoreFactory", dependencies: ["FerryStore", "FerryStoreSQLite"], path: "Host/Store/Factory"),
         // MQL over the store: the pushdown plan and its execution, shared by the gRPC API and the MongoDB endpoint.
         .target(name: "FerryQuery", dependencies: ["FerryBSON", "FerryMQL", "FerryStore"], path: "Host/Query"),
+        // MongoDB's wire protocol: frames (OP_MSG, OP_QUERY, OP_REPLY), SCRAM-SHA-256, error codes.
+        .target(
+            name: "FerryMongoWire",
+            dependencies: [
+                "FerryBSON", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Host/Mongo/Wire"),
+        // The MongoDB endpoint of `ferry serve`: database users, queries through FerryQuery, server-wide cursors.
+        .target(
+            name: "FerryMongoServer",
+            dependencies: [
+                "FerryMongoWire", "FerryQuery", "FerryStore", "FerryMQL", "FerryBSON", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/Mongo/Server"),
         .target(
             name: "FerryAPI",
             dependencies: [
                 "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCapture", "ViamProtos", "ViamGRPC",
-                "FerryQuery",
+                "FerryQuery", "FerryMongoWire", "FerryMongoServer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -154,6 +172,7 @@ let package = Package(
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL",
+                "FerryMongoWire", "FerryMongoServer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -258,6 +277,14 @@ let package = Package(
             dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "FerryQueryTests", dependencies: ["FerryQuery", "FerryStore", "FerryMQL", "FerryBSON", "StoreTestSupport"]),
+        .testTarget(
+            name: "FerryMongoTests",
+            dependencies: [
+                "FerryMongoWire", "FerryMongoServer", "FerryQuery", "FerryAPI",
+                "FerryStore", "FerryMQL", "FerryBSON", "StoreTestSupport", "FerryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "FerryAPITests",
             dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
