@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "FerryMachine",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture",
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryMongoClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Machine"),
@@ -129,6 +129,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Mongo/Server"),
+        // The host's `mongo_capture_config`: a small MongoDB client inserting captured readings.
+        .target(
+            name: "FerryMongoClient",
+            dependencies: [
+                "FerryMongoWire", "FerryConfig", "FerryCapture", "FerryLoader", "FerryBSON",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/Mongo/Client"),
         .target(
             name: "FerryAPI",
             dependencies: [
@@ -280,7 +289,8 @@ let package = Package(
         .testTarget(
             name: "FerryMongoTests",
             dependencies: [
-                "FerryMongoWire", "FerryMongoServer", "FerryQuery", "FerryAPI",
+                "FerryMongoWire", "FerryMongoServer", "FerryMongoClient", "FerryQuery", "FerryConfig", "FerryCapture", "FerryLoader",
+                "FerryAPI",
                 "FerryStore", "FerryMQL", "FerryBSON", "StoreTestSupport", "FerryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -187,6 +187,9 @@ public enum ConfigParser {
         if let ferry = walker.object(attributes, "ferry", at: path) {
             config.ferry = parseFerryOptions(ferry, at: "\(path).ferry", walker: walker, baseDirectory: baseDirectory)
         }
+        if let mongo = walker.object(attributes, "mongo_capture_config", at: path) {
+            config.mongoCapture = MongoCaptureConfig.parse(mongo, at: "\(path).mongo_capture_config", walker: walker, baseDirectory: baseDirectory)
+        }
         return config
     }
 

@@ -67,6 +67,8 @@ public struct DataManagerConfig: Sendable, Equatable {
     public var partID = ""
     /// Ferry's own keys, all in one place: `attributes.ferry`.
     public var ferry = FerryOptions()
+    /// Viam's `mongo_capture_config`: also insert tabular readings into MongoDB; nil when unset.
+    public var mongoCapture: MongoCaptureConfig?
 
     public init(captureDir: String) { self.captureDir = captureDir }
 }

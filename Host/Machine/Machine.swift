@@ -3,6 +3,7 @@ import FerryBSON
 import FerryCapture
 import FerryConfig
 import FerryLoader
+import FerryMongoClient
 import Foundation
 import Logging
 import Synchronization
@@ -31,6 +32,8 @@ public final class Machine: @unchecked Sendable {
     let options: Options
     let logger: Logger
     let control = DispatchQueue(label: "ferry.machine.control")
+    /// The data manager's `mongo_capture_config`: tabular readings also go to MongoDB.
+    let mongoCapture: MongoCaptureMirror
 
     private var config: MachineConfig?
     private var components: [String: RunningComponent] = [:]
@@ -44,6 +47,7 @@ public final class Machine: @unchecked Sendable {
         self.registry = registry
         self.options = options
         self.logger = logger
+        self.mongoCapture = MongoCaptureMirror(logger: logger)
     }
 
     /// Loads and applies the config, recovering interrupted capture files first. Throws when the
@@ -73,6 +77,7 @@ public final class Machine: @unchecked Sendable {
             watcher?.cancel()
             watcher = nil
             for name in components.keys.sorted() { stopComponent(name) }
+            mongoCapture.configure(nil)
             captureDirLock = nil
         }
     }
@@ -106,6 +111,9 @@ public final class Machine: @unchecked Sendable {
             return stats
         }
     }
+
+    /// How `mongo_capture_config` is doing; nil when it is not configured.
+    public var mongoCaptureStats: MongoCaptureStats? { mongoCapture.stats }
 
     public var writerStats: [Collector.Key: CaptureWriterStats] {
         control.sync {
@@ -165,6 +173,7 @@ public final class Machine: @unchecked Sendable {
         }
         failedComponents = failedComponents.filter { wanted[$0.key] != nil }
         config = newConfig
+        mongoCapture.configure(newConfig.dataManager.mongoCapture)
         for component in plan.components { reconcile(component, dataManager: newConfig.dataManager) }
     }
 
@@ -224,8 +233,9 @@ public final class Machine: @unchecked Sendable {
                 parameters: plan.parameters, options: writerOptions, clock: options.clock, fileSystem: options.fileSystem,
                 logger: logger)
             let instance = running.instance
+            let sink = MongoCaptureSink(inner: writer, mirror: mongoCapture, api: running.entry.api, component: name, method: plan.method)
             let collector = Collector(
-                key: key, frequencyHz: plan.frequencyHz, clock: options.clock, sink: writer, logger: logger
+                key: key, frequencyHz: plan.frequencyHz, clock: options.clock, sink: sink, logger: logger
             ) { () throws(PluginCallError) in
                 try instance.capture(method: plan.method, parameters: plan.parameters)
             }
