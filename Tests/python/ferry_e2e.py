@@ -35,35 +35,38 @@ async def connect(port, key_id, key):
         DialOptions.with_api_key(api_key=key, api_key_id=key_id), app_url=f"127.0.0.1:{port}")
 
 
-def run(main, serve_args=()):
+def run(main, serve_args=(), extra_ports=None):
     """Starts `ferry serve` (TLS, metrics) in a fresh data directory on ports the kernel picks, reads
     the real ports from its log, runs `main(data, port, metrics_port)`, stops the server, and exits 0
     only if every check passed. Binding port 0 leaves no window for another process to take the port
-    between choosing and binding it; the server's output is printed whenever something goes wrong."""
+    between choosing and binding it; the server's output is printed whenever something goes wrong.
+    `extra_ports` ({name: log regex with the port as group 1}) waits for more listeners too and
+    passes `main` a fourth argument, every port by name."""
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen([FERRY, "serve", "--data", data, "--listen", "127.0.0.1:0",
                                    "--metrics-listen", "127.0.0.1:0", *serve_args],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         log, ports, ready = [], {}, threading.Event()
+        patterns = {"api": r"serving Viam's data API on [^ ]+:(\d+)",
+                    "metrics": r"serving Prometheus metrics on http://[^/]+:(\d+)/", **(extra_ports or {})}
 
         def read_log():
             for line in server.stdout:
                 log.append(line)
-                for name, pattern in (("api", r"serving Viam's data API on [^ ]+:(\d+)"),
-                                      ("metrics", r"serving Prometheus metrics on http://[^/]+:(\d+)/")):
+                for name, pattern in patterns.items():
                     if match := re.search(pattern, line):
                         ports[name] = int(match.group(1))
-                if len(ports) == 2:
+                if len(ports) == len(patterns):
                     ready.set()
             ready.set()  # the server exited: stop waiting
 
         threading.Thread(target=read_log, daemon=True).start()
         try:
             # Generous: a loaded 2-core CI machine runs many end-to-end tests at once.
-            if not ready.wait(timeout=300) or len(ports) < 2:
+            if not ready.wait(timeout=300) or len(ports) < len(patterns):
                 print("".join(log))
-                sys.exit(f"ferry serve did not report both listening ports (exit status {server.poll()})")
-            asyncio.run(main(data, ports["api"], ports["metrics"]))
+                sys.exit(f"ferry serve did not report its listening ports {sorted(patterns)} (exit status {server.poll()})")
+            asyncio.run(main(data, ports["api"], ports["metrics"], *([ports] if extra_ports else [])))
         finally:
             server.terminate()
             try:
