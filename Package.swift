@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "FerryMachine",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryCaptureFile", "FerryClock",
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryMongoClient",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Host/Machine"),
@@ -156,10 +156,39 @@ let package = Package(
         .target(
             name: "FerryStoreFactory", dependencies: ["FerryStore", "FerryStoreSQLite", "FerryStorePostgres"],
             path: "Host/Store/Factory"),
+        // MQL over the store: the pushdown plan and its execution, shared by the gRPC API and the MongoDB endpoint.
+        .target(name: "FerryQuery", dependencies: ["FerryBSON", "FerryMQL", "FerryStore"], path: "Host/Query"),
+        // MongoDB's wire protocol: frames (OP_MSG, OP_QUERY, OP_REPLY), SCRAM-SHA-256, error codes.
+        .target(
+            name: "FerryMongoWire",
+            dependencies: [
+                "FerryBSON", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Host/Mongo/Wire"),
+        // The MongoDB endpoint of `ferry serve`: database users, queries through FerryQuery, server-wide cursors.
+        .target(
+            name: "FerryMongoServer",
+            dependencies: [
+                "FerryMongoWire", "FerryQuery", "FerryStore", "FerryMQL", "FerryBSON", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/Mongo/Server"),
+        // The host's `mongo_capture_config`: a small MongoDB client inserting captured readings.
+        .target(
+            name: "FerryMongoClient",
+            dependencies: [
+                "FerryMongoWire", "FerryConfig", "FerryCapture", "FerryCaptureFile", "FerryLoader", "FerryBSON",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/Mongo/Client"),
         .target(
             name: "FerryAPI",
             dependencies: [
                 "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCaptureFile", "FerryClock", "ViamProtos", "ViamGRPC",
+                "FerryQuery", "FerryMongoWire", "FerryMongoServer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -215,7 +244,7 @@ let package = Package(
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
-                "FerryMachineAPI",
+                "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -332,6 +361,17 @@ let package = Package(
         .testTarget(
             name: "FerryPipelinesTests",
             dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryClock", "FerryTestSupport"]),
+        .testTarget(
+            name: "FerryQueryTests", dependencies: ["FerryQuery", "FerryStore", "FerryMQL", "FerryBSON", "StoreTestSupport"]),
+        .testTarget(
+            name: "FerryMongoTests",
+            dependencies: [
+                "FerryMongoWire", "FerryMongoServer", "FerryMongoClient", "FerryQuery", "FerryConfig", "FerryCapture", "FerryLoader",
+                "FerryAPI",
+                "FerryStore", "FerryMQL", "FerryBSON", "StoreTestSupport", "FerryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "FerryAPITests",
             dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),

@@ -1,4 +1,5 @@
 import FerryMQL
+import FerryMongoServer
 import FerryPipelines
 import FerryStore
 import Foundation
@@ -6,14 +7,17 @@ import Logging
 
 /// The data server with everything that runs beside it, assembled once for `ferry serve` and for
 /// the server `ferry run` embeds: start-up cleanup of the store, the gRPC API, the pipeline
-/// scheduler (woken when a pipeline changes over gRPC), and hot-storage pruning. `run` serves
-/// until its task is cancelled, so the stack can be one service of a service group.
+/// scheduler (woken when a pipeline changes over gRPC), hot-storage pruning, and the MongoDB
+/// endpoint when asked for. `run` serves until its task is cancelled, so the stack can be one
+/// service of a service group.
 public struct DataServerStack: Sendable {
     public struct Configuration: Sendable {
         public var server = DataServer.Options()
         public var pipelines = PipelineScheduler.Options()
         /// How often hot storage drops what aged out of its window.
         public var hotStoragePruneInterval: Duration = .seconds(60)
+        /// The MongoDB wire-protocol endpoint (`ferry serve --mongo-listen`); nil: off.
+        public var mongo: MongoServer.Options?
 
         public init() {}
     }
@@ -42,6 +46,11 @@ public struct DataServerStack: Sendable {
             pipelineChanged: { await scheduler.wake() })
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run(onListening: onListening) }
+            if let mongo = configuration.mongo {
+                group.addTask { [store, operators, logger] in
+                    try await MongoServer(store: store, operators: operators, options: mongo, logger: logger).run()
+                }
+            }
             // Pipelines made by `ferry pipelines …` (another process) are seen at the scheduler's next
             // poll, or at once where the store reports changes (PostgreSQL: other replicas' too).
             group.addTask { await scheduler.run() }

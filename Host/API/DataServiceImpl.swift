@@ -8,8 +8,8 @@ import SwiftProtobuf
 import ViamGRPC
 import ViamProtos
 
-/// The part of `viam.app.data.v1.DataService` Ferry serves: TabularDataByMQL, TabularDataBySQL and
-/// ExportTabularData. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
+/// The part of `viam.app.data.v1.DataService` Ferry serves: TabularDataByMQL, TabularDataBySQL,
+/// ExportTabularData, and the MongoDB endpoint's ConfigureDatabaseUser and GetDatabaseConnection. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
 /// nobody registered).
 struct DataServiceImpl: RegistrableRPCService {
     typealias Service = Viam_App_Data_V1_DataService
@@ -32,6 +32,22 @@ struct DataServiceImpl: RegistrableRPCService {
         ) { request, context in
             let message = try await ServerRequest(stream: request).message
             return StreamingServerResponse(single: ServerResponse(message: try await tabularDataBySQL(message)))
+        }
+        router.registerHandler(
+            forMethod: Service.Method.ConfigureDatabaseUser.descriptor,
+            deserializer: ProtobufDeserializer<Viam_App_Data_V1_ConfigureDatabaseUserRequest>(),
+            serializer: ProtobufSerializer<Viam_App_Data_V1_ConfigureDatabaseUserResponse>()
+        ) { request, context in
+            let message = try await ServerRequest(stream: request).message
+            return StreamingServerResponse(single: ServerResponse(message: try await configureDatabaseUser(message)))
+        }
+        router.registerHandler(
+            forMethod: Service.Method.GetDatabaseConnection.descriptor,
+            deserializer: ProtobufDeserializer<Viam_App_Data_V1_GetDatabaseConnectionRequest>(),
+            serializer: ProtobufSerializer<Viam_App_Data_V1_GetDatabaseConnectionResponse>()
+        ) { request, context in
+            let message = try await ServerRequest(stream: request).message
+            return StreamingServerResponse(single: ServerResponse(message: try await getDatabaseConnection(message)))
         }
         router.registerHandler(
             forMethod: Service.Method.ExportTabularData.descriptor,

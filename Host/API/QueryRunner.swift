@@ -1,19 +1,17 @@
 import FerryBSON
 import FerryCaptureFile
 import FerryMQL
+import FerryQuery
 import FerryStore
 import Foundation
 import GRPCCore
 import ViamProtos
 
-/// Runs an MQL query against the store: a leading `$match` on stored columns becomes SQL (with
-/// indexes); whatever it could not express, and every later stage, runs in the MQL engine.
+/// Runs an MQL query against the store for the gRPC API and the CLI: `StoreQuery` (FerryQuery)
+/// plans the pushdown and runs it; this maps its failures to gRPC statuses with clear messages.
 public struct QueryRunner: Sendable {
     /// Where a query reads: Viam's TabularDataSourceType.
-    public enum Source: Sendable, Equatable {
-        case standard, hotStorage
-        case pipelineSink(String)
-    }
+    public typealias Source = QuerySource
 
     let store: any ReadingStore
     let operators: MQLOperatorRegistry
@@ -50,46 +48,19 @@ public struct QueryRunner: Sendable {
 
     /// Runs `stages` over the organisation's data; errors are RPCErrors with clear messages.
     public func mql(_ stages: [BSONDocument], organizationID: String, source: Source) async throws -> [BSONDocument] {
-        let pipeline: MQLPipeline
+        let query: StoreQuery
         do {
-            pipeline = try MQLPipeline(stages: stages, registry: operators)
+            query = try StoreQuery(stages: stages, operators: operators)
         } catch let error as MQLError {
             throw RPCError(code: .invalidArgument, message: "invalid MQL pipeline: \(error)")
         }
         do {
-            switch source {
-            case .pipelineSink(let pipelineID):
-                let documents = try await store.sinkDocuments(
-                    organizationID: organizationID, pipelineID: pipelineID, window: nil, limit: nil)
-                return try pipeline.run(documents)
-            case .hotStorage:
-                return try await runOverReadings(pipeline, stages, organizationID: organizationID, source: .hotStorage)
-            case .standard:
-                return try await runOverReadings(pipeline, stages, organizationID: organizationID, source: .standard)
-            }
+            return try await query.run(on: store, organizationID: organizationID, source: source)
         } catch let error as MQLError {
             throw RPCError(code: .invalidArgument, message: "MQL pipeline failed: \(error)")
         } catch let error as StoreError {
             throw RPCError(error)
         }
-    }
-
-    private func runOverReadings(
-        _ pipeline: MQLPipeline, _ stages: [BSONDocument], organizationID: String, source: ReadingSource
-    ) async throws -> [BSONDocument] {
-        let leadingMatches = stages.prefix { $0.count == 1 && $0.keys.first == "$match" }.count
-        guard leadingMatches > 0, let match = pipeline.leadingMatch else {
-            let documents = try await store.readings(
-                organizationID: organizationID, source: source, filter: .all, sortByTimeDescending: false, limit: nil)
-            return try pipeline.run(documents)
-        }
-        let (filter, residual) = MatchPushdown.split(match)
-        let documents = try await store.readings(
-            organizationID: organizationID, source: source, filter: filter, sortByTimeDescending: false, limit: nil)
-        let rest = try pipeline.droppingLeadingStages(leadingMatches)
-        guard let residual else { return try rest.run(documents) }
-        let residualStage = try MQLPipeline(stages: [["$match": .document(residual)]], registry: operators)
-        return try rest.run(try residualStage.run(documents))
     }
 }
 

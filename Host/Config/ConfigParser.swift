@@ -343,6 +343,9 @@ package enum ConfigParser {
             config.ferry = parseFerryOptions(ferry, at: "\(path).ferry", walker: walker, baseDirectory: baseDirectory)
             config.ferryPath = "\(path).ferry"
         }
+        if let mongo = walker.object(attributes, "mongo_capture_config", at: path) {
+            config.mongoCapture = MongoCaptureConfig.parse(mongo, at: "\(path).mongo_capture_config", walker: walker, baseDirectory: baseDirectory)
+        }
         return config
     }
 

@@ -106,6 +106,8 @@ package struct DataManagerConfig: Sendable, Equatable {
     /// The data_manager service's name (the machine API's DataManagerService answers to it); nil
     /// when the config has no data_manager service.
     package var serviceName: String?
+    /// Viam's `mongo_capture_config`: also insert tabular readings into MongoDB; nil when unset.
+    package var mongoCapture: MongoCaptureConfig?
 
     package init(captureDir: String) { self.captureDir = captureDir }
 }

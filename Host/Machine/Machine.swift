@@ -5,6 +5,7 @@ import FerryCaptureFile
 import FerryClock
 import FerryConfig
 import FerryLoader
+import FerryMongoClient
 import Foundation
 import Logging
 import Synchronization
@@ -50,6 +51,8 @@ package final class Machine: @unchecked Sendable {
     let options: Options
     let logger: Logger
     let control = DispatchQueue(label: "ferry.machine.control")
+    /// The data manager's `mongo_capture_config`: tabular readings also go to MongoDB.
+    let mongoCapture: MongoCaptureMirror
 
     var config: MachineConfig? {
         didSet { published.withLock { $0.config = config } }
@@ -84,6 +87,7 @@ package final class Machine: @unchecked Sendable {
         self.registry = registry
         self.options = options
         self.logger = logger
+        self.mongoCapture = MongoCaptureMirror(logger: logger)
     }
 
     /// Loads and applies the config, recovering interrupted capture files first. Throws when the
@@ -127,6 +131,7 @@ package final class Machine: @unchecked Sendable {
             for name in components.keys.sorted() { stopComponent(name) }
             for name in remotes.keys.sorted() { stopRemote(name) }
             registryModules.removeAll()  // answers still on their way are dropped
+            mongoCapture.configure(nil)
             captureDirLock = nil
         }
     }
@@ -208,6 +213,9 @@ package final class Machine: @unchecked Sendable {
             return problems
         }
     }
+
+    /// How `mongo_capture_config` is doing; nil when it is not configured.
+    package var mongoCaptureStats: MongoCaptureStats? { mongoCapture.stats }
 
     /// Collector keys running now, with their stats.
     package var collectorStats: [Collector.Key: CollectorStats] {
@@ -298,6 +306,7 @@ package final class Machine: @unchecked Sendable {
         failedComponents = failedComponents.filter { wanted[$0.key] != nil }
         config = newConfig
         published.withLock { $0.appliedAt = Date() }
+        mongoCapture.configure(newConfig.dataManager.mongoCapture)
         for component in plan.components { reconcile(component, dataManager: newConfig.dataManager) }
         let wantedRemotes = Dictionary(uniqueKeysWithValues: plan.remotes.map { ($0.entry.name, $0) })
         for name in remotes.keys.sorted() where wantedRemotes[name].map({ !$0.entry.sameConnection(as: remotes[name]!.entry) }) ?? true {
@@ -410,8 +419,9 @@ package final class Machine: @unchecked Sendable {
             let writer = makeWriter(
                 api: running.entry.api, component: name, method: plan.method, parameters: plan.parameters, dataManager: dataManager)
             let instance = running.instance
+            let sink = MongoCaptureSink(inner: writer, mirror: mongoCapture, api: running.entry.api, component: name, method: plan.method)
             let collector = Collector(
-                key: key, frequencyHz: plan.frequencyHz, clock: options.clock, sink: writer, logger: logger
+                key: key, frequencyHz: plan.frequencyHz, clock: options.clock, sink: sink, logger: logger
             ) { () throws(PluginCallError) in
                 try instance.capture(method: plan.method, parameters: plan.parameters)
             }

@@ -4,6 +4,7 @@ import FerryConfig
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
+import FerryMongoServer
 import FerryPipelines
 import FerryStore
 import Foundation
@@ -36,6 +37,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("metrics-listen"), help: "Where to serve Prometheus metrics (GET /metrics) and health probes (GET /healthz, /readyz), HOST:PORT; \"off\" disables.")
     var metricsListen = "127.0.0.1:9464"
+
+    @Option(
+        name: .customLong("mongo-listen"),
+        help: "Also serve MongoDB's wire protocol here, HOST:PORT (mongosh, pymongo, BI tools; TLS as the gRPC API; off unless given).")
+    var mongoListen: String?
 
     @Option(name: .customLong("hot-storage-hours"), help: "How many hours of recent readings hot storage keeps.")
     var hotStorageHours = 24
@@ -91,6 +97,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard ListenAddress(listen) != nil else {
             throw ValidationError("--listen takes \(ListenAddress.expected), not \(listen)")
         }
+        if let mongoListen, ListenAddress(mongoListen) == nil {
+            throw ValidationError("--mongo-listen takes \(ListenAddress.expected), not \(mongoListen)")
+        }
     }
 
     func run() async throws {
@@ -113,6 +122,13 @@ struct ServeCommand: AsyncParsableCommand {
                 in: self.store.data, listenHost: address.host, logger: logger)
         }
         configuration.pipelines = pipelineOptions
+        if let mongoListen, let mongoAddress = ListenAddress(mongoListen) {
+            var mongo = MongoServer.Options()
+            mongo.host = mongoAddress.host
+            mongo.port = mongoAddress.port
+            mongo.tls = configuration.server.tls
+            configuration.mongo = mongo
+        }
         let listening = ListeningFlag()
         if metricsListen != "off" {
             try await MetricsEndpoint.serve(metricsListen, logger: logger) {

@@ -82,23 +82,25 @@ class Server:
     """A `ferry serve` (TLS, metrics) on ports the kernel picks, read back from its log. Binding port 0
     leaves no window for another process to take the port between choosing and binding it."""
 
-    def __init__(self, data, serve_args=()):
+    def __init__(self, data, serve_args=(), extra_ports=None):
         self.process, self.ports, self.log = start_logged(
             ["serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", *serve_args],
-            {"api": r"serving Viam's data API on [^ ]+:(\d+)", "metrics": r"serving Prometheus metrics on http://[^/]+:(\d+)/"})
+            {"api": r"serving Viam's data API on [^ ]+:(\d+)", "metrics": r"serving Prometheus metrics on http://[^/]+:(\d+)/",
+             **(extra_ports or {})})
 
     def stop(self):
         stop(self.process)
 
 
-def run(main, serve_args=()):
+def run(main, serve_args=(), extra_ports=None):
     """Starts `ferry serve` in a fresh data directory, runs `main(data, port, metrics_port)`, stops the
     server, and exits 0 only if every check passed; the server's output is printed whenever
-    something goes wrong."""
+    something goes wrong. `extra_ports` ({name: log regex with the port as group 1}) waits for more
+    listeners too and passes `main` a fourth argument, every port by name."""
     with tempfile.TemporaryDirectory() as data:
-        server = Server(data, serve_args)
+        server = Server(data, serve_args, extra_ports)
         try:
-            asyncio.run(main(data, server.ports["api"], server.ports["metrics"]))
+            asyncio.run(main(data, server.ports["api"], server.ports["metrics"], *([server.ports] if extra_ports else [])))
         finally:
             server.stop()
             if failures or sys.exc_info()[0] is not None:

@@ -20,6 +20,16 @@ public protocol IdentityStore: Sendable {
     /// The 32-byte key that signs bearer tokens, made on first use and kept by the store, so
     /// tokens survive restarts and every server on the same store accepts every other's tokens.
     func tokenSigningKey() async throws -> [UInt8]
+
+    // MARK: Database users (the MongoDB endpoint)
+    /// Creates the organisation's database user or replaces its password; `mayInsert` nil keeps
+    /// the user's insert permission (false for a new user). Throws `.notFound` for an unknown organisation.
+    func configureDatabaseUser(organizationID: String, credential: DatabaseUserCredential, mayInsert: Bool?, now: Date)
+        async throws -> DatabaseUser
+    func databaseUser(organizationID: String) async throws -> DatabaseUser?
+    /// Records where clients reach the MongoDB endpoint (the server does, when it starts listening).
+    func recordDatabaseEndpoint(_ endpoint: DatabaseEndpoint) async throws
+    func databaseEndpoint() async throws -> DatabaseEndpoint?
 }
 
 extension IdentityStore {
@@ -31,6 +41,12 @@ extension IdentityStore {
         organizationID: String, role: APIKeyRole, name: String = "", scope: MachineScope = .none
     ) async throws -> NewAPIKey {
         try await createAPIKey(organizationID: organizationID, role: role, name: name, scope: scope, now: Date())
+    }
+
+    public func configureDatabaseUser(organizationID: String, credential: DatabaseUserCredential, mayInsert: Bool? = nil)
+        async throws -> DatabaseUser
+    {
+        try await configureDatabaseUser(organizationID: organizationID, credential: credential, mayInsert: mayInsert, now: Date())
     }
 
     public func revokeAPIKey(organizationID: String, id: String) async throws -> Bool {

@@ -146,6 +146,16 @@ package enum StoreChecks {
         }
         return items.compactMap(\.documentValue)
     }
+
+    /// A database user's credential must be a SCRAM-SHA-256 verifier.
+    package static func validate(_ credential: DatabaseUserCredential) throws {
+        guard credential.storedKey.count == 32, credential.serverKey.count == 32, !credential.salt.isEmpty,
+            credential.iterations >= 4_096
+        else {
+            throw StoreError.invalid(
+                "a database user's credential must be a SCRAM-SHA-256 verifier: 32-byte keys, a salt and at least 4096 iterations")
+        }
+    }
 }
 
 extension Date {
@@ -156,4 +166,5 @@ extension Date {
         guard ms.isFinite else { return ms > 0 ? .max : .min }
         return Int64(exactly: ms) ?? (ms > 0 ? .max : .min)
     }
+
 }

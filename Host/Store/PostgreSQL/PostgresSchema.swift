@@ -202,5 +202,20 @@ enum PostgresSchema {
                 -- A vision service's detections on an image, as relaxed Extended JSON (as SQLite keeps them).
                 ALTER TABLE binary_data ADD COLUMN annotations text;
                 """),
+        Migration(
+            name: "v5-database-users",
+            sql: """
+                -- One MongoDB database user per organisation: its SCRAM-SHA-256 verifier, never the password.
+                CREATE TABLE database_users (
+                    organization_id text PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+                    salt bytea NOT NULL,
+                    iterations bigint NOT NULL,
+                    stored_key bytea NOT NULL,
+                    server_key bytea NOT NULL,
+                    may_insert boolean NOT NULL DEFAULT false,
+                    created_at bigint NOT NULL,
+                    updated_at bigint NOT NULL
+                );
+                """),
     ]
 }

@@ -133,6 +133,22 @@ enum SQLiteSchema {
             // (relaxed Extended JSON of {bboxes, classifications}); NULL for payloads without any.
             try db.execute(sql: "ALTER TABLE binary_data ADD COLUMN annotations TEXT")
         }
+        migrator.registerMigration("v6-database-users") { db in
+            // One MongoDB database user per organisation: its SCRAM-SHA-256 verifier, never the password.
+            try db.execute(
+                sql: """
+                    CREATE TABLE database_users (
+                        organization_id TEXT PRIMARY KEY NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                        salt BLOB NOT NULL,
+                        iterations INTEGER NOT NULL,
+                        stored_key BLOB NOT NULL,
+                        server_key BLOB NOT NULL,
+                        may_insert INTEGER NOT NULL DEFAULT 0,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }
