@@ -26,11 +26,16 @@ enum CaptureBenchmark {
         }
         let model = registry.model(api: "rdk:component:sensor", model: "rdk:builtin:fake")!
         let config: BSONDocument = ["name": "bench", "api": .string(model.api), "model": .string(model.model), "attributes": [:], "depends_on": []]
-        print("# Capture benchmarks (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per timed run)\n")
+        print("# Capture benchmarks (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per timed run, load average \(loadAverage()))\n")
         pluginCallCeiling(model: model, config: config, seconds: min(seconds, 3))
         singleCollector(model: model, config: config, seconds: seconds)
         manyCollectors(model: model, config: config, count: 1000, hz: 10, seconds: seconds)
         writeThroughput(records: 200_000)
+        print("\nload average at the end: \(loadAverage())")
+    }
+
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     static func temporaryDirectory() -> String {
@@ -64,12 +69,12 @@ enum CaptureBenchmark {
         print("- \(format(Double(calls) / elapsed)) calls/s\n")
     }
 
-    /// One collector asked for 100 kHz, writing real capture files.
+    /// One collector at 1 to 100 kHz, writing real capture files.
     static func singleCollector(model: RegisteredModel, config: BSONDocument, seconds: Double) {
         print("## One collector, fake sensor, real capture files")
-        print("| requested | achieved readings/s | skipped ticks | p50 lateness | p99 lateness |")
-        print("|---|---|---|---|---|")
-        for hz in [1_000.0, 10_000.0, 100_000.0] {
+        print("| requested | achieved readings/s | captured of scheduled | skipped ticks | p50 lateness | p99 lateness | CPU |")
+        print("|---|---|---|---|---|---|---|")
+        for hz in [1_000.0, 10_000.0, 20_000.0, 100_000.0] {
             let dir = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let instance = try! model.create(config: config)
@@ -81,12 +86,20 @@ enum CaptureBenchmark {
                 key: .init(component: "bench", method: "Readings", parameters: [:]), frequencyHz: hz, clock: clock, sink: writer,
                 logger: logger
             ) { () throws(PluginCallError) in try instance.capture(method: "Readings") }
+            let cpuBefore = cpuSeconds()
+            let wallBefore = Date()
             collector.start()
             Thread.sleep(forTimeInterval: seconds)
+            let stats = collector.stats
+            let wall = Date().timeIntervalSince(wallBefore)
+            let cpu = cpuSeconds() - cpuBefore
             collector.stop()
             instance.close()
-            let stats = collector.stats
-            print("| \(format(hz)) Hz | \(format(Double(stats.captures) / seconds)) | \(stats.skippedTicks) | \(micros(stats.lateness.quantile(0.5))) | \(micros(stats.lateness.quantile(0.99))) |")
+            let scheduled = hz * wall
+            print(
+                "| \(format(hz)) Hz | \(format(Double(stats.captures) / wall)) | \(String(format: "%.2f", 100 * Double(stats.captures) / scheduled))% | "
+                    + "\(stats.skippedTicks) | \(micros(stats.lateness.quantile(0.5))) | \(micros(stats.lateness.quantile(0.99))) | "
+                    + "\(String(format: "%.2f", cpu / wall)) cores |")
         }
         print("")
     }

@@ -12,6 +12,12 @@ package struct CaptureWriterOptions: Sendable {
     /// fsync an open file when this long has passed since its last fsync (besides on rotation);
     /// zero syncs only on rotation.
     package var fsyncInterval: Duration = .seconds(1)
+    /// Readings that arrive faster than one per quarter of this are written in groups, one
+    /// `write(2)` per group: a group is written once it is this old, or holds `groupBytes`, or
+    /// fills the file. A killed process loses at most the readings of this long (the fsync
+    /// interval when that is shorter). Zero writes every reading as it comes.
+    package var writeInterval: Duration = .milliseconds(100)
+    package var groupBytes = 64 * 1024
     package var tags: [String] = []
     /// Readings kept in memory while the disk refuses writes; past this, the oldest are dropped
     /// (and counted).
@@ -19,6 +25,9 @@ package struct CaptureWriterOptions: Sendable {
     /// Backoff between retries after a write error: doubles from the first to the last.
     package var retryBackoff: (first: Duration, last: Duration) = (.milliseconds(500), .seconds(30))
     package init() {}
+
+    /// The longest a reading waits in memory before its `write(2)`.
+    var groupAge: Duration { fsyncInterval > .zero ? min(writeInterval, fsyncInterval) : writeInterval }
 }
 
 /// Health of one writer, for status and tests.
@@ -31,11 +40,10 @@ package struct CaptureWriterStats: Sendable, Equatable {
     package var lastError: String?
 }
 
-/// Writes one collector's readings to capture files. Used only on its collector's queue; the
-/// stats are behind a lock so anyone can read them.
+/// Writes one collector's readings to capture files. Thread-safe: the collector writes from its
+/// tick, the sync engine finishes files, and a timer writes a waiting group, each under `lock`.
 package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
-    // @unchecked: every field but `statsLock` is touched only on the owning collector's serial
-    // queue (write/close are called there), so no two threads ever see them at once.
+    // @unchecked: every var below is guarded by `lock` (stats and the fsync flag by their own mutexes).
     let directory: URL
     let api: String
     let component: String
@@ -45,32 +53,34 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     let clock: any FerryClock
     let fileSystem: any CaptureFileSystem
     let logger: Logger
-
-    private enum Pending {
-        case record([UInt8])
-        case binaryFile(mimeType: String, record: [UInt8])
-        var size: Int {
-            switch self {
-            case .record(let bytes), .binaryFile(_, let bytes): bytes.count
-            }
-        }
-    }
+    private let lock = NSLock()
 
     private struct OpenFile {
         let fd: Int32
         let path: String
+        /// Bytes in the file (written, not buffered).
         var size: Int64
         var lastSync: Duration
     }
 
     private var current: OpenFile?
-    private var pending: [Pending] = []
-    private var pendingBytes = 0
+    /// Encoded tabular records not yet written, in order, and where each ends.
+    private var group: [UInt8] = []
+    private var recordEnds: [Int] = []
+    private var groupSince: Duration?
+    /// Binary payloads waiting after a write error (each becomes its own file).
+    private var pendingBinaries: [(mimeType: String, record: [UInt8])] = []
+    private var lastArrival: Duration?
+    private var grouping = false
+    private var groupTimer: (any RepeatingTimer)?
     private var retryAt: Duration?
     private var backoff: Duration
+    private var closed = false
     private let statsLock = Mutex(CaptureWriterStats())
     /// At most one periodic fsync in flight per writer; a slow disk skips rounds instead of queueing.
     private let syncInFlight = Mutex(false)
+    /// Runs every writer's group timer: a write(2) of at most `groupBytes`.
+    static let timerQueue = DispatchQueue(label: "ferry.capture.groups", qos: .userInitiated)
 
     package init(
         captureDir: String, api: String, component: String, method: String, parameters: BSONDocument,
@@ -92,63 +102,120 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     package var stats: CaptureWriterStats { statsLock.withLock { $0 } }
 
     package func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date) {
-        do {
-            switch value {
-            case .tabular(let reading):
-                enqueue(.record(SensorDataEncoder.delimitedTabular(reading, requested: timeRequested, received: timeReceived)))
-            case .binary(let payloads):
-                for payload in payloads {
-                    let record = CaptureFile.binaryRecord(
-                        payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived,
-                        annotations: payload.annotations)
-                    enqueue(.binaryFile(mimeType: payload.mimeType, record: try CaptureFile.delimited(record)))
+        lock.lock()
+        let now = clock.uptime()
+        var startGrouping = false
+        switch value {
+        case .tabular(let reading):
+            startGrouping = noteArrival(now)
+            if group.isEmpty { groupSince = now }
+            SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &group)
+            recordEnds.append(group.count)
+            dropOldestBeyondLimit()
+        case .binary(let payloads):
+            for payload in payloads {
+                let record = CaptureFile.binaryRecord(
+                    payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived,
+                    annotations: payload.annotations)
+                do {
+                    pendingBinaries.append((payload.mimeType, try CaptureFile.delimited(record)))
+                } catch {
+                    logger.error("capture \(component)/\(method): cannot encode a reading: \(error)")
                 }
             }
-        } catch {
-            logger.error("capture \(component)/\(method): cannot encode a reading: \(error)")
         }
-        flush()
+        flush(now: now, force: !grouping)
+        lock.unlock()
+        // Outside the lock: a timer may fire at once, on this thread (a simulated clock).
+        if startGrouping {
+            let timer = clock.repeatingTimer(queue: Self.timerQueue, every: options.groupAge) { [weak self] in self?.timerFlush() }
+            lock.lock()
+            if closed { timer.cancel() } else { groupTimer = timer }
+            lock.unlock()
+        }
     }
 
     package func close() {
-        flush(force: true)
-        if !pending.isEmpty {
-            logger.error("capture \(component)/\(method): \(pending.count) readings could not be written before stopping: \(stats.lastError ?? "write error")")
+        lock.lock()
+        groupTimer?.cancel()
+        groupTimer = nil
+        closed = true
+        flush(now: clock.uptime(), force: true, ignoringBackoff: true)
+        let unwritten = recordEnds.count + pendingBinaries.count
+        let file = detachCurrent()
+        lock.unlock()
+        if unwritten > 0 {
+            logger.error("capture \(component)/\(method): \(unwritten) readings could not be written before stopping: \(stats.lastError ?? "write error")")
         }
-        finishCurrent()
+        if let file { finishLogging(file) }
     }
 
+    /// Writes what waits and finishes the open file; the fsync and rename happen outside the lock,
+    /// so the collector's next reading never waits for them (it starts a new file).
     package func finishFile() {
-        flush()
-        finishCurrent()
+        lock.lock()
+        flush(now: clock.uptime(), force: true)
+        let file = detachCurrent()
+        lock.unlock()
+        if let file { finishLogging(file) }
     }
 
-    private func enqueue(_ item: Pending) {
-        pending.append(item)
-        pendingBytes += item.size
+    /// Records closer together than a quarter of the group age are grouped from then on; true
+    /// when that begins (the caller starts the group timer).
+    private func noteArrival(_ now: Duration) -> Bool {
+        defer { lastArrival = now }
+        guard !grouping, !closed, options.groupAge > .zero, let last = lastArrival, now - last < options.groupAge / 4 else { return false }
+        grouping = true
+        return true
+    }
+
+    private func timerFlush() {
+        lock.lock()
+        defer { lock.unlock() }
+        flush(now: clock.uptime(), force: true)
+    }
+
+    /// While the disk refuses writes, readings wait in memory up to `pendingLimitBytes`.
+    private func dropOldestBeyondLimit() {
+        guard group.count > options.pendingLimitBytes, recordEnds.count > 1 else { return }
         var dropped = 0
-        while pendingBytes > options.pendingLimitBytes, pending.count > 1 {
-            pendingBytes -= pending.removeFirst().size
+        var cut = 0
+        while group.count - cut > options.pendingLimitBytes, dropped < recordEnds.count - 1 {
+            cut = recordEnds[dropped]
             dropped += 1
         }
-        if dropped > 0 { statsLock.withLock { $0.droppedRecords += dropped } }
+        removeRecords(dropped, bytes: cut)
+        statsLock.withLock { $0.droppedRecords += dropped }
     }
 
-    /// Writes what is pending, unless a recent error says to wait (`force` ignores the backoff).
-    private func flush(force: Bool = false) {
-        let now = clock.uptime()
-        if let retryAt, now < retryAt, !force {
-            statsLock.withLock { $0.pendingRecords = pending.count }
+    private func removeRecords(_ count: Int, bytes: Int) {
+        if count == recordEnds.count {
+            group.removeAll(keepingCapacity: true)
+            recordEnds.removeAll(keepingCapacity: true)
+            groupSince = nil
             return
         }
+        group.removeFirst(bytes)
+        recordEnds.removeFirst(count)
+        for i in recordEnds.indices { recordEnds[i] -= bytes }
+    }
+
+    /// Writes the waiting group when it is due (`force`: whenever it holds anything), unless a
+    /// recent error says to wait (`ignoringBackoff` overrides that).
+    private func flush(now: Duration, force: Bool, ignoringBackoff: Bool = false) {
+        if let retryAt, now < retryAt, !ignoringBackoff {
+            statsLock.withLock { $0.pendingRecords = recordEnds.count + pendingBinaries.count }
+            return
+        }
+        let due =
+            force || group.count >= options.groupBytes || now - (groupSince ?? now) >= options.groupAge
+            || (current.map { $0.size + Int64(group.count) >= options.maximumFileSize } ?? false)
+        guard due || !pendingBinaries.isEmpty else { return }
         do {
-            while let item = pending.first {
-                switch item {
-                case .record(let bytes): try appendRecord(bytes, now: now)
-                case .binaryFile(let mimeType, let record): try writeBinaryFile(mimeType: mimeType, record: record)
-                }
-                pending.removeFirst()
-                pendingBytes -= item.size
+            if due { try writeGroup(now: now) }
+            while let binary = pendingBinaries.first {
+                try writeBinaryFile(mimeType: binary.mimeType, record: binary.record)
+                pendingBinaries.removeFirst()
                 statsLock.withLock { $0.recordsWritten += 1 }
             }
             if retryAt != nil {
@@ -171,30 +238,44 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             statsLock.withLock {
                 $0.healthy = false
                 $0.lastError = error.description
-                $0.pendingRecords = pending.count
+                $0.pendingRecords = recordEnds.count + pendingBinaries.count
             }
         }
     }
 
-    private func appendRecord(_ bytes: [UInt8], now: Duration) throws(CaptureIOError) {
-        if current == nil { current = try openFile(tabular: true, mimeType: "") }
-        guard var file = current else { return }
-        do {
-            try fileSystem.write(file.fd, bytes, path: file.path)
-        } catch {
-            // Cut a partial record off so the file stays a sequence of whole records.
-            try? fileSystem.truncate(file.fd, to: file.size, path: file.path)
-            throw error
+    /// Writes the group, one `write(2)` per file it goes into: a file rotates after the record
+    /// that brings it to the maximum size, as if each record were written alone.
+    private func writeGroup(now: Duration) throws(CaptureIOError) {
+        while !recordEnds.isEmpty {
+            if current == nil { current = try openFile(tabular: true, mimeType: "") }
+            guard var file = current else { return }
+            // Records up to and including the one that reaches the maximum size.
+            var count = recordEnds.count
+            for (i, end) in recordEnds.enumerated() where file.size + Int64(end) >= options.maximumFileSize {
+                count = i + 1
+                break
+            }
+            let bytes = recordEnds[count - 1]
+            do {
+                try fileSystem.write(file.fd, bytes == group.count ? group : Array(group[0..<bytes]), path: file.path)
+            } catch {
+                // Cut a partial group off so the file stays a sequence of whole records.
+                try? fileSystem.truncate(file.fd, to: file.size, path: file.path)
+                throw error
+            }
+            file.size += Int64(bytes)
+            current = file
+            removeRecords(count, bytes: bytes)
+            statsLock.withLock { $0.recordsWritten += count }
+            if file.size >= options.maximumFileSize {
+                try finish(file)
+                current = nil
+            } else if options.fsyncInterval > .zero, now - file.lastSync >= options.fsyncInterval {
+                current?.lastSync = now
+                syncInBackground(file)
+            }
         }
-        file.size += Int64(bytes.count)
-        current = file
-        if file.size >= options.maximumFileSize {
-            try finish(file)
-            current = nil
-        } else if options.fsyncInterval > .zero, now - file.lastSync >= options.fsyncInterval {
-            current?.lastSync = now
-            syncInBackground(file)
-        }
+        if recordEnds.isEmpty { groupSince = nil }
     }
 
     private func syncInBackground(_ file: OpenFile) {
@@ -256,9 +337,12 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         statsLock.withLock { $0.filesFinished += 1 }
     }
 
-    private func finishCurrent() {
-        guard let file = current else { return }
-        current = nil
+    private func detachCurrent() -> OpenFile? {
+        defer { current = nil }
+        return current
+    }
+
+    private func finishLogging(_ file: OpenFile) {
         do {
             try finish(file)
         } catch {

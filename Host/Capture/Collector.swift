@@ -17,9 +17,10 @@ package struct CollectorStats: Sendable, Equatable {
     package var lateness = LatencyHistogram()
 }
 
-/// One (resource, method, additional_params): a timer on its own serial queue calls the capture
-/// function, stamps `time_requested` before and `time_received` after, and hands the result to
-/// its sink (a capture file writer). A call slower than the interval skips ticks and counts them.
+/// One (resource, method, additional_params): its scheduler calls the capture function at every
+/// tick of its interval, stamps `time_requested` before and `time_received` after, and hands the
+/// result to its sink (a capture file writer). A call slower than the interval skips ticks and
+/// counts them; ticks never queue up behind a slow call.
 package final class Collector: Sendable {
     package struct Key: Hashable, Sendable, CustomStringConvertible {
         package var component: String
@@ -39,31 +40,47 @@ package final class Collector: Sendable {
     package let key: Key
     package let interval: Duration
     let clock: any FerryClock
+    let scheduler: CaptureScheduler
+    /// Where ticks run once the collector is marked slow, one at a time.
     let queue: DispatchQueue
     let capture: CaptureFunction
     let sink: any ReadingSink
     let logger: Logger
     /// At most one error log line per this long per collector.
     let errorLogInterval: Duration = .seconds(5)
+    /// A slow collector returns to its lane after this many calls in a row within `fastCall`.
+    let fastStreakToRecover = 1000
+    let fastCall: Duration = .milliseconds(1)
 
     struct State {
-        var timer: (any RepeatingTimer)?
         var start: Duration = .zero
+        var started = false
+        var stopped = false
+        /// Ticks go to `queue` instead of running on the lane (the watchdog saw a call stall).
+        var slow = false
+        /// A tick is queued or running on `queue`.
+        var queued = false
+        var fastStreak = 0
         var lastTick: Int64?
         var lastErrorLog: Duration?
         var suppressedErrors = 0
         var stats = CollectorStats()
     }
     let state = Mutex(State())
+    /// Held for a whole tick, and by `stop` around closing the sink: a lane thread and the
+    /// collector's queue never run two ticks at once, and no tick writes after the close.
+    let tickLock = Mutex(())
 
+    /// `scheduler` nil: the host's shared scheduler on the system clock, a private one otherwise.
     package init(
         key: Key, frequencyHz: Double, clock: any FerryClock, sink: any ReadingSink, logger: Logger,
-        capture: @escaping CaptureFunction
+        scheduler: CaptureScheduler? = nil, capture: @escaping CaptureFunction
     ) {
         precondition(frequencyHz > 0, "a collector needs a positive frequency")
         self.key = key
         self.interval = .nanoseconds(max(1, Int64((1e9 / frequencyHz).rounded())))
         self.clock = clock
+        self.scheduler = scheduler ?? (clock is SystemClock ? .shared : CaptureScheduler(clock: clock, lanes: 1))
         self.queue = DispatchQueue(label: "ferry.collector.\(key)", qos: .userInitiated)
         self.capture = capture
         self.sink = sink
@@ -72,33 +89,84 @@ package final class Collector: Sendable {
 
     package var stats: CollectorStats { state.withLock { $0.stats } }
 
+    /// Whether ticks currently run on the collector's own queue (after a stalled call).
+    package var isSlow: Bool { state.withLock { $0.slow } }
+
     package func start() {
-        state.withLock { $0.start = clock.uptime() }
-        let timer = clock.repeatingTimer(queue: queue, every: interval) { [self] in tick() }
-        state.withLock { $0.timer = timer }
+        let start = clock.uptime()
+        let fresh = state.withLock { state -> Bool in
+            guard !state.started else { return false }
+            state.started = true
+            state.start = start
+            return true
+        }
+        if fresh { scheduler.add(self, firstDeadline: start) }
     }
 
-    /// Stops the timer, waits for a capture in progress, then closes the sink, so every reading
+    /// Stops the ticks, waits for a capture in progress, then closes the sink, so every reading
     /// taken is written and its file promoted to `.capture`.
     package func stop() {
-        let timer = state.withLock { state in
-            defer { state.timer = nil }
-            return state.timer
-        }
-        timer?.cancel()
-        queue.sync { sink.close() }
+        state.withLock { $0.stopped = true }
+        tickLock.withLock { _ in sink.close() }
     }
 
     /// Finishes the sink's open file (Viam flushes collectors before each sync, so recent
-    /// readings go up without waiting for a file to fill). Waits for a capture in progress.
+    /// readings go up without waiting for a file to fill). Does not wait for a capture in
+    /// progress: the sink synchronizes itself, and that reading goes into the next file.
     package func finishFile() {
-        queue.sync { sink.finishFile() }
+        sink.finishFile()
     }
 
-    /// One timer fire, on `queue`.
+    /// Called by the scheduler at a deadline: runs the tick in place, or hands it to the
+    /// collector's queue when it is slow, unless a queued tick is still running (then this one is
+    /// skipped, and counted by the next). Returns the next deadline, nil once stopped.
+    func fire() -> Duration? {
+        let (stopped, toQueue, start) = state.withLock { state -> (Bool, Bool?, Duration) in
+            guard state.slow else { return (state.stopped, false, state.start) }
+            if state.queued { return (state.stopped, nil, state.start) }
+            state.queued = !state.stopped
+            return (state.stopped, true, state.start)
+        }
+        if stopped { return nil }
+        switch toQueue {
+        case false?: runTick()
+        case true?: queue.async { [self] in runQueuedTick() }
+        case nil: break
+        }
+        return CaptureScheduler.nextDeadline(after: clock.uptime(), start: start, interval: interval)
+    }
+
+    /// The watchdog saw a call of this collector hold its lane: later ticks run on `queue`.
+    func markSlow() {
+        state.withLock { state in
+            state.slow = true
+            state.fastStreak = 0
+        }
+    }
+
+    private func runQueuedTick() {
+        let began = clock.uptime()
+        runTick()
+        let took = clock.uptime() - began
+        state.withLock { state in
+            state.queued = false
+            state.fastStreak = took < fastCall ? state.fastStreak + 1 : 0
+            if state.fastStreak >= fastStreakToRecover {
+                state.slow = false
+                state.fastStreak = 0
+            }
+        }
+    }
+
+    private func runTick() {
+        tickLock.withLock { _ in tick() }
+    }
+
+    /// One tick (under `tickLock`).
     func tick() {
         let now = clock.uptime()
         let proceed = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
             let due = (now - state.start).inNanoseconds / interval.inNanoseconds
             if let last = state.lastTick {
                 guard due > last else { return false }  // an early or duplicate fire
@@ -141,12 +209,12 @@ package final class Collector: Sendable {
 
 /// Where a collector's readings go: a capture file writer, or a test's recorder.
 package protocol ReadingSink: Sendable {
-    /// Called on the collector's queue, one reading at a time.
+    /// Called from the collector's ticks, one reading at a time.
     func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date)
-    /// Flushes and closes; called on the collector's queue after the last write.
+    /// Flushes and closes; called after the last write.
     func close()
-    /// Finishes the open file so it can be synced; the next reading starts a new one. Called on
-    /// the collector's queue.
+    /// Finishes the open file so it can be synced; the next reading starts a new one. Called from
+    /// any thread, possibly during a write: the sink synchronizes itself.
     func finishFile()
 }
 

@@ -5,20 +5,28 @@ import Foundation
 /// building swift-protobuf's `Struct` (a dictionary per level): the capture hot path. The bytes
 /// parse as the same message as `CaptureFile.tabularRecord` builds (a test compares them); map
 /// entries come in the reading's own key order.
+///
+/// Everything is written into the caller's buffer in one pass: a nested message gets a one-byte
+/// length placeholder, patched once its contents are written (and widened in the rare case it
+/// needs more), so no intermediate arrays are made.
 package enum SensorDataEncoder {
     /// The record with its varint length prefix, ready to append to a capture file.
     package static func delimitedTabular(_ reading: BSONDocument, requested: Date, received: Date) -> [UInt8] {
-        var metadata: [UInt8] = []
-        metadata.reserveCapacity(32)
-        message(field: 1, into: &metadata) { timestamp(requested, into: &$0) }
-        message(field: 2, into: &metadata) { timestamp(received, into: &$0) }
-        var record: [UInt8] = []
-        record.reserveCapacity(64 + reading.count * 24)
-        bytes(field: 1, metadata, into: &record)
-        message(field: 2, into: &record) { structFields(reading, into: &$0) }
-        var out = Varint.encode(UInt64(record.count))
-        out.append(contentsOf: record)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + reading.count * 32)
+        appendDelimitedTabular(reading, requested: requested, received: received, to: &out)
         return out
+    }
+
+    /// Appends the record with its varint length prefix to `out`.
+    package static func appendDelimitedTabular(_ reading: BSONDocument, requested: Date, received: Date, to out: inout [UInt8]) {
+        lengthDelimited(into: &out) { record in
+            message(field: 1, into: &record) { metadata in
+                message(field: 1, into: &metadata) { timestamp(requested, into: &$0) }
+                message(field: 2, into: &metadata) { timestamp(received, into: &$0) }
+            }
+            message(field: 2, into: &record) { structFields(reading, into: &$0) }
+        }
     }
 
     // MARK: - google.protobuf messages
@@ -37,7 +45,7 @@ package enum SensorDataEncoder {
 
     /// Struct: `map<string, Value> fields = 1`, i.e. repeated entries {1: key, 2: value}.
     static func structFields(_ document: BSONDocument, into out: inout [UInt8]) {
-        for element in document {
+        for element in document.elements {
             message(field: 1, into: &out) { entry in
                 string(field: 1, element.key, into: &entry)
                 message(field: 2, into: &entry) { value(element.value, into: &$0) }
@@ -68,8 +76,10 @@ package enum SensorDataEncoder {
 
     // MARK: - wire format
 
+    @inline(__always)
     static func tag(_ field: UInt64, _ wireType: UInt64, into out: inout [UInt8]) { appendVarint(field << 3 | wireType, into: &out) }
 
+    @inline(__always)
     static func appendVarint(_ value: UInt64, into out: inout [UInt8]) {
         var value = value
         while value >= 0x80 {
@@ -98,16 +108,26 @@ package enum SensorDataEncoder {
         }
     }
 
-    static func bytes(field: UInt64, _ value: [UInt8], into out: inout [UInt8]) {
+    /// A length-delimited sub-message, written in place.
+    @inline(__always)
+    static func message(field: UInt64, into out: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
         tag(field, 2, into: &out)
-        appendVarint(UInt64(value.count), into: &out)
-        out.append(contentsOf: value)
+        lengthDelimited(into: &out, body)
     }
 
-    /// A length-delimited sub-message: written to its own buffer first, since its length comes first.
-    static func message(field: UInt64, into out: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
-        var inner: [UInt8] = []
-        body(&inner)
-        bytes(field: field, inner, into: &out)
+    /// A varint length, then what `body` appends. The length's one-byte placeholder is widened when
+    /// the contents turn out to be 128 bytes or more.
+    static func lengthDelimited(into out: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
+        let placeholder = out.count
+        out.append(0)
+        body(&out)
+        let length = out.count - placeholder - 1
+        if length < 0x80 {
+            out[placeholder] = UInt8(length)
+            return
+        }
+        var prefix: [UInt8] = []
+        appendVarint(UInt64(length), into: &prefix)
+        out.replaceSubrange(placeholder..<placeholder + 1, with: prefix)
     }
 }

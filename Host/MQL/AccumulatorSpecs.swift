@@ -7,6 +7,9 @@ struct AccumulatorSpec: Sendable {
     /// Evaluated once per document; its value is handed to the state's `add`.
     let argument: EvalFunction
     let make: @Sendable () throws -> AccumulatorState
+    /// The argument as written when it is a plain path or variable (`"$data.readings.temperature"`):
+    /// accumulators with the same one share one evaluation per document.
+    var sharedArgument: String? = nil
 }
 
 enum BuiltinAccumulators {
@@ -35,7 +38,9 @@ enum BuiltinAccumulators {
             case "$stdDevSamp": make = { StdDevAccumulator(sample: true) }
             default: make = { MergeObjectsAccumulator() }
             }
-            return AccumulatorSpec(name: name, argument: argument, make: make)
+            var shared: String?
+            if case .string(let path) = arg, path.hasPrefix("$") { shared = path }
+            return AccumulatorSpec(name: name, argument: argument, make: make, sharedArgument: shared)
         }
         switch name {
         case "$count":

@@ -1,4 +1,5 @@
 import FerryBSON
+import Foundation
 
 /// MongoDB's total order over BSON values (no collation): first by canonical type
 /// (MinKey < missing/undefined < null < numbers < string/symbol < object < array < binData <
@@ -88,14 +89,17 @@ enum BSONOrder {
     @inline(__always)
     static func equal(_ a: BSON?, _ b: BSON?) -> Bool { compare(a, b) == 0 }
 
+    /// By UTF-8 bytes: `memcmp` over the strings' contiguous storage (native Swift strings have it).
     static func compareStrings(_ x: String, _ y: String) -> Int {
-        var i = x.utf8.makeIterator(), j = y.utf8.makeIterator()
-        while true {
-            switch (i.next(), j.next()) {
-            case (nil, nil): return 0
-            case (nil, _): return -1
-            case (_, nil): return 1
-            case (let p?, let q?): if p != q { return p < q ? -1 : 1 }
+        var x = x, y = y
+        return x.withUTF8 { a in
+            y.withUTF8 { b in
+                let common = min(a.count, b.count)
+                if common > 0 {
+                    let c = memcmp(a.baseAddress!, b.baseAddress!, common)
+                    if c != 0 { return c < 0 ? -1 : 1 }
+                }
+                return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
             }
         }
     }
@@ -131,14 +135,27 @@ enum BSONOrder {
 /// NumberLong(1) == NumberDecimal("1.00")`, a string equals the symbol with the same text,
 /// NaN equals NaN. Used for `$group` keys, `$addToSet`, `$setUnion`, partitions.
 struct GroupKey: Hashable, Sendable {
-    var value: BSON?
+    let value: BSON?
+    /// `GroupKey.hash(value)`, computed once: sets probe and compare it before comparing values.
+    let hash: Int
 
-    init(_ value: BSON?) { self.value = value }
+    init(_ value: BSON?) {
+        self.value = value
+        hash = GroupKey.hash(value)
+    }
 
-    static func == (a: GroupKey, b: GroupKey) -> Bool { BSONOrder.compare(a.value, b.value) == 0 }
+    static func == (a: GroupKey, b: GroupKey) -> Bool { a.hash == b.hash && BSONOrder.compare(a.value, b.value) == 0 }
 
     func hash(into hasher: inout Hasher) {
-        GroupKey.hashValue(value, into: &hasher)
+        hasher.combine(hash)
+    }
+
+    /// A hash consistent with MongoDB's equality (the per-process seeded `Hasher`).
+    @inline(__always)
+    static func hash(_ value: BSON?) -> Int {
+        var hasher = Hasher()
+        hashValue(value, into: &hasher)
+        return hasher.finalize()
     }
 
     static func hashValue(_ value: BSON?, into hasher: inout Hasher) {
@@ -154,11 +171,11 @@ struct GroupKey: Hashable, Sendable {
         case .decimal128(let bits):
             let d = Dec128(bits)
             hashNumber(d.doubleValue, exact: d.isIntegral ? d.truncatedInt64 : nil, into: &hasher)
-        case .string(let s), .symbol(let s), .javascript(let s): hasher.combine(s)
+        case .string(let s), .symbol(let s), .javascript(let s): hashString(s, into: &hasher)
         case .document(let doc):
             hasher.combine(doc.count)
             for element in doc.elements {
-                hasher.combine(element.key)
+                hashString(element.key, into: &hasher)
                 hashValue(element.value, into: &hasher)
             }
         case .array(let array):
@@ -169,10 +186,20 @@ struct GroupKey: Hashable, Sendable {
         case .bool(let b): hasher.combine(b)
         case .datetime(let ms): hasher.combine(ms)
         case .timestamp(let t): hasher.combine(t.seconds); hasher.combine(t.increment)
-        case .regex(let p, let o): hasher.combine(p); hasher.combine(o)
-        case .dbPointer(let n, let i): hasher.combine(n); hasher.combine(i.bytes)
-        case .javascriptWithScope(let c, _): hasher.combine(c)
+        case .regex(let p, let o): hashString(p, into: &hasher); hashString(o, into: &hasher)
+        case .dbPointer(let n, let i): hashString(n, into: &hasher); hasher.combine(i.bytes)
+        case .javascriptWithScope(let c, _): hashString(c, into: &hasher)
         case .null, .undefined, .minKey, .maxKey: break
+        }
+    }
+
+    /// By UTF-8 bytes, as strings compare (and cheaper than `String`'s normalizing hash).
+    @inline(__always)
+    private static func hashString(_ s: String, into hasher: inout Hasher) {
+        var s = s
+        s.withUTF8 { bytes in
+            hasher.combine(bytes.count)
+            hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
         }
     }
 

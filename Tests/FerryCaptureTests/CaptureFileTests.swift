@@ -126,6 +126,66 @@ import Testing
         #expect(CaptureRecovery.files(in: dir.path, withExtension: "prog").isEmpty)
     }
 
+    /// Readings that come fast are written in groups; a group reaches the file within the group age
+    /// (100 ms by default) even when no more readings come, so a killed process loses at most that
+    /// much. Here the `.prog` file is read while the writer is still open, as recovery would find it.
+    @Test func groupedReadingsReachTheFileWithinTheGroupAge() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let w = writer(dir)
+        let t = clock.now()
+        func recordsOnDisk() throws -> Int {
+            let open = CaptureRecovery.files(in: dir.path, withExtension: "prog")
+            return try open.reduce(0) { $0 + (try CaptureFileReader.read(path: $1).records.count) }
+        }
+        w.write(reading(0), timeRequested: t, timeReceived: t)
+        #expect(try recordsOnDisk() == 1)  // the first reading is written at once
+        clock.advance(by: .milliseconds(5))
+        for i in 1...50 { w.write(reading(i), timeRequested: t, timeReceived: t) }
+        // Readings 5 ms apart or closer are grouped: most of these wait in memory...
+        let written = try recordsOnDisk()
+        #expect(written < 51)
+        #expect(w.stats.recordsWritten == written)
+        clock.advance(by: .milliseconds(99))
+        #expect(try recordsOnDisk() < 51)
+        // ...and no longer than the group age.
+        clock.advance(by: .milliseconds(1))
+        #expect(try recordsOnDisk() == 51)
+        #expect(w.stats.recordsWritten == 51)
+        w.close()
+    }
+
+    /// Grouped writes rotate files exactly where one write per reading would: after the reading
+    /// that brings a file to the maximum size.
+    @Test func groupedWritesRotateAfterTheReadingThatReachesTheMaximum() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let maxSize: Int64 = 4096
+        let w = writer(dir, maxSize: maxSize)
+        let t = clock.now()
+        for i in 0..<600 { w.write(reading(i), timeRequested: t, timeReceived: t) }
+        w.close()
+        let files = CaptureRecovery.files(in: dir.path, withExtension: "capture")
+        #expect(files.count > 5)
+        var all: [Int] = []
+        var partial = 0
+        for file in files {
+            let contents = try CaptureFileReader.read(path: file)
+            let size = Int64(contents.validLength)
+            let lastRecord = Int64(try CaptureFile.delimited(contents.records.last!).count)
+            if size < maxSize {
+                partial += 1  // the last file, closed before it filled
+            } else {
+                #expect(size - lastRecord < maxSize)
+            }
+            let numbers = contents.records.map { Int(StructConversion.document(from: $0.struct)["readings"]!.documentValue!["i"]!.doubleValue!) }
+            #expect(numbers == Array(numbers[0]..<numbers[0] + numbers.count))  // each file a run of readings, in order
+            all += numbers
+        }
+        #expect(partial <= 1)
+        #expect(all.sorted() == Array(0..<600))
+    }
+
     @Test func writeErrorsBackOffKeepReadingsAndResume() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -164,6 +164,59 @@ struct WindowTests {
                 == ["1:1.3333333333333333", "2:1.3333333333333333", "3:1.3333333333333333"])
     }
 
+    /// MongoDB's own `$derivative` example (its manual's deliveryFleet collection): the speeds
+    /// it prints for truck 1, to the last bit of the double.
+    @Test func derivativeWithUnitMatchesMongoDBsDocumentedExample() throws {
+        let fleet = #"""
+            {"_id": 1, "truckID": "1", "timeStamp": {"$date": "2020-05-18T14:10:30Z"}, "miles": 1295.1}
+            {"_id": 2, "truckID": "1", "timeStamp": {"$date": "2020-05-18T14:11:00Z"}, "miles": 1295.63}
+            {"_id": 3, "truckID": "1", "timeStamp": {"$date": "2020-05-18T14:11:30Z"}, "miles": 1296.25}
+            {"_id": 4, "truckID": "1", "timeStamp": {"$date": "2020-05-18T14:12:00Z"}, "miles": 1296.76}
+            {"_id": 5, "truckID": "2", "timeStamp": {"$date": "2020-05-18T14:10:30Z"}, "miles": 10234.1}
+            {"_id": 6, "truckID": "2", "timeStamp": {"$date": "2020-05-18T14:11:00Z"}, "miles": 10234.33}
+            {"_id": 7, "truckID": "2", "timeStamp": {"$date": "2020-05-18T14:11:30Z"}, "miles": 10234.73}
+            {"_id": 8, "truckID": "2", "timeStamp": {"$date": "2020-05-18T14:12:00Z"}, "miles": 10235.13}
+            """#
+        let out = try run(
+            #"[{"$setWindowFields": {"partitionBy": "$truckID", "sortBy": {"timeStamp": 1}, "output": {"truckAverageSpeed": {"$derivative": {"input": "$miles", "unit": "hour"}, "window": {"range": [-30, 0], "unit": "second"}}}}}, {"$match": {"truckAverageSpeed": {"$gt": 50}}}]"#,
+            fleet)
+        #expect(out.map { $0["_id"]! } == [2, 3, 4])
+        #expect(out.map { $0["truckAverageSpeed"]! } == [.double(63.60000000002401), .double(74.3999999999869), .double(61.199999999998916)])
+    }
+
+    /// MongoDB's own `$integral` example (its manual's powerConsumption collection): kilowatt-hours
+    /// per meter, exactly the doubles it prints.
+    @Test func integralWithUnitMatchesMongoDBsDocumentedExample() throws {
+        let meters = #"""
+            {"_id": 1, "powerMeterID": "1", "timeStamp": {"$date": "2020-05-18T14:10:30Z"}, "kilowatts": 2.95}
+            {"_id": 2, "powerMeterID": "1", "timeStamp": {"$date": "2020-05-18T14:11:00Z"}, "kilowatts": 2.7}
+            {"_id": 3, "powerMeterID": "1", "timeStamp": {"$date": "2020-05-18T14:11:30Z"}, "kilowatts": 2.6}
+            {"_id": 4, "powerMeterID": "1", "timeStamp": {"$date": "2020-05-18T14:12:00Z"}, "kilowatts": 2.98}
+            {"_id": 5, "powerMeterID": "2", "timeStamp": {"$date": "2020-05-18T14:10:30Z"}, "kilowatts": 2.5}
+            {"_id": 6, "powerMeterID": "2", "timeStamp": {"$date": "2020-05-18T14:11:00Z"}, "kilowatts": 2.25}
+            {"_id": 7, "powerMeterID": "2", "timeStamp": {"$date": "2020-05-18T14:11:30Z"}, "kilowatts": 2.75}
+            {"_id": 8, "powerMeterID": "2", "timeStamp": {"$date": "2020-05-18T14:12:00Z"}, "kilowatts": 2.82}
+            """#
+        let out = try run(
+            #"[{"$setWindowFields": {"partitionBy": "$powerMeterID", "sortBy": {"timeStamp": 1}, "output": {"powerMeterKilowattHours": {"$integral": {"input": "$kilowatts", "unit": "hour"}, "window": {"range": ["unbounded", "current"], "unit": "hour"}}}}}]"#,
+            meters)
+        #expect(out.map { $0["_id"]! } == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(out.map { $0["powerMeterKilowattHours"]! } == [
+            .double(0), .double(0.023541666666666666), .double(0.045625), .double(0.068875),
+            .double(0), .double(0.019791666666666666), .double(0.040625), .double(0.06383333333333334),
+        ])
+    }
+
+    /// Without a unit the axis is the sortBy number itself, and results keep MongoDB's number types.
+    @Test func derivativeAndIntegralOverNumbers() throws {
+        let points = #"[{"_id": 1, "x": 0, "y": 0}, {"_id": 2, "x": 10, "y": 20}, {"_id": 3, "x": 20, "y": 60}]"#
+        #expect(outputs(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"d": {"$derivative": {"input": "$y"}, "window": {"documents": [-1, 0]}}}}}]"#, points, field: "d")
+                == ["1:null", "2:2.0", "3:4.0"])
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"a": {"$integral": {"input": "$y"}, "window": {"documents": ["unbounded", "current"]}}}}}]"#, points)
+        // A window of one point integrates to MongoDB's int 0; trapezoids divide by 2.0, so doubles after.
+        #expect(out.map { $0["a"]! } == [.int32(0), .double(100), .double(500)])
+    }
+
     @Test func windowValidation() {
         expectError(#"[{"$setWindowFields": {"output": {"r": {"$rank": {}}}}}]"#, "[]", "$rank requires a sortBy")
         expectError(#"[{"$setWindowFields": {"sortBy": {"a": 1, "b": 1}, "output": {"r": {"$rank": {}}}}}]"#, "[]", "exactly one field")

@@ -186,6 +186,54 @@ struct StageGroupTests {
         expectError(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}]"#, #"{"v": "x"}"#, "with numeric boundaries only")
     }
 
+    /// The table in MongoDB's `$bucketAuto` manual ("Comparing Different Granularities"):
+    /// `_id` 0…99 into 5 buckets, with each granularity; the bounds and counts it prints.
+    @Test func bucketAutoGranularitiesMatchMongoDBsDocumentedTable() throws {
+        let things = (0..<100).map { "{\"_id\": \($0)}" }.joined(separator: "\n")
+        func buckets(_ granularity: String?) throws -> [String] {
+            let option = granularity.map { #", "granularity": "\#($0)""# } ?? ""
+            return try run(#"[{"$bucketAuto": {"groupBy": "$_id", "buckets": 5\#(option)}}]"#, things).map { d in
+                guard case .document(let id)? = d["_id"] else { return "no _id" }
+                return "[\(id["min"]!.numericDouble!), \(id["max"]!.numericDouble!)): \(d["count"]!.numericDouble!)"
+            }
+        }
+        #expect(try buckets(nil) == ["[0.0, 20.0): 20.0", "[20.0, 40.0): 20.0", "[40.0, 60.0): 20.0", "[60.0, 80.0): 20.0", "[80.0, 99.0): 20.0"])
+        #expect(try buckets("R20") == ["[0.0, 20.0): 20.0", "[20.0, 40.0): 20.0", "[40.0, 63.0): 23.0", "[63.0, 90.0): 27.0", "[90.0, 100.0): 10.0"])
+        #expect(try buckets("E24") == ["[0.0, 20.0): 20.0", "[20.0, 43.0): 23.0", "[43.0, 68.0): 25.0", "[68.0, 91.0): 23.0", "[91.0, 100.0): 9.0"])
+        // Fewer buckets than asked for: the series has too few values in the range.
+        #expect(try buckets("1-2-5") == ["[0.0, 20.0): 20.0", "[20.0, 50.0): 30.0", "[50.0, 100.0): 50.0"])
+        #expect(try buckets("POWERSOF2") == ["[0.0, 32.0): 32.0", "[32.0, 64.0): 32.0", "[64.0, 128.0): 36.0"])
+        // Types as MongoDB makes them: series bounds are doubles, powers of two of integers are
+        // integers ($pow), and the first minimum is the smallest key rounded down (0 stays 0).
+        let powers = try run(#"[{"$bucketAuto": {"groupBy": "$_id", "buckets": 5, "granularity": "POWERSOF2"}}]"#, things)
+        #expect(powers.first?["_id"] == .document(["min": 0, "max": 32]))
+        let series = try run(#"[{"$bucketAuto": {"groupBy": "$_id", "buckets": 5, "granularity": "1-2-5"}}]"#, things)
+        #expect(series.first?["_id"] == .document(["min": 0, "max": 20.0]))
+    }
+
+    /// 1-2-5 and powers of two away from the 1…100 range, and MongoDB's rules for zeros: equal keys
+    /// stay in one bucket, and a bucket of zeros ends where the next key rounds down to.
+    @Test func bucketAutoGranularityEdges() throws {
+        let small = #"[{"v": 0.013}, {"v": 0.3}, {"v": 0.7}, {"v": 4}, {"v": 180}, {"v": 900}]"#
+        let series = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "granularity": "1-2-5"}}]"#, small)
+        #expect(series.map { $0["_id"]! } == [
+            .document(["min": .double(0.01), "max": .double(0.5)]), .document(["min": .double(0.5), "max": .double(5)]),
+            .document(["min": .double(5), "max": .double(1000)]),
+        ])
+        let powers = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "granularity": "POWERSOF2"}}]"#, small)
+        #expect(powers.map { $0["_id"]! } == [
+            .document(["min": .double(0.0078125), "max": .double(0.5)]), .document(["min": .double(0.5), "max": 8]),
+            .document(["min": 8, "max": 1024]),
+        ])
+        let zeros = #"[{"v": 0}, {"v": 0}, {"v": 0}, {"v": 0}, {"v": 3}, {"v": 12}]"#
+        let out = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "granularity": "1-2-5"}}]"#, zeros)
+        #expect(out.map { $0["_id"]! } == [.document(["min": 0, "max": .double(2)]), .document(["min": .double(2), "max": .double(20)])])
+        #expect(out.map { $0["count"]! } == [4, 2])
+        expectError(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "POWERSOF2"}}]"#, #"{"v": -1}"#, "non-negative numbers only")
+        expectError(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "1-2-5"}}]"#, #"{"v": {"$numberDouble": "NaN"}}"#, "found a NaN")
+        expectError(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "1-2-5"}}]"#, #"{"v": {"$numberDouble": "Infinity"}}"#, "finite numbers")
+    }
+
     @Test func bucketAutoGranularityRoundsLikeMongoDB() throws {
         let input = (1...10).map { "{\"v\": \($0)}" }.joined(separator: "\n")
         let out = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "granularity": "R5"}}]"#, input)

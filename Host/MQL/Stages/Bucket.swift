@@ -120,6 +120,11 @@ enum BucketStages {
         }
     }
 
+    /// MongoDB's algorithm: sort by the key, fill each bucket with about n / buckets documents
+    /// (the last takes the rest), then absorb the following documents with an equal key (or, with a
+    /// granularity, any key below the rounded-up boundary). Without a granularity a bucket ends
+    /// where the next begins; with one, bucket boundaries are the rounded values and each bucket
+    /// starts where the previous one ended.
     static func runAuto(
         _ upstream: DocumentSource, _ ctx: EvalContext, groupBy: EvalFunction, buckets: Int, fields: [GroupStage.Field],
         rounder: GranularityRounder?
@@ -129,14 +134,16 @@ enum BucketStages {
         while let doc = try upstream.next() {
             ctx.setDocument(doc)
             let key = try groupBy(ctx) ?? .null
-            if let rounder {
-                guard key.isNumeric else {
+            if rounder != nil {
+                guard key.isNumeric, let d = key.numericDouble else {
                     throw mqlError("$bucketAuto", "$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a value with type: \(Values.typeName(key))")
                 }
-                if let d = key.numericDouble, d < 0 || d.isNaN {
-                    throw mqlError("$bucketAuto", "$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a value that is \(d.isNaN ? "NaN" : "negative"): \(Values.describe(key))")
+                if d.isNaN {
+                    throw mqlError("$bucketAuto", "$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a NaN")
                 }
-                _ = rounder
+                if d < 0 {
+                    throw mqlError("$bucketAuto", "$bucketAuto can specify a 'granularity' with non-negative numbers only, but found a negative number: \(Values.describe(key))")
+                }
             }
             try budget.add(Values.estimatedSize(doc) + Values.estimatedSize(key))
             entries.append((key, doc))
@@ -146,69 +153,60 @@ enum BucketStages {
             let c = BSONOrder.compare(entries[i].key, entries[j].key)
             return c != 0 ? c < 0 : i < j
         }
-        let approximateSize = Int((Double(entries.count) / Double(buckets)).rounded(.toNearestOrAwayFromZero))
+        // C's round(): halves away from zero; at least one document a bucket.
+        let approximateSize = max(1, Int((Double(entries.count) / Double(buckets)).rounded(.toNearestOrAwayFromZero)))
         struct Bucket {
             var min: BSON
             var max: BSON
             var states: [AccumulatorState]
         }
-        var result: [Bucket] = []
-        var position = 0
-        func add(_ bucket: inout Bucket, _ i: Int) throws {
-            let entry = entries[order[i]]
+        func key(_ position: Int) -> BSON { entries[order[position]].key }
+        func add(_ bucket: inout Bucket, _ position: Int) throws {
+            let entry = entries[order[position]]
             ctx.setDocument(entry.doc)
             for (k, field) in fields.enumerated() { try bucket.states[k].add(try field.spec.argument(ctx)) }
             bucket.max = entry.key
         }
-        for b in 0..<buckets {
+        var result: [Bucket] = []
+        var position = 0
+        var previousMax: BSON?
+        for number in 1...buckets {
             guard position < order.count else { break }
-            let first = entries[order[position]].key
+            let isLast = number == buckets
+            let first = key(position)
             var bucket = Bucket(min: first, max: first, states: try fields.map { try $0.spec.make() })
+            if let rounder { bucket.min = try previousMax ?? rounder.roundDown(first) }
             try add(&bucket, position)
             position += 1
-            if b == buckets - 1 {
-                while position < order.count {
+            var taken = 1
+            while position < order.count, taken < approximateSize || isLast {
+                try add(&bucket, position)
+                position += 1
+                taken += 1
+            }
+            if let rounder {
+                let boundary = try rounder.roundUp(bucket.max)
+                while position < order.count,
+                    BSONOrder.compare(boundary, key(position)) > 0 || BSONOrder.compare(bucket.max, key(position)) == 0
+                {
                     try add(&bucket, position)
                     position += 1
+                }
+                // A bucket of zeros rounds up to zero: it ends where the next key rounds down to.
+                if boundary.numericDouble == 0, position < order.count {
+                    bucket.max = try rounder.roundDown(key(position))
+                } else {
+                    bucket.max = boundary
                 }
             } else {
-                var taken = 1
-                while taken < approximateSize, position < order.count {
+                while position < order.count, BSONOrder.compare(bucket.max, key(position)) == 0 {
                     try add(&bucket, position)
                     position += 1
-                    taken += 1
                 }
-                var nextValue: BSON? = position < order.count ? entries[order[position]].key : nil
-                if let rounder {
-                    let boundary = try rounder.roundUp(bucket.max)
-                    while let nv = nextValue, BSONOrder.compare(boundary, nv) > 0 {
-                        try add(&bucket, position)
-                        position += 1
-                        nextValue = position < order.count ? entries[order[position]].key : nil
-                    }
-                    if nextValue != nil { bucket.max = boundary }
-                } else {
-                    while let nv = nextValue, BSONOrder.compare(bucket.max, nv) == 0 {
-                        try add(&bucket, position)
-                        position += 1
-                        nextValue = position < order.count ? entries[order[position]].key : nil
-                    }
-                }
+                if position < order.count { bucket.max = key(position) }
             }
-            if let last = result.indices.last {
-                if let rounder {
-                    // Bucket boundaries follow the granularity: a bucket starts where the last ended.
-                    if result[last].max.numericDouble == 0 { result[last].max = try rounder.roundDown(bucket.min) }
-                    bucket.min = result[last].max
-                } else {
-                    result[last].max = bucket.min
-                }
-            }
+            previousMax = bucket.max
             result.append(bucket)
-        }
-        if let rounder, !result.isEmpty {
-            result[0].min = try rounder.roundDown(result[0].min)
-            result[result.count - 1].max = try rounder.roundUp(result[result.count - 1].max)
         }
         return try result.map { bucket in
             var doc = BSONDocument()
@@ -283,6 +281,7 @@ struct GranularityRounder: Sendable {
         }
         if d.isNaN { throw mqlError("$bucketAuto", "a granularity rounder cannot round NaN") }
         if d < 0 { throw mqlError("$bucketAuto", "a granularity rounder can only round non-negative numbers") }
+        if !d.isFinite { throw mqlError("$bucketAuto", "a granularity rounder can only round finite numbers") }
         return d
     }
 
@@ -315,15 +314,15 @@ struct GranularityRounder: Sendable {
         let number = try check(v)
         if number == 0 { return v }
         guard let series else {
-            var exponent: Int64
+            let exponent: Int64
             switch v {
             case .double, .decimal128:
-                exponent = Int64(Foundation.log2(number).rounded(.down))
-                if Foundation.pow(2, Double(exponent)) == number { exponent -= 1 }
+                // MongoDB's formula, so a value a hair above a power of two rounds as MongoDB rounds it.
+                exponent = Int64(Foundation.log2(number).rounded(.up) - 1)
             default:
                 let n = v.exactInt64!
-                exponent = Int64(63 - n.leadingZeroBitCount)
-                if n & (n - 1) == 0 { exponent -= 1 }
+                // A power of two rounds down to the one below it.
+                exponent = Int64(63 - n.leadingZeroBitCount) - (n & (n - 1) == 0 ? 1 : 0)
             }
             return try powerOfTwo(exponent, like: v)
         }

@@ -49,47 +49,78 @@ enum GroupStage {
         }
     }
 
+    /// Each distinct accumulator argument once: fields whose arguments are the same path share
+    /// one evaluation per document (`{avg: {$avg: "$t"}, max: {$max: "$t"}}` reads `t` once).
+    struct Arguments {
+        let evaluators: [EvalFunction]
+        /// Index into `evaluators`, by field.
+        let slot: [Int]
+
+        init(_ fields: [Field]) {
+            var evaluators: [EvalFunction] = []
+            var slot: [Int] = []
+            var byPath: [String: Int] = [:]
+            for field in fields {
+                if let path = field.spec.sharedArgument, let existing = byPath[path] {
+                    slot.append(existing)
+                    continue
+                }
+                if let path = field.spec.sharedArgument { byPath[path] = evaluators.count }
+                slot.append(evaluators.count)
+                evaluators.append(field.spec.argument)
+            }
+            self.evaluators = evaluators
+            self.slot = slot
+        }
+    }
+
     /// Groups `upstream` by `id`, in the order groups are first seen.
     static func run(_ upstream: DocumentSource, _ ctx: EvalContext, id: EvalFunction, fields: [Field], stage: String) throws -> [BSONDocument] {
         var budget = MemoryBudget(limit: ctx.environment.options.memoryLimitBytes, stage: stage)
-        var index: [GroupKey: Int] = [:]
-        var keys: [BSON] = []
-        var states: [[AccumulatorState]] = []
-        let perGroup = 64 + fields.count * 64
+        var index = GroupIndex()
+        // One flat array of states, group g's at g * fieldCount ..< (g + 1) * fieldCount.
+        var states: [AccumulatorState] = []
+        let fieldCount = fields.count
+        let makers = fields.map(\.spec.make)
+        let growing = fields.map(\.growing)
+        let anyGrowing = growing.contains(true)
+        let arguments = Arguments(fields)
+        let evaluators = arguments.evaluators, slot = arguments.slot
+        var values = [BSON?](repeating: nil, count: evaluators.count)
+        let perGroup = 64 + fieldCount * 64
         while let doc = try upstream.next() {
             ctx.setDocument(doc)
             let key = try id(ctx) ?? .null
-            let g: Int
-            if let existing = index[GroupKey(key)] {
-                g = existing
-            } else {
-                g = keys.count
-                index[GroupKey(key)] = g
-                keys.append(key)
-                states.append(try fields.map { try $0.spec.make() })
+            let (g, inserted) = index.findOrInsert(key)
+            if inserted {
+                for make in makers { states.append(try make()) }
                 try budget.add(perGroup + Values.estimatedSize(key))
             }
-            let groupStates = states[g]
-            for (i, field) in fields.enumerated() {
-                let value = try field.spec.argument(ctx)
-                let state = groupStates[i]
-                if field.growing {
-                    let before = state.estimatedBytes
-                    try state.add(value)
-                    try budget.add(state.estimatedBytes - before)
-                } else {
-                    try state.add(value)
+            for a in 0..<evaluators.count { values[a] = try evaluators[a](ctx) }
+            let base = g * fieldCount
+            if anyGrowing {
+                for i in 0..<fieldCount {
+                    let state = states[base + i]
+                    if growing[i] {
+                        let before = state.estimatedBytes
+                        try state.add(values[slot[i]])
+                        try budget.add(state.estimatedBytes - before)
+                    } else {
+                        try state.add(values[slot[i]])
+                    }
                 }
+            } else {
+                for i in 0..<fieldCount { try states[base + i].add(values[slot[i]]) }
             }
         }
         var out: [BSONDocument] = []
-        out.reserveCapacity(keys.count)
-        for (g, key) in keys.enumerated() {
+        out.reserveCapacity(index.count)
+        for (g, key) in index.keys.enumerated() {
             var doc = BSONDocument()
-            doc.elements.reserveCapacity(fields.count + 1)
+            doc.elements.reserveCapacity(fieldCount + 1)
             doc.append("_id", key)
-            for (i, field) in fields.enumerated() {
-                doc.append(field.name, try states[g][i].result() ?? .null)
+            for i in 0..<fieldCount {
+                doc.append(fields[i].name, try states[g * fieldCount + i].result() ?? .null)
             }
             out.append(doc)
         }

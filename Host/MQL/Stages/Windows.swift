@@ -355,31 +355,41 @@ enum WindowStage {
             let values = try inputs(spec.argument)
             return try reduceWindows(spec, values, ranges)
         case .derivative(let f, let unit):
+            // As MongoDB computes it: (y₁ − y₀) / (x₁ − x₀), with dates subtracted to milliseconds,
+            // then scaled by the unit's milliseconds (not the dates divided into units first,
+            // which loses digits to the size of an epoch time).
             let ys = try inputs(f)
             return try ranges.map { r in
                 guard let r, r.upperBound - r.lowerBound >= 1 else { return .null }
-                let x0 = try xValue(sortValue(r.lowerBound), unit: unit, op: "$derivative", allowDate: unit != nil)
-                let x1 = try xValue(sortValue(r.upperBound), unit: unit, op: "$derivative", allowDate: unit != nil)
+                let run = try axisDifference(sortValue(r.lowerBound), sortValue(r.upperBound), unit: unit, op: "$derivative")
                 guard let y0 = ys[r.lowerBound], let y1 = ys[r.upperBound], y0.isNumeric, y1.isNumeric else { return .null }
-                if x1 == x0 { return .null }
-                if y0.numericKind == .decimal || y1.numericKind == .decimal {
-                    return ((y1.numericDecimal! - y0.numericDecimal!) / Dec128(double: x1 - x0, digits: 34))?.bson ?? .null
-                }
-                return .double((y1.numericDouble! - y0.numericDouble!) / (x1 - x0))
+                guard let rate = Arithmetic.divide(Arithmetic.subtract(y1, y0), run) else { return .null }
+                guard let unit else { return rate }
+                return Arithmetic.multiply(rate, .int64(unitMillis(unit)))
             }
         case .integral(let f, let unit):
+            // The trapezoidal rule as MongoDB computes it: each pair's (y₀ + y₁) · (x₁ − x₀) / 2 in
+            // milliseconds for dates, summed, and the sum divided by the unit's milliseconds.
             let ys = try inputs(f)
-            let xs = try (0..<n).map { try xValue(sortValue($0), unit: unit, op: "$integral", allowDate: unit != nil) }
-            return ranges.map { r in
+            let xs = try (0..<n).map { p -> BSON in
+                let x = sortValue(p)
+                _ = try xValue(x, unit: unit, op: "$integral", allowDate: unit != nil)
+                return x!
+            }
+            return try ranges.map { r in
                 guard let r else { return .null }
-                var total = 0.0
-                var previous: (Double, Double)?
+                var total = SumState()
+                var previous: (x: BSON, y: BSON)?
                 for p in r {
-                    guard let y = ys[p], y.isNumeric, let yd = y.numericDouble else { continue }
-                    if let (px, py) = previous { total += (xs[p] - px) * (py + yd) / 2 }
-                    previous = (xs[p], yd)
+                    guard let y = ys[p], y.isNumeric else { continue }
+                    if let (px, py) = previous {
+                        let width = try axisDifference(px, xs[p], unit: unit, op: "$integral")
+                        total.add(Arithmetic.divide(Arithmetic.multiply(Arithmetic.add(y, py), width), .double(2))!)
+                    }
+                    previous = (xs[p], y)
                 }
-                return .double(total)
+                guard let unit else { return total.value }
+                return Arithmetic.divide(total.value, .int64(unitMillis(unit))) ?? .null
             }
         case .covariance(let fx, let fy, let sample):
             let xs = try inputs(fx), ys = try inputs(fy)
@@ -421,6 +431,19 @@ enum WindowStage {
         default:
             throw mqlError(op, "\(op) needs every sortBy value to be a number or a date, found \(Values.typeName(v))")
         }
+    }
+
+    /// `right − left` on the sortBy axis, as MongoDB's `$subtract` gives it: two dates differ by
+    /// an int64 of milliseconds, two numbers by their numeric difference.
+    static func axisDifference(_ left: BSON?, _ right: BSON?, unit: MQLDateUnit?, op: String) throws -> BSON {
+        let allowDate = unit != nil
+        _ = try xValue(left, unit: unit, op: op, allowDate: allowDate)
+        _ = try xValue(right, unit: unit, op: op, allowDate: allowDate)
+        if case .datetime(let a)? = left, case .datetime(let b)? = right {
+            let (difference, overflow) = b.subtractingReportingOverflow(a)
+            return overflow ? .double(Double(b) - Double(a)) : .int64(difference)
+        }
+        return Arithmetic.subtract(right!, left!)
     }
 
     static func unitMillis(_ unit: MQLDateUnit) -> Int64 {

@@ -1,0 +1,57 @@
+import FerryBSON
+
+/// Group keys → dense group numbers, in the order first seen, with MongoDB's equality
+/// (`GroupKey`'s). An open-addressing table that keeps each key's hash beside it, so a probe
+/// compares two integers before it ever compares two values; a `Dictionary<GroupKey, Int>`
+/// compares the full keys at every slot it probes and hashes a new key twice (lookup, insert).
+struct GroupIndex {
+    /// The keys, by group number.
+    private(set) var keys: [BSON] = []
+    private var hashes: [Int] = []
+    /// Group number + 1 per slot; 0 is empty. The count is a power of two.
+    private var slots: [Int32]
+    private var mask: Int
+
+    init(capacity: Int = 16) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = [Int32](repeating: 0, count: size)
+        mask = size - 1
+    }
+
+    var count: Int { keys.count }
+
+    /// The group number of `key`, adding it when new.
+    @inline(__always)
+    mutating func findOrInsert(_ key: BSON) -> (group: Int, inserted: Bool) {
+        let hash = GroupKey.hash(key)
+        var slot = hash & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry == 0 { break }
+            let group = entry - 1
+            if hashes[group] == hash, BSONOrder.compare(keys[group], key) == 0 { return (group, false) }
+            slot = (slot + 1) & mask
+        }
+        let group = keys.count
+        precondition(group < Int(Int32.max), "more groups than a $group can number")
+        keys.append(key)
+        hashes.append(hash)
+        slots[slot] = Int32(group + 1)
+        if keys.count * 2 > slots.count { grow() }
+        return (group, true)
+    }
+
+    private mutating func grow() {
+        let size = slots.count * 2
+        var fresh = [Int32](repeating: 0, count: size)
+        let newMask = size - 1
+        for (group, hash) in hashes.enumerated() {
+            var slot = hash & newMask
+            while fresh[slot] != 0 { slot = (slot + 1) & newMask }
+            fresh[slot] = Int32(group + 1)
+        }
+        slots = fresh
+        mask = newMask
+    }
+}
