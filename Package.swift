@@ -118,10 +118,18 @@ let package = Package(
             path: "Host/Store/SQLite"),
         // Opens the backend a StoreLocation names; what `ferry serve`, `ferry run` and the CLI call.
         .target(name: "FerryStoreFactory", dependencies: ["FerryStore", "FerryStoreSQLite"], path: "Host/Store/Factory"),
+        // What the data server makes of an upload's messages, apart from gRPC (fuzzed on its own).
+        .target(
+            name: "FerryIngest",
+            dependencies: [
+                "FerryBSON", "FerryCaptureFile", "FerryClock", "FerryStore", "ViamProtos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Host/Ingest"),
         .target(
             name: "FerryAPI",
             dependencies: [
-                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCaptureFile", "FerryClock", "ViamProtos", "ViamGRPC",
+                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCaptureFile", "FerryClock", "FerryIngest", "ViamProtos", "ViamGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -272,7 +280,9 @@ let package = Package(
             dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryClock", "FerryTestSupport"]),
         .testTarget(
             name: "FerryAPITests",
-            dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
+            dependencies: [
+                "FerryAPI", "FerryIngest", "FerryStore", "FerryTestSupport", "ViamProtos", .product(name: "X509", package: "swift-certificates"),
+            ]),
         .testTarget(
             name: "FerrySyncTests",
             dependencies: ["FerrySync", "FerryCaptureFile", "FerryClock", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
