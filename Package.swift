@@ -248,6 +248,16 @@ let package = Package(
             name: "MQLBenchmark", dependencies: ["FerryMQL", "FerryBSON", "CSQLite3"], path: "Benchmarks/MQLBenchmark",
             exclude: ["mongomock_bench.py"]),
 
+        // MARK: Fuzzing — Fuzz/run.sh builds FerryFuzz with libFuzzer and ASan; built normally it replays inputs.
+        .target(
+            name: "FerryFuzzTargets",
+            dependencies: [
+                "FerryBSON", "FerryCaptureFile", "FerryConfig", "FerryIngest", "FerryLoader", "FerryMQL", "FerryPipelines", "FerryStore",
+                "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Targets"),
+        .executableTarget(name: "FerryFuzz", dependencies: ["FerryFuzzTargets"], path: "Fuzz/Driver"),
+
         // MARK: Tests
         .target(name: "FerryTestSupport", dependencies: ["FerryBSON", "FerryClock"], path: "Tests/FerryTestSupport"),
         .target(
@@ -283,6 +293,7 @@ let package = Package(
             dependencies: [
                 "FerryAPI", "FerryIngest", "FerryStore", "FerryTestSupport", "ViamProtos", .product(name: "X509", package: "swift-certificates"),
             ]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FerryFuzzTargets", "FerryTestSupport"]),
         .testTarget(
             name: "FerrySyncTests",
             dependencies: ["FerrySync", "FerryCaptureFile", "FerryClock", "FerryConfig", "FerryBSON", "ViamProtos", "FerryTestSupport"]),
