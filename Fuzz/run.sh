@@ -2,7 +2,7 @@
 # Fuzz every target (or the ones named) with libFuzzer and AddressSanitizer, each for
 # FUZZ_SECONDS seconds (default 25), starting from the committed seeds and regressions.
 #
-#   Fuzz/run.sh                       # every target, 25 s each (what CI runs)
+#   Fuzz/run.sh                       # every target, 25 s each (.ci/run uses FUZZ_SECONDS=10)
 #   FUZZ_SECONDS=3600 Fuzz/run.sh mql # one target for an hour
 #
 # The build lives in its own scratch path (.build-fuzz), so the sanitizer flags never reach the

@@ -35,7 +35,7 @@ func usage() -> String {
     @_cdecl("FerryFuzz_main")
     func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
         guard argc >= 2, let target = argv[1].flatMap({ FuzzTarget.named(String(cString: $0)) }) else {
-            fputs(usage() + "\n", stderr)
+            FileHandle.standardError.write(Data((usage() + "\n").utf8))
             return 2
         }
         selected = target

@@ -175,7 +175,11 @@ func upload(_ bytes: [UInt8]) {
     case 0:
         guard let request = try? Viam_App_Datasync_V1_DataCaptureUploadRequest(serializedBytes: body) else { return }
         if let readings = try? UploadConversion.readings(request, caller: uploader, now: uploadTime) {
-            for reading in readings { _ = reading.data.encode() }
+            // As the store encodes them: checked, since a Struct key may hold a NUL byte that no BSON key can.
+            for reading in readings {
+                _ = try? reading.data.encodeChecked()
+                _ = try? reading.additionalParameters.encodeChecked()
+            }
         }
         if let first = request.sensorContents.first {
             _ = try? UploadConversion.binaryMetadata(request.metadata, first.metadata, caller: uploader, fileID: "f", now: uploadTime)
