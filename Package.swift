@@ -243,6 +243,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/PipelineBenchmark"),
+        // 100 simulated machines syncing into one `ferry serve` over TLS (Benchmarks/LoadBenchmark).
+        .executableTarget(
+            name: "LoadBenchmark",
+            dependencies: [
+                "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryLoader", "FerrySync", "FerryTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/LoadBenchmark"),
         .systemLibrary(name: "CSQLite3", path: "Benchmarks/CSQLite3", pkgConfig: "sqlite3"),
         .executableTarget(
             name: "MQLBenchmark", dependencies: ["FerryMQL", "FerryBSON", "CSQLite3"], path: "Benchmarks/MQLBenchmark",
