@@ -184,10 +184,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Mongo/Client"),
+        // What the data server makes of an upload's messages, apart from gRPC (fuzzed on its own).
+        .target(
+            name: "FerryIngest",
+            dependencies: [
+                "FerryBSON", "FerryCaptureFile", "FerryClock", "FerryStore", "ViamProtos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Host/Ingest"),
         .target(
             name: "FerryAPI",
             dependencies: [
-                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCaptureFile", "FerryClock", "ViamProtos", "ViamGRPC",
+                "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCaptureFile", "FerryClock", "FerryIngest", "ViamProtos", "ViamGRPC",
                 "FerryQuery", "FerryMongoWire", "FerryMongoServer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -320,10 +328,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/PipelineBenchmark"),
+        // 100 simulated machines syncing into one `ferry serve` over TLS (Benchmarks/LoadBenchmark).
+        .executableTarget(
+            name: "LoadBenchmark",
+            dependencies: [
+                "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryLoader", "FerrySync", "FerryTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/LoadBenchmark"),
         .systemLibrary(name: "CSQLite3", path: "Benchmarks/CSQLite3", pkgConfig: "sqlite3"),
         .executableTarget(
             name: "MQLBenchmark", dependencies: ["FerryMQL", "FerryBSON", "CSQLite3"], path: "Benchmarks/MQLBenchmark",
             exclude: ["mongomock_bench.py"]),
+
+        // MARK: Fuzzing — Fuzz/run.sh builds FerryFuzz with libFuzzer and ASan; built normally it replays inputs.
+        .target(
+            name: "FerryFuzzTargets",
+            dependencies: [
+                "FerryBSON", "FerryCaptureFile", "FerryConfig", "FerryIngest", "FerryLoader", "FerryMQL", "FerryPipelines", "FerryStore",
+                "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Targets"),
+        .executableTarget(name: "FerryFuzz", dependencies: ["FerryFuzzTargets"], path: "Fuzz/Driver"),
 
         // MARK: Tests
         .target(name: "FerryTestSupport", dependencies: ["FerryBSON", "FerryClock"], path: "Tests/FerryTestSupport"),
@@ -374,7 +400,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "FerryAPITests",
-            dependencies: ["FerryAPI", "FerryStore", "FerryTestSupport", .product(name: "X509", package: "swift-certificates")]),
+            dependencies: [
+                "FerryAPI", "FerryIngest", "FerryStore", "FerryTestSupport", "ViamProtos", .product(name: "X509", package: "swift-certificates"),
+            ]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FerryFuzzTargets", "FerryTestSupport"]),
         .testTarget(
             name: "FerryMachineAPITests",
             dependencies: [

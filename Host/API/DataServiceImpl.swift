@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryIngest
 import FerryMQL
 import FerryStore
 import Foundation
@@ -103,8 +104,13 @@ struct DataServiceImpl: RegistrableRPCService {
         if !request.resourceSubtype.isEmpty { filter.restrict(.componentType, to: [request.resourceSubtype]) }
         if !request.methodName.isEmpty { filter.restrict(.methodName, to: [request.methodName]) }
         if request.hasInterval {
-            if request.interval.hasStart { filter.timeReceived.atLeast(UploadConversion.milliseconds(request.interval.start)) }
-            if request.interval.hasEnd { filter.timeReceived.lessThan(UploadConversion.milliseconds(request.interval.end)) }
+            let interval = request.interval
+            if interval.hasStart {
+                filter.timeReceived.atLeast(try converted { () throws(UploadRefusal) in try UploadConversion.milliseconds(interval.start, field: "interval.start") })
+            }
+            if interval.hasEnd {
+                filter.timeReceived.lessThan(try converted { () throws(UploadRefusal) in try UploadConversion.milliseconds(interval.end, field: "interval.end") })
+            }
         }
         try await store.forEachReadingPage(organizationID: caller.organizationID, source: .standard, filter: filter) { page in
             for document in page { try await write(ExportRow.make(document)) }

@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryCaptureFile
+import FerryIngest
 import FerryStore
 import Foundation
 import GRPCCore
@@ -25,15 +26,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         var response = Viam_App_Datasync_V1_DataCaptureUploadResponse()
         switch metadata.type {
         case .tabularSensor, .unspecified:
-            var readings: [Reading] = []
-            for (index, record) in request.sensorContents.enumerated() {
-                guard case .struct(let value)? = record.data else {
-                    throw RPCError(code: .invalidArgument, message: "sensor_contents[\(index)] has no struct data, but the upload's type is tabular")
-                }
-                readings.append(
-                    UploadConversion.reading(
-                        metadata, record.metadata, data: StructConversion.document(from: value), caller: caller))
-            }
+            let readings = try converted { () throws(UploadRefusal) in try UploadConversion.readings(request, caller: caller) }
             let result = try await storeCall { try await store.insert(readings, idempotencyKey: key) }
             ServerMetrics.upload("tabular")
             ServerMetrics.rowsIngested(result.inserted)
@@ -42,7 +35,9 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             guard let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
                 throw RPCError(code: .invalidArgument, message: "a binary upload needs one sensor_contents entry with binary data")
             }
-            let stored = UploadConversion.binaryMetadata(metadata, record.metadata, caller: caller, fileID: key?.fileID)
+            let stored = try converted { () throws(UploadRefusal) in
+                try UploadConversion.binaryMetadata(metadata, record.metadata, caller: caller, fileID: key?.fileID)
+            }
             let binary = try await storeCall { try await store.storeBinary(stored, bytes: [UInt8](bytes)) }
             ServerMetrics.upload("binary")
             response.fileID = key?.fileID ?? binary.id
@@ -72,12 +67,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             }
         }
         guard let metadata else { throw RPCError(code: .invalidArgument, message: "FileUpload sent no metadata") }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var binary = UploadConversion.binaryMetadata(
-            metadata, Viam_App_Datasync_V1_SensorMetadata(), caller: caller, fileID: key?.fileID)
-        binary.timeRequested = metadata.hasFileCreateTime ? UploadConversion.milliseconds(metadata.fileCreateTime) : now
-        binary.timeReceived = metadata.hasFileModifyTime ? UploadConversion.milliseconds(metadata.fileModifyTime) : now
-        let file = binary
+        let file = try converted { () throws(UploadRefusal) in try UploadConversion.fileMetadata(metadata, caller: caller, fileID: key?.fileID) }
         let record = try await storeCall { try await store.storeBinary(file, bytes: bytes) }
         ServerMetrics.upload("file")
         var response = Viam_App_Datasync_V1_FileUploadResponse()
@@ -107,8 +97,9 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             }
         }
         guard let metadata else { throw RPCError(code: .invalidArgument, message: "StreamingDataCaptureUpload sent no metadata") }
-        let stored = UploadConversion.binaryMetadata(
-            metadata.uploadMetadata, metadata.sensorMetadata, caller: caller, fileID: key?.fileID)
+        let stored = try converted { () throws(UploadRefusal) in
+            try UploadConversion.binaryMetadata(metadata.uploadMetadata, metadata.sensorMetadata, caller: caller, fileID: key?.fileID)
+        }
         let record = try await storeCall { try await store.storeBinary(stored, bytes: bytes) }
         ServerMetrics.upload("streaming")
         var response = Viam_App_Datasync_V1_StreamingDataCaptureUploadResponse()
@@ -141,37 +132,11 @@ enum ServerMetadataBox {
     @TaskLocal static var current: Metadata?
 }
 
-enum UploadConversion {
-    static func milliseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
-        timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
-    }
-
-    static func reading(
-        _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument,
-        caller: APIKeyIdentity
-    ) -> Reading {
-        let received = sensor.hasTimeReceived ? milliseconds(sensor.timeReceived) : Int64(Date().timeIntervalSince1970 * 1000)
-        return Reading(
-            organizationID: caller.organizationID, locationID: caller.scope.locationID, robotID: caller.scope.robotID,
-            partID: upload.partID,
-            componentType: upload.componentType, componentName: upload.componentName, methodName: upload.methodName,
-            timeRequested: sensor.hasTimeRequested ? milliseconds(sensor.timeRequested) : received, timeReceived: received,
-            tags: upload.tags, additionalParameters: CaptureFile.unpackParameters(upload.methodParameters), data: data)
-    }
-
-    static func binaryMetadata(
-        _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, caller: APIKeyIdentity,
-        fileID: String?
-    ) -> BinaryMetadata {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let received = sensor.hasTimeReceived ? milliseconds(sensor.timeReceived) : now
-        return BinaryMetadata(
-            organizationID: caller.organizationID, locationID: caller.scope.locationID, robotID: caller.scope.robotID,
-            partID: upload.partID, componentType: upload.componentType,
-            componentName: upload.componentName, methodName: upload.methodName, fileName: upload.fileName,
-            fileExtension: upload.fileExtension, mimeType: upload.mimeType.isEmpty ? "application/octet-stream" : upload.mimeType,
-            timeRequested: sensor.hasTimeRequested ? milliseconds(sensor.timeRequested) : received, timeReceived: received,
-            tags: upload.tags, fileID: fileID,
-            annotations: sensor.hasAnnotations ? AnnotationConversion.document(from: sensor.annotations) : nil)
+/// An upload the conversion refuses is the client's fault: INVALID_ARGUMENT, with what was wrong.
+func converted<T>(_ body: () throws(UploadRefusal) -> T) throws(RPCError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw RPCError(code: .invalidArgument, message: error.description)
     }
 }

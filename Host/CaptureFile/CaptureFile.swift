@@ -147,3 +147,44 @@ enum Varint {
         return nil
     }
 }
+
+extension CaptureFile {
+    /// One record as a document, as `ferry capture cat` prints it: the file, the collector, the
+    /// times, and the reading (or the binary payload's type and size, with its bytes if asked).
+    package static func document(file: String, metadata: DataCaptureMetadata, record: SensorData, withBytes: Bool) -> BSONDocument {
+        var document: BSONDocument = [
+            "file": .string(file),
+            "component_type": .string(metadata.componentType),
+            "component_name": .string(metadata.componentName),
+            "method_name": .string(metadata.methodName),
+        ]
+        let parameters = unpackParameters(metadata.methodParameters)
+        if !parameters.isEmpty { document["method_parameters"] = .document(parameters) }
+        if !metadata.tags.isEmpty { document["tags"] = .array(metadata.tags.map(BSON.string)) }
+        document["time_requested"] = .datetime(milliseconds(record.metadata.timeRequested))
+        document["time_received"] = .datetime(milliseconds(record.metadata.timeReceived))
+        switch record.data {
+        case .struct(let value):
+            document["data"] = .document(StructConversion.document(from: value))
+        case .binary(let bytes):
+            var payload: BSONDocument = [
+                "mime_type": .string(metadata.mimeType.isEmpty ? "application/octet-stream" : metadata.mimeType),
+                "size": .int64(Int64(bytes.count)),
+            ]
+            if withBytes { payload["bytes"] = .binary(BSONBinary(data: Array(bytes))) }
+            document["binary"] = .document(payload)
+            if record.metadata.hasAnnotations {
+                document["annotations"] = .document(AnnotationConversion.document(from: record.metadata.annotations))
+            }
+        case nil:
+            document["data"] = .null
+        }
+        return document
+    }
+
+    /// A timestamp in milliseconds, held to what a BSON date can say (a damaged file's may not fit).
+    package static func milliseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
+        let seconds = min(max(timestamp.seconds, Int64.min / 1000 + 3), Int64.max / 1000 - 3)
+        return seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
+    }
+}

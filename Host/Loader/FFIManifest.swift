@@ -10,7 +10,7 @@ import Foundation
 ///                  "readings": {"temperature_celsius": "double tmp102_celsius(int bus, int addr)"}}]}
 ///
 /// Each parameter is filled from the component attribute of the same name.
-struct FFIManifest: Equatable {
+package struct FFIManifest: Equatable {
     struct Model: Equatable {
         var api: String
         var model: String
@@ -40,12 +40,23 @@ struct FFIManifest: Equatable {
         return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 
-    /// Parses a manifest; errors name the JSON path and what was expected.
+    /// Reads and parses the manifest at `path`.
     init(path: String) throws(LoadError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw LoadError(path: path, reason: .malformed("cannot read the manifest: \(error)"))
+        }
+        try self.init(text: text, path: path)
+    }
+
+    /// Parses a manifest's text; errors name `path`, the JSON path and what was expected.
+    package init(text: String, path: String) throws(LoadError) {
         func fail(_ message: String) -> LoadError { LoadError(path: path, reason: .malformed(message)) }
         let document: BSONDocument
         do {
-            document = try BSONDocument(extendedJSON: String(contentsOfFile: path, encoding: .utf8))
+            document = try BSONDocument(extendedJSON: text)
         } catch {
             throw fail("not valid JSON: \(error)")
         }

@@ -48,36 +48,7 @@ struct CaptureCommand: ParsableCommand {
         }
 
         func line(file: String, metadata: DataCaptureMetadata, record: SensorData) -> String {
-            var document: BSONDocument = [
-                "file": .string(file),
-                "component_type": .string(metadata.componentType),
-                "component_name": .string(metadata.componentName),
-                "method_name": .string(metadata.methodName),
-            ]
-            let parameters = CaptureFile.unpackParameters(metadata.methodParameters)
-            if !parameters.isEmpty { document["method_parameters"] = .document(parameters) }
-            if !metadata.tags.isEmpty { document["tags"] = .array(metadata.tags.map(BSON.string)) }
-            document["time_requested"] = .datetime(milliseconds(record.metadata.timeRequested.date))
-            document["time_received"] = .datetime(milliseconds(record.metadata.timeReceived.date))
-            switch record.data {
-            case .struct(let value):
-                document["data"] = .document(StructConversion.document(from: value))
-            case .binary(let bytes):
-                var payload: BSONDocument = [
-                    "mime_type": .string(metadata.mimeType.isEmpty ? "application/octet-stream" : metadata.mimeType),
-                    "size": .int64(Int64(bytes.count)),
-                ]
-                if binary { payload["bytes"] = .binary(BSONBinary(data: Array(bytes))) }
-                document["binary"] = .document(payload)
-                if record.metadata.hasAnnotations {
-                    document["annotations"] = .document(AnnotationConversion.document(from: record.metadata.annotations))
-                }
-            case nil:
-                document["data"] = .null
-            }
-            return document.extendedJSON(.relaxed)
+            CaptureFile.document(file: file, metadata: metadata, record: record, withBytes: binary).extendedJSON(.relaxed)
         }
-
-        func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
     }
 }

@@ -228,6 +228,8 @@ final class SyncRig: @unchecked Sendable {
     var key = ""
     var server: FerryProcess?
     var host: FerryProcess?
+    /// More `ferry serve` flags (pipeline timing, say).
+    var serverArguments: [String] = []
     var config: String { directory.file("machine.json") }
     var captureDir: String { directory.file("capture") }
     var archive: String { directory.file("archive") }
@@ -256,7 +258,7 @@ final class SyncRig: @unchecked Sendable {
             key = String(parts[1])
         }
         server = try FerryProcess(
-            ["serve", "--data", dataDirectory, "--listen", "127.0.0.1:\(serverPort)", "--metrics-listen", "off"],
+            ["serve", "--data", dataDirectory, "--listen", "127.0.0.1:\(serverPort)", "--metrics-listen", "off"] + serverArguments,
             log: directory.file("server.log"))
         let marker = "serving Viam's data API on 127.0.0.1:"
         let up = eventually(timeout: 120) { log("server.log").components(separatedBy: marker).count > startedServers + 1 }

@@ -17,11 +17,13 @@ import Testing
         var description: String { rawValue }
     }
 
-    static func runScript(_ name: String, backend: Backend) throws -> (status: Int32, output: String) {
+    /// Waits for the script without holding a thread of the cooperative pool (as many as cores):
+    /// the scripts run for minutes, and blocking waits side by side would stall every async test.
+    static func runScript(_ name: String, backend: Backend) async throws -> (status: Int32, output: String) {
         var environment = ProcessInfo.processInfo.environment
         var database: String?
         if backend == .postgres {
-            let url = try TestPostgres.freshDatabase()
+            let url = try await TestPostgres.freshDatabase()
             environment["FERRY_DATABASE_URL"] = url
             database = TestPostgres.databaseName(of: url)
         } else {
@@ -31,12 +33,16 @@ import Testing
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", scripts.appendingPathComponent(name).path, BuiltProducts.ferry]
         python.environment = environment
-        let output = Pipe()
+        let log = try TemporaryDirectory("ferry-viam-sdk-script")
+        defer { log.remove() }
+        FileManager.default.createFile(atPath: log.file("output"), contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log.file("output")))
         python.standardOutput = output
         python.standardError = output
         try python.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        python.waitUntilExit()
+        while python.isRunning { try await Task.sleep(for: .milliseconds(200)) }
+        try output.close()
+        let text = (try? String(contentsOfFile: log.file("output"), encoding: .utf8)) ?? ""
         if let database {
             // The script's organisations are in the database: it ran on PostgreSQL, not on a SQLite file.
             let organizations = try TestPostgres.psql("SELECT count(*) FROM organizations", database: database)
@@ -45,29 +51,29 @@ import Testing
         return (python.terminationStatus, text)
     }
 
-    @Test(arguments: Backend.allCases) func publishedPythonSDKWorksAgainstFerryServe(_ backend: Backend) throws {
-        let result = try Self.runScript("viam_sdk_e2e.py", backend: backend)
+    @Test(arguments: Backend.allCases) func publishedPythonSDKWorksAgainstFerryServe(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_e2e.py", backend: backend)
         #expect(result.status == 0, "viam-sdk end-to-end checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
 
     /// `ferry run --listen`: RobotClient reads all nine component APIs, DataManager Sync syncs.
-    @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() throws {
-        let result = try Self.runScript("viam_sdk_machine_e2e.py", backend: .sqlite)
+    @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() async throws {
+        let result = try await Self.runScript("viam_sdk_machine_e2e.py", backend: .sqlite)
         #expect(result.status == 0, "viam-sdk machine API checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
 
-    @Test(arguments: Backend.allCases) func publishedPythonSDKManagesPipelinesAndReadsTheSink(_ backend: Backend) throws {
-        let result = try Self.runScript("viam_sdk_pipelines_e2e.py", backend: backend)
+    @Test(arguments: Backend.allCases) func publishedPythonSDKManagesPipelinesAndReadsTheSink(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_pipelines_e2e.py", backend: backend)
         #expect(result.status == 0, "viam-sdk pipeline checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
 
     /// Two `ferry serve` replicas on one PostgreSQL database: shared data, tokens valid on both, and
     /// one COMPLETED run per window of a pipeline both schedule.
-    @Test func twoReplicasOnOneDatabaseShareDataTokensAndPipelineRuns() throws {
-        let result = try Self.runScript("replicas_e2e.py", backend: .postgres)
+    @Test func twoReplicasOnOneDatabaseShareDataTokensAndPipelineRuns() async throws {
+        let result = try await Self.runScript("replicas_e2e.py", backend: .postgres)
         #expect(result.status == 0, "replica checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }

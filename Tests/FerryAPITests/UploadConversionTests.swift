@@ -1,0 +1,63 @@
+import FerryIngest
+import FerryStore
+import Foundation
+import SwiftProtobuf
+import Testing
+import ViamProtos
+
+/// What the server makes of an upload's messages. A timestamp no date can hold is refused with
+/// the field that holds it (the fuzzer's upload target once crashed the server with one:
+/// `seconds * 1000` overflowed; the input is kept in Fuzz/Regressions/upload).
+@Suite struct UploadConversionTests {
+    let caller = APIKeyIdentity(keyID: "k", organizationID: "org", role: .operator, scope: MachineScope(locationID: "l", robotID: "r"))
+    let now = Date(timeIntervalSince1970: 1_767_225_600)
+
+    func request(received: Google_Protobuf_Timestamp) -> Viam_App_Datasync_V1_DataCaptureUploadRequest {
+        var request = Viam_App_Datasync_V1_DataCaptureUploadRequest()
+        request.metadata.componentName = "s"
+        var record = Viam_App_Datasync_V1_SensorData()
+        record.metadata.timeReceived = received
+        record.struct = Google_Protobuf_Struct(fields: ["t": Google_Protobuf_Value(numberValue: 21.5)])
+        request.sensorContents = [record]
+        return request
+    }
+
+    @Test func aTimestampBeyondAnyDateIsRefusedNamingItsField() throws {
+        for seconds in [Int64.max, Int64.min, Int64.max / 1000, Int64.min / 1000] {
+            #expect(throws: UploadRefusal.self) { try UploadConversion.readings(request(received: .init(seconds: seconds, nanos: 0)), caller: caller, now: now) }
+            do {
+                _ = try UploadConversion.readings(request(received: .init(seconds: seconds, nanos: 0)), caller: caller, now: now)
+            } catch {
+                #expect(error.description.hasPrefix("sensor_contents[0].metadata.time_received.seconds \(seconds) is outside the range of a date"))
+            }
+        }
+        var file = Viam_App_Datasync_V1_UploadMetadata()
+        file.fileCreateTime = .init(seconds: .min, nanos: 0)
+        #expect(throws: UploadRefusal("metadata.file_create_time.seconds \(Int64.min) is outside the range of a date (±292 million years)")) {
+            try UploadConversion.fileMetadata(file, caller: caller, fileID: nil, now: now)
+        }
+    }
+
+    @Test func theWidestDatesStillConvertExactly() throws {
+        let latest = Int64.max / 1000 - 3
+        let reading = try #require(try UploadConversion.readings(request(received: .init(seconds: latest, nanos: 999_999_999)), caller: caller, now: now).first)
+        #expect(reading.timeReceived == latest * 1000 + 999)
+        #expect(reading.timeRequested == reading.timeReceived)
+        let earliest = Int64.min / 1000 + 3
+        let early = try #require(try UploadConversion.readings(request(received: .init(seconds: earliest, nanos: 0)), caller: caller, now: now).first)
+        #expect(early.timeReceived == earliest * 1000)
+    }
+
+    @Test func aTabularUploadBecomesReadingsOfTheCallersOrganisation() throws {
+        let readings = try UploadConversion.readings(request(received: .init(seconds: 1_767_225_600, nanos: 250_000_000)), caller: caller, now: now)
+        #expect(readings.count == 1)
+        #expect(readings[0].organizationID == "org" && readings[0].locationID == "l" && readings[0].robotID == "r")
+        #expect(readings[0].timeReceived == 1_767_225_600_250)
+        #expect(readings[0].data == ["t": .double(21.5)])
+        var binary = request(received: .init(seconds: 1, nanos: 0))
+        binary.sensorContents[0].binary = Data([1, 2])
+        #expect(throws: UploadRefusal("sensor_contents[0] has no struct data, but the upload's type is tabular")) {
+            try UploadConversion.readings(binary, caller: caller, now: now)
+        }
+    }
+}
