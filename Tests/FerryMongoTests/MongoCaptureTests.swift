@@ -66,7 +66,7 @@ import Testing
             writer.start()
             defer { writer.stop() }
             for i in 0..<300 { writer.enqueue(Self.reading(i)) }
-            #expect(await eventuallyAsync { writer.stats.inserted == 300 }, "\(writer.stats)")
+            #expect(await eventuallyAsync(timeout: 300) { writer.stats.inserted == 300 }, "\(writer.stats)")
             #expect(writer.stats.dropped == 0 && writer.stats.connected)
             let stored = try await store.readings(organizationID: org, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
             #expect(stored.count == 300)
@@ -80,7 +80,7 @@ import Testing
             writer.start()
             defer { writer.stop() }
             for i in 0..<20 { writer.enqueue(Self.reading(i)) }
-            #expect(await eventuallyAsync { writer.stats.dropped == 20 }, "\(writer.stats)")
+            #expect(await eventuallyAsync(timeout: 300) { writer.stats.dropped == 20 }, "\(writer.stats)")
             #expect(writer.stats.inserted == 0)
             #expect(writer.stats.lastError?.contains("Unauthorized") == true, "\(writer.stats)")
             let stored = try await store.readings(organizationID: org, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
@@ -96,7 +96,7 @@ import Testing
             writer.start()
             defer { writer.stop() }
             writer.enqueue(Self.reading(0))
-            #expect(await eventuallyAsync { writer.stats.lastError?.contains("AuthenticationFailed") == true }, "\(writer.stats)")
+            #expect(await eventuallyAsync(timeout: 300) { writer.stats.lastError?.contains("AuthenticationFailed") == true }, "\(writer.stats)")
             #expect(writer.stats.inserted == 0 && !writer.stats.connected)
         }
     }

@@ -137,7 +137,7 @@ import Testing
 @Suite struct PostgresChangeFeedTests {
     /// A pipeline saved through one store (one replica) reaches another store on the same database
     /// as a change, and cancelling the follower ends it.
-    @Test(.timeLimit(.minutes(2))) func anotherReplicasPipelineSaveIsReported() async throws {
+    @Test(.timeLimit(.minutes(5))) func anotherReplicasPipelineSaveIsReported() async throws {
         let f = try await StoreFixture.make(.postgres)
         defer { f.remove() }
         let other = try await f.testStore.reopen()
