@@ -5,6 +5,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import ServiceLifecycle
 import ViamGRPC
 
 /// Viam's public gRPC API over a store: auth, uploads, queries and pipeline management. What runs
@@ -52,7 +53,8 @@ public struct DataServer: Sendable {
         return (certificate.certificatePath, certificate.keyPath)
     }
 
-    /// Serves until the task is cancelled. `onListening` gets the bound port (useful with port 0).
+    /// Serves until the task is cancelled, or until the calls in flight at a graceful shutdown have
+    /// finished. `onListening` gets the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let tokens = try TokenSigner(key: try await store.tokenSigningKey(), lifetime: options.tokenLifetime)
         let security: HTTP2ServerTransport.Posix.TransportSecurity =
@@ -77,7 +79,10 @@ public struct DataServer: Sendable {
             services: services,
             interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected))])
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await server.serve() }
+            group.addTask {
+                // A graceful shutdown (SIGTERM under `ferry run`/`ferry serve`) stops new calls and lets those in flight finish.
+                try await withGracefulShutdownHandler { try await server.serve() } onGracefulShutdown: { server.beginGracefulShutdown() }
+            }
             if let address = try await server.listeningAddress, let port = address.ipv4?.port {
                 logger.info("serving Viam's data API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"))")
                 onListening(port)

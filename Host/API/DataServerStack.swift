@@ -4,12 +4,12 @@ import FerryPipelines
 import FerryStore
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The data server with everything that runs beside it, assembled once for `ferry serve` and for
 /// the server `ferry run` embeds: start-up cleanup of the store, the gRPC API, the pipeline
 /// scheduler (woken when a pipeline changes over gRPC), hot-storage pruning, and the MongoDB
-/// endpoint when asked for. `run` serves until its task is cancelled, so the stack can be one
-/// service of a service group.
+/// endpoint when asked for. It is one service of `ferry serve`'s and `ferry run`'s service group.
 public struct DataServerStack: Sendable {
     public struct Configuration: Sendable {
         public var server = DataServer.Options()
@@ -37,25 +37,21 @@ public struct DataServerStack: Sendable {
         self.logger = logger
     }
 
-    /// Serves until cancelled. `onListening` gets the bound gRPC port (useful with port 0).
+    /// Serves until cancelled, or until a graceful shutdown (a service group's, on SIGTERM) has
+    /// let the calls and pipeline runs in flight finish and the scheduler hand back its lease.
+    /// `onListening` gets the bound gRPC port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         _ = try await store.removeOrphanedBinaries()
         let scheduler = PipelineScheduler(store: store, operators: operators, options: configuration.pipelines)
         let server = DataServer(
             store: store, operators: operators, options: configuration.server, logger: logger,
             pipelineChanged: { await scheduler.wake() })
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await server.run(onListening: onListening) }
-            if let mongo = configuration.mongo {
-                group.addTask { [store, operators, logger] in
-                    try await MongoServer(store: store, operators: operators, options: mongo, logger: logger).run()
-                }
-            }
+        // Chores that only serve the rest end when it has stopped.
+        try await withThrowingDiscardingTaskGroup { chores in
             // Pipelines made by `ferry pipelines …` (another process) are seen at the scheduler's next
             // poll, or at once where the store reports changes (PostgreSQL: other replicas' too).
-            group.addTask { await scheduler.run() }
-            group.addTask { [store] in await store.followPipelineChanges { await scheduler.wake() } }
-            group.addTask { [store, logger, interval = configuration.hotStoragePruneInterval] in
+            chores.addTask { [store] in await store.followPipelineChanges { await scheduler.wake() } }
+            chores.addTask { [store, logger, interval = configuration.hotStoragePruneInterval] in
                 // Hot storage is a rolling window: drop what aged out, for as long as the server serves.
                 while !Task.isCancelled {
                     do {
@@ -63,9 +59,31 @@ public struct DataServerStack: Sendable {
                     } catch {
                         logger.warning("pruning hot storage failed (will retry): \(error)")
                     }
-                    try await Task.sleep(for: interval)
+                    do { try await Task.sleep(for: interval) } catch { return }  // cancelled: the server stopped
                 }
             }
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.run(onListening: onListening) }
+                if let mongo = configuration.mongo {
+                    group.addTask { [store, operators, logger] in
+                        // MongoDB clients reconnect; its connections are closed rather than drained.
+                        do {
+                            try await cancelWhenGracefulShutdown {
+                                try await MongoServer(store: store, operators: operators, options: mongo, logger: logger).run()
+                            }
+                        } catch where Task.isShuttingDownGracefully || Task.isCancelled {}
+                    }
+                }
+                group.addTask {
+                    await withGracefulShutdownHandler { await scheduler.run() } onGracefulShutdown: { Task { await scheduler.stop() } }
+                }
+                group.addTask { [logger] in
+                    guard (try? await gracefulShutdown()) != nil else { return }
+                    logger.notice("stopping the data server: no new calls; the calls and pipeline runs in flight may finish")
+                }
+            }
+            chores.cancelAll()
         }
+        logger.info("data server stopped")
     }
 }

@@ -61,6 +61,9 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         /// Bytes in the file (written, not buffered).
         var size: Int64
         var lastSync: Duration
+        /// The metadata header's size: a file no bigger holds no reading.
+        let headerSize: Int64
+        var holdsRecords: Bool { size > headerSize }
     }
 
     private var current: OpenFile?
@@ -324,7 +327,7 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             fileSystem.remove(path)
             throw error
         }
-        return OpenFile(fd: fd, path: path, size: Int64(header.count), lastSync: clock.uptime())
+        return OpenFile(fd: fd, path: path, size: Int64(header.count), lastSync: clock.uptime(), headerSize: Int64(header.count))
     }
 
     /// fsync, close, and promote `.prog` → `.capture` (then make the rename durable).
@@ -343,6 +346,7 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     }
 
     private func finishLogging(_ file: OpenFile) {
+        if discardIfEmpty(file) { return }
         do {
             try finish(file)
         } catch {
@@ -351,10 +355,20 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         }
     }
 
+    /// A file whose first reading never got written (the disk filled, or capture stopped first)
+    /// is removed rather than finished: sync would only upload its header.
+    private func discardIfEmpty(_ file: OpenFile) -> Bool {
+        guard !file.holdsRecords else { return false }
+        fileSystem.close(file.fd)
+        fileSystem.remove(file.path)
+        return true
+    }
+
     /// After an error: close the current file as it stands (whole records only) and start fresh.
     private func abandonCurrent() {
         guard let file = current else { return }
         current = nil
+        if discardIfEmpty(file) { return }
         try? fileSystem.sync(file.fd, path: file.path)
         fileSystem.close(file.fd)
         let finished = String(file.path.dropLast(CaptureFile.inProgressExtension.count)) + CaptureFile.finishedExtension

@@ -70,6 +70,9 @@ public actor PipelineScheduler {
     let identity = UUID().uuidString.lowercased()
     /// nil until the first step; false while standing by.
     var holdsLease: Bool?
+    /// Set by `stop()` (or when `run()`'s task is cancelled): no more steps, and a run cut short
+    /// now has its window re-created rather than failed.
+    var stopping = false
 
     public init(
         store: any Store, operators: MQLOperatorRegistry, clock: any FerryClock = SystemClock(),
@@ -83,7 +86,10 @@ public actor PipelineScheduler {
         self.logger = logger
     }
 
-    /// Steps until the task is cancelled, every `pollInterval` or sooner when `wake()` is called.
+    /// Steps every `pollInterval` (or sooner when `wake()` is called) until `stop()` is called or the
+    /// task is cancelled. Then the runs in flight finish (after `stop()`) or are cut short (once the
+    /// task is cancelled; their windows are re-created), and the lease is handed back, so another
+    /// replica or the restarted server takes over at once instead of waiting for it to expire.
     public func run() async {
         logger.info(
             "pipeline scheduler started",
@@ -91,7 +97,7 @@ public actor PipelineScheduler {
                 "start_delay": "\(options.startDelay)", "timeout": "\(options.executionTimeout)",
                 "backfill_throttle": "\(options.backfillThrottle)", "poll": "\(options.pollInterval)",
             ])
-        while !Task.isCancelled {
+        while !Task.isCancelled && !stopping {
             do {
                 try await step()
             } catch {
@@ -102,8 +108,30 @@ public actor PipelineScheduler {
             await withTaskCancellationHandler { await sleeper.value } onCancel: { sleeper.cancel() }
             self.sleeper = nil
         }
-        for (_, running) in inFlight { running.cancel.cancel() }
-        _ = try? await store.acquireSchedulerLease(owner: identity, now: clock.now().unixMilliseconds, duration: 0)
+        stopping = true
+        await endRunsInFlight()
+        if holdsLease == true {
+            // Not cancelled with this task: the lease must be handed back even when the task was.
+            let (store, identity, now) = (store, identity, clock.now().unixMilliseconds)
+            await Task { _ = try? await store.acquireSchedulerLease(owner: identity, now: now, duration: 0) }.value
+            holdsLease = false
+            PipelineMetrics.lease(held: false)
+        }
+        logger.info("pipeline scheduler stopped")
+    }
+
+    /// Ends `run()` gracefully: no new steps or runs; the runs in flight may finish.
+    public func stop() {
+        stopping = true
+        sleeper?.cancel()
+    }
+
+    /// Waits for the runs in flight; cuts them short when this task is (or gets) cancelled.
+    func endRunsInFlight() async {
+        let flags = inFlight.values.map(\.cancel)
+        if !flags.isEmpty { logger.info("waiting for \(flags.count) pipeline runs in flight") }
+        if Task.isCancelled { for flag in flags { flag.cancel() } }
+        await withTaskCancellationHandler { await waitForRuns() } onCancel: { for flag in flags { flag.cancel() } }
     }
 
     /// Tests: a hook awaited before each run reads its data.
@@ -381,6 +409,14 @@ public actor PipelineScheduler {
                 } catch let error as StoreError where error.kind == .invalidArgument {
                     _ = try await store.failRun(id: run.id, message: error.message, now: now, retry: nil)
                     PipelineMetrics.finished(run, status: "failed", now: now)
+                }
+            case .failure(PipelineRunError.cancelled) where stopping:
+                let retry = retryRun(of: run, now: now)
+                if try await store.failRun(
+                    id: run.id, message: "the server stopped while this run was in progress; its window was re-created as run \(retry.id)",
+                    now: now, retry: retry)
+                {
+                    logger.info("run cut short by the shutdown re-created", metadata: ["run": "\(run.id)", "retry": "\(retry.id)"])
                 }
             case .failure(let error):
                 let message =

@@ -35,6 +35,8 @@ package final class SyncEngine: Sendable {
         var nextScheduledSync: Date
         var nextDiskCheck: Date
         var lastSaved: SyncStatus?
+        /// Set by `finish()`: no new uploads; `run` returns once those in flight are done.
+        var finishing = false
     }
 
     let uploader: any DataUploader
@@ -69,11 +71,19 @@ package final class SyncEngine: Sendable {
     package var status: SyncStatus { state.withLock { $0.status } }
     package var pendingFiles: Int { state.withLock { $0.schedule.pendingCount } }
 
-    /// Runs until the task is cancelled.
+    /// Ends `run` gracefully: no new uploads start, and it returns once those in flight are done
+    /// (cancelling its task cuts them instead; the server then keeps no partial file).
+    package func finish() {
+        state.withLock { $0.finishing = true }
+    }
+
+    var finishing: Bool { state.withLock { $0.finishing } }
+
+    /// Runs until `finish()` is called or the task is cancelled.
     package func run() async {
         await withDiscardingTaskGroup { group in
             var spawned = 0
-            while !Task.isCancelled {
+            while !Task.isCancelled && !finishing {
                 let wanted = state.withLock { $0.settings.workers }
                 while spawned < wanted {
                     let index = spawned
@@ -83,8 +93,9 @@ package final class SyncEngine: Sendable {
                 await coordinate()
                 await environment.clock.sleep(for: environment.tick)
             }
-            group.cancelAll()
+            // Finishing, the workers return after their uploads in flight; cancelled, they are cut.
         }
+        saveStatus(now: environment.clock.now(), settings: state.withLock { $0.settings }, scan: nil)
     }
 
     // MARK: Coordinator
@@ -187,7 +198,7 @@ package final class SyncEngine: Sendable {
     // MARK: Workers
 
     func work(_ index: Int) async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !finishing {
             let next = state.withLock { state -> (String, String?, SyncSettings)? in
                 guard index < state.settings.workers, let path = state.schedule.take(now: environment.clock.now()) else { return nil }
                 return (path, state.arbitraryRoots[path], state.settings)

@@ -7,6 +7,7 @@ import FerryStore
 import FerrySync
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The data server `ferry run` starts in its own process when the config names none: the same
 /// `DataServerStack` as `ferry serve` (with the pipeline scheduler), over TLS on loopback, so sync takes exactly the path it takes to a
@@ -28,11 +29,11 @@ enum EmbeddedDataServer {
             ?? ((dataManager.captureDir as NSString).deletingLastPathComponent as NSString).appendingPathComponent("ferry-data")
     }
 
-    /// Starts the server in `group`'s task and returns how to reach it once it listens.
-    static func start(
-        _ dataManager: DataManagerConfig, plugins: PluginRegistry, logger: Logger,
-        in group: inout ThrowingDiscardingTaskGroup<any Error>
-    ) async throws -> GRPCUploader.Endpoint {
+    /// The server, set up to run as a service of `ferry run`'s group, and how to reach it: the
+    /// endpoint is known once it listens (nil if it stopped first).
+    static func prepare(_ dataManager: DataManagerConfig, plugins: PluginRegistry, logger: Logger) async throws
+        -> (service: any Service, endpoint: @Sendable () async -> GRPCUploader.Endpoint?)
+    {
         let directory = dataDirectory(dataManager)
         let store = try await StoreArguments.open(.directory(directory))
         let credentials = try await loadOrCreateCredentials(directory, store: store)
@@ -47,20 +48,25 @@ enum EmbeddedDataServer {
         let stack = DataServerStack(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        group.addTask {
+        let service = ClosureService {
+            defer { continuation.finish() }
             try await stack.run { port in
                 continuation.yield(port)
                 continuation.finish()
             }
         }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw Failure("the embedded data server in \(directory) did not start") }
-        logger.info(
-            "embedded data server on 127.0.0.1:\(port), data in \(directory); query it with `ferry data query --data \(directory) --org \(credentials.organizationID) --mql '[…]'`"
-        )
-        return GRPCUploader.Endpoint(
-            host: listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host, port: port, apiKeyID: credentials.apiKeyID,
-            apiKey: credentials.apiKey, caCertificate: tls.certificate)
+        let endpoint: @Sendable () async -> GRPCUploader.Endpoint? = {
+            for await port in ports {
+                logger.info(
+                    "embedded data server on 127.0.0.1:\(port), data in \(directory); query it with `ferry data query --data \(directory) --org \(credentials.organizationID) --mql '[…]'`"
+                )
+                return GRPCUploader.Endpoint(
+                    host: listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host, port: port, apiKeyID: credentials.apiKeyID,
+                    apiKey: credentials.apiKey, caCertificate: tls.certificate)
+            }
+            return nil
+        }
+        return (service, endpoint)
     }
 
     static func loadOrCreateCredentials(_ directory: String, store: any IdentityStore) async throws -> Credentials {

@@ -9,6 +9,7 @@ import FerryMachineAPI
 import FerrySync
 import Foundation
 import Logging
+import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc
@@ -53,10 +54,14 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var machineAPI: MachineAPIOptions
 
+    @OptionGroup var shutdown: ShutdownOptions
+
     func run() async throws {
         _ = HostRestart.inherited  // before anything is opened: what a restart must keep
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry")
+        // Signal handling first, so a signal during start-up still stops cleanly.
+        let signals = ShutdownSignals(logger: logger)
         let registry = PluginRegistry()
         // Registry modules: settings as the config stands at start (a change to them needs a restart).
         let settings = RegistrySettings(
@@ -71,8 +76,6 @@ struct RunCommand: AsyncParsableCommand {
         }
         options.remotes = GRPCRemoteConnector()
         let machine = Machine(configPath: config, registry: registry, options: options)
-        // Handlers first, so a signal during start-up still closes files cleanly.
-        Self.stopOnSignals(machine, logger: logger)
         registry.load(paths: PluginDiscovery.builtinPlugins())
         registry.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
         do {
@@ -80,34 +83,34 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw Failure("\(error)")
         }
-        if let metricsListen { try await MetricsEndpoint.serve(metricsListen, logger: logger) { machine.notReady } }
-        logger.info("running \(config); Ctrl-C to stop")
-        // Capture runs on Dispatch queues; these tasks sync (and serve, when embedded) until a
-        // signal ends the process.
-        try await withThrowingDiscardingTaskGroup { group in
-            guard let dataManager = machine.dataManager else { return }
-            let endpoint: GRPCUploader.Endpoint
-            if let server = dataManager.ferry.server {
-                let parts = server.split(separator: ":")
-                endpoint = GRPCUploader.Endpoint(
-                    host: String(parts[0]), port: Int(parts[1])!, apiKeyID: dataManager.ferry.apiKeyID ?? "",
-                    apiKey: dataManager.ferry.apiKey ?? "", caCertificate: dataManager.ferry.caCert, insecure: dataManager.ferry.insecure)
-            } else {
-                endpoint = try await EmbeddedDataServer.start(dataManager, plugins: registry, logger: logger, in: &group)
-            }
-            let engine = try Self.syncEngine(endpoint: endpoint, dataManager: dataManager, machine: machine, logger: logger)
-            // A plugin's request_sync (ABI 1.1) is a manual sync, like `ferry sync now`.
-            registry.syncRequestHandler = { engine.requestSync() }
-            group.addTask { await engine.run() }
-            try machineAPI.start(machine, dataManager: dataManager, syncNow: { engine.requestSync() }, logger: logger, in: &group)
-            group.addTask {
-                // Config reloads change sync settings too (the server itself needs a restart).
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(1))
-                    if let current = machine.dataManager { engine.update(SyncSettings(current)) }
-                }
+        defer { machine.stop() }
+        if let metricsListen {
+            try await MetricsEndpoint.serve(metricsListen, logger: logger) {
+                machine.notReady + (signals.isStopping ? ["ferry run is stopping"] : [])
             }
         }
+        logger.info("running \(config); Ctrl-C to stop")
+        // Capture runs on Dispatch queues; the services sync (and serve, when embedded) until a
+        // signal stops them: the host first (capture files closed, uploads in flight finished),
+        // then the embedded server (calls and pipeline runs in flight finished, lease handed back).
+        var services: [any Service] = []
+        var endpoint: @Sendable () async -> GRPCUploader.Endpoint? = { nil }
+        if let dataManager = machine.dataManager {
+            if let server = dataManager.ferry.server {
+                let parts = server.split(separator: ":")
+                let known = GRPCUploader.Endpoint(
+                    host: String(parts[0]), port: Int(parts[1])!, apiKeyID: dataManager.ferry.apiKeyID ?? "",
+                    apiKey: dataManager.ferry.apiKey ?? "", caCertificate: dataManager.ferry.caCert, insecure: dataManager.ferry.insecure)
+                endpoint = { known }
+            } else {
+                let embedded = try await EmbeddedDataServer.prepare(dataManager, plugins: registry, logger: logger)
+                services.append(embedded.service)
+                endpoint = embedded.endpoint
+            }
+        }
+        services.append(HostService(machine: machine, registry: registry, endpoint: endpoint, machineAPI: machineAPI, logger: logger))
+        try await signals.run(services, grace: shutdown.grace, logger: logger)
+        logger.info("stopped")
     }
 
     static func syncEngine(endpoint: GRPCUploader.Endpoint, dataManager: DataManagerConfig, machine: Machine, logger: Logger) throws
@@ -130,27 +133,39 @@ struct RunCommand: AsyncParsableCommand {
         logger.info("syncing \(dataManager.captureDir) to \(endpoint.address) every \(dataManager.syncInterval)")
         return SyncEngine(settings: SyncSettings(dataManager), server: endpoint.address, uploader: uploader, environment: environment)
     }
-
-    /// SIGINT/SIGTERM: stop every collector (closing files .prog → .capture), then exit 0.
-    static func stopOnSignals(_ machine: Machine, logger: Logger) {
-        let queue = DispatchQueue(label: "ferry.signals")
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler {
-                logger.info("stopping: closing capture files")
-                machine.stop()
-                Glibc.exit(0)
-            }
-            source.resume()
-            SignalSources.keep(source)
-        }
-    }
 }
 
-/// Signal sources must outlive the function that made them.
-enum SignalSources {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-    // nonisolated(unsafe): appended only during start-up, on the main thread, before dispatchMain.
-    static func keep(_ source: DispatchSourceSignal) { sources.append(source) }
+/// The host's work under `ferry run`'s service group: sync (once its server listens), the machine
+/// API and config reloads. A graceful shutdown closes the capture files, lets the uploads and
+/// calls in flight finish, and ends the rest.
+struct HostService: Service {
+    let machine: Machine
+    let registry: PluginRegistry
+    let endpoint: @Sendable () async -> GRPCUploader.Endpoint?
+    let machineAPI: MachineAPIOptions
+    let logger: Logger
+
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [machine, logger] in
+                guard (try? await gracefulShutdown()) != nil else { return }
+                logger.info("stopping: closing capture files")
+                machine.stop()
+            }
+            guard let dataManager = machine.dataManager else { return }
+            guard let endpoint = await endpoint() else { return }  // the embedded server stopped first
+            let engine = try RunCommand.syncEngine(endpoint: endpoint, dataManager: dataManager, machine: machine, logger: logger)
+            // A plugin's request_sync (ABI 1.1) is a manual sync, like `ferry sync now`.
+            registry.syncRequestHandler = { engine.requestSync() }
+            group.addTask { await withGracefulShutdownHandler { await engine.run() } onGracefulShutdown: { engine.finish() } }
+            try machineAPI.start(machine, dataManager: dataManager, syncNow: { engine.requestSync() }, logger: logger, in: &group)
+            group.addTask { [machine] in
+                // Config reloads change sync settings too (the server itself needs a restart).
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: .seconds(1))
+                    if let current = machine.dataManager { engine.update(SyncSettings(current)) }
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ import FerryPipelines
 import FerryStore
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
@@ -102,9 +103,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    @OptionGroup var shutdown: ShutdownOptions
+
     func run() async throws {
         LogSetup.bootstrap()
         let logger = Logger(label: "ferry.serve")
+        // Signal handling first, so a signal during start-up still stops cleanly.
+        let signals = ShutdownSignals(logger: logger)
         var storeOptions = StoreOptions()
         storeOptions.hotStorageHours = hotStorageHours
         let store = try await self.store.open(storeOptions)
@@ -133,6 +138,7 @@ struct ServeCommand: AsyncParsableCommand {
         if metricsListen != "off" {
             try await MetricsEndpoint.serve(metricsListen, logger: logger) {
                 var problems: [String] = []
+                if signals.isStopping { problems.append("ferry serve is stopping") }
                 if !listening.value.load(ordering: .acquiring) { problems.append("the gRPC API is not listening yet") }
                 do {
                     _ = try await store.organizations()
@@ -145,10 +151,16 @@ struct ServeCommand: AsyncParsableCommand {
         let stack = DataServerStack(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
         let registryServer = try registryServer(tls: configuration.server.tls, logger: logger)
-        try await withThrowingDiscardingTaskGroup { group in
-            if let registryServer { group.addTask { try await registryServer() } }
-            group.addTask { try await stack.run { _ in listening.value.store(true, ordering: .releasing) } }
+        var services: [any Service] = [ClosureService { try await stack.run { _ in listening.value.store(true, ordering: .releasing) } }]
+        if let registryServer {
+            services.append(
+                ClosureService {
+                    // Module downloads are retried by the hosts; the registry stops at once.
+                    do { try await cancelWhenGracefulShutdown(registryServer) } catch where Task.isShuttingDownGracefully || Task.isCancelled {}
+                })
         }
+        try await signals.run(services, grace: shutdown.grace, logger: logger)
+        logger.info("stopped")
     }
 }
 

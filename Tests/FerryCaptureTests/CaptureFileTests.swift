@@ -222,16 +222,39 @@ import Testing
     }
 }
 
+extension CaptureFileTests {
+    /// The disk fills between a new file's header and its first reading, and capture stops before
+    /// space returns: the file is removed, not finished as a capture file with nothing in it.
+    @Test func aFileWhoseFirstReadingNeverLandsIsRemovedNotFinished() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let disk = FailingFileSystem()
+        disk.failingAfterWrites.withLock { $0 = 1 }
+        let w = writer(dir, fileSystem: disk)
+        let t = clock.now()
+        w.write(reading(0), timeRequested: t, timeReceived: t)
+        #expect(w.stats.healthy == false)
+        w.close()
+        #expect(CaptureRecovery.files(in: dir.path, withExtension: "capture").isEmpty)
+        #expect(CaptureRecovery.files(in: dir.path, withExtension: "prog").isEmpty)
+    }
+}
+
 /// The real file system, except that writes fail with ENOSPC while `failing` is set.
 final class FailingFileSystem: CaptureFileSystem {
     let real = POSIXCaptureFileSystem()
     let failing = Mutex(false)
+    /// Writes after this many fail too (the disk fills after a file's header, say).
+    let failingAfterWrites = Mutex<Int?>(nil)
     let writeAttempts = Mutex(0)
     func createDirectory(_ path: String) throws(CaptureIOError) { try real.createDirectory(path) }
     func create(_ path: String) throws(CaptureIOError) -> Int32 { try real.create(path) }
     func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError) {
-        writeAttempts.withLock { $0 += 1 }
-        if failing.withLock({ $0 }) {
+        let attempt = writeAttempts.withLock {
+            $0 += 1
+            return $0
+        }
+        if failing.withLock({ $0 }) || failingAfterWrites.withLock({ $0.map { attempt > $0 } ?? false }) {
             // Half the bytes land before the disk fills: the writer must cut them off again.
             try real.write(fd, Array(bytes.prefix(bytes.count / 2)), path: path)
             throw CaptureIOError(operation: "write", path: path, code: ENOSPC)

@@ -1,0 +1,64 @@
+import FerryBSON
+import FerryStore
+import FerryTestSupport
+import StoreTestSupport
+import Testing
+
+@testable import FerryPipelines
+
+/// How a scheduler ends (`ferry serve` or `ferry run` stopping on SIGTERM): gracefully, the run in
+/// flight finishes; cancelled (the grace period is over), it is cut and its window re-created. Either
+/// way the lease is handed back, so another replica need not wait for it to expire.
+@Suite struct SchedulerShutdownTests {
+    /// A scheduler running its loop, holding the due run of a fresh pipeline at its start.
+    func runningWithARunHeld(_ f: PipelineFixture) async throws -> (PipelineRecord, Gate, Task<Void, Never>) {
+        try await f.insert([utc("2024-05-01T10:10")])
+        let p = try await f.create()
+        let gate = Gate()
+        await f.scheduler.setBeforeRun { _ in await gate.pass() }
+        f.clock.set(utc("2024-05-01T11:02"))
+        let loop = Task { await f.scheduler.run() }
+        #expect(await eventuallyAsync { gate.waitingCount == 1 })
+        return (p, gate, loop)
+    }
+
+    func leaseIsFree(_ f: PipelineFixture) async throws -> Bool {
+        try await f.store.acquireSchedulerLease(owner: "another replica", now: utc("2024-05-01T11:02"), duration: 60_000)
+    }
+
+    @Test(arguments: StoreBackend.all) func stopLetsTheRunInFlightFinishThenHandsBackTheLease(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
+        defer { f.remove() }
+        let (p, gate, loop) = try await runningWithARunHeld(f)
+        #expect(try await !leaseIsFree(f))
+        await f.scheduler.stop()
+        // Stopped, but the run in flight holds the loop (and the lease) until it is done.
+        #expect(await f.scheduler.runningCount == 1)
+        #expect(try await f.runs(p).map(\.status) == [.started])
+        gate.release()
+        await loop.value
+        let runs = try await f.runs(p)
+        #expect(runs.map(\.status) == [.completed])
+        #expect(try await f.sink(p).first?.countField == 1)
+        #expect(try await leaseIsFree(f))
+    }
+
+    @Test(arguments: StoreBackend.all) func cancellingCutsTheRunInFlightAndReCreatesItsWindow(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
+        defer { f.remove() }
+        let (p, gate, loop) = try await runningWithARunHeld(f)
+        await f.scheduler.stop()
+        loop.cancel()
+        gate.release()
+        await loop.value
+        let runs = try await f.runs(p)
+        let cut = runs.first { $0.status == .failed }
+        let retry = runs.first { $0.status == .scheduled }
+        #expect(runs.count == 2)
+        #expect(cut?.errorMessage?.contains("the server stopped while this run was in progress") == true)
+        #expect(retry?.kind == .retry)
+        #expect(retry?.window == cut?.window)
+        #expect(try await f.sink(p).isEmpty)
+        #expect(try await leaseIsFree(f))
+    }
+}
