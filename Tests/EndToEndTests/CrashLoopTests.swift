@@ -7,7 +7,7 @@ import Testing
 /// End-to-end tests that block for minutes (real processes killed and restarted, a file system
 /// filled), one at a time: run side by side they would hold every thread of the cooperative pool
 /// (as many as cores) and stall the async tests and in-process servers running meanwhile.
-@Suite(.serialized) enum HeavyEndToEnd {}
+@Suite(.serialized, .ownThreads) enum HeavyEndToEnd {}
 
 /// Crash loops with the real binaries: `ferry run` SIGKILLed at seeded random moments while it
 /// captures and syncs, `ferry serve` SIGKILLed while it takes uploads and runs pipelines, each
@@ -17,7 +17,7 @@ import Testing
 /// CI runs a short loop; `FERRY_CRASH_LOOPS=full swift test --filter CrashLoopTests` runs the full
 /// counts (100 host kills, 20 server kills). `FERRY_CRASH_SEED` replays another seed.
 extension HeavyEndToEnd {
-@Suite(.serialized) struct CrashLoopTests {
+@Suite(.serialized, .ownThreads) struct CrashLoopTests {
     static let full = ProcessInfo.processInfo.environment["FERRY_CRASH_LOOPS"] == "full"
     static let seed = ProcessInfo.processInfo.environment["FERRY_CRASH_SEED"].flatMap { UInt64($0) } ?? 0xC4A5_11E5
 
@@ -95,20 +95,14 @@ extension HeavyEndToEnd {
         try rig.expectStoreEqualsArchive()
 
         // Every window up to the last reading's minute must close and settle: wait for the minute
-        // after it, then for no run to be pending.
+        // after it, for no run to be pending, and for the sink to hold what the readings give (a
+        // restarted server stands by until the killed one's lease expires, and only then re-runs
+        // the windows that late uploads touched).
         let readings = try rig.query(#"[{"$project": {"_id": 0, "c": "$component_name", "t": "$data.readings.temperature_celsius", "r": {"$toLong": "$time_received"}}}]"#)
         let times = readings.compactMap { ($0["r"] as? NSNumber)?.int64Value }
         let last = try #require(times.max())
         let minute: Int64 = 60_000
         let lastWindowEnd = (last / minute + 1) * minute
-        let settled = eventually(timeout: 180) {
-            guard Date().timeIntervalSince1970 * 1000 > Double(lastWindowEnd), let runs = try? rig.pipelineRuns(pipeline) else { return false }
-            let covered = runs.contains { (Self.millis($0["data_end_time"]) ?? 0) >= lastWindowEnd && $0["status"] as? String == "COMPLETED" }
-            return covered && runs.allSatisfy { ["COMPLETED", "FAILED"].contains($0["status"] as? String ?? "") }
-        }
-        #expect(settled, "the pipeline did not settle:\n\((try? rig.pipelineRuns(pipeline)) ?? [])\n\(rig.log("server.log").suffix(3000))")
-        try rig.stopServer()
-
         // Expected: per window and component, the count and the sum of the stored readings.
         var expected: [String: (n: Int, t: Double)] = [:]
         for row in readings {
@@ -118,25 +112,42 @@ extension HeavyEndToEnd {
             expected["\(window)|\(component)", default: (0, 0)].n += 1
             expected["\(window)|\(component)", default: (0, 0)].t += value
         }
-        var actual: [String: (n: Int, t: Double)] = [:]
-        var duplicated: [String] = []
-        for document in try rig.sink(pipeline) {
-            guard let run = document["_viam_pipeline_run"] as? [String: Any], let interval = run["interval"] as? [String: Any],
-                let start = Self.millis(interval["start"]), let component = document["_id"] as? String
-            else {
-                Issue.record("a sink document without its window: \(document)")
-                continue
+        func sinkResults() throws -> (actual: [String: (n: Int, t: Double)], duplicated: [String]) {
+            var actual: [String: (n: Int, t: Double)] = [:]
+            var duplicated: [String] = []
+            for document in try rig.sink(pipeline) {
+                guard let run = document["_viam_pipeline_run"] as? [String: Any], let interval = run["interval"] as? [String: Any],
+                    let start = Self.millis(interval["start"]), let component = document["_id"] as? String
+                else {
+                    Issue.record("a sink document without its window: \(document)")
+                    continue
+                }
+                let key = "\(start)|\(component)"
+                if actual[key] != nil { duplicated.append(key) }
+                actual[key] = ((document["n"] as? NSNumber)?.intValue ?? -1, (document["t"] as? NSNumber)?.doubleValue ?? .nan)
             }
-            let key = "\(start)|\(component)"
-            if actual[key] != nil { duplicated.append(key) }
-            actual[key] = ((document["n"] as? NSNumber)?.intValue ?? -1, (document["t"] as? NSNumber)?.doubleValue ?? .nan)
+            return (actual, duplicated)
         }
+        func differences(_ actual: [String: (n: Int, t: Double)]) -> [String: (n: Int, t: Double)] {
+            expected.filter { key, value in
+                guard let got = actual[key] else { return true }
+                return got.n != value.n || abs(got.t - value.t) > 1e-6 * max(1, abs(value.t))
+            }
+        }
+        let settled = eventually(timeout: 180) {
+            guard Date().timeIntervalSince1970 * 1000 > Double(lastWindowEnd), let runs = try? rig.pipelineRuns(pipeline) else { return false }
+            let covered = runs.contains { (Self.millis($0["data_end_time"]) ?? 0) >= lastWindowEnd && $0["status"] as? String == "COMPLETED" }
+            guard covered && runs.allSatisfy({ ["COMPLETED", "FAILED"].contains($0["status"] as? String ?? "") }) else { return false }
+            guard let sink = try? sinkResults() else { return false }
+            return Set(sink.actual.keys) == Set(expected.keys) && differences(sink.actual).isEmpty
+        }
+        #expect(settled, "the pipeline did not settle:\n\((try? rig.pipelineRuns(pipeline)) ?? [])\n\(rig.log("server.log").suffix(3000))")
+        try rig.stopServer()
+
+        let (actual, duplicated) = try sinkResults()
         #expect(duplicated.isEmpty, "windows with their results twice in the sink: \(duplicated.prefix(5))")
         #expect(Set(actual.keys) == Set(expected.keys), "windows: sink \(actual.keys.sorted().prefix(5)) vs readings \(expected.keys.sorted().prefix(5))")
-        let wrong = expected.filter { key, value in
-            guard let got = actual[key] else { return true }
-            return got.n != value.n || abs(got.t - value.t) > 1e-6 * max(1, abs(value.t))
-        }
+        let wrong = differences(actual)
         #expect(wrong.isEmpty, "windows whose results differ from their readings: \(wrong.prefix(5).map { "\($0.key): \($0.value) vs \(String(describing: actual[$0.key]))" })")
         #expect(expected.count >= 2, "too few windows to prove anything: \(expected.count)")
         print("server crash loop: \(kills) kills (\(killedWhileRunning) with a run STARTED), \(readings.count) readings, \(expected.count) window results")

@@ -4,7 +4,7 @@ import Testing
 
 /// `--database URL` as a user types it: the issue's own commands on a PostgreSQL database, and the
 /// refusals of URLs that cannot work.
-@Suite struct DatabaseOptionTests {
+@Suite(.ownThreads) struct DatabaseOptionTests {
     @Test func orgAndKeyCommandsUseTheDatabase() throws {
         let url = try TestPostgres.freshDatabase()
         let database = TestPostgres.databaseName(of: url)

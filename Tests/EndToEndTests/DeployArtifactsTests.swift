@@ -4,7 +4,7 @@ import Testing
 
 /// What ships beside the binary: the release bundle, the Debian package, its systemd units and the
 /// Prometheus alert rules, each checked with the tool that consumes it.
-@Suite struct DeployArtifactsTests {
+@Suite(.ownThreads) struct DeployArtifactsTests {
     static let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Deploy").path
 

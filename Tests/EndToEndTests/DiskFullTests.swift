@@ -10,7 +10,7 @@ import Testing
 /// does not read. Mounting needs root, as CI runs; a machine where neither mount works fails here
 /// with what was tried.
 extension HeavyEndToEnd {
-@Suite(.serialized) struct DiskFullTests {
+@Suite(.serialized, .ownThreads) struct DiskFullTests {
     @Test func captureIntoAFullFileSystemBacksOffThinsAndResumes() throws {
         let directory = try TemporaryDirectory("ferry-disk-full")
         defer { directory.remove() }

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// The real `ferry` binary, run as a user runs it.
-@Suite(.serialized) struct HostEndToEndTests {
+@Suite(.serialized, .ownThreads) struct HostEndToEndTests {
     let dir: TemporaryDirectory
     var captureDir: String { dir.file("capture") }
     var configPath: String { dir.file("machine.json") }
@@ -156,7 +156,7 @@ import Testing
 }
 
 /// `ferry capture cat` on a single file and on a damaged one.
-@Suite struct CaptureCatTests {
+@Suite(.ownThreads) struct CaptureCatTests {
     @Test func aCorruptFileIsReportedAndTheOthersStillPrint() throws {
         let dir = try TemporaryDirectory("ferry-cat")
         defer { dir.remove() }

@@ -4,7 +4,7 @@ import Testing
 
 /// `ferry hil` — the conformance suite a user runs on real hardware — against the real
 /// libFerryI2C.so and a umockdev-scripted /dev/i2c-1 (Tests/Fixtures/umockdev/i2c-1-steady.json).
-@Suite(.serialized) struct I2CHILTests {
+@Suite(.serialized, .ownThreads) struct I2CHILTests {
     static let cases: [(model: String, attributes: String)] = [
         ("tmp102", #"{"i2c_bus": "/dev/i2c-1", "i2c_addr": 72}"#),
         ("bme280", #"{"i2c_bus": "/dev/i2c-1", "i2c_addr": 118}"#),

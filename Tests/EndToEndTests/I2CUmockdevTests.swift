@@ -7,7 +7,7 @@ import Testing
 /// /dev/i2c-1 (Tests/Fixtures/umockdev/i2c-1-sensors.json): a TMP102 at 0x48 that NACKs its
 /// first three transfers, an ADS1115 at 0x49 and a BME280 at 0x76 holding the datasheet's
 /// worked-example calibration and raw values.
-@Suite(.serialized) struct I2CUmockdevTests {
+@Suite(.serialized, .ownThreads) struct I2CUmockdevTests {
     @Test func i2cSensorsCaptureFromAScriptedBus() throws {
         if let missing = Umockdev.missing() {
             Issue.record(Comment(rawValue: missing))
@@ -50,7 +50,7 @@ import Testing
 /// The simple tier end to end: Plugins/ffi-example (ten lines of C calling libi2c, plus its
 /// manifest) compiled with `cc`, named in the config's `modules`, called through libffi by the
 /// real `ferry run`, reading a TMP102 on a umockdev-scripted /dev/i2c-1.
-@Suite(.serialized) struct FFIPluginEndToEndTests {
+@Suite(.serialized, .ownThreads) struct FFIPluginEndToEndTests {
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Plugins/ffi-example")
 

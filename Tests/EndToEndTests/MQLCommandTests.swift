@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `ferry mql` as a user runs it: documents on stdin or from a file, results on stdout.
-@Suite struct MQLCommandTests {
+@Suite(.ownThreads) struct MQLCommandTests {
     static let readings = (0..<48).map { i in
         #"{"component_name": "\#(i % 2 == 0 ? "thermo" : "hygro")", "time_received": {"$date": "2026-11-22T\#(String(format: "%02d", i / 4)):\#(String(format: "%02d", (i % 4) * 15)):00Z"}, "data": {"readings": {"temperature": \#(20 + i % 5)}}}"#
     }.joined(separator: "\n")
@@ -61,7 +61,7 @@ import Testing
 }
 
 /// Every kind of plugin operator the ABI offers, through the real .so and `ferry mql`.
-@Suite struct PluginOperatorKindsTests {
+@Suite(.ownThreads) struct PluginOperatorKindsTests {
     @Test func expressionAndAccumulatorOperatorsFromAPlugin() throws {
         let docs = """
             {"s": "a", "t": 20, "rh": 50, "v": 3}

@@ -5,7 +5,7 @@ import Testing
 /// Real MongoDB drivers against the real `ferry serve --mongo-listen 127.0.0.1:0` over TLS:
 /// pymongo 4.x (Tests/python) and Debian's Node.js driver 3.6 (Tests/node), which handshakes
 /// over the legacy OP_QUERY. The checks live in the scripts; each test reports their output.
-@Suite struct MongoEndpointTests {
+@Suite(.ownThreads) struct MongoEndpointTests {
     static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `ferry pipelines …` as a user runs it against a data directory: scriptable output, refusals with reasons.
-@Suite struct PipelinesCommandTests {
+@Suite(.ownThreads) struct PipelinesCommandTests {
     static let mql =
         #"[{"$match": {"component_name": "sensor"}}, {"$group": {"_id": "$location_id", "avg_temp": {"$avg": "$data.readings.temperature"}, "count": {"$sum": 1}}}, {"$project": {"location": "$_id", "avg_temp": 1, "count": 1, "_id": 0}}]"#
 

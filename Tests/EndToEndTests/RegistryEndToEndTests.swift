@@ -10,7 +10,7 @@ import Testing
 /// `ferry serve --registry-dir` (HTTPS), `python3 -m http.server` (HTTP), a file:// URL and a
 /// directory, and refuse every kind of tampering. Python's `cryptography` checks the
 /// signatures independently, and signs the hostile indexes.
-@Suite(.serialized) struct RegistryEndToEndTests {
+@Suite(.serialized, .ownThreads) struct RegistryEndToEndTests {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let crosscheck = repositoryRoot.appendingPathComponent("Tests/python/registry_crosscheck.py").path

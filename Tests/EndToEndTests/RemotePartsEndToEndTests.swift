@@ -7,7 +7,7 @@ import Testing
 /// `remotes[]` (Viam's machine API over TLS, with an API key), and its own sensor too. The remote
 /// is SIGKILLed mid-capture and restarted: its captures resume by themselves, and the local sensor
 /// never stops.
-@Suite(.serialized) struct RemotePartsEndToEndTests {
+@Suite(.serialized, .ownThreads) struct RemotePartsEndToEndTests {
     static let keyID = "5b7d9f1a-2c4e-4f60-8a1b-3c5d7e9f0a2b"
     static let key = "remote-part-key-6e0c2a9f4b7d1e35"
 

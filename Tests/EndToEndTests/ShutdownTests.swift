@@ -7,7 +7,7 @@ import FerryTestSupport
 /// SIGTERM and SIGINT on the real binaries: the first stops gracefully (capture files closed, the
 /// calls and uploads in flight finished within the grace period, the pipeline lease handed back),
 /// a second exits at once.
-@Suite struct ShutdownTests {
+@Suite(.ownThreads) struct ShutdownTests {
     /// The pipeline lease as the store holds it: (owner, expiry in Unix ms), or nil before any.
     func lease(_ dataDirectory: String) throws -> (owner: String, expiry: Int64)? {
         let database = try DatabaseQueue(path: dataDirectory + "/store.sqlite")

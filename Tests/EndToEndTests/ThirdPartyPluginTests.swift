@@ -6,7 +6,7 @@ import Testing
 
 /// A third-party author's route: ten-odd lines of C against `ferry/plugin.h`, built with plain
 /// `cc -shared -fPIC` (no SwiftPM, libc only), named in the config's `modules`.
-@Suite struct ThirdPartyPluginTests {
+@Suite(.ownThreads) struct ThirdPartyPluginTests {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 

@@ -6,7 +6,7 @@ import Testing
 /// The example configs of Viam's data capture docs (Tests/Fixtures/viam-configs) run in the real
 /// `ferry run`, unchanged but for fake models where hardware would be needed. `"capture_dir": ""`
 /// is the default directory, so each host gets its own HOME.
-@Suite struct ViamDocsConfigsEndToEndTests {
+@Suite(.ownThreads) struct ViamDocsConfigsEndToEndTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/viam-configs")
 
@@ -71,14 +71,16 @@ import Testing
     @Test func theSensorExampleCapturesBothSensors() throws {
         let host = try Self.start("sensors-temperature-wifi.json")
         defer { host.home.remove() }
+        // Read while it runs: sync uploads the files (and deletes them) at any time, stopping included.
+        var records: [BSONDocument] = []
         let captured = eventually {
-            let names = Set(((try? host.records()) ?? []).compactMap { $0["component_name"]?.stringValue })
-            return names == ["tmp36", "my-wifi-sensor"]
+            records = (try? host.records()) ?? []
+            return Set(records.compactMap { $0["component_name"]?.stringValue }) == ["tmp36", "my-wifi-sensor"]
         }
         #expect(host.stop() == 0)
         #expect(captured, "\(host.log)")
         #expect(host.log.split(separator: "\n").filter { $0.contains("cache_size_kb") }.count == 1, "\(host.log)")
-        let tmp36 = try #require(try host.records().first { $0["component_name"] == "tmp36" })
+        let tmp36 = try #require(records.first { $0["component_name"] == "tmp36" })
         #expect(tmp36["data"]?.documentValue?["readings"]?.documentValue?["temperature_celsius"] != nil)
     }
 
@@ -103,10 +105,15 @@ import Testing
             toFile: home.file("machine.json"), atomically: true, encoding: .utf8)
         let host = Host(
             home: home, process: try FerryProcess(["run", home.file("machine.json")], environment: ["HOME": home.path], log: home.file("ferry.log")))
-        let captured = eventually { ((try? host.records()) ?? []).contains { $0["component_name"] == "cam" } }
+        // Read while it runs: sync uploads the files (and deletes them) at any time, stopping included.
+        var seen: BSONDocument?
+        let captured = eventually {
+            seen = ((try? host.records()) ?? []).first { $0["component_name"] == "cam" }
+            return seen != nil
+        }
         #expect(host.stop() == 0)
         #expect(captured, "\(host.log)")
-        let image = try #require(try host.records().first { $0["component_name"] == "cam" })
+        let image = try #require(seen)
         #expect(image["binary"]?.documentValue?["mime_type"] == "image/jpeg")
         #expect(host.log.contains("retention_policy"))
         #expect(!host.log.contains("127.0.0.1:9"), "the remote was never dialled")
@@ -156,8 +163,10 @@ import Testing
             let host = Host(
                 home: home,
                 process: try FerryProcess(["run", home.file("machine.json")], environment: ["HOME": home.path], log: home.file("ferry.log")))
+            var records: [BSONDocument] = []  // as last read while it ran (sync deletes uploaded files)
             func seen() -> Set<String> {
-                Set(((try? host.records()) ?? []).map { record in
+                records = (try? host.records()) ?? []
+                return Set(records.map { record in
                     let parameters = record["method_parameters"]?.documentValue
                     let which = parameters?["reader_name"]?.stringValue.flatMap { record["method_name"] == "ReadImage" ? nil : $0 } ?? parameters?["pin_name"]?.stringValue
                     return [record["method_name"]?.stringValue, which].compactMap { $0 }.joined(separator: " ")
@@ -165,8 +174,8 @@ import Testing
             }
             let captured = eventually { seen().isSuperset(of: expected) }
             #expect(host.stop() == 0)
-            #expect(captured, "\(fixture): \(seen()) \n\(host.log)")
-            let names = Set(try host.records().compactMap { $0["component_name"]?.stringValue })
+            #expect(captured, "\(fixture): \(records.count) records\n\(host.log)")
+            let names = Set(records.compactMap { $0["component_name"]?.stringValue })
             #expect(names == [fixture.contains("esp32") ? "esp-home:my-esp32" : "pi-test-main:cam"], "\(names)")
             #expect(host.log.contains("secret") && host.log.contains("has no effect in Ferry"), "\(host.log)")
         }

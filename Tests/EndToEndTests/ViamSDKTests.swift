@@ -5,7 +5,7 @@ import Testing
 /// The unmodified Viam Python SDK (viam-sdk 0.85.1) against the real `ferry serve` over TLS, on
 /// each store backend. The checks are in Tests/python; each test runs one script and reports its
 /// output on failure.
-@Suite struct ViamSDKTests {
+@Suite(.ownThreads) struct ViamSDKTests {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("python")
 

@@ -8,7 +8,7 @@ import Testing
 /// vision service capturing CaptureAllFromCamera from camera-1 with min_confidence_score "0.7"),
 /// with the fake camera and the fake vision model, syncing into a real `ferry serve`: each image
 /// arrives with its detections and classifications kept beside it.
-@Suite struct VisionCaptureEndToEndTests {
+@Suite(.ownThreads) struct VisionCaptureEndToEndTests {
     static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/viam-configs/vision-capture-all-from-camera.json")
 

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `ferry hil` as a user runs it: the real binary, the real plugin library.
-@Suite struct HILCommandTests {
+@Suite(.ownThreads) struct HILCommandTests {
     @Test func aConformingModelPassesWithExitZero() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -47,8 +47,11 @@ import Testing
         let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
         defer { f.remove() }
         let (p, gate, loop) = try await runningWithARunHeld(f)
+        let flag = try #require(await f.scheduler.inFlight.values.first?.cancel)
         await f.scheduler.stop()
         loop.cancel()
+        // The loop notices its cancellation on its own time; the run must not get ahead of it.
+        #expect(await eventuallyAsync { flag.isCancelled })
         gate.release()
         await loop.value
         let runs = try await f.runs(p)

@@ -9,7 +9,7 @@ import Testing
 /// umockdev cannot emulate mmap, so the scripted camera offers only the read() I/O method; the
 /// mmap path is covered by the in-process fake (WebcamConformanceTests). umockdev is required:
 /// when it is missing these tests fail and say what to install.
-@Suite(.serialized) struct UmockdevWebcamTests {
+@Suite(.serialized, .ownThreads) struct UmockdevWebcamTests {
     /// A temporary directory holding the camera script, the attributes, a JPEG frame and the log.
     struct Bench {
         let dir: TemporaryDirectory
