@@ -49,6 +49,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // OTLP over gRPC only: the HTTP exporter's trait would bring async-http-client.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPGRPC"]),
     ],
     targets: [
         // MARK: SDK — what a plugin author depends on; never imports Host.
@@ -198,6 +201,7 @@ let package = Package(
             dependencies: [
                 "FerryBSON", "FerryStore", "FerryMQL", "FerryPipelines", "FerryCaptureFile", "FerryClock", "FerryIngest", "ViamProtos", "ViamGRPC",
                 "FerryQuery", "FerryMongoWire", "FerryMongoServer",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -229,6 +233,7 @@ let package = Package(
             name: "FerrySync",
             dependencies: [
                 "FerryCaptureFile", "FerryClock", "FerryConfig", "FerryBSON", "ViamProtos", "ViamGRPC",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -240,7 +245,8 @@ let package = Package(
         .target(
             name: "FerryPipelines",
             dependencies: [
-                "FerryStore", "FerryMQL", "FerryBSON", "FerryClock", .product(name: "Logging", package: "swift-log"),
+                "FerryStore", "FerryMQL", "FerryBSON", "FerryClock", .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Host/Pipelines"),
@@ -256,6 +262,7 @@ let package = Package(
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
                 "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer",
+                .product(name: "OTel", package: "swift-otel"), .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -77,7 +77,10 @@ public struct DataServer: Sendable {
         let server = GRPCServer(
             transport: transport,
             services: services,
-            interceptorPipeline: [.apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected))])
+            interceptorPipeline: [
+                .apply(TracingInterceptor(), to: .all),
+                .apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected)),
+            ])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 // A graceful shutdown (SIGTERM under `ferry run`/`ferry serve`) stops new calls and lets those in flight finish.

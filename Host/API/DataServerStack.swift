@@ -8,7 +8,7 @@ import ServiceLifecycle
 
 /// The data server with everything that runs beside it, assembled once for `ferry serve` and for
 /// the server `ferry run` embeds: start-up cleanup of the store, the gRPC API, the pipeline
-/// scheduler (woken when a pipeline changes over gRPC), hot-storage pruning, and the MongoDB
+/// scheduler (woken when a pipeline changes over gRPC), hot-storage pruning and the store-size gauge, and the MongoDB
 /// endpoint when asked for. It is one service of `ferry serve`'s and `ferry run`'s service group.
 public struct DataServerStack: Sendable {
     public struct Configuration: Sendable {
@@ -52,13 +52,15 @@ public struct DataServerStack: Sendable {
             // poll, or at once where the store reports changes (PostgreSQL: other replicas' too).
             chores.addTask { [store] in await store.followPipelineChanges { await scheduler.wake() } }
             chores.addTask { [store, logger, interval = configuration.hotStoragePruneInterval] in
-                // Hot storage is a rolling window: drop what aged out, for as long as the server serves.
+                // Hot storage is a rolling window: drop what aged out, for as long as the server
+                // serves; then measure what the store takes.
                 while !Task.isCancelled {
                     do {
                         _ = try await store.pruneHotStorage(now: Date())
                     } catch {
                         logger.warning("pruning hot storage failed (will retry): \(error)")
                     }
+                    if let bytes = try? await store.storageBytes() { ServerMetrics.storeSize(bytes) }
                     do { try await Task.sleep(for: interval) } catch { return }  // cancelled: the server stopped
                 }
             }

@@ -5,6 +5,7 @@ import FerryStore
 import Foundation
 import GRPCCore
 import SwiftProtobuf
+import Tracing
 import ViamGRPC
 import ViamProtos
 
@@ -27,8 +28,11 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         switch metadata.type {
         case .tabularSensor, .unspecified:
             let readings = try converted { () throws(UploadRefusal) in try UploadConversion.readings(request, caller: caller) }
-            let result = try await storeCall { try await store.insert(readings, idempotencyKey: key) }
-            ServerMetrics.upload("tabular")
+            let result = try await withSpan("ingest readings") { span in
+                span.attributes["ferry.readings"] = readings.count
+                return try await storeCall { try await store.insert(readings, idempotencyKey: key) }
+            }
+            ServerMetrics.upload("tabular", bytes: (try? request.serializedBytes() as [UInt8])?.count ?? 0)
             ServerMetrics.rowsIngested(result.inserted)
             response.fileID = key?.fileID ?? UUID().uuidString
         case .binarySensor, .file:
@@ -39,7 +43,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
                 try UploadConversion.binaryMetadata(metadata, record.metadata, caller: caller, fileID: key?.fileID)
             }
             let binary = try await storeCall { try await store.storeBinary(stored, bytes: [UInt8](bytes)) }
-            ServerMetrics.upload("binary")
+            ServerMetrics.upload("binary", bytes: bytes.count)
             response.fileID = key?.fileID ?? binary.id
             response.binaryDataID = binary.id
         case .UNRECOGNIZED(let value):
@@ -68,8 +72,11 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         }
         guard let metadata else { throw RPCError(code: .invalidArgument, message: "FileUpload sent no metadata") }
         let file = try converted { () throws(UploadRefusal) in try UploadConversion.fileMetadata(metadata, caller: caller, fileID: key?.fileID) }
-        let record = try await storeCall { try await store.storeBinary(file, bytes: bytes) }
-        ServerMetrics.upload("file")
+        let record = try await withSpan("ingest binary") { span in
+            span.attributes["ferry.bytes"] = bytes.count
+            return try await storeCall { try await store.storeBinary(file, bytes: bytes) }
+        }
+        ServerMetrics.upload("file", bytes: bytes.count)
         var response = Viam_App_Datasync_V1_FileUploadResponse()
         response.fileID = record.id
         response.binaryDataID = record.id
@@ -100,8 +107,11 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         let stored = try converted { () throws(UploadRefusal) in
             try UploadConversion.binaryMetadata(metadata.uploadMetadata, metadata.sensorMetadata, caller: caller, fileID: key?.fileID)
         }
-        let record = try await storeCall { try await store.storeBinary(stored, bytes: bytes) }
-        ServerMetrics.upload("streaming")
+        let record = try await withSpan("ingest binary") { span in
+            span.attributes["ferry.bytes"] = bytes.count
+            return try await storeCall { try await store.storeBinary(stored, bytes: bytes) }
+        }
+        ServerMetrics.upload("streaming", bytes: bytes.count)
         var response = Viam_App_Datasync_V1_StreamingDataCaptureUploadResponse()
         response.fileID = key?.fileID ?? record.id
         response.binaryDataID = record.id

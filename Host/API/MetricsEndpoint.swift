@@ -87,7 +87,11 @@ private final class OperationsHandler: ChannelInboundHandler, Sendable {
 
 /// The server's metrics, named as Prometheus likes.
 enum ServerMetrics {
-    static func upload(_ kind: String) { Counter(label: "ferry_uploads_total", dimensions: [("kind", kind)]).increment() }
+    static func upload(_ kind: String, bytes: Int) {
+        Counter(label: "ferry_uploads_total", dimensions: [("kind", kind)]).increment()
+        Counter(label: "ferry_ingest_bytes_total", dimensions: [("kind", kind)]).increment(by: bytes)
+    }
+    static func storeSize(_ bytes: Int64) { Gauge(label: "ferry_store_size_bytes").record(bytes) }
     static func rowsIngested(_ count: Int) { Counter(label: "ferry_rows_ingested_total").increment(by: count) }
     static func query(_ kind: String, since start: ContinuousClock.Instant) {
         Metrics.Timer(label: "ferry_query_duration_seconds", dimensions: [("kind", kind)])

@@ -5,6 +5,7 @@ import FerryQuery
 import FerryStore
 import Foundation
 import GRPCCore
+import Tracing
 import ViamProtos
 
 /// Runs an MQL query against the store for the gRPC API and the CLI: `StoreQuery` (FerryQuery)
@@ -55,7 +56,12 @@ public struct QueryRunner: Sendable {
             throw RPCError(code: .invalidArgument, message: "invalid MQL pipeline: \(error)")
         }
         do {
-            return try await query.run(on: store, organizationID: organizationID, source: source)
+            return try await withSpan("mql query") { span in
+                span.attributes["ferry.stages"] = stages.count
+                let results = try await query.run(on: store, organizationID: organizationID, source: source)
+                span.attributes["ferry.results"] = results.count
+                return results
+            }
         } catch let error as MQLError {
             throw RPCError(code: .invalidArgument, message: "MQL pipeline failed: \(error)")
         } catch let error as StoreError {

@@ -5,6 +5,7 @@ import FerryStore
 import Foundation
 import Logging
 import Metrics
+import Tracing
 
 /// Runs every enabled pipeline on its schedule, backfills, re-runs windows that late data touched,
 /// and keeps runs moving: SCHEDULED → STARTED → COMPLETED | FAILED.
@@ -382,13 +383,20 @@ public actor PipelineScheduler {
         let cancel = CancelFlag()
         let executor = self.executor
         let task = Task {
-            let outcome: Result<[BSONDocument], any Error>
-            do {
-                outcome = .success(try await executor.execute(run, of: pipeline, cancel: cancel))
-            } catch {
-                outcome = .failure(error)
+            // Each run is a trace of its own (the scheduler's step is not its cause).
+            await withSpan("pipeline run", context: .topLevel) { span in
+                span.attributes["ferry.pipeline"] = pipeline.name
+                span.attributes["ferry.run"] = run.id
+                span.attributes["ferry.kind"] = run.kind.rawValue
+                let outcome: Result<[BSONDocument], any Error>
+                do {
+                    outcome = .success(try await executor.execute(run, of: pipeline, cancel: cancel))
+                } catch {
+                    outcome = .failure(error)
+                    span.recordError(error)
+                }
+                await self.finish(run, pipeline, outcome)
             }
-            await self.finish(run, pipeline, outcome)
         }
         inFlight[run.id] = InFlight(task: task, cancel: cancel)
     }

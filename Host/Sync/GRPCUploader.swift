@@ -3,7 +3,9 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import Metrics
 import Synchronization
+import Tracing
 import ViamGRPC
 import ViamProtos
 
@@ -153,22 +155,36 @@ package final class GRPCUploader: DataUploader {
         // Fail fast while the server is down; the sync schedule decides when to try again.
         options.waitForReady = false
         let service = Service(wrapping: client)
+        // A client span per call; its context goes to the server as W3C `traceparent`.
+        let span = InstrumentationSystem.tracer.startSpan("upload \(name)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
+        span.attributes["rpc.system"] = "grpc"
+        span.attributes["rpc.method"] = name
+        span.attributes["ferry.file_id"] = key.fileID
+        span.attributes["ferry.records"] = key.recordRange
+        defer { span.end() }
         for attempt in 0..<2 {
             let bearer = try await currentToken(options: options)
             var headers: Metadata = ["authorization": "Bearer \(bearer)"]
             headers.addString(key.fileID, forKey: UploadKey.fileIDHeader)
             headers.addString(key.recordRange, forKey: UploadKey.recordRangeHeader)
+            InstrumentationSystem.instrument.inject(span.context, into: &headers, using: MetadataInjector())
             do {
+                let start = ContinuousClock.now
                 try await body(service, headers, options)
+                Metrics.Timer(label: "ferry_sync_upload_duration_seconds", dimensions: [("call", name)]).record(duration: ContinuousClock.now - start)
                 return
             } catch let error as RPCError where error.code == .unauthenticated && attempt == 0 {
                 // The token expired (or the server restarted with a new secret): sign in again.
                 token.withLock { $0 = nil }
                 continue
             } catch {
-                throw Self.classify(error, call: name, endpoint: endpoint)
+                let failure = Self.classify(error, call: name, endpoint: endpoint)
+                span.recordError(failure)
+                span.setStatus(SpanStatus(code: .error, message: "\(failure)"))
+                throw failure
             }
         }
+        span.setStatus(SpanStatus(code: .error, message: "refused twice right after signing in"))
         throw .unauthorized("\(name) to \(endpoint.address) was refused twice right after signing in")
     }
 
@@ -205,5 +221,12 @@ package final class GRPCUploader: DataUploader {
         default:
             return .retry(message)
         }
+    }
+}
+
+/// Writes the trace context into gRPC metadata (`traceparent`, `tracestate`).
+struct MetadataInjector: Injector {
+    func inject(_ value: String, forKey key: String, into metadata: inout Metadata) {
+        metadata.replaceOrAddString(value, forKey: key)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import Synchronization
+import Tracing
 
 /// The host's data manager sync: every `sync_interval_mins` (or at once on `ferry sync now`) it
 /// queues the finished capture files and ready additional-path files, and a pool of workers
@@ -212,17 +213,30 @@ package final class SyncEngine: Sendable {
     }
 
     func upload(_ path: String, root: String?, settings: SyncSettings) async {
-        do throws(UploadFailure) {
-            if let root {
-                let bytes = try await ArbitraryFileSync.upload(path, root: root, settings: settings, uploader: uploader)
-                acknowledged(records: 0, bytes: bytes)
-            } else {
-                // Counted per acknowledgement, so a file that fails halfway still counts what went up.
-                let sync = CaptureFileSync(uploader: uploader, settings: settings, logger: logger) { records, bytes in
-                    self.acknowledged(records: records, bytes: bytes)
+        // One span per file; each upload call is a child of it.
+        let span = InstrumentationSystem.tracer.startSpan("sync file", context: .topLevel)
+        span.attributes["ferry.path"] = path
+        defer { span.end() }
+        let failure: UploadFailure? = await ServiceContext.$current.withValue(span.context) {
+            do throws(UploadFailure) {
+                if let root {
+                    let bytes = try await ArbitraryFileSync.upload(path, root: root, settings: settings, uploader: uploader)
+                    acknowledged(records: 0, bytes: bytes)
+                } else {
+                    // Counted per acknowledgement, so a file that fails halfway still counts what went up.
+                    let sync = CaptureFileSync(uploader: uploader, settings: settings, logger: logger) { records, bytes in
+                        self.acknowledged(records: records, bytes: bytes)
+                    }
+                    try await sync.sync(path)
                 }
-                try await sync.sync(path)
+                return nil
+            } catch {
+                return error
             }
+        }
+        if let failure { span.setStatus(SpanStatus(code: .error, message: "\(failure)")) }
+        do throws(UploadFailure) {
+            if let failure { throw failure }
             finished(path)
         } catch .rejected(let reason) {
             moveToFailed(path, reason: reason, settings: settings)

@@ -56,9 +56,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var shutdown: ShutdownOptions
 
+    @OptionGroup var logging: LogOptions
+
     func run() async throws {
         _ = HostRestart.inherited  // before anything is opened: what a restart must keep
-        LogSetup.bootstrap()
+        LogSetup.bootstrap(format: logging.logFormat)
         let logger = Logger(label: "ferry")
         // Signal handling first, so a signal during start-up still stops cleanly.
         let signals = ShutdownSignals(logger: logger)
@@ -109,6 +111,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         services.append(HostService(machine: machine, registry: registry, endpoint: endpoint, machineAPI: machineAPI, logger: logger))
+        if let tracing = try TraceSetup.start(serviceName: "ferry-run", logger: logger) { services.insert(tracing, at: 0) }
         try await signals.run(services, grace: shutdown.grace, logger: logger)
         logger.info("stopped")
     }

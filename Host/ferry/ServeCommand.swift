@@ -105,8 +105,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var shutdown: ShutdownOptions
 
+    @OptionGroup var logging: LogOptions
+
     func run() async throws {
-        LogSetup.bootstrap()
+        LogSetup.bootstrap(format: logging.logFormat)
         let logger = Logger(label: "ferry.serve")
         // Signal handling first, so a signal during start-up still stops cleanly.
         let signals = ShutdownSignals(logger: logger)
@@ -159,6 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
                     do { try await cancelWhenGracefulShutdown(registryServer) } catch where Task.isShuttingDownGracefully || Task.isCancelled {}
                 })
         }
+        if let tracing = try TraceSetup.start(serviceName: "ferry-serve", logger: logger) { services.insert(tracing, at: 0) }
         try await signals.run(services, grace: shutdown.grace, logger: logger)
         logger.info("stopped")
     }

@@ -4,7 +4,7 @@ import Testing
 
 /// The operations port of the real `ferry` binary: health probes a service manager or an
 /// orchestrator can ask, and the metrics the shipped alert rules read.
-@Suite struct OperationsEndpointTests {
+@Suite(.ownThreads) struct OperationsEndpointTests {
     /// GET over plain HTTP with Python's standard library (no client in the test process to trust).
     static func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
         let script = """
@@ -112,5 +112,45 @@ import Testing
                     $0.hasPrefix("ferry_pipeline_scheduler_lease_held ") && Double($0.split(separator: " ").last ?? "") == 1
                 }
             })
+    }
+
+    /// `ferry run` with its embedded server, logging JSON lines: the upload latency, the bytes
+    /// ingested and the store's size reach the metrics, and every log line is one JSON object.
+    @Test func uploadsAndTheStoreAreMeteredAndLogsCanBeJSONLines() throws {
+        let dir = try TemporaryDirectory("ferry-ops-json")
+        defer { dir.remove() }
+        let config = dir.file("machine.json")
+        let json = """
+            {"components": [\(Self.sensor("temp", model: "fake"))],
+             "services": [{"name": "dm", "api": "rdk:service:data_manager",
+                           "attributes": {"capture_dir": "\(dir.file("capture"))", "sync_interval_mins": 0.005, "maximum_capture_file_size_bytes": 2048}}]}
+            """
+        try json.write(toFile: config, atomically: true, encoding: .utf8)
+        let log = dir.file("run.log")
+        let host = try FerryProcess(["run", config, "--metrics-listen", "127.0.0.1:0", "--log-format", "json"], log: log)
+        defer {
+            host.signal(SIGTERM)
+            _ = host.wait()
+        }
+        func output() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        #expect(eventually(timeout: 120) { Self.metricsPort(output()) != nil }, "no metrics port in:\n\(output())")
+        guard let port = Self.metricsPort(output()) else { return }
+        func value(_ metrics: String, _ prefix: String) -> Double {
+            metrics.split(separator: "\n").filter { $0.hasPrefix(prefix) }.compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        }
+        var metrics = ""
+        let metered = try eventually(timeout: 120) {
+            metrics = try Self.get(port, "/metrics").body
+            return value(metrics, #"ferry_sync_upload_duration_seconds_count{call="DataCaptureUpload"}"#) > 0
+                && value(metrics, #"ferry_ingest_bytes_total{kind="tabular"}"#) > 0 && value(metrics, "ferry_store_size_bytes ") > 0
+        }
+        #expect(metered, "\(metrics)")
+
+        let lines = output().split(separator: "\n")
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == lines.count, "lines that are not JSON objects: \(lines.filter { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) == nil }.prefix(3))")
+        #expect(objects.allSatisfy { $0["time"] is String && $0["level"] is String && $0["logger"] is String && $0["message"] is String })
+        let opened = objects.first { ($0["message"] as? String) == "store opened" }
+        #expect((opened?["metadata"] as? [String: Any])?["journal"] as? String == "wal", "\(String(describing: opened))")
     }
 }

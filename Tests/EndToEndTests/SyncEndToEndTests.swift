@@ -7,7 +7,7 @@ import Testing
 /// SIGKILLs of either side. Every test ends the same way: capture stops, sync drains with the
 /// network healthy, and the readings in the store must equal, record for record, the ones in the
 /// capture files the host archived after the server confirmed them — none lost, none twice.
-@Suite(.serialized) struct SyncEndToEndTests {
+@Suite(.serialized, .ownThreads) struct SyncEndToEndTests {
     @Test func cutConnectionsLoseAndDuplicateNothing() throws {
         let rig = try SyncRig()
         defer { rig.tearDown() }
@@ -230,6 +230,8 @@ final class SyncRig: @unchecked Sendable {
     var host: FerryProcess?
     /// More `ferry serve` flags (pipeline timing, say).
     var serverArguments: [String] = []
+    /// More environment for both processes (OTEL_*, say).
+    var environment: [String: String] = [:]
     var config: String { directory.file("machine.json") }
     var captureDir: String { directory.file("capture") }
     var archive: String { directory.file("archive") }
@@ -259,7 +261,7 @@ final class SyncRig: @unchecked Sendable {
         }
         server = try FerryProcess(
             ["serve", "--data", dataDirectory, "--listen", "127.0.0.1:\(serverPort)", "--metrics-listen", "off"] + serverArguments,
-            log: directory.file("server.log"))
+            environment: environment, log: directory.file("server.log"))
         let marker = "serving Viam's data API on 127.0.0.1:"
         let up = eventually(timeout: 120) { log("server.log").components(separatedBy: marker).count > startedServers + 1 }
         #expect(up, "ferry serve did not start:\n\(log("server.log"))")
@@ -304,7 +306,7 @@ final class SyncRig: @unchecked Sendable {
 
     func startHost(serverPort port: Int, captureDisabled: Bool = false) throws {
         try writeConfig(ferry: serverOptions(port: port), captureDisabled: captureDisabled)
-        host = try FerryProcess(["run", config], log: directory.file("host.log"))
+        host = try FerryProcess(["run", config], environment: environment, log: directory.file("host.log"))
     }
 
     func stopHost() throws {

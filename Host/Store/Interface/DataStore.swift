@@ -6,6 +6,9 @@
 public protocol DataStore: IdentityStore, ReadingIngest, ReadingQueries, BinaryStore, PipelineStore {
     /// Where the store lives, for logs and messages (a path, or a URL without its password).
     var location: String { get }
+    /// Bytes the store takes: its database files and payloads (SQLite), or the database's size
+    /// as PostgreSQL reports it. Sampled for the `ferry_store_size_bytes` gauge.
+    func storageBytes() async throws -> Int64
 }
 
 /// The store's name before it was split by job; code written against it keeps compiling.
