@@ -212,49 +212,54 @@ package final class SyncEngine: Sendable {
         }
     }
 
+    /// Uploads one file in a span of its own (each upload call is a child), so its logs carry the trace.
     func upload(_ path: String, root: String?, settings: SyncSettings) async {
-        // One span per file; each upload call is a child of it.
         let span = InstrumentationSystem.tracer.startSpan("sync file", context: .topLevel)
         span.attributes["ferry.path"] = path
         defer { span.end() }
-        let failure: UploadFailure? = await ServiceContext.$current.withValue(span.context) {
+        await ServiceContext.$current.withValue(span.context) {
             do throws(UploadFailure) {
-                if let root {
-                    let bytes = try await ArbitraryFileSync.upload(path, root: root, settings: settings, uploader: uploader)
-                    acknowledged(records: 0, bytes: bytes)
-                } else {
-                    // Counted per acknowledgement, so a file that fails halfway still counts what went up.
-                    let sync = CaptureFileSync(uploader: uploader, settings: settings, logger: logger) { records, bytes in
-                        self.acknowledged(records: records, bytes: bytes)
-                    }
-                    try await sync.sync(path)
-                }
-                return nil
+                try await transfer(path, root: root, settings: settings)
+                finished(path)
             } catch {
-                return error
+                span.setStatus(SpanStatus(code: .error, message: "\(error)"))
+                failed(path, error, settings: settings)
             }
         }
-        if let failure { span.setStatus(SpanStatus(code: .error, message: "\(failure)")) }
-        do throws(UploadFailure) {
-            if let failure { throw failure }
-            finished(path)
-        } catch .rejected(let reason) {
+    }
+
+    func transfer(_ path: String, root: String?, settings: SyncSettings) async throws(UploadFailure) {
+        if let root {
+            let bytes = try await ArbitraryFileSync.upload(path, root: root, settings: settings, uploader: uploader)
+            acknowledged(records: 0, bytes: bytes)
+        } else {
+            // Counted per acknowledgement, so a file that fails halfway still counts what went up.
+            let sync = CaptureFileSync(uploader: uploader, settings: settings, logger: logger) { records, bytes in
+                self.acknowledged(records: records, bytes: bytes)
+            }
+            try await sync.sync(path)
+        }
+    }
+
+    /// Refused for good: to `failed/`; vanished: forgotten; else: retried with backoff.
+    func failed(_ path: String, _ error: UploadFailure, settings: SyncSettings) {
+        if case .rejected(let reason) = error {
             moveToFailed(path, reason: reason, settings: settings)
-        } catch {
-            if !FileManager.default.fileExists(atPath: path) {
-                state.withLock { state in
-                    state.schedule.remove(path)
-                    state.arbitraryRoots[path] = nil
-                }
-                return
-            }
-            let retry = state.withLock { state in
-                state.status.retries += 1
-                return state.schedule.failed(path, error, now: environment.clock.now(), random: environment.random())
-            }
-            SyncMetrics.retry()
-            logger.warning("sync of \(path) failed: \(error); next try at \(retry)")
+            return
         }
+        if !FileManager.default.fileExists(atPath: path) {
+            state.withLock { state in
+                state.schedule.remove(path)
+                state.arbitraryRoots[path] = nil
+            }
+            return
+        }
+        let retry = state.withLock { state in
+            state.status.retries += 1
+            return state.schedule.failed(path, error, now: environment.clock.now(), random: environment.random())
+        }
+        SyncMetrics.retry()
+        logger.warning("sync of \(path) failed: \(error); next try at \(retry)")
     }
 
     private func acknowledged(records: Int, bytes: Int) {
