@@ -57,6 +57,13 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// Binary data browsed with `last`, filtered, fetched by id, tagged and deleted; DeleteTabularData.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKBrowsesTagsAndDeletesBinaryData(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_binary_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk binary data checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// `ferry run --listen`: RobotClient reads all nine component APIs, DataManager Sync syncs.
     @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() async throws {
         let result = try await Self.runScript("viam_sdk_machine_e2e.py", backend: .sqlite)
