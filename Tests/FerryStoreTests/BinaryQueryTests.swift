@@ -195,6 +195,27 @@ import Testing
         #expect(try await f.store.readings(organizationID: f.orgB, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil).count == 4)
     }
 
+    /// A pipeline with backfill re-runs the windows that lost readings, as it does for late data.
+    @Test(arguments: StoreBackend.all) func deletedReadingsInvalidateTheirMinutes(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        let pipeline = PipelineRecord(
+            id: "p1", organizationID: f.orgA, name: "counts", schedule: "0 * * * *", stages: [["$count": "n"]], enableBackfill: true,
+            source: .standard, createdAt: 0, scheduledThrough: 0)
+        try await f.store.createPipeline(pipeline)
+        _ = try await f.store.insert(StoreFixture.readings(0..<10, org: f.orgA), idempotencyKey: nil)
+        _ = try await f.store.insert(StoreFixture.readings(0..<10, org: f.orgB), idempotencyKey: nil)
+        let before = try await f.store.latestInvalidationID()
+        // Readings 0-3, received in four consecutive minutes from t0's: one entry for the four.
+        #expect(try await f.store.deleteReadings(organizationID: f.orgA, capturedBefore: StoreFixture.t0 + 3 * 60_000) == 4)
+        let minute = StoreFixture.t0 / 60_000 * 60_000
+        let logged = try await f.store.invalidations(organizationID: f.orgA, source: "readings", after: before, limit: 100)
+        #expect(logged.map(\.range) == [SinkWindow(start: minute, end: minute + 4 * 60_000)])
+        #expect(try await f.store.deleteReadings(organizationID: f.orgB, capturedBefore: nil) == 10)
+        #expect(try await f.store.invalidations(organizationID: f.orgB, source: "readings", after: before, limit: 100).isEmpty,
+                "an organisation without a backfill pipeline logs nothing")
+    }
+
     @Test(arguments: StoreBackend.all) func badInputIsRefused(_ backend: StoreBackend) async throws {
         let f = try await StoreFixture.make(backend)
         defer { f.remove() }

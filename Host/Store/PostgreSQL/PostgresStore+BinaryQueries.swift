@@ -90,13 +90,33 @@ extension PostgresStore {
 
     public func deleteReadings(organizationID: String, capturedBefore: Int64?) async throws -> Int {
         var query = BinaryCondition(clauses: [], binds: PostgresBindings())
-        query.clauses.append("organization_id = \(query.bind(organizationID))")
+        let org = query.bind(organizationID)
+        query.clauses.append("organization_id = \(org)")
         if let capturedBefore {
             // Before the earliest storable time nothing is older; after the latest everything is.
             if capturedBefore <= PGTime.earliest { return 0 }
             if capturedBefore <= PGTime.latest { query.clauses.append("time_requested < \(query.bind(PGTime(capturedBefore)))") }
         }
-        return try await count("deleting readings of organisation \(organizationID)", query, "DELETE FROM readings WHERE \(query.sql) RETURNING 1")
+        // Pipelines with backfill re-run the windows that lose readings, as they do for late data:
+        // the deleted minutes (of time received) go to the invalidation log, as `ferry_ingest` logs them.
+        let sql = """
+            WITH deleted AS (
+                DELETE FROM readings WHERE \(query.sql) RETURNING time_received
+            ), minutes AS (
+                SELECT DISTINCT floor(extract(epoch FROM time_received AT TIME ZONE 'UTC') / 60)::bigint AS minute FROM deleted
+            ), islands AS (
+                SELECT min(minute) AS first_minute, max(minute) + 1 AS end_minute FROM (
+                    SELECT minute, minute - dense_rank() OVER (ORDER BY minute) AS island FROM minutes) g
+                GROUP BY island
+            ), logged AS (
+                SELECT ferry_log_invalidation(\(org), 'readings', first_minute * 60000, end_minute * 60000)
+                FROM (SELECT * FROM islands ORDER BY first_minute) ordered
+                WHERE ferry_log_wanted(\(org), 'readings')
+            )
+            SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM logged)
+            """
+        guard let row = try await rows("deleting readings of organisation \(organizationID)", query.query(sql)).first else { return 0 }
+        return Int(try row.decode((Int64, Int64).self).0)
     }
 
     // MARK: Statements

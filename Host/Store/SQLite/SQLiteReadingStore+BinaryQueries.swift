@@ -119,6 +119,16 @@ extension SQLiteReadingStore {
         let sql = clause
         let bound = arguments
         return try await write("deleting readings of organisation \(organizationID)") { db in
+            // Pipelines with backfill re-run the windows that lose readings, as they do for late data:
+            // the minutes (of time received) of the deleted readings go to the invalidation log.
+            let minutes = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT time_received / 60000 - (time_received < 0 AND time_received % 60000 <> 0)
+                    FROM readings WHERE \(sql)
+                    """,
+                arguments: bound)
+            try PipelineInvalidationLog.recordReadings(db, minutes: [organizationID: Set(minutes)])
             // Hot storage holds copies of the same readings: they go too.
             try db.execute(sql: "DELETE FROM hot_readings WHERE \(sql)", arguments: bound)
             try db.execute(sql: "DELETE FROM readings WHERE \(sql)", arguments: bound)
