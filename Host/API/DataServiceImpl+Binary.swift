@@ -29,7 +29,7 @@ extension DataServiceImpl {
         unary(&router, Service.Method.DeleteTabularData.descriptor, deleteTabularData)
     }
 
-    private func unary<Transport: ServerTransport, Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    func unary<Transport: ServerTransport, Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ router: inout RPCRouter<Transport>, _ method: MethodDescriptor,
         _ handler: @escaping @Sendable (Request) async throws -> Response
     ) {
@@ -61,13 +61,7 @@ extension DataServiceImpl {
             }
             cursor = parsed
         }
-        let descending: Bool
-        switch dataRequest.sortOrder {
-        case .ascending: descending = false
-        case .descending, .unspecified: descending = true  // newest first unless asked otherwise
-        case .UNRECOGNIZED(let value):
-            throw RPCError(code: .invalidArgument, message: "data_request.sort_order \(value) is not an Order; use ORDER_ASCENDING or ORDER_DESCENDING")
-        }
+        let descending = try Self.descending(dataRequest.sortOrder)
         let limit = dataRequest.limit == 0 ? Self.defaultBinaryPageSize : Int(clamping: dataRequest.limit)
         let page = try await storeCall {
             try await store.binaryPage(organizationID: caller.organizationID, filter: filter, descending: descending, after: cursor, limit: limit)

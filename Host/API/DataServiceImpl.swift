@@ -11,7 +11,7 @@ import ViamProtos
 
 /// The part of `viam.app.data.v1.DataService` Ferry serves: TabularDataByMQL, TabularDataBySQL,
 /// ExportTabularData, the MongoDB endpoint's ConfigureDatabaseUser and GetDatabaseConnection, and the
-/// binary-data and deletion RPCs of `DataServiceImpl+Binary`. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
+/// binary-data and deletion RPCs of `DataServiceImpl+Binary`, TabularDataByFilter and GetLatestTabularData. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
 /// nobody registered).
 struct DataServiceImpl: RegistrableRPCService {
     typealias Service = Viam_App_Data_V1_DataService
@@ -65,6 +65,7 @@ struct DataServiceImpl: RegistrableRPCService {
             }
         }
         registerBinaryMethods(with: &router)
+        registerTabularMethods(with: &router)
     }
 
     func tabularDataByMQL(_ request: Viam_App_Data_V1_TabularDataByMQLRequest) async throws -> Viam_App_Data_V1_TabularDataByMQLResponse {

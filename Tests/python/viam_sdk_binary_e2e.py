@@ -1,7 +1,7 @@
 """Browsing, tagging and deleting binary data with the published Viam Python SDK (viam-sdk 0.85.1,
 unmodified) against the real `ferry serve` over TLS: binary_data_by_filter paged to the end with
 `last`, count_only, the filter fields, binary_data_by_ids, tags, another organisation's ids, roles,
-deletion by ids and by filter, and delete_tabular_data.
+deletion by ids and by filter; tabular_data_by_filter, get_latest_tabular_data and delete_tabular_data.
 
 Run by the Swift test suite (EndToEndTests/ViamSDKTests.swift):
     python3 Tests/python/viam_sdk_binary_e2e.py /path/to/ferry
@@ -147,6 +147,33 @@ async def main(data, port, metrics_port):
     await dc.tabular_data_capture_upload(
         tabular_data=[{"readings": {"v": i}} for i in range(5)], part_id="part-0", component_type="rdk:component:sensor",
         component_name="thermo", method_name="Readings", data_request_times=old + recent)
+    # tabular_data_by_filter pages to the end with `last`; get_latest_tabular_data finds the newest.
+    thermo = create_filter(component_name="thermo")
+    rows, last, pages = [], None, 0
+    while pages < 10:
+        page, n, last = await viewer.tabular_data_by_filter(thermo, limit=2, last=last, sort_order=Order.ORDER_ASCENDING)
+        if not page:
+            break
+        pages += 1
+        rows.extend(page)
+    check([r.data["readings"]["v"] for r in rows] == [2, 1, 0, 4, 3] and pages == 3,
+          f"tabular_data_by_filter pages to the end by time received: {[r.data for r in rows]} in {pages} pages")
+    check(all(r.metadata.component_name == "thermo" and r.metadata.part_id == "part-0" and r.metadata.organization_id == org
+              for r in rows), "each row has its capture metadata")
+    check(rows[0].time_requested.replace(tzinfo=timezone.utc) < now - timedelta(days=39), "rows carry their capture time")
+    _, n, _ = await viewer.tabular_data_by_filter(thermo, count_only=True)
+    check(n == 5, f"tabular count_only: {n}")
+    recent_only, _, _ = await viewer.tabular_data_by_filter(create_filter(component_name="thermo", start_time=now - timedelta(days=1)))
+    check(sorted(r.data["readings"]["v"] for r in recent_only) == [3, 4], "tabular capture interval")
+    none, _, _ = await viewer.tabular_data_by_filter(create_filter(organization_ids=[rival_org]))
+    check(none == [], "tabular data of another organisation: none")
+    latest = await viewer.get_latest_tabular_data(
+        part_id="part-0", resource_name="thermo", resource_api="rdk:component:sensor", method_name="Readings")
+    check(latest is not None and latest[2] == {"readings": {"v": 3}}, f"get_latest_tabular_data: {latest}")
+    missing = await viewer.get_latest_tabular_data(
+        part_id="part-0", resource_name="nothing", resource_api="rdk:component:sensor", method_name="Readings")
+    check(missing is None, "get_latest_tabular_data of a resource without readings: None")
+
     await refused(viewer.delete_tabular_data(org, 30), Status.PERMISSION_DENIED, "a viewer deleting tabular data")
     await refused(dc.delete_tabular_data(rival_org, 0), Status.PERMISSION_DENIED, "deleting another organisation's tabular data")
     check(await dc.delete_tabular_data(org, 30) == 3, "delete_tabular_data deletes readings older than 30 days")
