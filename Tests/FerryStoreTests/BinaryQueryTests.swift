@@ -1,6 +1,7 @@
 import FerryBSON
 import FerryStore
 import Foundation
+import FerryTestSupport
 import StoreTestSupport
 import Testing
 
@@ -214,6 +215,32 @@ import Testing
         #expect(try await f.store.deleteReadings(organizationID: f.orgB, capturedBefore: nil) == 10)
         #expect(try await f.store.invalidations(organizationID: f.orgB, source: "readings", after: before, limit: 100).isEmpty,
                 "an organisation without a backfill pipeline logs nothing")
+    }
+
+    /// Pages are read through the capture-time index rather than sorting the organisation's payloads.
+    @Test func pagesReadTheCaptureTimeIndex() async throws {
+        let f = try await StoreFixture.make(.sqlite)
+        defer { f.remove() }
+        var filter = BinaryFilter()
+        filter.tags = .tagged
+        for descending in [false, true] {
+            let plan = try await f.sqlite.binaryPageQueryPlan(organizationID: f.orgA, filter: filter, descending: descending).joined(separator: "; ")
+            #expect(plan.contains("binary_data_by_capture") && !plan.contains("TEMP B-TREE"), "\(plan)")
+        }
+        let p = try await StoreFixture.make(.postgres)
+        defer { p.remove() }
+        guard case .database(let url) = p.testStore.location else {
+            Issue.record("a PostgreSQL test store has a database URL")
+            return
+        }
+        let name = TestPostgres.databaseName(of: url)
+        let plan = try TestPostgres.psql(
+            """
+            SET enable_seqscan = off;
+            EXPLAIN SELECT id FROM binary_data WHERE organization_id = '\(p.orgA)' AND (time_requested, id COLLATE "C") < (5, 'x')
+            ORDER BY time_requested DESC, id COLLATE "C" DESC LIMIT 10
+            """, database: name)
+        #expect(plan.contains("binary_data_by_capture") && !plan.contains("Sort"), "\(plan)")
     }
 
     @Test(arguments: StoreBackend.all) func badInputIsRefused(_ backend: StoreBackend) async throws {

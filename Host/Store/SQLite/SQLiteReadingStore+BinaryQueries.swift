@@ -17,11 +17,7 @@ extension SQLiteReadingStore {
             query.sql += descending ? " AND (time_requested, id) < (?, ?)" : " AND (time_requested, id) > (?, ?)"
             query.arguments += [cursor.timeRequested, cursor.id]
         }
-        let direction = descending ? "DESC" : "ASC"
-        let sql = """
-            SELECT \(Self.binarySelectList) FROM binary_data WHERE \(query.sql)
-            ORDER BY time_requested \(direction), id \(direction) LIMIT ?
-            """
+        let sql = Self.pageSelect(query.sql, descending: descending)
         // One extra row tells whether another page follows without a second query.
         let arguments = query.arguments + [limit + 1]
         let directory = dataDirectory
@@ -134,6 +130,24 @@ extension SQLiteReadingStore {
             try db.execute(sql: "DELETE FROM readings WHERE \(sql)", arguments: bound)
             return db.changesCount
         }
+    }
+
+    /// The plan of a page query, for the tests that it reads the capture-time index.
+    public func binaryPageQueryPlan(organizationID: String, filter: BinaryFilter, descending: Bool) async throws -> [String] {
+        guard let query = Self.binaryWhere(organizationID: organizationID, filter: filter) else { return [] }
+        let sql = "EXPLAIN QUERY PLAN " + Self.pageSelect(query.sql, descending: descending)
+        return try await read("explaining a binary data query") { db in
+            try Row.fetchAll(db, sql: sql, arguments: query.arguments + [10]).map { $0["detail"] }
+        }
+    }
+
+    /// A page's SELECT under `condition`, in `(time_requested, id)` order, its limit bound last.
+    static func pageSelect(_ condition: String, descending: Bool) -> String {
+        let direction = descending ? "DESC" : "ASC"
+        return """
+            SELECT \(binarySelectList) FROM binary_data WHERE \(condition)
+            ORDER BY time_requested \(direction), id \(direction) LIMIT ?
+            """
     }
 
     // MARK: Statements
