@@ -8,7 +8,8 @@ import GRPCProtobuf
 import SwiftProtobuf
 import ViamProtos
 
-/// DataService's binary-data RPCs (browse, fetch by id, tag, delete) and DeleteTabularData.
+/// DataService's binary-data RPCs (browse, fetch by id, tag, list tags and bounding-box labels,
+/// delete) and DeleteTabularData.
 /// Viewers read, operators and owners tag, only owners delete. Every call is confined to the
 /// caller's organisation: a filter naming others matches nothing, and an id of another
 /// organisation is answered like an unknown one (NOT_FOUND).
@@ -24,6 +25,7 @@ extension DataServiceImpl {
         unary(&router, Service.Method.RemoveTagsFromBinaryDataByIDs.descriptor, removeTagsFromBinaryDataByIDs)
         unary(&router, Service.Method.RemoveTagsFromBinaryDataByFilter.descriptor, removeTagsFromBinaryDataByFilter)
         unary(&router, Service.Method.TagsByFilter.descriptor, tagsByFilter)
+        unary(&router, Service.Method.BoundingBoxLabelsByFilter.descriptor, boundingBoxLabelsByFilter)
         unary(&router, Service.Method.DeleteBinaryDataByIDs.descriptor, deleteBinaryDataByIDs)
         unary(&router, Service.Method.DeleteBinaryDataByFilter.descriptor, deleteBinaryDataByFilter)
         unary(&router, Service.Method.DeleteTabularData.descriptor, deleteTabularData)
@@ -132,6 +134,16 @@ extension DataServiceImpl {
         return response
     }
 
+    func boundingBoxLabelsByFilter(_ request: Viam_App_Data_V1_BoundingBoxLabelsByFilterRequest) async throws
+        -> Viam_App_Data_V1_BoundingBoxLabelsByFilterResponse
+    {
+        let caller = try Caller.require(.viewer, to: "listing bounding box labels")
+        let filter = try BinaryFilterConversion.filter(request.filter)
+        var response = Viam_App_Data_V1_BoundingBoxLabelsByFilterResponse()
+        response.labels = try await storeCall { try await store.boundingBoxLabels(organizationID: caller.organizationID, filter: filter) }
+        return response
+    }
+
     func deleteBinaryDataByIDs(_ request: Viam_App_Data_V1_DeleteBinaryDataByIDsRequest) async throws
         -> Viam_App_Data_V1_DeleteBinaryDataByIDsResponse
     {
@@ -206,7 +218,7 @@ extension DataServiceImpl {
 /// Viam's binary-data messages in the store's terms and back. Pure, so it is tested on its own.
 enum BinaryFilterConversion {
     /// The store filter of Viam's `Filter`. Names (`robot_name`, `part_name`) are refused: Ferry
-    /// records machine and part ids, not names. Datasets and bounding-box labels are not served yet.
+    /// records machine and part ids, not names. Datasets are not served yet.
     static func filter(_ f: Viam_App_Data_V1_Filter) throws(RPCError) -> BinaryFilter {
         if !f.robotName.isEmpty || !f.partName.isEmpty {
             throw RPCError(
@@ -214,7 +226,6 @@ enum BinaryFilterConversion {
                 message: "filter.\(f.robotName.isEmpty ? "part_name" : "robot_name") is not supported: Ferry records machine and part ids, not names; filter by robot_id or part_id")
         }
         if !f.datasetID.isEmpty { throw RPCError(code: .unimplemented, message: "filtering by filter.dataset_id is not supported yet (Ferry has no datasets)") }
-        if !f.bboxLabels.isEmpty { throw RPCError(code: .unimplemented, message: "filtering by filter.bbox_labels is not supported yet") }
         var filter = BinaryFilter()
         // The store confines every call to the caller's organisation; naming only others matches nothing.
         if !f.organizationIds.isEmpty { filter.columns.restrict(.organizationID, to: Set(f.organizationIds)) }
@@ -226,6 +237,7 @@ enum BinaryFilterConversion {
             filter.columns.restrict(column, to: [value])
         }
         if !f.mimeType.isEmpty { filter.mimeTypes = Set(f.mimeType) }
+        if !f.bboxLabels.isEmpty { filter.boundingBoxLabels = Set(f.bboxLabels) }
         if f.hasInterval {
             // Viam's capture interval is [start, end) of the capture time.
             if f.interval.hasStart {

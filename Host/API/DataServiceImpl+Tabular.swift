@@ -116,12 +116,15 @@ extension DataServiceImpl {
         }
     }
 
-    /// Viam's `Filter` for readings: what `BinaryFilterConversion` reads, without MIME types
-    /// (readings have none) and, for now, without tags.
+    /// Viam's `Filter` for readings: what `BinaryFilterConversion` reads, without MIME types and
+    /// bounding-box labels (readings have neither) and, for now, without tags.
     static func readingFilter(_ f: Viam_App_Data_V1_Filter) throws(RPCError) -> ReadingFilter {
         let filter = try BinaryFilterConversion.filter(f)
         if filter.mimeTypes != nil {
             throw RPCError(code: .invalidArgument, message: "filter.mime_type does not apply to tabular data (readings have no MIME type); leave it empty")
+        }
+        if filter.boundingBoxLabels != nil {
+            throw RPCError(code: .invalidArgument, message: "filter.bbox_labels does not apply to tabular data (readings have no bounding boxes); leave it empty")
         }
         if filter.tags != .any {
             throw RPCError(code: .unimplemented, message: "filtering tabular data by filter.tags_filter is not supported yet; use TabularDataByMQL with a $match on tags")

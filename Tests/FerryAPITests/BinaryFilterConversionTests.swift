@@ -34,13 +34,14 @@ import ViamProtos
         f.interval.start = Google_Protobuf_Timestamp(seconds: 1_700_000_000, nanos: 250_000_000)
         f.interval.end = Google_Protobuf_Timestamp(seconds: 1_700_000_060)
         f.tagsFilter.tags = ["a", "b"]
+        f.bboxLabels = ["ball"]
         let filter = try BinaryFilterConversion.filter(f)
         #expect(filter.columns.allowed[.organizationID] == ["org-a"])
         #expect(filter.columns.allowed[.locationID] == ["loc-1", "loc-2"])
         #expect(filter.columns.allowed[.robotID] == ["robot"] && filter.columns.allowed[.partID] == ["part"])
         #expect(filter.columns.allowed[.componentName] == ["cam"] && filter.columns.allowed[.componentType] == ["rdk:component:camera"])
         #expect(filter.columns.allowed[.methodName] == ["ReadImage"])
-        #expect(filter.mimeTypes == ["image/png"])
+        #expect(filter.mimeTypes == ["image/png"] && filter.boundingBoxLabels == ["ball"])
         #expect(filter.columns.timeRequested == TimeBounds(from: 1_700_000_000_250, through: 1_700_000_059_999), "[start, end)")
         #expect(filter.tags == .matchAny(["a", "b"]), "create_filter(tags=…) leaves the type unspecified: match any")
         #expect(filter.admits(organizationID: "org-a") && !filter.admits(organizationID: "org-b"))
@@ -70,9 +71,6 @@ import ViamProtos
         #expect(status { _ = try BinaryFilterConversion.filter(f) } == .invalidArgument)
         f = Viam_App_Data_V1_Filter()
         f.datasetID = "d"
-        #expect(status { _ = try BinaryFilterConversion.filter(f) } == .unimplemented)
-        f = Viam_App_Data_V1_Filter()
-        f.bboxLabels = ["ball"]
         #expect(status { _ = try BinaryFilterConversion.filter(f) } == .unimplemented)
         f = Viam_App_Data_V1_Filter()
         f.interval.start = Google_Protobuf_Timestamp(seconds: .max, nanos: 0)

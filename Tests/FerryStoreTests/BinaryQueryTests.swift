@@ -196,6 +196,39 @@ import Testing
         #expect(try await f.store.readings(organizationID: f.orgB, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil).count == 4)
     }
 
+    @Test(arguments: StoreBackend.all) func boundingBoxLabelsFilterAndList(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        func box(_ label: String) -> BSON {
+            .document(["label": .string(label), "x_min_normalized": 0.1, "y_min_normalized": 0.2, "x_max_normalized": 0.3, "y_max_normalized": 0.4])
+        }
+        let boxes: [[String]] = [["ball", "cup"], ["ball"], ["dog"], []]
+        var records: [BinaryRecord] = []
+        for (i, labels) in boxes.enumerated() {
+            var metadata = Self.metadata(i, org: f.orgA)
+            if !labels.isEmpty { metadata.annotations = ["bboxes": .array(labels.map(box)), "classifications": [["label": "scene"]]] }
+            records.append(try await f.store.storeBinary(metadata, bytes: [1]))
+        }
+        _ = try await f.store.storeBinary(Self.metadata(0, org: f.orgB), bytes: [1])  // no annotations, other organisation
+        var ball = BinaryFilter()
+        ball.boundingBoxLabels = ["ball", "fish"]
+        let balls = try await Self.allPages(f, ball, limit: 1).0
+        #expect(Set(balls.map(\.id)) == [records[0].id, records[1].id])
+        #expect(balls.allSatisfy { ball.matches($0) } && !ball.matches(records[2]) && !ball.matches(records[3]))
+        #expect(try await f.store.binaryCount(organizationID: f.orgA, filter: ball).count == 2)
+        #expect(try await f.store.boundingBoxLabels(organizationID: f.orgA, filter: .all) == ["ball", "cup", "dog"])
+        var dogOrCup = BinaryFilter()
+        dogOrCup.boundingBoxLabels = ["dog", "cup"]
+        #expect(try await f.store.boundingBoxLabels(organizationID: f.orgA, filter: dogOrCup) == ["ball", "cup", "dog"])
+        var jpeg = BinaryFilter()
+        jpeg.mimeTypes = ["image/jpeg"]  // payloads 0 and 2
+        #expect(try await f.store.boundingBoxLabels(organizationID: f.orgA, filter: jpeg) == ["ball", "cup", "dog"])
+        #expect(try await f.store.boundingBoxLabels(organizationID: f.orgB, filter: .all) == [])
+        var none = BinaryFilter()
+        none.boundingBoxLabels = []
+        #expect(try await f.store.binaryCount(organizationID: f.orgA, filter: none).count == 0)
+    }
+
     /// A pipeline with backfill re-runs the windows that lost readings, as it does for late data.
     @Test(arguments: StoreBackend.all) func deletedReadingsInvalidateTheirMinutes(_ backend: StoreBackend) async throws {
         let f = try await StoreFixture.make(backend)

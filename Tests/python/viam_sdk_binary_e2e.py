@@ -1,6 +1,6 @@
 """Browsing, tagging and deleting binary data with the published Viam Python SDK (viam-sdk 0.85.1,
 unmodified) against the real `ferry serve` over TLS: binary_data_by_filter paged to the end with
-`last`, count_only, the filter fields, binary_data_by_ids, tags, another organisation's ids, roles,
+`last`, count_only, the filter fields, binary_data_by_ids, tags, bounding-box labels, another organisation's ids, roles,
 deletion by ids and by filter; tabular_data_by_filter, get_latest_tabular_data and delete_tabular_data.
 
 Run by the Swift test suite (EndToEndTests/ViamSDKTests.swift):
@@ -14,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 try:
     from grpclib import Status
     from grpclib.exceptions import GRPCError
-    from viam.proto.app.data import Filter, Order, TagsFilter, TagsFilterType
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from viam.proto.app.data import Annotations, BoundingBox, Filter, Order, TagsFilter, TagsFilterType
+    from viam.proto.app.datasync import DataCaptureUploadRequest, DataType, SensorData, SensorMetadata, UploadMetadata
     from viam.utils import create_filter
 except ImportError:
     print("viam-sdk is not installed: pip install viam-sdk==0.85.1 (CI's .ci/run does)")
@@ -140,6 +142,27 @@ async def main(data, port, metrics_port):
         check(len(payloads) == 4, f"the deleted payload files are gone: {payloads}")
     check(await count(rival.data_client, Filter()) == 1, "the other organisation keeps its data")
 
+    # Bounding boxes (a vision service's detections, uploaded with the image as a Ferry host does):
+    # the SDK has no helper for annotated uploads, so its own DataSync stub sends them.
+    for labels in (["ball", "cup"], ["ball"]):
+        stamp = Timestamp(seconds=int(BASE.timestamp()))
+        boxes = [BoundingBox(label=label, x_min_normalized=0.1, y_min_normalized=0.2, x_max_normalized=0.3, y_max_normalized=0.4)
+                 for label in labels]
+        await dc._data_sync_client.DataCaptureUpload(DataCaptureUploadRequest(
+            metadata=UploadMetadata(part_id="part-0", component_type="rdk:component:camera", component_name="cam-v",
+                                    method_name="ReadImage", type=DataType.DATA_TYPE_BINARY_SENSOR, file_extension=".jpg",
+                                    mime_type="image/jpeg"),
+            sensor_contents=[SensorData(metadata=SensorMetadata(time_requested=stamp, time_received=stamp,
+                                                                annotations=Annotations(bboxes=boxes)), binary=b"jpeg")]),
+            metadata=dc._metadata)
+    check(await viewer.bounding_box_labels_by_filter() == ["ball", "cup"], "bounding_box_labels_by_filter lists each label once")
+    check(await viewer.bounding_box_labels_by_filter(create_filter(organization_ids=[rival_org])) == [], "no labels of another organisation")
+    check(await count(dc, create_filter(bbox_labels=["cup"])) == 1, "filter by a bounding box label")
+    labelled, _, _ = await dc.binary_data_by_filter(create_filter(bbox_labels=["ball"]), include_binary_data=False)
+    check(len(labelled) == 2 and all("ball" in [b.label for b in d.metadata.annotations.bboxes] for d in labelled),
+          "images come back with their bounding boxes")
+    check(await dc.delete_binary_data_by_filter(create_filter(component_name="cam-v")) == 2, "the labelled images are deleted")
+
     # delete_tabular_data: readings captured more than N days ago; 0 deletes the rest.
     now = datetime.now(timezone.utc)
     old = [(now - timedelta(days=40, minutes=i), now - timedelta(days=40, minutes=i) + timedelta(seconds=1)) for i in range(3)]
@@ -167,6 +190,8 @@ async def main(data, port, metrics_port):
     check(sorted(r.data["readings"]["v"] for r in recent_only) == [3, 4], "tabular capture interval")
     none, _, _ = await viewer.tabular_data_by_filter(create_filter(organization_ids=[rival_org]))
     check(none == [], "tabular data of another organisation: none")
+    await refused(viewer.tabular_data_by_filter(create_filter(bbox_labels=["ball"])), Status.INVALID_ARGUMENT,
+                  "a bounding box label filter on readings", "bbox_labels")
     latest = await viewer.get_latest_tabular_data(
         part_id="part-0", resource_name="thermo", resource_api="rdk:component:sensor", method_name="Readings")
     check(latest is not None and latest[2] == {"readings": {"v": 3}}, f"get_latest_tabular_data: {latest}")

@@ -1,3 +1,5 @@
+import FerryBSON
+
 /// Which binary payloads a browse, tag or delete applies to: Viam's `viam.app.data.v1.Filter` for
 /// binary data, within one organisation (every method of `BinaryQueries` takes the caller's
 /// organisation; an organisation restriction in `columns` that excludes it matches nothing).
@@ -8,6 +10,8 @@ public struct BinaryFilter: Sendable, Hashable {
     /// The MIME types a payload may have; nil for any.
     public var mimeTypes: Set<String>?
     public var tags = TagCondition.any
+    /// Labels of which a payload must have at least one bounding box (in its annotations); nil for any.
+    public var boundingBoxLabels: Set<String>?
 
     public init() {}
 
@@ -23,7 +27,7 @@ public struct BinaryFilter: Sendable, Hashable {
 
     /// True when no payload can match, so a query need not run.
     public var matchesNothing: Bool {
-        if columns.matchesNothing || mimeTypes?.isEmpty == true { return true }
+        if columns.matchesNothing || mimeTypes?.isEmpty == true || boundingBoxLabels?.isEmpty == true { return true }
         if case .matchAny(let tags) = tags, tags.isEmpty { return true }
         return false
     }
@@ -44,12 +48,20 @@ public struct BinaryFilter: Sendable, Hashable {
         for (column, allowed) in columns.allowed where !allowed.contains(values[column] ?? "") { return false }
         guard columns.timeRequested.contains(m.timeRequested), columns.timeReceived.contains(m.timeReceived) else { return false }
         if let mimeTypes, !mimeTypes.contains(m.mimeType) { return false }
+        if let labels = boundingBoxLabels, !m.boundingBoxLabels.contains(where: labels.contains) { return false }
         switch tags {
         case .any: return true
         case .matchAny(let wanted): return m.tags.contains { wanted.contains($0) }
         case .tagged: return !m.tags.isEmpty
         case .untagged: return m.tags.isEmpty
         }
+    }
+}
+
+extension BinaryMetadata {
+    /// The labels of the bounding boxes in the annotations, in order (with repeats).
+    public var boundingBoxLabels: [String] {
+        (annotations?["bboxes"]?.arrayValue ?? []).compactMap { $0.documentValue?["label"]?.stringValue }
     }
 }
 
@@ -105,6 +117,8 @@ public protocol BinaryQueries: Sendable {
     func removeBinaryTags(_ tags: [String], organizationID: String, filter: BinaryFilter) async throws -> Int
     /// The distinct tags of the matching payloads, sorted.
     func binaryTags(organizationID: String, filter: BinaryFilter) async throws -> [String]
+    /// The distinct labels of the bounding boxes of the matching payloads, sorted.
+    func boundingBoxLabels(organizationID: String, filter: BinaryFilter) async throws -> [String]
     /// Deletes the payloads (metadata and bytes); returns how many were deleted.
     func deleteBinaries(organizationID: String, ids: [String]) async throws -> Int
     func deleteBinaries(organizationID: String, filter: BinaryFilter) async throws -> Int
@@ -142,6 +156,7 @@ extension StoreChecks {
         for values in filter.columns.allowed.values { for v in values { try validate(text: v, what: "a filter value") } }
         for v in filter.mimeTypes ?? [] { try validate(text: v, what: "a MIME type of the filter") }
         if case .matchAny(let tags) = filter.tags { for v in tags { try validate(text: v, what: "a tag of the filter") } }
+        for v in filter.boundingBoxLabels ?? [] { try validate(text: v, what: "a bounding box label of the filter") }
     }
 }
 

@@ -78,6 +78,20 @@ extension PostgresStore {
         return try await rows("listing tags of binary data", query.query(sql)).map { try $0.decode(String.self) }.sorted()
     }
 
+    /// A payload's bounding boxes as a jsonb array (annotations are relaxed Extended JSON text).
+    static let boundingBoxes = "COALESCE(binary_data.annotations::jsonb -> 'bboxes', '[]'::jsonb)"
+
+    public func boundingBoxLabels(organizationID: String, filter: BinaryFilter) async throws -> [String] {
+        try StoreChecks.validate(filter: filter)
+        guard let query = BinaryCondition(organizationID: organizationID, filter: filter) else { return [] }
+        let sql = """
+            SELECT DISTINCT b ->> 'label' FROM binary_data, jsonb_array_elements(\(Self.boundingBoxes)) AS b
+            WHERE \(query.sql) AND jsonb_typeof(b -> 'label') = 'string'
+            """
+        // Sorted here, not by the database's collation, so both backends list labels alike.
+        return try await rows("listing bounding box labels of binary data", query.query(sql)).map { try $0.decode(String.self) }.sorted()
+    }
+
     public func deleteBinaries(organizationID: String, ids: [String]) async throws -> Int {
         try StoreChecks.validate(ids: ids)
         return try await deleteBinaries(BinaryCondition(organizationID: organizationID, ids: ids))
@@ -208,6 +222,10 @@ struct BinaryCondition {
         case .matchAny(let tags): clauses.append("tags ?| \(bind(tags.sorted()))::text[]")
         case .tagged: clauses.append("tags <> '[]'::jsonb")
         case .untagged: clauses.append("tags = '[]'::jsonb")
+        }
+        if let labels = filter.boundingBoxLabels {
+            clauses.append(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(\(PostgresStore.boundingBoxes)) AS b WHERE b ->> 'label' = ANY(\(bind(labels.sorted()))))")
         }
     }
 }

@@ -95,6 +95,22 @@ extension SQLiteReadingStore {
         }
     }
 
+    public func boundingBoxLabels(organizationID: String, filter: BinaryFilter) async throws -> [String] {
+        try StoreChecks.validate(filter: filter)
+        guard let query = Self.binaryWhere(organizationID: organizationID, filter: filter) else { return [] }
+        let labels = try await read("listing bounding box labels of binary data") { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT json_extract(b.value, '$.label') FROM (SELECT annotations FROM binary_data WHERE \(query.sql)) AS d,
+                        json_each(d.annotations, '$.bboxes') AS b
+                    WHERE json_type(b.value, '$.label') = 'text'
+                    """,
+                arguments: query.arguments)
+        }
+        return labels.sorted()
+    }
+
     public func deleteBinaries(organizationID: String, ids: [String]) async throws -> Int {
         try StoreChecks.validate(ids: ids)
         return try await deleteBinaries(where: Self.idsWhere(organizationID: organizationID, ids: ids))
@@ -175,6 +191,13 @@ extension SQLiteReadingStore {
         // Stored tags are always written by `ReadingEncoding.tagsJSON`, which writes none as `[]`.
         case .tagged: condition.sql += " AND tags <> '[]'"
         case .untagged: condition.sql += " AND tags = '[]'"
+        }
+        if let labels = filter.boundingBoxLabels {
+            condition.sql += """
+                 AND EXISTS (SELECT 1 FROM json_each(binary_data.annotations, '$.bboxes') AS b
+                    WHERE json_extract(b.value, '$.label') IN (SELECT value FROM json_each(?)))
+                """
+            condition.arguments += [ReadingEncoding.tagsJSON(labels.sorted())]
         }
         return condition
     }
