@@ -10,7 +10,8 @@ import ViamGRPC
 import ViamProtos
 
 /// The part of `viam.app.data.v1.DataService` Ferry serves: TabularDataByMQL, TabularDataBySQL,
-/// ExportTabularData, and the MongoDB endpoint's ConfigureDatabaseUser and GetDatabaseConnection. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
+/// ExportTabularData, the MongoDB endpoint's ConfigureDatabaseUser and GetDatabaseConnection, and the
+/// binary-data and deletion RPCs of `DataServiceImpl+Binary`, TabularDataByFilter and GetLatestTabularData. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
 /// nobody registered).
 struct DataServiceImpl: RegistrableRPCService {
     typealias Service = Viam_App_Data_V1_DataService
@@ -63,6 +64,8 @@ struct DataServiceImpl: RegistrableRPCService {
                 return [:]
             }
         }
+        registerBinaryMethods(with: &router)
+        registerTabularMethods(with: &router)
     }
 
     func tabularDataByMQL(_ request: Viam_App_Data_V1_TabularDataByMQLRequest) async throws -> Viam_App_Data_V1_TabularDataByMQLResponse {

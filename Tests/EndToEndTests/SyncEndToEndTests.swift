@@ -311,8 +311,7 @@ final class SyncRig: @unchecked Sendable {
 
     func stopHost() throws {
         guard let host else { return }
-        host.signal(SIGTERM)
-        let result = host.wait()
+        let result = host.terminateOnceUp()
         #expect(result.status == 0, "ferry run did not stop cleanly:\n\(log("host.log").suffix(3000))")
         self.host = nil
     }

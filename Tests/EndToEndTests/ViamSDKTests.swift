@@ -35,7 +35,7 @@ import Testing
         python.environment = environment
         let log = try TemporaryDirectory("ferry-viam-sdk-script")
         defer { log.remove() }
-        FileManager.default.createFile(atPath: log.file("output"), contents: nil)
+        _ = FileManager.default.createFile(atPath: log.file("output"), contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log.file("output")))
         python.standardOutput = output
         python.standardError = output
@@ -54,6 +54,13 @@ import Testing
     @Test(arguments: Backend.allCases) func publishedPythonSDKWorksAgainstFerryServe(_ backend: Backend) async throws {
         let result = try await Self.runScript("viam_sdk_e2e.py", backend: backend)
         #expect(result.status == 0, "viam-sdk end-to-end checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
+    /// Binary data browsed with `last`, filtered, fetched by id, tagged and deleted; DeleteTabularData.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKBrowsesTagsAndDeletesBinaryData(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_binary_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk binary data checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
     }
 

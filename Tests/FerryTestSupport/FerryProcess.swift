@@ -8,6 +8,8 @@ public final class FerryProcess: @unchecked Sendable {
     let stdoutPipe = Pipe()
     let stderrPipe = Pipe()
     let logPath: String?
+    /// Where this process's output begins in `logPath` (processes of one test may share a log).
+    let logOffset: UInt64
 
     /// `log`: send stdout and stderr to this file instead of pipes, for long-running processes
     /// whose output nobody reads while they run (a full pipe would block them). `executable`:
@@ -26,15 +28,31 @@ public final class FerryProcess: @unchecked Sendable {
         if let log {
             if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            handle.seekToEndOfFile()
+            logOffset = handle.seekToEndOfFile()
             process.standardOutput = handle
             process.standardError = handle
         } else {
+            logOffset = 0
             process.standardOutput = stdoutPipe
             process.standardError = stderrPipe
         }
         process.standardInput = FileHandle.nullDevice
         try process.run()
+    }
+
+    /// What this process has written to its log so far ("" without a log).
+    public func loggedOutput() -> String {
+        guard let logPath, let data = FileManager.default.contents(atPath: logPath), data.count >= logOffset else { return "" }
+        return String(decoding: data.dropFirst(Int(logOffset)), as: UTF8.self)
+    }
+
+    /// Sends SIGTERM once `ferry run` or `ferry serve` says it is up (its signal handling is in
+    /// place by then: a SIGTERM during start-up, before the process can catch it, would kill it
+    /// with status 15), and waits for it to exit.
+    public func terminateOnceUp(marker: String = "Ctrl-C to stop") -> (status: Int32, stdout: String, stderr: String) {
+        _ = eventually(timeout: 120) { loggedOutput().contains(marker) }
+        signal(SIGTERM)
+        return wait()
     }
 
     /// Runs to completion and returns (status, stdout, stderr). `executable`: another program

@@ -217,5 +217,11 @@ enum PostgresSchema {
                     updated_at bigint NOT NULL
                 );
                 """),
+        Migration(
+            name: "v6-binary-by-capture-time",
+            sql: """
+                -- Binary data is browsed page by page in (time_requested, id) order, ids in byte order.
+                CREATE INDEX binary_data_by_capture ON binary_data (organization_id, time_requested, id COLLATE "C");
+                """),
     ]
 }

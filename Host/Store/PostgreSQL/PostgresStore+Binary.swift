@@ -68,6 +68,11 @@ extension PostgresStore {
         let query = PostgresQuery(
             unsafeSQL: "SELECT \(Self.binaryColumns) FROM binary_data WHERE organization_id = $1 AND \(column) = $2", binds: binds)
         guard let row = try await rows("looking up binary data", query).first else { return nil }
+        return try Self.binaryRecord(row)
+    }
+
+    /// A row of `binaryColumns` as a record.
+    static func binaryRecord(_ row: PostgresRow) throws -> BinaryRecord {
         let c = row.makeRandomAccess()
         let tags = try Self.tags(c[16]).compactMap(\.stringValue)
         let metadata = BinaryMetadata(

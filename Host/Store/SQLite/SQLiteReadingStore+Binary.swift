@@ -82,25 +82,27 @@ extension SQLiteReadingStore {
         let directory = dataDirectory
         return try await read("looking up binary data") { db in
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT id, organization_id, location_id, robot_id, part_id, component_type, component_name,
-                        method_name, file_id, file_name, file_extension, mime_type, size, sha256, time_requested,
-                        time_received, tags, path, annotations
-                    FROM binary_data WHERE organization_id = ? AND \(condition)
-                    """,
+                db, sql: "SELECT \(Self.binarySelectList) FROM binary_data WHERE organization_id = ? AND \(condition)",
                 arguments: [organizationID, key])
-            guard let row else { return nil }
-            let tags = try ReadingEncoding.tags(fromJSON: row[16]).compactMap(\.stringValue)
-            let annotations = try (row[18] as String?).map { try BSONDocument(extendedJSON: $0) }
-            let metadata = BinaryMetadata(
-                organizationID: row[1], locationID: row[2], robotID: row[3], partID: row[4], componentType: row[5],
-                componentName: row[6], methodName: row[7], fileName: row[9], fileExtension: row[10], mimeType: row[11],
-                timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8], annotations: annotations)
-            return BinaryRecord(
-                id: row[0], metadata: metadata, size: row[12], sha256: row[13],
-                path: Self.absolute(row[17], in: directory), isNew: false)
+            return try row.map { try Self.binaryRecord($0, directory: directory) }
         }
+    }
+
+    static let binarySelectList = """
+        id, organization_id, location_id, robot_id, part_id, component_type, component_name, method_name, file_id, \
+        file_name, file_extension, mime_type, size, sha256, time_requested, time_received, tags, path, annotations
+        """
+
+    /// A row of `binarySelectList` as a record.
+    static func binaryRecord(_ row: Row, directory: String) throws -> BinaryRecord {
+        let tags = try ReadingEncoding.tags(fromJSON: row[16]).compactMap(\.stringValue)
+        let annotations = try (row[18] as String?).map { try BSONDocument(extendedJSON: $0) }
+        let metadata = BinaryMetadata(
+            organizationID: row[1], locationID: row[2], robotID: row[3], partID: row[4], componentType: row[5],
+            componentName: row[6], methodName: row[7], fileName: row[9], fileExtension: row[10], mimeType: row[11],
+            timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8], annotations: annotations)
+        return BinaryRecord(
+            id: row[0], metadata: metadata, size: row[12], sha256: row[13], path: absolute(row[17], in: directory), isNew: false)
     }
 
     func absolute(_ relativePath: String) -> String { Self.absolute(relativePath, in: dataDirectory) }

@@ -149,6 +149,10 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v7-binary-by-capture-time") { db in
+            // Binary data is browsed page by page in (time_requested, id) order.
+            try db.execute(sql: "CREATE INDEX binary_data_by_capture ON binary_data(organization_id, time_requested, id)")
+        }
         return migrator
     }
 }
