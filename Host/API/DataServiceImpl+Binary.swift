@@ -54,17 +54,7 @@ extension DataServiceImpl {
             response.totalSizeBytes = UInt64(counted.totalBytes)
             return response
         }
-        var cursor: BinaryCursor?
-        if !dataRequest.last.isEmpty {
-            guard let parsed = BinaryCursor(token: dataRequest.last) else {
-                throw RPCError(
-                    code: .invalidArgument,
-                    message: "data_request.last \(dataRequest.last.debugDescription) is not a page token of this server; pass the `last` of the previous response, or nothing for the first page")
-            }
-            cursor = parsed
-        }
-        let descending = try Self.descending(dataRequest.sortOrder)
-        let limit = dataRequest.limit == 0 ? Self.defaultBinaryPageSize : Int(clamping: dataRequest.limit)
+        let (cursor, descending, limit) = try Self.page(dataRequest, cursor: BinaryCursor.init(token:))
         let page = try await storeCall {
             try await store.binaryPage(organizationID: caller.organizationID, filter: filter, descending: descending, after: cursor, limit: limit)
         }

@@ -35,17 +35,7 @@ extension DataServiceImpl {
             return response
         }
         if dataRequest.last == Self.pastTheEnd { return response }
-        var cursor: ReadingCursor?
-        if !dataRequest.last.isEmpty {
-            guard let parsed = ReadingCursor(token: dataRequest.last) else {
-                throw RPCError(
-                    code: .invalidArgument,
-                    message: "data_request.last \(dataRequest.last.debugDescription) is not a page token of this server; pass the `last` of the previous response, or nothing for the first page")
-            }
-            cursor = parsed
-        }
-        let descending = try Self.descending(dataRequest.sortOrder)
-        let limit = dataRequest.limit == 0 ? Self.defaultBinaryPageSize : Int(clamping: dataRequest.limit)
+        let (cursor, descending, limit) = try Self.page(dataRequest, cursor: ReadingCursor.init(token:))
         let page = try await storeCall {
             try await store.readingsPage(
                 organizationID: caller.organizationID, source: .standard, filter: filter, sortByTimeDescending: descending,
@@ -105,6 +95,23 @@ extension DataServiceImpl {
         if case .datetime(let ms)? = latest["time_received"] { response.timeSynced = DataPipelinesServiceImpl.timestamp(ms) }
         response.payload = StructConversion.struct(from: latest["data"]?.documentValue ?? [:])
         return response
+    }
+
+    /// A page request: where it starts (`last` as a cursor, nil for the first page), which way, how many.
+    static func page<Cursor>(_ request: Viam_App_Data_V1_DataRequest, cursor parse: (String) -> Cursor?) throws(RPCError)
+        -> (cursor: Cursor?, descending: Bool, limit: Int)
+    {
+        var cursor: Cursor?
+        if !request.last.isEmpty {
+            guard let parsed = parse(request.last) else {
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "data_request.last \(request.last.debugDescription) is not a page token of this server; pass the `last` of the previous response, or nothing for the first page")
+            }
+            cursor = parsed
+        }
+        let limit = request.limit == 0 ? defaultBinaryPageSize : Int(clamping: request.limit)
+        return (cursor, try descending(request.sortOrder), limit)
     }
 
     static func descending(_ order: Viam_App_Data_V1_Order) throws(RPCError) -> Bool {
