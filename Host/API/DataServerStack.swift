@@ -5,6 +5,7 @@ import FerryStore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The data server with everything that runs beside it, assembled once for `ferry serve` and for
 /// the server `ferry run` embeds: start-up cleanup of the store, the gRPC API, the pipeline
@@ -26,6 +27,8 @@ public struct DataServerStack: Sendable {
     let operators: MQLOperatorRegistry
     let configuration: Configuration
     let logger: Logger
+    /// Set once the gRPC API has bound its port, for `notReady`.
+    private let listening = ListeningFlag()
 
     public init(
         store: any DataStore, operators: MQLOperatorRegistry, configuration: Configuration,
@@ -65,7 +68,12 @@ public struct DataServerStack: Sendable {
                 }
             }
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.run(onListening: onListening) }
+                group.addTask { [listening] in
+                    try await server.run { port in
+                        listening.value.store(true, ordering: .releasing)
+                        onListening(port)
+                    }
+                }
                 if let mongo = configuration.mongo {
                     group.addTask { [store, operators, logger] in
                         // MongoDB clients reconnect; its connections are closed rather than drained.
@@ -88,4 +96,23 @@ public struct DataServerStack: Sendable {
         }
         logger.info("data server stopped")
     }
+}
+
+extension DataServerStack {
+    /// What keeps the server from serving now (for `/readyz`): the gRPC API not listening yet, or
+    /// the store not answering. Empty when ready.
+    public func notReady() async -> [String] {
+        var problems: [String] = []
+        if !listening.value.load(ordering: .acquiring) { problems.append("the gRPC API is not listening yet") }
+        do {
+            _ = try await store.organizations()
+        } catch {
+            problems.append("the store does not answer: \(error)")
+        }
+        return problems
+    }
+}
+
+private final class ListeningFlag: Sendable {
+    let value = Atomic(false)
 }

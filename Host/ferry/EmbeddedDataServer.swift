@@ -29,10 +29,10 @@ enum EmbeddedDataServer {
             ?? ((dataManager.captureDir as NSString).deletingLastPathComponent as NSString).appendingPathComponent("ferry-data")
     }
 
-    /// The server, set up to run as a service of `ferry run`'s group, and how to reach it: the
-    /// endpoint is known once it listens (nil if it stopped first).
+    /// The server, set up to run as a service of `ferry run`'s group; how to reach it (known once
+    /// it listens; nil if it stopped first); and what keeps it from serving, for `/readyz`.
     static func prepare(_ dataManager: DataManagerConfig, plugins: PluginRegistry, logger: Logger) async throws
-        -> (service: any Service, endpoint: @Sendable () async -> GRPCUploader.Endpoint?)
+        -> (service: any Service, endpoint: @Sendable () async -> GRPCUploader.Endpoint?, notReady: @Sendable () async -> [String])
     {
         let directory = dataDirectory(dataManager)
         let store = try await StoreArguments.open(.directory(directory))
@@ -66,7 +66,7 @@ enum EmbeddedDataServer {
             }
             return nil
         }
-        return (service, endpoint)
+        return (service, endpoint, { await stack.notReady().map { "the embedded data server: \($0)" } })
     }
 
     static func loadOrCreateCredentials(_ directory: String, store: any IdentityStore) async throws -> Credentials {

@@ -86,17 +86,12 @@ struct RunCommand: AsyncParsableCommand {
             throw Failure("\(error)")
         }
         defer { machine.stop() }
-        if let metricsListen {
-            try await MetricsEndpoint.serve(metricsListen, logger: logger) {
-                machine.notReady + (signals.isStopping ? ["ferry run is stopping"] : [])
-            }
-        }
-        logger.info("running \(config); Ctrl-C to stop")
         // Capture runs on Dispatch queues; the services sync (and serve, when embedded) until a
         // signal stops them: the host first (capture files closed, uploads in flight finished),
         // then the embedded server (calls and pipeline runs in flight finished, lease handed back).
         var services: [any Service] = []
         var endpoint: @Sendable () async -> GRPCUploader.Endpoint? = { nil }
+        var embeddedNotReady: @Sendable () async -> [String] = { [] }
         if let dataManager = machine.dataManager {
             if let server = dataManager.ferry.server {
                 let parts = server.split(separator: ":")
@@ -108,8 +103,16 @@ struct RunCommand: AsyncParsableCommand {
                 let embedded = try await EmbeddedDataServer.prepare(dataManager, plugins: registry, logger: logger)
                 services.append(embedded.service)
                 endpoint = embedded.endpoint
+                embeddedNotReady = embedded.notReady
             }
         }
+        if let metricsListen {
+            let serverNotReady = embeddedNotReady
+            try await MetricsEndpoint.serve(metricsListen, logger: logger) {
+                machine.notReady + (signals.isStopping ? ["ferry run is stopping"] : []) + (await serverNotReady())
+            }
+        }
+        logger.info("running \(config); Ctrl-C to stop")
         services.append(HostService(machine: machine, registry: registry, endpoint: endpoint, machineAPI: machineAPI, logger: logger))
         if let tracing = try TraceSetup.start(serviceName: "ferry-run", logger: logger) { services.insert(tracing, at: 0) }
         try await signals.run(services, grace: shutdown.grace, logger: logger)

@@ -10,7 +10,6 @@ import FerryStore
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -136,24 +135,15 @@ struct ServeCommand: AsyncParsableCommand {
             mongo.tls = configuration.server.tls
             configuration.mongo = mongo
         }
-        let listening = ListeningFlag()
-        if metricsListen != "off" {
-            try await MetricsEndpoint.serve(metricsListen, logger: logger) {
-                var problems: [String] = []
-                if signals.isStopping { problems.append("ferry serve is stopping") }
-                if !listening.value.load(ordering: .acquiring) { problems.append("the gRPC API is not listening yet") }
-                do {
-                    _ = try await store.organizations()
-                } catch {
-                    problems.append("the store does not answer: \(error)")
-                }
-                return problems
-            }
-        }
         let stack = DataServerStack(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
+        if metricsListen != "off" {
+            try await MetricsEndpoint.serve(metricsListen, logger: logger) {
+                (signals.isStopping ? ["ferry serve is stopping"] : []) + (await stack.notReady())
+            }
+        }
         let registryServer = try registryServer(tls: configuration.server.tls, logger: logger)
-        var services: [any Service] = [ClosureService { try await stack.run { _ in listening.value.store(true, ordering: .releasing) } }]
+        var services: [any Service] = [ClosureService { try await stack.run() }]
         if let registryServer {
             services.append(
                 ClosureService {
@@ -180,10 +170,6 @@ extension ServeCommand {
     }
 }
 
-/// Set once the gRPC API has bound its port; read by `/readyz`.
-private final class ListeningFlag: Sendable {
-    let value = Atomic(false)
-}
 
 extension MetricsEndpoint {
     /// `--metrics-listen ADDRESS`: serves the metrics there and logs where (the bound port, for port 0).

@@ -74,7 +74,8 @@ extension HeavyEndToEnd {
         defer { rig.tearDown() }
         rig.serverArguments = ["--pipeline-start-delay", "0", "--backfill-throttle", "0", "--pipeline-poll", "0.2"]
         try rig.startServer()
-        let stages = #"[{"$group": {"_id": "$component_name", "n": {"$sum": 1}, "t": {"$sum": "$data.readings.temperature_celsius"}}}]"#
+        // A sink's _id is unique across windows (as in Viam's): the component moves to a field of its own.
+        let stages = #"[{"$group": {"_id": "$component_name", "n": {"$sum": 1}, "t": {"$sum": "$data.readings.temperature_celsius"}}}, {"$project": {"_id": 0, "component": "$_id", "n": 1, "t": 1}}]"#
         let pipeline = try rig.ferry([
             "pipelines", "create", "--data", rig.dataDirectory, "--org-id", rig.organization, "--name", "per-minute",
             "--schedule", "* * * * *", "--enable-backfill=true", "--mql", stages,
@@ -117,7 +118,7 @@ extension HeavyEndToEnd {
             var duplicated: [String] = []
             for document in try rig.sink(pipeline) {
                 guard let run = document["_viam_pipeline_run"] as? [String: Any], let interval = run["interval"] as? [String: Any],
-                    let start = Self.millis(interval["start"]), let component = document["_id"] as? String
+                    let start = Self.millis(interval["start"]), let component = document["component"] as? String
                 else {
                     Issue.record("a sink document without its window: \(document)")
                     continue

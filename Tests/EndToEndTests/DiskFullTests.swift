@@ -52,14 +52,14 @@ extension HeavyEndToEnd {
         func text() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
         // Full: the writer reports the error and keeps readings in memory, retrying with backoff.
         #expect(
-            eventually(timeout: 120) { text().contains("No space left on device") && text().contains("keeping readings in memory and retrying") },
+            eventually(timeout: 300) { text().contains("No space left on device") && text().contains("keeping readings in memory and retrying") },
             "capture never ran out of space on \(volume.description):\n\(text().suffix(3000))")
         // Thinned by Viam's rule (≥ 90% used, capture directory ≥ half of it), every 4th file of each collector.
-        #expect(eventually(timeout: 120) { text().contains("the disk is") && text().contains("every 4th of each collector") }, "\(text().suffix(3000))")
+        #expect(eventually(timeout: 300) { text().contains("the disk is") && text().contains("every 4th of each collector") }, "\(text().suffix(3000))")
         // Resumed: with sync off only the thinning can make room, and after it a writer that had
         // failed writes again.
         #expect(
-            eventually(timeout: 120) {
+            eventually(timeout: 300) {
                 let log = text()
                 guard let thinning = log.range(of: "the disk is") else { return false }
                 return log[thinning.upperBound...].contains("writing again after an error")

@@ -68,10 +68,15 @@ import Testing
 
         let health = try Self.get(port, "/healthz")
         #expect(health.status == 200 && health.body.contains(#""status":"alive""#))
-        let notReady = try Self.get(port, "/readyz")
-        #expect(notReady.status == 503)
-        let problems = try Self.readyProblems(notReady.body) ?? []
-        #expect(problems == ["component ghost: no loaded plugin provides rdk:component:sensor model rdk:builtin:absent"])
+        // Once its embedded data server listens, the missing model is all that keeps it from ready.
+        let ghost = "component ghost: no loaded plugin provides rdk:component:sensor model rdk:builtin:absent"
+        var problems: [String] = []
+        let settled = try eventually(timeout: 120) {
+            let notReady = try Self.get(port, "/readyz")
+            problems = try Self.readyProblems(notReady.body) ?? []
+            return notReady.status == 503 && problems == [ghost]
+        }
+        #expect(settled, "\(problems)")
 
         // The collector's captures reach the metrics (published at each config poll).
         #expect(

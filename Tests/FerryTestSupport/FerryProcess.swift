@@ -1,19 +1,24 @@
 import Foundation
 
 /// Runs the real `ferry` binary, as a user would.
+///
+/// Output goes to files, never to pipes: tests run in parallel, and a pipe's write end open in
+/// this process when another test spawns a long-running child leaks into that child, so reading
+/// the pipe to its end would wait for an unrelated process to exit (two tests doing so wait for
+/// each other for ever).
 public final class FerryProcess: @unchecked Sendable {
-    // @unchecked: `process` and the pipes are set up in init and then only read; Foundation's
-    // Process is safe to query from any thread.
+    // @unchecked: everything is set up in init and then only read; Foundation's Process is safe to
+    // query from any thread.
     public let process = Process()
-    let stdoutPipe = Pipe()
-    let stderrPipe = Pipe()
     let logPath: String?
     /// Where this process's output begins in `logPath` (processes of one test may share a log).
     let logOffset: UInt64
+    /// Without a log: stdout and stderr, in files of their own.
+    private let captured: CapturedOutput?
 
-    /// `log`: send stdout and stderr to this file instead of pipes, for long-running processes
-    /// whose output nobody reads while they run (a full pipe would block them). `executable`:
-    /// another long-running program than `ferry` (a static HTTP server, say).
+    /// `log`: send stdout and stderr to this file (appended), for long-running processes a test
+    /// reads while they run. `executable`: another long-running program than `ferry` (a static
+    /// HTTP server, say).
     public init(
         _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, log: String? = nil,
         executable: String = BuiltProducts.ferry
@@ -31,14 +36,39 @@ public final class FerryProcess: @unchecked Sendable {
             logOffset = handle.seekToEndOfFile()
             process.standardOutput = handle
             process.standardError = handle
+            captured = nil
         } else {
             logOffset = 0
-            process.standardOutput = stdoutPipe
-            process.standardError = stderrPipe
+            let output = try CapturedOutput()
+            process.standardOutput = output.stdout
+            process.standardError = output.stderr
+            captured = output
         }
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
+
+    /// Runs to completion and returns (status, stdout, stderr). `executable`: another program
+    /// than `ferry` (a wrapper such as umockdev's that then runs ferry).
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, executable: String = BuiltProducts.ferry
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let output = try CapturedOutput()
+        process.standardOutput = output.stdout
+        process.standardError = output.stderr
+        process.standardInput = try stdin.map { try output.input($0) } ?? FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, output.read("stdout"), output.read("stderr"))
+    }
+
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// What this process has written to its log so far ("" without a log).
     public func loggedOutput() -> String {
@@ -55,56 +85,38 @@ public final class FerryProcess: @unchecked Sendable {
         return wait()
     }
 
-    /// Runs to completion and returns (status, stdout, stderr). `executable`: another program
-    /// than `ferry` (a wrapper such as umockdev's that then runs ferry).
-    public static func run(
-        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, executable: String = BuiltProducts.ferry
-    ) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        // Read both pipes before waiting, so a chatty child never blocks on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        // nonisolated(unsafe): written by the one async block, read only after group.wait().
-        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-    }
-
-    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    /// Waits for exit and returns (status, stdout, stderr).
+    /// Waits for exit and returns (status, stdout, stderr); with a log, stderr is the whole log.
     public func wait() -> (status: Int32, stdout: String, stderr: String) {
+        process.waitUntilExit()
         if let logPath {
-            process.waitUntilExit()
             return (process.terminationStatus, "", (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
         }
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        // nonisolated(unsafe): written by the one async block, read only after group.wait().
-        DispatchQueue.global().async(group: group) { errData = self.stderrPipe.fileHandleForReading.readDataToEndOfFile() }
-        let outData = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (process.terminationStatus, captured?.read("stdout") ?? "", captured?.read("stderr") ?? "")
     }
+}
+
+/// A child's stdout and stderr as files in a directory of their own, removed with this object.
+final class CapturedOutput {
+    let directory: TemporaryDirectory
+    let stdout: FileHandle
+    let stderr: FileHandle
+
+    init() throws {
+        directory = try TemporaryDirectory("ferry-process-output")
+        for name in ["stdout", "stderr"] { _ = FileManager.default.createFile(atPath: directory.file(name), contents: nil) }
+        stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("stdout")))
+        stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("stderr")))
+    }
+
+    deinit { directory.remove() }
+
+    /// `text` as a file to read standard input from.
+    func input(_ text: String) throws -> FileHandle {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: directory.file("stdin")))
+        return try FileHandle(forReadingFrom: URL(fileURLWithPath: directory.file("stdin")))
+    }
+
+    func read(_ name: String) -> String { (try? String(contentsOfFile: directory.file(name), encoding: .utf8)) ?? "" }
 }
 
 /// Polls `condition` until it holds or `timeout` passes. For waiting on a real process's files;
