@@ -65,6 +65,7 @@ struct DataServiceImpl: RegistrableRPCService {
             }
         }
         registerBinaryMethods(with: &router)
+        registerLabelMethods(with: &router)
         registerTabularMethods(with: &router)
     }
 

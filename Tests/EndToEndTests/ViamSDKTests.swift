@@ -64,6 +64,13 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// Bounding boxes added to, updated in and removed from images' annotations, as browsing sees them.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKLabelsImagesWithBoundingBoxes(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_labels_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk labelling checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// `ferry run --listen`: RobotClient reads all nine component APIs, DataManager Sync syncs.
     @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() async throws {
         let result = try await Self.runScript("viam_sdk_machine_e2e.py", backend: .sqlite)
