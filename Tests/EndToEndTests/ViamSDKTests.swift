@@ -71,6 +71,13 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// Signed download URLs: curl fetches the payload with no other credential; tampered URLs get 403.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKCreatesSignedDownloadURLs(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_signed_url_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk signed URL checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// `ferry run --listen`: RobotClient reads all nine component APIs, DataManager Sync syncs.
     @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() async throws {
         let result = try await Self.runScript("viam_sdk_machine_e2e.py", backend: .sqlite)
