@@ -81,6 +81,8 @@ async def main(data, port, metrics_port, ports):
         check(status == 403 and b"signature" in body, f"{what} is refused: {status} {body.decode(errors='replace').strip()}")
     status, body, _ = curl(url.split("?")[0], ca)
     check(status == 403 and b"not a download URL" in body, f"a URL without its signature is refused: {status}")
+    status, body, _ = curl(url, ca, "-I")
+    check(status == 200 and b"content-length: 10240" in body.lower(), f"HEAD answers the length without the bytes: {status}")
     status, _, _ = curl(url, ca, "-X", "POST")
     check(status == 405, f"only GET and HEAD: {status}")
 
@@ -107,6 +109,16 @@ async def main(data, port, metrics_port, ports):
         client.close()
     finally:
         proxied.stop()
+
+    # Without --download-listen there is nowhere for a URL to point.
+    plain = Server(data)
+    try:
+        client = await connect(plain.ports["api"], owner_id, owner_key)
+        await refused(client.data_client.create_binary_data_signed_url(second), Status.FAILED_PRECONDITION,
+                      "a server without a download listener", "--download-listen")
+        client.close()
+    finally:
+        plain.stop()
 
     for client in (owner, viewer, rival):
         client.close()
