@@ -356,8 +356,8 @@ let package = Package(
         .target(
             name: "FerryFuzzTargets",
             dependencies: [
-                "FerryBSON", "FerryCaptureFile", "FerryConfig", "FerryIngest", "FerryLoader", "FerryMQL", "FerryPipelines", "FerryStore",
-                "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Logging", package: "swift-log"),
+                "FerryBSON", "FerryCaptureFile", "FerryConfig", "FerryIngest", "FerryLoader", "FerryMQL", "FerryMongoWire", "FerryPipelines",
+                "FerryStore", "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Fuzz/Targets"),
         .executableTarget(name: "FerryFuzz", dependencies: ["FerryFuzzTargets"], path: "Fuzz/Driver"),

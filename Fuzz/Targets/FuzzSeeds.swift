@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryCaptureFile
+import FerryMongoWire
 import Foundation
 import SwiftProtobuf
 import ViamProtos
@@ -124,6 +125,20 @@ package enum FuzzSeeds {
                         .utf8)
             ],
             "upload": try uploads(),
+            "mongo-wire": try mongoWire(),
         ]
+    }
+
+    /// What a MongoDB client sends first: OP_MSG commands (one with a document sequence), a legacy
+    /// OP_QUERY handshake, and a SCRAM client-first message.
+    static func mongoWire() throws -> [String: [UInt8]] {
+        let find = try MongoFrame.encode(
+            .msg(OpMsg(body: ["find": "readings", "filter": ["component_name": "temp", "time_received": ["$gte": .datetime(0)]], "$db": "sensorData"])),
+            requestID: 1, responseTo: 0)
+        let insert = try MongoFrame.encode(
+            .msg(OpMsg(body: ["insert": "readings", "$db": "sensorData"], sequences: [.init(identifier: "documents", documents: [["x": 1.5]])])),
+            requestID: 2, responseTo: 0)
+        let hello = try MongoFrame.encode(.query(OpQuery(fullCollectionName: "admin.$cmd", query: ["isMaster": 1])), requestID: 3, responseTo: 0)
+        return ["find": find, "insert-sequence": insert, "hello-and-find": hello + find, "scram-client-first": Array("n,,n=db-user-x,r=abcdef".utf8)]
     }
 }

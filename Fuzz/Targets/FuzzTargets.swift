@@ -4,6 +4,7 @@ import FerryConfig
 import FerryIngest
 import FerryLoader
 import FerryMQL
+import FerryMongoWire
 import FerryPipelines
 import FerryStore
 import Foundation
@@ -36,6 +37,10 @@ package struct FuzzTarget: Sendable {
         FuzzTarget(
             name: "upload", summary: "DataSyncService request bytes (DataCaptureUpload, StreamingDataCaptureUpload, FileUpload metadata) converted as the server does",
             run: upload),
+        FuzzTarget(
+            name: "mongo-wire",
+            summary: "MongoDB wire-protocol frames as a client sends them (OP_MSG, OP_QUERY, SCRAM); what parses re-encodes stably",
+            run: MongoWireFuzz.run),
     ]
 
     package static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

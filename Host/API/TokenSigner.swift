@@ -21,16 +21,7 @@ package struct TokenSigner: Sendable {
 
     /// Loads the secret from `file`, creating it (0600) on first start.
     package init(secretFile: String, lifetime: Duration) throws {
-        if let data = FileManager.default.contents(atPath: secretFile), data.count == 32 {
-            key = SymmetricKey(data: data)
-        } else {
-            let fresh = SymmetricKey(size: .bits256)
-            let bytes = fresh.withUnsafeBytes { Data($0) }
-            guard FileManager.default.createFile(atPath: secretFile, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-                throw TokenError("cannot write the token secret \(secretFile); check the data directory's permissions")
-            }
-            key = fresh
-        }
+        key = SymmetricKey(data: try SecretFile.loadOrCreate(secretFile))
         self.lifetime = lifetime
     }
 

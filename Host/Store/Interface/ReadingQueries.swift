@@ -2,15 +2,13 @@ import FerryBSON
 
 /// Reading stored data back, every query scoped to one organisation.
 public protocol ReadingQueries: Sendable {
-    /// Readings as MQL input documents (Viam's columns as fields), ordered by `time_received`.
-    func readings(
-        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool, limit: Int?
-    ) async throws -> [BSONDocument]
-    /// One page of the same, for exports larger than memory; pass `next` back to continue.
-    func readingsPage(
-        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool,
-        after cursor: ReadingCursor?, limit: Int
-    ) async throws -> ReadingPage
+    /// What `readings` and `readingsPage` are made of: matching readings as MQL input documents
+    /// (Viam's columns as fields), ordered by `time_received` then id, after `cursor`, each with
+    /// the cursor that names it. `limit` is unchecked here.
+    func fetchReadings(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
+        limit: Int?
+    ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor])
     /// TabularDataBySQL: a read-only, time- and size-bounded query over the organisation's
     /// `readings` in the backend's SQL dialect. A cancelled query throws `CancellationError`.
     func tabularDataBySQL(organizationID: String, source: ReadingSource, query: String) async throws -> [BSONDocument]
@@ -34,3 +32,30 @@ extension ReadingQueries {
     }
 }
 
+extension ReadingQueries {
+    /// Readings as MQL input documents (Viam's columns as fields), ordered by `time_received`.
+    public func readings(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool, limit: Int?
+    ) async throws -> [BSONDocument] {
+        try StoreChecks.validate(limit: limit)
+        return try await fetchReadings(
+            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending, after: nil, limit: limit
+        ).documents
+    }
+
+    /// One page of the same, for exports larger than memory; pass `next` back to continue.
+    public func readingsPage(
+        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool,
+        after cursor: ReadingCursor?, limit: Int
+    ) async throws -> ReadingPage {
+        try StoreChecks.validate(pageSize: limit)
+        let page = try await fetchReadings(
+            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending, after: cursor,
+            limit: limit + 1)
+        // One extra row tells whether another page follows without a second query.
+        guard page.documents.count > limit, let last = page.cursors.dropLast().last else {
+            return ReadingPage(documents: page.documents, next: nil)
+        }
+        return ReadingPage(documents: Array(page.documents.prefix(limit)), next: last)
+    }
+}

@@ -3,32 +3,7 @@ import FerryStore
 import GRDB
 
 extension SQLiteReadingStore {
-    public func readings(
-        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool, limit: Int?
-    ) async throws -> [BSONDocument] {
-        try StoreChecks.validate(limit: limit)
-        return try await fetch(
-            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending, after: nil,
-            limit: limit
-        ).documents
-    }
-
-    public func readingsPage(
-        organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool,
-        after cursor: ReadingCursor?, limit: Int
-    ) async throws -> ReadingPage {
-        try StoreChecks.validate(pageSize: limit)
-        let page = try await fetch(
-            organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending,
-            after: cursor, limit: limit + 1)
-        // One extra row tells whether another page follows without a second query.
-        guard page.documents.count > limit, let last = page.cursors.dropLast().last else {
-            return ReadingPage(documents: page.documents, next: nil)
-        }
-        return ReadingPage(documents: Array(page.documents.prefix(limit)), next: last)
-    }
-
-    private func fetch(
+    public func fetchReadings(
         organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
         limit: Int?
     ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor]) {

@@ -1,4 +1,4 @@
-import FerryStore
+import Crypto
 import Foundation
 
 #if canImport(Glibc)
@@ -11,13 +11,13 @@ import Foundation
 /// directory, fsync, rename over the final name, then fsync of the directory so the rename itself
 /// survives a power loss. With `replacing: false` an existing file is kept (a hard link instead of
 /// a rename, which fails if the name exists), so concurrent first writers agree on one content.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o644, replacing: Bool = true) throws {
+package enum AtomicFile {
+    package static func write(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o644, replacing: Bool = true) throws {
         let directory = (path as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw StoreError(.storage, "cannot create \(directory) for a binary payload: \(error.localizedDescription)")
+            throw StoreError(.storage, "cannot create the directory \(directory): \(error.localizedDescription)")
         }
         let temporary = "\(directory)/.tmp-\(UUID().uuidString)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
@@ -55,7 +55,7 @@ enum AtomicFile {
     }
 
     /// Makes a rename durable. Best effort: some file systems refuse fsync on a directory.
-    static func syncDirectory(_ path: String) {
+    package static func syncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         _ = fsync(fd)
@@ -72,4 +72,18 @@ enum AtomicFile {
 /// The C `write`, which `AtomicFile.write` would shadow inside the enum.
 private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     write(fd, buffer, count)
+}
+
+/// A 32-byte secret in a file of its own (0600), made on first use: token signing keys. Two
+/// processes making it at once agree on one (the first link wins and both read it back).
+package enum SecretFile {
+    package static func loadOrCreate(_ path: String) throws -> [UInt8] {
+        if let data = FileManager.default.contents(atPath: path), data.count == 32 { return [UInt8](data) }
+        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { [UInt8]($0) }
+        try AtomicFile.write(fresh, to: path, permissions: 0o600, replacing: false)
+        guard let data = FileManager.default.contents(atPath: path), data.count == 32 else {
+            throw StoreError(.storage, "the secret \(path) is not 32 bytes; delete it to make a new one (tokens signed with it stop working)")
+        }
+        return [UInt8](data)
+    }
 }
