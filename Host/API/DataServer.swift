@@ -26,6 +26,8 @@ public struct DataServer: Sendable {
     let logger: Logger
     /// Called after a pipeline is created or changed over gRPC: wake the scheduler.
     let pipelineChanged: @Sendable () async -> Void
+    /// Where signed download URLs point (`ferry serve --download-listen`); nil: CreateBinaryDataSignedURL is refused.
+    package var downloads: DownloadEndpoint?
 
     public init(
         store: any DataStore, operators: MQLOperatorRegistry, options: Options,
@@ -56,7 +58,8 @@ public struct DataServer: Sendable {
     /// Serves until the task is cancelled, or until the calls in flight at a graceful shutdown have
     /// finished. `onListening` gets the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let tokens = try TokenSigner(key: try await store.tokenSigningKey(), lifetime: options.tokenLifetime)
+        let signingKey = try await store.tokenSigningKey()
+        let tokens = try TokenSigner(key: signingKey, lifetime: options.tokenLifetime)
         let security: HTTP2ServerTransport.Posix.TransportSecurity =
             if let tls = options.tls {
                 .tls(certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.key, format: .pem))
@@ -71,7 +74,9 @@ public struct DataServer: Sendable {
         ]
         let services: [any RegistrableRPCService] = [
             AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store),
-            DataServiceImpl(store: store, operators: operators),
+            DataServiceImpl(
+                store: store, operators: operators,
+                downloads: downloads.map { ($0, DownloadURLSigner(tokenSigningKey: signingKey)) }),
             DataPipelinesServiceImpl(manager: PipelineManager(store: store, operators: operators), changed: pipelineChanged),
         ]
         let server = GRPCServer(

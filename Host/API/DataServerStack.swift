@@ -10,7 +10,7 @@ import Synchronization
 /// The data server with everything that runs beside it, assembled once for `ferry serve` and for
 /// the server `ferry run` embeds: start-up cleanup of the store, the gRPC API, the pipeline
 /// scheduler (woken when a pipeline changes over gRPC), hot-storage pruning and the store-size gauge, and the MongoDB
-/// endpoint when asked for. It is one service of `ferry serve`'s and `ferry run`'s service group.
+/// endpoint and the signed-download listener when asked for. It is one service of `ferry serve`'s and `ferry run`'s service group.
 public struct DataServerStack: Sendable {
     public struct Configuration: Sendable {
         public var server = DataServer.Options()
@@ -19,6 +19,8 @@ public struct DataServerStack: Sendable {
         public var hotStoragePruneInterval: Duration = .seconds(60)
         /// The MongoDB wire-protocol endpoint (`ferry serve --mongo-listen`); nil: off.
         public var mongo: MongoServer.Options?
+        /// The listener of signed binary-download URLs (`ferry serve --download-listen`); nil: off.
+        public var downloads: BinaryDownloadServer.Options?
 
         public init() {}
     }
@@ -46,9 +48,15 @@ public struct DataServerStack: Sendable {
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         _ = try await store.removeOrphanedBinaries()
         let scheduler = PipelineScheduler(store: store, operators: operators, options: configuration.pipelines)
-        let server = DataServer(
+        var server = DataServer(
             store: store, operators: operators, options: configuration.server, logger: logger,
             pipelineChanged: { await scheduler.wake() })
+        let downloadServer = configuration.downloads.map { options in
+            let endpoint = DownloadEndpoint()
+            server.downloads = endpoint
+            return BinaryDownloadServer(store: store, options: options, endpoint: endpoint, logger: logger)
+        }
+        let dataServer = server
         // Chores that only serve the rest end when it has stopped.
         try await withThrowingDiscardingTaskGroup { chores in
             // Pipelines made by `ferry pipelines …` (another process) are seen at the scheduler's next
@@ -69,7 +77,7 @@ public struct DataServerStack: Sendable {
             }
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { [listening] in
-                    try await server.run { port in
+                    try await dataServer.run { port in
                         listening.value.store(true, ordering: .releasing)
                         onListening(port)
                     }
@@ -81,6 +89,14 @@ public struct DataServerStack: Sendable {
                             try await cancelWhenGracefulShutdown {
                                 try await MongoServer(store: store, operators: operators, options: mongo, logger: logger).run()
                             }
+                        } catch where Task.isShuttingDownGracefully || Task.isCancelled {}
+                    }
+                }
+                if let downloadServer {
+                    group.addTask {
+                        // A download is retried by its client; the listener stops at once.
+                        do {
+                            try await cancelWhenGracefulShutdown { try await downloadServer.run() }
                         } catch where Task.isShuttingDownGracefully || Task.isCancelled {}
                     }
                 }

@@ -17,6 +17,8 @@ struct DataServiceImpl: RegistrableRPCService {
     typealias Service = Viam_App_Data_V1_DataService
     let store: any ReadingStore
     let operators: MQLOperatorRegistry
+    /// Where signed download URLs point and what signs them; nil when no download listener runs.
+    var downloads: (endpoint: DownloadEndpoint, signer: DownloadURLSigner)? = nil
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         router.registerHandler(
@@ -65,6 +67,8 @@ struct DataServiceImpl: RegistrableRPCService {
             }
         }
         registerBinaryMethods(with: &router)
+        registerLabelMethods(with: &router)
+        registerSignedURLMethods(with: &router)
         registerTabularMethods(with: &router)
     }
 

@@ -43,6 +43,16 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Also serve MongoDB's wire protocol here, HOST:PORT (mongosh, pymongo, BI tools; TLS as the gRPC API; off unless given).")
     var mongoListen: String?
 
+    @Option(
+        name: .customLong("download-listen"),
+        help: "Serve the downloads of signed binary-data URLs (CreateBinaryDataSignedURL) here, HOST:PORT (TLS as the gRPC API; off unless given).")
+    var downloadListen: String?
+
+    @Option(
+        name: .customLong("download-url"),
+        help: "What signed download URLs start with, e.g. https://files.example.com:8443 behind a proxy (default: the --download-listen address).")
+    var downloadURL: String?
+
     @Option(name: .customLong("hot-storage-hours"), help: "How many hours of recent readings hot storage keeps.")
     var hotStorageHours = 24
 
@@ -100,6 +110,17 @@ struct ServeCommand: AsyncParsableCommand {
         if let mongoListen, ListenAddress(mongoListen) == nil {
             throw ValidationError("--mongo-listen takes \(ListenAddress.expected), not \(mongoListen)")
         }
+        if let downloadListen, ListenAddress(downloadListen) == nil {
+            throw ValidationError("--download-listen takes \(ListenAddress.expected), not \(downloadListen)")
+        }
+        if let downloadURL {
+            guard downloadListen != nil else { throw ValidationError("--download-url needs --download-listen") }
+            guard let url = URLComponents(string: downloadURL), url.scheme == "https" || url.scheme == "http", url.host?.isEmpty == false,
+                url.path.isEmpty || url.path == "/", url.query == nil
+            else {
+                throw ValidationError("--download-url takes the start of a URL, https://HOST[:PORT], not \(downloadURL)")
+            }
+        }
     }
 
     @OptionGroup var shutdown: ShutdownOptions
@@ -134,6 +155,14 @@ struct ServeCommand: AsyncParsableCommand {
             mongo.port = mongoAddress.port
             mongo.tls = configuration.server.tls
             configuration.mongo = mongo
+        }
+        if let downloadListen, let downloadAddress = ListenAddress(downloadListen) {
+            var downloads = BinaryDownloadServer.Options()
+            downloads.host = downloadAddress.host
+            downloads.port = downloadAddress.port
+            downloads.publicURL = downloadURL
+            downloads.tls = configuration.server.tls
+            configuration.downloads = downloads
         }
         let stack = DataServerStack(
             store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)

@@ -64,6 +64,36 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// Bounding boxes added to, updated in and removed from images' annotations, as browsing sees them.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKLabelsImagesWithBoundingBoxes(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_labels_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk labelling checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
+    /// Signed download URLs: curl fetches the payload with no other credential; tampered URLs get 403.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKCreatesSignedDownloadURLs(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_signed_url_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk signed URL checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
+    /// `ferry serve` refuses download options it cannot use before it starts, saying what it expects.
+    @Test func serveRefusesBadDownloadOptions() throws {
+        let data = try TemporaryDirectory("ferry-serve-download-options")
+        defer { data.remove() }
+        let cases: [([String], String)] = [
+            (["--download-url", "https://files.example.com"], "--download-url needs --download-listen"),
+            (["--download-listen", "127.0.0.1:0", "--download-url", "ftp://files.example.com"], "https://HOST[:PORT]"),
+            (["--download-listen", "127.0.0.1:0", "--download-url", "https://files.example.com/a?b=c"], "https://HOST[:PORT]"),
+            (["--download-listen", "nowhere"], "--download-listen takes"),
+        ]
+        for (arguments, message) in cases {
+            let result = try FerryProcess.run(["serve", "--data", data.path, "--listen", "127.0.0.1:0", "--metrics-listen", "off"] + arguments)
+            #expect(result.status != 0 && result.stderr.contains(message), "\(arguments): \(result.status) \(result.stderr)")
+        }
+    }
+
     /// `ferry run --listen`: RobotClient reads all nine component APIs, DataManager Sync syncs.
     @Test func publishedPythonSDKReadsAFerryHostAsAViamMachine() async throws {
         let result = try await Self.runScript("viam_sdk_machine_e2e.py", backend: .sqlite)
