@@ -59,8 +59,8 @@ import FerryTestSupport
         guard let (upload, _, ingest) = chain() else { return }
         #expect(upload.service == "ferry-run" && upload.name == "upload DataCaptureUpload")
         #expect(ingest.traceID == upload.traceID)
-        // The upload call is a child of its file's span.
-        #expect(spans().contains { $0.spanID == upload.parentSpanID && $0.name == "sync file" && $0.service == "ferry-run" })
+        // The upload call is a child of its file's span (which ends, and is exported, after it).
+        #expect(eventually(timeout: 120) { spans().contains { $0.spanID == upload.parentSpanID && $0.name == "sync file" && $0.service == "ferry-run" } })
         try rig.stopHost()
     }
 
