@@ -429,7 +429,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON"]),
+        .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "DriverTests",
             dependencies: [

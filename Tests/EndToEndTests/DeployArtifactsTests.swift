@@ -10,22 +10,12 @@ import Testing
 
     /// Runs a program to completion; a missing tool fails with how to install it.
     static func run(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
-        if process.terminationStatus == 127, output.contains("No such file") {
+        let result = try FerryProcess.run(arguments, directory: directory, executable: "/usr/bin/env")
+        let output = result.stdout + result.stderr
+        if result.status == 127, output.contains("No such file") {
             throw Missing(description: "\(arguments[0]) is not installed: run .ci/install-packages test")
         }
-        return (process.terminationStatus, output)
+        return (result.status, output)
     }
 
     struct Missing: Error, CustomStringConvertible { let description: String }

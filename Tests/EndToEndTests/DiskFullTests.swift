@@ -132,20 +132,13 @@ struct SmallFileSystem: CustomStringConvertible {
     /// Runs each command in turn; the first failure as text, or nil.
     static func runAll(_ commands: [[String]]) -> String? {
         for command in commands {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = command
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
+            let result: (status: Int32, stdout: String, stderr: String)
             do {
-                try process.run()
+                result = try FerryProcess.run(command, executable: "/usr/bin/env")
             } catch {
                 return "\(command.joined(separator: " ")): \(error)"
             }
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            if process.terminationStatus != 0 { return "\(command.joined(separator: " ")) exited \(process.terminationStatus): \(text)" }
+            if result.status != 0 { return "\(command.joined(separator: " ")) exited \(result.status): \(result.stdout)\(result.stderr)" }
         }
         return nil
     }

@@ -25,15 +25,12 @@ import Testing
         defer { dir.remove() }
         let attributes = dir.file("attrs.json")
         try Self.cases.first { $0.model == model }!.attributes.write(toFile: attributes, atomically: true, encoding: .utf8)
-        let output = dir.file("hil.out")
-        #expect(FileManager.default.createFile(atPath: output, contents: nil))
-        let process = try Umockdev.start(
+        let hil = try Umockdev.start(
             script: Umockdev.fixtures.appendingPathComponent("i2c-1-steady.json").path,
-            ferry: ["hil", BuiltProducts.library("FerryI2C"), "--model", model, "--config", attributes],
-            standardOutput: FileHandle(forWritingAtPath: output))
-        process.waitUntilExit()
-        let report = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        #expect(process.terminationStatus == 0, "ferry hil \(model) failed:\n\(report)")
+            ferry: ["hil", BuiltProducts.library("FerryI2C"), "--model", model, "--config", attributes]
+        ).wait()
+        let report = hil.stdout
+        #expect(hil.status == 0, "ferry hil \(model) failed:\n\(report)\n\(hil.stderr)")
         #expect(report.contains("PASS") && !report.contains("FAIL"), "\(report)")
     }
 }

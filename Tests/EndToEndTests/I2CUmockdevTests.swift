@@ -62,12 +62,9 @@ import Testing
         let machine = CaptureMachine(dir: try TemporaryDirectory("ferry-ffi"))
         defer { machine.dir.remove() }
         let library = machine.dir.file("libtmp102.so")
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        cc.arguments = ["-shared", "-fPIC", "-Wall", "-Werror", "-o", library, Self.example.appendingPathComponent("tmp102.c").path, "-li2c"]
-        try cc.run()
-        cc.waitUntilExit()
-        try #require(cc.terminationStatus == 0, "cc failed: is libi2c-dev installed? (apt-get install -y libi2c-dev)")
+        let cc = try FerryProcess.run(
+            ["-shared", "-fPIC", "-Wall", "-Werror", "-o", library, Self.example.appendingPathComponent("tmp102.c").path, "-li2c"], executable: "/usr/bin/cc")
+        try #require(cc.status == 0, "cc failed: is libi2c-dev installed? (apt-get install -y libi2c-dev)\n\(cc.stderr)")
         try FileManager.default.copyItem(atPath: Self.example.appendingPathComponent("tmp102.ferry.json").path, toPath: machine.dir.file("tmp102.ferry.json"))
 
         // The manifest is what `ferry plugin inspect` shows for it.

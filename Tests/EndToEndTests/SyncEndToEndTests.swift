@@ -121,15 +121,12 @@ import Testing
             FERRY_DECLARE_PLUGIN("acme-syncer", "1.0.0", init)
             """
         try source.write(toFile: rig.directory.file("syncer.c"), atomically: true, encoding: .utf8)
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        cc.arguments = [
-            "-shared", "-fPIC", "-Wall", "-Werror", "-I", ThirdPartyPluginTests.repositoryRoot.appendingPathComponent("SDK/include").path,
-            "-o", rig.directory.file("libsyncer.so"), rig.directory.file("syncer.c"),
-        ]
-        try cc.run()
-        cc.waitUntilExit()
-        #expect(cc.terminationStatus == 0)
+        let cc = try FerryProcess.run(
+            [
+                "-shared", "-fPIC", "-Wall", "-Werror", "-I", ThirdPartyPluginTests.repositoryRoot.appendingPathComponent("SDK/include").path,
+                "-o", rig.directory.file("libsyncer.so"), rig.directory.file("syncer.c"),
+            ], executable: "/usr/bin/cc")
+        #expect(cc.status == 0, "cc failed: \(cc.stderr)")
         try """
         {"modules": [{"type": "local", "name": "syncer", "executable_path": "libsyncer.so"}],
          "components": [{"name": "s", "api": "rdk:component:sensor", "model": "acme:demo:syncer",

@@ -41,15 +41,12 @@ import Testing
         let dir = try TemporaryDirectory("ferry-thirdparty")
         defer { dir.remove() }
         try Self.source.write(toFile: dir.file("counter.c"), atomically: true, encoding: .utf8)
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        cc.arguments = [
-            "-shared", "-fPIC", "-Wall", "-Werror", "-I", Self.repositoryRoot.appendingPathComponent("SDK/include").path,
-            "-o", dir.file("libcounter.so"), dir.file("counter.c"),
-        ]
-        try cc.run()
-        cc.waitUntilExit()
-        #expect(cc.terminationStatus == 0)
+        let cc = try FerryProcess.run(
+            [
+                "-shared", "-fPIC", "-Wall", "-Werror", "-I", Self.repositoryRoot.appendingPathComponent("SDK/include").path,
+                "-o", dir.file("libcounter.so"), dir.file("counter.c"),
+            ], executable: "/usr/bin/cc")
+        #expect(cc.status == 0, "cc failed: \(cc.stderr)")
 
         let capture = dir.file("capture")
         try """

@@ -7,17 +7,11 @@ import Testing
 /// The real `ferry` binary against a scripted I2C bus (Tests/Fixtures/umockdev/i2c_bus.py).
 extension Umockdev {
     /// Starts `ferry ARGS` with the bus described by `script` (a JSON file).
-    static func start(script: String, ferry arguments: [String], log: String? = nil, standardOutput: FileHandle? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: wrapper)
-        process.arguments = [python, fixtures.appendingPathComponent("i2c_bus.py").path, script, "--", BuiltProducts.ferry] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        if let log { environment["FERRY_UMOCKDEV_LOG"] = log }
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        if let standardOutput { process.standardOutput = standardOutput }
-        try process.run()
-        return process
+    /// `log`: where the scripted bus writes its trace.
+    static func start(script: String, ferry arguments: [String], log: String? = nil) throws -> FerryProcess {
+        try FerryProcess(
+            [python, fixtures.appendingPathComponent("i2c_bus.py").path, script, "--", BuiltProducts.ferry] + arguments,
+            environment: log.map { ["FERRY_UMOCKDEV_LOG": $0] } ?? [:], executable: wrapper)
     }
 }
 
@@ -62,10 +56,9 @@ struct CaptureMachine {
     }
 
     /// Stops the harness (it forwards SIGTERM to ferry) and returns its exit status.
-    static func stop(_ process: Process) -> Int32 {
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+    static func stop(_ process: FerryProcess) -> Int32 {
+        process.signal(SIGTERM)
+        return process.wait().status
     }
 }
 

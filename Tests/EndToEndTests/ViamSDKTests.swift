@@ -29,19 +29,16 @@ import Testing
         } else {
             environment["FERRY_DATABASE_URL"] = nil
         }
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", scripts.appendingPathComponent(name).path, BuiltProducts.ferry]
-        python.environment = environment
         let log = try TemporaryDirectory("ferry-viam-sdk-script")
         defer { log.remove() }
         _ = FileManager.default.createFile(atPath: log.file("output"), contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log.file("output")))
-        python.standardOutput = output
-        python.standardError = output
-        try python.run()
-        while python.isRunning { try await Task.sleep(for: .milliseconds(200)) }
+        let python = try ChildProcess(
+            executable: "/usr/bin/env", arguments: ["python3", scripts.appendingPathComponent(name).path, BuiltProducts.ferry],
+            environment: environment, standardInput: FileHandle.nullDevice.fileDescriptor,
+            standardOutput: output.fileDescriptor, standardError: output.fileDescriptor)
         try output.close()
+        while python.isRunning { try await Task.sleep(for: .milliseconds(200)) }
         let text = (try? String(contentsOfFile: log.file("output"), encoding: .utf8)) ?? ""
         if let database {
             // The script's organisations are in the database: it ran on PostgreSQL, not on a SQLite file.

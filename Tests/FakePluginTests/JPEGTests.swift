@@ -1,5 +1,6 @@
 import FerryBSON
 import FerrySDK
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -45,16 +46,8 @@ enum LibJPEG {
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try FerryProcess.run(arguments, executable: executable)
+        return (result.status, result.stdout + result.stderr)
     }
 }
 

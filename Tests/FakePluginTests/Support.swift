@@ -1,5 +1,6 @@
 import FerryBSON
 import FerrySDK
+import FerryTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -50,16 +51,8 @@ func binary(_ output: CaptureOutput) -> [BinaryPayload] {
 
 /// Runs a Python 3 script (stdlib only) with arguments; returns its exit status and output.
 func python(_ script: String, _ arguments: [String] = []) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    process.arguments = ["-c", script] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try FerryProcess.run(["-c", script] + arguments, executable: "/usr/bin/python3")
+    return (result.status, result.stdout + result.stderr)
 }
 
 /// A fresh temporary directory for one test's files.

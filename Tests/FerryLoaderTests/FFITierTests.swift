@@ -23,12 +23,8 @@ import Testing
     func build(_ manifest: String, in dir: TemporaryDirectory) throws -> String {
         try Self.source.write(toFile: dir.file("simple.c"), atomically: true, encoding: .utf8)
         let library = dir.file("libsimple.so")
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        cc.arguments = ["-shared", "-fPIC", "-o", library, dir.file("simple.c")]
-        try cc.run()
-        cc.waitUntilExit()
-        try #require(cc.terminationStatus == 0)
+        let cc = try FerryProcess.run(["-shared", "-fPIC", "-o", library, dir.file("simple.c")], executable: "/usr/bin/cc")
+        try #require(cc.status == 0, "cc failed: \(cc.stderr)")
         try manifest.write(toFile: dir.file("simple.ferry.json"), atomically: true, encoding: .utf8)
         return library
     }

@@ -45,20 +45,9 @@ struct Failure: Error, CustomStringConvertible {
 /// Runs a program to completion; throws with its stderr if it fails.
 @discardableResult
 func shell(_ arguments: [String], directory: String? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let error = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw Failure(description: "\(arguments.joined(separator: " ")) failed: \(String(decoding: error, as: UTF8.self))")
+    let result = try FerryProcess.run(arguments, directory: directory, executable: "/usr/bin/env")
+    guard result.status == 0 else {
+        throw Failure(description: "\(arguments.joined(separator: " ")) failed: \(result.stderr)")
     }
-    return String(decoding: output, as: UTF8.self)
+    return result.stdout
 }

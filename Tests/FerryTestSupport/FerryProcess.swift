@@ -5,11 +5,9 @@ import Foundation
 /// Output goes to files, never to pipes: tests run in parallel, and a pipe's write end open in
 /// this process when another test spawns a long-running child leaks into that child, so reading
 /// the pipe to its end would wait for an unrelated process to exit (two tests doing so wait for
-/// each other for ever).
-public final class FerryProcess: @unchecked Sendable {
-    // @unchecked: everything is set up in init and then only read; Foundation's Process is safe to
-    // query from any thread.
-    public let process = Process()
+/// each other for ever). The child itself is a `ChildProcess`, for the same reason.
+public final class FerryProcess: Sendable {
+    public let process: ChildProcess
     let logPath: String?
     /// Where this process's output begins in `logPath` (processes of one test may share a log).
     let logOffset: UInt64
@@ -24,48 +22,40 @@ public final class FerryProcess: @unchecked Sendable {
         executable: String = BuiltProducts.ferry
     ) throws {
         logPath = log
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let output: (stdout: Int32, stderr: Int32)
+        var logDescriptor: Int32 = -1
         if let log {
-            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            logOffset = handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
+            logDescriptor = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard logDescriptor >= 0 else { throw ChildProcessError(description: "cannot open \(log): \(String(cString: strerror(errno)))") }
+            logOffset = UInt64(max(0, lseek(logDescriptor, 0, SEEK_END)))
+            output = (logDescriptor, logDescriptor)
             captured = nil
         } else {
             logOffset = 0
-            let output = try CapturedOutput()
-            process.standardOutput = output.stdout
-            process.standardError = output.stderr
-            captured = output
+            let files = try CapturedOutput()
+            output = (files.stdout.fileDescriptor, files.stderr.fileDescriptor)
+            captured = files
         }
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        defer { if logDescriptor >= 0 { close(logDescriptor) } }
+        process = try ChildProcess(
+            executable: executable, arguments: arguments, environment: ChildProcess.environment(environment), directory: directory,
+            standardInput: FileHandle.nullDevice.fileDescriptor, standardOutput: output.stdout, standardError: output.stderr)
     }
 
     /// Runs to completion and returns (status, stdout, stderr). `executable`: another program
-    /// than `ferry` (a wrapper such as umockdev's that then runs ferry).
+    /// than `ferry` (a wrapper such as umockdev's that then runs ferry, or `/usr/bin/env` to find
+    /// a tool on PATH). `directory`: where it runs.
     public static func run(
-        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, executable: String = BuiltProducts.ferry
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, directory: String? = nil,
+        executable: String = BuiltProducts.ferry
     ) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
         let output = try CapturedOutput()
-        process.standardOutput = output.stdout
-        process.standardError = output.stderr
-        process.standardInput = try stdin.map { try output.input($0) } ?? FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, output.read("stdout"), output.read("stderr"))
+        let input = try stdin.map { try output.input($0) } ?? FileHandle.nullDevice
+        let process = try ChildProcess(
+            executable: executable, arguments: arguments, environment: ChildProcess.environment(environment), directory: directory,
+            standardInput: input.fileDescriptor, standardOutput: output.stdout.fileDescriptor, standardError: output.stderr.fileDescriptor)
+        let status = process.wait()
+        return (status, output.read("stdout"), output.read("stderr"))
     }
 
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
@@ -87,16 +77,16 @@ public final class FerryProcess: @unchecked Sendable {
 
     /// Waits for exit and returns (status, stdout, stderr); with a log, stderr is the whole log.
     public func wait() -> (status: Int32, stdout: String, stderr: String) {
-        process.waitUntilExit()
+        let status = process.wait()
         if let logPath {
-            return (process.terminationStatus, "", (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+            return (status, "", (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
         }
-        return (process.terminationStatus, captured?.read("stdout") ?? "", captured?.read("stderr") ?? "")
+        return (status, captured?.read("stdout") ?? "", captured?.read("stderr") ?? "")
     }
 }
 
 /// A child's stdout and stderr as files in a directory of their own, removed with this object.
-final class CapturedOutput {
+final class CapturedOutput: Sendable {
     let directory: TemporaryDirectory
     let stdout: FileHandle
     let stderr: FileHandle

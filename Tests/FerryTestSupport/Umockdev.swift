@@ -14,12 +14,12 @@ public enum Umockdev {
         guard FileManager.default.isExecutableFile(atPath: wrapper) else {
             return "umockdev is not installed (\(wrapper) missing): apt-get install -y umockdev gir1.2-umockdev-1.0 python3-gi"
         }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: python)
-        probe.arguments = ["-c", "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"]
-        probe.standardError = FileHandle.nullDevice
-        do { try probe.run() } catch { return "cannot run \(python): \(error)" }
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0 ? nil : "umockdev's GObject bindings are missing: apt-get install -y gir1.2-umockdev-1.0 python3-gi"
+        let probe: Int32
+        do {
+            probe = try FerryProcess.run(
+                ["-c", "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"], executable: python
+            ).status
+        } catch { return "cannot run \(python): \(error)" }
+        return probe == 0 ? nil : "umockdev's GObject bindings are missing: apt-get install -y gir1.2-umockdev-1.0 python3-gi"
     }
 }

@@ -43,15 +43,10 @@ import Testing
                 environment: ["FERRY_UMOCKDEV_LOG": log], executable: Umockdev.wrapper)
         }
 
-        func start(_ arguments: [String]) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Umockdev.wrapper)
-            process.arguments = [Umockdev.python, Umockdev.fixtures.appendingPathComponent("v4l2_camera.py").path, dir.file("camera.json"), "--", BuiltProducts.ferry] + arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(["FERRY_UMOCKDEV_LOG": log]) { $1 }
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            return process
+        func start(_ arguments: [String]) throws -> FerryProcess {
+            try FerryProcess(
+                [Umockdev.python, Umockdev.fixtures.appendingPathComponent("v4l2_camera.py").path, dir.file("camera.json"), "--", BuiltProducts.ferry] + arguments,
+                environment: ["FERRY_UMOCKDEV_LOG": log], executable: Umockdev.wrapper)
         }
 
         var deviceLog: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
@@ -135,11 +130,11 @@ import Testing
         let recovered = eventually(timeout: 60) { images().count >= 4 }
         // Stop ferry (the harness's child) and the harness. SIGKILL, not SIGTERM: under the test
         // runner the forwarded SIGTERM does not stop them (from a shell it does; not yet understood).
-        let pid = process.processIdentifier
+        let pid = process.process.processIdentifier
         let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
         for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
         kill(pid, SIGKILL)
-        process.waitUntilExit()
+        _ = process.wait()
         let log = bench.deviceLog
         #expect(recovered, "only \(images().count) images; device log:\n\(log)")
         #expect(log.contains("read -> ENODEV (unplugged)"))

@@ -1,0 +1,127 @@
+import Foundation
+import Synchronization
+
+/// A child process started with `posix_spawn` and waited for with `waitpid`, for tests.
+///
+/// Not Foundation's `Process`: on Linux it learns that a child exited when a socket the child
+/// inherited closes. Tests spawn in parallel, so that socket (or a pipe) leaks into another test's
+/// long-running child, and `waitUntilExit` then spins until that unrelated process ends, or for
+/// ever (seen: a finished `ferry` left a zombie while the test waiting for it hung). Here the
+/// child closes every descriptor but its three standard ones, and exit is learnt from the kernel.
+public final class ChildProcess: Sendable {
+    public let processIdentifier: pid_t
+    /// The wait status once reaped (guards against reaping twice from two threads).
+    private let reaped = Mutex<Int32?>(nil)
+
+    /// Starts `executable` with `arguments` (argv[1...]). Standard input, output and error are
+    /// the given descriptors (dup'ed into the child; the caller keeps and closes its own).
+    public init(
+        executable: String, arguments: [String], environment: [String: String], directory: String? = nil,
+        standardInput: Int32, standardOutput: Int32, standardError: Int32
+    ) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
+        posix_spawn_file_actions_adddup2(&actions, standardOutput, 1)
+        posix_spawn_file_actions_adddup2(&actions, standardError, 2)
+        if let closeFrom = GlibcSpawnExtensions.closeFrom { _ = closeFrom(&actions, 3) }
+        if let directory {
+            guard let changeDirectory = GlibcSpawnExtensions.changeDirectory else {
+                throw ChildProcessError(description: "this C library cannot set a child's directory (glibc 2.29 or later needed)")
+            }
+            _ = directory.withCString { changeDirectory(&actions, $0) }
+        }
+
+        // Signals back to their defaults and none blocked: the test process ignores SIGPIPE, and an
+        // ignored signal stays ignored across exec.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw ChildProcessError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        processIdentifier = pid
+    }
+
+    /// The process's environment with `overrides` applied.
+    public static func environment(_ overrides: [String: String]) -> [String: String] {
+        ProcessInfo.processInfo.environment.merging(overrides) { $1 }
+    }
+
+    /// Reaps the child if it has exited; never blocks.
+    public var isRunning: Bool {
+        reaped.withLock { status in
+            if status != nil { return false }
+            var raw: Int32 = 0
+            let result = waitpid(processIdentifier, &raw, WNOHANG)
+            if result == processIdentifier { status = raw }
+            return status == nil
+        }
+    }
+
+    /// Waits for the child to exit, polling so no lock is held while waiting; after `timeout`
+    /// (a safety net: a hung child must fail its test, not the whole run) it is killed.
+    /// Returns `terminationStatus`.
+    @discardableResult
+    public func wait(timeout: Duration = .seconds(600)) -> Int32 {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while isRunning {
+            if clock.now >= deadline {
+                kill(processIdentifier, SIGKILL)
+                while isRunning { usleep(10_000) }
+                break
+            }
+            usleep(5_000)
+        }
+        return terminationStatus
+    }
+
+    /// As Foundation reports it: the exit status, or the number of the signal that killed it;
+    /// -1 while running.
+    public var terminationStatus: Int32 {
+        guard let status = reaped.withLock({ $0 }) else { return -1 }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : signal
+    }
+
+    /// True when a signal ended the process.
+    public var wasSignalled: Bool {
+        guard let status = reaped.withLock({ $0 }) else { return false }
+        return status & 0x7f != 0
+    }
+}
+
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34) and `…_addchdir_np` (2.29), which
+/// Swift's Glibc module hides behind _GNU_SOURCE; looked up at run time.
+private enum GlibcSpawnExtensions {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+    static let closeFrom: CloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+    static let changeDirectory: ChangeDirectory? = symbol("posix_spawn_file_actions_addchdir_np")
+
+    private static func symbol<T>(_ name: String) -> T? {
+        guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
+        return unsafeBitCast(address, to: T.self)
+    }
+}
