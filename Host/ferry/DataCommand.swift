@@ -8,7 +8,7 @@ import Foundation
 import GRPCCore
 
 struct DataCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "data", abstract: "Query stored data.", subcommands: [Query.self, DatabaseCommand.self, DatasetCommand.self])
+    static let configuration = CommandConfiguration(commandName: "data", abstract: "Query, export, delete and tag stored data; datasets; MongoDB users.", subcommands: [Query.self, ExportCommand.self, DeleteCommand.self, TagCommand.self, DatasetCommand.self, DatabaseCommand.self])
 
     struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

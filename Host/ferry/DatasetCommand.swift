@@ -29,7 +29,7 @@ struct DatasetCommand: AsyncParsableCommand {
         @Option(help: "The dataset's name.") var name: String
 
         func run() async throws {
-            let dataset = try await DatasetCLI.perform(store) { try await $0.createDataset(name: name, organizationID: organization.orgID) }
+            let dataset = try await store.perform { try await $0.createDataset(name: name, organizationID: organization.orgID) }
             print(dataset.id)
         }
     }
@@ -44,8 +44,8 @@ struct DatasetCommand: AsyncParsableCommand {
         @Flag(help: "One JSON object per line.") var json = false
 
         func run() async throws {
-            let ids = DatasetCLI.split(datasetIDs)
-            let datasets = try await DatasetCLI.perform(store) { store in
+            let ids = commaSeparated(datasetIDs)
+            let datasets = try await store.perform { store in
                 ids.isEmpty
                     ? try await store.datasets(organizationID: organization.orgID)
                     : try await store.datasets(organizationID: organization.orgID, ids: ids)
@@ -67,7 +67,7 @@ struct DatasetCommand: AsyncParsableCommand {
         @Option(help: "The new name, unique in the organisation.") var name: String
 
         func run() async throws {
-            let found = try await DatasetCLI.perform(store) {
+            let found = try await store.perform {
                 try await $0.renameDataset(id: target.datasetID, name: name, organizationID: target.orgID)
             }
             guard found else { throw DatasetCLI.unknown(target, store) }
@@ -83,8 +83,8 @@ struct DatasetCommand: AsyncParsableCommand {
         var binaryDataIDs: [String]
 
         func run() async throws {
-            let ids = DatasetCLI.split(binaryDataIDs)
-            let changed = try await DatasetCLI.perform(store) { store in
+            let ids = commaSeparated(binaryDataIDs)
+            let changed = try await store.perform { store in
                 try await DatasetCLI.requirePayloads(ids, in: store, target)
                 return try await store.addToDataset(id: target.datasetID, organizationID: target.orgID, binaryIDs: ids)
             }
@@ -101,8 +101,8 @@ struct DatasetCommand: AsyncParsableCommand {
         var binaryDataIDs: [String]
 
         func run() async throws {
-            let ids = DatasetCLI.split(binaryDataIDs)
-            let changed = try await DatasetCLI.perform(store) { store in
+            let ids = commaSeparated(binaryDataIDs)
+            let changed = try await store.perform { store in
                 try await DatasetCLI.requirePayloads(ids, in: store, target)
                 return try await store.removeFromDataset(id: target.datasetID, organizationID: target.orgID, binaryIDs: ids)
             }
@@ -117,7 +117,7 @@ struct DatasetCommand: AsyncParsableCommand {
         @OptionGroup var target: Target
 
         func run() async throws {
-            let found = try await DatasetCLI.perform(store) { try await $0.deleteDataset(id: target.datasetID, organizationID: target.orgID) }
+            let found = try await store.perform { try await $0.deleteDataset(id: target.datasetID, organizationID: target.orgID) }
             guard found else { throw DatasetCLI.unknown(target, store) }
             print("dataset \(target.datasetID) deleted (its binary data stays)")
         }
@@ -125,22 +125,6 @@ struct DatasetCommand: AsyncParsableCommand {
 }
 
 enum DatasetCLI {
-    /// Opens the store and runs `body`, a store refusal becoming the command's message.
-    static func perform<T>(_ location: StoreArguments, _ body: (any DataStore) async throws -> T) async throws -> T {
-        LogSetup.bootstrap(defaultLevel: .warning)
-        let store = try await location.open()
-        do {
-            return try await body(store)
-        } catch let error as StoreError {
-            throw Failure(error.message)
-        }
-    }
-
-    /// Ids given as separate words or comma-separated, without empty ones.
-    static func split(_ values: [String]) -> [String] {
-        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
     static func requirePayloads(_ ids: [String], in store: any DataStore, _ target: DatasetCommand.Target) async throws {
         guard !ids.isEmpty else { throw Failure("give at least one id with --binary-data-ids") }
         let found = Set(try await store.binaries(organizationID: target.orgID, ids: ids).map(\.id))

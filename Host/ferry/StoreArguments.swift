@@ -43,6 +43,17 @@ struct StoreArguments: ParsableArguments {
         }
     }
 
+    /// Opens the store and runs `body`, a store refusal becoming the command's message.
+    func perform<T>(_ body: (any DataStore) async throws -> T) async throws -> T {
+        LogSetup.bootstrap(defaultLevel: .warning)
+        let store = try await open()
+        do {
+            return try await body(store)
+        } catch let error as StoreError {
+            throw Failure(error.message)
+        }
+    }
+
     func open(_ options: StoreOptions = StoreOptions()) async throws -> any DataStore {
         try await Self.open(location, options: options)
     }
@@ -54,4 +65,9 @@ struct StoreArguments: ParsableArguments {
             throw Failure("cannot open the store \(location): \(error)")
         }
     }
+}
+
+/// Values given as separate words or comma-separated, without empty ones.
+func commaSeparated(_ values: [String]) -> [String] {
+    values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }

@@ -76,6 +76,13 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// `ferry data export|tag|delete` on data uploaded through the SDK, checked back through it.
+    @Test(arguments: Backend.allCases) func dataCommandsExportTagAndDelete(_ backend: Backend) async throws {
+        let result = try await Self.runScript("ferry_data_cli_e2e.py", backend: backend)
+        #expect(result.status == 0, "ferry data command checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// Signed download URLs: curl fetches the payload with no other credential; tampered URLs get 403.
     @Test(arguments: Backend.allCases) func publishedPythonSDKCreatesSignedDownloadURLs(_ backend: Backend) async throws {
         let result = try await Self.runScript("viam_sdk_signed_url_e2e.py", backend: backend)
