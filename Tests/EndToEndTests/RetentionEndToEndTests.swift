@@ -1,17 +1,19 @@
 import FerryTestSupport
 import Foundation
+import GRDB
 import Testing
 
 /// A host whose config gives one capture method Viam's `retention_policy`, syncing to the real
 /// `ferry serve` (enforcing every second, `--retention-interval 1`): the policy travels with the
-/// uploads, and the server keeps that method's newest readings within the size limit while
-/// another method, without a policy, keeps all of its own. (The days limit is enforced by the same
+/// uploads, and the server keeps that method's newest readings within the size limit, and a
+/// camera's newest images within its binary limit, while another method, without a policy, keeps
+/// all of its own. (The days limit is enforced by the same
 /// enforcer; its UTC-midnight cut is tested on an injected clock in RetentionEnforcerTests and
 /// RetentionTests.)
 @Suite(.serialized, .ownThreads) struct RetentionEndToEndTests {
     enum Backend: String, CaseIterable { case sqlite, postgres }
 
-    @Test(arguments: Backend.allCases) func theServerKeepsAMethodWithinItsUploadedSizeLimit(_ backend: Backend) async throws {
+    @Test(arguments: Backend.allCases) func theServerKeepsEachMethodWithinItsUploadedSizeLimits(_ backend: Backend) async throws {
         let rig = try SyncRig()
         defer { rig.tearDown() }
         if backend == .postgres { rig.database = try await TestPostgres.freshDatabase() }
@@ -27,8 +29,22 @@ import Testing
                 "service_configs": [["type": "data_manager", "attributes": attributes]],
             ]
         }
+        // A camera whose images may take 200 kB, set beside its capture methods (as Viam's example does).
+        let binaryLimitBytes = 200_000
+        let camera: [String: Any] = [
+            "name": "cam", "api": "rdk:component:camera", "model": "fake",
+            "service_configs": [
+                [
+                    "type": "data_manager",
+                    "attributes": [
+                        "capture_methods": [["method": "ReadImage", "capture_frequency_hz": 10, "additional_params": ["mime_type": "image/jpeg"]]],
+                        "retention_policy": ["binary_limit_gb": Double(binaryLimitBytes) / 1e9],
+                    ] as [String: Any],
+                ]
+            ],
+        ]
         let machine: [String: Any] = [
-            "components": [sensor("limited", policy: ["tabular_limit_gb": Double(limitBytes) / 1e9]), sensor("kept", policy: nil)],
+            "components": [sensor("limited", policy: ["tabular_limit_gb": Double(limitBytes) / 1e9]), sensor("kept", policy: nil), camera],
             "services": [
                 [
                     "name": "data_manager", "api": "rdk:service:data_manager",
@@ -58,12 +74,30 @@ import Testing
             func number(_ key: String) -> Int64 { (row[key] as? NSNumber)?.int64Value ?? 0 }
             return (Int(number("n")), number("oldest"), number("newest"))
         }
+        /// (count, bytes) of the camera's stored images.
+        func images() throws -> (count: Int, bytes: Int) {
+            let sql = "SELECT count(*), coalesce(sum(size), 0) FROM binary_data WHERE component_name = 'cam'"
+            if let database = rig.database {
+                let fields = try TestPostgres.psql(sql, database: TestPostgres.databaseName(of: database))
+                    .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").compactMap { Int($0) }
+                return fields.count == 2 ? (fields[0], fields[1]) : (0, 0)
+            }
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: rig.dataDirectory + "/store.sqlite", configuration: configuration)
+            return try queue.read { db in
+                let row = try Row.fetchOne(db, sql: sql)
+                return (row?[0] ?? 0, row?[1] ?? 0)
+            }
+        }
         // The fake sensor's data, {"readings": {"temperature_celsius", "humidity_pct", "pressure_hpa"}}
         // (three doubles), is 93 bytes as BSON: the limit keeps the newest 32.
         let fits = limitBytes / 93
         // Enforcement has deleted some of the limited method's readings while the other's pile up.
         let enforced = eventually(timeout: 180) {
-            rig.log("server.log").contains("retention deleted") && ((try? stored("kept").count) ?? 0) > 300
+            let log = rig.log("server.log")
+            return log.contains("readings and 0 binary payloads of limited Readings") && log.contains("binary payloads of cam ReadImage")
+                && ((try? stored("kept").count) ?? 0) > 300
         }
         #expect(enforced, "no retention seen:\n\(rig.log("server.log").suffix(3000))\n\(rig.log("host.log").suffix(2000))")
         try rig.stopHost()
@@ -75,6 +109,11 @@ import Testing
         #expect(kept.count > 300, "kept: \(kept), limited: \(limited)")
         #expect(limited.oldest > kept.oldest, "the oldest went first: limited \(limited), kept \(kept)")
         #expect(limited.newest >= kept.newest - 5_000, "the newest stayed: limited \(limited), kept \(kept)")
+        var stillImages = try images()
+        #expect(
+            eventually(timeout: 60) { stillImages = (try? images()) ?? stillImages; return stillImages.bytes <= binaryLimitBytes },
+            "\(stillImages)")
+        #expect(stillImages.count > 0, "the newest images stay: \(stillImages)")
         let log = rig.log("server.log")
         #expect(log.contains("retention deleted") && log.contains("limited Readings of part \(SyncRig.partID)"), "\(log.suffix(2000))")
         #expect(!log.contains("kept Readings of part"), "a method without a policy loses nothing")
