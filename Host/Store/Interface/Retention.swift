@@ -28,7 +28,7 @@ public struct RetentionResource: Sendable, Hashable, CustomStringConvertible {
 /// more than `days` UTC days ago goes, and past a size limit the oldest goes first. Nil: no limit.
 public struct RetentionPolicy: Sendable, Hashable, CustomStringConvertible {
     /// Whole UTC days kept, today included: with 1, what was captured yesterday (UTC) goes at
-    /// midnight UTC. At least 1.
+    /// midnight UTC. From 1 to 1000000.
     public var days: Int?
     /// The most bytes of binary payloads kept (Viam's `binary_limit_gb` × 10⁹).
     public var binaryLimitBytes: Int64?
@@ -99,7 +99,9 @@ extension StoreChecks {
             try validate(text: value, what: "the retention policy's \(what)")
         }
         guard let policy else { return }
-        if let days = policy.days, days < 1 { throw StoreError.invalid("a retention policy keeps at least 1 day, not \(days)") }
+        if let days = policy.days, !(1...1_000_000).contains(days) {
+            throw StoreError.invalid("a retention policy keeps at least 1 day (and at most 1000000), not \(days)")
+        }
         for (limit, what) in [(policy.binaryLimitBytes, "binary"), (policy.tabularLimitBytes, "tabular")] {
             if let limit, limit < 0 { throw StoreError.invalid("a retention policy's \(what) limit must not be negative, got \(limit) bytes") }
         }
