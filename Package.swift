@@ -412,7 +412,8 @@ let package = Package(
         .testTarget(
             name: "FerryAPITests",
             dependencies: [
-                "FerryAPI", "FerryIngest", "FerryStore", "FerryTestSupport", "ViamProtos", .product(name: "X509", package: "swift-certificates"),
+                "FerryAPI", "FerryIngest", "FerryStore", "FerryTestSupport", "StoreTestSupport", "ViamProtos",
+                .product(name: "X509", package: "swift-certificates"),
             ]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FerryFuzzTargets", "FerryTestSupport"]),
         .testTarget(

@@ -1,3 +1,4 @@
+import FerryClock
 import FerryMQL
 import FerryMongoServer
 import FerryPipelines
@@ -9,7 +10,8 @@ import Synchronization
 
 /// The data server with everything that runs beside it, assembled once for `ferry serve` and for
 /// the server `ferry run` embeds: start-up cleanup of the store, the gRPC API, the pipeline
-/// scheduler (woken when a pipeline changes over gRPC), hot-storage pruning and the store-size gauge, and the MongoDB
+/// scheduler (woken when a pipeline changes over gRPC), hot-storage pruning and the store-size gauge, retention
+/// enforcement, and the MongoDB
 /// endpoint and the signed-download listener when asked for. It is one service of `ferry serve`'s and `ferry run`'s service group.
 public struct DataServerStack: Sendable {
     public struct Configuration: Sendable {
@@ -21,6 +23,10 @@ public struct DataServerStack: Sendable {
         public var mongo: MongoServer.Options?
         /// The listener of signed binary-download URLs (`ferry serve --download-listen`); nil: off.
         public var downloads: BinaryDownloadServer.Options?
+        /// How often retention policies are enforced (`ferry serve --retention-interval`).
+        public var retentionInterval: Duration = .seconds(3600)
+        /// The time retention policies are enforced on (tests pass a manual clock).
+        public var clock: any FerryClock = SystemClock()
 
         public init() {}
     }
@@ -74,6 +80,10 @@ public struct DataServerStack: Sendable {
                     if let bytes = try? await store.storageBytes() { ServerMetrics.storeSize(bytes) }
                     do { try await Task.sleep(for: interval) } catch { return }  // cancelled: the server stopped
                 }
+            }
+            chores.addTask { [store, logger, configuration] in
+                // Retention deletes what the uploads' policies no longer keep, for as long as the server serves.
+                await RetentionEnforcer(store: store, clock: configuration.clock, interval: configuration.retentionInterval, logger: logger).run()
             }
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { [listening] in

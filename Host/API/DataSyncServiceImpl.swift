@@ -17,6 +17,16 @@ import ViamProtos
 /// ignores these headers; uploads without them are applied as they come.
 struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServiceProtocol {
     let store: any ReadingStore
+    let retention = RetentionPolicyCache()
+
+    /// Stores the retention policy the upload carries (`ferry-retention-policy`) for its resource:
+    /// the latest upload's policy wins.
+    func recordRetention(_ upload: Viam_App_Datasync_V1_UploadMetadata, caller: APIKeyIdentity) async throws {
+        guard let policy = try RetentionHeader.policy(from: ServerMetadataBox.current) else { return }
+        let resource = RetentionResource(
+            organizationID: caller.organizationID, partID: upload.partID, componentName: upload.componentName, methodName: upload.methodName)
+        try await storeCall { try await retention.record(policy, for: resource, in: store) }
+    }
 
     func dataCaptureUpload(request: Viam_App_Datasync_V1_DataCaptureUploadRequest, context: ServerContext) async throws
         -> Viam_App_Datasync_V1_DataCaptureUploadResponse
@@ -24,6 +34,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         let caller = try Caller.require(.operator, to: "uploading data")
         let key = try IdempotencyHeaders.key(from: ServerMetadataBox.current)
         let metadata = request.metadata
+        try await recordRetention(metadata, caller: caller)
         var response = Viam_App_Datasync_V1_DataCaptureUploadResponse()
         switch metadata.type {
         case .tabularSensor, .unspecified:
@@ -104,6 +115,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             }
         }
         guard let metadata else { throw RPCError(code: .invalidArgument, message: "StreamingDataCaptureUpload sent no metadata") }
+        try await recordRetention(metadata.uploadMetadata, caller: caller)
         let stored = try converted { () throws(UploadRefusal) in
             try UploadConversion.binaryMetadata(metadata.uploadMetadata, metadata.sensorMetadata, caller: caller, fileID: key?.fileID)
         }

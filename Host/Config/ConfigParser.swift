@@ -92,7 +92,8 @@ package enum ConfigParser {
                 moduleIDs[id] = moduleIDs[id] ?? module.path
             }
         }
-        let dataManager = parseDataManager(root, walker: walker, baseDirectory: baseDirectory)
+        var dataManager = parseDataManager(root, walker: walker, baseDirectory: baseDirectory)
+        dataManager.retentionPolicies = retentionPolicies(components: components + services, remotes: remotes, walker: walker)
         let apiKeys = parseAuth(root, roles: dataManager.ferry.apiKeyRoles, rolesPath: dataManager.ferryPath, walker: walker)
         walker.noteIgnoredKeys(root, known: Keys.topLevel, inert: InertKeys.topLevel, at: "")
         return MachineConfig(
@@ -166,8 +167,8 @@ package enum ConfigParser {
         static let topLevel: Set<String> = ["cloud", "modules", "components", "services", "remotes", "auth"]
         static let resource: Set<String> = ["name", "api", "type", "namespace", "model", "attributes", "depends_on", "service_configs"]
         static let serviceConfig: Set<String> = ["type", "attributes"]
-        static let dataManagerServiceConfig: Set<String> = ["capture_methods"]
-        static let captureMethod: Set<String> = ["method", "capture_frequency_hz", "additional_params", "disabled", "name"]
+        static let dataManagerServiceConfig: Set<String> = ["capture_methods", "retention_policy"]
+        static let captureMethod: Set<String> = ["method", "capture_frequency_hz", "additional_params", "disabled", "name", "retention_policy"]
         static let dataManager: Set<String> = [
             "capture_dir", "capture_disabled", "sync_disabled", "sync_interval_mins", "tags", "additional_sync_paths",
             "maximum_num_sync_threads", "delete_every_nth_when_disk_full", "maximum_capture_file_size_bytes",
@@ -240,8 +241,14 @@ package enum ConfigParser {
             guard let serviceAttributes = walker.object(serviceConfig, "attributes", at: servicePath) else { continue }
             walker.noteIgnoredKeys(
                 serviceAttributes, known: Keys.dataManagerServiceConfig, inert: InertKeys.dataManagerServiceConfig, at: attributesPath)
+            // Viam's example puts retention_policy beside capture_methods (every method of the
+            // resource); its attribute table lists it per method, which then takes precedence.
+            let shared = parseRetentionPolicy(serviceAttributes, at: attributesPath, walker: walker)
             for (methodObject, methodPath) in walker.objects(serviceAttributes, "capture_methods", at: attributesPath) {
-                if let method = parseCaptureMethod(methodObject, at: methodPath, walker: walker) { methods.append(method) }
+                if var method = parseCaptureMethod(methodObject, at: methodPath, walker: walker) {
+                    method.retentionPolicy = method.retentionPolicy ?? shared
+                    methods.append(method)
+                }
             }
         }
         return methods
@@ -259,9 +266,11 @@ package enum ConfigParser {
         let parameters = walker.object(object, "additional_params", at: path) ?? [:]
         let disabled = walker.bool(object, "disabled", at: path) ?? false
         let name = walker.string(object, "name", at: path)
+        let retention = parseRetentionPolicy(object, at: path, walker: walker)
         guard let method, let frequency else { return nil }
         return CaptureMethodEntry(
-            method: method, frequencyHz: frequency, additionalParams: parameters, disabled: disabled, name: name, path: path)
+            method: method, frequencyHz: frequency, additionalParams: parameters, disabled: disabled, name: name,
+            retentionPolicy: retention, path: path)
     }
 
     static func parseModule(_ object: BSONDocument, at path: String, walker: JSONWalker, baseDirectory: String) -> ModuleEntry? {

@@ -60,7 +60,6 @@ enum InertKeys {
 
     /// In a data_manager service_config's attributes (beside capture_methods).
     static let dataManagerServiceConfig: [String: String] = [
-        "retention_policy": "it is Viam's cloud retention; the Ferry data server keeps readings until you delete them",
         "recent_data_store": "Ferry's data server keeps recent readings in hot storage (--hot-storage-hours) for every resource",
     ]
 

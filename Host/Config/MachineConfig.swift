@@ -66,6 +66,8 @@ package struct CaptureMethodEntry: Sendable, Equatable {
     /// The resource, on a remote part's capture methods (`rdk:component:board/my-esp32`); a
     /// component's own methods may leave it out.
     package var name: String? = nil
+    /// Its own `retention_policy`, or else the one beside `capture_methods`; nil: none.
+    package var retentionPolicy: RetentionPolicyConfig? = nil
     /// e.g. `components[0].service_configs[0].attributes.capture_methods[1]`
     package var path: String
 }
@@ -108,6 +110,9 @@ package struct DataManagerConfig: Sendable, Equatable {
     package var serviceName: String?
     /// Viam's `mongo_capture_config`: also insert tabular readings into MongoDB; nil when unset.
     package var mongoCapture: MongoCaptureConfig?
+    /// Every captured method's `retention_policy` (empty where it has none), which its uploads
+    /// carry to the data server; set from the components, services and remotes.
+    package var retentionPolicies: [CapturedMethod: RetentionPolicyConfig] = [:]
 
     package init(captureDir: String) { self.captureDir = captureDir }
 }
@@ -190,5 +195,6 @@ package struct RemoteCaptureMethod: Sendable, Equatable {
     package var frequencyHz: Double
     package var additionalParams: BSONDocument
     package var disabled: Bool
+    package var retentionPolicy: RetentionPolicyConfig? = nil
     package var path: String
 }

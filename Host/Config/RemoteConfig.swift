@@ -84,6 +84,6 @@ extension ConfigParser {
         }
         return RemoteCaptureMethod(
             api: String(parts[0]), resource: String(parts[1]), method: entry.method, frequencyHz: entry.frequencyHz,
-            additionalParams: entry.additionalParams, disabled: entry.disabled, path: entry.path)
+            additionalParams: entry.additionalParams, disabled: entry.disabled, retentionPolicy: entry.retentionPolicy, path: entry.path)
     }
 }

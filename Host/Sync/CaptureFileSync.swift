@@ -1,3 +1,4 @@
+import FerryConfig
 import FerryCaptureFile
 import Foundation
 import Logging
@@ -42,13 +43,17 @@ struct CaptureFileSync {
             throw .rejected("its sync progress says \(progress.ackedRecords) records were acknowledged but it has \(contents.records.count); the file changed after capture")
         }
         let metadata = UploadMetadata.capture(contents.metadata, partID: settings.partID, extraTags: settings.tags)
+        // The method's policy as configured now (a file captured before a change carries the new
+        // one: the server keeps the latest); a method no longer configured leaves the server's alone.
+        let retention = settings.retentionPolicies[
+            CapturedMethod(component: contents.metadata.componentName, method: contents.metadata.methodName)]?.headerValue
         var outcome = Outcome()
         if contents.metadata.type == .binarySensor {
             while progress.ackedRecords < contents.records.count {
                 let index = progress.ackedRecords
                 let record = contents.records[index]
                 // Each payload is stored under its own id, so a file holding several stays exact.
-                let key = UploadKey(fileID: "\(progress.fileID)-\(index)", first: 0, end: 1)
+                let key = UploadKey(fileID: "\(progress.fileID)-\(index)", first: 0, end: 1, retentionPolicy: retention)
                 try await uploader.uploadBinary(metadata, record: record, key: key, streamingThreshold: settings.streamingThreshold)
                 try acknowledge(&progress, to: index + 1, bytes: record.binary.count, path: path, outcome: &outcome)
             }
@@ -56,7 +61,7 @@ struct CaptureFileSync {
             // Each record's size is computed once (by encoding it): for batching and for the count.
             let sizes = contents.records.map(\.serializedSizeEstimate)
             for batch in Self.batches(sizes: sizes, from: progress.ackedRecords, maximumBytes: settings.maximumBatchBytes) {
-                let key = UploadKey(fileID: progress.fileID, first: batch.lowerBound, end: batch.upperBound)
+                let key = UploadKey(fileID: progress.fileID, first: batch.lowerBound, end: batch.upperBound, retentionPolicy: retention)
                 let records = Array(contents.records[batch])
                 try await uploader.uploadTabular(metadata, records: records, key: key)
                 let bytes = sizes[batch].reduce(0, +)

@@ -5,16 +5,21 @@ import ViamProtos
 package typealias UploadMetadata = Viam_App_Datasync_V1_UploadMetadata
 
 /// Ferry's exactly-once key for one upload: records [first, end) of the file `fileID`. Sent as
-/// gRPC request metadata (`ferry-file-id`, `ferry-record-range`), which a Viam server ignores.
+/// gRPC request metadata (`ferry-file-id`, `ferry-record-range`), which a Viam server ignores;
+/// so is the capture method's retention policy, when the upload has one to carry.
 package struct UploadKey: Sendable, Equatable, Hashable {
     package var fileID: String
     package var first: Int
     package var end: Int
+    /// `RetentionPolicyConfig.headerValue` of the file's capture method, sent as
+    /// `ferry-retention-policy`; nil sends nothing (the server keeps what it has).
+    package var retentionPolicy: String?
 
-    package init(fileID: String, first: Int, end: Int) {
+    package init(fileID: String, first: Int, end: Int, retentionPolicy: String? = nil) {
         self.fileID = fileID
         self.first = first
         self.end = end
+        self.retentionPolicy = retentionPolicy
     }
 
     package static let fileIDHeader = "ferry-file-id"

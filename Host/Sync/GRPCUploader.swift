@@ -1,3 +1,4 @@
+import FerryConfig
 import FerryCaptureFile
 import Foundation
 import GRPCCore
@@ -167,6 +168,7 @@ package final class GRPCUploader: DataUploader {
             var headers: Metadata = ["authorization": "Bearer \(bearer)"]
             headers.addString(key.fileID, forKey: UploadKey.fileIDHeader)
             headers.addString(key.recordRange, forKey: UploadKey.recordRangeHeader)
+            if let policy = key.retentionPolicy { headers.addString(policy, forKey: RetentionPolicyConfig.header) }
             InstrumentationSystem.instrument.inject(span.context, into: &headers, using: MetadataInjector())
             do {
                 let start = ContinuousClock.now

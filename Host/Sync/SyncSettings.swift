@@ -26,6 +26,8 @@ package struct SyncSettings: Sendable, Equatable {
     package var maximumBatchBytes = 1 << 20
     /// Binary payloads above this go through StreamingDataCaptureUpload in 64 KiB chunks.
     package var streamingThreshold = 1 << 20
+    /// Each captured method's retention policy, which its uploads carry to the server.
+    package var retentionPolicies: [CapturedMethod: RetentionPolicyConfig] = [:]
 
     package static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount / 2) }
 
@@ -43,6 +45,7 @@ package struct SyncSettings: Sendable, Equatable {
         deleteEveryNthWhenDiskFull = config.deleteEveryNthWhenDiskFull
         captureDirMaxBytes = config.ferry.captureDirMaxBytes
         archiveDir = config.ferry.archiveDir
+        retentionPolicies = config.retentionPolicies
     }
 
     /// Ferry's own files in the capture directory: status, manual-sync trigger.

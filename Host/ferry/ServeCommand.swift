@@ -88,13 +88,19 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Days finished pipeline runs stay in the run history (their results stay in the sink); 0 keeps them forever.")
     var pipelineRunRetention = 90.0
 
+    @Option(
+        name: .customLong("retention-interval"),
+        help: "Seconds between enforcements of the capture methods' retention policies (which hosts' uploads carry).")
+    var retentionInterval = 3600.0
+
     func validate() throws {
         for (flag, value) in [
             ("--pipeline-start-delay", pipelineStartDelay), ("--backfill-throttle", backfillThrottle),
         ] where value < 0 || !value.isFinite {
             throw ValidationError("\(flag) must be a number of seconds ≥ 0, not \(value)")
         }
-        for (flag, value) in [("--pipeline-timeout", pipelineTimeout), ("--pipeline-poll", pipelinePoll)] where value <= 0 || !value.isFinite {
+        for (flag, value) in [("--pipeline-timeout", pipelineTimeout), ("--pipeline-poll", pipelinePoll), ("--retention-interval", retentionInterval)]
+        where value <= 0 || !value.isFinite {
             throw ValidationError("\(flag) must be a number of seconds > 0, not \(value)")
         }
         guard pipelineRunRetention == 0 || (1.0 / 24...36_500).contains(pipelineRunRetention) else {
@@ -149,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
                 in: self.store.data, listenHost: address.host, logger: logger)
         }
         configuration.pipelines = pipelineOptions
+        configuration.retentionInterval = .seconds(retentionInterval)
         if let mongoListen, let mongoAddress = ListenAddress(mongoListen) {
             var mongo = MongoServer.Options()
             mongo.host = mongoAddress.host

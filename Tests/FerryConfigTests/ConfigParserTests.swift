@@ -90,7 +90,7 @@ import Testing
         let byKey = Dictionary(uniqueKeysWithValues: config.warnings.map { ($0.key, $0) })
         #expect(
             Set(byKey.keys) == [
-                "frame", "retention_policy", "cache_size_kb", "delete_data_on_part_deletion", "sync_intervall_mins", "network",
+                "frame", "cache_size_kb", "delete_data_on_part_deletion", "sync_intervall_mins", "network",
                 "procesess",
             ])
         #expect(byKey["frame"]?.paths == ["components[0].frame", "components[1].frame"], "one warning for both")

@@ -242,5 +242,20 @@ enum PostgresSchema {
                 );
                 CREATE INDEX dataset_members_by_binary ON dataset_members (binary_id);
                 """),
+        Migration(
+            name: "v8-retention-policies",
+            sql: """
+                -- Each resource's retention policy, as the latest upload carrying one set it; NULL: no limit.
+                CREATE TABLE retention_policies (
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    part_id text NOT NULL,
+                    component_name text NOT NULL,
+                    method_name text NOT NULL,
+                    days bigint,
+                    binary_limit_bytes bigint,
+                    tabular_limit_bytes bigint,
+                    PRIMARY KEY (organization_id, part_id, component_name, method_name)
+                );
+                """),
     ]
 }

@@ -104,13 +104,19 @@ extension PostgresStore {
 
     public func deleteReadings(organizationID: String, capturedBefore: Int64?) async throws -> Int {
         var query = BinaryCondition(clauses: [], binds: PostgresBindings())
-        let org = query.bind(organizationID)
-        query.clauses.append("organization_id = \(org)")
+        query.clauses.append("organization_id = \(query.bind(organizationID))")
         if let capturedBefore {
             // Before the earliest storable time nothing is older; after the latest everything is.
             if capturedBefore <= PGTime.earliest { return 0 }
             if capturedBefore <= PGTime.latest { query.clauses.append("time_requested < \(query.bind(PGTime(capturedBefore)))") }
         }
+        return try await deleteReadings(query, what: "deleting readings of organisation \(organizationID)")
+    }
+
+    /// Deletes the readings `query` selects; its first binding must be their organisation's id
+    /// (and its first clause restrict to it). Returns how many were deleted.
+    func deleteReadings(_ query: BinaryCondition, what: String) async throws -> Int {
+        let org = "$1"
         // Pipelines with backfill re-run the windows that lose readings, as they do for late data:
         // the deleted minutes (of time received) go to the invalidation log, as `ferry_ingest` logs them.
         let sql = """
@@ -129,7 +135,7 @@ extension PostgresStore {
             )
             SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM logged)
             """
-        guard let row = try await rows("deleting readings of organisation \(organizationID)", query.query(sql)).first else { return 0 }
+        guard let row = try await rows(what, query.query(sql)).first else { return 0 }
         return Int(try row.decode((Int64, Int64).self).0)
     }
 
@@ -164,7 +170,7 @@ extension PostgresStore {
         return try await count("untagging binary data", query, sql)
     }
 
-    private func deleteBinaries(_ condition: BinaryCondition?) async throws -> Int {
+    func deleteBinaries(_ condition: BinaryCondition?) async throws -> Int {
         guard let query = condition else { return 0 }
         return try await count("deleting binary data", query, "DELETE FROM binary_data WHERE \(query.sql) RETURNING 1")
     }

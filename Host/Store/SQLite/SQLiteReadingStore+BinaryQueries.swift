@@ -131,21 +131,27 @@ extension SQLiteReadingStore {
         let sql = clause
         let bound = arguments
         return try await write("deleting readings of organisation \(organizationID)") { db in
-            // Pipelines with backfill re-run the windows that lose readings, as they do for late data:
-            // the minutes (of time received) of the deleted readings go to the invalidation log.
-            let minutes = try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT time_received / 60000 - (time_received < 0 AND time_received % 60000 <> 0)
-                    FROM readings WHERE \(sql)
-                    """,
-                arguments: bound)
-            try PipelineInvalidationLog.recordReadings(db, minutes: [organizationID: Set(minutes)])
-            // Hot storage holds copies of the same readings: they go too.
-            try db.execute(sql: "DELETE FROM hot_readings WHERE \(sql)", arguments: bound)
-            try db.execute(sql: "DELETE FROM readings WHERE \(sql)", arguments: bound)
-            return db.changesCount
+            try Self.deleteReadings(db, organizationID: organizationID, where: sql, arguments: bound)
         }
+    }
+
+    /// Deletes the organisation's readings `condition` selects (it must name the organisation) and
+    /// their hot-storage copies; returns how many were deleted.
+    static func deleteReadings(_ db: Database, organizationID: String, where condition: String, arguments: StatementArguments) throws -> Int {
+        // Pipelines with backfill re-run the windows that lose readings, as they do for late data:
+        // the minutes (of time received) of the deleted readings go to the invalidation log.
+        let minutes = try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT time_received / 60000 - (time_received < 0 AND time_received % 60000 <> 0)
+                FROM readings WHERE \(condition)
+                """,
+            arguments: arguments)
+        try PipelineInvalidationLog.recordReadings(db, minutes: [organizationID: Set(minutes)])
+        // Hot storage holds copies of the same readings: they go too.
+        try db.execute(sql: "DELETE FROM hot_readings WHERE \(condition)", arguments: arguments)
+        try db.execute(sql: "DELETE FROM readings WHERE \(condition)", arguments: arguments)
+        return db.changesCount
     }
 
     /// The plan of a page query, for the tests that it reads the capture-time index.
@@ -232,7 +238,7 @@ extension SQLiteReadingStore {
 
     /// Deletes the rows, then their payload files. A file whose removal fails (or a crash between
     /// the two) is an orphan that `removeOrphanedBinaries` removes at the next start.
-    private func deleteBinaries(where condition: Condition?) async throws -> Int {
+    func deleteBinaries(where condition: Condition?) async throws -> Int {
         guard let condition else { return 0 }
         let paths = try await write("deleting binary data") { db in
             let paths = try String.fetchAll(db, sql: "SELECT path FROM binary_data WHERE \(condition.sql)", arguments: condition.arguments)

@@ -173,6 +173,22 @@ enum SQLiteSchema {
                     CREATE INDEX dataset_members_by_binary ON dataset_members(binary_id);
                     """)
         }
+        migrator.registerMigration("v9-retention-policies") { db in
+            // Each resource's retention policy, as the latest upload carrying one set it; NULL: no limit.
+            try db.execute(
+                sql: """
+                    CREATE TABLE retention_policies (
+                        organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                        part_id TEXT NOT NULL,
+                        component_name TEXT NOT NULL,
+                        method_name TEXT NOT NULL,
+                        days INTEGER,
+                        binary_limit_bytes INTEGER,
+                        tabular_limit_bytes INTEGER,
+                        PRIMARY KEY (organization_id, part_id, component_name, method_name)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }
