@@ -245,6 +245,21 @@ import Testing
         #expect(error?.message.contains("api keys \(seeded.owner.info.id)") == true, "\(String(describing: error))")
         #expect(error?.message.contains("remove that row from the destination") == true)
 
+        // A row whose unique name another row of the destination holds under another id.
+        let restored = try await TestStore.make(destination)
+        defer { restored.remove() }
+        try await StoreMigration.copy(from: sqlite.store, to: restored.store)
+        let mine = PipelineRecord(
+            id: "pipe-dest", organizationID: seeded.orgA, name: "late", schedule: "0 * * * *", stages: [], enableBackfill: false,
+            source: .standard, createdAt: Self.t0, scheduledThrough: Self.t0)
+        try await restored.store.createPipeline(mine)
+        var theirs = mine
+        theirs.id = "pipe-source"
+        try await sqlite.store.createPipeline(theirs)
+        let clash = await storeError { try await StoreMigration.copy(from: sqlite.store, to: restored.store) }
+        #expect(clash?.message.contains("pipelines pipe-source cannot be written") == true, "\(String(describing: clash))")
+        #expect(try await restored.store.pipeline(id: "pipe-source") == nil)
+
         // A different token signing key: named, with what to do.
         let fresh = try await TestStore.make(destination)
         defer { fresh.remove() }

@@ -59,8 +59,27 @@ public enum StoreMigration {
                 skipped += 1
             }
         }
-        if !writes.isEmpty { try await destination.importRecords(writes) }
+        if !writes.isEmpty { try await write(writes, to: destination) }
         return (writes.count, skipped)
+    }
+
+    /// Writes a page; if the destination refuses it (a unique name or file id another row holds
+    /// under another id), writes row by row to name the row it refuses.
+    private static func write(_ records: [TransferRecord], to destination: any StoreTransfer) async throws {
+        do {
+            try await destination.importRecords(records)
+        } catch let pageError as StoreError {
+            for record in records {
+                do {
+                    try await destination.importRecords([record])
+                } catch let error as StoreError {
+                    throw StoreError(
+                        error.kind,
+                        "\(record.kind) \(record.key) cannot be written to the destination: \(error.message) Another row there may hold its unique name or file id under another id: remove it, or migrate into an empty store")
+                }
+            }
+            throw pageError
+        }
     }
 
     /// What to write over a row the destination has (nil: nothing, it is the same), or a conflict.
