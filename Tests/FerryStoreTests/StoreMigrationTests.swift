@@ -173,8 +173,12 @@ import Testing
         Self.expectEqual(original, try await Self.dump(back.store), "PostgreSQL → SQLite")
         let backAgain = try await StoreMigration.copy(from: postgres.store, to: back.store)
         #expect(backAgain.allSatisfy { $0.copied == 0 }, "a second run copies nothing: \(backAgain)")
+        // Hot storage pruned on the destination since: the readings it let go are not copied back into it.
+        #expect(try await back.store.pruneHotStorage(now: Date(timeIntervalSince1970: Double(Self.t0 + 75 * 86_400_000) / 1000)) > 0)
+        let afterPrune = try await StoreMigration.copy(from: postgres.store, to: back.store)
+        #expect(afterPrune.allSatisfy { $0.copied == 0 }, "after a prune, a run copies nothing: \(afterPrune)")
 
-        for moved in [postgres.store, back.store] {
+        for (moved, isPostgres) in [(postgres.store, true), (back.store, false)] {
             // Keys, roles, scopes and revocations.
             let owner = try await moved.verifyAPIKey(id: seeded.owner.info.id, secret: seeded.owner.secret)
             #expect(owner?.organizationID == seeded.orgA && owner?.role == .owner)
@@ -191,7 +195,8 @@ import Testing
                 organizationID: seeded.orgA, source: .hotStorage, filter: ReadingFilter(), sortByTimeDescending: false, limit: nil)
             let hotBefore = try await sqlite.store.readings(
                 organizationID: seeded.orgA, source: .hotStorage, filter: ReadingFilter(), sortByTimeDescending: false, limit: nil)
-            #expect(hot.count == hotBefore.count && hot.count > 0 && hot.count < 2_600)
+            #expect(hot.count > 0 && hot.count <= hotBefore.count && hot.count < 2_600)
+            if isPostgres { #expect(hot.count == hotBefore.count) }
             #expect(try await moved.binaryData(organizationID: seeded.orgA, id: seeded.binaryID) == seeded.payload)
             #expect(try await moved.binary(organizationID: seeded.orgA, id: seeded.binaryID)?.metadata.tags == ["yard", "reviewed"])
             let sink = try await moved.sinkDocuments(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, window: nil, limit: nil)

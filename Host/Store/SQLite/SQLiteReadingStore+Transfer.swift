@@ -240,10 +240,20 @@ extension SQLiteReadingStore {
                 if case .run(let run) = $0 { return run.id.databaseValue }
                 return type == .int ? (Int64($0.key) ?? 0).databaseValue : $0.key.databaseValue
             }
+            let hotStorage = configuration.hotStorageHours != nil
             return try await read("looking up \(kind)") { db in
                 let rows = try Row.fetchAll(
                     db, sql: "\(select) WHERE \(key) IN (\(databaseQuestionMarks(count: keys.count)))", arguments: StatementArguments(keys))
-                return Dictionary(try rows.map { let r = try Self.record(kind, $0, directory: directory); return (r.key, r) }, uniquingKeysWith: { a, _ in a })
+                let cutoff = try Self.hotStorageCutoff(db)
+                return Dictionary(
+                    try rows.map { row in
+                        var record = try Self.record(kind, row, directory: directory)
+                        // A reading that may not enter hot storage here counts as in it: nothing to add.
+                        if case .reading(let id, let reading, false) = record, !hotStorage || reading.timeReceived < cutoff {
+                            record = .reading(id: id, reading, hot: true)
+                        }
+                        return (record.key, record)
+                    }, uniquingKeysWith: { a, _ in a })
             }
         }
     }
@@ -330,7 +340,8 @@ extension SQLiteReadingStore {
             ]
             let marks = databaseQuestionMarks(count: 13)
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO readings (id, \(readingColumnList)) VALUES (\(marks))").execute(arguments: values)
-            if hot && hotStorage {
+            // As ingest does: nothing older than the last prune's cutoff enters hot storage.
+            if hot && hotStorage, reading.timeReceived >= (try hotStorageCutoff(db)) {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO hot_readings (id, \(readingColumnList)) VALUES (\(marks))")
                     .execute(arguments: values)
             }
