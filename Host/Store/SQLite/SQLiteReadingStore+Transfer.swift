@@ -75,7 +75,7 @@ extension SQLiteReadingStore {
                 try Row.fetchAll(db, sql: sql, arguments: [key == .int ? int.databaseValue : text.databaseValue, limit])
                     .map { try Self.record(kind, $0, directory: directory) }
             }
-            return TransferPage(records: records, next: records.count == limit ? records.last.map { Self.cursor($0) } : nil)
+            return TransferPage(records: records, next: records.count == limit ? records.last?.key : nil)
         }
     }
 
@@ -119,11 +119,6 @@ extension SQLiteReadingStore {
             )
         case .settings, .binaries, .ingestRanges: fatalError("\(kind) is not one table's rows")
         }
-    }
-
-    private static func cursor(_ record: TransferRecord) -> String {
-        if case .run(let run) = record { return run.id }
-        return record.key
     }
 
     private static func record(_ kind: TransferKind, _ row: Row, directory: String) throws -> TransferRecord {
@@ -236,10 +231,7 @@ extension SQLiteReadingStore {
             }
         default:
             let (select, key, type) = Self.selectList(kind)
-            let keys: [DatabaseValue] = records.map {
-                if case .run(let run) = $0 { return run.id.databaseValue }
-                return type == .int ? (Int64($0.key) ?? 0).databaseValue : $0.key.databaseValue
-            }
+            let keys: [DatabaseValue] = records.map { type == .int ? (Int64($0.key) ?? 0).databaseValue : $0.key.databaseValue }
             let hotStorage = configuration.hotStorageHours != nil
             return try await read("looking up \(kind)") { db in
                 let rows = try Row.fetchAll(
