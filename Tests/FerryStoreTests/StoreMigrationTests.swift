@@ -293,6 +293,37 @@ import Testing
         #expect(try await Self.dump(old.store)[.organizations]?.isEmpty == true, "nothing was copied")
     }
 
+    /// Pages of binary data stop at a byte budget, so big payloads never pile up in memory.
+    @Test(arguments: StoreBackend.all) func bigPayloadsMakeShortPages(_ backend: StoreBackend) async throws {
+        let source = try await TestStore.make(backend)
+        defer { source.remove() }
+        let target = try await TestStore.make(backend == .sqlite ? .postgres : .sqlite)
+        defer { target.remove() }
+        let org = try await source.store.createOrganization(name: "a")
+        let big = TransferKind.binaryPageBytes * 5 / 8
+        var payloads: [String: [UInt8]] = [:]
+        for (n, size) in [big, big, 10].enumerated() {
+            let bytes = [UInt8](repeating: UInt8(n + 1), count: size)
+            let record = try await source.store.storeBinary(
+                BinaryMetadata(organizationID: org.id, timeRequested: Self.t0, timeReceived: Self.t0, fileID: "f\(n)"), bytes: bytes)
+            payloads[record.id] = bytes
+        }
+        var cursor: String?
+        var pages: [[TransferRecord]] = []
+        repeat {
+            let page = try await source.store.exportRecords(.binaries, after: cursor, limit: TransferKind.binaries.batchSize)
+            pages.append(page.records)
+            cursor = page.next
+        } while cursor != nil
+        let sizes = pages.map { $0.reduce(0) { sum, r in if case .binary(_, let b) = r { sum + b.count } else { sum } } }
+        #expect(pages.map(\.count).reduce(0, +) == 3 && pages.count >= 2, "\(pages.map(\.count))")
+        #expect(zip(pages, sizes).allSatisfy { $0.count == 1 || $1 <= TransferKind.binaryPageBytes }, "\(sizes)")
+        try await StoreMigration.copy(from: source.store, to: target.store)
+        for (id, bytes) in payloads {
+            #expect(try await target.store.binaryData(organizationID: org.id, id: id) == bytes)
+        }
+    }
+
     /// Every table of both schemas, and what the migration does with it. A new table fails this
     /// test until it is added here: copied by a kind (and `StoreTransfer` taught it), or left with a reason.
     static let tables: [String: String] = [

@@ -18,6 +18,9 @@ public enum TransferKind: String, Sendable, Hashable, CaseIterable, CustomString
 
     public var description: String { rawValue }
 
+    /// Payload bytes per page of binary data at most (a single bigger payload is a page of its own).
+    public static let binaryPageBytes = 64 << 20
+
     /// Rows per export page: small for payloads (each carries its bytes), larger for the rest.
     public var batchSize: Int {
         switch self {

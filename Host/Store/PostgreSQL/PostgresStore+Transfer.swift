@@ -69,6 +69,24 @@ extension PostgresStore {
             var next: String?
             if records.count == limit, case .reading(let id, let r, _)? = records.last { next = "\(r.timeReceived) \(id) \(r.organizationID)" }
             return TransferPage(records: records, next: next)
+        case .binaries:
+            // Sizes first, so that a page's payloads stay within the byte budget (at least one).
+            let sizes = try await rows(
+                "listing binary data",
+                "SELECT id, size FROM binary_data WHERE id > \(cursor ?? "") ORDER BY id LIMIT \(n)"
+            ).map { try $0.decode((String, Int64).self) }
+            var ids: [String] = []
+            var total: Int64 = 0
+            for (id, size) in sizes {
+                if !ids.isEmpty, total + size > Int64(TransferKind.binaryPageBytes) { break }
+                ids.append(id)
+                total += size
+            }
+            let records = try await rows(
+                "reading binary data",
+                "SELECT \(unescaped: Self.binaryColumns), payload FROM binary_data WHERE id = ANY(\(ids)) ORDER BY id"
+            ).map { try Self.record(.binaries, $0) }
+            return TransferPage(records: records, next: ids.count < sizes.count || sizes.count == limit ? ids.last : nil)
         case .ingestRanges:
             let (org, file) = SplitCursor.file(cursor)
             let rows = try await rows(

@@ -40,8 +40,14 @@ extension SQLiteReadingStore {
                 ).map { try Self.binaryRecord($0, directory: directory) }
             }
             var records: [TransferRecord] = []
+            var bytesInPage = 0
             for var record in rows {
                 guard let path = record.path else { continue }
+                // Big payloads make short pages: a page holds at least one, and stops at the budget.
+                if !records.isEmpty, bytesInPage + record.size > TransferKind.binaryPageBytes {
+                    return TransferPage(records: records, next: records.last?.key)
+                }
+                bytesInPage += record.size
                 let id = record.id
                 let bytes = try await Offload.run { () throws -> [UInt8] in
                     guard let data = FileManager.default.contents(atPath: path) else {
