@@ -249,6 +249,12 @@ import Testing
         let error = await storeError { try await StoreMigration.copy(from: sqlite.store, to: target.store) }
         #expect(error?.message.contains("api keys \(seeded.owner.info.id)") == true, "\(String(describing: error))")
         #expect(error?.message.contains("remove that row from the destination") == true)
+        if let url = Self.url(target.location) {
+            // A stopped copy leaves no index of its own behind (and its sequences moved past the copied ids).
+            let left = try TestPostgres.psql(
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'ferry_transfer_readings_by_id'", database: TestPostgres.databaseName(of: url))
+            #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        }
 
         // A row whose unique name another row of the destination holds under another id.
         let restored = try await TestStore.make(destination)

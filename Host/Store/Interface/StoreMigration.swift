@@ -23,6 +23,21 @@ public enum StoreMigration {
         try await source.checkSchemaIsKnown()
         try await destination.checkSchemaIsKnown()
         try await destination.beginImport()
+        do {
+            let totals = try await copyEveryKind(from: source, to: destination, progress: progress)
+            try await destination.finishImport()
+            return totals
+        } catch {
+            // What was copied stays: sequences move past it all the same, so that rows written
+            // before a re-run cannot take a copied id.
+            try? await destination.finishImport()
+            throw error
+        }
+    }
+
+    private static func copyEveryKind(
+        from source: any StoreTransfer, to destination: any StoreTransfer, progress: @Sendable (Progress) -> Void
+    ) async throws -> [Progress] {
         var totals: [Progress] = []
         for kind in TransferKind.allCases {
             var state = Progress(kind: kind)
@@ -39,7 +54,6 @@ public enum StoreMigration {
             progress(state)
             totals.append(state)
         }
-        try await destination.finishImport()
         return totals
     }
 
