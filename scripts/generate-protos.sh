@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate the Swift code for Viam's public API, in two groups:
-#   the data server's (app.datasync, app.data, app.datapipelines, proto.rpc auth):
+#   the data server's (app.datasync, app.data, app.datapipelines, app.dataset, proto.rpc auth):
 #     Host/Generated/ViamProtos/*.pb.swift          protobuf messages   (target ViamProtos)
 #     Host/Generated/ViamGRPC/*.grpc.swift          grpc-swift-2 stubs  (target ViamGRPC, imports ViamProtos)
 #   the machine API's (robot, common, nine components, data manager and vision services):
@@ -53,6 +53,7 @@ DATA_ROOTS=(
     app/datasync/v1/data_sync.proto
     app/data/v1/data.proto
     app/datapipelines/v1/data_pipelines.proto
+    app/dataset/v1/dataset.proto
     proto/rpc/v1/auth.proto
 )
 MACHINE_ROOTS=(

@@ -70,7 +70,7 @@ public struct DataServer: Sendable {
             address: .ipv4(host: options.host, port: options.port), transportSecurity: security, config: .defaults)
         let protected: Set<ServiceDescriptor> = [
             Viam_App_Data_V1_DataService.descriptor, Viam_App_Datasync_V1_DataSyncService.descriptor,
-            Viam_App_Datapipelines_V1_DataPipelinesService.descriptor,
+            Viam_App_Datapipelines_V1_DataPipelinesService.descriptor, Viam_App_Dataset_V1_DatasetService.descriptor,
         ]
         let services: [any RegistrableRPCService] = [
             AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store),
@@ -78,6 +78,7 @@ public struct DataServer: Sendable {
                 store: store, operators: operators,
                 downloads: downloads.map { ($0, DownloadURLSigner(tokenSigningKey: signingKey)) }),
             DataPipelinesServiceImpl(manager: PipelineManager(store: store, operators: operators), changed: pipelineChanged),
+            DatasetServiceImpl(store: store),
         ]
         let server = GRPCServer(
             transport: transport,

@@ -9,7 +9,7 @@ import SwiftProtobuf
 import ViamProtos
 
 /// DataService's binary-data RPCs (browse, fetch by id, tag, list tags and bounding-box labels,
-/// delete) and DeleteTabularData.
+/// add to and remove from datasets, delete) and DeleteTabularData.
 /// Viewers read, operators and owners tag, only owners delete. Every call is confined to the
 /// caller's organisation: a filter naming others matches nothing, and an id of another
 /// organisation is answered like an unknown one (NOT_FOUND).
@@ -29,6 +29,8 @@ extension DataServiceImpl {
         unary(&router, Service.Method.DeleteBinaryDataByIDs.descriptor, deleteBinaryDataByIDs)
         unary(&router, Service.Method.DeleteBinaryDataByFilter.descriptor, deleteBinaryDataByFilter)
         unary(&router, Service.Method.DeleteTabularData.descriptor, deleteTabularData)
+        unary(&router, Service.Method.AddBinaryDataToDatasetByIDs.descriptor, addBinaryDataToDatasetByIDs)
+        unary(&router, Service.Method.RemoveBinaryDataFromDatasetByIDs.descriptor, removeBinaryDataFromDatasetByIDs)
     }
 
     func unary<Transport: ServerTransport, Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -171,6 +173,28 @@ extension DataServiceImpl {
         return response
     }
 
+    func addBinaryDataToDatasetByIDs(_ request: Viam_App_Data_V1_AddBinaryDataToDatasetByIDsRequest) async throws
+        -> Viam_App_Data_V1_AddBinaryDataToDatasetByIDsResponse
+    {
+        let caller = try Caller.require(.operator, to: "adding binary data to a dataset")
+        let datasetID = try DatasetServiceImpl.datasetID(request.datasetID)
+        let ids = try await existing(BinaryFilterConversion.ids(request.binaryDataIds, request.binaryIds), caller: caller).map(\.id)
+        guard try await storeCall({ try await store.addToDataset(id: datasetID, organizationID: caller.organizationID, binaryIDs: ids) }) != nil
+        else { throw DatasetServiceImpl.unknown([datasetID], caller) }
+        return Viam_App_Data_V1_AddBinaryDataToDatasetByIDsResponse()
+    }
+
+    func removeBinaryDataFromDatasetByIDs(_ request: Viam_App_Data_V1_RemoveBinaryDataFromDatasetByIDsRequest) async throws
+        -> Viam_App_Data_V1_RemoveBinaryDataFromDatasetByIDsResponse
+    {
+        let caller = try Caller.require(.operator, to: "removing binary data from a dataset")
+        let datasetID = try DatasetServiceImpl.datasetID(request.datasetID)
+        let ids = try await existing(BinaryFilterConversion.ids(request.binaryDataIds, request.binaryIds), caller: caller).map(\.id)
+        guard try await storeCall({ try await store.removeFromDataset(id: datasetID, organizationID: caller.organizationID, binaryIDs: ids) }) != nil
+        else { throw DatasetServiceImpl.unknown([datasetID], caller) }
+        return Viam_App_Data_V1_RemoveBinaryDataFromDatasetByIDsResponse()
+    }
+
     /// The records of `ids` in the caller's organisation, refusing the call (NOT_FOUND) when any is
     /// unknown there, before anything changes.
     private func existing(_ ids: [String], caller: APIKeyIdentity) async throws -> [BinaryRecord] {
@@ -208,14 +232,13 @@ extension DataServiceImpl {
 /// Viam's binary-data messages in the store's terms and back. Pure, so it is tested on its own.
 enum BinaryFilterConversion {
     /// The store filter of Viam's `Filter`. Names (`robot_name`, `part_name`) are refused: Ferry
-    /// records machine and part ids, not names. Datasets are not served yet.
+    /// records machine and part ids, not names.
     static func filter(_ f: Viam_App_Data_V1_Filter) throws(RPCError) -> BinaryFilter {
         if !f.robotName.isEmpty || !f.partName.isEmpty {
             throw RPCError(
                 code: .invalidArgument,
                 message: "filter.\(f.robotName.isEmpty ? "part_name" : "robot_name") is not supported: Ferry records machine and part ids, not names; filter by robot_id or part_id")
         }
-        if !f.datasetID.isEmpty { throw RPCError(code: .unimplemented, message: "filtering by filter.dataset_id is not supported yet (Ferry has no datasets)") }
         var filter = BinaryFilter()
         // The store confines every call to the caller's organisation; naming only others matches nothing.
         if !f.organizationIds.isEmpty { filter.columns.restrict(.organizationID, to: Set(f.organizationIds)) }
@@ -228,6 +251,8 @@ enum BinaryFilterConversion {
         }
         if !f.mimeType.isEmpty { filter.mimeTypes = Set(f.mimeType) }
         if !f.bboxLabels.isEmpty { filter.boundingBoxLabels = Set(f.bboxLabels) }
+        // A dataset of another organisation holds none of the caller's payloads: it matches nothing.
+        if !f.datasetID.isEmpty { filter.datasetID = f.datasetID }
         if f.hasInterval {
             // Viam's capture interval is [start, end) of the capture time.
             if f.interval.hasStart {
@@ -289,6 +314,7 @@ enum BinaryFilterConversion {
         metadata.fileExt = m.fileExtension
         metadata.fileSizeBytes = UInt64(record.size)
         if let annotations = m.annotations { metadata.annotations = AnnotationConversion.annotations(from: annotations) }
+        metadata.datasetIds = m.datasetIDs
         return metadata
     }
 

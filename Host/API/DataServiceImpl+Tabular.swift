@@ -123,8 +123,8 @@ extension DataServiceImpl {
         }
     }
 
-    /// Viam's `Filter` for readings: what `BinaryFilterConversion` reads, without MIME types and
-    /// bounding-box labels (readings have neither) and, for now, without tags.
+    /// Viam's `Filter` for readings: what `BinaryFilterConversion` reads, without MIME types,
+    /// bounding-box labels and datasets (readings have none) and, for now, without tags.
     static func readingFilter(_ f: Viam_App_Data_V1_Filter) throws(RPCError) -> ReadingFilter {
         let filter = try BinaryFilterConversion.filter(f)
         if filter.mimeTypes != nil {
@@ -132,6 +132,9 @@ extension DataServiceImpl {
         }
         if filter.boundingBoxLabels != nil {
             throw RPCError(code: .invalidArgument, message: "filter.bbox_labels does not apply to tabular data (readings have no bounding boxes); leave it empty")
+        }
+        if filter.datasetID != nil {
+            throw RPCError(code: .invalidArgument, message: "filter.dataset_id does not apply to tabular data (datasets hold binary data); leave it empty")
         }
         if filter.tags != .any {
             throw RPCError(code: .unimplemented, message: "filtering tabular data by filter.tags_filter is not supported yet; use TabularDataByMQL with a $match on tags")

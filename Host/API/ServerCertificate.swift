@@ -55,6 +55,8 @@ struct ServerCertificate {
                             .ipAddress(ASN1OctetString(contentBytes: ArraySlice($0)))
                         })
             }, issuerPrivateKey: .init(privateKey))
+        // With PostgreSQL the directory holds only this certificate: nothing else has made it yet.
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // The key first: a certificate on disk then always has its key beside it, even after a crash.
         guard
             FileManager.default.createFile(

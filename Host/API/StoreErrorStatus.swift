@@ -10,6 +10,7 @@ extension RPCError {
             switch error.kind {
             case .invalidArgument, .sqlFailed: .invalidArgument
             case .notFound: .notFound
+            case .alreadyExists: .alreadyExists
             case .sqlRefused: .permissionDenied
             case .resourceExhausted: .resourceExhausted
             case .storage: .unavailable

@@ -359,9 +359,17 @@ package enum ConfigParser {
             ],
             at: path)
         var options = FerryOptions()
-        options.server = walker.string(object, "server", at: path)
-        if let server = options.server, server.split(separator: ":").count != 2 || Int(server.split(separator: ":").last!) == nil {
-            walker.fault("\(path).server", "\"\(server)\" is not HOST:PORT")
+        // One server, or a list of replicas (one database) to fail over among.
+        let list = object["server"]?.arrayValue != nil
+        options.servers = list ? walker.strings(object, "server", at: path) ?? [] : walker.string(object, "server", at: path).map { [$0] } ?? []
+        if list, options.servers.isEmpty {
+            walker.fault("\(path).server", "an empty list: name at least one HOST:PORT, or remove it for the embedded data server")
+        }
+        for (index, server) in options.servers.enumerated() where server.split(separator: ":").count != 2 || Int(server.split(separator: ":").last!) == nil {
+            walker.fault(list ? "\(path).server[\(index)]" : "\(path).server", "\"\(server)\" is not HOST:PORT")
+        }
+        if Set(options.servers).count != options.servers.count {
+            walker.fault("\(path).server", "names a server twice (\(options.servers.joined(separator: ", "))); list each replica once")
         }
         options.apiKeyID = walker.string(object, "api_key_id", at: path)
         options.apiKey = walker.string(object, "api_key", at: path)

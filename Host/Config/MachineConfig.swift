@@ -114,8 +114,11 @@ package struct DataManagerConfig: Sendable, Equatable {
 
 /// Ferry's own data-manager settings (`data_manager` attributes → `ferry`).
 package struct FerryOptions: Sendable, Equatable {
-    /// The data server, `HOST:PORT`; nil syncs into an embedded data server.
-    package var server: String?
+    /// The data server, `HOST:PORT`, or replicas of one (on one database) in order of
+    /// preference: the host fails over among them. Empty: sync into an embedded data server.
+    package var servers: [String] = []
+    /// The preferred data server; nil syncs into an embedded data server.
+    package var server: String? { servers.first }
     package var apiKeyID: String?
     package var apiKey: String?
     /// A PEM file to trust for the server's certificate.

@@ -71,7 +71,8 @@ package enum UploadConversion {
             fileExtension: upload.fileExtension, mimeType: upload.mimeType.isEmpty ? "application/octet-stream" : upload.mimeType,
             timeRequested: sensor.hasTimeRequested ? try milliseconds(sensor.timeRequested, field: "sensor_metadata.time_requested") : received,
             timeReceived: received, tags: upload.tags, fileID: fileID,
-            annotations: sensor.hasAnnotations ? AnnotationConversion.document(from: sensor.annotations) : nil)
+            annotations: sensor.hasAnnotations ? AnnotationConversion.document(from: sensor.annotations) : nil,
+            datasetIDs: Array(Set(upload.datasetIds.filter { !$0.isEmpty })).sorted())
     }
 
     /// A `FileUpload`'s metadata: its create and modify times stand for requested and received.

@@ -8,7 +8,7 @@ import Foundation
 import GRPCCore
 
 struct DataCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "data", abstract: "Query stored data.", subcommands: [Query.self, DatabaseCommand.self])
+    static let configuration = CommandConfiguration(commandName: "data", abstract: "Query stored data.", subcommands: [Query.self, DatabaseCommand.self, DatasetCommand.self])
 
     struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

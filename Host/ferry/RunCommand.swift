@@ -90,19 +90,21 @@ struct RunCommand: AsyncParsableCommand {
         // signal stops them: the host first (capture files closed, uploads in flight finished),
         // then the embedded server (calls and pipeline runs in flight finished, lease handed back).
         var services: [any Service] = []
-        var endpoint: @Sendable () async -> GRPCUploader.Endpoint? = { nil }
+        var endpoints: @Sendable () async -> [GRPCUploader.Endpoint] = { [] }
         var embeddedNotReady: @Sendable () async -> [String] = { [] }
         if let dataManager = machine.dataManager {
-            if let server = dataManager.ferry.server {
-                let parts = server.split(separator: ":")
-                let known = GRPCUploader.Endpoint(
-                    host: String(parts[0]), port: Int(parts[1])!, apiKeyID: dataManager.ferry.apiKeyID ?? "",
-                    apiKey: dataManager.ferry.apiKey ?? "", caCertificate: dataManager.ferry.caCert, insecure: dataManager.ferry.insecure)
-                endpoint = { known }
+            if !dataManager.ferry.servers.isEmpty {
+                let known = dataManager.ferry.servers.map { server in
+                    let parts = server.split(separator: ":")
+                    return GRPCUploader.Endpoint(
+                        host: String(parts[0]), port: Int(parts[1])!, apiKeyID: dataManager.ferry.apiKeyID ?? "",
+                        apiKey: dataManager.ferry.apiKey ?? "", caCertificate: dataManager.ferry.caCert, insecure: dataManager.ferry.insecure)
+                }
+                endpoints = { known }
             } else {
                 let embedded = try await EmbeddedDataServer.prepare(dataManager, plugins: registry, logger: logger)
                 services.append(embedded.service)
-                endpoint = embedded.endpoint
+                endpoints = { await embedded.endpoint().map { [$0] } ?? [] }
                 embeddedNotReady = embedded.notReady
             }
         }
@@ -113,21 +115,27 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         logger.info("running \(config); Ctrl-C to stop")
-        services.append(HostService(machine: machine, registry: registry, endpoint: endpoint, machineAPI: machineAPI, logger: logger))
+        services.append(HostService(machine: machine, registry: registry, endpoints: endpoints, machineAPI: machineAPI, logger: logger))
         if let tracing = try TraceSetup.start(serviceName: "ferry-run", logger: logger) { services.insert(tracing, at: 0) }
         try await signals.run(services, grace: shutdown.grace, logger: logger)
         logger.info("stopped")
     }
 
-    static func syncEngine(endpoint: GRPCUploader.Endpoint, dataManager: DataManagerConfig, machine: Machine, logger: Logger) throws
+    /// Sync to `endpoints`: one server, or replicas failed over among in the order given.
+    static func syncEngine(endpoints: [GRPCUploader.Endpoint], dataManager: DataManagerConfig, machine: Machine, logger: Logger) throws
         -> SyncEngine
     {
-        let uploader: GRPCUploader
-        do {
-            uploader = try GRPCUploader(endpoint: endpoint, logger: Logger(label: "ferry.sync"))
-        } catch {
-            throw Failure("cannot set up sync to \(endpoint.address): \(error)")
+        let syncLogger = Logger(label: "ferry.sync")
+        let servers = try endpoints.map { endpoint in
+            do {
+                return try GRPCUploader(endpoint: endpoint, logger: syncLogger)
+            } catch {
+                throw Failure("cannot set up sync to \(endpoint.address): \(error)")
+            }
         }
+        let names = endpoints.map(\.address)
+        let uploader: any DataUploader =
+            servers.count == 1 ? servers[0] : FailoverUploader(servers: servers, names: names, logger: syncLogger)
         var environment = SyncEngine.Environment()
         environment.finishOpenFiles = { machine.finishCaptureFiles() }
         environment.shouldSync = {
@@ -136,8 +144,9 @@ struct RunCommand: AsyncParsableCommand {
             guard case .document(let readings)? = machine.readings(of: name)?["readings"] else { return false }
             return readings["should_sync"] == .bool(true)
         }
-        logger.info("syncing \(dataManager.captureDir) to \(endpoint.address) every \(dataManager.syncInterval)")
-        return SyncEngine(settings: SyncSettings(dataManager), server: endpoint.address, uploader: uploader, environment: environment)
+        let target = names.count == 1 ? names[0] : "\(names.joined(separator: ", ")) (failing over in that order)"
+        logger.info("syncing \(dataManager.captureDir) to \(target) every \(dataManager.syncInterval)")
+        return SyncEngine(settings: SyncSettings(dataManager), server: names.joined(separator: ", "), uploader: uploader, environment: environment)
     }
 }
 
@@ -147,7 +156,8 @@ struct RunCommand: AsyncParsableCommand {
 struct HostService: Service {
     let machine: Machine
     let registry: PluginRegistry
-    let endpoint: @Sendable () async -> GRPCUploader.Endpoint?
+    /// The data servers to sync to (empty: the embedded server stopped before it listened).
+    let endpoints: @Sendable () async -> [GRPCUploader.Endpoint]
     let machineAPI: MachineAPIOptions
     let logger: Logger
 
@@ -159,8 +169,9 @@ struct HostService: Service {
                 machine.stop()
             }
             guard let dataManager = machine.dataManager else { return }
-            guard let endpoint = await endpoint() else { return }  // the embedded server stopped first
-            let engine = try RunCommand.syncEngine(endpoint: endpoint, dataManager: dataManager, machine: machine, logger: logger)
+            let endpoints = await endpoints()
+            guard !endpoints.isEmpty else { return }  // the embedded server stopped first
+            let engine = try RunCommand.syncEngine(endpoints: endpoints, dataManager: dataManager, machine: machine, logger: logger)
             // A plugin's request_sync (ABI 1.1) is a manual sync, like `ferry sync now`.
             registry.syncRequestHandler = { engine.requestSync() }
             group.addTask { await withGracefulShutdownHandler { await engine.run() } onGracefulShutdown: { engine.finish() } }

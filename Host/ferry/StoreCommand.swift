@@ -14,7 +14,7 @@ struct StoreCommand: AsyncParsableCommand {
             abstract: "Copy everything from one store to another, ids and all (e.g. a data directory into PostgreSQL).",
             discussion: """
                 Copies organisations, API keys (with their roles and revocations), database users, the token \
-                signing key, readings, hot storage, binary data, pipelines, runs, sinks, the invalidation log \
+                signing key, readings, hot storage, binary data, datasets, pipelines, runs, sinks, the invalidation log \
                 and the ingest ranges (so a host re-uploading after the move is still stored exactly once). \
                 Running it again copies only what is new; an interrupted copy completes when run again. A \
                 destination row with the same id and other content stops the copy and is named. Stop the \

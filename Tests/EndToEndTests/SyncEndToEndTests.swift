@@ -220,6 +220,10 @@ final class SyncRig: @unchecked Sendable {
     /// the host's config names it.
     private(set) var serverPort = 0
     var dataDirectory: String
+    /// A PostgreSQL URL: the store is there, and `dataDirectory` keeps only the servers' certificate.
+    var database: String?
+    /// How `ferry` commands name the store.
+    var storeArguments: [String] { database.map { ["--database", $0] } ?? ["--data", dataDirectory] }
     var organization = ""
     var keyID = ""
     var key = ""
@@ -250,25 +254,32 @@ final class SyncRig: @unchecked Sendable {
 
     func startServer() throws {
         if organization.isEmpty {
-            organization = try ferry(["org", "create", "sync-test", "--data", dataDirectory])
-            let parts = try ferry(["key", "create", "--data", dataDirectory, "--org", organization, "--role", "operator"])
+            organization = try ferry(["org", "create", "sync-test"] + storeArguments)
+            let parts = try ferry(["key", "create"] + storeArguments + ["--org", organization, "--role", "operator"])
                 .split(separator: " ")
             keyID = String(parts[0])
             key = String(parts[1])
         }
-        server = try FerryProcess(
-            ["serve", "--data", dataDirectory, "--listen", "127.0.0.1:\(serverPort)", "--metrics-listen", "off"] + serverArguments,
-            environment: environment, log: directory.file("server.log"))
-        let marker = "serving Viam's data API on 127.0.0.1:"
-        let up = eventually(timeout: 120) { log("server.log").components(separatedBy: marker).count > startedServers + 1 }
-        #expect(up, "ferry serve did not start:\n\(log("server.log"))")
-        startedServers += 1
-        if serverPort == 0, let reported = log("server.log").components(separatedBy: marker).last?.prefix(while: \.isNumber) {
-            serverPort = Int(reported) ?? 0
-        }
-        #expect(serverPort != 0, "ferry serve did not report its port:\n\(log("server.log"))")
+        (server, serverPort) = try startServe(port: serverPort, logName: "server.log")
     }
-    private var startedServers = 0
+
+    /// Starts a `ferry serve` on `port` (0: one the kernel picks) logging to `logName`, waits
+    /// until it serves, and returns it with its port. Replicas share the store and the data
+    /// directory (with PostgreSQL it holds only their certificate, so the host trusts all).
+    func startServe(port: Int, logName: String) throws -> (FerryProcess, Int) {
+        let marker = "serving Viam's data API on 127.0.0.1:"
+        let started = log(logName).components(separatedBy: marker).count
+        let serve = try FerryProcess(
+            ["serve"] + storeArguments + (database == nil ? [] : ["--data", dataDirectory])
+                + ["--listen", "127.0.0.1:\(port)", "--metrics-listen", "off"] + serverArguments,
+            environment: environment, log: directory.file(logName))
+        let up = eventually(timeout: 120) { log(logName).components(separatedBy: marker).count > started || !serve.process.isRunning }
+        let parts = log(logName).components(separatedBy: marker)
+        #expect(up && parts.count > started, "ferry serve did not start:\n\(log(logName))")
+        let reported = parts.count > started ? Int(parts.last?.prefix(while: \.isNumber) ?? "") ?? 0 : 0
+        #expect(reported != 0, "ferry serve did not report its port:\n\(log(logName))")
+        return (serve, port == 0 ? reported : port)
+    }
 
     func writeConfig(ferry: [String: Any], captureDisabled: Bool) throws {
         let sensor: (String, Double) -> [String: Any] = { name, hz in
@@ -294,15 +305,21 @@ final class SyncRig: @unchecked Sendable {
         try JSONSerialization.data(withJSONObject: machine, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: config))
     }
 
-    func serverOptions(port: Int) -> [String: Any] {
-        [
-            "server": "127.0.0.1:\(port)", "api_key_id": keyID, "api_key": key, "ca_cert": "\(dataDirectory)/tls-cert.pem",
+    /// `ferry` attributes syncing to the server on `port`, or to replicas on `ports` in that order.
+    func serverOptions(port: Int) -> [String: Any] { serverOptions(ports: [port]) }
+    func serverOptions(ports: [Int]) -> [String: Any] {
+        let servers = ports.map { "127.0.0.1:\($0)" }
+        return [
+            "server": servers.count == 1 ? servers[0] as Any : servers, "api_key_id": keyID, "api_key": key, "ca_cert": "\(dataDirectory)/tls-cert.pem",
             "archive_dir": archive,
         ]
     }
 
     func startHost(serverPort port: Int, captureDisabled: Bool = false) throws {
-        try writeConfig(ferry: serverOptions(port: port), captureDisabled: captureDisabled)
+        try startHost(serverPorts: [port], captureDisabled: captureDisabled)
+    }
+    func startHost(serverPorts ports: [Int], captureDisabled: Bool = false) throws {
+        try writeConfig(ferry: serverOptions(ports: ports), captureDisabled: captureDisabled)
         host = try FerryProcess(["run", config], environment: environment, log: directory.file("host.log"))
     }
 
@@ -315,8 +332,9 @@ final class SyncRig: @unchecked Sendable {
 
     /// With capture off, the host uploads what is left; returns when the capture directory holds
     /// no more finished or open files.
-    func drain(serverPort port: Int) throws {
-        try startHost(serverPort: port, captureDisabled: true)
+    func drain(serverPort port: Int) throws { try drain(serverPorts: [port]) }
+    func drain(serverPorts ports: [Int]) throws {
+        try startHost(serverPorts: ports, captureDisabled: true)
         let empty = eventually(timeout: 180) {
             let scan = captureFileCounts(captureDir)
             return scan.finished == 0 && scan.inProgress == 0
@@ -375,10 +393,11 @@ final class SyncRig: @unchecked Sendable {
                 archived["\(contents.metadata.componentName)|\(millis)|\(value)", default: 0] += 1
             }
         }
-        let query = try FerryProcess.run([
-            "data", "query", "--data", dataDirectory, "--org", organization, "--mql",
-            #"[{"$project": {"_id": 0, "c": "$component_name", "t": {"$toLong": "$time_requested"}, "v": "$data.readings.temperature_celsius", "p": "$part_id"}}]"#,
-        ])
+        let query = try FerryProcess.run(
+            ["data", "query"] + storeArguments + [
+                "--org", organization, "--mql",
+                #"[{"$project": {"_id": 0, "c": "$component_name", "t": {"$toLong": "$time_requested"}, "v": "$data.readings.temperature_celsius", "p": "$part_id"}}]"#,
+            ])
         #expect(query.status == 0, "\(query.stderr)")
         var stored: [String: Int] = [:]
         var otherParts: Set<String> = []

@@ -68,6 +68,14 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// Datasets: DatasetService, adding and removing binary data, the dataset filter, uploads' dataset ids,
+    /// roles and other organisations' ids, then `ferry data dataset …` on the same store.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKManagesDatasets(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_datasets_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk dataset checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// Signed download URLs: curl fetches the payload with no other credential; tampered URLs get 403.
     @Test(arguments: Backend.allCases) func publishedPythonSDKCreatesSignedDownloadURLs(_ backend: Backend) async throws {
         let result = try await Self.runScript("viam_sdk_signed_url_e2e.py", backend: backend)

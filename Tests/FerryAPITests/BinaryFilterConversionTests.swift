@@ -71,7 +71,8 @@ import ViamProtos
         #expect(status { _ = try BinaryFilterConversion.filter(f) } == .invalidArgument)
         f = Viam_App_Data_V1_Filter()
         f.datasetID = "d"
-        #expect(status { _ = try BinaryFilterConversion.filter(f) } == .unimplemented)
+        #expect(try BinaryFilterConversion.filter(f).datasetID == "d")
+        #expect(status { _ = try DataServiceImpl.readingFilter(f) } == .invalidArgument, "datasets hold binary data only")
         f = Viam_App_Data_V1_Filter()
         f.interval.start = Google_Protobuf_Timestamp(seconds: .max, nanos: 0)
         #expect(status { _ = try BinaryFilterConversion.filter(f) } == .invalidArgument)
@@ -91,7 +92,12 @@ import ViamProtos
                 timeReceived: 1_700_000_000_123, tags: ["x"], fileID: "file",
                 annotations: ["bboxes": [["label": "ball", "x_min_normalized": 0.1, "y_min_normalized": 0.2, "x_max_normalized": 0.3, "y_max_normalized": 0.4]]]),
             size: 42, sha256: "", path: nil, isNew: false)
-        let m = BinaryFilterConversion.metadata(record)
+        var m = BinaryFilterConversion.metadata(record)
+        #expect(m.datasetIds.isEmpty)
+        var inDatasets = record
+        inDatasets.metadata.datasetIDs = ["d1", "d2"]
+        #expect(BinaryFilterConversion.metadata(inDatasets).datasetIds == ["d1", "d2"])
+        m = BinaryFilterConversion.metadata(record)
         #expect(m.binaryDataID == "id-1" && m.fileSizeBytes == 42 && m.fileExt == ".jpg" && m.fileName == "f")
         #expect(m.captureMetadata.tags == ["x"] && m.captureMetadata.mimeType == "image/jpeg" && m.captureMetadata.partID == "p")
         #expect(m.timeRequested == Google_Protobuf_Timestamp(seconds: -1, nanos: 999_000_000), "a time before 1970 floors")

@@ -48,6 +48,14 @@ import ViamProtos
         #expect(early.timeReceived == earliest * 1000)
     }
 
+    @Test func anUploadKeepsItsDatasetIDs() throws {
+        var file = Viam_App_Datasync_V1_UploadMetadata()
+        file.datasetIds = ["d2", "", "d1", "d2"]
+        #expect(try UploadConversion.fileMetadata(file, caller: caller, fileID: nil, now: now).datasetIDs == ["d1", "d2"])
+        #expect(try UploadConversion.binaryMetadata(file, Viam_App_Datasync_V1_SensorMetadata(), caller: caller, fileID: nil, now: now).datasetIDs == ["d1", "d2"])
+        #expect(try UploadConversion.fileMetadata(Viam_App_Datasync_V1_UploadMetadata(), caller: caller, fileID: nil, now: now).datasetIDs.isEmpty)
+    }
+
     @Test func aTabularUploadBecomesReadingsOfTheCallersOrganisation() throws {
         let readings = try UploadConversion.readings(request(received: .init(seconds: 1_767_225_600, nanos: 250_000_000)), caller: caller, now: now)
         #expect(readings.count == 1)

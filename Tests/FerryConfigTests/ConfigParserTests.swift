@@ -296,6 +296,17 @@ import Testing
             #"\#(path).ferry.server: "localhost" is not HOST:PORT"#,
             "\(path).ferry: a server needs api_key_id and api_key (create them with `ferry key create`)",
         ])
+        let replicas = try parse(service(#"{"ferry": {"server": ["db1:8080", "db2:8080"], "api_key_id": "k", "api_key": "s"}}"#))
+        #expect(replicas.dataManager.ferry.servers == ["db1:8080", "db2:8080"] && replicas.dataManager.ferry.server == "db1:8080")
+        #expect(faults(service(#"{"ferry": {"server": ["db1:8080", "db2"], "api_key_id": "k", "api_key": "s"}}"#)) == [
+            #"\#(path).ferry.server[1]: "db2" is not HOST:PORT"#
+        ])
+        #expect(faults(service(#"{"ferry": {"server": ["db1:8080", "db1:8080"], "api_key_id": "k", "api_key": "s"}}"#)) == [
+            "\(path).ferry.server: names a server twice (db1:8080, db1:8080); list each replica once"
+        ])
+        #expect(faults(service(#"{"ferry": {"server": []}}"#)) == [
+            "\(path).ferry.server: an empty list: name at least one HOST:PORT, or remove it for the embedded data server"
+        ])
     }
 
     @Test func moduleErrors() {

@@ -74,8 +74,12 @@ import Testing
     @Test(arguments: StoreBackend.all) func everyFilterFieldNarrows(_ backend: StoreBackend) async throws {
         let f = try await StoreFixture.make(backend)
         defer { f.remove() }
-        let records = try await Self.stored(f)
+        let stored = try await Self.stored(f)
         _ = try await Self.stored(f, count: 10, org: f.orgB)
+        let dataset = try await f.store.createDataset(name: "picked", organizationID: f.orgA)
+        _ = try await f.store.addToDataset(id: dataset.id, organizationID: f.orgA, binaryIDs: [stored[1].id, stored[4].id, stored[7].id])
+        // Read back, so each record carries its dataset ids as browsing returns them.
+        let records = try await f.store.binaries(organizationID: f.orgA, ids: stored.map(\.id))
         func filter(_ edit: (inout BinaryFilter) -> Void) -> BinaryFilter {
             var filter = BinaryFilter()
             edit(&filter)
@@ -97,6 +101,9 @@ import Testing
             ("own organisation", filter { $0.columns.restrict(.organizationID, to: [f.orgA, f.orgB]) }, 10),
             ("another organisation only", filter { $0.columns.restrict(.organizationID, to: [f.orgB]) }, 0),
             ("combined", filter { $0.columns.restrict(.locationID, to: ["loc-0"]); $0.tags = .tagged; $0.mimeTypes = ["image/jpeg"] }, 2),
+            ("dataset", filter { $0.datasetID = dataset.id }, 3),
+            ("dataset and MIME type", filter { $0.datasetID = dataset.id; $0.mimeTypes = ["image/png"] }, 2),
+            ("unknown dataset", filter { $0.datasetID = "no-such-dataset" }, 0),
         ]
         for (name, filter, expected) in cases {
             let reference = records.filter { filter.matches($0) }

@@ -77,7 +77,7 @@ import Testing
         let store = try await PostgresStore.open(try PostgresURL(url), configuration: .init(.testing))
         defer { store.close() }
         let applied = try TestPostgres.psql("SELECT string_agg(name, ',' ORDER BY name) FROM ferry_migrations", database: name)
-        #expect(applied == "functions,v1-core,v2-pipelines,v3-sql-sandbox,v4-binary-annotations,v5-database-users,v6-binary-by-capture-time\n")
+        #expect(applied == "functions,v1-core,v2-pipelines,v3-sql-sandbox,v4-binary-annotations,v5-database-users,v6-binary-by-capture-time,v7-datasets\n")
         #expect(try await store.verifyAPIKey(id: key.info.id, secret: key.secret)?.organizationID == org.id)
         let docs = try await store.readings(organizationID: org.id, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
         #expect(docs.count == 1)
@@ -91,10 +91,12 @@ import Testing
         _ = try await store.insert([Reading(organizationID: org.id, timeRequested: 1_700_000_100_000, timeReceived: 1_700_000_100_000, data: ["v": 2])], idempotencyKey: nil)
         #expect(try await store.invalidations(organizationID: org.id, source: "readings", after: 0, limit: 10).count == 1)
         #expect(try await store.tabularDataBySQL(organizationID: org.id, source: .standard, query: "SELECT count(*) AS n FROM readings") == [["n": .int64(2)]])
+        let dataset = try await store.createDataset(name: "after-upgrade", organizationID: org.id)
+        #expect(try await store.datasets(organizationID: org.id) == [dataset])
         // Opening again changes nothing.
         let again = try await PostgresStore.open(try PostgresURL(url), configuration: .init(.testing))
         again.close()
-        #expect(try TestPostgres.psql("SELECT count(*) FROM ferry_migrations", database: name) == "7\n")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM ferry_migrations", database: name) == "8\n")
     }
 
     @Test func aDatabaseFromANewerFerryIsRefused() async throws {

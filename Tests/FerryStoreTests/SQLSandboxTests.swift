@@ -124,7 +124,7 @@ import Testing
     /// build has are refused by the sandbox; those it lacks fail as unknown tables.
     @Test(arguments: [
         ("SELECT * FROM dbstat", StoreError.Kind.sqlRefused), ("SELECT * FROM temp.sqlite_master", .sqlRefused),
-        ("SELECT * FROM grdb_migrations", .sqlRefused), ("SELECT * FROM ingest_ranges", .sqlRefused), ("SELECT * FROM binary_data", .sqlRefused),
+        ("SELECT * FROM grdb_migrations", .sqlRefused), ("SELECT * FROM ingest_ranges", .sqlRefused), ("SELECT * FROM binary_data", .sqlRefused), ("SELECT * FROM dataset_members", .sqlRefused),
         ("SELECT * FROM sink_documents", .sqlRefused), ("SELECT * FROM store_meta", .sqlRefused), ("SELECT * FROM main.\"readings\"", .sqlRefused),
         ("SELECT * FROM sqlite_dbpage", .sqlFailed), ("SELECT * FROM sqlite_stat1", .sqlFailed), ("SELECT * FROM fts5vocab", .sqlFailed),
     ])

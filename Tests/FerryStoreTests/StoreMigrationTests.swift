@@ -22,6 +22,7 @@ import Testing
         var uploadKey: IdempotencyKey
         var binaryID: String
         var payload: [UInt8]
+        var datasetID: String
     }
 
     static let t0 = StoreFixture.t0
@@ -79,6 +80,9 @@ import Testing
         let binary = try await store.storeBinary(metadata, bytes: payload)
         _ = try await store.addBinaryTags(["reviewed"], organizationID: a.id, ids: [binary.id])
         _ = try await store.storeBinary(BinaryMetadata(organizationID: b.id, timeRequested: t0, timeReceived: t0), bytes: [])
+        let dataset = try await store.createDataset(name: "cups", organizationID: a.id)
+        _ = try await store.createDataset(name: "empty", organizationID: a.id)
+        #expect(try await store.addToDataset(id: dataset.id, organizationID: a.id, binaryIDs: [binary.id]) == 1)
 
         // Runs: one completed with results (a sink, and an invalidation for the chained pipeline), one failed.
         var current = try #require(try await store.pipeline(id: "pipe-1"))
@@ -97,7 +101,7 @@ import Testing
         #expect(try await store.failRun(id: "run-2", message: "timed out", now: t0 + 30, retry: nil))
         return Seeded(
             orgA: a.id, orgB: b.id, owner: owner, revoked: revoked, scoped: scoped, pipelineID: "pipe-1", upload: upload,
-            uploadKey: uploadKey, binaryID: binary.id, payload: payload)
+            uploadKey: uploadKey, binaryID: binary.id, payload: payload, datasetID: dataset.id)
     }
 
     /// Every row of every kind, by key.
@@ -198,7 +202,9 @@ import Testing
             #expect(hot.count > 0 && hot.count <= hotBefore.count && hot.count < 2_600)
             if isPostgres { #expect(hot.count == hotBefore.count) }
             #expect(try await moved.binaryData(organizationID: seeded.orgA, id: seeded.binaryID) == seeded.payload)
-            #expect(try await moved.binary(organizationID: seeded.orgA, id: seeded.binaryID)?.metadata.tags == ["yard", "reviewed"])
+            let image = try await moved.binary(organizationID: seeded.orgA, id: seeded.binaryID)
+            #expect(image?.metadata.tags == ["yard", "reviewed"] && image?.metadata.datasetIDs == [seeded.datasetID])
+            #expect(try await moved.datasets(organizationID: seeded.orgA).map(\.name).sorted() == ["cups", "empty"])
             let sink = try await moved.sinkDocuments(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, window: nil, limit: nil)
             #expect(sink.count == 3 && sink[0]["n"] == .int32(12))
             #expect(try await moved.run(id: "run-2")?.errorMessage == "timed out")
@@ -337,7 +343,8 @@ import Testing
         "store_meta": "settings (token signing key, hot storage cutoff, MongoDB endpoint; not the scheduler lease or SQL reader password)",
         "pipelines": "pipelines", "readings": "readings", "hot_readings": "readings (their hot flag)",
         "ingest_ranges": "ingest ranges", "binary_data": "binary data", "pipeline_runs": "pipeline runs",
-        "pipeline_invalidations": "invalidation log", "sink_documents": "sink documents",
+        "pipeline_invalidations": "invalidation log", "sink_documents": "sink documents", "datasets": "datasets",
+        "dataset_members": "dataset members",
         "grdb_migrations": "left: the schema version, each store's own", "ferry_migrations": "left: the schema version, each store's own",
         "sqlite_sequence": "left: SQLite's AUTOINCREMENT counters, moved by the copied ids themselves",
         "ferry_sql_scopes": "left: TabularDataBySQL's per-connection scopes, transient",

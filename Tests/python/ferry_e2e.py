@@ -30,6 +30,18 @@ def check(condition, what):
         failures.append(what)
 
 
+async def refused(call, status, what, contains=""):
+    """Checks that the awaitable `call` fails with gRPC `status` (a grpclib `Status`) and a message
+    containing `contains`."""
+    from grpclib.exceptions import GRPCError
+
+    try:
+        await call
+        check(False, f"{what}: refused")
+    except GRPCError as error:
+        check(error.status == status and contains in (error.message or ""), f"{what}: {error.status.name} {error.message}")
+
+
 def ferry(*args, data):
     out = subprocess.run([FERRY, *args, "--data", data], capture_output=True, text=True, check=True)
     return out.stdout.strip()

@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 
 try:
     from grpclib import Status
-    from grpclib.exceptions import GRPCError
     from google.protobuf.timestamp_pb2 import Timestamp
     from viam.proto.app.data import Annotations, BoundingBox, UpdateBoundingBoxRequest
     from viam.proto.app.datasync import DataCaptureUploadRequest, DataType, SensorData, SensorMetadata, UploadMetadata
@@ -22,18 +21,9 @@ except ImportError:
     print("viam-sdk is not installed: pip install viam-sdk==0.85.1 (CI's .ci/run does)")
     sys.exit(2)
 
-from ferry_e2e import check, connect, ferry, run
+from ferry_e2e import check, connect, ferry, refused, run
 
 BASE = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-async def refused(call, status, what, contains=""):
-    """Checks that `call` fails with gRPC `status` (and a message containing `contains`)."""
-    try:
-        await call
-        check(False, f"{what}: refused")
-    except GRPCError as error:
-        check(error.status == status and contains in (error.message or ""), f"{what}: {error.status.name} {error.message}")
 
 
 async def boxes(client, binary_id):

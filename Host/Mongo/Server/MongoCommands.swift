@@ -104,6 +104,7 @@ struct MongoCommands: Sendable {
         switch error.kind {
         case .invalidArgument, .sqlFailed: .badValue(error.message)
         case .notFound: .namespaceNotFound(error.message)
+        case .alreadyExists: MongoCommandError(code: 11000, codeName: "DuplicateKey", error.message)
         case .sqlRefused: .unauthorized(error.message)
         case .resourceExhausted: .exceededMemoryLimit(error.message)
         case .storage: MongoCommandError(code: 6, codeName: "HostUnreachable", error.message)

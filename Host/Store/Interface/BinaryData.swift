@@ -23,12 +23,16 @@ public struct BinaryMetadata: Sendable, Hashable {
     /// Viam's annotations of the payload (`{"bboxes": […], "classifications": […]}`, proto field
     /// names), e.g. a vision service's detections on an image; nil when it has none.
     public var annotations: BSONDocument?
+    /// The ids of the datasets the payload is in, sorted. On upload, those naming a dataset of the
+    /// organisation put the payload in it; others are ignored.
+    public var datasetIDs: [String]
 
     public init(
         organizationID: String, locationID: String = "", robotID: String = "", partID: String = "",
         componentType: String = "", componentName: String = "", methodName: String = "", fileName: String = "",
         fileExtension: String = "", mimeType: String = "application/octet-stream", timeRequested: Int64,
-        timeReceived: Int64, tags: [String] = [], fileID: String? = nil, annotations: BSONDocument? = nil
+        timeReceived: Int64, tags: [String] = [], fileID: String? = nil, annotations: BSONDocument? = nil,
+        datasetIDs: [String] = []
     ) {
         self.organizationID = organizationID
         self.locationID = locationID
@@ -45,6 +49,7 @@ public struct BinaryMetadata: Sendable, Hashable {
         self.tags = tags
         self.fileID = fileID
         self.annotations = annotations
+        self.datasetIDs = datasetIDs
     }
 }
 

@@ -12,6 +12,8 @@ public struct BinaryFilter: Sendable, Hashable {
     public var tags = TagCondition.any
     /// Labels of which a payload must have at least one bounding box (in its annotations); nil for any.
     public var boundingBoxLabels: Set<String>?
+    /// The dataset a payload must be in; nil for any.
+    public var datasetID: String?
 
     public init() {}
 
@@ -49,6 +51,7 @@ public struct BinaryFilter: Sendable, Hashable {
         guard columns.timeRequested.contains(m.timeRequested), columns.timeReceived.contains(m.timeReceived) else { return false }
         if let mimeTypes, !mimeTypes.contains(m.mimeType) { return false }
         if let labels = boundingBoxLabels, !m.boundingBoxLabels.contains(where: labels.contains) { return false }
+        if let datasetID, !m.datasetIDs.contains(datasetID) { return false }
         switch tags {
         case .any: return true
         case .matchAny(let wanted): return m.tags.contains { wanted.contains($0) }
@@ -157,6 +160,7 @@ extension StoreChecks {
         for v in filter.mimeTypes ?? [] { try validate(text: v, what: "a MIME type of the filter") }
         if case .matchAny(let tags) = filter.tags { for v in tags { try validate(text: v, what: "a tag of the filter") } }
         for v in filter.boundingBoxLabels ?? [] { try validate(text: v, what: "a bounding box label of the filter") }
+        if let id = filter.datasetID { try validate(text: id, what: "the dataset id of the filter") }
     }
 }
 

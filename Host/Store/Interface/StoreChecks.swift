@@ -72,6 +72,7 @@ package enum StoreChecks {
             throw StoreError.invalid("the organisation id \(name.debugDescription) is not valid: use letters, digits, '-' and '_'")
         }
         if let fileID = metadata.fileID, fileID.isEmpty { throw StoreError.invalid("a binary upload's file id must not be empty") }
+        for id in metadata.datasetIDs { try validate(text: id, what: "the dataset id \(id.debugDescription) of a binary upload") }
     }
 
     package static func validate(hotStorageHours: Int?) throws {

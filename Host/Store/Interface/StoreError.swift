@@ -6,6 +6,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Hashable {
         case invalidArgument
         /// A referenced organisation, key, pipeline or object does not exist (NOT_FOUND).
         case notFound
+        /// Something of that name exists already, e.g. a dataset name in its organisation (ALREADY_EXISTS).
+        case alreadyExists
         /// A TabularDataBySQL query tried something the sandbox forbids (PERMISSION_DENIED).
         case sqlRefused
         /// A TabularDataBySQL query is not valid SQL or failed while running (INVALID_ARGUMENT).

@@ -9,9 +9,12 @@ public enum TransferKind: String, Sendable, Hashable, CaseIterable, CustomString
     /// directory's `token-secret`, PostgreSQL in `store_meta`), hot storage's cutoff, the MongoDB endpoint.
     case settings
     case pipelines
+    case datasets
     case readings
     case ingestRanges = "ingest ranges"
     case binaries = "binary data"
+    /// Which payloads are in which datasets (after both).
+    case datasetMembers = "dataset members"
     case pipelineRuns = "pipeline runs"
     case invalidations = "invalidation log"
     case sinkDocuments = "sink documents"
@@ -86,8 +89,10 @@ public enum TransferRecord: Sendable, Hashable {
     case reading(id: Int64, Reading, hot: Bool)
     /// Every applied record range of one capture file.
     case ingestRanges(organizationID: String, fileID: String, ranges: [Range<Int>])
-    /// The record (its `path` is nil here) and the payload.
+    case dataset(Dataset)
+    /// The record (its `path` is nil here; its dataset ids are copied as `datasetMember`s) and the payload.
     case binary(BinaryRecord, bytes: [UInt8])
+    case datasetMember(datasetID: String, binaryID: String)
     case run(PipelineRunRecord)
     case invalidation(PipelineInvalidation)
     case sinkDocument(StoredSinkDocument)
@@ -102,6 +107,8 @@ public enum TransferRecord: Sendable, Hashable {
         case .reading: .readings
         case .ingestRanges: .ingestRanges
         case .binary: .binaries
+        case .dataset: .datasets
+        case .datasetMember: .datasetMembers
         case .run: .pipelineRuns
         case .invalidation: .invalidations
         case .sinkDocument: .sinkDocuments
@@ -119,6 +126,8 @@ public enum TransferRecord: Sendable, Hashable {
         case .reading(let id, _, _): String(id)
         case .ingestRanges(let org, let file, _): "\(org)/\(file)"
         case .binary(let b, _): b.id
+        case .dataset(let d): d.id
+        case .datasetMember(let dataset, let binary): "\(dataset)/\(binary)"
         case .run(let r): r.id
         case .invalidation(let i): String(i.id)
         case .sinkDocument(let d): String(d.id)
@@ -174,6 +183,8 @@ extension TransferRecord {
         case (.binary(let a, let x), .binary(let b, let y)):
             var (a2, b2) = (a, b)
             (a2.path, b2.path, a2.isNew, b2.isNew, a2.metadata.annotations, b2.metadata.annotations) = (nil, nil, false, false, nil, nil)
+            // Memberships are rows of their own kind.
+            (a2.metadata.datasetIDs, b2.metadata.datasetIDs) = ([], [])
             return a2 == b2 && a.metadata.annotations?.encode() == b.metadata.annotations?.encode() && (x.isEmpty || y.isEmpty || x == y)
         default:
             return self == other

@@ -27,9 +27,16 @@ enum PostgresFunctions {
             IF to_regclass(name) IS NOT NULL THEN RETURN; END IF;
             -- ATTACH (a SHARE UPDATE EXCLUSIVE lock) rather than CREATE … PARTITION OF (ACCESS
             -- EXCLUSIVE), so queries and other ingests go on while a month is added.
-            EXECUTE format('CREATE TABLE %I (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-            EXECUTE format('ALTER TABLE readings ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name,
-                month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC');
+            -- In a block of its own: entering one costs a subtransaction, paid only here.
+            BEGIN
+                EXECUTE format('CREATE TABLE %I (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+                EXECUTE format('ALTER TABLE readings ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name,
+                    month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC');
+            EXCEPTION WHEN duplicate_table THEN
+                -- Another transaction attached it while this one waited for the lock: an advisory
+                -- lock does not refresh the catalog cache, so the second look above can miss it.
+                NULL;
+            END;
         END
         $fn$;
 

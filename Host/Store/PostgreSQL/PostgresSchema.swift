@@ -223,5 +223,24 @@ enum PostgresSchema {
                 -- Binary data is browsed page by page in (time_requested, id) order, ids in byte order.
                 CREATE INDEX binary_data_by_capture ON binary_data (organization_id, time_requested, id COLLATE "C");
                 """),
+        Migration(
+            name: "v7-datasets",
+            sql: """
+                -- Named collections of an organisation's payloads. A membership goes with its dataset or
+                -- its payload, never the payload with the dataset.
+                CREATE TABLE datasets (
+                    id text PRIMARY KEY,
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    name text NOT NULL,
+                    created_at bigint NOT NULL,
+                    UNIQUE (organization_id, name)
+                );
+                CREATE TABLE dataset_members (
+                    dataset_id text NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+                    binary_id text NOT NULL REFERENCES binary_data(id) ON DELETE CASCADE,
+                    PRIMARY KEY (dataset_id, binary_id)
+                );
+                CREATE INDEX dataset_members_by_binary ON dataset_members (binary_id);
+                """),
     ]
 }

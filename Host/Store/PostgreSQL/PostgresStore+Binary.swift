@@ -7,7 +7,8 @@ import PostgresNIO
 extension PostgresStore {
     static let binaryColumns = """
         id, organization_id, location_id, robot_id, part_id, component_type, component_name, method_name, file_id, \
-        file_name, file_extension, mime_type, size, sha256, time_requested, time_received, tags, annotations
+        file_name, file_extension, mime_type, size, sha256, time_requested, time_received, tags, annotations, \
+        ARRAY(SELECT dataset_id FROM dataset_members WHERE binary_id = binary_data.id ORDER BY dataset_id COLLATE "C")
         """
 
     /// Metadata and payload in one row, so a payload is never without its metadata or the reverse.
@@ -29,6 +30,7 @@ extension PostgresStore {
         let inserted = try await rows(
             "storing binary data \(m.fileID!)",
             """
+            WITH inserted AS (
             INSERT INTO binary_data (id, organization_id, location_id, robot_id, part_id, component_type, component_name,
                 method_name, file_id, file_name, file_extension, mime_type, size, sha256, time_requested, time_received,
                 tags, annotations, payload)
@@ -39,9 +41,19 @@ extension PostgresStore {
             WHERE EXISTS (SELECT 1 FROM organizations WHERE id = \(m.organizationID))
             ON CONFLICT (organization_id, file_id) DO NOTHING
             RETURNING id
+            ), in_datasets AS (
+                -- The upload's datasets that its organisation has: the payload joins them in the same statement.
+                INSERT INTO dataset_members (dataset_id, binary_id)
+                SELECT d.id, inserted.id FROM inserted, datasets d
+                WHERE d.organization_id = \(m.organizationID) AND d.id = ANY(\(m.datasetIDs))
+                RETURNING dataset_id
+            )
+            SELECT ARRAY(SELECT dataset_id FROM in_datasets ORDER BY dataset_id COLLATE "C") FROM inserted
             """)
-        if !inserted.isEmpty {
-            return BinaryRecord(id: id, metadata: m, size: bytes.count, sha256: digest, path: nil, isNew: true)
+        if let row = inserted.first {
+            var joined = m
+            joined.datasetIDs = try row.decode([String].self)
+            return BinaryRecord(id: id, metadata: joined, size: bytes.count, sha256: digest, path: nil, isNew: true)
         }
         // Either the file id was stored before (this or a concurrent upload) or the organisation is unknown.
         if let existing = try await fetchBinary("file_id", organizationID: m.organizationID, key: m.fileID!) { return existing }
@@ -83,7 +95,8 @@ extension PostgresStore {
             fileExtension: try c[10].decode(String.self), mimeType: try c[11].decode(String.self),
             timeRequested: try c[14].decode(Int64.self), timeReceived: try c[15].decode(Int64.self), tags: tags,
             fileID: try c[8].decode(String.self),
-            annotations: try c[17].decode(String?.self).map { try BSONDocument(extendedJSON: $0) })
+            annotations: try c[17].decode(String?.self).map { try BSONDocument(extendedJSON: $0) },
+            datasetIDs: try c[18].decode([String].self))
         return BinaryRecord(
             id: try c[0].decode(String.self), metadata: metadata, size: Int(try c[12].decode(Int64.self)),
             sha256: try c[13].decode(String.self), path: nil, isNew: false)

@@ -227,5 +227,8 @@ struct BinaryCondition {
             clauses.append(
                 "EXISTS (SELECT 1 FROM jsonb_array_elements(\(PostgresStore.boundingBoxes)) AS b WHERE b ->> 'label' = ANY(\(bind(labels.sorted()))))")
         }
+        if let datasetID = filter.datasetID {
+            clauses.append("id IN (SELECT binary_id FROM dataset_members WHERE dataset_id = \(bind(datasetID)))")
+        }
     }
 }

@@ -87,6 +87,21 @@ extension PostgresStore {
                 "SELECT \(unescaped: Self.binaryColumns), payload FROM binary_data WHERE id = ANY(\(ids)) ORDER BY id"
             ).map { try Self.record(.binaries, $0) }
             return TransferPage(records: records, next: ids.count < sizes.count || sizes.count == limit ? ids.last : nil)
+        case .datasetMembers:
+            let (dataset, binary) = SplitCursor.file(cursor)
+            let records = try await rows(
+                "listing dataset members",
+                """
+                SELECT dataset_id, binary_id FROM dataset_members WHERE (dataset_id, binary_id) > (\(dataset), \(binary))
+                ORDER BY dataset_id, binary_id LIMIT \(n)
+                """
+            ).map { row -> TransferRecord in
+                let (d, b) = try row.decode((String, String).self)
+                return .datasetMember(datasetID: d, binaryID: b)
+            }
+            var next: String?
+            if records.count == limit, case .datasetMember(let d, let b)? = records.last { next = "\(d)\u{0}\(b)" }
+            return TransferPage(records: records, next: next)
         case .ingestRanges:
             let (org, file) = SplitCursor.file(cursor)
             let rows = try await rows(
@@ -166,6 +181,7 @@ extension PostgresStore {
                 "organization_id", false
             )
         case .pipelines: ("SELECT \(pipelineColumns) FROM pipelines", "id", false)
+        case .datasets: ("SELECT id, name, organization_id, created_at FROM datasets", "id", false)
         case .binaries: ("SELECT \(binaryColumns), payload FROM binary_data", "id", false)
         case .pipelineRuns: ("SELECT \(runColumns) FROM pipeline_runs", "id", false)
         case .invalidations: ("SELECT id, organization_id, source, range_start, range_end FROM pipeline_invalidations", "id", true)
@@ -174,7 +190,7 @@ extension PostgresStore {
                 "SELECT id, organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key FROM sink_documents",
                 "id", true
             )
-        case .settings, .readings, .ingestRanges: fatalError("\(kind) has its own query")
+        case .settings, .readings, .ingestRanges, .datasetMembers: fatalError("\(kind) has its own query")
         }
     }
 
@@ -201,8 +217,12 @@ extension PostgresStore {
                     mayInsert: insert, createdAt: created, updatedAt: updated))
         case .pipelines:
             return .pipeline(try pipelineRecord(row))
+        case .datasets:
+            let (id, name, org, created) = try row.decode((String, String, String, Int64).self)
+            return .dataset(Dataset(id: id, name: name, organizationID: org, createdAt: created))
         case .binaries:
-            let payload = try row.makeRandomAccess()[18].decode(ByteBuffer?.self)
+            let cells = row.makeRandomAccess()
+            let payload = try cells[cells.count - 1].decode(ByteBuffer?.self)
             return .binary(try binaryRecord(row), bytes: payload?.bytes ?? [])
         case .pipelineRuns:
             return .run(try runRecord(row))
@@ -216,7 +236,7 @@ extension PostgresStore {
                 StoredSinkDocument(
                     id: id, organizationID: org, pipelineID: pipeline, window: SinkWindow(start: start, end: end), runID: run,
                     position: Int(position), document: document.bytes, key: key?.bytes))
-        case .settings, .readings, .ingestRanges: fatalError("\(kind) has its own query")
+        case .settings, .readings, .ingestRanges, .datasetMembers: fatalError("\(kind) has its own query")
         }
     }
 
@@ -264,6 +284,22 @@ extension PostgresStore {
                     WHERE (organization_id, file_id) IN (SELECT * FROM unnest(\(orgs), \(files)))
                     ORDER BY organization_id, file_id, first_record
                     """))
+        case .datasetMembers:
+            var datasets: [String] = [], binaries: [String] = []
+            for case .datasetMember(let dataset, let binary) in records {
+                datasets.append(dataset)
+                binaries.append(binary)
+            }
+            found = try await rows(
+                "looking up dataset members",
+                """
+                SELECT dataset_id, binary_id FROM dataset_members
+                WHERE (dataset_id, binary_id) IN (SELECT * FROM unnest(\(datasets), \(binaries)))
+                """
+            ).map { row in
+                let (d, b) = try row.decode((String, String).self)
+                return .datasetMember(datasetID: d, binaryID: b)
+            }
         case .binaries:
             let ids = records.map(\.key)
             found = try await rows("looking up binary data", "SELECT \(unescaped: Self.binaryColumns) FROM binary_data WHERE id = ANY(\(ids))")
@@ -362,6 +398,10 @@ extension PostgresStore {
                 INSERT INTO store_meta (key, value) VALUES ('mongo_endpoint', \("\(endpoint.tls ? "tls" : "plain") \(endpoint.address)"))
                 ON CONFLICT (key) DO NOTHING
                 """
+        case .dataset(let d):
+            query = "INSERT INTO datasets (id, name, organization_id, created_at) VALUES (\(d.id), \(d.name), \(d.organizationID), \(d.createdAt))"
+        case .datasetMember(let dataset, let binary):
+            query = "INSERT INTO dataset_members (dataset_id, binary_id) VALUES (\(dataset), \(binary))"
         case .pipeline(let p):
             let stages = try StoreChecks.encodeStages(p).byteBuffer
             query = """

@@ -20,15 +20,19 @@ extension SQLiteReadingStore {
             return Hex.encode(SHA256.hash(data: bytes))
         }
         let record = BinaryRecord(id: id, metadata: stored, size: bytes.count, sha256: digest, path: path, isNew: true)
-        let inserted: Bool
+        let joined: [String]?
         do {
-            inserted = try await insertBinaryRow(record, relativePath: relativePath)
+            joined = try await insertBinaryRow(record, relativePath: relativePath)
         } catch {
             // No row refers to the file: remove it so a failed upload leaves nothing behind.
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
-        if inserted { return record }
+        if let joined {
+            var inserted = record
+            inserted.metadata.datasetIDs = joined
+            return inserted
+        }
         // A concurrent upload of the same file id won: keep its copy, drop ours.
         try? FileManager.default.removeItem(atPath: path)
         guard let existing = try await binary(organizationID: stored.organizationID, fileID: stored.fileID!) else {
@@ -37,7 +41,9 @@ extension SQLiteReadingStore {
         return existing
     }
 
-    private func insertBinaryRow(_ record: BinaryRecord, relativePath: String) async throws -> Bool {
+    /// Inserts the row and puts it into its datasets; returns the datasets it joined, or nil when the
+    /// file id was stored already.
+    private func insertBinaryRow(_ record: BinaryRecord, relativePath: String) async throws -> [String]? {
         let stored = record.metadata
         let (id, size, digest) = (record.id, record.size, record.sha256)
         return try await write("storing binary metadata for \(relativePath)") { db in
@@ -56,7 +62,8 @@ extension SQLiteReadingStore {
                     stored.mimeType, size, digest, stored.timeRequested, stored.timeReceived,
                     ReadingEncoding.tagsJSON(stored.tags), relativePath, stored.annotations?.extendedJSON(.relaxed),
                 ])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return nil }
+            return try Self.addUploadToDatasets(db, binaryID: id, metadata: stored)
         }
     }
 
@@ -90,7 +97,8 @@ extension SQLiteReadingStore {
 
     static let binarySelectList = """
         id, organization_id, location_id, robot_id, part_id, component_type, component_name, method_name, file_id, \
-        file_name, file_extension, mime_type, size, sha256, time_requested, time_received, tags, path, annotations
+        file_name, file_extension, mime_type, size, sha256, time_requested, time_received, tags, path, annotations, \
+        (SELECT json_group_array(dataset_id) FROM dataset_members WHERE binary_id = binary_data.id)
         """
 
     /// A row of `binarySelectList` as a record.
@@ -100,7 +108,8 @@ extension SQLiteReadingStore {
         let metadata = BinaryMetadata(
             organizationID: row[1], locationID: row[2], robotID: row[3], partID: row[4], componentType: row[5],
             componentName: row[6], methodName: row[7], fileName: row[9], fileExtension: row[10], mimeType: row[11],
-            timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8], annotations: annotations)
+            timeRequested: row[14], timeReceived: row[15], tags: tags, fileID: row[8], annotations: annotations,
+            datasetIDs: try ReadingEncoding.tags(fromJSON: row[19]).compactMap(\.stringValue).sorted())
         return BinaryRecord(
             id: row[0], metadata: metadata, size: row[12], sha256: row[13], path: absolute(row[17], in: directory), isNew: false)
     }

@@ -199,6 +199,10 @@ extension SQLiteReadingStore {
                 """
             condition.arguments += [ReadingEncoding.tagsJSON(labels.sorted())]
         }
+        if let datasetID = filter.datasetID {
+            condition.sql += " AND id IN (SELECT binary_id FROM dataset_members WHERE dataset_id = ?)"
+            condition.arguments += [datasetID]
+        }
         return condition
     }
 

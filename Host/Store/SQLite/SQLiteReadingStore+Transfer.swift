@@ -59,6 +59,21 @@ extension SQLiteReadingStore {
                 records.append(.binary(record, bytes: bytes))
             }
             return TransferPage(records: records, next: rows.count == limit ? rows.last?.id : nil)
+        case .datasetMembers:
+            let (dataset, binary) = Self.splitFileCursor(cursor)
+            let records = try await read("listing dataset members") { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT dataset_id, binary_id FROM dataset_members WHERE (dataset_id, binary_id) > (?, ?)
+                        ORDER BY dataset_id, binary_id LIMIT ?
+                        """,
+                    arguments: [dataset, binary, limit]
+                ).map { TransferRecord.datasetMember(datasetID: $0[0], binaryID: $0[1]) }
+            }
+            var next: String?
+            if records.count == limit, case .datasetMember(let d, let b)? = records.last { next = "\(d)\u{0}\(b)" }
+            return TransferPage(records: records, next: next)
         case .ingestRanges:
             let (org, file) = Self.splitFileCursor(cursor)
             let records = try await read("listing ingest ranges") { db in
@@ -107,6 +122,7 @@ extension SQLiteReadingStore {
                 "organization_id", .text
             )
         case .pipelines: ("SELECT \(pipelineColumns) FROM pipelines", "id", .text)
+        case .datasets: ("SELECT id, name, organization_id, created_at FROM datasets", "id", .text)
         case .readings:
             (
                 """
@@ -123,7 +139,7 @@ extension SQLiteReadingStore {
                 "SELECT id, organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key FROM sink_documents",
                 "id", .int
             )
-        case .settings, .binaries, .ingestRanges: fatalError("\(kind) is not one table's rows")
+        case .settings, .binaries, .ingestRanges, .datasetMembers: fatalError("\(kind) is not paged by one column")
         }
     }
 
@@ -148,6 +164,8 @@ extension SQLiteReadingStore {
                     mayInsert: row[5], createdAt: row[6], updatedAt: row[7]))
         case .pipelines:
             return .pipeline(try pipelineRecord(row))
+        case .datasets:
+            return .dataset(Dataset(id: row[0], name: row[1], organizationID: row[2], createdAt: row[3]))
         case .readings:
             let tags = try ReadingEncoding.tags(fromJSON: row[10]).compactMap(\.stringValue)
             let reading = Reading(
@@ -166,7 +184,7 @@ extension SQLiteReadingStore {
                 StoredSinkDocument(
                     id: row[0], organizationID: row[1], pipelineID: row[2], window: SinkWindow(start: row[3], end: row[4]),
                     runID: row[5], position: row[6], document: [UInt8](row[7] as Data), key: key))
-        case .settings, .binaries, .ingestRanges: fatalError("\(kind) is not one table's rows")
+        case .settings, .binaries, .ingestRanges, .datasetMembers: fatalError("\(kind) is not one table's rows")
         }
     }
 
@@ -219,6 +237,16 @@ extension SQLiteReadingStore {
                 for case .ingestRanges(let org, let file, _) in records {
                     let ranges = try Self.ranges(db, org, file)
                     if !ranges.isEmpty { found["\(org)/\(file)"] = .ingestRanges(organizationID: org, fileID: file, ranges: ranges) }
+                }
+                return found
+            }
+        case .datasetMembers:
+            return try await read("looking up dataset members") { db in
+                var found: [String: TransferRecord] = [:]
+                for case .datasetMember(let dataset, let binary) in records {
+                    let present = try Bool.fetchOne(
+                        db, sql: "SELECT 1 FROM dataset_members WHERE dataset_id = ? AND binary_id = ?", arguments: [dataset, binary])
+                    if present == true { found["\(dataset)/\(binary)"] = .datasetMember(datasetID: dataset, binaryID: binary) }
                 }
                 return found
             }
@@ -325,6 +353,12 @@ extension SQLiteReadingStore {
                 arguments: [
                     u.organizationID, Data(c.salt), c.iterations, Data(c.storedKey), Data(c.serverKey), u.mayInsert, u.createdAt, u.updatedAt,
                 ])
+        case .dataset(let d):
+            try db.execute(
+                sql: "INSERT INTO datasets (id, name, organization_id, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [d.id, d.name, d.organizationID, d.createdAt])
+        case .datasetMember(let dataset, let binary):
+            try db.execute(sql: "INSERT INTO dataset_members (dataset_id, binary_id) VALUES (?, ?)", arguments: [dataset, binary])
         case .pipeline(let p):
             try db.execute(
                 sql: "INSERT INTO pipelines (\(pipelineColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

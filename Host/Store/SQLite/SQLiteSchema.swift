@@ -153,6 +153,26 @@ enum SQLiteSchema {
             // Binary data is browsed page by page in (time_requested, id) order.
             try db.execute(sql: "CREATE INDEX binary_data_by_capture ON binary_data(organization_id, time_requested, id)")
         }
+        migrator.registerMigration("v8-datasets") { db in
+            // Named collections of an organisation's payloads. A membership goes with its dataset or
+            // its payload (foreign keys are on: GRDB enables them), never the payload with the dataset.
+            try db.execute(
+                sql: """
+                    CREATE TABLE datasets (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        UNIQUE (organization_id, name)
+                    );
+                    CREATE TABLE dataset_members (
+                        dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+                        binary_id TEXT NOT NULL REFERENCES binary_data(id) ON DELETE CASCADE,
+                        PRIMARY KEY (dataset_id, binary_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX dataset_members_by_binary ON dataset_members(binary_id);
+                    """)
+        }
         return migrator
     }
 }
