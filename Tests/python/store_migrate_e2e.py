@@ -1,7 +1,7 @@
 """`ferry store migrate` with the real binaries and the published Viam Python SDK (viam-sdk 0.85.1,
-unmodified): a `ferry serve` on a data directory (SQLite) takes readings, a payload and a pipeline
+unmodified): a `ferry serve` on a data directory (SQLite) takes readings, a payload in a dataset and a pipeline
 whose backfill fills its sink; after `ferry store migrate --from DIR --to URL`, a `ferry serve
---database URL` with an empty data directory of its own serves the same readings, payload and sink,
+--database URL` with an empty data directory of its own serves the same readings, payload, dataset and sink,
 accepts the same API key, and accepts a token the first server issued. A second migrate copies
 nothing; the same store twice and a missing source are refused.
 
@@ -66,6 +66,8 @@ async def on_sqlite(data):
                 data_request_times=times)
         payload = bytes(range(256)) * 40
         file_id = await dc.file_upload(part_id="part-1", data=payload, file_name="frame.bin", tags=["yard"])
+        dataset_id = await dc.create_dataset("frames", org)
+        await dc.add_binary_data_to_dataset_by_ids([file_id], dataset_id)
         pipeline_id = await dc.create_data_pipeline(org, "counts", MQL, "0 * * * *", True)
 
         async def backfill_done():
@@ -76,7 +78,7 @@ async def on_sqlite(data):
         sink = await dc.tabular_data_by_mql(org, [{"$match": {}}], tabular_data_source_type=SINK, pipeline_id=pipeline_id)
         check(sorted(row.get("count") for row in sink) == [3, 3], f"the sink holds both hours before the move: {sink}")
         token = dc._metadata["authorization"]
-        return org, key_id, key, file_id, payload, pipeline_id, sink, token
+        return org, key_id, key, file_id, payload, dataset_id, pipeline_id, sink, token
     finally:
         server.stop()
         if failures:
@@ -85,7 +87,7 @@ async def on_sqlite(data):
 
 async def main():
     with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as data2:
-        org, key_id, key, file_id, payload, pipeline_id, sink, token = await on_sqlite(data)
+        org, key_id, key, file_id, payload, dataset_id, pipeline_id, sink, token = await on_sqlite(data)
 
         first = migrate("--from", data, "--to", URL)
         check(first.returncode == 0, f"ferry store migrate succeeds: {first.stderr}")
@@ -111,6 +113,9 @@ async def main():
             got = await dc.binary_data_by_ids([file_id])
             check(len(got) == 1 and got[0].binary == payload and list(got[0].metadata.capture_metadata.tags) == ["yard"],
                   "the payload, with its id and tags, is served from the database")
+            check(len(got) == 1 and list(got[0].metadata.dataset_ids) == [dataset_id], "the payload is still in its dataset")
+            datasets = await dc.list_datasets_by_organization_id(org)
+            check([d.name for d in datasets] == ["frames"], f"the dataset moved: {datasets}")
             moved = await dc.tabular_data_by_mql(org, [{"$match": {}}], tabular_data_source_type=SINK, pipeline_id=pipeline_id)
             check(moved == sink, f"the pipeline's sink moved whole: {moved}")
             pipelines = await dc.list_data_pipelines(org)
