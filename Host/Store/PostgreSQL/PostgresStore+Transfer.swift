@@ -88,7 +88,7 @@ extension PostgresStore {
             ).map { try Self.record(.binaries, $0) }
             return TransferPage(records: records, next: ids.count < sizes.count || sizes.count == limit ? ids.last : nil)
         case .datasetMembers:
-            let (dataset, binary) = SplitCursor.file(cursor)
+            let (dataset, binary) = SplitCursor.pair(cursor)
             let records = try await rows(
                 "listing dataset members",
                 """
@@ -103,7 +103,7 @@ extension PostgresStore {
             if records.count == limit, case .datasetMember(let d, let b)? = records.last { next = "\(d)\u{0}\(b)" }
             return TransferPage(records: records, next: next)
         case .ingestRanges:
-            let (org, file) = SplitCursor.file(cursor)
+            let (org, file) = SplitCursor.pair(cursor)
             let rows = try await rows(
                 "listing ingest ranges",
                 """
@@ -453,9 +453,10 @@ extension PostgresStore {
     }
 }
 
-/// The ingest-ranges cursor: organisation and file id, NUL-separated (stored text has no NUL).
+/// A cursor of two keys (an ingest range's organisation and file, a membership's dataset and
+/// payload), NUL-separated: stored text has no NUL.
 enum SplitCursor {
-    static func file(_ cursor: String?) -> (String, String) {
+    static func pair(_ cursor: String?) -> (String, String) {
         guard let cursor, let nul = cursor.firstIndex(of: "\u{0}") else { return ("", "") }
         return (String(cursor[..<nul]), String(cursor[cursor.index(after: nul)...]))
     }

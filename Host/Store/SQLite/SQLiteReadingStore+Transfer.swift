@@ -60,7 +60,7 @@ extension SQLiteReadingStore {
             }
             return TransferPage(records: records, next: rows.count == limit ? rows.last?.id : nil)
         case .datasetMembers:
-            let (dataset, binary) = Self.splitFileCursor(cursor)
+            let (dataset, binary) = Self.splitPairCursor(cursor)
             let records = try await read("listing dataset members") { db in
                 try Row.fetchAll(
                     db,
@@ -75,7 +75,7 @@ extension SQLiteReadingStore {
             if records.count == limit, case .datasetMember(let d, let b)? = records.last { next = "\(d)\u{0}\(b)" }
             return TransferPage(records: records, next: next)
         case .ingestRanges:
-            let (org, file) = Self.splitFileCursor(cursor)
+            let (org, file) = Self.splitPairCursor(cursor)
             let records = try await read("listing ingest ranges") { db in
                 let files = try Row.fetchAll(
                     db,
@@ -212,13 +212,14 @@ extension SQLiteReadingStore {
         }
     }
 
-    /// An ingest-ranges cursor: organisation and file id, NUL-separated (stored text has no NUL).
+    /// A cursor of two keys (an ingest range's organisation and file, a membership's dataset and
+    /// payload), NUL-separated: stored text has no NUL.
     static func fileCursor(_ record: TransferRecord?) -> String? {
         guard case .ingestRanges(let org, let file, _)? = record else { return nil }
         return "\(org)\u{0}\(file)"
     }
 
-    static func splitFileCursor(_ cursor: String?) -> (String, String) {
+    static func splitPairCursor(_ cursor: String?) -> (String, String) {
         guard let cursor, let nul = cursor.firstIndex(of: "\u{0}") else { return ("", "") }
         return (String(cursor[..<nul]), String(cursor[cursor.index(after: nul)...]))
     }
