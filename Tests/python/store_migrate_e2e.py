@@ -2,8 +2,9 @@
 unmodified): a `ferry serve` on a data directory (SQLite) takes readings, a payload in a dataset and a pipeline
 whose backfill fills its sink; after `ferry store migrate --from DIR --to URL`, a `ferry serve
 --database URL` with an empty data directory of its own serves the same readings, payload, dataset and sink,
-accepts the same API key, and accepts a token the first server issued. A second migrate copies
-nothing; the same store twice and a missing source are refused.
+accepts the same API key, and accepts a token the first server issued; migrated back into a new
+data directory, the readings are there again. A second migrate copies nothing; the same store
+twice and a missing source are refused.
 
 Run by the Swift test suite (EndToEndTests/StoreMigrateEndToEndTests.swift) with FERRY_DATABASE_URL
 set to a fresh database, which only the migrate and the second server use:
@@ -131,6 +132,12 @@ async def main():
             server.stop()
             if failures:
                 print("--- second ferry serve output ---\n" + "".join(server.log))
+        # And back: from the database into a new data directory.
+        with tempfile.TemporaryDirectory() as back:
+            home = migrate("--from", URL, "--to", back + "/data")
+            check(home.returncode == 0 and "readings: 6 copied" in home.stderr, f"migrating back into a data directory: {home.stderr}")
+            counted = ferry("data", "query", "--org", org, "--mql", '[{"$count": "n"}]', data=back + "/data")
+            check(counted == '{"n":6}' or counted.replace(" ", "") == '{"n":6}', f"the data directory holds the readings again: {counted}")
     finish()
 
 
