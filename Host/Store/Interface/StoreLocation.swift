@@ -5,6 +5,17 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// A PostgreSQL database, as a libpq URL (`postgres://` or `postgresql://`).
     case database(String)
 
+    /// A postgres:// or postgresql:// URL names a database; anything else, a data directory.
+    public init(directoryOrURL text: String) {
+        self = Self.isDatabaseURL(text) ? .database(text) : .directory(text)
+    }
+
+    /// True for the URL schemes that select PostgreSQL.
+    public static func isDatabaseURL(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
+    }
+
     /// For logs and messages: a database URL never shows its password.
     public var description: String {
         switch self {

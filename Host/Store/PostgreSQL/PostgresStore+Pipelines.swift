@@ -286,7 +286,7 @@ extension PostgresStore {
         if case .pipelineSink(let id) = source { id } else { nil }
     }
 
-    private static func pipelineRecord(_ row: PostgresRow) throws -> PipelineRecord {
+    static func pipelineRecord(_ row: PostgresRow) throws -> PipelineRecord {
         let c = row.makeRandomAccess()
         let id = try c[0].decode(String.self)
         let stagesBuffer = try c[4].decode(ByteBuffer.self)
@@ -327,7 +327,7 @@ extension PostgresStore {
         }
     }
 
-    private static func runRecord(_ row: PostgresRow) throws -> PipelineRunRecord {
+    static func runRecord(_ row: PostgresRow) throws -> PipelineRunRecord {
         let c = row.makeRandomAccess()
         let status = try c[6].decode(String.self)
         let kind = try c[7].decode(String.self)

@@ -265,7 +265,7 @@ extension SQLiteReadingStore {
         }
     }
 
-    private static func encodeStages(_ pipeline: PipelineRecord) throws -> Data {
+    static func encodeStages(_ pipeline: PipelineRecord) throws -> Data {
         Data(try StoreChecks.encodeStages(pipeline))
     }
 
@@ -281,7 +281,7 @@ extension SQLiteReadingStore {
         if case .pipelineSink(let id) = source { id } else { nil }
     }
 
-    private static func pipelineArguments(_ p: PipelineRecord, stages: Data) -> StatementArguments {
+    static func pipelineArguments(_ p: PipelineRecord, stages: Data) -> StatementArguments {
         [
             p.id, p.organizationID, p.name, p.schedule, stages, p.enableBackfill, sourceType(p.source), sourcePipeline(p.source),
             p.enabled, p.createdAt, p.updatedAt, p.scheduledThrough, p.backfillCursor, p.backfillFloor, p.backfillNextAt,
@@ -289,7 +289,7 @@ extension SQLiteReadingStore {
         ]
     }
 
-    private static func pipelineRecord(_ row: Row) throws -> PipelineRecord {
+    static func pipelineRecord(_ row: Row) throws -> PipelineRecord {
         let id: String = row[0]
         let stages = try StoreChecks.decodeStages(ReadingDecoding.bson(row, 4, idIndex: 0), pipelineID: id)
         let sourceText: String = row[6]
@@ -320,7 +320,7 @@ extension SQLiteReadingStore {
             ])
     }
 
-    private static func runRecord(_ row: Row) throws -> PipelineRunRecord {
+    static func runRecord(_ row: Row) throws -> PipelineRunRecord {
         let statusText: String = row[6]
         let kindText: String = row[7]
         return PipelineRunRecord(
