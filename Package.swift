@@ -429,7 +429,10 @@ let package = Package(
         .testTarget(name: "SensorOperatorPluginTests", dependencies: ["FerryLoader", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "DriverTests",

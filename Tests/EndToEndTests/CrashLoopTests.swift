@@ -46,7 +46,8 @@ extension HeavyEndToEnd {
             if uploading { killedWhileUploading += 1 }
             try rig.startHost(serverPort: rig.serverPort)
         }
-        Thread.sleep(forTimeInterval: 1)
+        // Enough confirmed to prove something, however slowly a loaded machine started the host.
+        _ = eventually(timeout: 300) { rig.archivedRecordCount() > 600 }
         try rig.stopHost()
         try rig.drain(serverPort: rig.serverPort)
         // No `.prog` is left (drain waited for none), none was set aside as unreadable, and the

@@ -370,6 +370,17 @@ final class SyncRig: @unchecked Sendable {
     /// The machine part (Viam's `cloud.id`) every synced reading must name.
     static let partID = "sync-rig-part"
 
+    /// How many records the host has archived (the server confirmed them) so far.
+    func archivedRecordCount() -> Int {
+        let walker = FileManager.default.enumerator(atPath: archive)
+        var count = 0
+        while let relative = walker?.nextObject() as? String {
+            guard relative.hasSuffix(".capture") else { continue }
+            count += (try? CaptureFileReader.read(path: (archive as NSString).appendingPathComponent(relative)).records.count) ?? 0
+        }
+        return count
+    }
+
     func expectStoreEqualsArchive() throws {
         // The archive holds only what the server confirmed: a file refused, or set aside as corrupt,
         // would be missing from both sides, so none may exist.

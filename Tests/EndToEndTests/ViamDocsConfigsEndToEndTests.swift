@@ -129,7 +129,9 @@ import Testing
         var board = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("board-esp32.json"))) as? [String: Any])
         var components = try #require(board["components"] as? [[String: Any]])
-        components.append(["name": "cam", "type": "camera", "namespace": "rdk", "model": "fake"])
+        // Small frames: each capture is a machine-API call with a deadline, and a debug build
+        // encoding full-size JPEGs on a loaded machine can miss it.
+        components.append(["name": "cam", "type": "camera", "namespace": "rdk", "model": "fake", "attributes": ["width": 64, "height": 48]])
         board["components"] = components
         board["auth"] = ["handlers": [["type": "api-key", "config": [keyID: key, "keys": [keyID]]]]]
         try JSONSerialization.data(withJSONObject: board).write(to: URL(fileURLWithPath: remoteHome.file("remote.json")))
