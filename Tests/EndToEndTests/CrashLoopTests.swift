@@ -35,7 +35,9 @@ extension HeavyEndToEnd {
         var onDiskAtKills: Set<String> = []
         var killedWhileUploading = 0
         for kill in 0..<kills {
-            // From right after start-up (recovery, plugin loading) to deep into capture and sync.
+            // Every other kill lands during start-up (recovery, plugin loading); the others once
+            // the host is up, deep into capture and sync however slowly a loaded machine starts it.
+            if kill % 2 == 1 { _ = eventually(timeout: 120) { rig.host?.loggedOutput().contains("Ctrl-C to stop") ?? true } }
             Thread.sleep(forTimeInterval: Double.random(in: 0.05...2.5, using: &random))
             let snapshot = rig.recordsOnDisk()
             let uploading = rig.syncSidecarExists()

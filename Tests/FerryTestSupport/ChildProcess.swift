@@ -8,10 +8,13 @@ import Synchronization
 /// long-running child, and `waitUntilExit` then spins until that unrelated process ends, or for
 /// ever (seen: a finished `ferry` left a zombie while the test waiting for it hung). Here the
 /// child closes every descriptor but its three standard ones, and exit is learnt from the kernel.
+///
+/// A thread of its own reaps each child the moment it exits, whether or not a test waits for it:
+/// a zombie left unreaped makes Swift Testing's exit-test monitor (`waitid(P_ALL, WNOWAIT)`) spin
+/// on a core for the rest of the run.
 public final class ChildProcess: Sendable {
     public let processIdentifier: pid_t
-    /// The wait status once reaped (guards against reaping twice from two threads).
-    private let reaped = Mutex<Int32?>(nil)
+    private let exit = ExitStatus()
 
     /// Starts `executable` with `arguments` (argv[1...]). Standard input, output and error are
     /// the given descriptors (dup'ed into the child; the caller keeps and closes its own).
@@ -56,6 +59,13 @@ public final class ChildProcess: Sendable {
             throw ChildProcessError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
         processIdentifier = pid
+        Thread.detachNewThread { [exit, pid] in
+            var raw: Int32 = 0
+            var result: pid_t
+            repeat { result = waitpid(pid, &raw, 0) } while result == -1 && errno == EINTR
+            // Reaped elsewhere (ECHILD): the status is lost; say so as exit status 255.
+            exit.record(result == pid ? raw : 255 << 8)
+        }
     }
 
     /// The process's environment with `overrides` applied.
@@ -63,31 +73,15 @@ public final class ChildProcess: Sendable {
         ProcessInfo.processInfo.environment.merging(overrides) { $1 }
     }
 
-    /// Reaps the child if it has exited; never blocks.
-    public var isRunning: Bool {
-        reaped.withLock { status in
-            if status != nil { return false }
-            var raw: Int32 = 0
-            let result = waitpid(processIdentifier, &raw, WNOHANG)
-            if result == processIdentifier { status = raw }
-            return status == nil
-        }
-    }
+    public var isRunning: Bool { exit.status == nil }
 
-    /// Waits for the child to exit, polling so no lock is held while waiting; after `timeout`
-    /// (a safety net: a hung child must fail its test, not the whole run) it is killed.
-    /// Returns `terminationStatus`.
+    /// Waits for the child to exit; after `timeout` (a safety net: a hung child must fail its
+    /// test, not the whole run) it is killed. Returns `terminationStatus`.
     @discardableResult
     public func wait(timeout: Duration = .seconds(600)) -> Int32 {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while isRunning {
-            if clock.now >= deadline {
-                kill(processIdentifier, SIGKILL)
-                while isRunning { usleep(10_000) }
-                break
-            }
-            usleep(5_000)
+        if !exit.wait(timeout: timeout) {
+            kill(processIdentifier, SIGKILL)
+            _ = exit.wait(timeout: .seconds(600))
         }
         return terminationStatus
     }
@@ -95,15 +89,37 @@ public final class ChildProcess: Sendable {
     /// As Foundation reports it: the exit status, or the number of the signal that killed it;
     /// -1 while running.
     public var terminationStatus: Int32 {
-        guard let status = reaped.withLock({ $0 }) else { return -1 }
+        guard let status = exit.status else { return -1 }
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : signal
     }
 
     /// True when a signal ended the process.
     public var wasSignalled: Bool {
-        guard let status = reaped.withLock({ $0 }) else { return false }
+        guard let status = exit.status else { return false }
         return status & 0x7f != 0
+    }
+}
+
+/// The wait status, once the reaper thread has it.
+private final class ExitStatus: Sendable {
+    private let raw = Mutex<Int32?>(nil)
+    private let exited = DispatchSemaphore(value: 0)
+
+    var status: Int32? { raw.withLock { $0 } }
+
+    func record(_ status: Int32) {
+        raw.withLock { $0 = status }
+        exited.signal()
+    }
+
+    /// True once recorded, waiting up to `timeout`.
+    func wait(timeout: Duration) -> Bool {
+        if status != nil { return true }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        guard exited.wait(timeout: .now() + seconds) == .success else { return status != nil }
+        exited.signal()  // for any other waiter
+        return true
     }
 }
 
