@@ -93,12 +93,6 @@ public final class ChildProcess: Sendable {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : signal
     }
-
-    /// True when a signal ended the process.
-    public var wasSignalled: Bool {
-        guard let status = exit.status else { return false }
-        return status & 0x7f != 0
-    }
 }
 
 /// The wait status, once the reaper thread has it.
