@@ -2,10 +2,13 @@ import FerryTestSupport
 import Foundation
 import Testing
 
-/// A host syncing to two `ferry serve` replicas on one PostgreSQL database, listed in its
-/// `ferry.server`: the replica in use is SIGKILLed mid-sync, the host carries on with the other;
-/// the first comes back and the second is killed, the host goes back to the first. Afterwards
-/// the store holds every captured reading exactly once.
+/// `ferry serve` replicas on one PostgreSQL database, with real hosts syncing into them. Afterwards
+/// the store holds every reading each host captured exactly once.
+/// - One host lists both replicas in its `ferry.server`: the replica in use is SIGKILLed mid-sync, the
+///   host carries on with the other; the first comes back and the second is killed, the host goes
+///   back to the first.
+/// - Two hosts, one per replica, each through a proxy that cuts its connections: one replica is
+///   SIGKILLed and restarted mid-sync.
 extension HeavyEndToEnd {
     @Suite(.serialized, .ownThreads) struct ReplicaFailoverTests {
         @Test func aHostFailsOverBetweenReplicasAndStoresEveryReadingOnce() async throws {
@@ -43,6 +46,45 @@ extension HeavyEndToEnd {
             (second, secondPort) = try rig.startServe(port: secondPort, logName: "replica-2.log")
             try rig.drain(serverPorts: [rig.serverPort, secondPort])
             try rig.expectStoreEqualsArchive()
+        }
+
+        @Test func twoHostsOneReplicaEachThroughCutConnectionsStoreEveryReadingOnce() async throws {
+            let first = try SyncRig(partID: "replica-part-a")
+            defer { first.tearDown() }
+            first.database = try await TestPostgres.freshDatabase()
+            try first.startServer()
+            let second = try SyncRig(partID: "replica-part-b")
+            defer { second.tearDown() }
+            second.share(storeOf: first)
+            try second.startServer()
+            let proxies = try [(first, 0xA11CE as UInt64), (second, 0xB0B)].map { rig, seed in
+                try CuttingProxy(upstreamPort: rig.serverPort, seed: seed, byteRange: 500..<30_000)
+            }
+            defer { proxies.forEach { $0.close() } }
+            func synced(_ rig: SyncRig) -> Int { (rig.status()?["host"] as? [String: Any])?["synced_files"] as? Int ?? 0 }
+
+            try first.startHost(serverPort: proxies[0].port)
+            try second.startHost(serverPort: proxies[1].port)
+            for (rig, proxy) in zip([first, second], proxies) {
+                #expect(eventually(timeout: 300) { synced(rig) >= 3 && proxy.cuts >= 2 },
+                        "\(rig.partID) synced \(synced(rig)) files, its proxy cut \(proxy.cuts):\n\(rig.log("host.log").suffix(3000))")
+            }
+
+            // The first replica dies mid-sync and comes back on its port; its host resumes through it.
+            first.server?.signal(SIGKILL)
+            _ = first.server?.wait()
+            let beforeRestart = synced(first)
+            try first.startServer()
+            #expect(eventually(timeout: 300) { synced(first) >= beforeRestart + 3 }, "\(first.log("host.log").suffix(3000))")
+            #expect(synced(second) > 3, "the other host kept syncing to its replica")
+
+            for rig in [first, second] { try rig.stopHost() }
+            for (rig, proxy) in zip([first, second], proxies) {
+                proxy.setCutting(false)
+                try rig.drain(serverPort: proxy.port)
+            }
+            try first.expectStoreEqualsArchive()
+            try second.expectStoreEqualsArchive()
         }
     }
 }

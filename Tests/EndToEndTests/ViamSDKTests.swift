@@ -119,8 +119,9 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
-    /// Two `ferry serve` replicas on one PostgreSQL database: shared data, tokens valid on both, and
-    /// one COMPLETED run per window of a pipeline both schedule.
+    /// Two `ferry serve` replicas on one PostgreSQL database: shared data, tokens valid on both,
+    /// one COMPLETED run per window of a pipeline both schedule, and a sink equal to the one the
+    /// SQLite backend computes from the same readings.
     @Test func twoReplicasOnOneDatabaseShareDataTokensAndPipelineRuns() async throws {
         let result = try await Self.runScript("replicas_e2e.py", backend: .postgres)
         #expect(result.status == 0, "replica checks failed:\n\(result.output)")

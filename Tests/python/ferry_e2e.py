@@ -22,6 +22,8 @@ failures = []
 # that database instead of the data directory's SQLite store (the data directory still holds the
 # server's TLS certificate).
 POSTGRES = os.environ.get("FERRY_DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+# The environment of a `ferry` on the embedded SQLite store, for scripts that compare the two backends.
+SQLITE_ENV = {name: value for name, value in os.environ.items() if name != "FERRY_DATABASE_URL"}
 
 
 def check(condition, what):
@@ -42,8 +44,8 @@ async def refused(call, status, what, contains=""):
         check(error.status == status and contains in (error.message or ""), f"{what}: {error.status.name} {error.message}")
 
 
-def ferry(*args, data):
-    out = subprocess.run([FERRY, *args, "--data", data], capture_output=True, text=True, check=True)
+def ferry(*args, data, env=None):
+    out = subprocess.run([FERRY, *args, "--data", data], capture_output=True, text=True, check=True, env=env)
     return out.stdout.strip()
 
 
@@ -52,10 +54,10 @@ async def connect(port, key_id, key):
         DialOptions.with_api_key(api_key=key, api_key_id=key_id), app_url=f"127.0.0.1:{port}")
 
 
-def start_logged(args, patterns, timeout=300):
+def start_logged(args, patterns, timeout=300, env=None):
     """Starts `ferry ARGS`, reads the ports its log reports (`patterns`: name -> regex with one
     group), and returns (process, ports, log). Exits with the log if a port is not reported."""
-    process = subprocess.Popen([FERRY, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([FERRY, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     log, ports, ready = [], {}, threading.Event()
 
     def read_log():
@@ -94,11 +96,11 @@ class Server:
     """A `ferry serve` (TLS, metrics) on ports the kernel picks, read back from its log. Binding port 0
     leaves no window for another process to take the port between choosing and binding it."""
 
-    def __init__(self, data, serve_args=(), extra_ports=None):
+    def __init__(self, data, serve_args=(), extra_ports=None, env=None):
         self.process, self.ports, self.log = start_logged(
             ["serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", *serve_args],
             {"api": r"serving Viam's data API on [^ ]+:(\d+)", "metrics": r"serving Prometheus metrics on http://[^/]+:(\d+)/",
-             **(extra_ports or {})})
+             **(extra_ports or {})}, env=env)
 
     def stop(self):
         stop(self.process)

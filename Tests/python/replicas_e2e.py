@@ -4,7 +4,9 @@ with the published Viam Python SDK (viam-sdk 0.85.1, unmodified) over TLS:
 - an access token issued by one replica is accepted by the other (the signing key is a row), and a
   forged one is refused;
 - a pipeline with backfill, scheduled by both replicas, gets exactly one COMPLETED run per window,
-  and its sink holds each window once.
+  and its sink holds each window once;
+- that sink equals, row for row, the sink a `ferry serve` on the embedded SQLite store computes
+  from the same readings with the same pipeline.
 Each replica has its own data directory (only its TLS certificate lives there).
 
 Run by the Swift test suite (EndToEndTests/ViamSDKTests.swift):
@@ -24,10 +26,19 @@ except ImportError:
     print("viam-sdk is not installed: pip install viam-sdk==0.85.1 (CI's .ci/run does)")
     sys.exit(2)
 
-from ferry_e2e import POSTGRES, Server, check, connect, failures, ferry
+from ferry_e2e import POSTGRES, SQLITE_ENV, Server, check, connect, failures, ferry
 
-MQL = [{"$match": {"component_name": "sensor"}}, {"$group": {"_id": None, "count": {"$sum": 1}}},
-       {"$project": {"_id": 0, "count": 1}}]
+# Order-sensitive ($first, $last, $push after $sort) and floating-point (avg, standard deviation)
+# results, so equal sinks on both backends mean the same rows in the same order, computed the same way.
+TEMPERATURE = "$data.readings.temperature"
+MQL = [{"$match": {"component_name": "sensor"}}, {"$sort": {"time_received": 1}},
+       {"$group": {"_id": None, "count": {"$sum": 1}, "mean": {"$avg": TEMPERATURE}, "spread": {"$stdDevPop": TEMPERATURE},
+                   "low": {"$min": TEMPERATURE}, "high": {"$max": TEMPERATURE}, "first": {"$first": TEMPERATURE},
+                   "last": {"$last": TEMPERATURE}, "series": {"$push": TEMPERATURE}}},
+       {"$project": {"_id": 0}}]
+# Sink rows without what names the store they are in (row, run and organisation ids); the window stays.
+SINK_ROWS = [{"$match": {}}, {"$project": {"_id": 0, "_viam_pipeline_run.id": 0, "_viam_pipeline_run.organization_id": 0}},
+             {"$sort": {"first": 1}}]
 SINK = TabularDataSourceType.TABULAR_DATA_SOURCE_TYPE_PIPELINE_SINK
 COMPLETED = DataPipelineRunStatus.DATA_PIPELINE_RUN_STATUS_COMPLETED
 ACTIVE = (DataPipelineRunStatus.DATA_PIPELINE_RUN_STATUS_SCHEDULED, DataPipelineRunStatus.DATA_PIPELINE_RUN_STATUS_STARTED)
@@ -44,21 +55,45 @@ async def wait_for(what, probe, timeout=180):
     return None
 
 
+# Readings hours in the past: backfill finds them.
+BASE = datetime.now(timezone.utc).replace(minute=10, second=0, microsecond=0) - timedelta(hours=3)
+HOURS = [BASE, BASE + timedelta(hours=1)]
+
+
+async def upload_readings(client):
+    for h, hour in enumerate(HOURS):
+        times = [(hour + timedelta(minutes=i), hour + timedelta(minutes=i, seconds=1)) for i in range(3)]
+        await client.data_client.tabular_data_capture_upload(
+            tabular_data=[{"readings": {"temperature": 20.1 + 0.37 * i - 1.3 * h}} for i in range(3)], part_id="part-1",
+            component_type="rdk:component:sensor", component_name="sensor", method_name="Readings",
+            data_request_times=times)
+
+
+async def run_pipeline(client, org):
+    """Creates the pipeline with backfill and waits until every window of the data has completed
+    and nothing is left scheduled or running; returns (pipeline id, runs)."""
+    pipeline_id = await client.data_client.create_data_pipeline(org, "hourly", MQL, "0 * * * *", True)
+
+    async def backfill_done():
+        page = await client.data_client.list_data_pipeline_runs(pipeline_id, page_size=100)
+        runs = list(page.runs)
+        windows = {r.data_start_time for r in runs if r.status == COMPLETED}
+        want = {h.replace(minute=0, tzinfo=None) for h in HOURS}
+        if want <= windows and not [r for r in runs if r.status in ACTIVE]:
+            return runs
+        return None
+
+    return pipeline_id, await wait_for("backfill completes the data's windows", backfill_done) or []
+
+
 async def main(data, port_a, port_b):
     org = ferry("org", "create", "acme", data=data)
     key_id, key = ferry("key", "create", "--org", org, "--role", "owner", data=data).split()
     a = await connect(port_a, key_id, key)
     b = await connect(port_b, key_id, key)
 
-    # Readings hours in the past, through replica A: backfill finds them; B serves them.
-    base = datetime.now(timezone.utc).replace(minute=10, second=0, microsecond=0) - timedelta(hours=3)
-    hours = [base, base + timedelta(hours=1)]
-    for hour in hours:
-        times = [(hour + timedelta(minutes=i), hour + timedelta(minutes=i, seconds=1)) for i in range(3)]
-        await a.data_client.tabular_data_capture_upload(
-            tabular_data=[{"readings": {"temperature": 20.0 + i}} for i in range(3)], part_id="part-1",
-            component_type="rdk:component:sensor", component_name="sensor", method_name="Readings",
-            data_request_times=times)
+    # Uploaded through replica A; B serves them.
+    await upload_readings(a)
     counted = await b.data_client.tabular_data_by_mql(org, [{"$match": {"component_name": "sensor"}}, {"$count": "n"}])
     check(counted == [{"n": 6}], f"replica B serves what was uploaded through replica A: {counted}")
 
@@ -84,27 +119,29 @@ async def main(data, port_a, port_b):
         check("UNAUTHENTICATED" in repr(error), f"a token with a forged signature is refused: {error}")
 
     # Both replicas schedule the pipeline (created through B); each window completes exactly once.
-    pipeline_id = await b.data_client.create_data_pipeline(org, "hourly", MQL, "0 * * * *", True)
-
-    async def backfill_done():
-        page = await a.data_client.list_data_pipeline_runs(pipeline_id, page_size=100)
-        runs = list(page.runs)
-        windows = {r.data_start_time for r in runs if r.status == COMPLETED}
-        want = {h.replace(minute=0, tzinfo=None) for h in hours}
-        if want <= windows and not [r for r in runs if r.status in ACTIVE]:
-            return runs
-        return None
-
-    runs = await wait_for("backfill completes the data's windows", backfill_done) or []
+    pipeline_id, runs = await run_pipeline(b, org)
     per_window = Counter(r.data_start_time for r in runs if r.status == COMPLETED)
     check(runs and max(per_window.values()) == 1,
           f"each window has exactly one COMPLETED run though two replicas schedule: {sorted(per_window.items())}")
     check(all(r.status == COMPLETED for r in runs), f"no run failed: {[r.status for r in runs]}")
-    sink = await a.data_client.tabular_data_by_mql(org, [{"$match": {}}, {"$project": {"_id": 0, "count": 1}}],
-                                                   tabular_data_source_type=SINK, pipeline_id=pipeline_id)
+    sink = await a.data_client.tabular_data_by_mql(org, SINK_ROWS, tabular_data_source_type=SINK, pipeline_id=pipeline_id)
     check(sorted(row["count"] for row in sink) == [3, 3], f"the sink holds each window's result once: {sink}")
     a.close()
     b.close()
+    return sink
+
+
+async def sqlite_sink(data, port):
+    """The same readings and pipeline on a `ferry serve` with the embedded SQLite store."""
+    org = ferry("org", "create", "acme", data=data, env=SQLITE_ENV)
+    key_id, key = ferry("key", "create", "--org", org, "--role", "owner", data=data, env=SQLITE_ENV).split()
+    client = await connect(port, key_id, key)
+    await upload_readings(client)
+    pipeline_id, runs = await run_pipeline(client, org)
+    check(len(runs) >= 2 and all(r.status == COMPLETED for r in runs), f"SQLite: every run completed: {[r.status for r in runs]}")
+    sink = await client.data_client.tabular_data_by_mql(org, SINK_ROWS, tabular_data_source_type=SINK, pipeline_id=pipeline_id)
+    client.close()
+    return sink
 
 
 if __name__ == "__main__":
@@ -115,11 +152,21 @@ if __name__ == "__main__":
         server_a = Server(data_a, args)
         server_b = Server(data_b, args)
         try:
-            asyncio.run(main(data_a, server_a.ports["api"], server_b.ports["api"]))
+            postgres_sink = asyncio.run(main(data_a, server_a.ports["api"], server_b.ports["api"]))
         finally:
             server_a.stop()
             server_b.stop()
             if failures or sys.exc_info()[0] is not None:
                 print("--- replica A ---\n" + "".join(server_a.log) + "--- replica B ---\n" + "".join(server_b.log))
+    with tempfile.TemporaryDirectory() as data:
+        server = Server(data, args, env=SQLITE_ENV)
+        try:
+            embedded_sink = asyncio.run(sqlite_sink(data, server.ports["api"]))
+            check(len(embedded_sink) == 2 and embedded_sink == postgres_sink,
+                  f"the sink on PostgreSQL equals the SQLite backend's from the same readings:\n  {postgres_sink}\n  {embedded_sink}")
+        finally:
+            server.stop()
+            if failures or sys.exc_info()[0] is not None:
+                print("--- SQLite server ---\n" + "".join(server.log))
     print(f"{len(failures)} failed" if failures else "all checks passed")
     sys.exit(1 if failures else 0)
