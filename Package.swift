@@ -317,7 +317,10 @@ let package = Package(
             path: "Benchmarks/CaptureBenchmark"),
         .target(
             name: "BenchmarkSupport",
-            dependencies: ["FerryBSON", "FerryStore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: [
+                "FerryBSON", "FerryClock", "FerryMQL", "FerryPipelines", "FerryStore", .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "StoreBenchmark",
@@ -328,15 +331,15 @@ let package = Package(
         .executableTarget(
             name: "SyncBenchmark",
             dependencies: [
-                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryCaptureFile", "FerryMQL", "FerryStore", "FerryStoreSQLite", "FerrySync",
-                .product(name: "Logging", package: "swift-log"),
+                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryCaptureFile", "FerryMQL", "FerryStore", "FerryStoreFactory", "FerryStoreSQLite",
+                "FerrySync", "FerryTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SyncBenchmark"),
         .executableTarget(
             name: "PipelineBenchmark",
             dependencies: [
-                "FerryBSON", "FerryClock", "FerryStore", "FerryStoreSQLite", "FerryMQL", "FerryPipelines", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                "BenchmarkSupport", "FerryBSON", "FerryStore", "FerryStoreFactory", "FerryStoreSQLite", "FerryTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/PipelineBenchmark"),
         // 100 simulated machines syncing into one `ferry serve` over TLS (Benchmarks/LoadBenchmark).

@@ -1,47 +1,22 @@
+import BenchmarkSupport
 import Dispatch
 import FerryBSON
-import FerryClock
-import FerryMQL
-import FerryPipelines
 import FerryStore
+import FerryStoreFactory
 import FerryStoreSQLite
+import FerryTestSupport
 import Foundation
 import GRDB
-import Logging
-
-/// Holds "now" at the end of the benchmark year, so every window is history to backfill.
-struct FixedClock: FerryClock {
-    let millis: Int64
-    func now() -> Date { Date(unixMilliseconds: millis) }
-    func uptime() -> Duration { SystemClock().uptime() }
-    func sleep(for duration: Duration) async { await Task.yield() }
-    func repeatingTimer(queue: DispatchQueue, every interval: Duration, handler: @escaping @Sendable () -> Void) -> any RepeatingTimer {
-        SystemClock().repeatingTimer(queue: queue, every: interval, handler: handler)
-    }
-}
 
 enum PipelineBenchmark {
-    static let year0: Int64 = 1_672_531_200_000  // 2023-01-01T00:00:00Z
-    static let hourMillis: Int64 = 3_600_000
-    static let hours: Int64 = 8_760
-    static let stages: [BSONDocument] = [
-        ["$match": ["component_name": "sensor"]],
-        ["$group": ["_id": "$location_id", "avg_temp": ["$avg": "$data.readings.temperature"], "count": ["$sum": 1]]],
-        ["$project": ["location": "$_id", "avg_temp": 1, "count": 1, "_id": 0]],
-    ]
-    static let peerSQL = """
-        SELECT (time_received / 3600000) * 3600000 AS hour, location_id,
-               avg(json_extract(data, '$.readings.temperature')) AS avg_temp, count(*) AS count
-        FROM readings WHERE component_name = 'sensor' GROUP BY hour, location_id
-        """
-
     static func main() {
         let count = Int(ProcessInfo.processInfo.environment["PIPELINE_BENCH_READINGS"] ?? "") ?? 1_000_000
+        let postgres = CommandLine.arguments.contains("--postgres")
         let done = DispatchSemaphore(value: 0)
         // Top-level code is main-actor isolated; run the async benchmark in a detached task.
         Task.detached {
             do {
-                try await run(count: count)
+                try await postgres ? runPostgres(count: count) : runSQLite(count: count)
             } catch {
                 print("benchmark failed: \(error)")
             }
@@ -50,17 +25,15 @@ enum PipelineBenchmark {
         done.wait()
     }
 
-    static func reading(_ i: Int, of count: Int) -> Reading {
-        let t = year0 + Int64(Double(i) * Double(hours * hourMillis) / Double(count))
-        return Reading(
-            organizationID: "", locationID: "loc-\(i % 3)", robotID: "robot", partID: "part",
-            componentType: "rdk:component:sensor", componentName: i % 10 == 9 ? "other" : "sensor", methodName: "Readings",
-            timeRequested: t - 2, timeReceived: t,
-            data: ["readings": ["temperature": .double(15 + Double(i % 200) / 10), "humidity": .double(40 + Double(i % 7))]])
-    }
+    static let sqlitePeerSQL = """
+        SELECT (time_received / 3600000) * 3600000 AS hour, location_id,
+               avg(json_extract(data, '$.readings.temperature')) AS avg_temp, count(*) AS count
+        FROM readings WHERE component_name = 'sensor' GROUP BY hour, location_id
+        """
 
-    static func run(count: Int) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-pipeline-bench-\(UUID())").path
+    /// The SQLite store (BSON documents) beside the same rows in a peer SQLite file (JSON text, SQLite's own SQL).
+    static func runSQLite(count: Int) async throws {
+        let directory = try Bench.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = SQLiteReadingStore.Configuration()
         configuration.durability = .normal
@@ -68,105 +41,79 @@ enum PipelineBenchmark {
         configuration.logger.logLevel = .warning
         let store = try SQLiteReadingStore(dataDirectory: directory, configuration: configuration)
         let org = try await store.createOrganization(name: "bench").id
-        print("PipelineBenchmark: \(count.formatted()) readings over one year (\(hours.formatted()) hourly windows)\n")
+        print("PipelineBenchmark (SQLite): \(count.formatted()) readings over one year (\(YearBackfill.hours.formatted()) hourly windows)\n")
 
-        // The same rows in the store (BSON documents) and in a peer SQLite file (JSON text, SQLite's own SQL).
-        let peerPath = directory + "/peer.sqlite"
-        let peer = try DatabaseQueue(path: peerPath)
+        let peer = try DatabaseQueue(path: directory + "/peer.sqlite")
         try await peer.write { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(
                 sql: "CREATE TABLE readings (organization_id TEXT, location_id TEXT, component_name TEXT, time_received INTEGER, data TEXT)")
         }
-        let generateStart = ContinuousClock.now
-        let batch = 20_000
-        for first in stride(from: 0, to: count, by: batch) {
-            var rows: [Reading] = []
-            rows.reserveCapacity(batch)
-            for i in first..<min(count, first + batch) {
-                var r = reading(i, of: count)
-                r.organizationID = org
-                rows.append(r)
-            }
-            _ = try await store.insert(rows, idempotencyKey: nil)
-            let copy = rows
+        let loadStart = ContinuousClock.now
+        try await YearBackfill.load(count, into: store, organization: org) { rows in
             try await peer.write { db in
                 let insert = try db.makeStatement(sql: "INSERT INTO readings VALUES (?, ?, ?, ?, ?)")
-                for r in copy {
-                    try insert.execute(arguments: [
-                        r.organizationID, r.locationID, r.componentName, r.timeReceived, r.data.extendedJSON(.relaxed),
-                    ])
+                for r in rows {
+                    try insert.execute(arguments: [r.organizationID, r.locationID, r.componentName, r.timeReceived, r.data.extendedJSON(.relaxed)])
                 }
             }
         }
-        try await peer.write { db in
-            try db.execute(sql: "CREATE INDEX readings_by_time ON readings(organization_id, time_received)")
-        }
-        print("loaded both stores in \(seconds(since: generateStart)) s\n")
+        try await peer.write { db in try db.execute(sql: "CREATE INDEX readings_by_time ON readings(organization_id, time_received)") }
+        print("loaded both stores in \(fmt(Bench.seconds(ContinuousClock.now - loadStart))) s\n")
 
-        // Peer: one full-scan GROUP BY over the whole year.
         let peerStart = ContinuousClock.now
-        let peerRows = try peer.read { db in try Row.fetchAll(db, sql: peerSQL) }
-        let peerSeconds = seconds(since: peerStart)
+        let peerRows = try peer.read { db in try Row.fetchAll(db, sql: sqlitePeerSQL) }
+        let peerSeconds = Bench.seconds(ContinuousClock.now - peerStart)
         var peerCounts: [String: Int] = [:]
         for row in peerRows {
             let hour: Int64 = row["hour"]
             let location: String = row["location_id"]
             peerCounts["\(hour)/\(location)"] = row["count"]
         }
-
-        // Ferry: create the pipeline with backfill at the end of the year, and let the scheduler run
-        // every window (batches of 10 at once, no throttle), newest first.
-        var options = PipelineScheduler.Options()
-        options.backfillThrottle = .zero
-        options.startDelay = .zero
-        options.maxOutputDocuments = 10_000
-        let clock = FixedClock(millis: year0 + hours * hourMillis + 30 * 60_000)
-        let manager = PipelineManager(store: store, operators: .builtin, clock: clock)
-        let pipeline = try await manager.create(
-            organizationID: org, name: "hourly", schedule: "0 * * * *", stages: stages, enableBackfill: true, source: .standard)
-        var logger = Logger(label: "ferry.pipelines")
-        logger.logLevel = .warning
-        let scheduler = PipelineScheduler(store: store, operators: .builtin, clock: clock, options: options, logger: logger)
-        let backfillStart = ContinuousClock.now
-        var steps = 0
-        while true {
-            try await scheduler.step()
-            await scheduler.waitForRuns()
-            steps += 1
-            let current = try await store.pipeline(id: pipeline.id)
-            if current?.backfillCursor == nil, try await store.activeRuns().isEmpty { break }
-        }
-        let backfillSeconds = seconds(since: backfillStart)
-        let counts = try await store.runCounts(pipelineID: pipeline.id)
-
-        // Same answers?
-        let sink = try await store.sinkDocuments(organizationID: org, pipelineID: pipeline.id, window: nil, limit: nil)
-        var mismatches = 0
-        for document in sink {
-            guard case .document(let meta)? = document["_viam_pipeline_run"], case .document(let interval)? = meta["interval"],
-                case .datetime(let start)? = interval["start"], let location = document["location"]?.stringValue
-            else {
-                mismatches += 1
-                continue
-            }
-            if peerCounts["\(start)/\(location)"] != document["count"]?.int64Value.map(Int.init) { mismatches += 1 }
-        }
-        if sink.count != peerRows.count { mismatches += abs(sink.count - peerRows.count) }
-
-        let windows = counts.values.reduce(0, +)
-        print("| what | time | windows/s | result rows | vs SQLite full scan |")
-        print("|---|---|---|---|---|")
-        print("| SQLite: one full-scan GROUP BY hour, location (JSON text, json_extract) | \(fmt(peerSeconds)) s | – | \(peerRows.count.formatted()) | 1.0× |")
-        print(
-            "| Ferry: backfill of \(windows.formatted()) hourly windows through the scheduler (\(steps) steps, 10 windows at once) | \(fmt(backfillSeconds)) s | \(Int(Double(windows) / backfillSeconds).formatted()) | \(sink.count.formatted()) | \(fmt(backfillSeconds / peerSeconds))× the time |")
-        print(
-            "\nruns: \(counts.map { "\($0.value) \($0.key.rawValue.lowercased())" }.sorted().joined(separator: ", ")); results differing from SQLite's: \(mismatches)")
+        let ferry = try await YearBackfill.run(store: store, organization: org)
+        report(peer: "SQLite: one full-scan GROUP BY hour, location (JSON text, json_extract)", peerSeconds, peerCounts, ferry)
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    /// The PostgreSQL store, and one GROUP BY over the same rows, in the same table, in PostgreSQL's own SQL.
+    static func runPostgres(count: Int) async throws {
+        let url = try await TestPostgres.freshDatabase()
+        var options = StoreOptions()
+        options.hotStorageHours = nil
+        options.logger.logLevel = .warning
+        let store = try await StoreFactory.open(.database(url), options: options)
+        let org = try await store.createOrganization(name: "bench").id
+        print("PipelineBenchmark (PostgreSQL): \(count.formatted()) readings over one year (\(YearBackfill.hours.formatted()) hourly windows)\n")
+        let loadStart = ContinuousClock.now
+        try await YearBackfill.load(count, into: store, organization: org)
+        let database = TestPostgres.databaseName(of: url)
+        try TestPostgres.psql("VACUUM ANALYZE readings", database: database)
+        print("loaded the store in \(fmt(Bench.seconds(ContinuousClock.now - loadStart))) s\n")
+
+        let sql = """
+            SELECT (extract(epoch FROM date_trunc('hour', time_received)) * 1000)::bigint AS hour, location_id,
+                   avg((data->'readings'->>'temperature')::float8) AS avg_temp, count(*) AS count
+            FROM readings WHERE organization_id = '\(org)' AND component_name = 'sensor' GROUP BY 1, 2
+            """
+        let peerStart = ContinuousClock.now
+        let output = try TestPostgres.psql(sql, database: database)
+        let peerSeconds = Bench.seconds(ContinuousClock.now - peerStart)
+        var peerCounts: [String: Int] = [:]
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "|").map(String.init)
+            guard fields.count == 4 else { continue }
+            peerCounts["\(fields[0])/\(fields[1])"] = Int(fields[3])
+        }
+        let ferry = try await YearBackfill.run(store: store, organization: org)
+        report(peer: "PostgreSQL: one GROUP BY hour, location over the same table (jsonb, psql)", peerSeconds, peerCounts, ferry)
+    }
+
+    static func report(peer: String, _ peerSeconds: Double, _ peerCounts: [String: Int], _ ferry: YearBackfill.Result) {
+        print("| what | time | windows/s | result rows | vs the GROUP BY |")
+        print("|---|---|---|---|---|")
+        print("| \(peer) | \(fmt(peerSeconds)) s | – | \(peerCounts.count.formatted()) | 1.0× |")
+        print(
+            "| Ferry: backfill of \(ferry.windows.formatted()) hourly windows through the scheduler (\(ferry.steps) steps, 10 windows at once) | \(fmt(ferry.seconds)) s | \(Int(Double(ferry.windows) / ferry.seconds).formatted()) | \(ferry.sink.count.formatted()) | \(fmt(ferry.seconds / peerSeconds))× the time |")
+        print("\nruns: \(ferry.runs); results differing from the GROUP BY's: \(YearBackfill.mismatches(ferry.sink, peer: peerCounts))")
     }
 
     static func fmt(_ value: Double) -> String { String(format: "%.2f", value) }
