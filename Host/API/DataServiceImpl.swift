@@ -70,6 +70,7 @@ struct DataServiceImpl: RegistrableRPCService {
         registerLabelMethods(with: &router)
         registerSignedURLMethods(with: &router)
         registerTabularMethods(with: &router)
+        registerIndexMethods(with: &router)
     }
 
     func tabularDataByMQL(_ request: Viam_App_Data_V1_TabularDataByMQLRequest) async throws -> Viam_App_Data_V1_TabularDataByMQLResponse {
