@@ -301,5 +301,19 @@ enum PostgresSchema {
                 );
                 CREATE INDEX data_indexes_by_physical ON data_indexes (physical);
                 """),
+        Migration(
+            name: "v10-saved-queries",
+            sql: """
+                -- Named MQL pipelines; stages as canonical Extended JSON of an array of documents.
+                CREATE TABLE saved_queries (
+                    id text PRIMARY KEY,
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    name text NOT NULL,
+                    stages text NOT NULL,
+                    created_at bigint NOT NULL,
+                    updated_at bigint NOT NULL,
+                    UNIQUE (organization_id, name)
+                );
+                """),
     ]
 }

@@ -207,6 +207,21 @@ enum SQLiteSchema {
                     CREATE INDEX data_indexes_by_physical ON data_indexes(physical);
                     """)
         }
+        migrator.registerMigration("v11-saved-queries") { db in
+            // Named MQL pipelines; stages as canonical Extended JSON of an array of documents.
+            try db.execute(
+                sql: """
+                    CREATE TABLE saved_queries (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        stages TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        UNIQUE (organization_id, name)
+                    );
+                    """)
+        }
         return migrator
     }
 }
