@@ -123,8 +123,10 @@ struct DataServiceImpl: RegistrableRPCService {
                 filter.timeReceived.lessThan(try converted { () throws(UploadRefusal) in try UploadConversion.milliseconds(interval.end, field: "interval.end") })
             }
         }
+        // Only readings of the capture configuration with exactly these parameters, as GetLatestTabularData.
+        let parameters = request.hasAdditionalParameters ? request.additionalParameters : nil
         try await store.forEachReadingPage(organizationID: caller.organizationID, source: .standard, filter: filter) { page in
-            for document in page { try await write(ExportRow.make(document)) }
+            for document in page where Self.captured(with: parameters, document) { try await write(ExportRow.make(document)) }
             return true
         }
     }
