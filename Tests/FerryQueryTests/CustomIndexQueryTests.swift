@@ -113,6 +113,12 @@ import Testing
                 #expect(plan.contains("<expr>=?"), "the sentinel's seek, plan: \(plan)")
                 let unindexed = try await sqlite.queryPlan(organizationID: other, source: source, filter: filter).joined(separator: "; ")
                 #expect(!unindexed.contains("ferry_ix_"), "\(unindexed)")
+                // A time_received range bounded on both sides (a pipeline's window) keeps the time index.
+                var window = filter
+                window.timeReceived.atLeast(Self.now - 3_600_000)
+                window.timeReceived.lessThan(Self.now - 3_000_000)
+                let windowed = try await sqlite.queryPlan(organizationID: org, source: source, filter: window).joined(separator: "; ")
+                #expect(!windowed.contains("ferry_ix_") && windowed.contains("time_received>? AND time_received<?"), "\(windowed)")
             }
         case .postgres:
             guard case .database(let url) = testStore.location else { return }

@@ -37,9 +37,12 @@ extension SQLiteReadingStore {
         }
     }
 
-    /// The organisation's custom index that serves some of the filter's data hints, if any.
+    /// The organisation's custom index that serves some of the filter's data hints, if any. SQLite
+    /// has no statistics to weigh it against the time index, so a `time_received` range bounded on
+    /// both sides (a pipeline's window, say) keeps the time index: it bounds the rows read however
+    /// many of the organisation's readings match the hints.
     static func customIndex(_ db: Database, organizationID: String, filter: ReadingFilter) throws -> (index: DataIndex, hints: [DataHint])? {
-        guard !filter.dataHints.isEmpty else { return nil }
+        guard !filter.dataHints.isEmpty, filter.timeReceived.lower == nil || filter.timeReceived.upper == nil else { return nil }
         return StoreChecks.indexedHints(filter.dataHints, indexes: try indexes(db, organizationID: organizationID))
     }
 }
