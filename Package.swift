@@ -402,7 +402,10 @@ let package = Package(
             name: "FerryPipelinesTests",
             dependencies: ["FerryPipelines", "FerryStore", "StoreTestSupport", "FerryMQL", "FerryBSON", "FerryClock", "FerryTestSupport"]),
         .testTarget(
-            name: "FerryQueryTests", dependencies: ["FerryQuery", "FerryStore", "FerryMQL", "FerryBSON", "StoreTestSupport"]),
+            name: "FerryQueryTests",
+            dependencies: [
+                "FerryQuery", "FerryStore", "FerryStoreSQLite", "FerryStorePostgres", "FerryMQL", "FerryBSON", "StoreTestSupport", "FerryTestSupport",
+            ]),
         .testTarget(
             name: "FerryMongoTests",
             dependencies: [

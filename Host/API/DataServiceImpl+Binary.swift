@@ -60,12 +60,17 @@ extension DataServiceImpl {
         let page = try await storeCall {
             try await store.binaryPage(organizationID: caller.organizationID, filter: filter, descending: descending, after: cursor, limit: limit)
         }
-        response.data = try await binaryData(page.records, includeBinary: request.includeBinary, organizationID: caller.organizationID)
-        response.count = UInt64(page.records.count)
-        response.totalSizeBytes = UInt64(page.records.reduce(0) { $0 + $1.size })
+        // With the payloads, the page stops before the response would pass what gRPC clients
+        // receive by default; `last` then names the last item sent, so the next page goes on from there.
+        let (data, sent) = try await binaryData(
+            page.records, includeBinary: request.includeBinary, organizationID: caller.organizationID,
+            budget: request.includeBinary ? Self.responseBudget : nil)
+        response.data = data
+        response.count = UInt64(data.count)
+        response.totalSizeBytes = UInt64(data.reduce(0) { $0 + Int($1.metadata.fileSizeBytes) })
         // Viam's `last` names the page's last item even on the final page, and the page after the
         // last is empty: the SDK's documented loop stops on an empty page, not on an empty `last`.
-        response.last = page.records.last.map { BinaryCursor(timeRequested: $0.metadata.timeRequested, id: $0.id).token } ?? ""
+        response.last = sent.last.map { BinaryCursor(timeRequested: $0.metadata.timeRequested, id: $0.id).token } ?? ""
         return response
     }
 
@@ -73,7 +78,7 @@ extension DataServiceImpl {
         let caller = try Caller.require(.viewer, to: "reading binary data")
         let records = try await existing(BinaryFilterConversion.ids(request.binaryDataIds, request.binaryIds), caller: caller)
         var response = Viam_App_Data_V1_BinaryDataByIDsResponse()
-        response.data = try await binaryData(records, includeBinary: request.includeBinary, organizationID: caller.organizationID)
+        response.data = try await binaryData(records, includeBinary: request.includeBinary, organizationID: caller.organizationID, budget: nil).data
         response.count = UInt64(records.count)
         return response
     }
@@ -210,14 +215,26 @@ extension DataServiceImpl {
         return records
     }
 
-    private func binaryData(_ records: [BinaryRecord], includeBinary: Bool, organizationID: String) async throws
-        -> [Viam_App_Data_V1_BinaryData]
+    /// Bytes of the items in one BinaryDataByFilter response at most (payloads and metadata): gRPC
+    /// clients receive messages of up to 4 MiB by default; the rest of the response is small.
+    static let responseBudget = 4 * 1024 * 1024 - 64 * 1024
+
+    /// The messages of `records`, with their payloads when asked, and the records they cover. With
+    /// a `budget`, it stops before the next item would pass it (the first item always goes).
+    private func binaryData(_ records: [BinaryRecord], includeBinary: Bool, organizationID: String, budget: Int?) async throws
+        -> (data: [Viam_App_Data_V1_BinaryData], covered: ArraySlice<BinaryRecord>)
     {
         var out: [Viam_App_Data_V1_BinaryData] = []
         out.reserveCapacity(records.count)
-        for record in records {
+        var used = 0
+        for (index, record) in records.enumerated() {
             var data = Viam_App_Data_V1_BinaryData()
             data.metadata = BinaryFilterConversion.metadata(record)
+            if let budget {
+                let size = record.size + ((try? data.metadata.serializedBytes() as [UInt8])?.count ?? 0) + 16
+                if index > 0, used + size > budget { return (out, records[..<index]) }
+                used += size
+            }
             if includeBinary {
                 // Deleted since it was listed: leave it out rather than answer with an empty payload.
                 guard let bytes = try await storeCall({ try await store.binaryData(organizationID: organizationID, id: record.id) }) else { continue }
@@ -225,7 +242,7 @@ extension DataServiceImpl {
             }
             out.append(data)
         }
-        return out
+        return (out, records[...])
     }
 }
 

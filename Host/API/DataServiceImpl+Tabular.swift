@@ -82,10 +82,7 @@ extension DataServiceImpl {
             try await store.forEachReadingPage(
                 organizationID: caller.organizationID, source: .standard, filter: filter, sortByTimeDescending: true, pageSize: 100
             ) { page in
-                latest = page.first { document in
-                    !request.hasAdditionalParameters
-                        || StructConversion.struct(from: document["additional_parameters"]?.documentValue ?? [:]) == request.additionalParameters
-                }
+                latest = page.first { Self.captured(with: request.hasAdditionalParameters ? request.additionalParameters : nil, $0) }
                 return latest == nil
             }
         }
@@ -95,6 +92,14 @@ extension DataServiceImpl {
         if case .datetime(let ms)? = latest["time_received"] { response.timeSynced = DataPipelinesServiceImpl.timestamp(ms) }
         response.payload = StructConversion.struct(from: latest["data"]?.documentValue ?? [:])
         return response
+    }
+
+    /// Whether a reading was captured with exactly these additional parameters (its method
+    /// parameters, as stored), or any when nil: what GetLatestTabularData and ExportTabularData's
+    /// `additional_parameters` select, one capture configuration of a method.
+    static func captured(with parameters: Google_Protobuf_Struct?, _ document: BSONDocument) -> Bool {
+        guard let parameters else { return true }
+        return StructConversion.struct(from: document["additional_parameters"]?.documentValue ?? [:]) == parameters
     }
 
     /// A page request: where it starts (`last` as a cursor, nil for the first page), which way, how many.

@@ -11,7 +11,8 @@ import ViamProtos
 
 /// The part of `viam.app.data.v1.DataService` Ferry serves: TabularDataByMQL, TabularDataBySQL,
 /// ExportTabularData, the MongoDB endpoint's ConfigureDatabaseUser and GetDatabaseConnection, and the
-/// binary-data and deletion RPCs of `DataServiceImpl+Binary`, TabularDataByFilter and GetLatestTabularData. The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
+/// binary-data and deletion RPCs of `DataServiceImpl+Binary`, TabularDataByFilter and GetLatestTabularData, custom
+/// indexes (`+Indexes`) and saved queries (`+SavedQueries`). The other methods answer UNIMPLEMENTED (grpc-swift does that for methods
 /// nobody registered).
 struct DataServiceImpl: RegistrableRPCService {
     typealias Service = Viam_App_Data_V1_DataService
@@ -70,6 +71,8 @@ struct DataServiceImpl: RegistrableRPCService {
         registerLabelMethods(with: &router)
         registerSignedURLMethods(with: &router)
         registerTabularMethods(with: &router)
+        registerIndexMethods(with: &router)
+        registerSavedQueryMethods(with: &router)
     }
 
     func tabularDataByMQL(_ request: Viam_App_Data_V1_TabularDataByMQLRequest) async throws -> Viam_App_Data_V1_TabularDataByMQLResponse {
@@ -77,7 +80,8 @@ struct DataServiceImpl: RegistrableRPCService {
         try Caller.requireOrganization(request.organizationID, caller)
         let start = ContinuousClock.now
         defer { ServerMetrics.query("mql", since: start) }
-        let stages = try QueryRunner.stages(request.mqlBinary)
+        let stages = try await stagesWithPrefix(
+            try QueryRunner.stages(request.mqlBinary), prefix: request.hasQueryPrefixName ? request.queryPrefixName : nil, caller: caller)
         let source = try QueryRunner.source(
             request.hasDataSource ? request.dataSource : Viam_App_Data_V1_TabularDataSource(),
             preferHotStorage: request.hasUseRecentData && request.useRecentData)
@@ -119,8 +123,10 @@ struct DataServiceImpl: RegistrableRPCService {
                 filter.timeReceived.lessThan(try converted { () throws(UploadRefusal) in try UploadConversion.milliseconds(interval.end, field: "interval.end") })
             }
         }
+        // Only readings of the capture configuration with exactly these parameters, as GetLatestTabularData.
+        let parameters = request.hasAdditionalParameters ? request.additionalParameters : nil
         try await store.forEachReadingPage(organizationID: caller.organizationID, source: .standard, filter: filter) { page in
-            for document in page { try await write(ExportRow.make(document)) }
+            for document in page where Self.captured(with: parameters, document) { try await write(ExportRow.make(document)) }
             return true
         }
     }

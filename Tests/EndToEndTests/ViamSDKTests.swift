@@ -90,6 +90,22 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// Custom indexes: create_index, list_indexes, delete_index on the hot store, the physical index in
+    /// the store's catalog, MQL through it answering what it answers without it, refusals and roles.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKManagesIndexes(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_indexes_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk index checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
+    /// Saved queries through the SDK's generated stub (its DataClient has no methods for them) and
+    /// `tabular_data_by_mql(..., query_prefix_name=...)` through the SDK: names, roles, other organisations.
+    @Test(arguments: Backend.allCases) func publishedPythonSDKSavesQueriesAndRunsThemAsPrefixes(_ backend: Backend) async throws {
+        let result = try await Self.runScript("viam_sdk_saved_queries_e2e.py", backend: backend)
+        #expect(result.status == 0, "viam-sdk saved query checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// `ferry serve` refuses download options it cannot use before it starts, saying what it expects.
     @Test func serveRefusesBadDownloadOptions() throws {
         let data = try TemporaryDirectory("ferry-serve-download-options")

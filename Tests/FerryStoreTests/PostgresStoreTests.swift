@@ -77,7 +77,7 @@ import Testing
         let store = try await PostgresStore.open(try PostgresURL(url), configuration: .init(.testing))
         defer { store.close() }
         let applied = try TestPostgres.psql("SELECT string_agg(name, ',' ORDER BY name) FROM ferry_migrations", database: name)
-        #expect(applied == "functions,v1-core,v2-pipelines,v3-sql-sandbox,v4-binary-annotations,v5-database-users,v6-binary-by-capture-time,v7-datasets,v8-retention-policies\n")
+        #expect(applied == "functions,v1-core,v10-saved-queries,v2-pipelines,v3-sql-sandbox,v4-binary-annotations,v5-database-users,v6-binary-by-capture-time,v7-datasets,v8-retention-policies,v9-data-indexes\n")
         #expect(try await store.verifyAPIKey(id: key.info.id, secret: key.secret)?.organizationID == org.id)
         let docs = try await store.readings(organizationID: org.id, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
         #expect(docs.count == 1)
@@ -96,10 +96,15 @@ import Testing
         let resource = RetentionResource(organizationID: org.id, partID: "p", componentName: "c", methodName: "Readings")
         try await store.setRetentionPolicy(RetentionPolicy(days: 3), for: resource)
         #expect(try await store.retentionPolicies() == [resource: RetentionPolicy(days: 3)])
+        // A custom index is built over the rows written before its migration, and serves them.
+        try await store.createIndex(DataIndex(organizationID: org.id, name: "v", keys: [DataIndexKey(field: "data.v", direction: 1)], createdAt: 0))
+        var hinted = ReadingFilter()
+        hinted.dataHints = [DataHint(path: ["v"], test: .oneOf([.int(1)]))]
+        #expect(try await store.readings(organizationID: org.id, source: .standard, filter: hinted, sortByTimeDescending: false, limit: nil).count == 1)
         // Opening again changes nothing.
         let again = try await PostgresStore.open(try PostgresURL(url), configuration: .init(.testing))
         again.close()
-        #expect(try TestPostgres.psql("SELECT count(*) FROM ferry_migrations", database: name) == "9\n")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM ferry_migrations", database: name) == "11\n")
     }
 
     @Test func aDatabaseFromANewerFerryIsRefused() async throws {

@@ -83,6 +83,10 @@ import Testing
         let dataset = try await store.createDataset(name: "cups", organizationID: a.id)
         _ = try await store.createDataset(name: "empty", organizationID: a.id)
         #expect(try await store.addToDataset(id: dataset.id, organizationID: a.id, binaryIDs: [binary.id]) == 1)
+        try await store.createSavedQuery(
+            SavedQuery(
+                id: "query-1", organizationID: a.id, name: "hot sensors",
+                stages: [["$match": ["data.readings.t": ["$gt": .double(.nan)]]], ["$limit": .int64(5)]], createdAt: t0, updatedAt: t0 + 1))
 
         // Runs: one completed with results (a sink, and an invalidation for the chained pipeline), one failed.
         var current = try #require(try await store.pipeline(id: "pipe-1"))
@@ -349,6 +353,8 @@ import Testing
         "sqlite_sequence": "left: SQLite's AUTOINCREMENT counters, moved by the copied ids themselves",
         "ferry_sql_scopes": "left: TabularDataBySQL's per-connection scopes, transient",
         "retention_policies": "left: every host re-sends its methods' policies with each upload (ferry-retention-policy)",
+        "data_indexes": "left: custom indexes are built by each store; create them again on the destination (create_index)",
+        "saved_queries": "saved queries",
     ]
 
     @Test(arguments: StoreBackend.all) func everyTableIsCopiedOrLeftForAReason(_ backend: StoreBackend) async throws {

@@ -206,6 +206,30 @@ async def main(data, port, metrics_port):
     check(left == [{"n": 2}], f"the recent readings stay: {left}")
     check(await dc.delete_tabular_data(org, 0) == 2, "delete_tabular_data with 0 days deletes the rest")
 
+    # Pages with payloads stop before gRPC's default 4 MiB message limit; `last` goes on from there.
+    big_org = ferry("org", "create", "big", data=data)
+    big_client = await connect(port, *ferry("key", "create", "--org", big_org, "--role", "owner", data=data).split())
+    big = big_client.data_client
+    payloads = [bytes([i]) * (1_500_000 + i) for i in range(5)]
+    for i, payload in enumerate(payloads):
+        await big.binary_data_capture_upload(
+            binary_data=payload, part_id="part-0", component_type="rdk:component:camera", component_name="cam",
+            method_name="ReadImage", file_extension=".bin", data_request_times=(BASE + timedelta(minutes=i), BASE + timedelta(minutes=i)))
+    sizes, last = [], None
+    while True:
+        page, listed, last = await big.binary_data_by_filter(None, limit=10, last=last, include_binary_data=True,
+                                                              sort_order=Order.ORDER_ASCENDING)
+        if not page:
+            break
+        check(listed == len(page) and sum(len(d.binary) for d in page) <= 4 * 1024 * 1024,
+              f"a page with payloads stays under 4 MiB: {[len(d.binary) for d in page]}")
+        sizes.append([len(d.binary) for d in page])
+    check(sizes == [[1_500_000, 1_500_001], [1_500_002, 1_500_003], [1_500_004]],
+          f"paging with payloads continues after each capped page, every payload once, in order: {sizes}")
+    metadata_only, listed, _ = await big.binary_data_by_filter(None, limit=10, include_binary_data=False)
+    check(listed == 5 and len(metadata_only) == 5, "without payloads, the page is not capped")
+    big_client.close()
+
     for client in (owner, rival, operator_client, viewer_client):
         client.close()
 

@@ -11,6 +11,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 try:
+    from google.protobuf.any_pb2 import Any
+    from google.protobuf.wrappers_pb2 import StringValue
     from viam.proto.app.data import TabularDataSourceType
 except ImportError:
     print("viam-sdk is not installed: pip install viam-sdk==0.85.1 (CI's .ci/run does)")
@@ -74,6 +76,30 @@ async def main(data, port, metrics_port):
     check(temperatures == [20.0, 21.0, 22.0, 23.0, 24.0, 25.0] and all(row.organization_id == org for row in exported),
           f"export_tabular_data streams every reading: {temperatures}")
 
+    # additional_params selects one capture configuration: readings captured with exactly those
+    # method parameters (as get_latest_tabular_data does). Uploads carry them as Any-packed strings,
+    # as a machine's data manager sends them.
+    def packed(params):
+        if params is None:
+            return None
+        out = {}
+        for key, value in params.items():
+            out[key] = Any()
+            out[key].Pack(StringValue(value=value))
+        return out
+
+    for params, value in (({"reader_name": "A1"}, 1.0), ({"reader_name": "A2"}, 2.0), ({"reader_name": "A1", "pin": "3"}, 3.0), (None, 4.0)):
+        await data_client.tabular_data_capture_upload(
+            tabular_data=[{"readings": {"v": value}}], part_id="part-1", component_type="rdk:component:board", component_name="adc",
+            method_name="Analogs", data_request_times=[(now, now)], method_parameters=packed(params))
+    for params, expected in (({"reader_name": "A1"}, [1.0]), ({"reader_name": "A1", "pin": "3"}, [3.0]), ({}, [4.0]),
+                             (None, [1.0, 2.0, 3.0, 4.0]), ({"reader_name": "A9"}, [])):
+        exported = await data_client.export_tabular_data(
+            part_id="part-1", resource_name="adc", resource_api="rdk:component:board", method_name="Analogs", additional_params=params)
+        values = sorted(row.payload["readings"]["v"] for row in exported)
+        same = params is None or all(row.method_parameters == params for row in exported)
+        check(values == expected and same, f"export_tabular_data with additional_params={params}: {values}")
+
     try:
         await data_client.tabular_data_by_sql(organization_id=org, sql_query="DELETE FROM readings")
         check(False, "SQL that writes is refused")
@@ -101,7 +127,7 @@ async def main(data, port, metrics_port):
     # A viewer reads but cannot upload.
     viewer = await connect(port, viewer_id, viewer_key)
     count = await viewer.data_client.tabular_data_by_mql(organization_id=org, query=[{"$count": "n"}])
-    check(count == [{"n": 6}], f"a viewer can query: {count}")
+    check(count == [{"n": 10}], f"a viewer can query: {count}")
     try:
         await viewer.data_client.tabular_data_capture_upload(
             tabular_data=[{"x": 1}], part_id="p", component_type="rdk:component:sensor", component_name="s",
@@ -144,8 +170,8 @@ async def main(data, port, metrics_port):
     check(f"{machine_id} operator active north-field rover-3" in listed, f"`ferry key list` shows the key's machine: {listed}")
 
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    check('ferry_rows_ingested_total 7' in metrics, "/metrics counts the ingested rows")
-    check('ferry_uploads_total{kind="tabular"} 2' in metrics and 'ferry_uploads_total{kind="file"} 1' in metrics,
+    check('ferry_rows_ingested_total 11' in metrics, "/metrics counts the ingested rows")
+    check('ferry_uploads_total{kind="tabular"} 6' in metrics and 'ferry_uploads_total{kind="file"} 1' in metrics,
           "/metrics counts uploads by kind")
     check('ferry_query_duration_seconds_count{kind="mql"}' in metrics, "/metrics has query latency")
 

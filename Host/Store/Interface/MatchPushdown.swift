@@ -33,7 +33,42 @@ public enum MatchPushdown {
         if key == "$and" { return pushAnd(element, into: &filter) }
         if let column = textColumns[key] { return pushText(column, element, into: &filter) }
         if timeColumns.contains(key) { return pushTime(key, element, into: &filter) }
+        if key.hasPrefix("data.") { filter.dataHints += dataHints(element) }
         return element
+    }
+
+    /// Necessary conditions on a path inside `data`, for a custom index (the element itself stays
+    /// in the residual, so they need only never exclude a matching reading): a number or string
+    /// equal to a value or one of `$in`, or a number compared with `$gt`/`$gte`/`$lt`/`$lte`.
+    /// Other operators and values (`$ne`, `null`, dates, arrays…) give none.
+    static func dataHints(_ element: BSONElement) -> [DataHint] {
+        let path = element.key.split(separator: ".", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        guard !path.contains(where: { $0.isEmpty || $0.hasPrefix("$") }) else { return [] }
+        if let value = DataIndexValue(element.value) { return [DataHint(path: path, test: .oneOf([value]))] }
+        guard case .document(let operators) = element.value, isOperatorDocument(operators) else { return [] }
+        var hints: [DataHint] = []
+        for op in operators.elements {
+            switch (op.key, op.value) {
+            case ("$eq", let value):
+                if let value = DataIndexValue(value) { hints.append(DataHint(path: path, test: .oneOf([value]))) }
+            case ("$in", .array(let values)):
+                let keys = values.compactMap(DataIndexValue.init)
+                if !values.isEmpty, keys.count == values.count { hints.append(DataHint(path: path, test: .oneOf(keys))) }
+            case ("$gt", let value), ("$gte", let value), ("$lt", let value), ("$lte", let value):
+                guard let number = DataIndexValue(value), number.isNumber else { continue }
+                let comparison: DataHint.Comparison =
+                    switch op.key {
+                    case "$gt": .greaterThan
+                    case "$gte": .atLeast
+                    case "$lt": .lessThan
+                    default: .atMost
+                    }
+                hints.append(DataHint(path: path, test: .compare(comparison, number)))
+            default:
+                continue
+            }
+        }
+        return hints
     }
 
     private static func pushAnd(_ element: BSONElement, into filter: inout ReadingFilter) -> BSONElement? {

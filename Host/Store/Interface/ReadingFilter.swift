@@ -16,6 +16,9 @@ public struct ReadingFilter: Sendable, Hashable {
     public private(set) var allowed: [Column: Set<String>] = [:]
     public var timeRequested = TimeBounds()
     public var timeReceived = TimeBounds()
+    /// Conditions on values inside `data` that every matching reading meets; they narrow nothing
+    /// by themselves (see `DataHint`): a store may read through a custom index with them.
+    public var dataHints: [DataHint] = []
 
     public init() {}
 

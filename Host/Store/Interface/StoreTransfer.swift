@@ -10,6 +10,7 @@ public enum TransferKind: String, Sendable, Hashable, CaseIterable, CustomString
     case settings
     case pipelines
     case datasets
+    case savedQueries = "saved queries"
     case readings
     case ingestRanges = "ingest ranges"
     case binaries = "binary data"
@@ -90,6 +91,7 @@ public enum TransferRecord: Sendable, Hashable {
     /// Every applied record range of one capture file.
     case ingestRanges(organizationID: String, fileID: String, ranges: [Range<Int>])
     case dataset(Dataset)
+    case savedQuery(SavedQuery)
     /// The record (its `path` is nil here; its dataset ids are copied as `datasetMember`s) and the payload.
     case binary(BinaryRecord, bytes: [UInt8])
     case datasetMember(datasetID: String, binaryID: String)
@@ -108,6 +110,7 @@ public enum TransferRecord: Sendable, Hashable {
         case .ingestRanges: .ingestRanges
         case .binary: .binaries
         case .dataset: .datasets
+        case .savedQuery: .savedQueries
         case .datasetMember: .datasetMembers
         case .run: .pipelineRuns
         case .invalidation: .invalidations
@@ -127,6 +130,7 @@ public enum TransferRecord: Sendable, Hashable {
         case .ingestRanges(let org, let file, _): "\(org)/\(file)"
         case .binary(let b, _): b.id
         case .dataset(let d): d.id
+        case .savedQuery(let q): q.id
         case .datasetMember(let dataset, let binary): "\(dataset)/\(binary)"
         case .run(let r): r.id
         case .invalidation(let i): String(i.id)
@@ -180,6 +184,10 @@ extension TransferRecord {
             var (p2, q2) = (p, q)
             (p2.stages, q2.stages) = ([], [])
             return p2 == q2 && p.stages.map { $0.encode() } == q.stages.map { $0.encode() }
+        case (.savedQuery(let a), .savedQuery(let b)):
+            var (a2, b2) = (a, b)
+            (a2.stages, b2.stages) = ([], [])
+            return a2 == b2 && a.stages.map { $0.encode() } == b.stages.map { $0.encode() }
         case (.binary(let a, let x), .binary(let b, let y)):
             var (a2, b2) = (a, b)
             (a2.path, b2.path, a2.isNew, b2.isNew, a2.metadata.annotations, b2.metadata.annotations) = (nil, nil, false, false, nil, nil)

@@ -11,6 +11,8 @@ enum PostgresFunctions {
         case invalidationLog = 7_460_002
         /// Migrating the schema.
         case migrations = 7_460_003
+        /// Creating and dropping the shared physical indexes of custom indexes.
+        case dataIndexes = 7_460_004
     }
 
     static let sql = """

@@ -257,5 +257,63 @@ enum PostgresSchema {
                     PRIMARY KEY (organization_id, part_id, component_name, method_name)
                 );
                 """),
+        Migration(
+            name: "v9-data-indexes",
+            sql: """
+                -- What a custom index keys a reading's data on (see DataHint): [1, n] for a number
+                -- below 2^53 in magnitude, [2, s] for a string; [3] wherever only the MQL engine can
+                -- tell (an array on the path or at its end, a document, which may be an Extended JSON
+                -- wrapper such as NaN or a decimal, and numbers whose jsonb text may be rounded);
+                -- NULL for missing, null and booleans. Expression indexes are built on it, so its
+                -- body never changes: a new behaviour gets a new function.
+                CREATE FUNCTION ferry_index_key(doc jsonb, path text[]) RETURNS jsonb
+                LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+                DECLARE
+                    v jsonb := doc;
+                    segment text;
+                BEGIN
+                    FOREACH segment IN ARRAY path LOOP
+                        IF jsonb_typeof(v) = 'array' THEN RETURN '[3]'; END IF;
+                        IF jsonb_typeof(v) <> 'object' THEN RETURN NULL; END IF;
+                        v := v -> segment;
+                        IF v IS NULL THEN RETURN NULL; END IF;
+                    END LOOP;
+                    RETURN CASE jsonb_typeof(v)
+                        WHEN 'number' THEN CASE WHEN abs(v::numeric) < 9007199254740992 THEN jsonb_build_array(1, v) ELSE '[3]' END
+                        WHEN 'string' THEN jsonb_build_array(2, v)
+                        WHEN 'array' THEN '[3]'::jsonb
+                        WHEN 'object' THEN '[3]'::jsonb
+                        ELSE NULL END;
+                END
+                $fn$;
+
+                -- Each organisation's custom indexes (MongoDB index documents) and the physical
+                -- expression index each one uses: shared by every organisation on the same paths.
+                -- pipeline_id is '' for the hot store (readings).
+                CREATE TABLE data_indexes (
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    pipeline_id text NOT NULL DEFAULT '',
+                    name text NOT NULL,
+                    spec text NOT NULL,
+                    physical text NOT NULL,
+                    created_at bigint NOT NULL,
+                    PRIMARY KEY (organization_id, pipeline_id, name)
+                );
+                CREATE INDEX data_indexes_by_physical ON data_indexes (physical);
+                """),
+        Migration(
+            name: "v10-saved-queries",
+            sql: """
+                -- Named MQL pipelines; stages as canonical Extended JSON of an array of documents.
+                CREATE TABLE saved_queries (
+                    id text PRIMARY KEY,
+                    organization_id text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                    name text NOT NULL,
+                    stages text NOT NULL,
+                    created_at bigint NOT NULL,
+                    updated_at bigint NOT NULL,
+                    UNIQUE (organization_id, name)
+                );
+                """),
     ]
 }

@@ -24,7 +24,7 @@ extension PostgresStore {
         guard
             let query = PostgresReadingQuery.select(
                 columns: Self.readingColumns, organizationID: organizationID, filter: filter, descending: descending,
-                after: cursor, limit: limit)
+                after: cursor, limit: limit, index: try await customIndex(organizationID: organizationID, filter: filter))
         else { return ([], []) }
         return try await mapErrors("querying readings of organisation \(organizationID)") {
             var documents: [BSONDocument] = []
@@ -36,6 +36,24 @@ extension PostgresStore {
             }
             return (documents, cursors)
         }
+    }
+
+    /// The organisation's custom index that serves some of the filter's data hints, if any.
+    func customIndex(organizationID: String, filter: ReadingFilter) async throws -> (index: DataIndex, hints: [DataHint])? {
+        guard !filter.dataHints.isEmpty else { return nil }
+        return StoreChecks.indexedHints(filter.dataHints, indexes: try await indexes(organizationID: organizationID))
+    }
+
+    /// The plan PostgreSQL uses for `readings(...)` on the standard source with this filter
+    /// (EXPLAIN's lines), so that tests and operators can check which index serves a query.
+    public func queryPlan(organizationID: String, filter: ReadingFilter) async throws -> [String] {
+        guard
+            var query = PostgresReadingQuery.select(
+                columns: Self.readingColumns, organizationID: organizationID, filter: filter, descending: false, after: nil,
+                limit: nil, index: try await customIndex(organizationID: organizationID, filter: filter))
+        else { return [] }
+        query.sql = "EXPLAIN " + query.sql
+        return try await rows("explaining a readings query", query).map { try $0.decode(String.self) }
     }
 
     /// A stored row as the document MQL sees (Viam's columns as fields), and its paging cursor.
@@ -84,7 +102,7 @@ extension PostgresStore {
 enum PostgresReadingQuery {
     static func select(
         columns: String, organizationID: String, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
-        limit: Int?
+        limit: Int?, index: (index: DataIndex, hints: [DataHint])? = nil
     ) -> PostgresQuery? {
         if filter.matchesNothing || limit == 0 { return nil }
         if let organizations = filter.allowed[.organizationID], !organizations.contains(organizationID) { return nil }
@@ -115,7 +133,20 @@ enum PostgresReadingQuery {
             clauses.append("(time_received, id) \(op) (\(bind(PGTime(cursor.timeReceived))), \(bind(cursor.id)))")
         }
         let direction = descending ? "DESC" : "ASC"
-        var sql = "SELECT \(columns) FROM readings WHERE \(clauses.joined(separator: " AND ")) ORDER BY time_received \(direction), id \(direction)"
+        var sql: String
+        if let (index, hints) = index {
+            // Through the custom index: rows whose key meets the hints, and those keyed with the
+            // sentinel (disjoint sets; both arms reuse the same parameters).
+            let key = PostgresStore.indexKeySQL(column: "data", path: index.paths[0])
+            let arm = "SELECT \(columns) FROM readings WHERE \(clauses.joined(separator: " AND "))"
+            let hintSQL = PostgresStore.indexedHintClauses(hints, key: key) { bind($0) }
+            sql = """
+                SELECT * FROM (\(arm) AND \(hintSQL) UNION ALL \(arm) AND \(key) = \(PostgresStore.indexKeySentinelSQL)) AS indexed \
+                ORDER BY time_received \(direction), id \(direction)
+                """
+        } else {
+            sql = "SELECT \(columns) FROM readings WHERE \(clauses.joined(separator: " AND ")) ORDER BY time_received \(direction), id \(direction)"
+        }
         if let limit { sql += " LIMIT \(bind(Int64(limit)))" }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }

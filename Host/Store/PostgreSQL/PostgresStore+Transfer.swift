@@ -182,6 +182,7 @@ extension PostgresStore {
             )
         case .pipelines: ("SELECT \(pipelineColumns) FROM pipelines", "id", false)
         case .datasets: ("SELECT id, name, organization_id, created_at FROM datasets", "id", false)
+        case .savedQueries: ("SELECT \(savedQueryColumns) FROM saved_queries", "id", false)
         case .binaries: ("SELECT \(binaryColumns), payload FROM binary_data", "id", false)
         case .pipelineRuns: ("SELECT \(runColumns) FROM pipeline_runs", "id", false)
         case .invalidations: ("SELECT id, organization_id, source, range_start, range_end FROM pipeline_invalidations", "id", true)
@@ -220,6 +221,8 @@ extension PostgresStore {
         case .datasets:
             let (id, name, org, created) = try row.decode((String, String, String, Int64).self)
             return .dataset(Dataset(id: id, name: name, organizationID: org, createdAt: created))
+        case .savedQueries:
+            return .savedQuery(try savedQuery(row))
         case .binaries:
             let cells = row.makeRandomAccess()
             let payload = try cells[cells.count - 1].decode(ByteBuffer?.self)
@@ -400,6 +403,11 @@ extension PostgresStore {
                 """
         case .dataset(let d):
             query = "INSERT INTO datasets (id, name, organization_id, created_at) VALUES (\(d.id), \(d.name), \(d.organizationID), \(d.createdAt))"
+        case .savedQuery(let q):
+            query = """
+                INSERT INTO saved_queries (id, organization_id, name, stages, created_at, updated_at)
+                VALUES (\(q.id), \(q.organizationID), \(q.name), \(q.stagesJSON), \(q.createdAt), \(q.updatedAt))
+                """
         case .datasetMember(let dataset, let binary):
             query = "INSERT INTO dataset_members (dataset_id, binary_id) VALUES (\(dataset), \(binary))"
         case .pipeline(let p):

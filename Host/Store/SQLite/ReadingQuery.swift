@@ -54,10 +54,13 @@ struct ReadingQuery {
     }
 
     /// The full SELECT of `ReadingDecoding.selectList`, ordered by `(time_received, id)`, after
-    /// `cursor` if given, at most `limit` rows if given. Nil when nothing can match.
+    /// `cursor` if given, at most `limit` rows if given. Nil when nothing can match. With a custom
+    /// `index` and its hints, the rows are read through that index: those whose key meets the
+    /// hints, and those keyed with the sentinel (a UNION ALL of two seeks: the sets are disjoint,
+    /// and SQLite without statistics would not plan an OR over one index that way).
     static func select(
         organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
-        limit: Int?
+        limit: Int?, index: (index: DataIndex, hints: [DataHint])? = nil
     ) -> (sql: String, arguments: StatementArguments)? {
         guard var query = ReadingQuery(organizationID: organizationID, filter: filter), limit != 0 else { return nil }
         if let cursor {
@@ -65,10 +68,23 @@ struct ReadingQuery {
             query.arguments += [cursor.timeReceived, cursor.id]
         }
         let direction = descending ? "DESC" : "ASC"
-        var sql = """
-            SELECT \(ReadingDecoding.selectList) FROM \(table(source)) \(accessPath(source, filter: filter))
-            WHERE \(query.sql) ORDER BY time_received \(direction), id \(direction)
-            """
+        var sql: String
+        if let (index, hints) = index {
+            let physical = StoreChecks.physicalIndexName(table: table(source), paths: index.paths)
+            let key = SQLiteReadingStore.indexKeySQL(column: "data", path: index.paths[0])
+            let (hintSQL, hintArguments) = SQLiteReadingStore.indexedHintClauses(hints, key: key)
+            let arm = "SELECT \(ReadingDecoding.selectList) FROM \(table(source)) INDEXED BY \(physical) WHERE \(query.sql)"
+            sql = """
+                SELECT * FROM (\(arm) AND \(hintSQL) UNION ALL \(arm) AND \(key) = \(SQLiteBSONFunctions.indexKeySentinelSQL))
+                ORDER BY time_received \(direction), id \(direction)
+                """
+            query.arguments = query.arguments + hintArguments + query.arguments
+        } else {
+            sql = """
+                SELECT \(ReadingDecoding.selectList) FROM \(table(source)) \(accessPath(source, filter: filter))
+                WHERE \(query.sql) ORDER BY time_received \(direction), id \(direction)
+                """
+        }
         if let limit {
             sql += " LIMIT ?"
             query.arguments += [limit]

@@ -123,6 +123,7 @@ extension SQLiteReadingStore {
             )
         case .pipelines: ("SELECT \(pipelineColumns) FROM pipelines", "id", .text)
         case .datasets: ("SELECT id, name, organization_id, created_at FROM datasets", "id", .text)
+        case .savedQueries: ("SELECT \(savedQueryColumns) FROM saved_queries", "id", .text)
         case .readings:
             (
                 """
@@ -166,6 +167,8 @@ extension SQLiteReadingStore {
             return .pipeline(try pipelineRecord(row))
         case .datasets:
             return .dataset(Dataset(id: row[0], name: row[1], organizationID: row[2], createdAt: row[3]))
+        case .savedQueries:
+            return .savedQuery(try savedQuery(row))
         case .readings:
             let tags = try ReadingEncoding.tags(fromJSON: row[10]).compactMap(\.stringValue)
             let reading = Reading(
@@ -358,6 +361,10 @@ extension SQLiteReadingStore {
             try db.execute(
                 sql: "INSERT INTO datasets (id, name, organization_id, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [d.id, d.name, d.organizationID, d.createdAt])
+        case .savedQuery(let q):
+            try db.execute(
+                sql: "INSERT INTO saved_queries (\(savedQueryColumns)) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [q.id, q.organizationID, q.name, q.stagesJSON, q.createdAt, q.updatedAt])
         case .datasetMember(let dataset, let binary):
             try db.execute(sql: "INSERT INTO dataset_members (dataset_id, binary_id) VALUES (?, ?)", arguments: [dataset, binary])
         case .pipeline(let p):

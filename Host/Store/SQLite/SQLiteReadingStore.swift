@@ -1,6 +1,7 @@
 import FerryStore
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 
 /// The embedded store: one SQLite file (`store.sqlite`) in the data directory, in WAL mode, with
@@ -67,6 +68,10 @@ public final class SQLiteReadingStore: DataStore {
             // Checkpoint every ~32 MiB of WAL rather than 4 MiB: a burst of uploads rewrites the
             // same index leaf pages in many commits, and a longer WAL copies each back once.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
+            // Custom indexes are built on it: every connection that writes readings needs it.
+            guard SQLiteBSONFunctions.registerIndexKey(on: db.sqliteConnection!) == SQLITE_OK else {
+                throw StoreError(.storage, "cannot register the SQLite function ferry_index_key")
+            }
         }
         do {
             pool = try DatabasePool(path: databasePath, configuration: config)

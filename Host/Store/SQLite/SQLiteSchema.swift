@@ -189,6 +189,39 @@ enum SQLiteSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v10-data-indexes") { db in
+            // Each organisation's custom indexes (MongoDB index documents) and the physical
+            // expression index each one uses: shared by every organisation on the same paths.
+            // pipeline_id is '' for the hot store (readings).
+            try db.execute(
+                sql: """
+                    CREATE TABLE data_indexes (
+                        organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                        pipeline_id TEXT NOT NULL DEFAULT '',
+                        name TEXT NOT NULL,
+                        spec TEXT NOT NULL,
+                        physical TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (organization_id, pipeline_id, name)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX data_indexes_by_physical ON data_indexes(physical);
+                    """)
+        }
+        migrator.registerMigration("v11-saved-queries") { db in
+            // Named MQL pipelines; stages as canonical Extended JSON of an array of documents.
+            try db.execute(
+                sql: """
+                    CREATE TABLE saved_queries (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        stages TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        UNIQUE (organization_id, name)
+                    );
+                    """)
+        }
         return migrator
     }
 }
