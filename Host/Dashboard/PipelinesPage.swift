@@ -120,7 +120,6 @@ extension Dashboard {
             <dt>Schedule</dt><dd><code>\(HTML.esc(p.schedule))</code> (UTC)</dd>
             <dt>Source</dt><dd>\(HTML.esc(Self.sourceName(p.source)))</dd>
             <dt>State</dt><dd id="pipeline-state">\(p.enabled ? "enabled" : "disabled")</dd>
-            <dt>Backfill</dt><dd>\(p.backfillCursor.map { "in progress, back to \(HTML.esc(HTML.time($0)))" } ?? (p.enableBackfill ? "done" : "off"))</dd>
             <dt>MQL</dt><dd><code>\(HTML.esc(stagesText))</code></dd>
             </dl>
             """
@@ -143,19 +142,34 @@ extension Dashboard {
         }
         out += "<div id=\"runs\" data-refresh=\"/pipelines/\(HTML.esc(p.id))/runs\" data-every=\"5000\" aria-live=\"polite\">"
             + (try await runsSection(session, id: p.id)) + "</div>"
-        let sink = try await storeCall {
-            try await store.sinkDocuments(organizationID: session.organizationID, pipelineID: p.id, window: nil, limit: 100)
-        }
-        out += "<h2>Sink</h2>" + resultsTable(sink)
         return out
     }
+
+    /// Most sink documents the page shows (the Query page reads all of them).
+    static let sinkRowLimit = 100
 
     static let statusColours: [PipelineRunStatus: String] = [
         .scheduled: "#767676", .started: "#0b5cad", .completed: "#1b6e20", .failed: "#a40000",
     ]
 
-    /// The newest runs as a timeline (one bar per window, coloured by status) and a table with errors.
+    /// What changes while a pipeline runs, refreshed in place: backfill progress, the newest runs as a
+    /// timeline (one bar per window, coloured by status) and a table with their errors, and the sink.
     func runsSection(_ session: Session, id: String) async throws -> String {
+        let p = try await pipelines.get(organizationID: session.organizationID, id: id)
+        let backfill =
+            if let cursor = p.backfillCursor {
+                "in progress: windows ending at or before \(HTML.esc(HTML.time(cursor))) still to run"
+            } else {
+                p.enableBackfill ? "done" : "off"
+            }
+        let sink = try await storeCall {
+            try await store.sinkDocuments(organizationID: session.organizationID, pipelineID: id, window: nil, limit: Self.sinkRowLimit)
+        }
+        let sinkSection = "<h2>Sink (newest \(Self.sinkRowLimit) documents at most)</h2>" + resultsTable(sink)
+        return "<p id=\"backfill\">Backfill: \(backfill)</p>" + (try await runsTimeline(session, id: id)) + sinkSection
+    }
+
+    func runsTimeline(_ session: Session, id: String) async throws -> String {
         let page = try await pipelines.runs(organizationID: session.organizationID, id: id, pageSize: 100, pageToken: nil)
         let counts = try await pipelines.runCounts(id: id)
         let summary = PipelineRunStatus.allCases.map { "\($0.rawValue.lowercased()): \(counts[$0] ?? 0)" }.joined(separator: ", ")
