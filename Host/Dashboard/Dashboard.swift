@@ -68,6 +68,7 @@ package struct Dashboard: Sendable {
             await page(request, title: "Query", active: "/query") { session in try await queryPage(session, Form(request.uri.query)) }
         }
         registerPipelineRoutes(router)
+        registerFileRoutes(router)
         return router
     }
 

@@ -35,7 +35,7 @@ enum HTML {
     static func page(title: String, session: Session?, csrf: String?, active: String = "", body: String) -> String {
         var nav = ""
         if let session {
-            let links = [("/machines", "Machines"), ("/data", "Data"), ("/query", "Query"), ("/pipelines", "Pipelines")]
+            let links = [("/machines", "Machines"), ("/data", "Data"), ("/files", "Files"), ("/query", "Query"), ("/pipelines", "Pipelines")]
             nav = "<nav aria-label=\"Main\"><ul>"
                 + links.map { path, name in
                     "<li><a href=\"\(path)\"\(path == active ? " aria-current=\"page\"" : "")>\(name)</a></li>"
@@ -121,6 +121,13 @@ enum HTML {
         .pager{display:flex;gap:1rem;margin:.5rem 0}
         svg{max-width:100%;height:auto;border:1px solid var(--line)}
         .muted{color:var(--muted)}
+        .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:1rem;list-style:none;padding:0}
+        .gallery figure{margin:0}.gallery figcaption{font-size:.85rem;word-break:break-word}
+        .thumb,.full{position:relative;display:inline-block;max-width:100%}
+        .thumb img{display:block;max-width:100%;height:auto}
+        .full{display:block;width:100%;max-width:800px}.full img{display:block;width:100%;height:auto;image-rendering:pixelated}
+        .thumb svg.boxes,.full svg.boxes{position:absolute;left:0;top:0;width:100%;height:100%;border:0}
+        dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.meta dd{margin:0;word-break:break-word}
         .inline{display:inline}
         @media (max-width:600px){main{padding:.5rem}th,td{padding:.2rem .3rem;font-size:.85rem}}
         """

@@ -436,6 +436,60 @@ import Testing
         }
     }
 
+    // MARK: Files
+
+    /// A 1×1 PNG.
+    static let png: [UInt8] = Array(
+        Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!)
+
+    @Test func theGalleryDrawsBoxesEscapesLabelsAndNeverServesAnUploadAsAPage() async throws {
+        let f = try await Fixture.make()
+        defer { f.test.remove() }
+        let now = f.clock.now().unixMilliseconds
+        let x = Self.xss
+        let box: BSONDocument = [
+            "id": "b1", "label": .string(x), "x_min_normalized": 0.1, "y_min_normalized": 0.2, "x_max_normalized": 0.5, "y_max_normalized": 0.6,
+            "confidence": 0.9,
+        ]
+        let image = try await f.store.storeBinary(
+            BinaryMetadata(
+                organizationID: f.org, robotID: "robot-1", partID: "part-1", componentType: "rdk:component:camera", componentName: x,
+                methodName: "ReadImage", fileName: "frame", fileExtension: ".png", mimeType: "image/png", timeRequested: now - 10,
+                timeReceived: now, tags: [x], annotations: ["bboxes": [.document(box)]]),
+            bytes: Self.png)
+        let page = try await f.store.storeBinary(
+            BinaryMetadata(organizationID: f.org, componentName: "uploader", fileName: "evil.html", mimeType: "text/html", timeRequested: now - 20, timeReceived: now),
+            bytes: Array("<html><script>alert(1)</script></html>".utf8))
+        let rival = try await f.store.storeBinary(
+            BinaryMetadata(organizationID: f.otherOrg, componentName: "rival-camera", mimeType: "image/png", timeRequested: now, timeReceived: now),
+            bytes: Self.png)
+        try await f.run { client in
+            var viewer = Browser()
+            _ = try await viewer.signIn(client, f.viewer)
+            let gallery = try await viewer.get(client, "/files")
+            let html = Self.body(gallery)
+            #expect(gallery.status == .ok && !html.contains(x) && html.contains(Self.escapedXSS))
+            #expect(html.contains("<rect class=\"bbox\" x=\"10.00\" y=\"20.00\" width=\"40.00\" height=\"40.00\""), Comment(rawValue: html))
+            #expect(html.contains("/files/\(image.id)/raw") && !html.contains("/files/\(page.id)/raw"), "only images are shown inline")
+            #expect(!html.contains("rival-camera") && !html.contains(rival.id))
+            let labelled = Self.body(try await viewer.get(client, "/files?label=\(Browser.encode(x))"))
+            #expect(labelled.contains(image.id) && !labelled.contains(page.id), "the label filter")
+            let tagged = Self.body(try await viewer.get(client, "/files?tags=nothing"))
+            #expect(tagged.contains("No files match"))
+            let full = try await viewer.get(client, "/files/\(image.id)")
+            #expect(full.status == .ok && !Self.body(full).contains(x) && Self.body(full).contains("(0.90)") && Self.body(full).contains("/download"))
+            let raw = try await viewer.get(client, "/files/\(image.id)/raw")
+            #expect(raw.status == .ok && raw.headers[.contentType] == "image/png" && Array(buffer: raw.body) == Self.png)
+            let download = try await viewer.get(client, "/files/\(image.id)/download")
+            #expect(download.headers[.contentDisposition] == "attachment; filename=\"frame.png\"" && Array(buffer: download.body) == Self.png)
+            let upload = try await viewer.get(client, "/files/\(page.id)/raw")
+            #expect(upload.headers[.contentType] == "application/octet-stream" && upload.headers[.contentDisposition]?.hasPrefix("attachment") == true)
+            #expect(upload.headers[.contentSecurityPolicy]?.contains("sandbox") == true)
+            #expect(try await viewer.get(client, "/files/\(rival.id)").status == .notFound)
+            #expect(try await viewer.get(client, "/files/\(rival.id)/raw").status == .notFound)
+        }
+    }
+
     /// The readings' `data` cells of a Data page, in order.
     static func values(_ html: String) -> [String] {
         html.components(separatedBy: "<td><code>").dropFirst().map { cell in

@@ -12,8 +12,10 @@ Manager never runs. Run by Tests/EndToEndTests/DashboardBrowserTests.swift:
 
 import asyncio
 import os
+import struct
 import sys
 import time
+import zlib
 from datetime import datetime, timedelta, timezone
 
 os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager look for a driver online
@@ -76,6 +78,17 @@ def post_from_page(driver, path):
             .then(r => done(r.status)).catch(e => done('error ' + e));""", path)
 
 
+def png(width, height):
+    """A real PNG (a gradient) for the gallery to show."""
+    rows = b"".join(b"\x00" + b"".join(bytes((x * 4 % 256, y * 5 % 256, 128)) for x in range(width)) for y in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 def data_values(driver):
     return [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "#readings tbody tr td:last-child")]
 
@@ -95,6 +108,10 @@ async def main(data, port, _metrics_port, ports):
         tabular_data=[{"readings": {"temperature": 20.0 + (i % 7)}} for i in range(30)], part_id="part-1",
         component_type="rdk:component:sensor", component_name="thermo", method_name="Readings",
         data_request_times=[(base_time + timedelta(minutes=i), base_time + timedelta(minutes=i, seconds=1)) for i in range(30)])
+    image_id = await client.data_client.binary_data_capture_upload(
+        binary_data=png(64, 48), part_id="part-1", component_type="rdk:component:camera", component_name="cam",
+        method_name="ReadImage", file_extension=".png", mime_type="image/png", tags=["gallery"], data_request_times=(base_time, base_time))
+    await client.data_client.add_bounding_box_to_image_by_id(image_id, "cup", 0.25, 0.25, 0.75, 0.9, confidence_score=0.8)
     rival_client = await connect(port, rival_id, rival_key)
     await rival_client.data_client.tabular_data_capture_upload(
         tabular_data=[{"readings": {"temperature": 99.0}}], part_id="rival-part", component_type="rdk:component:sensor",
@@ -143,6 +160,26 @@ async def main(data, port, _metrics_port, ports):
         points = driver.find_element(By.CSS_SELECTOR, "svg#chart polyline").get_attribute("points").split()
         check(len(points) == 30, f"the chart has a point per reading (30 < the $lttb limit): {len(points)}")
         shot(driver, "chart")
+
+        # The gallery: the image with its box, the full view, the download link.
+        driver.find_element(By.LINK_TEXT, "Files").click()
+        thumb = wait(driver, "the gallery shows the image", lambda d: d.find_elements(By.CSS_SELECTOR, "#gallery .thumb img"))
+        if thumb:
+            loaded = wait(driver, "the thumbnail loads", lambda d: d.execute_script(
+                "const i = document.querySelector('#gallery .thumb img'); return i.complete && i.naturalWidth === 64;"))
+            check(bool(loaded), "the thumbnail is the uploaded 64x48 image")
+            check(len(driver.find_elements(By.CSS_SELECTOR, "#gallery svg.boxes rect.bbox")) == 1, "its bounding box is drawn")
+            check("gallery" in driver.find_element(By.ID, "gallery").text and "cup" in driver.find_element(By.ID, "gallery").text,
+                  "its tag and label show")
+        shot(driver, "gallery")
+        driver.find_element(By.CSS_SELECTOR, "#gallery a").click()
+        wait(driver, "the full view opens", lambda d: d.find_elements(By.CSS_SELECTOR, ".full img"))
+        check("cup (0.80)" in driver.page_source and bool(driver.find_elements(By.ID, "download")), "the full view has the box and a download")
+        status = driver.execute_async_script(
+            """const done = arguments[arguments.length - 1];
+            fetch(document.getElementById('download').href).then(r => r.arrayBuffer().then(b => done([r.status, b.byteLength])));""")
+        check(status[0] == 200 and status[1] == len(png(64, 48)), f"the download is the file: {status}")
+        shot(driver, "image")
 
         # The query console: a bad stage shows the API's error, a good query a table.
         driver.find_element(By.LINK_TEXT, "Query").click()
