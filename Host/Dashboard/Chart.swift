@@ -2,15 +2,17 @@ import FerryAPI
 import FerryBSON
 import Foundation
 
-/// A line chart drawn by the server as SVG: one line per series (component), time across.
+/// A line chart drawn by the server as SVG: one line per series (component), time (or any number) across.
 struct LineChart {
     struct Series {
         var name: String
-        var points: [(x: Int64, y: Double)]
+        var points: [(x: Double, y: Double)]
     }
 
     var title: String
     var series: [Series]
+    /// How an x value reads on the axis: a time of milliseconds since the epoch unless told.
+    var xLabel: (Double) -> String = { HTML.time(Int64($0)) }
     var width = 800.0
     var height = 320.0
 
@@ -28,8 +30,8 @@ struct LineChart {
         }
         let left = 70.0, right = 16.0, top = 16.0, bottom = 40.0
         let plotW = width - left - right, plotH = height - top - bottom
-        let spanX = Double(max(maxX - minX, 1))
-        func px(_ x: Int64) -> Double { left + Double(x - minX) / spanX * plotW }
+        let spanX = maxX - minX > 0 ? maxX - minX : 1
+        func px(_ x: Double) -> Double { left + (x - minX) / spanX * plotW }
         func py(_ y: Double) -> Double { top + (1 - (y - minY) / (maxY - minY)) * plotH }
         func number(_ v: Double) -> String { String(format: "%.1f", v) }
         var out = "<figure><svg id=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-labelledby=\"chart-title\">"
@@ -41,8 +43,8 @@ struct LineChart {
             out += "<line x1=\"\(left)\" x2=\"\(left + plotW)\" y1=\"\(number(y))\" y2=\"\(number(y))\" stroke=\"#ddd\"/>"
             out += "<text x=\"\(left - 6)\" y=\"\(number(y + 4))\" text-anchor=\"end\" font-size=\"12\" fill=\"#1a1a1a\">\(HTML.esc(Self.format(value)))</text>"
         }
-        out += "<text x=\"\(left)\" y=\"\(height - 12)\" font-size=\"12\" fill=\"#1a1a1a\">\(HTML.esc(HTML.time(minX)))</text>"
-        out += "<text x=\"\(left + plotW)\" y=\"\(height - 12)\" text-anchor=\"end\" font-size=\"12\" fill=\"#1a1a1a\">\(HTML.esc(HTML.time(maxX)))</text>"
+        out += "<text x=\"\(left)\" y=\"\(height - 12)\" font-size=\"12\" fill=\"#1a1a1a\">\(HTML.esc(xLabel(minX)))</text>"
+        out += "<text x=\"\(left + plotW)\" y=\"\(height - 12)\" text-anchor=\"end\" font-size=\"12\" fill=\"#1a1a1a\">\(HTML.esc(xLabel(maxX)))</text>"
         for (index, line) in series.enumerated() {
             let colour = Self.palette[index % Self.palette.count]
             let points = line.points.sorted { $0.x < $1.x }.map { "\(number(px($0.x))),\(number(py($0.y)))" }.joined(separator: " ")
@@ -89,12 +91,13 @@ extension Dashboard {
                 + HTML.alert(Self.message(error)) + "</section>"
         }
         var order: [String] = []
-        var series: [String: [(x: Int64, y: Double)]] = [:]
+        var series: [String: [(x: Double, y: Double)]] = [:]
         for row in rows {
             guard case .datetime(let t)? = row["t"], let v = row["v"]?.doubleValue else { continue }
+            let x = Double(t)
             let name = row["c"]?.stringValue ?? ""
             if series[name] == nil { order.append(name) }
-            series[name, default: []].append((t, v))
+            series[name, default: []].append((x, v))
         }
         let chart = LineChart(title: "\(field) over time, per component", series: order.map { LineChart.Series(name: $0, points: series[$0]!) })
         return "<section aria-labelledby=\"chart-heading\"><h2 id=\"chart-heading\">Chart of \(HTML.esc(field))</h2>"

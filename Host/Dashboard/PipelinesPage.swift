@@ -165,7 +165,9 @@ extension Dashboard {
         let sink = try await storeCall {
             try await store.sinkDocuments(organizationID: session.organizationID, pipelineID: id, window: nil, limit: Self.sinkRowLimit)
         }
-        let sinkSection = "<h2>Sink (newest \(Self.sinkRowLimit) documents at most)</h2>" + resultsTable(sink)
+        let query = "/query?" + HTML.query([("source", "sink"), ("pipeline", id), ("q", "[{\"$match\": {}}]")])
+        let sinkSection = "<h2>Sink (newest \(Self.sinkRowLimit) documents at most)</h2>"
+            + "<p><a href=\"\(HTML.esc(query))\" id=\"sink-query\">Query and chart the sink</a></p>" + resultsTable(sink)
         return "<p id=\"backfill\">Backfill: \(backfill)</p>" + (try await runsTimeline(session, id: id)) + sinkSection
     }
 

@@ -43,6 +43,51 @@ extension Dashboard {
             return out + "<div id=\"query-error\">" + HTML.alert(Self.message(error)) + "</div>"
         }
         out += resultsTable(rows)
+        if !rows.isEmpty { out += chartControls(rows, form: form, language: language, source: sourceName, pipelineID: pipelineID, text: text) }
+        return out
+    }
+
+    /// A chart of one result column against another (a time or a number), one line per value of an
+    /// optional third column; drawn from the rows the query returned (downsample with `$lttb` in
+    /// the query itself for long series).
+    func chartControls(_ rows: [BSONDocument], form: Form, language: String, source: String, pipelineID: String, text: String) -> String {
+        var columns: [String] = []
+        for row in rows.prefix(Self.queryRowLimit) { for key in row.keys where !columns.contains(key) { columns.append(key) } }
+        let x = form["x"], y = form["y"], by = form["by"]
+        func select(_ name: String, _ label: String, _ current: String, optional: Bool) -> String {
+            "<label>\(HTML.esc(label)) <select name=\"\(name)\" id=\"chart-\(name)\">" + (optional ? "<option value=\"\">—</option>" : "")
+                + columns.map { "<option value=\"\(HTML.esc($0))\"\($0 == current ? " selected" : "")>\(HTML.esc($0))</option>" }.joined()
+                + "</select></label>"
+        }
+        var out = """
+            <form method="get" action="/query" class="filters" id="chart-form" aria-label="Chart the results">
+            <input type="hidden" name="language" value="\(HTML.esc(language))"><input type="hidden" name="source" value="\(HTML.esc(source))">
+            <input type="hidden" name="pipeline" value="\(HTML.esc(pipelineID))"><input type="hidden" name="q" value="\(HTML.esc(text))">
+            \(select("x", "Across (time or number)", x, optional: false))\(select("y", "Up (number)", y, optional: false))\(select("by", "One line per", by, optional: true))
+            <button type="submit">Chart</button></form>
+            """
+        guard !x.isEmpty, !y.isEmpty else { return out }
+        var order: [String] = []
+        var series: [String: [(x: Double, y: Double)]] = [:]
+        var allTimes = true
+        for row in rows {
+            let xValue: Double
+            switch row[x] {
+            case .datetime(let ms)?: xValue = Double(ms)
+            case let value?:
+                guard let number = value.doubleValue else { continue }
+                allTimes = false
+                xValue = number
+            case nil: continue
+            }
+            guard let yValue = row[y]?.doubleValue, yValue.isFinite, xValue.isFinite else { continue }
+            let name = by.isEmpty ? y : (row[by].map { $0.stringValue ?? $0.extendedJSON() } ?? "")
+            if series[name] == nil { order.append(name) }
+            series[name, default: []].append((xValue, yValue))
+        }
+        var chart = LineChart(title: "\(y) by \(x)", series: order.map { LineChart.Series(name: $0, points: series[$0]!) })
+        if !allTimes { chart.xLabel = LineChart.format }
+        out += chart.svg
         return out
     }
 

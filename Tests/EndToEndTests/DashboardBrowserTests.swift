@@ -18,7 +18,7 @@ import Testing
         #expect(result.status == 0, "dashboard browser checks failed:\n\(result.output)")
         #expect(result.output.contains("all checks passed"))
         let screenshots = (try? FileManager.default.contentsOfDirectory(atPath: Self.artefacts.path)) ?? []
-        for page in ["signin", "machines", "data-filtered", "data-paged", "chart", "gallery", "image", "query-error", "query-results", "pipeline-runs", "signed-out"] {
+        for page in ["signin", "machines", "data-filtered", "data-paged", "chart", "gallery", "image", "query-error", "query-results", "query-chart", "pipeline-runs", "signed-out"] {
             #expect(screenshots.contains { $0.hasSuffix("-\(page).png") }, "a screenshot of \(page) in \(Self.artefacts.path)")
         }
     }

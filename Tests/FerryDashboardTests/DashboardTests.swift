@@ -430,6 +430,10 @@ import Testing
             #expect(badHTML.contains("role=\"alert\"") && badHTML.contains("invalid MQL pipeline") && badHTML.contains("$bogus"), Comment(rawValue: badHTML))
             let sql = Self.body(try await viewer.get(client, "/query?language=sql&q=\(Browser.encode("SELECT count(*) AS n FROM readings"))"))
             #expect(sql.contains("<th scope=\"col\">n</th>") && sql.contains("<code>2</code>"), Comment(rawValue: sql))
+            let series = "[{\"$project\": {\"_id\": 0, \"t\": \"$time_received\", \"v\": \"$data.readings.t\", \"c\": \"$component_name\"}}]"
+            let chart = Self.body(try await viewer.get(client, "/query?q=\(Browser.encode(series))&x=t&y=v&by=c"))
+            #expect(chart.contains("id=\"chart-form\"") && chart.components(separatedBy: "<polyline").count == 3, "a line per component")
+            #expect(chart.contains("data-series=\"thermo\"") && chart.contains("data-series=\"b\""))
             let refused = Self.body(try await viewer.get(client, "/query?language=sql&q=\(Browser.encode("DELETE FROM readings"))"))
             #expect(refused.contains("role=\"alert\""))
             #expect(try await f.store.readings(organizationID: f.org, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil).count == 2)

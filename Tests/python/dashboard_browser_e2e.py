@@ -199,6 +199,17 @@ async def main(data, port, _metrics_port, ports):
             check("thermo" in table[0].text and "30" in table[0].text and "rival" not in table[0].text,
                   f"the results: {table[0].text}")
         shot(driver, "query-results")
+        box = driver.find_element(By.ID, "q")
+        box.clear()
+        box.send_keys('[{"$project": {"_id": 0, "t": "$time_received", "v": "$data.readings.temperature"}}]')
+        driver.find_element(By.CSS_SELECTOR, "#query-form button[type=submit]").click()
+        wait(driver, "the chart controls show", lambda d: d.find_elements(By.ID, "chart-form"))
+        driver.find_element(By.CSS_SELECTOR, "#chart-y option[value=v]").click()
+        driver.find_element(By.CSS_SELECTOR, "#chart-form button[type=submit]").click()
+        line = wait(driver, "the query's chart draws", lambda d: d.find_elements(By.CSS_SELECTOR, "svg#chart polyline"))
+        if line:
+            check(len(line[0].get_attribute("points").split()) == 30, "a point per row")
+        shot(driver, "query-chart")
 
         # A pipeline with backfill: its runs appear in the open page, refreshed by polling.
         driver.find_element(By.LINK_TEXT, "Pipelines").click()
