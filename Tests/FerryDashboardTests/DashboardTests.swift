@@ -489,9 +489,34 @@ import Testing
             let upload = try await viewer.get(client, "/files/\(page.id)/raw")
             #expect(upload.headers[.contentType] == "application/octet-stream" && upload.headers[.contentDisposition]?.hasPrefix("attachment") == true)
             #expect(upload.headers[.contentSecurityPolicy]?.contains("sandbox") == true)
+            let zip = try await viewer.get(client, "/export/files.zip")
+            #expect(zip.status == .ok && zip.headers[.contentType] == "application/zip")
+            let listing = try Self.checkZIP(Array(buffer: zip.body))
+            #expect(listing == ["\(page.id)-evil.html 38", "\(image.id)-frame.png \(Self.png.count)"], "oldest first; Python's zipfile reads it back, CRCs checked")
+            let narrowed = try Self.checkZIP(Array(buffer: try await viewer.get(client, "/export/files.zip?mime=image%2Fpng").body))
+            #expect(narrowed == ["\(image.id)-frame.png \(Self.png.count)"], "the export follows the filter")
             #expect(try await viewer.get(client, "/files/\(rival.id)").status == .notFound)
             #expect(try await viewer.get(client, "/files/\(rival.id)/raw").status == .notFound)
         }
+    }
+
+    /// Reads a ZIP back with Python's zipfile (an independent reader), testing every entry's CRC:
+    /// "name size" per entry.
+    static func checkZIP(_ bytes: [UInt8]) throws -> [String] {
+        let directory = try TemporaryDirectory("ferry-dashboard-zip")
+        defer { directory.remove() }
+        try Data(bytes).write(to: URL(fileURLWithPath: directory.file("files.zip")))
+        _ = FileManager.default.createFile(atPath: directory.file("out"), contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("out")))
+        let script = "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print('\\n'.join(f'{i.filename} {i.file_size}' for i in z.infolist()))"
+        let python = try ChildProcess(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", script, directory.file("files.zip")], environment: ProcessInfo.processInfo.environment,
+            standardInput: FileHandle.nullDevice.fileDescriptor, standardOutput: out.fileDescriptor, standardError: out.fileDescriptor)
+        try out.close()
+        let status = python.wait(timeout: .seconds(60))
+        let text = try String(contentsOfFile: directory.file("out"), encoding: .utf8)
+        #expect(status == 0, "zipfile reads the archive: \(text)")
+        return text.split(separator: "\n").map(String.init)
     }
 
     /// The readings' `data` cells of a Data page, in order.
