@@ -32,8 +32,8 @@ import Testing
         let dashboard: Dashboard
         var store: any DataStore { test.store }
 
-        static func make(lttb: Bool = false) async throws -> Fixture {
-            let test = try await TestStore.make(.sqlite)
+        static func make(_ backend: StoreBackend = .sqlite, lttb: Bool = false) async throws -> Fixture {
+            let test = try await TestStore.make(backend)
             let store = test.store
             let org = try await store.createOrganization(name: "acme").id
             let otherOrg = try await store.createOrganization(name: "rival").id
@@ -128,8 +128,9 @@ import Testing
 
     // MARK: Sign-in and sessions
 
-    @Test func signInSetsAStrictHTTPOnlySecureCookieAndMachinesListThePartsThatUploaded() async throws {
-        let f = try await Fixture.make()
+    /// On each backend: the pages read through the store's calls, whichever store it is.
+    @Test(arguments: StoreBackend.all) func signInSetsAStrictHTTPOnlySecureCookieAndMachinesListThePartsThatUploaded(_ backend: StoreBackend) async throws {
+        let f = try await Fixture.make(backend)
         defer { f.test.remove() }
         let now = f.clock.now().unixMilliseconds
         _ = try await f.store.insert(
@@ -272,8 +273,9 @@ import Testing
         }
     }
 
-    @Test func anotherOrganisationsDataNeverAppears() async throws {
-        let f = try await Fixture.make()
+    /// On each backend: the pages read through the store's calls, whichever store it is.
+    @Test(arguments: StoreBackend.all) func anotherOrganisationsDataNeverAppears(_ backend: StoreBackend) async throws {
+        let f = try await Fixture.make(backend)
         defer { f.test.remove() }
         let now = f.clock.now().unixMilliseconds
         _ = try await f.store.insert(
@@ -352,8 +354,9 @@ import Testing
 
     // MARK: Data, charts, queries
 
-    @Test func dataFiltersAndPagesNewestFirst() async throws {
-        let f = try await Fixture.make()
+    /// On each backend: the pages read through the store's calls, whichever store it is.
+    @Test(arguments: StoreBackend.all) func dataFiltersAndPagesNewestFirst(_ backend: StoreBackend) async throws {
+        let f = try await Fixture.make(backend)
         defer { f.test.remove() }
         let now = f.clock.now().unixMilliseconds
         var readings = (0..<23).map { i in
@@ -412,8 +415,9 @@ import Testing
         }
     }
 
-    @Test func theQueryConsoleShowsResultsAndTheAPIsErrors() async throws {
-        let f = try await Fixture.make()
+    /// On each backend: the pages read through the store's calls, whichever store it is.
+    @Test(arguments: StoreBackend.all) func theQueryConsoleShowsResultsAndTheAPIsErrors(_ backend: StoreBackend) async throws {
+        let f = try await Fixture.make(backend)
         defer { f.test.remove() }
         let now = f.clock.now().unixMilliseconds
         _ = try await f.store.insert(
@@ -446,8 +450,9 @@ import Testing
     static let png: [UInt8] = Array(
         Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!)
 
-    @Test func theGalleryDrawsBoxesEscapesLabelsAndNeverServesAnUploadAsAPage() async throws {
-        let f = try await Fixture.make()
+    /// On each backend: the pages read through the store's calls, whichever store it is.
+    @Test(arguments: StoreBackend.all) func theGalleryDrawsBoxesEscapesLabelsAndNeverServesAnUploadAsAPage(_ backend: StoreBackend) async throws {
+        let f = try await Fixture.make(backend)
         defer { f.test.remove() }
         let now = f.clock.now().unixMilliseconds
         let x = Self.xss
