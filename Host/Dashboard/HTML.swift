@@ -52,6 +52,7 @@ enum HTML {
             <link rel="stylesheet" href="/static/dashboard.css">
             <script src="/static/dashboard.js" defer></script>
             </head><body>
+            <a class="skip" href="#main">Skip to content</a>
             <header><a class="brand" href="/machines">Ferry</a>\(nav)</header>
             <main id="main"><h1>\(esc(title))</h1>
             \(body)
@@ -97,6 +98,7 @@ enum HTML {
         *{box-sizing:border-box}
         body{margin:0;font:16px/1.45 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
         header{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;padding:.5rem 1rem;border-bottom:1px solid var(--line)}
+        .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;padding:.25rem .5rem;z-index:1}
         .brand{font-weight:700;text-decoration:none;color:var(--fg)}
         nav{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;flex:1}
         nav ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;margin:0;padding:0}

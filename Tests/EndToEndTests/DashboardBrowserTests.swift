@@ -22,4 +22,16 @@ import Testing
             #expect(screenshots.contains { $0.hasSuffix("-\(page).png") }, "a screenshot of \(page) in \(Self.artefacts.path)")
         }
     }
+
+    /// `ferry serve` refuses dashboard options it cannot use before it starts, saying what it expects.
+    @Test func serveRefusesBadDashboardOptions() throws {
+        let data = try TemporaryDirectory("ferry-serve-ui-options")
+        defer { data.remove() }
+        for (arguments, message) in [
+            (["--ui-listen", "nowhere"], "--ui-listen takes"), (["--ui-listen", "127.0.0.1:0", "--ui-session-hours", "0"], "--ui-session-hours takes"),
+        ] {
+            let result = try FerryProcess.run(["serve", "--data", data.path, "--listen", "127.0.0.1:0", "--metrics-listen", "off"] + arguments)
+            #expect(result.status != 0 && result.stderr.contains(message), "\(arguments): \(result.status) \(result.stderr)")
+        }
+    }
 }
