@@ -62,6 +62,9 @@ package struct Dashboard: Sendable {
         router.get("/data") { request, _ in
             await page(request, title: "Data", active: "/data") { session in try await dataPage(session, Form(request.uri.query)) }
         }
+        router.get("/data/fragment") { request, _ in
+            await fragment(request) { session in try await readingsSection(session, Form(request.uri.query)) }
+        }
         router.get("/data/export.jsonl") { request, _ in await export(request, format: .jsonl) }
         router.get("/data/export.csv") { request, _ in await export(request, format: .csv) }
         router.get("/query") { request, _ in

@@ -124,14 +124,7 @@ extension Dashboard {
 
     func dataPage(_ session: Session, _ form: Form) async throws -> String {
         let filter = try DataFilter(form)
-        let limit = min(max(Int(form["limit"]) ?? Self.defaultPageSize, 1), 500)
-        var cursor: ReadingCursor?
-        if !form["after"].isEmpty {
-            guard let parsed = ReadingCursor(token: form["after"]) else {
-                throw PageError("the page link is not one this server made; go back to the first page")
-            }
-            cursor = parsed
-        }
+        let limit = Self.limit(form)
         var out = """
             <form method="get" action="/data" class="filters" id="filters" aria-label="Filter readings">
             \(HTML.input("machine", label: "Machine", value: filter.machine))
@@ -150,6 +143,27 @@ extension Dashboard {
         if !form["chart"].isEmpty {
             out += try await chartSection(session, filter, field: form["chart"], points: Int(form["points"]) ?? 400)
         }
+        // The first page follows new readings by itself; later pages stay where they are.
+        let table = try await readingsSection(session, form)
+        guard form["after"].isEmpty else { return out + table }
+        let live = "/data/fragment?" + HTML.query(filter.pairs + [("limit", form["limit"]), ("chart", form["chart"])])
+        return out + "<div id=\"readings-live\" data-refresh=\"\(HTML.esc(live))\" data-every=\"10000\" aria-live=\"polite\">\(table)</div>"
+    }
+
+    static func limit(_ form: Form) -> Int { min(max(Int(form["limit"]) ?? Self.defaultPageSize, 1), 500) }
+
+    /// The readings table of the Data page with its pager and export links (also the live fragment).
+    func readingsSection(_ session: Session, _ form: Form) async throws -> String {
+        let filter = try DataFilter(form)
+        let limit = Self.limit(form)
+        var cursor: ReadingCursor?
+        if !form["after"].isEmpty {
+            guard let parsed = ReadingCursor(token: form["after"]) else {
+                throw PageError("the page link is not one this server made; go back to the first page")
+            }
+            cursor = parsed
+        }
+        var out = ""
         let page = try await readingsPage(session.organizationID, filter, after: cursor, limit: limit)
         let rows = page.documents.map { d -> [String] in
             var time = ""

@@ -90,7 +90,9 @@ def png(width, height):
 
 
 def data_values(driver):
-    return [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "#readings tbody tr td:last-child")]
+    # In one script: the first page's table is replaced in place by its refresh.
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#readings tbody tr td:last-child')).map(td => td.textContent)")
 
 
 async def main(data, port, _metrics_port, ports):
