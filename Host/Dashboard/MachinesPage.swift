@@ -18,6 +18,9 @@ extension Dashboard {
         var filesToday = 0
         /// "type name · method"
         var resources: Set<String> = []
+        /// Readings and files per UTC day ("2026-01-31") over the last week.
+        var readingsByDay: [String: Int] = [:]
+        var filesByDay: [String: Int] = [:]
     }
 
     /// How many binary records the page counts at most (newest first); beyond, it says so.
@@ -66,6 +69,21 @@ extension Dashboard {
             let part = row["_id"]?.stringValue ?? ""
             parts[part, default: PartSummary(part: part)].readingsToday = Int(row["n"]?.int64Value ?? 0)
         }
+        let weekAgo = Self.startOfDay(clock.now().unixMilliseconds) - 6 * 86_400_000
+        let byDay: [BSONDocument] = [
+            ["$match": ["time_received": ["$gte": .datetime(weekAgo)]]],
+            [
+                "$group": [
+                    "_id": ["part": "$part_id", "day": ["$dateToString": ["format": "%Y-%m-%d", "date": "$time_received"]]],
+                    "n": ["$sum": 1],
+                ]
+            ],
+        ]
+        for row in try await queries.mql(byDay, organizationID: org, source: .standard) {
+            guard let id = row["_id"]?.documentValue, let day = id["day"]?.stringValue else { continue }
+            let part = id["part"]?.stringValue ?? ""
+            parts[part, default: PartSummary(part: part)].readingsByDay[day] = Int(row["n"]?.int64Value ?? 0)
+        }
         // Files: the binary pages BinaryDataByFilter reads, metadata only.
         var cursor: BinaryCursor?
         var scanned = 0
@@ -81,6 +99,7 @@ extension Dashboard {
                 if summary.machine.isEmpty { summary.machine = m.robotID }
                 summary.files += 1
                 if m.timeReceived >= dayAgo { summary.filesToday += 1 }
+                if m.timeReceived >= weekAgo { summary.filesByDay[Self.day(m.timeReceived), default: 0] += 1 }
                 summary.lastUpload = max(summary.lastUpload, m.timeReceived)
                 summary.resources.insert(Self.resource(m.componentType, m.componentName, m.methodName))
                 parts[m.partID] = summary
@@ -103,16 +122,24 @@ extension Dashboard {
                 p.lastUpload == .min ? "" : HTML.esc(HTML.time(p.lastUpload)),
                 "\(p.readingsToday)", "\(p.readings)", "\(p.filesToday)", "\(p.files)",
                 "<ul>" + p.resources.sorted().map { "<li>\(HTML.esc($0))</li>" }.joined() + "</ul>",
+                "<ul class=\"days\">" + Set(p.readingsByDay.keys).union(p.filesByDay.keys).sorted(by: >).map { day in
+                    "<li>\(HTML.esc(day)): \(p.readingsByDay[day] ?? 0) / \(p.filesByDay[day] ?? 0)</li>"
+                }.joined() + "</ul>",
             ]
         }
         return HTML.table(
             caption: "Parts that uploaded (\(parts.count))",
             headers: [
                 "Machine", "Location", "Part", "Last upload", "Readings, 24 h", "Readings, all", "Files, 24 h", "Files, all",
-                "Components and methods",
+                "Components and methods", "Per day, last 7 (readings / files)",
             ], rows: rows, id: "machines-table")
             + (truncated ? HTML.notice("File counts cover the newest \(Self.machinesBinaryScanLimit) files only.") : "")
     }
+
+    static func startOfDay(_ ms: Int64) -> Int64 { ms - ((ms % 86_400_000) + 86_400_000) % 86_400_000 }
+
+    /// The UTC day of a time, as `$dateToString` with `%Y-%m-%d` writes it.
+    static func day(_ ms: Int64) -> String { String(HTML.time(ms).prefix(10)) }
 
     static func resource(_ type: String?, _ name: String?, _ method: String?) -> String {
         [type ?? "", name ?? ""].filter { !$0.isEmpty }.joined(separator: " ") + " · " + (method ?? "")

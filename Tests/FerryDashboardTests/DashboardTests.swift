@@ -157,6 +157,9 @@ import Testing
             }
             // part-1: one reading in the last 24 hours, two in all.
             #expect(html.contains("<td>part-1</td><td>") && html.contains("<td>1</td><td>2</td>"), "part-1's counts: \(html)")
+            let today = String(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(now - 1_000) / 1000)).prefix(10))
+            let twoDaysAgo = String(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(now - 2 * 86_400_000) / 1000)).prefix(10))
+            #expect(html.contains("<li>\(today): 1 / 0</li>") && html.contains("<li>\(twoDaysAgo): 1 / 0</li>"), "readings per day: \(html)")
             let fragment = try await browser.get(client, "/machines/fragment")
             #expect(fragment.status == .ok && Self.body(fragment).contains("robot-2") && !Self.body(fragment).contains("<html"))
         }
