@@ -52,6 +52,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         // OTLP over gRPC only: the HTTP exporter's trait would bring async-http-client.
         .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPGRPC"]),
+        // The web dashboard's HTTP server (`ferry serve --ui-listen`).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: SDK — what a plugin author depends on; never imports Host.
@@ -256,12 +259,25 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
         .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
         .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
+        // `ferry serve --ui-listen`: the web dashboard, HTML rendered on the server over the same store
+        // calls, query runner and pipeline manager as the gRPC API; sessions are signed cookies.
+        .target(
+            name: "FerryDashboard",
+            dependencies: [
+                "FerryAPI", "FerryStore", "FerryQuery", "FerryMQL", "FerryPipelines", "FerryBSON", "FerryClock",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/Dashboard"),
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
-                "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer",
+                "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer", "FerryDashboard",
                 .product(name: "OTel", package: "swift-otel"), .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -420,6 +436,14 @@ let package = Package(
             dependencies: [
                 "FerryAPI", "FerryIngest", "FerryStore", "FerryTestSupport", "StoreTestSupport", "ViamProtos",
                 .product(name: "X509", package: "swift-certificates"),
+            ]),
+        .testTarget(
+            name: "FerryDashboardTests",
+            dependencies: [
+                "FerryDashboard", "FerryAPI", "FerryStore", "FerryMQL", "FerryMQLPlugins", "FerryLoader", "FerryBSON", "FerryClock",
+                "FerryPipelines", "FerryTestSupport", "StoreTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FerryFuzzTargets", "FerryTestSupport"]),
         .testTarget(

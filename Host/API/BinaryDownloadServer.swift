@@ -139,7 +139,7 @@ public struct BinaryDownloadServer: Sendable {
     }
 
     /// The payload's file name for Content-Disposition (quotes and controls replaced), else its id.
-    static func fileName(_ record: BinaryRecord) -> String {
+    package static func fileName(_ record: BinaryRecord) -> String {
         let m = record.metadata
         var name = m.fileName.isEmpty ? record.id : (m.fileName.hasSuffix(m.fileExtension) ? m.fileName : m.fileName + m.fileExtension)
         name = String(name.unicodeScalars.map { $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value > 0x7e ? "_" : Character($0) })

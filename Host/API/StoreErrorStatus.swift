@@ -20,7 +20,7 @@ extension RPCError {
 }
 
 /// Runs a handler's store work, turning a `StoreError` into its gRPC status.
-func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+package func storeCall<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as StoreError {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryAPI
 import FerryConfig
+import FerryDashboard
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
@@ -52,6 +53,14 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("download-url"),
         help: "What signed download URLs start with, e.g. https://files.example.com:8443 behind a proxy (default: the --download-listen address).")
     var downloadURL: String?
+
+    @Option(
+        name: .customLong("ui-listen"),
+        help: "Serve the web dashboard here, HOST:PORT (machines, data, charts, queries, pipelines; sign in with an API key; TLS as the gRPC API; off unless given).")
+    var uiListen: String?
+
+    @Option(name: .customLong("ui-session-hours"), help: "How long a dashboard sign-in lasts, in hours.")
+    var uiSessionHours = 8.0
 
     @Option(name: .customLong("hot-storage-hours"), help: "How many hours of recent readings hot storage keeps.")
     var hotStorageHours = 24
@@ -119,6 +128,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let downloadListen, ListenAddress(downloadListen) == nil {
             throw ValidationError("--download-listen takes \(ListenAddress.expected), not \(downloadListen)")
         }
+        if let uiListen, ListenAddress(uiListen) == nil {
+            throw ValidationError("--ui-listen takes \(ListenAddress.expected), not \(uiListen)")
+        }
+        guard uiSessionHours > 0, uiSessionHours <= 24 * 30, uiSessionHours.isFinite else {
+            throw ValidationError("--ui-session-hours takes hours from 0 to 720, not \(uiSessionHours)")
+        }
         if let downloadURL {
             guard downloadListen != nil else { throw ValidationError("--download-url needs --download-listen") }
             guard let url = URLComponents(string: downloadURL), url.scheme == "https" || url.scheme == "http", url.host?.isEmpty == false,
@@ -171,8 +186,8 @@ struct ServeCommand: AsyncParsableCommand {
             downloads.tls = configuration.server.tls
             configuration.downloads = downloads
         }
-        let stack = DataServerStack(
-            store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
+        let operators = try MQLOperatorRegistry(plugins: plugins)
+        let stack = DataServerStack(store: store, operators: operators, configuration: configuration, logger: logger)
         if metricsListen != "off" {
             try await MetricsEndpoint.serve(metricsListen, logger: logger) {
                 (signals.isStopping ? ["ferry serve is stopping"] : []) + (await stack.notReady())
@@ -186,6 +201,15 @@ struct ServeCommand: AsyncParsableCommand {
                     // Module downloads are retried by the hosts; the registry stops at once.
                     do { try await cancelWhenGracefulShutdown(registryServer) } catch where Task.isShuttingDownGracefully || Task.isCancelled {}
                 })
+        }
+        if let uiListen, let uiAddress = ListenAddress(uiListen) {
+            var options = DashboardServer.Options()
+            options.host = uiAddress.host
+            options.port = uiAddress.port
+            options.tls = configuration.server.tls
+            options.sessionLifetime = .seconds(uiSessionHours * 3600)
+            // Stops with the rest: a graceful shutdown lets the pages being rendered finish.
+            services.append(DashboardServer(store: store, operators: operators, options: options, logger: logger))
         }
         if let tracing = try TraceSetup.start(serviceName: "ferry-serve", logger: logger) { services.insert(tracing, at: 0) }
         try await signals.run(services, grace: shutdown.grace, logger: logger)

@@ -19,8 +19,10 @@ import Testing
 
     /// Waits for the script without holding a thread of the cooperative pool (as many as cores):
     /// the scripts run for minutes, and blocking waits side by side would stall every async test.
-    static func runScript(_ name: String, backend: Backend) async throws -> (status: Int32, output: String) {
-        var environment = ProcessInfo.processInfo.environment
+    static func runScript(_ name: String, backend: Backend, environment extra: [String: String] = [:]) async throws
+        -> (status: Int32, output: String)
+    {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         var database: String?
         if backend == .postgres {
             let url = try await TestPostgres.freshDatabase()
