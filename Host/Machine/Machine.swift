@@ -36,7 +36,7 @@ package final class Machine: @unchecked Sendable {
 
     struct RunningComponent {
         var entry: ComponentEntry
-        var instance: PluginInstance
+        var instance: any ComponentInstance
         var collectors: [Collector.Key: (plan: MachinePlan.CollectorPlan, collector: Collector, writer: CaptureFileWriter)]
     }
 
@@ -68,7 +68,7 @@ package final class Machine: @unchecked Sendable {
     /// The running instances by name, for a plugin's capture_resource. Behind its own lock, never the
     /// control queue: a capture asking for another resource must not wait for the control queue,
     /// which may itself be waiting for that capture (stopping its collector).
-    private let instancesByName = Mutex<[String: (api: String, instance: PluginInstance)]>([:])
+    private let instancesByName = Mutex<[String: (api: String, instance: any ComponentInstance)]>([:])
     /// What the machine API reads (config, when applied, why resources are not running), copied here
     /// on the control queue so a request never waits for that queue (busy reloading, or stopping a
     /// collector whose remote call is timing out).
@@ -145,7 +145,7 @@ package final class Machine: @unchecked Sendable {
     /// component is not running or does not answer.
     package func readings(of component: String) -> BSONDocument? {
         guard let instance = instancesByName.withLock({ $0[component]?.instance }) else { return nil }
-        guard case .tabular(let document)? = try? instance.capture(method: "Readings") else { return nil }
+        guard case .tabular(let document)? = try? instance.capture(method: "Readings", parameters: [:]) else { return nil }
         return document
     }
 
@@ -185,7 +185,7 @@ package final class Machine: @unchecked Sendable {
     }
 
     /// The running instance of a resource, for the machine API; nil when it is not running.
-    package func instance(api: String, name: String) -> PluginInstance? {
+    package func instance(api: String, name: String) -> (any ComponentInstance)? {
         instancesByName.withLock { $0[name].flatMap { $0.api == api ? $0.instance : nil } }
     }
 
@@ -246,6 +246,9 @@ package final class Machine: @unchecked Sendable {
         }
     }
 
+    /// Where components' models come from.
+    var models: any ModelCatalog { registry }
+
     // MARK: - Control queue
 
     private func reloadOnControlQueue() -> ConfigError? {
@@ -294,7 +297,7 @@ package final class Machine: @unchecked Sendable {
     }
 
     func apply(_ newConfig: MachineConfig) throws(ConfigError) {
-        let plan = try MachinePlan.make(config: newConfig, registry: registry, remotes: options.remotes)
+        let plan = try MachinePlan.make(config: newConfig, models: models, remotes: options.remotes)
         let waiting = modulesNotLoaded
         for (path, message) in plan.unavailable {
             logger.error("\(configPath): \(path): \(message)\(waiting.isEmpty ? "" : "; registry modules not loaded yet: \(waiting) (it starts once they load)")")
@@ -392,9 +395,9 @@ package final class Machine: @unchecked Sendable {
 
     private func startComponent(_ plan: MachinePlan.Component, dataManager: DataManagerConfig) {
         let name = plan.entry.name
-        guard let model = registry.model(api: plan.entry.api, model: plan.entry.model) else { return }
+        guard let model = models.componentModel(api: plan.entry.api, model: plan.entry.model) else { return }
         do {
-            let instance = try model.create(config: plan.entry.pluginConfig)
+            let instance = try model.createInstance(config: plan.entry.pluginConfig)
             components[name] = RunningComponent(entry: plan.entry, instance: instance, collectors: [:])
             instancesByName.withLock { $0[name] = (plan.entry.api, instance) }
             if failedComponents.removeValue(forKey: name) != nil { logger.info("component \(name) created after earlier failures") }
@@ -449,7 +452,7 @@ package final class Machine: @unchecked Sendable {
         retryDueModules()
         collectorMetrics.publish(currentCollectorStats())
         guard !failedComponents.isEmpty, let config,
-            let plan = try? MachinePlan.make(config: config, registry: registry, remotes: options.remotes)
+            let plan = try? MachinePlan.make(config: config, models: models, remotes: options.remotes)
         else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)
