@@ -1,0 +1,107 @@
+import FerryBSON
+import FerryLoader
+import Foundation
+
+/// The child side of an isolated plugin (`ferry plugin-host LIB.so`): limits its own memory,
+/// loads the library through the same loader as the host, says hello with what it registered,
+/// then serves one request at a time on fd 3 until the host closes the channel.
+package enum PluginHostServer {
+    package static let channelDescriptor: Int32 = 3
+
+    /// Runs until the channel closes; returns the process's exit status.
+    package static func run(library: String, memoryLimitMB: Int?) -> Int32 {
+        let channel = FrameChannel(descriptor: channelDescriptor)
+        watchParent()
+        if let megabytes = memoryLimitMB {
+            let bytes = rlim_t(megabytes) * 1024 * 1024
+            var limit = rlimit(rlim_cur: bytes, rlim_max: bytes)
+            if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) != 0 {
+                FileHandle.standardError.write(Data("cannot set a memory limit of \(megabytes) MB: \(String(cString: strerror(errno)))\n".utf8))
+            }
+        }
+        let registry = PluginRegistry()
+        let info: PluginInfo
+        do throws(LoadError) {
+            info = try registry.load(path: library)
+        } catch {
+            try? channel.send(ChannelFrame(id: 0, message: .error(PluginCallError(status: .fatal, message: error.description))))
+            return 1
+        }
+        let models = registry.models.sorted { ($0.api, $0.model) < ($1.api, $1.model) }.map {
+            IsolatedModelInfo(api: $0.api, model: $0.model, captureMethods: $0.captureMethods)
+        }
+        do {
+            try channel.send(ChannelFrame(id: 0, message: .hello(plugin: info.name, version: info.version, models: models)))
+        } catch {
+            return 1
+        }
+        var server = Server(registry: registry)
+        while true {
+            let request: ChannelFrame
+            do throws(FrameChannel.Failure) {
+                request = try channel.receive()
+            } catch {
+                if error == .closed { return 0 }
+                FileHandle.standardError.write(Data("plugin-host: the channel broke: \(error)\n".utf8))
+                return 2
+            }
+            let reply = server.handle(request.message)
+            do {
+                try channel.send(ChannelFrame(id: request.id, message: reply))
+            } catch {
+                return 0
+            }
+        }
+    }
+
+    /// Dies with the host: a host killed outright cannot kill its children, and a child stuck in
+    /// a plugin call would never see its channel close.
+    private static func watchParent() {
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            _exit(0)
+        }
+    }
+
+    /// The instances this process created, by the ids the host knows them by.
+    struct Server {
+        let registry: PluginRegistry
+        var instances: [Int64: PluginInstance] = [:]
+        var next: Int64 = 1
+
+        mutating func handle(_ message: ChannelMessage) -> ChannelMessage {
+            do throws(PluginCallError) {
+                switch message {
+                case .create(let api, let model, let config):
+                    guard let registered = registry.model(api: api, model: model) else {
+                        throw PluginCallError(status: .invalidArgument, message: "this plugin has no \(api) model \(model)")
+                    }
+                    let instance = try registered.create(config: config)
+                    let id = next
+                    next += 1
+                    instances[id] = instance
+                    return .created(instance: id)
+                case .capture(let id, let method, let parameters):
+                    return .captured(try instance(id).capture(method: method, parameters: parameters))
+                case .reconfigure(let id, let config):
+                    return .reconfigured(applied: try instance(id).reconfigure(config: config))
+                case .doCommand(let id, let command):
+                    return .commandResult(try instance(id).doCommand(command))
+                case .close(let id):
+                    instances.removeValue(forKey: id)?.close()
+                    return .closed
+                default:
+                    throw PluginCallError(status: .invalidArgument, message: "plugin-host does not serve \(message.kind) requests")
+                }
+            } catch {
+                return .error(error)
+            }
+        }
+
+        func instance(_ id: Int64) throws(PluginCallError) -> PluginInstance {
+            guard let instance = instances[id] else { throw PluginCallError(status: .invalidArgument, message: "no instance \(id)") }
+            return instance
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import FerryBSON
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// `ferry run` with a misbehaving third-party driver in a process of its own, beside a good
+/// sensor loaded in the host: the bad module crashes (or exits, hangs, garbles its channel), the
+/// log names the cause, the process is restarted and its component captures again, the good
+/// collector never fails a tick, and every capture file stays readable.
+@Suite(.ownThreads) struct IsolationEndToEndTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var model: String
+        var cause: String
+        var childSaid: String
+        var testDescription: String { model }
+    }
+
+    static let cases = [
+        Case(model: "fixture:bad:segv", cause: "killed by SIGSEGV", childSaid: "fixture: about to dereference NULL"),
+        Case(model: "fixture:bad:exit", cause: "exited with status 3", childSaid: "fixture: calling exit(3)"),
+        Case(model: "fixture:bad:hang-capture", cause: "did not answer Readings", childSaid: "fixture: capture hangs"),
+        Case(model: "fixture:bad:garbage", cause: "sent bytes that are not a frame", childSaid: "fixture: writing garbage to fd 3"),
+    ]
+
+    static func config(badModel: String, isolation: String = "process") -> String {
+        """
+        {"modules": [{"type": "local", "name": "bad", "executable_path": "\(BuiltProducts.library("FixtureMisbehaving"))",
+                      "isolation": "\(isolation)", "call_timeout_ms": 1500, "create_timeout_ms": 3000}],
+         "components": [
+           {"name": "good", "api": "rdk:component:sensor", "model": "fake",
+            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 20}]}}]},
+           {"name": "bad", "api": "rdk:component:sensor", "model": "\(badModel)",
+            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 20}]}}]}],
+         "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_disabled": true}}]}
+        """
+    }
+
+    /// (component, count) of every record, through `ferry capture cat`.
+    static func records(_ captureDir: String) throws -> [(component: String, count: Double?)] {
+        let cat = try FerryProcess.run(["capture", "cat", captureDir])
+        #expect(cat.status == 0, "capture cat failed: \(cat.stderr)")
+        return try cat.stdout.split(separator: "\n").map {
+            let record = try BSONDocument(extendedJSON: String($0))
+            return (
+                record["component_name"]?.stringValue ?? "", record["data"]?.documentValue?["readings"]?.documentValue?["count"]?.doubleValue
+            )
+        }
+    }
+
+    @Test(arguments: cases)
+    func aMisbehavingModuleIsRestartedAndTheGoodSensorNeverMissesATick(_ scenario: Case) throws {
+        let dir = try TemporaryDirectory("ferry-isolation")
+        defer { dir.remove() }
+        try Self.config(badModel: scenario.model).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let log = dir.file("ferry.log")
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: log)
+        let capture = dir.file("capture")
+        // Restarted, and captured again after the restart: the counter starts over at 1 in each process.
+        let resumed = try eventually(timeout: 180) {
+            guard host.loggedOutput().contains("plugin process restarted") else { return false }
+            return try Self.records(capture).filter { $0.component == "bad" && $0.count == 1 }.count >= 2
+        }
+        #expect(resumed, "\(host.loggedOutput())")
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("into a process of its own"))
+        #expect(run.stderr.contains(scenario.cause), "the log names the cause")
+        #expect(run.stderr.contains(scenario.childSaid), "the log carries what the plugin wrote last")
+        #expect(!run.stderr.contains("collector good/Readings"), "the good collector reported errors:\n\(run.stderr)")
+        #expect(run.stderr.contains("collector bad/Readings"))
+        // The plugin's printf to stdout went to the log, not into the channel.
+        #expect(run.stderr.contains("fixture: capture 1 on stdout"))
+
+        let records = try Self.records(capture)
+        let good = records.filter { $0.component == "good" }
+        let bad = records.compactMap { $0.component == "bad" ? $0.count : nil }
+        #expect(good.count > 10)
+        // Whatever the bad module captured is there, in order within each process's life.
+        #expect(Set(bad).isSubset(of: [1, 2]), "\(bad)")
+        #expect(bad.filter { $0 == 1 }.count >= 2)
+    }
+
+    @Test func aCreateThatHangsLeavesTheComponentDownAndTheRestRunning() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-create")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:hang-create").write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let log = dir.file("ferry.log")
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: log)
+        let capture = dir.file("capture")
+        #expect(eventually(timeout: 180) { host.loggedOutput().contains("did not answer create fixture:bad:hang-create") }, "\(host.loggedOutput())")
+        #expect(try eventually(timeout: 120) { try Self.records(capture).filter { $0.component == "good" }.count > 10 })
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("cannot create component \"bad\""))
+        #expect(!run.stderr.contains("collector good/Readings"), "the good collector reported errors:\n\(run.stderr)")
+        #expect(try Self.records(capture).allSatisfy { $0.component == "good" })
+    }
+
+    @Test func aBadIsolationValueIsAConfigErrorNamingTheKey() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-config")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:segv", isolation: "sandbox").write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let run = try FerryProcess.run(["run", dir.file("machine.json")])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("modules[0].isolation"), "\(run.stderr)")
+        #expect(run.stderr.contains("\"sandbox\" is not an isolation"), "\(run.stderr)")
+    }
+}
