@@ -11,6 +11,10 @@ package enum PluginHostServer {
     /// Runs until the channel closes; returns the process's exit status.
     package static func run(library: String, memoryLimitMB: Int?) -> Int32 {
         let channel = FrameChannel(descriptor: channelDescriptor)
+        // The host decides when this process ends (it closes the channel, or kills it): a Ctrl-C
+        // at the terminal or a service manager's SIGTERM to the whole group must not end it while
+        // the host stops gracefully and still calls it.
+        for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_IGN) }
         watchParent()
         if let megabytes = memoryLimitMB {
             let bytes = rlim_t(megabytes) * 1024 * 1024

@@ -116,12 +116,12 @@ package final class PluginProcess: Sendable {
     /// The last lines the child wrote to stdout or stderr.
     package var lastLines: [String] { output.lines }
 
-    /// "killed by SIGSEGV", "exited with status 3", from a wait status.
+    /// "was killed by SIGSEGV", "exited with status 3", from a wait status.
     package static func describe(status: Int32) -> String {
         let signal = status & 0x7f
         if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
         let name = signalNames[signal].map { "SIG\($0)" } ?? "signal \(signal)"
-        return "killed by \(name)\(status & 0x80 != 0 ? " (core dumped)" : "")"
+        return "was killed by \(name)\(status & 0x80 != 0 ? " (core dumped)" : "")"
     }
 
     static let signalNames: [Int32: String] = [

@@ -20,7 +20,7 @@ import Testing
         let log: LogLines
         let module: IsolatedModule
 
-        init(callTimeout: Duration = .seconds(5), createTimeout: Duration = .seconds(30)) {
+        init(callTimeout: Duration = .seconds(5), createTimeout: Duration = .seconds(30), memoryLimitMB: Int? = nil) {
             let clock = ManualClock()
             let log = LogLines()
             self.clock = clock
@@ -34,7 +34,8 @@ import Testing
             backoff.maximum = .seconds(4)
             options.backoff = backoff
             module = IsolatedModule(
-                launch: PluginProcess.Launch(executable: BuiltProducts.ferry, library: IsolatedModuleTests.library), label: "module bad",
+                launch: PluginProcess.Launch(executable: BuiltProducts.ferry, library: IsolatedModuleTests.library, memoryLimitMB: memoryLimitMB),
+                label: "module bad",
                 options: options, logger: Logger(label: "test") { _ in LogLines.Handler(lines: log) })
         }
 
@@ -62,7 +63,7 @@ import Testing
         try harness.module.start()
         defer { harness.module.shutDown() }
         #expect(harness.module.pluginName?.name == "misbehaving")
-        #expect(Set(harness.module.models.map(\.model)) == ["fixture:bad:segv", "fixture:bad:exit", "fixture:bad:hang-capture", "fixture:bad:garbage", "fixture:bad:hang-create"])
+        #expect(Set(harness.module.models.map(\.model)) == ["fixture:bad:segv", "fixture:bad:exit", "fixture:bad:hang-capture", "fixture:bad:garbage", "fixture:bad:hang-create", "fixture:bad:leak"])
         #expect(harness.module.models.allSatisfy { $0.captureMethods == ["Readings"] })
     }
 
@@ -176,6 +177,30 @@ import Testing
         guard case .failure(let error)? = outcome.value else { Issue.record("the hung create returned an instance"); return }
         #expect(error.status == .retryLater)
         #expect(error.message.contains("create fixture:bad:hang-create"), "\(error)")
+    }
+
+    /// The child limits its own address space before loading the plugin (the Swift runtime
+    /// takes about 300 MB of it); a leaking plugin then fails an allocation and aborts there.
+    @Test func aLeakPastTheMemoryLimitEndsOnlyThePluginProcess() throws {
+        let harness = Harness(memoryLimitMB: 1024)
+        try harness.module.start()
+        defer { harness.module.shutDown() }
+        let instance = try harness.create("fixture:bad:leak")
+        var readings = 0
+        var failure: PluginCallError?
+        for _ in 0..<20 {
+            switch Self.capture(instance) {
+            case .success: readings += 1
+            case .failure(let error): failure = error
+            }
+            if failure != nil { break }
+        }
+        #expect(readings >= 1)
+        #expect(readings < 8, "1024 MB of address space holds at most 8 leaks of 128 MB")
+        #expect(failure?.message.contains("was killed by SIGABRT") == true, "\(String(describing: failure))")
+        #expect(harness.log.contains("fixture: out of memory after leaking"))
+        harness.clock.advance(by: .seconds(1))
+        #expect(try Self.capture(instance).get() == 1, "restarted with the limit, the instance captures again")
     }
 
     @Test func aLibraryThatDoesNotLoadFailsTheStartWithTheLoadersMessage() {

@@ -10,12 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-enum behaviour { SEGV, EXIT, HANG_CAPTURE, GARBAGE, HANG_CREATE };
+enum behaviour { SEGV, EXIT, HANG_CAPTURE, GARBAGE, HANG_CREATE, LEAK };
 static const int misbehave_on = 3;
 
 typedef struct {
     enum behaviour behaviour;
     int count;
+    int leaked_mb;
 } instance;
 
 static ferry_status create(void *ctx, const uint8_t *config, size_t length, void **out, ferry_result *result) {
@@ -44,6 +45,14 @@ static ferry_status capture(void *opaque, const char *method, const uint8_t *p, 
     int v = ++self->count;
     printf("fixture: capture %d on stdout\n", v);
     fflush(stdout);
+    if (self->behaviour == LEAK) {
+        if (!malloc(128u << 20)) { /* address space only: the pages are never touched */
+            fprintf(stderr, "fixture: out of memory after leaking %d MB\n", self->leaked_mb);
+            fflush(stderr);
+            abort();
+        }
+        self->leaked_mb += 128;
+    }
     if (v == misbehave_on) {
         switch (self->behaviour) {
         case SEGV:
@@ -64,6 +73,7 @@ static ferry_status capture(void *opaque, const char *method, const uint8_t *p, 
             break;
         }
         case HANG_CREATE:
+        case LEAK:
             break;
         }
     }
@@ -78,8 +88,8 @@ static const char *const methods[] = {"Readings", NULL};
 static ferry_status init(const ferry_host_api *host, ferry_result *result) {
     (void)result;
     static const char *const names[] = {"fixture:bad:segv", "fixture:bad:exit", "fixture:bad:hang-capture", "fixture:bad:garbage",
-                                        "fixture:bad:hang-create"};
-    for (int i = 0; i < 5; i++) {
+                                        "fixture:bad:hang-create", "fixture:bad:leak"};
+    for (int i = 0; i < 6; i++) {
         ferry_model model = {sizeof(ferry_model), "rdk:component:sensor", names[i], methods, 0, (void *)(intptr_t)i,
                              create, NULL, close_instance, capture, NULL};
         ferry_status status = host->register_model(host->host_context, &model);
