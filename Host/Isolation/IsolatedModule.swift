@@ -3,6 +3,7 @@ import FerryClock
 import FerryLoader
 import Foundation
 import Logging
+import Synchronization
 
 /// How long to wait before restarting a plugin process after consecutive failures: `initial`,
 /// doubling, at most `maximum`. A process that ran `stableAfter` before failing starts the count over.
@@ -77,6 +78,7 @@ package final class IsolatedModule: @unchecked Sendable {
     package init(launch: PluginProcess.Launch, label: String, options: Options = Options(), logger: Logger) {
         self.launch = launch
         self.label = label
+        snapshot = Mutex(Status(library: launch.library, running: false, pid: nil, restarts: 0, lastFailure: nil))
         self.options = options
         self.logger = logger
     }
@@ -96,10 +98,14 @@ package final class IsolatedModule: @unchecked Sendable {
         lock.withLock { registered.map { IsolatedModel(module: self, info: $0) } }
     }
 
-    package var status: Status {
-        lock.withLock {
-            Status(library: launch.library, running: process != nil, pid: process?.pid, restarts: restarts, lastFailure: lastFailure)
-        }
+    /// Read without the call lock, so a status page never waits behind a hung call.
+    package var status: Status { snapshot.withLock { $0 } }
+    private let snapshot: Mutex<Status>
+
+    /// Copies the state `status` shows; called with the lock held after each change.
+    private func publish() {
+        let status = Status(library: launch.library, running: process != nil, pid: process?.pid, restarts: restarts, lastFailure: lastFailure)
+        snapshot.withLock { $0 = status }
     }
 
     /// Kills the process and fails every later call. Idempotent.
@@ -110,6 +116,7 @@ package final class IsolatedModule: @unchecked Sendable {
         live.removeAll()
         process?.kill()
         process = nil
+        publish()
     }
 
     /// Restarts a failed process once its backoff has passed; nothing otherwise. For a periodic
@@ -194,6 +201,7 @@ package final class IsolatedModule: @unchecked Sendable {
         }
         self.process = process
         startedAt = options.clock.uptime()
+        defer { publish() }
         let hello: ChannelFrame
         do throws(FrameChannel.Failure) {
             hello = try process.channel.receive(deadline: options.clock.uptime() + options.createTimeout, clock: options.clock)
@@ -297,6 +305,7 @@ package final class IsolatedModule: @unchecked Sendable {
         process.kill()
         guard self.process === process else { return }
         self.process = nil
+        publish()
         for key in live.keys { live[key]?.remote = nil }
         let delay = noteFailure(cause)
         logger.error("\(label): the plugin process (pid \(process.pid)) \(cause)\(Self.tail(process.lastLines)); restarting it in \(Self.format(delay))")
@@ -310,6 +319,7 @@ package final class IsolatedModule: @unchecked Sendable {
         lastFailure = cause
         let delay = options.backoff.delay(afterFailures: failures)
         restartAt = now + delay
+        publish()
         return delay
     }
 

@@ -79,6 +79,7 @@ package final class Machine: @unchecked Sendable {
     private var watcher: (any RepeatingTimer)?
     private var captureDirLock: CaptureDirectoryLock?
     private var collectorMetrics = CollectorMetrics()
+    private var pluginProcessMetrics = PluginProcessMetrics()
     /// The running instances by name, for a plugin's capture_resource. Behind its own lock, never the
     /// control queue: a capture asking for another resource must not wait for the control queue,
     /// which may itself be waiting for that capture (stopping its collector).
@@ -227,6 +228,10 @@ package final class Machine: @unchecked Sendable {
             }
             for (id, state) in registryModules.sorted(by: { $0.key < $1.key }) where state.loaded == nil {
                 problems.append("registry module \(id) \(state.pin): \(state.lastError ?? "being installed")")
+            }
+            for (_, module) in isolatedModules.sorted(by: { $0.key < $1.key }) {
+                let status = module.status
+                if !status.running { problems.append("\(module.label): its plugin process is down (it \(status.lastFailure ?? "failed")); restarting") }
             }
             return problems
         }
@@ -512,6 +517,7 @@ package final class Machine: @unchecked Sendable {
         retryDueModules()
         for module in isolatedModules.values { DispatchQueue.global().async { module.restartIfDue() } }
         collectorMetrics.publish(currentCollectorStats())
+        pluginProcessMetrics.publish(isolatedModules.keys.sorted().compactMap { isolatedModules[$0]?.status })
         guard !failedComponents.isEmpty, let config,
             let plan = try? MachinePlan.make(config: config, models: models, remotes: options.remotes)
         else { return }

@@ -100,6 +100,35 @@ import Testing
         #expect(try Self.records(capture).allSatisfy { $0.component == "good" })
     }
 
+    /// --isolate-all: the built-in fake runs in a process of its own too, next to the crashing
+    /// module's; each process's state and restarts are on the metrics port.
+    @Test func isolateAllRunsTheBuiltInsInProcessesOfTheirOwnAndTheMetricsShowThem() throws {
+        let dir = try TemporaryDirectory("ferry-isolate-all")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:segv", isolation: "in-process").replacingOccurrences(
+            of: #", "call_timeout_ms": 1500, "create_timeout_ms": 3000, "memory_limit_mb": 1024"#, with: ""
+        ).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json"), "--isolate-all", "--metrics-listen", "127.0.0.1:0"], log: dir.file("ferry.log"))
+        #expect(eventually(timeout: 120) { OperationsEndpointTests.metricsPort(host.loggedOutput()) != nil }, "\(host.loggedOutput())")
+        guard let port = OperationsEndpointTests.metricsPort(host.loggedOutput()) else { return }
+        func metric(_ name: String, _ library: String) throws -> Double? {
+            try OperationsEndpointTests.get(port, "/metrics").body.split(separator: "\n")
+                .first { $0.hasPrefix(name + "{") && $0.contains(library) }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect(try eventually(timeout: 120) { try metric("ferry_plugin_process_restarts_total", "libFixtureMisbehaving.so") ?? 0 >= 1 })
+        #expect(try eventually(timeout: 60) { try metric("ferry_plugin_process_up", "libFerryFake.so") == 1 })
+        #expect(try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "good" }.count > 10 })
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("loaded plugin fake 0.1.0 from"), "\(run.stderr)")
+        #expect(run.stderr.contains("libFerryFake.so into a process of its own"))
+        #expect(run.stderr.contains("libFixtureMisbehaving.so into a process of its own"))
+        #expect(run.stderr.contains("was killed by SIGSEGV"))
+        #expect(!run.stderr.contains("collector good/Readings"), "the good collector reported errors:\n\(run.stderr)")
+    }
+
     @Test func aBadIsolationValueIsAConfigErrorNamingTheKey() throws {
         let dir = try TemporaryDirectory("ferry-isolation-config")
         defer { dir.remove() }
