@@ -129,7 +129,7 @@ package final class IsolatedModule: @unchecked Sendable {
 
     // MARK: - Calls (each takes the lock)
 
-    func create(api: String, model: String, config: BSONDocument) throws(PluginCallError) -> IsolatedInstance {
+    package func createIsolated(api: String, model: String, config: BSONDocument) throws(PluginCallError) -> IsolatedInstance {
         lock.lock()
         defer { lock.unlock() }
         try ensureRunning()
@@ -355,7 +355,7 @@ package struct IsolatedModel: ComponentModel {
     package var captureMethods: [String] { info.captureMethods }
 
     package func createInstance(config: BSONDocument) throws(PluginCallError) -> any ComponentInstance {
-        try module.create(api: info.api, model: info.model, config: config)
+        try module.createIsolated(api: info.api, model: info.model, config: config)
     }
 }
 
