@@ -162,6 +162,8 @@ package enum FuzzSeeds {
             ChannelFrame(id: 6, message: .close(instance: 7)),
             ChannelFrame(id: 6, message: .closed),
             ChannelFrame(id: 8, message: .error(PluginCallError(status: .retryLater, message: "bus busy"))),
+            ChannelFrame(id: 0, message: .requestSync),
+            ChannelFrame(id: -1, message: .captureResource(name: "cam", method: "ReadImage", parameters: ["mime_type": "image/jpeg"])),
         ]
         let all = frames.flatMap(ChannelCodec.encode)
         return [

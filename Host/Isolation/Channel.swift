@@ -30,6 +30,11 @@ package enum ChannelMessage: Sendable, Equatable {
     case close(instance: Int64)
     case closed
     case error(PluginCallError)
+    /// From the child, at any time: the plugin called request_sync. No reply.
+    case requestSync
+    /// From the child, during a call: the plugin called capture_resource; the host answers with
+    /// `captured` or `error` of the same id, serving any call it makes meanwhile first.
+    case captureResource(name: String, method: String, parameters: BSONDocument)
 
     var kind: String {
         switch self {
@@ -45,6 +50,8 @@ package enum ChannelMessage: Sendable, Equatable {
         case .close: "close"
         case .closed: "closed"
         case .error: "error"
+        case .requestSync: "request_sync"
+        case .captureResource: "capture_resource"
         }
     }
 }
@@ -118,6 +125,12 @@ package enum ChannelCodec {
         case .error(let error):
             document["status"] = .string(error.status.rawValue)
             document["message"] = .string(error.message)
+        case .requestSync:
+            break
+        case .captureResource(let name, let method, let parameters):
+            document["name"] = .string(name)
+            document["method"] = .string(method)
+            document["parameters"] = .document(parameters)
         }
         return document.encode()
     }
@@ -198,6 +211,10 @@ package enum ChannelCodec {
             let statusName = try fields.string("status")
             guard let status = PluginCallError.Status(rawValue: statusName) else { throw ChannelError("error: unknown status \"\(statusName)\"") }
             message = .error(PluginCallError(status: status, message: try fields.string("message")))
+        case "request_sync":
+            message = .requestSync
+        case "capture_resource":
+            message = .captureResource(name: try fields.string("name"), method: try fields.string("method"), parameters: try fields.document("parameters"))
         default:
             throw ChannelError("frame \(id) has an unknown kind \"\(kind.prefix(40))\"")
         }

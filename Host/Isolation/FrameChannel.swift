@@ -7,10 +7,13 @@ import Foundation
 /// Frames over one end of a socketpair. Used by one caller at a time (the host serialises calls
 /// to a plugin process; the child serves one request at a time).
 package final class FrameChannel: @unchecked Sendable {
-    // @unchecked: `buffer` is touched only by the one caller at a time described above (the
-    // host's IsolatedModule holds its call lock around every use); `descriptor` never changes.
+    // @unchecked: `buffer` is touched only by the one reader at a time described above (the
+    // host's IsolatedModule holds its call lock around every use; the child reads on its serving
+    // thread); `sendLock` keeps frames whole when a plugin thread sends request_sync meanwhile;
+    // `descriptor` never changes.
     package let descriptor: Int32
     private var buffer = FrameBuffer()
+    private let sendLock = NSLock()
 
     package init(descriptor: Int32) { self.descriptor = descriptor }
 
@@ -26,6 +29,8 @@ package final class FrameChannel: @unchecked Sendable {
 
     package func send(_ frame: ChannelFrame) throws(Failure) {
         let bytes = ChannelCodec.encode(frame)
+        sendLock.lock()
+        defer { sendLock.unlock() }
         var offset = 0
         while offset < bytes.count {
             // MSG_NOSIGNAL: a dead peer is an error to handle, never a SIGPIPE that kills the host.

@@ -26,7 +26,9 @@ package struct RestartBackoff: Sendable {
 /// calls fail as retry-later, so only this module's collectors count failed ticks.
 package final class IsolatedModule: @unchecked Sendable {
     // @unchecked: every mutable field is read and written with `lock` held; the lock is also what
-    // serialises calls on the channel (a plugin process serves one request at a time).
+    // serialises calls on the channel (a plugin process serves one request at a time). It is
+    // recursive because a capture_resource the plugin makes during a call may come back to a
+    // resource of this same module, on the same thread, nested on the same channel.
     package struct Options: Sendable {
         package var clock: any FerryClock = SystemClock()
         /// Each call's deadline (capture, reconfigure, do_command, close).
@@ -34,6 +36,9 @@ package final class IsolatedModule: @unchecked Sendable {
         /// The deadline for the hello after a start, and for create.
         package var createTimeout: Duration = .seconds(30)
         package var backoff = RestartBackoff()
+        /// Whose request_sync and capture_resource handlers answer the plugin's calls to them
+        /// (nil: they answer unsupported).
+        package var host: PluginRegistry?
         package init() {}
     }
 
@@ -50,7 +55,7 @@ package final class IsolatedModule: @unchecked Sendable {
     package let label: String
     let options: Options
     let logger: Logger
-    private let lock = NSLock()
+    private let lock = NSRecursiveLock()
 
     private struct Live {
         var api: String
@@ -270,14 +275,36 @@ package final class IsolatedModule: @unchecked Sendable {
         guard let process else { throw PluginCallError(status: .retryLater, message: "\(label) is not running") }
         let id = nextRequest
         nextRequest += 1
-        let reply: ChannelFrame
+        let deadline = options.clock.uptime() + timeout
+        var answered: ChannelFrame?
+        var lostDuringCaptureResource = false
         do throws(FrameChannel.Failure) {
             try process.channel.send(ChannelFrame(id: id, message: message))
-            reply = try process.channel.receive(deadline: options.clock.uptime() + timeout, clock: options.clock)
+            receiving: while true {
+                let frame = try process.channel.receive(deadline: deadline, clock: options.clock)
+                switch frame.message {
+                case .requestSync:
+                    if let sync = options.host?.syncRequestHandler { DispatchQueue.global().async { sync() } }
+                case .captureResource(let name, let method, let parameters):
+                    let answer = captureResource(name: name, method: method, parameters: parameters)
+                    // A nested call to this module may have taken the process down meanwhile.
+                    guard self.process === process else {
+                        lostDuringCaptureResource = true
+                        break receiving
+                    }
+                    try process.channel.send(ChannelFrame(id: frame.id, message: answer))
+                default:
+                    answered = frame
+                    break receiving
+                }
+            }
         } catch {
             let cause = failureCause(error, process: process, waiting: "\(what) (deadline \(Self.format(timeout)))")
             takeDown(process, cause: cause)
             throw PluginCallError(status: .retryLater, message: "\(label): the plugin process \(cause); restarting it")
+        }
+        guard let reply = answered, !lostDuringCaptureResource else {
+            throw PluginCallError(status: .retryLater, message: "\(label): the plugin process failed during capture_resource; restarting it")
         }
         guard reply.id == id else {
             takeDown(process, cause: "answered request \(reply.id) while \(id) (\(what)) was waiting")
@@ -285,6 +312,18 @@ package final class IsolatedModule: @unchecked Sendable {
         }
         if case .error(let error) = reply.message { throw error }
         return reply.message
+    }
+
+    /// The plugin's capture_resource, answered by the machine (which may call back into this module).
+    private func captureResource(name: String, method: String, parameters: BSONDocument) -> ChannelMessage {
+        guard let capture = options.host?.resourceCapture else {
+            return .error(PluginCallError(status: .unsupported, message: "this host runs no machine, so there is no resource to capture"))
+        }
+        do throws(PluginCallError) {
+            return .captured(try capture(name, method, parameters))
+        } catch {
+            return .error(error)
+        }
     }
 
     private func failureCause(_ error: FrameChannel.Failure, process: PluginProcess, waiting: String) -> String {

@@ -39,21 +39,18 @@ package enum PluginHostServer {
         } catch {
             return 1
         }
-        var server = Server(registry: registry)
+        let server = Server(registry: registry, channel: channel)
+        registry.syncRequestHandler = { try? channel.send(ChannelFrame(id: 0, message: .requestSync)) }
+        registry.resourceCapture = { (name: String, method: String, parameters: BSONDocument) throws(PluginCallError) -> CapturedValue in
+            try server.captureResource(name: name, method: method, parameters: parameters)
+        }
         while true {
-            let request: ChannelFrame
             do throws(FrameChannel.Failure) {
-                request = try channel.receive()
+                try server.serveNext()
             } catch {
                 if error == .closed { return 0 }
                 FileHandle.standardError.write(Data("plugin-host: the channel broke: \(error)\n".utf8))
                 return 2
-            }
-            let reply = server.handle(request.message)
-            do {
-                try channel.send(ChannelFrame(id: request.id, message: reply))
-            } catch {
-                return 0
             }
         }
     }
@@ -68,13 +65,58 @@ package enum PluginHostServer {
         }
     }
 
-    /// The instances this process created, by the ids the host knows them by.
-    struct Server {
+    /// The instances this process created, by the ids the host knows them by, and the serving
+    /// loop. One thread serves; a capture_resource from inside a call serves the host's nested
+    /// calls on that same thread until its own answer comes.
+    final class Server: @unchecked Sendable {
+        // @unchecked: `instances`, `next` and `nextOutgoing` are touched only by the serving thread
+        // (capture_resource is answered on the thread of the call that made it).
         let registry: PluginRegistry
+        let channel: FrameChannel
         var instances: [Int64: PluginInstance] = [:]
         var next: Int64 = 1
+        /// Ids of this side's own requests count down, so they never meet the host's.
+        var nextOutgoing: Int64 = -1
 
-        mutating func handle(_ message: ChannelMessage) -> ChannelMessage {
+        init(registry: PluginRegistry, channel: FrameChannel) {
+            self.registry = registry
+            self.channel = channel
+        }
+
+        /// Reads one request and answers it.
+        func serveNext() throws(FrameChannel.Failure) {
+            let request = try channel.receive()
+            try channel.send(ChannelFrame(id: request.id, message: handle(request.message)))
+        }
+
+        /// Asks the host for another resource's capture and waits, serving the host meanwhile.
+        func captureResource(name: String, method: String, parameters: BSONDocument) throws(PluginCallError) -> CapturedValue {
+            let id = nextOutgoing
+            nextOutgoing -= 1
+            let reply: ChannelMessage
+            do throws(FrameChannel.Failure) {
+                reply = try ask(ChannelFrame(id: id, message: .captureResource(name: name, method: method, parameters: parameters)))
+            } catch {
+                throw PluginCallError(status: .fatal, message: "capture_resource: the channel to the host broke: \(error)")
+            }
+            switch reply {
+            case .captured(let value): return value
+            case .error(let error): throw error
+            default: throw PluginCallError(status: .fatal, message: "the host answered capture_resource with \(reply.kind)")
+            }
+        }
+
+        /// Sends a request and returns its answer, answering the host's own requests meanwhile.
+        private func ask(_ request: ChannelFrame) throws(FrameChannel.Failure) -> ChannelMessage {
+            try channel.send(request)
+            while true {
+                let frame = try channel.receive()
+                if frame.id == request.id { return frame.message }
+                try channel.send(ChannelFrame(id: frame.id, message: handle(frame.message)))
+            }
+        }
+
+        func handle(_ message: ChannelMessage) -> ChannelMessage {
             do throws(PluginCallError) {
                 switch message {
                 case .create(let api, let model, let config):

@@ -286,6 +286,7 @@ package final class Machine: @unchecked Sendable {
         var moduleOptions = IsolatedModule.Options()
         moduleOptions.clock = options.clock
         moduleOptions.backoff = options.restartBackoff
+        moduleOptions.host = registry
         if let timeout = entry?.callTimeout { moduleOptions.callTimeout = timeout }
         if let timeout = entry?.createTimeout { moduleOptions.createTimeout = timeout }
         let label = entry.map { "module \($0.name) (\(library))" } ?? "plugin \(library)"

@@ -36,8 +36,9 @@ import Testing
         """
     }
 
-    /// (component, count) of every record, through `ferry capture cat`.
+    /// (component, count) of every record, through `ferry capture cat`; none before the directory exists.
     static func records(_ captureDir: String) throws -> [(component: String, count: Double?)] {
+        guard FileManager.default.fileExists(atPath: captureDir) else { return [] }  // before the first capture
         let cat = try FerryProcess.run(["capture", "cat", captureDir])
         #expect(cat.status == 0, "capture cat failed: \(cat.stderr)")
         return try cat.stdout.split(separator: "\n").map {
@@ -127,6 +128,32 @@ import Testing
         #expect(run.stderr.contains("libFixtureMisbehaving.so into a process of its own"))
         #expect(run.stderr.contains("was killed by SIGSEGV"))
         #expect(!run.stderr.contains("collector good/Readings"), "the good collector reported errors:\n\(run.stderr)")
+    }
+
+    /// A vision service's capture asks the host for its camera's image (capture_resource); with
+    /// --isolate-all both live in the fake plugin's process, so the host's answer calls back into
+    /// that process, nested on the same channel.
+    @Test func captureResourceWorksFromAPluginProcessBackIntoItself() throws {
+        let dir = try TemporaryDirectory("ferry-isolate-vision")
+        defer { dir.remove() }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/viam-configs/vision-capture-all-from-camera.json")
+        var config = try BSONDocument(extendedJSON: String(contentsOf: fixture, encoding: .utf8))
+        var services = try #require(config["services"]?.arrayValue)
+        let index = try #require(services.firstIndex { $0.documentValue?["type"] == "data_manager" })
+        var manager = try #require(services[index].documentValue)
+        manager["attributes"] = ["capture_dir": .string(dir.file("capture")), "sync_disabled": true]
+        services[index] = .document(manager)
+        config["services"] = .array(services)
+        try config.extendedJSON(.relaxed).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json"), "--isolate-all"], environment: ["HOME": dir.path], log: dir.file("ferry.log"))
+        let captured = try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "vision-1" }.count >= 2 }
+        #expect(captured, "\(host.loggedOutput())")
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("libFerryFake.so into a process of its own"))
+        #expect(!run.stderr.contains("collector vision-1"), "the vision collector reported errors:\n\(run.stderr)")
     }
 
     @Test func aBadIsolationValueIsAConfigErrorNamingTheKey() throws {

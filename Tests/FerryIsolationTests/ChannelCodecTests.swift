@@ -20,6 +20,8 @@ import Testing
         .close(instance: 42),
         .closed,
         .error(PluginCallError(status: .retryLater, message: "bus busy")),
+        .requestSync,
+        .captureResource(name: "camera-1", method: "ReadImage", parameters: ["mime_type": "image/jpeg"]),
     ]
 
     @Test(arguments: messages)
