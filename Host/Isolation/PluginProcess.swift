@@ -91,11 +91,18 @@ package final class PluginProcess: Sendable {
         channel = FrameChannel(descriptor: pair[0])
         output = OutputTail(descriptor: pipeEnds[0], logger: logger, label: label)
         Thread.detachNewThread { [exit, pid] in
-            var raw: Int32 = 0
-            var result: pid_t
-            repeat { result = waitpid(pid, &raw, 0) } while result == -1 && errno == EINTR
-            let status = result == pid ? raw : 255 << 8
-            exit.status.withLock { $0 = status }
+            // Wait for the exit without reaping, then reap and record under the lock `kill` takes:
+            // until reaped the pid cannot be reused, so a SIGKILL never reaches another process.
+            var info = siginfo_t()
+            var waited: Int32
+            repeat { waited = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) } while waited == -1 && errno == EINTR
+            let status = exit.status.withLock { recorded in
+                var raw: Int32 = 0
+                var result: pid_t
+                repeat { result = waitpid(pid, &raw, 0) } while result == -1 && errno == EINTR
+                recorded = result == pid ? raw : 255 << 8
+                return recorded!
+            }
             exit.exited.signal()
             onExit(status)
         }
@@ -107,7 +114,7 @@ package final class PluginProcess: Sendable {
     /// SIGKILLs the child (a no-op once it has exited) and waits for it to be reaped and for the
     /// last of its output to be read, each a bounded wait, then closes the channel.
     package func kill() {
-        if exitStatus == nil { _ = Glibc.kill(pid, SIGKILL) }
+        exit.status.withLock { if $0 == nil { _ = Glibc.kill(pid, SIGKILL) } }
         if exit.exited.wait(timeout: .now() + 5) == .success { exit.exited.signal() }
         output.waitForEnd(timeout: 2)
         channel.close()
