@@ -14,7 +14,7 @@ func fixturePlugin(_ name: String) -> Target {
 let fixturePlugins = [
     "FixtureNoEntry", "FixtureABIMajor", "FixtureABIMinor", "FixtureInitFails", "FixtureDuplicateModel",
     // Misbehaving drivers (crash, exit, hang, garbage on the channel) for process isolation.
-    "FixtureMisbehaving",
+    "FixtureMisbehaving", "FixtureInitCrashes",
 ]
 
 let package = Package(

@@ -18,7 +18,8 @@ package struct IsolatedModelInfo: Sendable, Equatable {
 /// with the reply of the same id, or `error`. The child's first frame (id 0) is `hello`, or
 /// `error` when the library does not load.
 package enum ChannelMessage: Sendable, Equatable {
-    case hello(plugin: String, version: String, models: [IsolatedModelInfo])
+    /// `operators`: the MQL operators the plugin registered, as "name (kind)" (served in process only).
+    case hello(plugin: String, version: String, models: [IsolatedModelInfo], operators: [String] = [])
     case create(api: String, model: String, config: BSONDocument)
     case created(instance: Int64)
     case capture(instance: Int64, method: String, parameters: BSONDocument)
@@ -82,7 +83,8 @@ package enum ChannelCodec {
     package static func encode(_ frame: ChannelFrame) -> [UInt8] {
         var document: BSONDocument = ["id": .int64(frame.id), "kind": .string(frame.message.kind)]
         switch frame.message {
-        case .hello(let plugin, let version, let models):
+        case .hello(let plugin, let version, let models, let operators):
+            document["operators"] = .array(operators.map { .string($0) })
             document["plugin"] = .string(plugin)
             document["version"] = .string(version)
             document["models"] = .array(
@@ -168,7 +170,8 @@ package enum ChannelCodec {
                 guard names.count == methods.count else { throw ChannelError("hello: \(api) \(name) has a capture method that is not a string") }
                 models.append(IsolatedModelInfo(api: api, model: name, captureMethods: names))
             }
-            message = .hello(plugin: try fields.string("plugin"), version: try fields.string("version"), models: models)
+            let operators = document["operators"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            message = .hello(plugin: try fields.string("plugin"), version: try fields.string("version"), models: models, operators: operators)
         case "create":
             message = .create(api: try fields.string("api"), model: try fields.string("model"), config: try fields.document("config"))
         case "created":

@@ -79,6 +79,7 @@ package final class IsolatedModule: @unchecked Sendable {
     private var stopped = false
     private var plugin: (name: String, version: String)?
     private var registered: [IsolatedModelInfo] = []
+    private var registeredOperators: [String] = []
 
     package init(launch: PluginProcess.Launch, label: String, options: Options = Options(), logger: Logger) {
         self.launch = launch
@@ -98,6 +99,9 @@ package final class IsolatedModule: @unchecked Sendable {
 
     /// The plugin's name and version, and its models, from its hello.
     package var pluginName: (name: String, version: String)? { lock.withLock { plugin } }
+
+    /// The MQL operators the plugin registered, "name (kind)"; not served from a plugin process.
+    package var operators: [String] { lock.withLock { registeredOperators } }
 
     package var models: [IsolatedModel] {
         lock.withLock { registered.map { IsolatedModel(module: self, info: $0) } }
@@ -217,10 +221,11 @@ package final class IsolatedModule: @unchecked Sendable {
             throw PluginCallError(status: .fatal, message: "\(label): the plugin process \(cause)\(Self.tail(process.lastLines))")
         }
         switch hello.message {
-        case .hello(let name, let version, let models):
+        case .hello(let name, let version, let models, let operators):
             if plugin == nil {
                 plugin = (name, version)
                 registered = models
+                registeredOperators = operators
             } else if models != registered {
                 logger.warning("\(label): the restarted plugin registered other models than at first; the first ones stay in use")
             }

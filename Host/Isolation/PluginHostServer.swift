@@ -35,7 +35,9 @@ package enum PluginHostServer {
             IsolatedModelInfo(api: $0.api, model: $0.model, captureMethods: $0.captureMethods)
         }
         do {
-            try channel.send(ChannelFrame(id: 0, message: .hello(plugin: info.name, version: info.version, models: models)))
+            try channel.send(ChannelFrame(id: 0, message: .hello(
+                        plugin: info.name, version: info.version, models: models,
+                        operators: info.operators.map { "\($0.name) (\($0.kind.rawValue))" }.sorted())))
         } catch {
             return 1
         }

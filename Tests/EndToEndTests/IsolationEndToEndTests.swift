@@ -156,6 +156,23 @@ import Testing
         #expect(!run.stderr.contains("collector vision-1"), "the vision collector reported errors:\n\(run.stderr)")
     }
 
+    /// A plugin whose init crashes: in process it would take the host down; isolated, the host
+    /// says why it did not load and captures from the rest.
+    @Test func aPluginThatCrashesWhileLoadingIsReportedAndTheHostRunsOn() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-init")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:segv").replacingOccurrences(of: "libFixtureMisbehaving.so", with: "libFixtureInitCrashes.so")
+            .write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: dir.file("ferry.log"))
+        #expect(try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "good" }.count > 10 })
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("cannot start its plugin process"), "\(run.stderr)")
+        #expect(run.stderr.contains("was killed by SIGSEGV"))
+        #expect(run.stderr.contains("fixture: init crashes"))
+    }
+
     @Test func aBadIsolationValueIsAConfigErrorNamingTheKey() throws {
         let dir = try TemporaryDirectory("ferry-isolation-config")
         defer { dir.remove() }

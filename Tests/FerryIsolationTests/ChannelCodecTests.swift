@@ -7,7 +7,7 @@ import Testing
 /// are refused with a reason, never a crash or an unbounded wait.
 @Suite struct ChannelCodecTests {
     static let messages: [ChannelMessage] = [
-        .hello(plugin: "p", version: "1.0", models: [IsolatedModelInfo(api: "rdk:component:sensor", model: "a:b:c", captureMethods: ["Readings"])]),
+        .hello(plugin: "p", version: "1.0", models: [IsolatedModelInfo(api: "rdk:component:sensor", model: "a:b:c", captureMethods: ["Readings"])], operators: ["$lttb (stage)"]),
         .create(api: "rdk:component:sensor", model: "a:b:c", config: ["name": "s", "attributes": ["x": 1.5]]),
         .created(instance: 42),
         .capture(instance: 42, method: "Readings", parameters: ["k": "v"]),
