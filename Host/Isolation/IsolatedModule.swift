@@ -181,8 +181,9 @@ package final class IsolatedModule: @unchecked Sendable {
     private func call(_ local: Int, what: String, _ message: (Int64) -> ChannelMessage) throws(PluginCallError) -> ChannelMessage {
         lock.lock()
         defer { lock.unlock() }
+        guard live[local] != nil else { throw PluginCallError(status: .fatal, message: "instance is closed") }
+        try ensureRunning()  // a restart re-creates the live instances: read this one after it
         guard var instance = live[local] else { throw PluginCallError(status: .fatal, message: "instance is closed") }
-        try ensureRunning()
         if instance.remote == nil {
             let reply = try exchange(
                 .create(api: instance.api, model: instance.model, config: instance.config), timeout: options.createTimeout,

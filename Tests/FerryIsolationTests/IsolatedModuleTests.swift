@@ -92,6 +92,7 @@ import Testing
 
         harness.clock.advance(by: .seconds(1))
         #expect(try Self.capture(instance).get() == 1, "the instance was created again in a new process")
+        #expect(try instance.doCommand([:])["created"] == .int32(1), "once")
         #expect(harness.module.status.restarts == 1)
         #expect(harness.module.status.pid != firstPID)
         #expect(try Self.capture(instance).get() == 2)

@@ -12,6 +12,8 @@
 
 enum behaviour { SEGV, EXIT, HANG_CAPTURE, GARBAGE, HANG_CREATE, LEAK };
 static const int misbehave_on = 3;
+/* Instances created in this process, which DoCommand reports: a restart must create each once. */
+static int created;
 
 typedef struct {
     enum behaviour behaviour;
@@ -29,6 +31,7 @@ static ferry_status create(void *ctx, const uint8_t *config, size_t length, void
     instance *self = calloc(1, sizeof *self);
     if (!self) return FERRY_FATAL;
     self->behaviour = behaviour;
+    created++;
     *out = self;
     return FERRY_OK;
 }
@@ -83,6 +86,16 @@ static ferry_status capture(void *opaque, const char *method, const uint8_t *p, 
     return FERRY_OK;
 }
 
+/* DoCommand answers {"created": n}. */
+static ferry_status do_command(void *opaque, const uint8_t *command, size_t length, ferry_result *result) {
+    (void)opaque; (void)command; (void)length;
+    int n = created;
+    uint8_t doc[] = {18, 0, 0, 0, 16, 'c', 'r', 'e', 'a', 't', 'e', 'd', 0,
+                     (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24), 0};
+    result->set_document(result->context, doc, sizeof doc);
+    return FERRY_OK;
+}
+
 static const char *const methods[] = {"Readings", NULL};
 
 static ferry_status init(const ferry_host_api *host, ferry_result *result) {
@@ -91,7 +104,7 @@ static ferry_status init(const ferry_host_api *host, ferry_result *result) {
                                         "fixture:bad:hang-create", "fixture:bad:leak"};
     for (int i = 0; i < 6; i++) {
         ferry_model model = {sizeof(ferry_model), "rdk:component:sensor", names[i], methods, 0, (void *)(intptr_t)i,
-                             create, NULL, close_instance, capture, NULL};
+                             create, NULL, close_instance, capture, do_command};
         ferry_status status = host->register_model(host->host_context, &model);
         if (status != FERRY_OK) return status;
     }
