@@ -131,7 +131,9 @@ package final class IsolatedModule: @unchecked Sendable {
     /// Restarts a failed process once its backoff has passed; nothing otherwise. For a periodic
     /// check, so a module with no calls coming still comes back.
     package func restartIfDue() {
-        lock.lock()
+        // A call in flight holds the lock (and will restart the process itself if it must): no
+        // periodic check waits behind it, so none pile up behind a hung call.
+        guard lock.try() else { return }
         defer { lock.unlock() }
         try? ensureRunning()
     }

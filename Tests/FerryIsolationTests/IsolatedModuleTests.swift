@@ -119,6 +119,15 @@ import Testing
         #expect(exit.status == .retryLater)
         #expect(exit.message.contains("exited with status 3"), "\(exit)")
         #expect(harness.log.contains("fixture: calling exit(3)"))
+
+        // The periodic check brings it back once the backoff has passed, with no call coming.
+        harness.module.restartIfDue()
+        #expect(harness.module.status.running == false)
+        harness.clock.advance(by: .seconds(1))
+        harness.module.restartIfDue()
+        #expect(harness.module.status.running == true)
+        #expect(harness.module.status.restarts == 1)
+        #expect(try instance.doCommand([:])["created"] == .int32(1))
     }
 
     @Test func garbageOnTheChannelTakesTheProcessDown() throws {
