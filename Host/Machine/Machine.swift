@@ -518,7 +518,11 @@ package final class Machine: @unchecked Sendable {
         retryDueModules()
         for module in isolatedModules.values { DispatchQueue.global().async { module.restartIfDue() } }
         collectorMetrics.publish(currentCollectorStats())
-        pluginProcessMetrics.publish(isolatedModules.keys.sorted().compactMap { isolatedModules[$0]?.status })
+        let processes = isolatedModules.keys.sorted().compactMap { isolatedModules[$0]?.status }
+        pluginProcessMetrics.publish(processes)
+        if !processes.isEmpty, let captureDir = config?.dataManager.captureDir {
+            PluginProcessReport(updatedAt: options.clock.now(), statuses: processes).save(captureDir: captureDir)
+        }
         guard !failedComponents.isEmpty, let config,
             let plan = try? MachinePlan.make(config: config, models: models, remotes: options.remotes)
         else { return }

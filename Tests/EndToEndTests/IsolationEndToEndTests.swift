@@ -119,6 +119,12 @@ import Testing
         }
         #expect(try eventually(timeout: 120) { try metric("ferry_plugin_process_restarts_total", "libFixtureMisbehaving.so") ?? 0 >= 1 })
         #expect(try eventually(timeout: 60) { try metric("ferry_plugin_process_up", "libFerryFake.so") == 1 })
+        // ferry sync status shows each process's state, restarts and last failure.
+        #expect(try eventually(timeout: 60) {
+            let status = try FerryProcess.run(["sync", "status", dir.file("machine.json")]).stdout
+            return status.contains("plugin processes (now)") && status.contains("libFerryFake.so: running, pid")
+                && status.contains("libFixtureMisbehaving.so:") && status.contains("last failure: it was killed by SIGSEGV")
+        })
         #expect(try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "good" }.count > 10 })
         host.signal(SIGINT)
         let run = host.wait()
