@@ -13,6 +13,8 @@ func fixturePlugin(_ name: String) -> Target {
 }
 let fixturePlugins = [
     "FixtureNoEntry", "FixtureABIMajor", "FixtureABIMinor", "FixtureInitFails", "FixtureDuplicateModel",
+    // Misbehaving drivers (crash, exit, hang, garbage on the channel) for process isolation.
+    "FixtureMisbehaving", "FixtureInitCrashes",
 ]
 
 let package = Package(
@@ -109,6 +111,11 @@ let package = Package(
             name: "FerryLoader",
             dependencies: ["CFerryPlugin", "CFFI", "FerryBSON", .product(name: "Logging", package: "swift-log")],
             path: "Host/Loader"),
+        // A plugin in a child process of its own (`ferry plugin-host`): the channel, the host side, the child side.
+        .target(
+            name: "FerryIsolation",
+            dependencies: ["FerryBSON", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log")],
+            path: "Host/Isolation"),
         // The one clock (wall and monotonic time, sleeps, timers) every timed part of the host and server reads.
         .target(name: "FerryClock", path: "Host/Clock"),
         // Viam's capture-file format: what capture writes, sync uploads and the server decodes.
@@ -128,8 +135,8 @@ let package = Package(
         .target(
             name: "FerryMachine",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryMongoClient",
-                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryCapture", "FerryCaptureFile", "FerryClock",
+                "FerryMongoClient", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Host/Machine"),
         .target(name: "FerryMQL", dependencies: ["FerryBSON"], path: "Host/MQL"),
@@ -275,7 +282,7 @@ let package = Package(
         .executableTarget(
             name: "ferry",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
+                "FerryBSON", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
                 "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer", "FerryDashboard",
                 .product(name: "OTel", package: "swift-otel"), .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -375,7 +382,8 @@ let package = Package(
         .target(
             name: "FerryFuzzTargets",
             dependencies: [
-                "FerryBSON", "FerryCaptureFile", "FerryConfig", "FerryIngest", "FerryLoader", "FerryMQL", "FerryMongoWire", "FerryPipelines",
+                "FerryBSON", "FerryCaptureFile", "FerryConfig", "FerryIngest", "FerryIsolation", "FerryLoader", "FerryMQL", "FerryMongoWire",
+                "FerryPipelines",
                 "FerryStore", "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Fuzz/Targets"),
@@ -400,6 +408,9 @@ let package = Package(
                 "FerryTestSupport",
             ]),
         .testTarget(name: "FerryMQLTests", dependencies: ["FerryMQL", "FerryBSON"]),
+        .testTarget(
+            name: "FerryIsolationTests",
+            dependencies: ["FerryIsolation", "FerryLoader", "FerryBSON", "FerryClock", "FerryTestSupport", .product(name: "Logging", package: "swift-log")]),
         // Opens each backend the conformance suites run against (a fresh store per test).
         .target(
             name: "StoreTestSupport",

@@ -1,5 +1,7 @@
 import FerryBSON
 import FerryCaptureFile
+import FerryIsolation
+import FerryLoader
 import FerryMongoWire
 import Foundation
 import SwiftProtobuf
@@ -126,6 +128,7 @@ package enum FuzzSeeds {
             ],
             "upload": try uploads(),
             "mongo-wire": try mongoWire(),
+            "plugin-channel": pluginChannel(),
         ]
     }
 
@@ -140,5 +143,34 @@ package enum FuzzSeeds {
             requestID: 2, responseTo: 0)
         let hello = try MongoFrame.encode(.query(OpQuery(fullCollectionName: "admin.$cmd", query: ["isMaster": 1])), requestID: 3, responseTo: 0)
         return ["find": find, "insert-sequence": insert, "hello-and-find": hello + find, "scram-client-first": Array("n,,n=db-user-x,r=abcdef".utf8)]
+    }
+
+    /// A conversation between the host and a plugin process, each side's frames as sent; the
+    /// first byte of each seed is also where the target splits it.
+    static func pluginChannel() -> [String: [UInt8]] {
+        let frames: [ChannelFrame] = [
+            ChannelFrame(id: 0, message: .hello(plugin: "fake", version: "1.0", models: [.init(api: "rdk:component:sensor", model: "rdk:builtin:fake", captureMethods: ["Readings"])])),
+            ChannelFrame(id: 1, message: .create(api: "rdk:component:sensor", model: "rdk:builtin:fake", config: ["name": "t", "attributes": ["x": 1]])),
+            ChannelFrame(id: 1, message: .created(instance: 7)),
+            ChannelFrame(id: 2, message: .capture(instance: 7, method: "Readings", parameters: ["a": "b"])),
+            ChannelFrame(id: 2, message: .captured(.tabular(["readings": ["t": 21.5]]))),
+            ChannelFrame(id: 3, message: .captured(.binary([CapturedBinary(bytes: [0x89, 0x50], mimeType: "image/png", annotations: ["bboxes": []])]))),
+            ChannelFrame(id: 4, message: .doCommand(instance: 7, command: ["echo": 1])),
+            ChannelFrame(id: 4, message: .commandResult(["echo": 1])),
+            ChannelFrame(id: 5, message: .reconfigure(instance: 7, config: [:])),
+            ChannelFrame(id: 5, message: .reconfigured(applied: true)),
+            ChannelFrame(id: 6, message: .close(instance: 7)),
+            ChannelFrame(id: 6, message: .closed),
+            ChannelFrame(id: 8, message: .error(PluginCallError(status: .retryLater, message: "bus busy"))),
+            ChannelFrame(id: 0, message: .requestSync),
+            ChannelFrame(id: -1, message: .captureResource(name: "cam", method: "ReadImage", parameters: ["mime_type": "image/jpeg"])),
+        ]
+        let all = frames.flatMap(ChannelCodec.encode)
+        return [
+            "conversation": all,
+            "hello": ChannelCodec.encode(frames[0]),
+            "captured-binary": ChannelCodec.encode(frames[5]),
+            "cut-short": Array(all.dropLast(3)),
+        ]
     }
 }

@@ -2,6 +2,7 @@ import FerryBSON
 import FerryCaptureFile
 import FerryConfig
 import FerryIngest
+import FerryIsolation
 import FerryLoader
 import FerryMQL
 import FerryMongoWire
@@ -41,6 +42,10 @@ package struct FuzzTarget: Sendable {
             name: "mongo-wire",
             summary: "MongoDB wire-protocol frames as a client sends them (OP_MSG, OP_QUERY, SCRAM); what parses re-encodes stably",
             run: MongoWireFuzz.run),
+        FuzzTarget(
+            name: "plugin-channel",
+            summary: "what a plugin process sends the host: length-prefixed BSON frames, split as they arrive; what decodes re-encodes to the same frame",
+            run: pluginChannel),
     ]
 
     package static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
@@ -198,5 +203,29 @@ func upload(_ bytes: [UInt8]) {
         guard let request = try? Viam_App_Datasync_V1_FileUploadRequest(serializedBytes: body), case .metadata(let metadata)? = request.uploadPacket
         else { return }
         _ = try? UploadConversion.fileMetadata(metadata, caller: uploader, fileID: nil, now: uploadTime)
+    }
+}
+
+// MARK: - The plugin channel
+
+/// Bytes from a plugin process, arriving in two pieces (split where the first byte says) as a
+/// socket may deliver them: the host splits them into frames or drops the channel, never more.
+func pluginChannel(_ bytes: [UInt8]) {
+    var buffer = FrameBuffer()
+    let split = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+    for piece in [bytes[..<split], bytes[split...]] {
+        buffer.append(piece)
+        while true {
+            let frame: ChannelFrame?
+            do {
+                frame = try buffer.next()
+            } catch {
+                return  // the host kills the process and restarts it
+            }
+            guard let frame else { break }
+            let encoded = ChannelCodec.encode(frame)
+            check((try? ChannelCodec.decode(encoded)) == frame, "a decoded frame does not survive re-encoding: \(frame)")
+            check(buffer.wanted >= 1, "the reader would ask for no bytes")
+        }
     }
 }

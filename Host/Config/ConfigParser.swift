@@ -306,8 +306,25 @@ package enum ConfigParser {
                 walker.fault("\(path).version", error.description)
             }
         }
+        var isolation: ModuleIsolation?
+        if let value = walker.string(object, "isolation", at: path) {
+            isolation = ModuleIsolation(rawValue: value)
+            if isolation == nil {
+                walker.fault("\(path).isolation", "\"\(value)\" is not an isolation; expected \"process\" (a child process of its own) or \"in-process\" (loaded into the host)")
+            }
+        }
+        let callTimeout = walker.integer(object, "call_timeout_ms", at: path, minimum: 1).map { Duration.milliseconds($0) }
+        let createTimeout = walker.integer(object, "create_timeout_ms", at: path, minimum: 1).map { Duration.milliseconds($0) }
+        let memoryLimit = walker.integer(object, "memory_limit_mb", at: path, minimum: 64).map { Int($0) }
+        if isolation == .inProcess {
+            for key in ["call_timeout_ms", "create_timeout_ms", "memory_limit_mb"] where object[key] != nil && object[key] != .null {
+                walker.fault("\(path).\(key)", "applies only to a module in a process of its own; remove it, or set \"isolation\": \"process\"")
+            }
+        }
         guard let name, kind == .registry || executablePath != nil else { return nil }
-        return ModuleEntry(kind: kind, name: name, executablePath: executablePath, moduleID: moduleID, version: version, path: path)
+        return ModuleEntry(
+            kind: kind, name: name, executablePath: executablePath, moduleID: moduleID, version: version, path: path, isolation: isolation,
+            callTimeout: callTimeout, createTimeout: createTimeout, memoryLimitMB: memoryLimit)
     }
 
     static func parseDataManager(_ root: BSONDocument, walker: JSONWalker, baseDirectory: String) -> DataManagerConfig {

@@ -83,6 +83,26 @@ package struct ModuleEntry: Sendable, Equatable {
     package var moduleID: String?
     package var version: String?
     package var path: String
+    /// `isolation`: nil when the config does not say (a registry module then runs in a process
+    /// of its own, a local library in the host's).
+    package var isolation: ModuleIsolation? = nil
+    /// `call_timeout_ms`, `create_timeout_ms`, `memory_limit_mb` (isolated modules only).
+    package var callTimeout: Duration? = nil
+    package var createTimeout: Duration? = nil
+    package var memoryLimitMB: Int? = nil
+
+    /// Where this module's plugin runs, given `--isolate-all`.
+    package func runsIsolated(isolateAll: Bool) -> Bool {
+        if isolateAll { return true }
+        return (isolation ?? (kind == .registry ? .process : .inProcess)) == .process
+    }
+}
+
+/// Where a module's plugin runs: in a child process of its own (a crash or hang there never takes
+/// the host down), or loaded into the host (the fastest calls).
+package enum ModuleIsolation: String, Sendable {
+    case process
+    case inProcess = "in-process"
 }
 
 /// The `data_manager` service's attributes, with Viam's names and defaults.

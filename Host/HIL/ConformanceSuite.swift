@@ -33,14 +33,26 @@ package struct ConformanceSuite: Sendable {
             report.checks.append(ConformanceCheck(name: "load", passed: false, detail: error.description))
             return report
         }
-        report.checks.append(
-            ConformanceCheck(name: "load", passed: true, detail: "plugin \(info.name) \(info.version), ABI \(info.abiMajor).\(info.abiMinor)"))
-        let candidates = registry.models.filter { $0.model == modelName && (apiName == nil || $0.api == apiName) }
+        return run(
+            subject: pluginPath, loaded: "plugin \(info.name) \(info.version), ABI \(info.abiMajor).\(info.abiMinor)", models: registry.models,
+            model: model, api: api, attributes: attributes)
+    }
+
+    /// The same for a plugin loaded elsewhere (in a process of its own): `loaded` says what was
+    /// loaded, `models` are what it registered.
+    package func run(
+        subject: String, loaded: String, models: [any ConformanceModel], model: String, api: String?, attributes: BSONDocument
+    ) -> ConformanceReport {
+        let modelName = model.contains(":") ? model : "rdk:builtin:\(model)"
+        let apiName = api.map { $0.contains(":") ? $0 : "rdk:component:\($0)" }
+        var report = ConformanceReport(subject: subject, api: apiName ?? "?", model: modelName)
+        report.checks.append(ConformanceCheck(name: "load", passed: true, detail: loaded))
+        let candidates = models.filter { $0.model == modelName && (apiName == nil || $0.api == apiName) }
         guard candidates.count == 1, let found = candidates.first else {
-            let available = info.models.map { "\($0.api) \($0.model)" }.sorted().joined(separator: "; ")
+            let available = models.map { "\($0.api) \($0.model)" }.sorted().joined(separator: "; ")
             let reason =
                 candidates.isEmpty
-                ? "\(pluginPath) registers no model \(modelName)\(apiName.map { " for \($0)" } ?? ""); it has: \(available)"
+                ? "\(subject) registers no model \(modelName)\(apiName.map { " for \($0)" } ?? ""); it has: \(available)"
                 : "\(modelName) is registered for several APIs (\(candidates.map(\.api).sorted().joined(separator: ", "))): pass --api"
             report.checks.append(ConformanceCheck(name: "find model", passed: false, detail: reason))
             return report

@@ -119,16 +119,13 @@ extension Machine {
                 }
                 return
             }
-            do {
-                let info = try registry.load(path: library)
-                state.loaded = (version, library)
-                logger.info("loaded plugin \(info.name) \(info.version) from \(library) (\(state.label): \(id) \(version))")
-            } catch {
+            if let failure = load(library: library, entry: state.entry, context: "\(state.label): \(id) \(version)") {
                 let delay = scheduleRetry()
-                state.lastError = "\(error)"
-                logger.error("\(configPath): \(state.label): \(error); retrying in \(Self.seconds(delay))")
+                state.lastError = failure
+                logger.error("\(configPath): \(state.label): \(failure); retrying in \(Self.seconds(delay))")
                 return
             }
+            state.loaded = (version, library)
             registryModules[id] = state
             guard let config else { return }
             do {
@@ -136,6 +133,21 @@ extension Machine {
             } catch {
                 logger.error("\(configPath): with \(id) \(version) loaded the config no longer holds: \(error); its components are not started")
             }
+        }
+    }
+
+    /// Loads a registry module's library here, or starts it in a process of its own (the
+    /// default for registry modules). Returns why it did not.
+    private func load(library: String, entry: ModuleEntry, context: String) -> String? {
+        if entry.runsIsolated(isolateAll: options.isolateAll), options.pluginHost != nil {
+            return startIsolated(library: library, entry: entry)
+        }
+        do {
+            let info = try registry.load(path: library)
+            logger.info("loaded plugin \(info.name) \(info.version) from \(library) (\(context))")
+            return nil
+        } catch {
+            return "\(error)"
         }
     }
 

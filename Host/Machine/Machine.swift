@@ -4,6 +4,7 @@ import FerryCapture
 import FerryCaptureFile
 import FerryClock
 import FerryConfig
+import FerryIsolation
 import FerryLoader
 import FerryMongoClient
 import Foundation
@@ -31,12 +32,21 @@ package final class Machine: @unchecked Sendable {
         package var restart: (@Sendable (Machine, String) -> Void)?
         /// How remote parts are reached; nil refuses configs that capture from remotes.
         package var remotes: (any RemoteConnector)?
+        /// The `ferry` binary whose `plugin-host` runs isolated plugins; nil (a host that cannot
+        /// spawn one, such as a test process) loads every module in process, saying so.
+        package var pluginHost: String?
+        /// `ferry run --isolate-all`: every module in a process of its own, whatever its entry says.
+        package var isolateAll = false
+        /// Libraries to run isolated besides the config's modules (the built-ins under --isolate-all).
+        package var isolatedLibraries: [String] = []
+        /// How long a plugin process waits before a restart, after consecutive failures.
+        package var restartBackoff = RestartBackoff()
         package init() {}
     }
 
     struct RunningComponent {
         var entry: ComponentEntry
-        var instance: PluginInstance
+        var instance: any ComponentInstance
         var collectors: [Collector.Key: (plan: MachinePlan.CollectorPlan, collector: Collector, writer: CaptureFileWriter)]
     }
 
@@ -59,16 +69,21 @@ package final class Machine: @unchecked Sendable {
     }
     /// Registry modules by module id (control queue only).
     var registryModules: [String: RegistryModuleState] = [:]
+    /// Plugins running in processes of their own, by library path, and the models they serve
+    /// (control queue only).
+    var isolatedModules: [String: IsolatedModule] = [:]
+    var isolatedModels: [ModelKey: IsolatedModel] = [:]
     private var components: [String: RunningComponent] = [:]
     private var remotes: [String: RunningRemote] = [:]
     private var configStamp: FileStamp?
     private var watcher: (any RepeatingTimer)?
     private var captureDirLock: CaptureDirectoryLock?
     private var collectorMetrics = CollectorMetrics()
+    private var pluginProcessMetrics = PluginProcessMetrics()
     /// The running instances by name, for a plugin's capture_resource. Behind its own lock, never the
     /// control queue: a capture asking for another resource must not wait for the control queue,
     /// which may itself be waiting for that capture (stopping its collector).
-    private let instancesByName = Mutex<[String: (api: String, instance: PluginInstance)]>([:])
+    private let instancesByName = Mutex<[String: (api: String, instance: any ComponentInstance)]>([:])
     /// What the machine API reads (config, when applied, why resources are not running), copied here
     /// on the control queue so a request never waits for that queue (busy reloading, or stopping a
     /// collector whose remote call is timing out).
@@ -98,6 +113,7 @@ package final class Machine: @unchecked Sendable {
             logWarnings(config.warnings)
             captureDirLock = try CaptureDirectoryLock(captureDir: config.dataManager.captureDir)
             _ = CaptureRecovery.recover(captureDir: config.dataManager.captureDir, logger: logger)
+            for library in options.isolatedLibraries { _ = startIsolated(library: library, entry: nil) }
             loadModules(config)
             registry.resourceCapture = { [weak self] (name: String, method: String, parameters: BSONDocument) throws(PluginCallError) -> CapturedValue in
                 guard let instance = self?.instancesByName.withLock({ $0[name]?.instance }) else {
@@ -131,6 +147,9 @@ package final class Machine: @unchecked Sendable {
             for name in components.keys.sorted() { stopComponent(name) }
             for name in remotes.keys.sorted() { stopRemote(name) }
             registryModules.removeAll()  // answers still on their way are dropped
+            for (_, module) in isolatedModules.sorted(by: { $0.key < $1.key }) { module.shutDown() }
+            isolatedModules.removeAll()
+            isolatedModels.removeAll()
             mongoCapture.configure(nil)
             captureDirLock = nil
         }
@@ -145,7 +164,7 @@ package final class Machine: @unchecked Sendable {
     /// component is not running or does not answer.
     package func readings(of component: String) -> BSONDocument? {
         guard let instance = instancesByName.withLock({ $0[component]?.instance }) else { return nil }
-        guard case .tabular(let document)? = try? instance.capture(method: "Readings") else { return nil }
+        guard case .tabular(let document)? = try? instance.capture(method: "Readings", parameters: [:]) else { return nil }
         return document
     }
 
@@ -185,7 +204,7 @@ package final class Machine: @unchecked Sendable {
     }
 
     /// The running instance of a resource, for the machine API; nil when it is not running.
-    package func instance(api: String, name: String) -> PluginInstance? {
+    package func instance(api: String, name: String) -> (any ComponentInstance)? {
         instancesByName.withLock { $0[name].flatMap { $0.api == api ? $0.instance : nil } }
     }
 
@@ -209,6 +228,10 @@ package final class Machine: @unchecked Sendable {
             }
             for (id, state) in registryModules.sorted(by: { $0.key < $1.key }) where state.loaded == nil {
                 problems.append("registry module \(id) \(state.pin): \(state.lastError ?? "being installed")")
+            }
+            for (_, module) in isolatedModules.sorted(by: { $0.key < $1.key }) {
+                let status = module.status
+                if !status.running { problems.append("\(module.label): its plugin process is down (it \(status.lastFailure ?? "failed")); restarting") }
             }
             return problems
         }
@@ -246,6 +269,50 @@ package final class Machine: @unchecked Sendable {
         }
     }
 
+    /// Where components' models come from: plugin processes first, then libraries loaded here.
+    var models: any ModelCatalog { MachineModels(isolated: isolatedModels, registry: registry) }
+
+    /// Each plugin process's state: running or not, restarts, the last failure.
+    package var pluginProcesses: [IsolatedModule.Status] {
+        control.sync { isolatedModules.keys.sorted().compactMap { isolatedModules[$0]?.status } }
+    }
+
+    /// Starts a library in a process of its own and records the models it serves. Returns why it
+    /// did not start, logged already; nil on success or when it runs already.
+    func startIsolated(library: String, entry: ModuleEntry?) -> String? {
+        let library = URL(fileURLWithPath: library).standardizedFileURL.path
+        if isolatedModules[library] != nil { return nil }
+        guard let executable = options.pluginHost else { return "no plugin host" }
+        var moduleOptions = IsolatedModule.Options()
+        moduleOptions.clock = options.clock
+        moduleOptions.backoff = options.restartBackoff
+        moduleOptions.host = registry
+        if let timeout = entry?.callTimeout { moduleOptions.callTimeout = timeout }
+        if let timeout = entry?.createTimeout { moduleOptions.createTimeout = timeout }
+        let label = entry.map { "module \($0.name) (\(library))" } ?? "plugin \(library)"
+        let module = IsolatedModule(
+            launch: PluginProcess.Launch(executable: executable, library: library, memoryLimitMB: entry?.memoryLimitMB), label: label,
+            options: moduleOptions, logger: logger)
+        do throws(PluginCallError) {
+            try module.start()
+        } catch {
+            logger.error("\(entry.map { "\($0.path) (\($0.name))" } ?? library): cannot start its plugin process: \(error.message)")
+            return error.message
+        }
+        isolatedModules[library] = module
+        for model in module.models {
+            let key = ModelKey(api: model.api, model: model.model)
+            if let owner = isolatedModels[key]?.module.launch.library ?? registry.model(api: model.api, model: model.model)?.pluginPath {
+                logger.error("\(label): model \(key) is already provided by \(owner); this one is not used")
+                continue
+            }
+            isolatedModels[key] = model
+        }
+        let name = module.pluginName.map { "\($0.name) \($0.version)" } ?? "?"
+        logger.info("loaded plugin \(name) from \(library) into a process of its own (pid \(module.status.pid ?? 0), \(module.models.count) models; \(label))")
+        return nil
+    }
+
     // MARK: - Control queue
 
     private func reloadOnControlQueue() -> ConfigError? {
@@ -279,6 +346,8 @@ package final class Machine: @unchecked Sendable {
     private func loadModules(_ config: MachineConfig) {
         for module in config.modules {
             switch module.kind {
+            case .local where module.runsIsolated(isolateAll: options.isolateAll) && options.pluginHost != nil:
+                _ = startIsolated(library: module.executablePath!, entry: module)
             case .local:
                 do {
                     let info = try registry.load(path: module.executablePath!)
@@ -294,7 +363,7 @@ package final class Machine: @unchecked Sendable {
     }
 
     func apply(_ newConfig: MachineConfig) throws(ConfigError) {
-        let plan = try MachinePlan.make(config: newConfig, registry: registry, remotes: options.remotes)
+        let plan = try MachinePlan.make(config: newConfig, models: models, remotes: options.remotes)
         let waiting = modulesNotLoaded
         for (path, message) in plan.unavailable {
             logger.error("\(configPath): \(path): \(message)\(waiting.isEmpty ? "" : "; registry modules not loaded yet: \(waiting) (it starts once they load)")")
@@ -392,9 +461,9 @@ package final class Machine: @unchecked Sendable {
 
     private func startComponent(_ plan: MachinePlan.Component, dataManager: DataManagerConfig) {
         let name = plan.entry.name
-        guard let model = registry.model(api: plan.entry.api, model: plan.entry.model) else { return }
+        guard let model = models.componentModel(api: plan.entry.api, model: plan.entry.model) else { return }
         do {
-            let instance = try model.create(config: plan.entry.pluginConfig)
+            let instance = try model.createInstance(config: plan.entry.pluginConfig)
             components[name] = RunningComponent(entry: plan.entry, instance: instance, collectors: [:])
             instancesByName.withLock { $0[name] = (plan.entry.api, instance) }
             if failedComponents.removeValue(forKey: name) != nil { logger.info("component \(name) created after earlier failures") }
@@ -447,13 +516,33 @@ package final class Machine: @unchecked Sendable {
             return
         }
         retryDueModules()
+        for module in isolatedModules.values { DispatchQueue.global().async { module.restartIfDue() } }
         collectorMetrics.publish(currentCollectorStats())
+        let processes = isolatedModules.keys.sorted().compactMap { isolatedModules[$0]?.status }
+        pluginProcessMetrics.publish(processes)
+        if !processes.isEmpty, let captureDir = config?.dataManager.captureDir {
+            PluginProcessReport(updatedAt: options.clock.now(), statuses: processes).save(captureDir: captureDir)
+        }
         guard !failedComponents.isEmpty, let config,
-            let plan = try? MachinePlan.make(config: config, registry: registry, remotes: options.remotes)
+            let plan = try? MachinePlan.make(config: config, models: models, remotes: options.remotes)
         else { return }
         for component in plan.components where failedComponents[component.entry.name] != nil {
             startComponent(component, dataManager: config.dataManager)
         }
+    }
+}
+
+/// The models of plugin processes, then those loaded in this one.
+struct MachineModels: ModelCatalog {
+    var isolated: [ModelKey: IsolatedModel]
+    var registry: PluginRegistry
+
+    func componentModel(api: String, model: String) -> (any ComponentModel)? {
+        isolated[ModelKey(api: api, model: model)] ?? registry.componentModel(api: api, model: model)
+    }
+
+    func modelNames(api: String) -> [String] {
+        Array(Set(registry.modelNames(api: api) + isolated.keys.filter { $0.api == api }.map(\.model))).sorted()
     }
 }
 

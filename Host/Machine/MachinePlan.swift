@@ -36,14 +36,14 @@ struct MachinePlan {
     /// (the whole config is refused); a model nobody provides skips only that component, so a
     /// broken plugin never keeps the rest of the machine from running.
     static func make(
-        config: MachineConfig, registry: PluginRegistry, remotes connector: (any RemoteConnector)? = nil
+        config: MachineConfig, models catalog: any ModelCatalog, remotes connector: (any RemoteConnector)? = nil
     ) throws(ConfigError) -> MachinePlan {
         var faults: [ConfigError.Fault] = []
         var components: [Component] = []
         var unavailable: [(String, String)] = []
         for entry in config.components + config.services {
-            guard let model = registry.model(api: entry.api, model: entry.model) else {
-                let known = registry.models.filter { $0.api == entry.api }.map(\.model).sorted()
+            guard let model = catalog.componentModel(api: entry.api, model: entry.model) else {
+                let known = catalog.modelNames(api: entry.api)
                 let hint = known.isEmpty ? "no loaded plugin provides any \(entry.api) model" : "models loaded for \(entry.api): \(known.joined(separator: ", "))"
                 unavailable.append(("\(entry.path).model", "no loaded plugin provides \(entry.api) model \(entry.model) (\(hint)); \"\(entry.name)\" is not started"))
                 continue

@@ -16,7 +16,7 @@ import ViamMachineProtos
 struct ResourceAccess: Sendable {
     let machine: Machine
 
-    func instance(_ api: String, _ name: String) throws -> PluginInstance {
+    func instance(_ api: String, _ name: String) throws -> any ComponentInstance {
         if let instance = machine.instance(api: api, name: name) { return instance }
         let resources = machine.resources
         if let state = resources.first(where: { $0.api == api && $0.name == name }) {

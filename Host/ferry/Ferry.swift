@@ -10,7 +10,7 @@ struct Ferry: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CaptureCommand.self, PluginCommand.self, MQLCommand.self, ServeCommand.self, OrgCommand.self,
             KeyCommand.self, DataCommand.self, SyncCommand.self, PipelinesCommand.self, HILCommand.self, ModuleCommand.self,
-            StoreCommand.self,
+            StoreCommand.self, PluginHostCommand.self,
         ])
 
     /// Parses the command line after `BooleanFlags` has rewritten Viam-style `--flag=True`.

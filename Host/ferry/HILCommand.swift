@@ -1,7 +1,10 @@
 import ArgumentParser
 import FerryBSON
 import FerryHIL
+import FerryIsolation
+import FerryLoader
 import Foundation
+import Logging
 
 /// `ferry hil`: the component API's conformance suite against a plugin's model and a real device.
 struct HILCommand: ParsableCommand {
@@ -39,12 +42,33 @@ struct HILCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(help: "Run the plugin in a process of its own (ferry plugin-host), as an isolated module runs under ferry run.")
+    var isolate = false
+
     func run() throws {
         LogSetup.bootstrap(defaultLevel: .warning)
         let attributes = try loadAttributes()
-        let report = ConformanceSuite(iterations: iterations).run(pluginPath: plugin, model: model, api: api, attributes: attributes)
+        let report = isolate ? try isolatedReport(attributes) : ConformanceSuite(iterations: iterations).run(pluginPath: plugin, model: model, api: api, attributes: attributes)
         print(json ? report.document.extendedJSON(.relaxed) : report.text)
         if !report.passed { throw ExitCode(1) }
+    }
+
+    /// The suite over the channel: the plugin in `ferry plugin-host`, this same binary.
+    private func isolatedReport(_ attributes: BSONDocument) throws -> ConformanceReport {
+        let library = URL(fileURLWithPath: plugin).standardizedFileURL.path
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let module = IsolatedModule(
+            launch: PluginProcess.Launch(executable: executable, library: library), label: "plugin \(library)",
+            logger: Logger(label: "ferry.hil"))
+        defer { module.shutDown() }
+        do throws(PluginCallError) {
+            try module.start()
+        } catch {
+            throw Failure("ferry hil: \(error.message)")
+        }
+        let loaded = module.pluginName.map { "plugin \($0.name) \($0.version), in a process of its own" } ?? "in a process of its own"
+        return ConformanceSuite(iterations: iterations).run(
+            subject: library, loaded: loaded, models: module.models, model: model, api: api, attributes: attributes)
     }
 
     private func loadAttributes() throws -> BSONDocument {
@@ -66,3 +90,11 @@ struct HILCommand: ParsableCommand {
         return document
     }
 }
+
+extension IsolatedModel: ConformanceModel {
+    package func makeInstance(config: BSONDocument) throws(PluginCallError) -> any ConformanceInstance {
+        try module.createIsolated(api: api, model: model, config: config)
+    }
+}
+
+extension IsolatedInstance: ConformanceInstance {}

@@ -1,7 +1,9 @@
 import ArgumentParser
 import FerryBSON
+import FerryIsolation
 import FerryLoader
 import Foundation
+import Logging
 
 struct PluginCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +19,12 @@ struct PluginCommand: ParsableCommand {
         @Flag(help: "Print one JSON object instead of text.")
         var json = false
 
+        @Flag(help: "Load it in a process of its own (ferry plugin-host), as an isolated module is: a plugin that crashes while loading is reported, not fatal.")
+        var isolate = false
+
         func run() throws {
             LogSetup.bootstrap()
+            if isolate { return try inspectIsolated() }
             let info: PluginInfo
             do {
                 info = try PluginRegistry().load(path: library)
@@ -52,6 +58,43 @@ struct PluginCommand: ParsableCommand {
             }
             print("mql operators   \(info.operators.count)")
             for op in info.operators { print("  \(op.name)  (\(op.kind.rawValue))") }
+        }
+
+        /// What the plugin process says it registered (its hello).
+        private func inspectIsolated() throws {
+            let library = URL(fileURLWithPath: self.library).standardizedFileURL.path
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let module = IsolatedModule(
+                launch: PluginProcess.Launch(executable: executable, library: library), label: "plugin \(library)",
+                logger: Logger(label: "ferry.plugin"))
+            defer { module.shutDown() }
+            do throws(PluginCallError) {
+                try module.start()
+            } catch {
+                throw Failure(error.message)
+            }
+            let (name, version) = module.pluginName ?? ("?", "?")
+            let models = module.models.sorted { ($0.api, $0.model) < ($1.api, $1.model) }
+            if json {
+                let document: BSONDocument = [
+                    "path": .string(library), "name": .string(name), "version": .string(version), "process": .string("own"),
+                    "models": .array(
+                        models.map { ["api": .string($0.api), "model": .string($0.model), "capture_methods": .array($0.captureMethods.map(BSON.string))] }),
+                    "mql_operators": .array(module.operators.map(BSON.string)),
+                ]
+                print(document.extendedJSON(.relaxed))
+                return
+            }
+            print("plugin   \(name) \(version)")
+            print("file     \(library)")
+            print("process  its own (ferry plugin-host, pid \(module.status.pid ?? 0))")
+            print("models   \(models.count)")
+            for model in models {
+                print("  \(model.api)  \(model.model)")
+                print("    capture methods: \(model.captureMethods.isEmpty ? "none" : model.captureMethods.joined(separator: ", "))")
+            }
+            print("mql operators   \(module.operators.count) (served only in process)")
+            for op in module.operators { print("  \(op)") }
         }
     }
 }

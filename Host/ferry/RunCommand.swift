@@ -52,6 +52,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("module-cache"), help: "Where registry modules are installed (else $FERRY_MODULE_CACHE, else ferry.module_cache, else ferry-modules beside capture_dir).")
     var moduleCache: String?
 
+    @Flag(name: .customLong("isolate-all"), help: "Run every plugin in a process of its own (`ferry plugin-host`), built-ins and in-process modules included.")
+    var isolateAll = false
+
     @OptionGroup var machineAPI: MachineAPIOptions
 
     @OptionGroup var shutdown: ShutdownOptions
@@ -77,9 +80,17 @@ struct RunCommand: AsyncParsableCommand {
             HostRestart.reexecute()
         }
         options.remotes = GRPCRemoteConnector()
+        // Isolated plugins run in `ferry plugin-host`, this same binary.
+        options.pluginHost = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        options.isolateAll = isolateAll
+        let plugins =
+            PluginDiscovery.builtinPlugins() + PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"])
+        if isolateAll {
+            options.isolatedLibraries = plugins
+        } else {
+            registry.load(paths: plugins)
+        }
         let machine = Machine(configPath: config, registry: registry, options: options)
-        registry.load(paths: PluginDiscovery.builtinPlugins())
-        registry.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
         do {
             try machine.start()
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryConfig
+import FerryIsolation
 import FerrySync
 import Foundation
 
@@ -63,6 +64,14 @@ struct SyncCommand: AsyncParsableCommand {
                 print("failed:      \(failed.count) files refused by the server, kept in \(SyncSettings.failedDirectory(captureDir: captureDir)):")
                 for file in failed { print("  \(file.path): \(file.reason)") }
             }
+            if let report = PluginProcessReport.load(captureDir: captureDir) {
+                let age = Date().timeIntervalSince(report.updatedAt)
+                print("plugin processes (\(age < 15 ? "now" : "as of \(date.string(from: report.updatedAt)), host not running")):")
+                for process in report.processes {
+                    let state = process.running ? "running, pid \(process.pid ?? 0)" : "down"
+                    print("  \(process.library): \(state), \(process.restarts) restarts" + (process.lastFailure.map { "; last failure: it \($0)" } ?? ""))
+                }
+            }
         }
 
         static func bytes(_ count: Int64) -> String {
@@ -80,6 +89,9 @@ struct SyncCommand: AsyncParsableCommand {
             if let oldest { object["oldest_reading"] = ISO8601DateFormatter().string(from: oldest) }
             if let status, let data = try? SyncStatus.encoder.encode(status) {
                 object["host"] = try JSONSerialization.jsonObject(with: data)
+            }
+            if let report = PluginProcessReport.load(captureDir: captureDir), let data = try? SyncStatus.encoder.encode(report) {
+                object["plugin_processes"] = try JSONSerialization.jsonObject(with: data)
             }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             return String(decoding: data, as: UTF8.self)

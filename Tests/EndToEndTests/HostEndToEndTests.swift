@@ -154,6 +154,21 @@ import Testing
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("built for plugin ABI 2.0 but this host speaks 1.2"))
     }
+
+    /// --isolate: what a plugin process reports; a plugin that crashes while loading is a clear error.
+    @Test func pluginInspectInAProcessOfItsOwn() throws {
+        defer { dir.remove() }
+        let text = try FerryProcess.run(["plugin", "inspect", "--isolate", BuiltProducts.library("FerryMQLSensor")])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("process  its own"))
+        #expect(text.stdout.contains("$lttb (stage)"))
+        let json = try FerryProcess.run(["plugin", "inspect", "--isolate", "--json", BuiltProducts.library("FerryFake")])
+        #expect(try BSONDocument(extendedJSON: json.stdout)["models"]?.arrayValue?.count == 10)
+        let crashing = try FerryProcess.run(["plugin", "inspect", "--isolate", BuiltProducts.library("FixtureInitCrashes")])
+        #expect(crashing.status != 0)
+        #expect(crashing.stderr.contains("was killed by SIGSEGV"), "\(crashing.stderr)")
+        #expect(crashing.stderr.contains("fixture: init crashes"))
+    }
 }
 
 /// `ferry capture cat` on a single file and on a damaged one.

@@ -91,8 +91,10 @@ import Testing
     }
 
     /// Viam's data manager Sync through the plugin API: a plain-C plugin calls `request_sync`
-    /// (ABI 1.1) and files go up although the scheduled sync is an hour away.
-    @Test func aPluginRequestsASync() throws {
+    /// (ABI 1.1) and files go up although the scheduled sync is an hour away; loaded in the host,
+    /// or in a process of its own (the request then comes over the plugin channel).
+    @Test(arguments: ["in-process", "process"])
+    func aPluginRequestsASync(isolation: String) throws {
         let rig = try SyncRig()
         defer { rig.tearDown() }
         let source = """
@@ -128,7 +130,7 @@ import Testing
             ], executable: "/usr/bin/cc")
         #expect(cc.status == 0, "cc failed: \(cc.stderr)")
         try """
-        {"modules": [{"type": "local", "name": "syncer", "executable_path": "libsyncer.so"}],
+        {"modules": [{"type": "local", "name": "syncer", "executable_path": "libsyncer.so", "isolation": "\(isolation)"}],
          "components": [{"name": "s", "api": "rdk:component:sensor", "model": "acme:demo:syncer",
            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 200}]}}]}],
          "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_interval_mins": 60,

@@ -314,6 +314,34 @@ import Testing
         #expect(faults(#"{"modules": [{"name": "m", "type": "local"}]}"#) == ["modules[0].executable_path: is required (a string)"])
     }
 
+    @Test func moduleIsolationDefaultsAndLimits() throws {
+        let config = try parse(
+            #"""
+            {"modules": [{"type": "local", "name": "here", "executable_path": "/p/libhere.so"},
+                         {"type": "registry", "name": "there", "module_id": "acme:there"},
+                         {"type": "local", "name": "boxed", "executable_path": "/p/libboxed.so", "isolation": "process",
+                          "call_timeout_ms": 250, "create_timeout_ms": 20000, "memory_limit_mb": 512},
+                         {"type": "registry", "name": "trusted", "module_id": "acme:trusted", "isolation": "in-process"}]}
+            """#)
+        #expect(config.modules.map { $0.runsIsolated(isolateAll: false) } == [false, true, true, false])
+        #expect(config.modules.map { $0.runsIsolated(isolateAll: true) } == [true, true, true, true])
+        #expect(config.modules[2].callTimeout == .milliseconds(250) && config.modules[2].createTimeout == .seconds(20))
+        #expect(config.modules[2].memoryLimitMB == 512)
+        #expect(config.modules[0].callTimeout == nil && config.modules[0].isolation == nil)
+    }
+
+    @Test func moduleIsolationErrors() {
+        #expect(faults(#"{"modules": [{"name": "m", "executable_path": "/l.so", "isolation": "sandbox"}]}"#) == [
+            #"modules[0].isolation: "sandbox" is not an isolation; expected "process" (a child process of its own) or "in-process" (loaded into the host)"#
+        ])
+        #expect(faults(#"{"modules": [{"name": "m", "executable_path": "/l.so", "call_timeout_ms": 0, "memory_limit_mb": "lots"}]}"#) == [
+            "modules[0].call_timeout_ms: must be at least 1, got 0", #"modules[0].memory_limit_mb: expected an integer, got the string "lots""#,
+        ])
+        #expect(faults(#"{"modules": [{"name": "m", "executable_path": "/l.so", "isolation": "in-process", "call_timeout_ms": 100}]}"#) == [
+            #"modules[0].call_timeout_ms: applies only to a module in a process of its own; remove it, or set "isolation": "process""#
+        ])
+    }
+
     @Test func registryModulesAndTheirSettings() throws {
         let config = try ConfigParser.parse(
             #"""

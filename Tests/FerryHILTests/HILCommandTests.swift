@@ -44,6 +44,29 @@ import Testing
         #expect(checks.contains { $0.documentValue?["name"] == "capture Readings" && $0.documentValue?["result"] == "pass" })
     }
 
+    /// --isolate: the same suite with the plugin in `ferry plugin-host`, over the channel; a
+    /// failure inside the plugin is the same clean status as in process.
+    @Test func theSuiteRunsOnAPluginInAProcessOfItsOwn() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let camera = directory.file("camera.json")
+        try #"{"width": 80, "height": 60, "mime_type": "image/jpeg"}"#.write(toFile: camera, atomically: true, encoding: .utf8)
+        let passing = try FerryProcess.run([
+            "hil", BuiltProducts.library("FerryFake"), "--model", "fake", "--api", "camera", "--config", camera, "--iterations", "2", "--isolate",
+        ])
+        #expect(passing.status == 0, "\(passing.stdout)\(passing.stderr)")
+        #expect(passing.stdout.contains("in a process of its own"))
+        #expect(passing.stdout.contains("image/jpeg 80x60"))
+        #expect(passing.stdout.contains("0 failed: conforms"))
+
+        let motor = directory.file("motor.json")
+        try #"{"max_rpm": -5}"#.write(toFile: motor, atomically: true, encoding: .utf8)
+        let failing = try FerryProcess.run(["hil", BuiltProducts.library("FerryFake"), "--model", "fake", "--api", "motor", "--config", motor, "--isolate"])
+        #expect(failing.status == 1)
+        #expect(failing.stdout.contains("FAIL  create"))
+        #expect(failing.stdout.contains("max_rpm"))
+    }
+
     @Test func anUnreadableConfigIsAClearError() throws {
         let result = try FerryProcess.run([
             "hil", BuiltProducts.library("FerryFake"), "--model", "fake", "--api", "sensor", "--config", "/nonexistent/attrs.json",

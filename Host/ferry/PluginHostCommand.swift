@@ -1,0 +1,30 @@
+import ArgumentParser
+import FerryIsolation
+import Foundation
+import Logging
+
+/// The child side of an isolated plugin: `ferry run` starts one per isolated module, with the
+/// channel on fd 3. Not for people to run, so hidden from help.
+struct PluginHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugin-host",
+        abstract: "Serve one plugin library to a ferry run over the channel on file descriptor 3 (started by ferry run).",
+        shouldDisplay: false)
+
+    @Argument(help: "The plugin's shared library (.so).")
+    var library: String
+
+    @Option(name: .customLong("memory-limit-mb"), help: "Limit this process's address space (setrlimit RLIMIT_AS) before loading the plugin.")
+    var memoryLimitMB: Int?
+
+    func run() throws {
+        // Plain lines on stderr: the host forwards each to its own log, naming the module.
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let status = PluginHostServer.run(library: library, memoryLimitMB: memoryLimitMB)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,191 @@
+import FerryBSON
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// `ferry run` with a misbehaving third-party driver in a process of its own, beside a good
+/// sensor loaded in the host: the bad module crashes (or exits, hangs, garbles its channel, leaks
+/// past its memory limit), the log names the cause, the process is restarted and its component
+/// captures again, the good collector never fails a tick, and every capture file stays readable.
+@Suite(.ownThreads) struct IsolationEndToEndTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var model: String
+        var cause: String
+        var childSaid: String
+        var testDescription: String { model }
+    }
+
+    static let cases = [
+        Case(model: "fixture:bad:segv", cause: "killed by SIGSEGV", childSaid: "fixture: about to dereference NULL"),
+        Case(model: "fixture:bad:exit", cause: "exited with status 3", childSaid: "fixture: calling exit(3)"),
+        Case(model: "fixture:bad:hang-capture", cause: "did not answer Readings", childSaid: "fixture: capture hangs"),
+        Case(model: "fixture:bad:garbage", cause: "sent bytes that are not a frame", childSaid: "fixture: writing garbage to fd 3"),
+        Case(model: "fixture:bad:leak", cause: "was killed by SIGABRT", childSaid: "fixture: out of memory after leaking"),
+    ]
+
+    static func config(badModel: String, isolation: String = "process") -> String {
+        """
+        {"modules": [{"type": "local", "name": "bad", "executable_path": "\(BuiltProducts.library("FixtureMisbehaving"))",
+                      "isolation": "\(isolation)", "call_timeout_ms": 1500, "create_timeout_ms": 3000, "memory_limit_mb": 1024}],
+         "components": [
+           {"name": "good", "api": "rdk:component:sensor", "model": "fake",
+            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 20}]}}]},
+           {"name": "bad", "api": "rdk:component:sensor", "model": "\(badModel)",
+            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 20}]}}]}],
+         "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_disabled": true}}]}
+        """
+    }
+
+    /// (component, count) of every record, through `ferry capture cat`; none before the directory exists.
+    static func records(_ captureDir: String) throws -> [(component: String, count: Double?)] {
+        guard FileManager.default.fileExists(atPath: captureDir) else { return [] }  // before the first capture
+        let cat = try FerryProcess.run(["capture", "cat", captureDir])
+        #expect(cat.status == 0, "capture cat failed: \(cat.stderr)")
+        return try cat.stdout.split(separator: "\n").map {
+            let record = try BSONDocument(extendedJSON: String($0))
+            return (
+                record["component_name"]?.stringValue ?? "", record["data"]?.documentValue?["readings"]?.documentValue?["count"]?.doubleValue
+            )
+        }
+    }
+
+    @Test(arguments: cases)
+    func aMisbehavingModuleIsRestartedAndTheGoodSensorNeverMissesATick(_ scenario: Case) throws {
+        let dir = try TemporaryDirectory("ferry-isolation")
+        defer { dir.remove() }
+        try Self.config(badModel: scenario.model).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let log = dir.file("ferry.log")
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: log)
+        let capture = dir.file("capture")
+        // Restarted, and captured again after the restart: the counter starts over at 1 in each process.
+        let resumed = try eventually(timeout: 180) {
+            guard host.loggedOutput().contains("plugin process restarted") else { return false }
+            return try Self.records(capture).filter { $0.component == "bad" && $0.count == 1 }.count >= 2
+        }
+        #expect(resumed, "\(host.loggedOutput())")
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("into a process of its own"))
+        #expect(run.stderr.contains(scenario.cause), "the log names the cause")
+        #expect(run.stderr.contains(scenario.childSaid), "the log carries what the plugin wrote last")
+        #expect(!run.stderr.contains("collector good/Readings"), "the good collector reported errors:\n\(run.stderr)")
+        #expect(run.stderr.contains("collector bad/Readings"))
+        // The plugin's printf to stdout went to the log, not into the channel.
+        #expect(run.stderr.contains("fixture: capture 1 on stdout"))
+
+        let records = try Self.records(capture)
+        let good = records.filter { $0.component == "good" }
+        let bad = records.compactMap { $0.component == "bad" ? $0.count : nil }
+        #expect(good.count > 10)
+        // Whatever the bad module captured is there: each process's life counts from 1 (the leak
+        // lasts a few captures more, until its address space runs out).
+        if scenario.model != "fixture:bad:leak" { #expect(Set(bad).isSubset(of: [1, 2]), "\(bad)") }
+        #expect(bad.filter { $0 == 1 }.count >= 2)
+    }
+
+    @Test func aCreateThatHangsLeavesTheComponentDownAndTheRestRunning() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-create")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:hang-create").write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let log = dir.file("ferry.log")
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: log)
+        let capture = dir.file("capture")
+        #expect(eventually(timeout: 180) { host.loggedOutput().contains("did not answer create fixture:bad:hang-create") }, "\(host.loggedOutput())")
+        #expect(try eventually(timeout: 120) { try Self.records(capture).filter { $0.component == "good" }.count > 10 })
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("cannot create component \"bad\""))
+        #expect(!run.stderr.contains("collector good/Readings"), "the good collector reported errors:\n\(run.stderr)")
+        #expect(try Self.records(capture).allSatisfy { $0.component == "good" })
+    }
+
+    /// --isolate-all: the built-in fake runs in a process of its own too, next to the crashing
+    /// module's; each process's state and restarts are on the metrics port.
+    @Test func isolateAllRunsTheBuiltInsInProcessesOfTheirOwnAndTheMetricsShowThem() throws {
+        let dir = try TemporaryDirectory("ferry-isolate-all")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:segv", isolation: "in-process").replacingOccurrences(
+            of: #", "call_timeout_ms": 1500, "create_timeout_ms": 3000, "memory_limit_mb": 1024"#, with: ""
+        ).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json"), "--isolate-all", "--metrics-listen", "127.0.0.1:0"], log: dir.file("ferry.log"))
+        #expect(eventually(timeout: 120) { OperationsEndpointTests.metricsPort(host.loggedOutput()) != nil }, "\(host.loggedOutput())")
+        guard let port = OperationsEndpointTests.metricsPort(host.loggedOutput()) else { return }
+        func metric(_ name: String, _ library: String) throws -> Double? {
+            try OperationsEndpointTests.get(port, "/metrics").body.split(separator: "\n")
+                .first { $0.hasPrefix(name + "{") && $0.contains(library) }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect(try eventually(timeout: 120) { try metric("ferry_plugin_process_restarts_total", "libFixtureMisbehaving.so") ?? 0 >= 1 })
+        #expect(try eventually(timeout: 60) { try metric("ferry_plugin_process_up", "libFerryFake.so") == 1 })
+        // ferry sync status shows each process's state, restarts and last failure.
+        #expect(try eventually(timeout: 60) {
+            let status = try FerryProcess.run(["sync", "status", dir.file("machine.json")]).stdout
+            return status.contains("plugin processes (now)") && status.contains("libFerryFake.so: running, pid")
+                && status.contains("libFixtureMisbehaving.so:") && status.contains("last failure: it was killed by SIGSEGV")
+        })
+        #expect(try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "good" }.count > 10 })
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("loaded plugin fake 0.1.0 from"), "\(run.stderr)")
+        #expect(run.stderr.contains("libFerryFake.so into a process of its own"))
+        #expect(run.stderr.contains("libFixtureMisbehaving.so into a process of its own"))
+        #expect(run.stderr.contains("was killed by SIGSEGV"))
+        #expect(!run.stderr.contains("collector good/Readings"), "the good collector reported errors:\n\(run.stderr)")
+    }
+
+    /// A vision service's capture asks the host for its camera's image (capture_resource); with
+    /// --isolate-all both live in the fake plugin's process, so the host's answer calls back into
+    /// that process, nested on the same channel.
+    @Test func captureResourceWorksFromAPluginProcessBackIntoItself() throws {
+        let dir = try TemporaryDirectory("ferry-isolate-vision")
+        defer { dir.remove() }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/viam-configs/vision-capture-all-from-camera.json")
+        var config = try BSONDocument(extendedJSON: String(contentsOf: fixture, encoding: .utf8))
+        var services = try #require(config["services"]?.arrayValue)
+        let index = try #require(services.firstIndex { $0.documentValue?["type"] == "data_manager" })
+        var manager = try #require(services[index].documentValue)
+        manager["attributes"] = ["capture_dir": .string(dir.file("capture")), "sync_disabled": true]
+        services[index] = .document(manager)
+        config["services"] = .array(services)
+        try config.extendedJSON(.relaxed).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json"), "--isolate-all"], environment: ["HOME": dir.path], log: dir.file("ferry.log"))
+        let captured = try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "vision-1" }.count >= 2 }
+        #expect(captured, "\(host.loggedOutput())")
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("libFerryFake.so into a process of its own"))
+        #expect(!run.stderr.contains("collector vision-1"), "the vision collector reported errors:\n\(run.stderr)")
+    }
+
+    /// A plugin whose init crashes: in process it would take the host down; isolated, the host
+    /// says why it did not load and captures from the rest.
+    @Test func aPluginThatCrashesWhileLoadingIsReportedAndTheHostRunsOn() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-init")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:segv").replacingOccurrences(of: "libFixtureMisbehaving.so", with: "libFixtureInitCrashes.so")
+            .write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: dir.file("ferry.log"))
+        #expect(try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "good" }.count > 10 })
+        host.signal(SIGINT)
+        let run = host.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("cannot start its plugin process"), "\(run.stderr)")
+        #expect(run.stderr.contains("was killed by SIGSEGV"))
+        #expect(run.stderr.contains("fixture: init crashes"))
+    }
+
+    @Test func aBadIsolationValueIsAConfigErrorNamingTheKey() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-config")
+        defer { dir.remove() }
+        try Self.config(badModel: "fixture:bad:segv", isolation: "sandbox").write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let run = try FerryProcess.run(["run", dir.file("machine.json")])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("modules[0].isolation"), "\(run.stderr)")
+        #expect(run.stderr.contains("\"sandbox\" is not an isolation"), "\(run.stderr)")
+    }
+}
