@@ -1,3 +1,7 @@
+import FerryBSON
+import FerryStore
+import PostgresNIO
+
 /// The PostgreSQL schema: versioned migrations for tables (applied once each, in order, recorded in
 /// `ferry_migrations`), then the functions, re-created whenever their text changes. Both run under
 /// an advisory lock, so replicas starting together migrate once.
@@ -12,6 +16,8 @@ enum PostgresSchema {
     struct Migration {
         var name: String
         var sql: String
+        /// Runs after `sql`, in the same transaction: for what only Swift can compute (BSON).
+        var fill: (@Sendable (PostgresConnection, Logger) async throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -315,5 +321,22 @@ enum PostgresSchema {
                     UNIQUE (organization_id, name)
                 );
                 """),
+        Migration(
+            name: "v11-sink-json",
+            sql: """
+                -- Sink documents as jsonb too (filled from the BSON when written), for custom
+                -- indexes on a pipeline's sink: ferry_index_key(data, path) as on readings.
+                ALTER TABLE sink_documents ADD COLUMN data jsonb;
+                """,
+            fill: { connection, logger in
+                // Existing documents, converted as writes convert them.
+                let rows = try await connection.query("SELECT id, document FROM sink_documents", logger: logger).collect()
+                for row in rows {
+                    let (id, bytes) = try row.decode((Int64, ByteBuffer).self)
+                    let document = try BSONDocument(bytes: Array(buffer: bytes))
+                    try await connection.query(
+                        "UPDATE sink_documents SET data = \(PGJSON.text(document))::jsonb WHERE id = \(id)", logger: logger)
+                }
+            }),
     ]
 }
