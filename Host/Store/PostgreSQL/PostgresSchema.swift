@@ -329,13 +329,25 @@ enum PostgresSchema {
                 ALTER TABLE sink_documents ADD COLUMN data jsonb;
                 """,
             fill: { connection, logger in
-                // Existing documents, converted as writes convert them.
-                let rows = try await connection.query("SELECT id, document FROM sink_documents", logger: logger).collect()
-                for row in rows {
-                    let (id, bytes) = try row.decode((Int64, ByteBuffer).self)
-                    let document = try BSONDocument(bytes: Array(buffer: bytes))
+                // Existing documents, converted as writes convert them, a page of 1000 at a time
+                // (memory stays flat however big the sinks are).
+                var after: Int64 = 0
+                while true {
+                    var ids: [Int64] = []
+                    var json: [String] = []
+                    let page = try await connection.query(
+                        "SELECT id, document FROM sink_documents WHERE id > \(after) ORDER BY id LIMIT 1000", logger: logger)
+                    for try await (id, bytes) in page.decode((Int64, ByteBuffer).self) {
+                        ids.append(id)
+                        json.append(PGJSON.text(try BSONDocument(bytes: Array(buffer: bytes))))
+                    }
+                    guard let last = ids.last else { return }
                     try await connection.query(
-                        "UPDATE sink_documents SET data = \(PGJSON.text(document))::jsonb WHERE id = \(id)", logger: logger)
+                        """
+                        UPDATE sink_documents s SET data = u.j::jsonb FROM unnest(\(ids)::bigint[], \(json)::text[]) AS u(i, j)
+                        WHERE s.id = u.i
+                        """, logger: logger)
+                    after = last
                 }
             }),
     ]
