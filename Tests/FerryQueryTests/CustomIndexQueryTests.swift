@@ -185,6 +185,10 @@ import Testing
                 let got = try await query.run(on: store, organizationID: indexed, source: .pipelineSink("p-indexed"))
                 #expect(!expected.isEmpty, "\(match) matches something")
                 #expect(got.map { $0.encode() } == expected.map { $0.encode() }, "\(match) \(tail): \(got.count) vs \(expected.count)")
+                // The MongoDB endpoint's cursors (stream) read through the index too.
+                let streamed = try await StoreQueryTests.collect(
+                    try query.stream(on: store, organizationID: indexed, source: .pipelineSink("p-indexed")), batch: 1_000)
+                #expect(streamed.map { $0.encode() } == expected.map { $0.encode() }, "\(match) \(tail) streamed")
                 // The store read fewer documents than the whole sink (the index served the hints).
                 let read = try await store.sinkDocuments(organizationID: indexed, pipelineID: "p-indexed", hints: query.sinkHints)
                 #expect(read.count < 600, "\(match): \(read.count) documents read")
