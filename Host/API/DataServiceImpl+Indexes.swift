@@ -4,9 +4,9 @@ import Foundation
 import GRPCCore
 import ViamProtos
 
-/// DataService's custom indexes (CreateIndex, ListIndexes, DeleteIndex) on the hot store: paths
-/// inside readings' data, which the leading `$match` of MQL queries then reads through. Viewers
-/// list; operators and owners create and delete. Pipeline sinks cannot be indexed yet.
+/// DataService's custom indexes (CreateIndex, ListIndexes, DeleteIndex) on the hot store (paths
+/// inside readings' data) or on a pipeline's sink (paths of its documents), which the leading
+/// `$match` of MQL queries then reads through. Viewers list; operators and owners create and delete.
 extension DataServiceImpl {
     func registerIndexMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         unary(&router, Service.Method.CreateIndex.descriptor, createIndex)
@@ -17,7 +17,7 @@ extension DataServiceImpl {
     func createIndex(_ request: Viam_App_Data_V1_CreateIndexRequest) async throws -> Viam_App_Data_V1_CreateIndexResponse {
         let caller = try Caller.require(.operator, to: "creating indexes")
         try Caller.requireOrganization(request.organizationID, caller)
-        try await requireHotStore(request.collectionType, pipelineName: request.hasPipelineName ? request.pipelineName : nil, caller)
+        let pipelineID = try await collection(request.collectionType, pipelineName: request.hasPipelineName ? request.pipelineName : nil, caller)
         guard request.indexSpec.count == 1 else {
             throw RPCError(
                 code: .invalidArgument,
@@ -31,7 +31,7 @@ extension DataServiceImpl {
         }
         try await storeCall {
             let index = try StoreChecks.dataIndex(
-                spec: spec, organizationID: caller.organizationID, createdAt: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+                spec: spec, organizationID: caller.organizationID, pipelineID: pipelineID, createdAt: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
             try await store.createIndex(index)
         }
         return Viam_App_Data_V1_CreateIndexResponse()
@@ -40,12 +40,13 @@ extension DataServiceImpl {
     func listIndexes(_ request: Viam_App_Data_V1_ListIndexesRequest) async throws -> Viam_App_Data_V1_ListIndexesResponse {
         let caller = try Caller.require(.viewer, to: "listing indexes")
         try Caller.requireOrganization(request.organizationID, caller)
-        try await requireHotStore(request.collectionType, pipelineName: request.hasPipelineName ? request.pipelineName : nil, caller)
-        let indexes = try await storeCall { try await store.indexes(organizationID: caller.organizationID) }
+        let pipelineID = try await collection(request.collectionType, pipelineName: request.hasPipelineName ? request.pipelineName : nil, caller)
+        let indexes = try await storeCall { try await store.indexes(organizationID: caller.organizationID, pipelineID: pipelineID) }
         var response = Viam_App_Data_V1_ListIndexesResponse()
         response.indexes = indexes.map { index in
             var proto = Viam_App_Data_V1_Index()
-            proto.collectionType = .hotStore
+            proto.collectionType = pipelineID.isEmpty ? .hotStore : .pipelineSink
+            if !pipelineID.isEmpty { proto.pipelineName = request.pipelineName }
             proto.indexName = index.name
             proto.indexSpec = [Data(index.spec.encode())]
             proto.createdBy = .customer
@@ -57,36 +58,38 @@ extension DataServiceImpl {
     func deleteIndex(_ request: Viam_App_Data_V1_DeleteIndexRequest) async throws -> Viam_App_Data_V1_DeleteIndexResponse {
         let caller = try Caller.require(.operator, to: "deleting indexes")
         try Caller.requireOrganization(request.organizationID, caller)
-        try await requireHotStore(request.collectionType, pipelineName: request.hasPipelineName ? request.pipelineName : nil, caller)
+        let pipelineID = try await collection(request.collectionType, pipelineName: request.hasPipelineName ? request.pipelineName : nil, caller)
         guard !request.indexName.isEmpty else { throw RPCError(code: .invalidArgument, message: "give the index_name of the index to delete") }
-        let deleted = try await storeCall { try await store.deleteIndex(organizationID: caller.organizationID, name: request.indexName) }
+        let deleted = try await storeCall {
+            try await store.deleteIndex(organizationID: caller.organizationID, pipelineID: pipelineID, name: request.indexName)
+        }
         guard deleted else {
+            let collection = pipelineID.isEmpty ? "the hot store" : "the sink of pipeline \(request.pipelineName.debugDescription)"
             throw RPCError(
                 code: .notFound,
-                message: "organization \(caller.organizationID) has no index named \(request.indexName.debugDescription) on the hot store; list_indexes shows its indexes")
+                message: "organization \(caller.organizationID) has no index named \(request.indexName.debugDescription) on \(collection); list_indexes shows its indexes")
         }
         return Viam_App_Data_V1_DeleteIndexResponse()
     }
 
-    /// Refuses anything but the hot store, saying why: an unset collection, an unknown pipeline,
-    /// or a pipeline sink (not indexable yet).
-    func requireHotStore(_ collection: Viam_App_Data_V1_IndexableCollection, pipelineName: String?, _ caller: APIKeyIdentity) async throws {
+    /// The pipeline id of the indexed collection: empty for the hot store, the pipeline's id for
+    /// its sink. Refuses an unset collection or an unknown pipeline, saying why.
+    func collection(_ collection: Viam_App_Data_V1_IndexableCollection, pipelineName: String?, _ caller: APIKeyIdentity) async throws -> String {
         switch collection {
         case .hotStore:
             if let pipelineName, !pipelineName.isEmpty {
                 throw RPCError(code: .invalidArgument, message: "pipeline_name is for INDEXABLE_COLLECTION_PIPELINE_SINK; leave it out for the hot store")
             }
+            return ""
         case .pipelineSink:
             guard let pipelineName, !pipelineName.isEmpty else {
                 throw RPCError(code: .invalidArgument, message: "INDEXABLE_COLLECTION_PIPELINE_SINK needs the pipeline_name of the sink's pipeline")
             }
             let pipelines = try await storeCall { try await store.pipelines(organizationID: caller.organizationID) }
-            guard pipelines.contains(where: { $0.name == pipelineName }) else {
+            guard let pipeline = pipelines.first(where: { $0.name == pipelineName }) else {
                 throw RPCError(code: .notFound, message: "organization \(caller.organizationID) has no pipeline named \(pipelineName.debugDescription)")
             }
-            throw RPCError(
-                code: .unimplemented,
-                message: "Ferry cannot index pipeline sinks yet; index the hot store (INDEXABLE_COLLECTION_HOT_STORE) instead")
+            return pipeline.id
         case .unspecified, .UNRECOGNIZED:
             throw RPCError(
                 code: .invalidArgument,

@@ -9,7 +9,7 @@ enum StoreInput: Sendable {
     case readings(
         store: any DataStore, organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, limit: Int?,
         pageSize: Int)
-    case sink(store: any DataStore, organizationID: String, pipelineID: String)
+    case sink(store: any DataStore, organizationID: String, pipelineID: String, hints: [DataHint])
     case documents([BSONDocument])
 }
 
@@ -113,9 +113,9 @@ final class InputReader: @unchecked Sendable {
         case .documents(let documents):
             buffer = documents
             finished = true
-        case .sink(let store, let organizationID, let pipelineID):
+        case .sink(let store, let organizationID, let pipelineID, let hints):
             buffer = try Self.wait {
-                try await store.sinkDocuments(organizationID: organizationID, pipelineID: pipelineID, window: nil, limit: nil)
+                try await store.sinkDocuments(organizationID: organizationID, pipelineID: pipelineID, hints: hints)
             }
             finished = true
         case .readings(let store, let organizationID, let source, let filter, let descending, let limit, let pageSize):

@@ -56,6 +56,14 @@ public struct StoreQuery: Sendable {
         return plan
     }
 
+    /// Conditions of the leading `$match` on a sink's document paths, which let the store read
+    /// through a custom index on the sink; the whole pipeline, `$match` included, still runs in
+    /// the engine, so results are exact whatever the store reads.
+    var sinkHints: [DataHint] {
+        guard let match = pipeline.pushdown.match else { return [] }
+        return MatchPushdown.documentHints(match)
+    }
+
     /// For `{$sort: {time_received: 1 | -1}}`, whether it is descending; nil for any other stage.
     static func timeReceivedSort(_ stage: BSONDocument) -> Bool? {
         guard stage.count == 1, case .document(let spec)? = stage["$sort"], spec.count == 1, spec.keys.first == "time_received"
@@ -72,7 +80,7 @@ public struct StoreQuery: Sendable {
     public func run(on store: any DataStore, organizationID: String, source: QuerySource) async throws -> [BSONDocument] {
         switch source {
         case .pipelineSink(let pipelineID):
-            let documents = try await store.sinkDocuments(organizationID: organizationID, pipelineID: pipelineID, window: nil, limit: nil)
+            let documents = try await store.sinkDocuments(organizationID: organizationID, pipelineID: pipelineID, hints: sinkHints)
             return try pipeline.run(documents)
         case .standard, .hotStorage:
             let plan = try readingPlan()
@@ -92,7 +100,7 @@ public struct StoreQuery: Sendable {
     {
         switch source {
         case .pipelineSink(let pipelineID):
-            let input = StoreInput.sink(store: store, organizationID: organizationID, pipelineID: pipelineID)
+            let input = StoreInput.sink(store: store, organizationID: organizationID, pipelineID: pipelineID, hints: sinkHints)
             return QueryResultStream(input: input, stages: [pipeline])
         case .standard, .hotStorage:
             let plan = try readingPlan()

@@ -92,8 +92,9 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
-    /// Custom indexes: create_index, list_indexes, delete_index on the hot store, the physical index in
-    /// the store's catalog, MQL through it answering what it answers without it, refusals and roles.
+    /// Custom indexes: create_index, list_indexes, delete_index on the hot store and on a pipeline's
+    /// sink, the physical index in the store's catalog, MQL through it answering what it answers
+    /// without it, deleting the pipeline deleting its indexes, refusals and roles.
     @Test(arguments: Backend.allCases) func publishedPythonSDKManagesIndexes(_ backend: Backend) async throws {
         let result = try await Self.runScript("viam_sdk_indexes_e2e.py", backend: backend)
         #expect(result.status == 0, "viam-sdk index checks failed:\n\(result.output)")

@@ -119,4 +119,61 @@ import Testing
         expected["component_name"] = nil
         #expect(residual == expected)
     }
+
+    /// A sink's indexes are recorded per organisation and pipeline, apart from the hot store's;
+    /// deleting the pipeline deletes them.
+    @Test(arguments: StoreBackend.all) func sinkIndexesBelongToTheirPipeline(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        let store = f.store
+        for (id, org) in [("p1", f.orgA), ("p2", f.orgA), ("p3", f.orgB)] {
+            try await store.createPipeline(
+                PipelineRecord(
+                    id: id, organizationID: org, name: "pipeline-\(id)", schedule: "0 * * * *", stages: [["$match": [:]]], enableBackfill: false,
+                    source: .standard, createdAt: 0, scheduledThrough: 0))
+        }
+        try await store.replaceWindow(
+            organizationID: f.orgA, pipelineID: "p1", runID: "r", window: SinkWindow(start: 0, end: 60_000),
+            documents: (0..<10).map { ["_id": .int32(Int32($0)), "n": .int32(Int32($0 % 3))] })
+        func sinkIndex(_ org: String, _ pipeline: String, _ name: String, _ field: String) -> DataIndex {
+            DataIndex(organizationID: org, pipelineID: pipeline, name: name, keys: [DataIndexKey(field: field, direction: 1)], createdAt: 1_000)
+        }
+        let n = sinkIndex(f.orgA, "p1", "n", "n")
+        try await store.createIndex(n)
+        // The same name on the hot store, another pipeline and another organisation's pipeline.
+        try await store.createIndex(Self.index(f.orgA, "n", "data.n"))
+        try await store.createIndex(sinkIndex(f.orgA, "p2", "n", "n"))
+        try await store.createIndex(sinkIndex(f.orgB, "p3", "n", "n"))
+        #expect(try await store.indexes(organizationID: f.orgA, pipelineID: "p1") == [n])
+        #expect(n.paths == [["n"]] && n.spec == ["key": ["n": 1], "name": "n"])
+        #expect(try await store.indexes(organizationID: f.orgA).map(\.keys.first?.field) == ["data.n"])
+        var error = await storeError { try await store.createIndex(sinkIndex(f.orgA, "p1", "n", "other")) }
+        #expect(error?.kind == .alreadyExists, "\(String(describing: error))")
+        // Another organisation's pipeline is not found.
+        error = await storeError { try await store.createIndex(sinkIndex(f.orgA, "p3", "x", "x")) }
+        #expect(error?.kind == .notFound, "\(String(describing: error))")
+        // Read through the index: the documents whose n is 1.
+        let hints = MatchPushdown.documentHints(["n": 1])
+        #expect(try await store.sinkDocuments(organizationID: f.orgA, pipelineID: "p1", hints: hints).map { $0["_id"] } == [1, 4, 7].map { .int32($0) })
+        #expect(try await store.sinkDocuments(organizationID: f.orgA, pipelineID: "p1", hints: []).count == 10)
+
+        #expect(try await store.deleteIndex(organizationID: f.orgA, pipelineID: "p2", name: "n"))
+        #expect(try await !store.deleteIndex(organizationID: f.orgA, pipelineID: "p2", name: "n"))
+        #expect(try await store.deletePipeline(organizationID: f.orgA, id: "p1"))
+        #expect(try await store.indexes(organizationID: f.orgA, pipelineID: "p1").isEmpty)
+        #expect(try await store.indexes(organizationID: f.orgA).map(\.name) == ["n"])
+        #expect(try await store.indexes(organizationID: f.orgB, pipelineID: "p3").map(\.name) == ["n"])
+    }
+
+    /// On a sink, any document path may be indexed; a `$match` on them gives hints.
+    @Test func sinkPathsAreAnyDocumentPath() throws {
+        let index = try StoreChecks.dataIndex(spec: ["key": ["total": 1, "by.device": -1]], organizationID: "o", pipelineID: "p", createdAt: 0)
+        #expect(index.paths == [["total"], ["by", "device"]])
+        #expect(throws: StoreError.self) { try StoreChecks.dataIndex(spec: ["key": ["$total": 1]], organizationID: "o", pipelineID: "p", createdAt: 0) }
+        #expect(
+            MatchPushdown.documentHints(["total": ["$gte": 3], "$and": [["by.device": "a"]], "$or": [["x": 1]], "y": ["$ne": 2]]) == [
+                DataHint(path: ["total"], test: .compare(.atLeast, .int(3))),
+                DataHint(path: ["by", "device"], test: .oneOf([.string("a")])),
+            ])
+    }
 }

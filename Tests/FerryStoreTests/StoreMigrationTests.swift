@@ -211,6 +211,13 @@ import Testing
             #expect(try await moved.datasets(organizationID: seeded.orgA).map(\.name).sorted() == ["cups", "empty"])
             let sink = try await moved.sinkDocuments(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, window: nil, limit: nil)
             #expect(sink.count == 3 && sink[0]["n"] == .int32(12))
+            // The copied results can be indexed (PostgreSQL's import fills their jsonb copy): n = 12
+            // and NaN (the engine's to judge) are read through the index, the one without n is not.
+            try await moved.createIndex(
+                DataIndex(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, name: "n", keys: [DataIndexKey(field: "n", direction: 1)], createdAt: 0))
+            let twelve = try await moved.sinkDocuments(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, hints: MatchPushdown.documentHints(["n": 12]))
+            #expect(twelve.count == 2 && twelve[0]["n"] == .int32(12) && twelve[1]["n"]?.doubleValue?.isNaN == true, "\(twelve)")
+            #expect(try await moved.deleteIndex(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, name: "n"))
             #expect(try await moved.run(id: "run-2")?.errorMessage == "timed out")
             #expect(try await moved.latestInvalidationID() == (try await sqlite.store.latestInvalidationID()))
             // A host re-uploading its file after the move is stored once.

@@ -10,14 +10,18 @@ import FerryBSON
 /// store answers through the index.
 public struct DataIndex: Sendable, Hashable {
     public var organizationID: String
+    /// The pipeline whose sink is indexed; empty for the hot store (readings). Keys of a sink's
+    /// index are paths of its result documents; of the hot store's, paths inside `data`.
+    public var pipelineID: String
     /// Unique among the organisation's indexes.
     public var name: String
     public var keys: [DataIndexKey]
     /// Milliseconds since the Unix epoch, UTC.
     public var createdAt: Int64
 
-    public init(organizationID: String, name: String, keys: [DataIndexKey], createdAt: Int64) {
+    public init(organizationID: String, pipelineID: String = "", name: String, keys: [DataIndexKey], createdAt: Int64) {
         self.organizationID = organizationID
+        self.pipelineID = pipelineID
         self.name = name
         self.keys = keys
         self.createdAt = createdAt
@@ -30,8 +34,9 @@ public struct DataIndex: Sendable, Hashable {
         return ["key": .document(key), "name": .string(name)]
     }
 
-    /// The paths below `data`, in key order: what the physical index is built on.
-    public var paths: [[String]] { keys.map(\.path) }
+    /// The indexed paths in key order, what the physical index is built on: below `data` on the
+    /// hot store, whole document paths on a sink.
+    public var paths: [[String]] { pipelineID.isEmpty ? keys.map(\.path) : keys.map(\.documentPath) }
 }
 
 /// One key of a custom index: a dotted field path of the reading document, inside `data`.
@@ -47,7 +52,10 @@ public struct DataIndexKey: Sendable, Hashable {
     }
 
     /// The path below the stored `data` document: `["readings", "temperature"]`.
-    public var path: [String] { Array(field.split(separator: ".", omittingEmptySubsequences: false).dropFirst().map(String.init)) }
+    public var path: [String] { Array(documentPath.dropFirst()) }
+
+    /// Every field name of the path: `["data", "readings", "temperature"]`.
+    public var documentPath: [String] { field.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
 }
 
 /// Custom indexes on readings, per organisation.
@@ -56,11 +64,28 @@ public protocol DataIndexStore: Sendable {
     /// paths. `.alreadyExists` when the organisation has an index of that name or on the same keys,
     /// `.notFound` when the organisation does not exist.
     func createIndex(_ index: DataIndex) async throws
-    /// The organisation's indexes, oldest first.
-    func indexes(organizationID: String) async throws -> [DataIndex]
-    /// Deletes the organisation's index of that name (and the physical index when no organisation
-    /// uses it any more); false when there is none.
-    func deleteIndex(organizationID: String, name: String) async throws -> Bool
+    /// The organisation's indexes on the hot store (`pipelineID` empty) or on that pipeline's
+    /// sink, oldest first.
+    func indexes(organizationID: String, pipelineID: String) async throws -> [DataIndex]
+    /// Deletes the organisation's index of that name on the hot store or the pipeline's sink (and
+    /// the physical index when no organisation uses it any more); false when there is none.
+    func deleteIndex(organizationID: String, pipelineID: String, name: String) async throws -> Bool
+    /// The pipeline's results in window order that may meet `hints` (conditions on document
+    /// paths, see `MatchPushdown.documentHints`): read through a custom index on the sink when one
+    /// serves them, else every document. Never fewer than those matching the `$match` they came from.
+    func sinkDocuments(organizationID: String, pipelineID: String, hints: [DataHint]) async throws -> [BSONDocument]
+}
+
+extension DataIndexStore {
+    /// The organisation's indexes on the hot store.
+    public func indexes(organizationID: String) async throws -> [DataIndex] {
+        try await indexes(organizationID: organizationID, pipelineID: "")
+    }
+
+    /// Deletes the organisation's index of that name on the hot store.
+    public func deleteIndex(organizationID: String, name: String) async throws -> Bool {
+        try await deleteIndex(organizationID: organizationID, pipelineID: "", name: name)
+    }
 }
 
 /// A condition MatchPushdown found on a value inside `data` that every matching reading meets. It
@@ -119,7 +144,8 @@ extension StoreChecks {
     /// Reads a MongoDB index document (`{key: {path: 1 | -1, ...}, name?: ...}`) into an index of
     /// the organisation, refusing what Ferry cannot build with the reason and what to give instead.
     /// Without a name, MongoDB's default (`path_1_other_-1`) is used.
-    package static func dataIndex(spec: BSONDocument, organizationID: String, createdAt: Int64) throws -> DataIndex {
+    /// On a sink (`pipelineID` not empty) keys are any paths of its documents.
+    package static func dataIndex(spec: BSONDocument, organizationID: String, pipelineID: String = "", createdAt: Int64) throws -> DataIndex {
         for key in spec.keys where key != "key" && key != "name" {
             throw StoreError.invalid(
                 "index option \(key.debugDescription) is not supported; give {\"key\": {\"data.readings.<field>\": 1}, \"name\": \"<name>\"}")
@@ -134,7 +160,7 @@ extension StoreChecks {
         }
         var keys: [DataIndexKey] = []
         for element in keyDocument.elements {
-            try validate(indexField: element.key)
+            try validate(indexField: element.key, sink: !pipelineID.isEmpty)
             guard !keys.contains(where: { $0.field == element.key }) else {
                 throw StoreError.invalid("the index key \(element.key.debugDescription) appears twice")
             }
@@ -156,19 +182,19 @@ extension StoreChecks {
         case let other?: throw StoreError.invalid("the index name must be a string, not \(other.extendedJSON())")
         }
         try validate(indexName: name)
-        return DataIndex(organizationID: organizationID, name: name, keys: keys, createdAt: createdAt)
+        return DataIndex(organizationID: organizationID, pipelineID: pipelineID, name: name, keys: keys, createdAt: createdAt)
     }
 
     /// A field path inside a reading's data: `data.` then dot-separated field names, none empty or
-    /// starting with `$`, no control characters.
-    package static func validate(indexField field: String) throws {
+    /// starting with `$`, no control characters. On a sink, any such path of its documents.
+    package static func validate(indexField field: String, sink: Bool = false) throws {
         let segments = field.split(separator: ".", omittingEmptySubsequences: false)
-        guard segments.count >= 2, segments[0] == "data" else {
+        guard sink || (segments.count >= 2 && segments[0] == "data") else {
             throw StoreError.invalid(
                 "the index key \(field.debugDescription) is not inside a reading's data; index a path such as \"data.readings.temperature\" (the columns organization_id, component_name, robot_id and time_received are indexed already)")
         }
         guard field.utf8.count <= 512 else { throw StoreError.invalid("the index key \(field.prefix(40).debugDescription)… is longer than 512 bytes") }
-        for segment in segments.dropFirst() {
+        for segment in sink ? segments[...] : segments.dropFirst() {
             if segment.isEmpty {
                 throw StoreError.invalid("the index key \(field.debugDescription) has an empty field name; separate field names with single dots")
             }

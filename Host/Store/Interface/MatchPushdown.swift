@@ -41,8 +41,8 @@ public enum MatchPushdown {
     /// in the residual, so they need only never exclude a matching reading): a number or string
     /// equal to a value or one of `$in`, or a number compared with `$gt`/`$gte`/`$lt`/`$lte`.
     /// Other operators and values (`$ne`, `null`, dates, arrays…) give none.
-    static func dataHints(_ element: BSONElement) -> [DataHint] {
-        let path = element.key.split(separator: ".", omittingEmptySubsequences: false).dropFirst().map(String.init)
+    static func dataHints(_ element: BSONElement, droppingLeading dropped: Int = 1) -> [DataHint] {
+        let path = element.key.split(separator: ".", omittingEmptySubsequences: false).dropFirst(dropped).map(String.init)
         guard !path.contains(where: { $0.isEmpty || $0.hasPrefix("$") }) else { return [] }
         if let value = DataIndexValue(element.value) { return [DataHint(path: path, test: .oneOf([value]))] }
         guard case .document(let operators) = element.value, isOperatorDocument(operators) else { return [] }
@@ -66,6 +66,23 @@ public enum MatchPushdown {
                 hints.append(DataHint(path: path, test: .compare(comparison, number)))
             default:
                 continue
+            }
+        }
+        return hints
+    }
+
+    /// Necessary conditions on document paths for a `$match` on a pipeline's sink: those
+    /// `dataHints` gives for each top-level path and each one inside a top-level `$and`. They never
+    /// decide a match: the whole `$match` still runs in the engine.
+    public static func documentHints(_ match: BSONDocument) -> [DataHint] {
+        guard Set(match.keys).count == match.count else { return [] }
+        var hints: [DataHint] = []
+        for element in match.elements {
+            if element.key == "$and" {
+                guard case .array(let clauses) = element.value else { continue }
+                for case .document(let clause) in clauses { hints += documentHints(clause) }
+            } else if !element.key.hasPrefix("$") {
+                hints += dataHints(element, droppingLeading: 0)
             }
         }
         return hints

@@ -63,8 +63,10 @@ enum PostgresFunctions {
         -- Replaces the results of the windows overlapping [p_start, p_end) with the documents (BSON,
         -- with each one's _id key, or an empty key for none). A key another window of the pipeline
         -- already holds is refused (SQLSTATE FE001, message "<index> <start> <end>" of the clash).
+        -- p_json holds each document as jsonb text (for custom indexes on the sink).
+        DROP FUNCTION IF EXISTS ferry_write_window(text, text, text, bigint, bigint, bytea[], bytea[]);
         CREATE OR REPLACE FUNCTION ferry_write_window(
-            p_org text, p_pipeline text, p_run text, p_start bigint, p_end bigint, p_documents bytea[], p_keys bytea[]
+            p_org text, p_pipeline text, p_run text, p_start bigint, p_end bigint, p_documents bytea[], p_keys bytea[], p_json text[]
         ) RETURNS void LANGUAGE plpgsql AS $fn$
         DECLARE
             clash record;
@@ -78,15 +80,16 @@ enum PostgresFunctions {
             IF FOUND THEN
                 RAISE EXCEPTION USING ERRCODE = 'FE001', MESSAGE = clash.position || ' ' || clash.window_start || ' ' || clash.window_end;
             END IF;
-            INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key)
-            SELECT p_org, p_pipeline, p_start, p_end, p_run, u.n - 1, u.d, NULLIF(u.k, ''::bytea)
-            FROM unnest(p_documents, p_keys) WITH ORDINALITY AS u(d, k, n);
+            INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key, data)
+            SELECT p_org, p_pipeline, p_start, p_end, p_run, u.n - 1, u.d, NULLIF(u.k, ''::bytea), u.j::jsonb
+            FROM unnest(p_documents, p_keys, p_json) WITH ORDINALITY AS u(d, k, j, n);
         END
         $fn$;
 
         -- STARTED -> COMPLETED with the run's results, and the log entry for pipelines reading this
         -- sink, in one transaction; false (nothing written) if the run is no longer STARTED.
-        CREATE OR REPLACE FUNCTION ferry_complete_run(p_run text, p_now bigint, p_documents bytea[], p_keys bytea[])
+        DROP FUNCTION IF EXISTS ferry_complete_run(text, bigint, bytea[], bytea[]);
+        CREATE OR REPLACE FUNCTION ferry_complete_run(p_run text, p_now bigint, p_documents bytea[], p_keys bytea[], p_json text[])
         RETURNS boolean LANGUAGE plpgsql AS $fn$
         DECLARE
             run record;
@@ -95,7 +98,7 @@ enum PostgresFunctions {
             SELECT * INTO run FROM pipeline_runs WHERE id = p_run FOR UPDATE;
             IF NOT FOUND OR run.status <> 'STARTED' THEN RETURN false; END IF;
             PERFORM ferry_write_window(run.organization_id, run.pipeline_id, run.id, run.window_start, run.window_end,
-                p_documents, p_keys);
+                p_documents, p_keys, p_json);
             UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = p_now, output_count = cardinality(p_documents)
             WHERE id = p_run;
             source := 'sink:' || run.pipeline_id;

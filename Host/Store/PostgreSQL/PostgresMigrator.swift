@@ -47,6 +47,7 @@ enum PostgresMigrator {
         for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
             try await connection.query("BEGIN", logger: logger)
             try await simple(connection, migration.sql, logger: logger)
+            try await migration.fill?(connection, logger)
             try await connection.query("INSERT INTO ferry_migrations (name) VALUES (\(migration.name))", logger: logger)
             try await connection.query("COMMIT", logger: logger)
             logger.info("database migrated", metadata: ["migration": "\(migration.name)"])

@@ -1,3 +1,7 @@
+import FerryBSON
+import FerryStore
+import PostgresNIO
+
 /// The PostgreSQL schema: versioned migrations for tables (applied once each, in order, recorded in
 /// `ferry_migrations`), then the functions, re-created whenever their text changes. Both run under
 /// an advisory lock, so replicas starting together migrate once.
@@ -12,6 +16,8 @@ enum PostgresSchema {
     struct Migration {
         var name: String
         var sql: String
+        /// Runs after `sql`, in the same transaction: for what only Swift can compute (BSON).
+        var fill: (@Sendable (PostgresConnection, Logger) async throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -315,5 +321,34 @@ enum PostgresSchema {
                     UNIQUE (organization_id, name)
                 );
                 """),
+        Migration(
+            name: "v11-sink-json",
+            sql: """
+                -- Sink documents as jsonb too (filled from the BSON when written), for custom
+                -- indexes on a pipeline's sink: ferry_index_key(data, path) as on readings.
+                ALTER TABLE sink_documents ADD COLUMN data jsonb;
+                """,
+            fill: { connection, logger in
+                // Existing documents, converted as writes convert them, a page of 1000 at a time
+                // (memory stays flat however big the sinks are).
+                var after: Int64 = 0
+                while true {
+                    var ids: [Int64] = []
+                    var json: [String] = []
+                    let page = try await connection.query(
+                        "SELECT id, document FROM sink_documents WHERE id > \(after) ORDER BY id LIMIT 1000", logger: logger)
+                    for try await (id, bytes) in page.decode((Int64, ByteBuffer).self) {
+                        ids.append(id)
+                        json.append(PGJSON.text(try BSONDocument(bytes: Array(buffer: bytes))))
+                    }
+                    guard let last = ids.last else { return }
+                    try await connection.query(
+                        """
+                        UPDATE sink_documents s SET data = u.j::jsonb FROM unnest(\(ids)::bigint[], \(json)::text[]) AS u(i, j)
+                        WHERE s.id = u.i
+                        """, logger: logger)
+                    after = last
+                }
+            }),
     ]
 }

@@ -93,6 +93,9 @@ extension PostgresStore {
             guard !gone.isEmpty else { return false }
             try await connection.query(
                 "DELETE FROM sink_documents WHERE organization_id = \(organizationID) AND pipeline_id = \(id)", logger: self.logger)
+            for index in try await Self.indexes(connection, organizationID: organizationID, pipelineID: id, logger: self.logger) {
+                try await Self.deleteIndex(connection, index, logger: self.logger)
+            }
             return true
         }
     }
@@ -158,7 +161,7 @@ extension PostgresStore {
         let sink = try SinkBatch(documents, pipelineID: run.pipelineID, window: run.window)
         return try await writingSink(sink, pipelineID: run.pipelineID, window: run.window) {
             try await rows(
-                "completing run \(id)", "SELECT ferry_complete_run(\(id), \(now), \(sink.documents), \(sink.keys))"
+                "completing run \(id)", "SELECT ferry_complete_run(\(id), \(now), \(sink.documents), \(sink.keys), \(sink.json))"
             ).first.map { try $0.decode(Bool.self) } ?? false
         }
     }

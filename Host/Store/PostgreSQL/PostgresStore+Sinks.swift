@@ -9,6 +9,8 @@ import PostgresNIO
 struct SinkBatch {
     var documents: [ByteBuffer] = []
     var keys: [ByteBuffer] = []
+    /// Each document as jsonb text, for custom indexes on the sink.
+    var json: [String] = []
     var ids: [BSON?] = []
 
     init(_ results: [BSONDocument], pipelineID: String, window: SinkWindow) throws {
@@ -27,6 +29,7 @@ struct SinkBatch {
             }
             documents.append(bytes.byteBuffer)
             keys.append(key.byteBuffer)
+            json.append(PGJSON.text(document))
             ids.append(id)
         }
     }
@@ -44,7 +47,7 @@ extension PostgresStore {
             try await rows(
                 "writing results of pipeline \(pipelineID) for [\(window.start), \(window.end))",
                 """
-                SELECT ferry_write_window(o.id, \(pipelineID), \(runID), \(window.start), \(window.end), \(sink.documents), \(sink.keys))
+                SELECT ferry_write_window(o.id, \(pipelineID), \(runID), \(window.start), \(window.end), \(sink.documents), \(sink.keys), \(sink.json))
                 FROM organizations o WHERE o.id = \(organizationID)
                 """)
         }

@@ -450,9 +450,9 @@ extension PostgresStore {
                 """
         case .sinkDocument(let d):
             query = """
-                INSERT INTO sink_documents (id, organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key)
+                INSERT INTO sink_documents (id, organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key, data)
                 VALUES (\(d.id), \(d.organizationID), \(d.pipelineID), \(d.window.start), \(d.window.end), \(d.runID),
-                    \(Int32(d.position)), \(d.document.byteBuffer), \(d.key?.byteBuffer))
+                    \(Int32(d.position)), \(d.document.byteBuffer), \(d.key?.byteBuffer), \(PGJSON.text(try BSONDocument(bytes: d.document)))::jsonb)
                 """
         case .reading:
             return

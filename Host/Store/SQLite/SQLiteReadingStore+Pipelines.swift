@@ -81,6 +81,7 @@ extension SQLiteReadingStore {
             guard db.changesCount > 0 else { return false }
             // Runs go by ON DELETE CASCADE (GRDB turns foreign keys on); the sink is not a foreign-key child.
             try Self.deleteSink(db, organizationID: organizationID, pipelineID: id)
+            for index in try Self.indexes(db, organizationID: organizationID, pipelineID: id) { try Self.deleteIndex(db, index) }
             return true
         }
     }
