@@ -35,6 +35,13 @@ struct CaptureCommand: ParsableCommand {
                 : [path]
             var failures = 0
             for file in files {
+                // The writer creates a file and writes its header at once: an empty .prog found in a
+                // directory is being started and holds nothing yet (named alone, it is still reported).
+                if isDirectory.boolValue, file.hasSuffix(".prog"),
+                    (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) == 0
+                {
+                    continue
+                }
                 do {
                     // An open .prog may end mid-record while it is being written; show its whole records.
                     let contents = try CaptureFileReader.read(path: file, strict: !file.hasSuffix(".prog"))

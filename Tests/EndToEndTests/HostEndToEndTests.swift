@@ -196,4 +196,25 @@ import Testing
         #expect(all.stderr.contains("b.capture: at byte"))
         #expect(all.stderr.contains("bytes after the last whole record"))
     }
+
+    /// A collector opens a new file and writes its header at once: an empty `.prog` met while
+    /// scanning a capture directory is one being started, not damage. Named alone, it is reported.
+    @Test func anEmptyProgFileInADirectoryIsOneBeingStarted() throws {
+        let dir = try TemporaryDirectory("ferry-cat-prog")
+        defer { dir.remove() }
+        let folder = dir.file("rdk_component_sensor/s/Readings")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var good = try CaptureFile.delimited(
+            CaptureFile.metadata(api: "rdk:component:sensor", component: "s", method: "Readings", parameters: [:], tabular: true, tags: []))
+        let at = Date(timeIntervalSince1970: 1_700_000_000)
+        good += try CaptureFile.delimited(CaptureFile.tabularRecord(["readings": ["t": 1]], requested: at, received: at))
+        _ = FileManager.default.createFile(atPath: folder + "/a.capture", contents: Data(good))
+        _ = FileManager.default.createFile(atPath: folder + "/b.prog", contents: Data())
+        let all = try FerryProcess.run(["capture", "cat", dir.path])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stdout.split(separator: "\n").count == 1)
+        let alone = try FerryProcess.run(["capture", "cat", folder + "/b.prog"])
+        #expect(alone.status == 1)
+        #expect(alone.stderr.contains("no complete metadata header"))
+    }
 }
