@@ -40,6 +40,7 @@ extension HeavyEndToEnd {
             let beforeFailback = synced()
             #expect(eventually(timeout: 300) { synced() >= beforeFailback + 3 }, "sync stopped when \(other) died:\n\(rig.log("host.log").suffix(3000))")
             #expect(eventually { rig.log("host.log").contains("sync now goes to \(first) (the preferred server is back)") }, "\(rig.log("host.log").suffix(3000))")
+            #expect(eventually(timeout: 300) { rig.archivedRecordCount() > 600 }, "\(rig.archivedRecordCount()) confirmed")
             try rig.stopHost()
 
             // What is left goes up through the replicas that run, then every reading is compared.
@@ -77,6 +78,11 @@ extension HeavyEndToEnd {
             try first.startServer()
             #expect(eventually(timeout: 300) { synced(first) >= beforeRestart + 3 }, "\(first.log("host.log").suffix(3000))")
             #expect(synced(second) > 3, "the other host kept syncing to its replica")
+            // Enough confirmed readings on each side for the comparison to prove something (a count,
+            // not a time: a loaded machine captures and syncs slower).
+            for rig in [first, second] {
+                #expect(eventually(timeout: 300) { rig.archivedRecordCount() > 600 }, "\(rig.partID): \(rig.archivedRecordCount()) confirmed")
+            }
 
             for rig in [first, second] { try rig.stopHost() }
             for (rig, proxy) in zip([first, second], proxies) {
