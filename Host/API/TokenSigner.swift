@@ -53,12 +53,13 @@ package struct TokenSigner: Sendable {
         return APIKeyIdentity(keyID: keyID, organizationID: org, role: role, scope: scope)
     }
 
-    static func base64url(_ data: Data) -> String {
+    /// URL-safe base64 without padding (RFC 4648 §5), as tokens, signed URLs and dashboard sessions use it.
+    package static func base64url(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
-    static func data(base64url: String) -> Data? {
+    package static func data(base64url: String) -> Data? {
         var text = base64url.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while text.count % 4 != 0 { text += "=" }
         return Data(base64Encoded: text)

@@ -1,4 +1,5 @@
 import Crypto
+import FerryAPI
 import FerryStore
 import Foundation
 
@@ -41,16 +42,16 @@ package struct SessionCodec: Sendable {
     }
 
     package func encode(_ session: Session) -> String {
-        let body = Self.base64url(Data((try? JSONEncoder().encode(session)) ?? Data()))
+        let body = TokenSigner.base64url(Data((try? JSONEncoder().encode(session)) ?? Data()))
         return body + "." + sign(body)
     }
 
     /// The session in `cookie`, or nil when it is not one this server signed or it has expired at `now`.
     package func decode(_ cookie: String, now: Date) -> Session? {
         let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let signature = Self.data(base64url: String(parts[1])),
+        guard parts.count == 2, let signature = TokenSigner.data(base64url: String(parts[1])),
             HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(parts[0].utf8), using: key),
-            let body = Self.data(base64url: String(parts[0])), let session = try? JSONDecoder().decode(Session.self, from: body)
+            let body = TokenSigner.data(base64url: String(parts[0])), let session = try? JSONDecoder().decode(Session.self, from: body)
         else { return nil }
         guard Double(session.expires) > now.timeIntervalSince1970 else { return nil }
         return session
@@ -72,21 +73,10 @@ package struct SessionCodec: Sendable {
 
     static func newNonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        return base64url(Data((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        return TokenSigner.base64url(Data((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }))
     }
 
     private func sign(_ text: String) -> String {
-        Self.base64url(Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)))
-    }
-
-    static func base64url(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func data(base64url: String) -> Data? {
-        var text = base64url.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        return Data(base64Encoded: text)
+        TokenSigner.base64url(Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)))
     }
 }
