@@ -127,14 +127,7 @@ extension Dashboard {
         let limit = Self.limit(form)
         var out = """
             <form method="get" action="/data" class="filters" id="filters" aria-label="Filter readings">
-            \(HTML.input("machine", label: "Machine", value: filter.machine))
-            \(HTML.input("location", label: "Location", value: filter.location))
-            \(HTML.input("part", label: "Part", value: filter.part))
-            \(HTML.input("component", label: "Component", value: filter.component))
-            \(HTML.input("method", label: "Method", value: filter.method))
-            \(HTML.input("from", label: "From (UTC)", value: filter.from, placeholder: "2026-01-31T14:00"))
-            \(HTML.input("to", label: "To (UTC)", value: filter.to, placeholder: "2026-01-31T18:00"))
-            \(HTML.input("tags", label: "Tags (any of, comma-separated)", value: filter.tags))
+            \(filter.inputs)
             \(HTML.input("limit", label: "Per page", value: "\(limit)", type: "number"))
             \(HTML.input("chart", label: "Chart field (under data)", value: form["chart"], placeholder: "readings.temperature"))
             <button type="submit">Apply</button>
@@ -258,5 +251,19 @@ extension Dashboard {
         fields += ["location_id", "robot_id", "part_id", "component_type", "component_name", "method_name"].map(text)
         fields += [tags.joined(separator: ";"), data.extendedJSON()]
         return fields.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",") + "\r\n"
+    }
+}
+
+extension Dashboard.DataFilter {
+    /// The filter's fields as form inputs, shared by the Data and Files pages.
+    var inputs: String {
+        [
+            HTML.input("machine", label: "Machine", value: machine), HTML.input("location", label: "Location", value: location),
+            HTML.input("part", label: "Part", value: part), HTML.input("component", label: "Component", value: component),
+            HTML.input("method", label: "Method", value: method),
+            HTML.input("from", label: "From (UTC)", value: from, placeholder: "2026-01-31T14:00"),
+            HTML.input("to", label: "To (UTC)", value: to, placeholder: "2026-01-31T18:00"),
+            HTML.input("tags", label: "Tags (any of, comma-separated)", value: tags),
+        ].joined(separator: "\n")
     }
 }

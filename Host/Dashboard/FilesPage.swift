@@ -100,14 +100,7 @@ extension Dashboard {
         }
         var out = """
             <form method="get" action="/files" class="filters" id="file-filters" aria-label="Filter files">
-            \(HTML.input("machine", label: "Machine", value: filter.machine))
-            \(HTML.input("location", label: "Location", value: filter.location))
-            \(HTML.input("part", label: "Part", value: filter.part))
-            \(HTML.input("component", label: "Component", value: filter.component))
-            \(HTML.input("method", label: "Method", value: filter.method))
-            \(HTML.input("from", label: "From (UTC)", value: filter.from, placeholder: "2026-01-31T14:00"))
-            \(HTML.input("to", label: "To (UTC)", value: filter.to, placeholder: "2026-01-31T18:00"))
-            \(HTML.input("tags", label: "Tags (any of, comma-separated)", value: filter.tags))
+            \(filter.inputs)
             \(HTML.input("label", label: "Bounding-box label", value: form["label"]))
             \(HTML.input("mime", label: "MIME type", value: form["mime"], placeholder: "image/jpeg"))
             <button type="submit">Apply</button>
