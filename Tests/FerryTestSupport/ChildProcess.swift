@@ -75,13 +75,18 @@ public final class ChildProcess: Sendable {
 
     public var isRunning: Bool { exit.status == nil }
 
-    /// Waits for the child to exit; after `timeout` (a safety net: a hung child must fail its
-    /// test, not the whole run) it is killed. Returns `terminationStatus`.
+    /// Waits for the child to exit; after `timeout`, or once the waiting test is cancelled (past
+    /// its time limit), it is killed: a hung child must fail its test, not the whole run.
+    /// Returns `terminationStatus`.
     @discardableResult
     public func wait(timeout: Duration = .seconds(600)) -> Int32 {
-        if !exit.wait(timeout: timeout) {
-            kill(processIdentifier, SIGKILL)
-            _ = exit.wait(timeout: .seconds(600))
+        let deadline = ContinuousClock.now + timeout
+        while !exit.wait(timeout: .seconds(1)) {
+            if ContinuousClock.now >= deadline || Task.isCancelled {
+                kill(processIdentifier, SIGKILL)
+                _ = exit.wait(timeout: .seconds(60))
+                break
+            }
         }
         return terminationStatus
     }

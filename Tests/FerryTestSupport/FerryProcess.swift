@@ -110,10 +110,11 @@ final class CapturedOutput: Sendable {
 }
 
 /// Polls `condition` until it holds or `timeout` passes. For waiting on a real process's files;
-/// the assertions are about what happened, never about how long it took.
+/// the assertions are about what happened, never about how long it took. A cancelled test (past
+/// its time limit, see `OwnThreadsTrait`) stops waiting at once.
 public func eventually(timeout: TimeInterval = 90, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
+    while Date() < deadline, !Task.isCancelled {
         if try condition() { return true }
         Thread.sleep(forTimeInterval: 0.05)
     }
@@ -123,7 +124,7 @@ public func eventually(timeout: TimeInterval = 90, _ condition: () throws -> Boo
 /// Polls without blocking a cooperative thread; true once `condition` holds, false after `timeout`.
 public func eventuallyAsync(timeout: TimeInterval = 120, _ condition: () -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
+    while Date() < deadline, !Task.isCancelled {
         if condition() { return true }
         try? await Task.sleep(for: .milliseconds(25))
     }
