@@ -63,7 +63,10 @@ public actor PipelineScheduler {
     var inFlight: [String: InFlight] = [:]
     var recovered = false
     var schedules: [String: CronSchedule] = [:]
+    /// The loop's sleep between steps, while it sleeps: `stop()` and `wake()` cut it short.
     var sleeper: Task<Void, Never>?
+    /// A `wake()` that came during a step, when there was no sleep to cut: the next sleep is skipped.
+    var wakeRequested = false
     var lastPrune: Int64?
     /// How often the invalidation log and the run history are pruned.
     static let pruneInterval: Duration = .seconds(60)
@@ -104,6 +107,14 @@ public actor PipelineScheduler {
             } catch {
                 logger.error("pipeline scheduler step failed (will retry): \(error)")
             }
+            if let afterStep { await afterStep() }
+            // A stop() or wake() during the step found no sleep to cut short; sleeping now would
+            // miss it for a whole poll interval (for ever on a test's manual clock).
+            if stopping || Task.isCancelled { break }
+            if wakeRequested {
+                wakeRequested = false
+                continue
+            }
             let sleeper = Task { [clock, options] in await clock.sleep(for: options.pollInterval) }
             self.sleeper = sleeper
             await withTaskCancellationHandler { await sleeper.value } onCancel: { sleeper.cancel() }
@@ -138,8 +149,14 @@ public actor PipelineScheduler {
     /// Tests: a hook awaited before each run reads its data.
     func setBeforeRun(_ hook: @escaping @Sendable (PipelineRunRecord) async -> Void) { executor.beforeRun = hook }
 
+    /// Tests: a hook `run()` awaits after each step, before it sleeps.
+    var afterStep: (@Sendable () async -> Void)?
+    func setAfterStep(_ hook: @escaping @Sendable () async -> Void) { afterStep = hook }
+
     /// Ends the current sleep early (after a definition changed in this process).
-    public func wake() { sleeper?.cancel() }
+    public func wake() {
+        if let sleeper { sleeper.cancel() } else { wakeRequested = true }
+    }
 
     /// Waits until every run this scheduler started has finished (tests, shutdown).
     public func waitForRuns() async {

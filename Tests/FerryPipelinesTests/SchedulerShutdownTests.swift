@@ -2,6 +2,7 @@ import FerryBSON
 import FerryStore
 import FerryTestSupport
 import StoreTestSupport
+import Synchronization
 import Testing
 
 @testable import FerryPipelines
@@ -41,6 +42,40 @@ import Testing
         #expect(runs.map(\.status) == [.completed])
         #expect(try await f.sink(p).first?.countField == 1)
         #expect(try await leaseIsFree(f))
+    }
+
+    /// stop() and wake() that come while a step runs, when there is no sleep to cut short: the loop
+    /// must not then sleep a whole poll interval (on the manual clock, which nothing advances here,
+    /// that sleep would never end).
+    @Test(arguments: StoreBackend.all) func aStopOrWakeDuringAStepIsNotLost(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: utc("2024-05-01T10:30"))
+        defer { f.remove() }
+        // The end of each of the first two steps is held until released.
+        let stepEnds = [Gate(), Gate()]
+        let steps = Mutex(0)
+        await f.scheduler.setAfterStep {
+            let step = steps.withLock { count in
+                count += 1
+                return count
+            }
+            if step <= stepEnds.count { await stepEnds[step - 1].pass() }
+        }
+        let ended = Mutex(false)
+        let loop = Task {
+            await f.scheduler.run()
+            ended.withLock { $0 = true }
+        }
+        defer { loop.cancel() }  // ends it should a check below fail
+        // A wake during the first step: the loop steps again at once instead of sleeping.
+        #expect(await eventuallyAsync { stepEnds[0].waitingCount == 1 })
+        await f.scheduler.wake()
+        stepEnds[0].release()
+        #expect(await eventuallyAsync { stepEnds[1].waitingCount == 1 }, "the wake was lost: \(steps.withLock { $0 }) steps")
+        // A stop during the second: the loop ends at once.
+        await f.scheduler.stop()
+        stepEnds[1].release()
+        #expect(await eventuallyAsync { ended.withLock { $0 } }, "the loop slept through the stop")
+        #expect(steps.withLock { $0 } == 2)
     }
 
     @Test(arguments: StoreBackend.all) func cancellingCutsTheRunInFlightAndReCreatesItsWindow(_ backend: StoreBackend) async throws {

@@ -232,32 +232,28 @@ enum ClusterAtExit {
     }
 }
 
-/// Runs a program to its end with posix_spawn and waitpid, its output (stdout and stderr) in a
-/// temporary file. Not Foundation's Process: it waits for exit on the run loop, which never saw
-/// pg_ctl's exit here (the server it starts keeps running), and with pipes a daemon child would
-/// hold the pipe open for good.
+/// Runs a program to its end, its output (stdout and stderr) in a temporary file: a `ChildProcess`
+/// (no descriptor of this process leaks into it, and its exit is learnt from the kernel; a daemon
+/// pg_ctl starts holds no pipe of ours). Bounded: past `timeout` it is killed and the run fails
+/// saying so, instead of a psql waiting on a server for ever hanging the test run.
 enum Spawn {
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(300)) throws -> (status: Int32, output: String) {
         let outputPath = "/tmp/ferry-spawn-\(getpid())-\(UUID().uuidString.prefix(8)).out"
         defer { unlink(outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard rc == 0 else {
-            throw TestPostgres.Unavailable(description: "cannot run \(executable): \(String(cString: strerror(rc)))")
+        let output = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw TestPostgres.Unavailable(description: "cannot create \(outputPath): \(String(cString: strerror(errno)))") }
+        defer { close(output) }
+        let started = ContinuousClock.now
+        // psql gives up on a server that does not answer instead of waiting for ever.
+        let process = try ChildProcess(
+            executable: executable, arguments: arguments, environment: ChildProcess.environment(["PGCONNECT_TIMEOUT": "30"]),
+            standardInput: FileHandle.nullDevice.fileDescriptor, standardOutput: output, standardError: output)
+        let status = process.wait(timeout: timeout)
+        var text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        if ContinuousClock.now - started >= timeout {
+            text += "\n(\(executable) did not finish within \(timeout) and was killed)"
+            return (124, text)
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        // WIFEXITED / WEXITSTATUS, which Swift does not import as functions.
-        let exited = status & 0x7f == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
+        return (status, text)
     }
 }
