@@ -64,6 +64,9 @@ public actor PipelineScheduler {
     var recovered = false
     var schedules: [String: CronSchedule] = [:]
     var sleeper: Task<Void, Never>?
+    /// A wake that came while a step was running: the next step follows without sleeping, so a
+    /// change made after the step read the definitions is not left for the next poll.
+    var wakeRequested = false
     var lastPrune: Int64?
     /// How often the invalidation log and the run history are pruned.
     static let pruneInterval: Duration = .seconds(60)
@@ -104,6 +107,10 @@ public actor PipelineScheduler {
             } catch {
                 logger.error("pipeline scheduler step failed (will retry): \(error)")
             }
+            if wakeRequested {
+                wakeRequested = false
+                continue
+            }
             let sleeper = Task { [clock, options] in await clock.sleep(for: options.pollInterval) }
             self.sleeper = sleeper
             await withTaskCancellationHandler { await sleeper.value } onCancel: { sleeper.cancel() }
@@ -139,7 +146,9 @@ public actor PipelineScheduler {
     func setBeforeRun(_ hook: @escaping @Sendable (PipelineRunRecord) async -> Void) { executor.beforeRun = hook }
 
     /// Ends the current sleep early (after a definition changed in this process).
-    public func wake() { sleeper?.cancel() }
+    public func wake() {
+        if let sleeper { sleeper.cancel() } else { wakeRequested = true }
+    }
 
     /// Waits until every run this scheduler started has finished (tests, shutdown).
     public func waitForRuns() async {
