@@ -260,7 +260,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Host/Pipelines"),
-        // `ferry hil`: the per-API conformance suite, and the JPEG/PNG decoding its camera checks need.
+        // `ferry hil`: the per-API conformance suite, and the JPEG/PNG decoding its camera checks need
+        // (and the dashboard's thumbnails: DCT-scaled JPEG decoding, JPEG encoding, streaming inflate).
         .target(
             name: "CFerryImageCheck", path: "Host/CImageCheck", publicHeadersPath: "include",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
@@ -271,7 +272,7 @@ let package = Package(
         .target(
             name: "FerryDashboard",
             dependencies: [
-                "FerryAPI", "FerryStore", "FerryQuery", "FerryMQL", "FerryPipelines", "FerryBSON", "FerryClock",
+                "FerryAPI", "FerryStore", "FerryQuery", "FerryMQL", "FerryPipelines", "FerryBSON", "FerryClock", "CFerryImageCheck",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "Crypto", package: "swift-crypto"),
@@ -452,7 +453,7 @@ let package = Package(
             name: "FerryDashboardTests",
             dependencies: [
                 "FerryDashboard", "FerryAPI", "FerryStore", "FerryMQL", "FerryMQLPlugins", "FerryLoader", "FerryBSON", "FerryClock",
-                "FerryPipelines", "FerryTestSupport", "StoreTestSupport",
+                "FerryPipelines", "FerryTestSupport", "StoreTestSupport", "CFerryImageCheck", "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),

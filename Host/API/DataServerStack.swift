@@ -37,6 +37,8 @@ public struct DataServerStack: Sendable {
     let logger: Logger
     /// Set once the gRPC API has bound its port, for `notReady`.
     private let listening = ListeningFlag()
+    /// The running scheduler, for `pipelineChanged()`.
+    private let scheduler = SchedulerSlot()
 
     public init(
         store: any DataStore, operators: MQLOperatorRegistry, configuration: Configuration,
@@ -54,6 +56,7 @@ public struct DataServerStack: Sendable {
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         _ = try await store.removeOrphanedBinaries()
         let scheduler = PipelineScheduler(store: store, operators: operators, options: configuration.pipelines)
+        self.scheduler.value.withLock { $0 = scheduler }
         var server = DataServer(
             store: store, operators: operators, options: configuration.server, logger: logger,
             pipelineChanged: { await scheduler.wake() })
@@ -125,6 +128,12 @@ public struct DataServerStack: Sendable {
 }
 
 extension DataServerStack {
+    /// Wakes the pipeline scheduler after a pipeline changed outside the gRPC API (the web
+    /// dashboard), so it plans at once instead of at its next poll. Nothing before `run()` started it.
+    public func pipelineChanged() async {
+        await scheduler.value.withLock { $0 }?.wake()
+    }
+
     /// What keeps the server from serving now (for `/readyz`): the gRPC API not listening yet, or
     /// the store not answering. Empty when ready.
     public func notReady() async -> [String] {
@@ -141,4 +150,8 @@ extension DataServerStack {
 
 private final class ListeningFlag: Sendable {
     let value = Atomic(false)
+}
+
+private final class SchedulerSlot: Sendable {
+    let value = Mutex<PipelineScheduler?>(nil)
 }

@@ -23,13 +23,19 @@ package struct Dashboard: Sendable {
     /// Cookies are `Secure` when the dashboard is served over TLS.
     let secureCookies: Bool
     let logger: Logger
+    /// Called after a pipeline is created or changed here: wakes the scheduler, as the gRPC API does.
+    let pipelineChanged: @Sendable () async -> Void
+    let signInLimiter: SignInLimiter
+    let thumbnails: ThumbnailCache
 
     static let sessionCookie = "ferry_session"
     static let signInCookie = "ferry_signin"
 
     package init(
         store: any DataStore, operators: MQLOperatorRegistry, tokenSigningKey: [UInt8], clock: any FerryClock = SystemClock(),
-        sessionLifetime: Duration = .seconds(8 * 3600), secureCookies: Bool = true, logger: Logger = Logger(label: "ferry.dashboard")
+        sessionLifetime: Duration = .seconds(8 * 3600), secureCookies: Bool = true, signInLimits: SignInLimiter.Options = .init(),
+        thumbnailCacheBytes: Int = 32 << 20, logger: Logger = Logger(label: "ferry.dashboard"),
+        pipelineChanged: @escaping @Sendable () async -> Void = {}
     ) {
         self.store = store
         queries = QueryRunner(store: store, operators: operators)
@@ -39,10 +45,13 @@ package struct Dashboard: Sendable {
         self.sessionLifetime = sessionLifetime
         self.secureCookies = secureCookies
         self.logger = logger
+        self.pipelineChanged = pipelineChanged
+        signInLimiter = SignInLimiter(options: signInLimits, clock: clock)
+        thumbnails = ThumbnailCache(capacity: thumbnailCacheBytes)
     }
 
-    package func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    package func router() -> Router<DashboardContext> {
+        let router = Router(context: DashboardContext.self)
         router.get("/") { _, _ in Self.redirect("/machines") }
         router.get("/static/dashboard.css") { _, _ in Self.asset(HTML.css, type: "text/css; charset=utf-8") }
         router.get("/static/dashboard.js") { _, _ in Self.asset(HTML.script, type: "text/javascript; charset=utf-8") }
@@ -95,21 +104,34 @@ package struct Dashboard: Sendable {
         return Self.html(HTML.page(title: "Sign in", session: nil, csrf: nil, body: body), status: status, cookies: [cookie(Self.signInCookie, nonce, maxAge: 1800)])
     }
 
-    func signIn(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func signIn(_ request: Request, _ context: DashboardContext) async throws -> Response {
         let form = try await Self.form(request, context)
         guard let nonce = request.cookies[Self.signInCookie]?.value, sessions.checkCSRF(form.raw("csrf"), nonce: nonce, purpose: "signin") else {
             return forbidden("the sign-in form expired or did not come from this server (CSRF check failed); load the sign-in page again")
+        }
+        // Counted before the key is checked; a sign-in that succeeds gets its token back.
+        let client = SignInLimiter.key(context.remoteAddress)
+        if let wait = signInLimiter.take(client) {
+            let seconds = max(1, Int(wait.inSeconds.rounded(.up)))
+            logger.notice("dashboard sign-in refused: too many failed sign-ins", metadata: ["client": "\(client)", "retry_after": "\(seconds)"])
+            var response = signInPage(
+                request, error: "too many failed sign-ins from your address or to this server; try again in \(seconds) seconds",
+                status: .tooManyRequests)
+            response.headers[.retryAfter] = "\(seconds)"
+            return response
         }
         let identity: APIKeyIdentity?
         do {
             identity = try await store.verifyAPIKey(id: form["key_id"], secret: form["key"])
         } catch {
+            signInLimiter.giveBack(client)
             logger.warning("dashboard sign-in could not check a key: \(error)")
             return signInPage(request, error: "cannot check the key now: \(error)", status: .serviceUnavailable)
         }
         guard let identity else {
             return signInPage(request, error: "unknown API key id or wrong key (or the key was revoked)", status: .unauthorized)
         }
+        signInLimiter.giveBack(client)
         let session = Session(
             keyID: identity.keyID, organizationID: identity.organizationID, role: identity.role,
             expires: Int64(clock.now().adding(sessionLifetime).timeIntervalSince1970), nonce: SessionCodec.newNonce())
@@ -158,7 +180,7 @@ package struct Dashboard: Sendable {
 
     /// A POST that changes something: refused with 403 without the session's CSRF token or below `role`.
     func changing(
-        _ request: Request, _ context: BasicRequestContext, needs role: APIKeyRole, to action: String,
+        _ request: Request, _ context: DashboardContext, needs role: APIKeyRole, to action: String,
         _ body: (Session, Form) async throws -> Response
     ) async throws -> Response {
         let form = try await Self.form(request, context)
@@ -204,7 +226,7 @@ package struct Dashboard: Sendable {
         "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
     }
 
-    static func form(_ request: Request, _ context: BasicRequestContext) async throws -> Form {
+    static func form(_ request: Request, _ context: DashboardContext) async throws -> Form {
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
         return Form(String(buffer: body))

@@ -22,6 +22,10 @@ public struct DashboardServer: Service {
         /// How long a sign-in lasts.
         public var sessionLifetime: Duration = .seconds(8 * 3600)
         public var clock: any FerryClock = SystemClock()
+        /// Called after a pipeline is created or changed on the dashboard (`ferry serve` wakes the scheduler).
+        public var pipelineChanged: @Sendable () async -> Void = {}
+        /// Failed sign-ins allowed per client address and overall.
+        package var signInLimits = SignInLimiter.Options()
         public init() {}
     }
 
@@ -40,7 +44,8 @@ public struct DashboardServer: Service {
     public func run() async throws {
         let dashboard = Dashboard(
             store: store, operators: operators, tokenSigningKey: try await store.tokenSigningKey(), clock: options.clock,
-            sessionLifetime: options.sessionLifetime, secureCookies: options.tls != nil, logger: logger)
+            sessionLifetime: options.sessionLifetime, secureCookies: options.tls != nil, signInLimits: options.signInLimits, logger: logger,
+            pipelineChanged: options.pipelineChanged)
         let server: HTTPServerBuilder
         if let tls = options.tls {
             let configuration = TLSConfiguration.makeServerConfiguration(

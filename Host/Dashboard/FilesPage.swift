@@ -14,7 +14,7 @@ extension Dashboard {
     static let inlineImageTypes: Set<String> = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"]
     static let galleryPageSize = 24
 
-    func registerFileRoutes(_ router: Router<BasicRequestContext>) {
+    func registerFileRoutes(_ router: Router<DashboardContext>) {
         router.get("/files") { request, _ in
             await page(request, title: "Files", active: "/files") { session in try await filesPage(session, Form(request.uri.query)) }
         }
@@ -24,6 +24,9 @@ extension Dashboard {
         }
         router.get("/files/:id/raw") { request, context in
             await payload(request, id: context.parameters.get("id") ?? "", attachment: false)
+        }
+        router.get("/files/:id/thumb") { request, context in
+            await thumbnail(request, id: context.parameters.get("id") ?? "")
         }
         router.get("/files/:id/download") { request, context in
             await payload(request, id: context.parameters.get("id") ?? "", attachment: true)
@@ -130,12 +133,11 @@ extension Dashboard {
     }
 
     /// An image with its bounding boxes drawn over it (an SVG in the image's normalized
-    /// coordinates), or, for anything that is not an image shown inline, its name and type.
+    /// coordinates, so it lines up with the thumbnail as with the full image), or, for anything
+    /// that is not an image shown inline, a tile with its kind and name.
     func preview(_ record: BinaryRecord, thumbnail: Bool) -> String {
         let m = record.metadata
-        guard Self.inlineImageTypes.contains(m.mimeType) else {
-            return "<span class=\"file\">\(HTML.esc(m.fileName.isEmpty ? record.id : m.fileName)) (\(HTML.esc(m.mimeType)))</span>"
-        }
+        guard Self.inlineImageTypes.contains(m.mimeType) else { return Self.fileTile(record) }
         let boxes = (m.annotations?["bboxes"]?.arrayValue ?? []).compactMap { $0.documentValue.flatMap(BoundingBox.init(document:)) }
         var svg = "<svg class=\"boxes\" viewBox=\"0 0 100 100\" preserveAspectRatio=\"none\" aria-hidden=\"true\">"
         for box in boxes {
@@ -145,7 +147,69 @@ extension Dashboard {
         svg += "</svg>"
         let alt = "\(m.componentName) \(m.methodName) at \(HTML.time(m.timeRequested))"
             + (boxes.isEmpty ? "" : ", boxes: " + boxes.map(\.label).joined(separator: ", "))
-        return "<span class=\"\(thumbnail ? "thumb" : "full")\"><img src=\"/files/\(HTML.esc(record.id))/raw\" alt=\"\(HTML.esc(alt))\" loading=\"lazy\">\(svg)</span>"
+        // The gallery gets a thumbnail made on the server where it can make one.
+        let source = thumbnail && Thumbnailer.types.contains(m.mimeType) ? "thumb" : "raw"
+        return "<span class=\"\(thumbnail ? "thumb" : "full")\"><img src=\"/files/\(HTML.esc(record.id))/\(source)\" alt=\"\(HTML.esc(alt))\" loading=\"lazy\">\(svg)</span>"
+    }
+
+    /// A file the browser does not show (a point cloud, a binary blob, a page): its extension in
+    /// a document icon, its name and MIME type. No <img>, so nothing to break.
+    static func fileTile(_ record: BinaryRecord) -> String {
+        let m = record.metadata
+        let name = m.fileName.isEmpty ? record.id : m.fileName + (m.fileName.hasSuffix(m.fileExtension) ? "" : m.fileExtension)
+        let dot = name.lastIndex(of: ".").map { name[name.index(after: $0)...] } ?? ""
+        let kind = dot.isEmpty || dot.count > 5 ? "FILE" : dot.uppercased()
+        return "<span class=\"tile\" role=\"img\" aria-label=\"\(HTML.esc("\(name), \(m.mimeType), no preview"))\">"
+            + "<svg class=\"icon\" viewBox=\"0 0 48 60\" aria-hidden=\"true\"><path d=\"M2 2h30l14 14v42H2z\" fill=\"#fff\" stroke=\"#555\" stroke-width=\"2\"/>"
+            + "<path d=\"M32 2v14h14\" fill=\"none\" stroke=\"#555\" stroke-width=\"2\"/>"
+            + "<text x=\"24\" y=\"42\" font-size=\"11\" font-family=\"sans-serif\" text-anchor=\"middle\" fill=\"#1a1a1a\">\(HTML.esc(kind))</text></svg>"
+            + "<span class=\"file\">\(HTML.esc(name))</span><span class=\"muted\">\(HTML.esc(m.mimeType))</span></span>"
+    }
+
+    /// `/files/ID/thumb`: the image scaled to fit 320 × 320 as JPEG, made once and cached, with an
+    /// ETag (from the payload's SHA-256) and a cache lifetime, so the browser reuses it. An image
+    /// that cannot be thumbnailed (damaged, too large, another kind) gets a "No preview" tile.
+    func thumbnail(_ request: Request, id: String) async -> Response {
+        guard let session = await session(request) else { return Self.redirect("/signin") }
+        let org = session.organizationID
+        guard let record = try? await store.binary(organizationID: org, id: id) else {
+            return Self.html(HTML.page(title: "File", session: session, csrf: csrf(session), body: HTML.alert("no file \(id) in this organisation")), status: .notFound)
+        }
+        let tag = "\"t\(Thumbnailer.side)-\(record.sha256.isEmpty ? record.id : String(record.sha256.prefix(32)))\""
+        var headers = Self.securityHeaders
+        headers[.contentSecurityPolicy] = "default-src 'none'; sandbox"
+        // A file's bytes never change under its id: the browser keeps the thumbnail and asks again only after an hour.
+        headers[.cacheControl] = "private, max-age=3600"
+        headers[.eTag] = tag
+        if Self.matches(request.headers[.ifNoneMatch], tag) { return Response(status: .notModified, headers: headers) }
+        let key = "\(org)/\(record.id)/\(tag)"
+        let (store, logger, mimeType) = (self.store, self.logger, record.metadata.mimeType)
+        var thumbnail = await thumbnails.cached(key)
+        if thumbnail == nil {
+            guard let bytes = try? await store.binaryData(organizationID: org, id: id) else {
+                return Self.html(HTML.page(title: "File", session: session, csrf: csrf(session), body: HTML.alert("no file \(id) in this organisation")), status: .notFound)
+            }
+            thumbnail = await thumbnails.thumbnail(key) {
+                do {
+                    return ThumbnailCache.Thumbnail(bytes: try Thumbnailer.jpeg(from: bytes, mimeType: mimeType), contentType: "image/jpeg")
+                } catch {
+                    logger.debug("no thumbnail for file \(id): \(error)")
+                    return ThumbnailCache.Thumbnail(bytes: Thumbnailer.placeholder("No preview: \(error)"), contentType: "image/svg+xml")
+                }
+            }
+        }
+        guard let thumbnail else { return Response(status: .internalServerError) }
+        headers[.contentType] = thumbnail.contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: thumbnail.bytes)))
+    }
+
+    /// Whether an If-None-Match header names `tag` (or is `*`); weak tags compare equal too.
+    static func matches(_ header: String?, _ tag: String) -> Bool {
+        guard let header else { return false }
+        return header.split(separator: ",").contains { part in
+            let candidate = part.trimmingCharacters(in: .whitespaces)
+            return candidate == "*" || candidate == tag || candidate == "W/" + tag
+        }
     }
 
     func filePage(_ session: Session, id: String) async throws -> String {

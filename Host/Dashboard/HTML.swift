@@ -128,6 +128,8 @@ enum HTML {
         .thumb,.full{position:relative;display:inline-block;max-width:100%}
         .thumb img{display:block;max-width:100%;height:auto}
         .full{display:block;width:100%;max-width:800px}.full img{display:block;width:100%;height:auto;image-rendering:pixelated}
+        .tile{display:flex;flex-direction:column;align-items:center;justify-content:center;gap:.25rem;aspect-ratio:4/3;background:#f4f4f4;border:1px solid var(--line);padding:.5rem;text-align:center;word-break:break-word}
+        .tile svg.icon{width:48px;height:60px;border:0}
         .thumb svg.boxes,.full svg.boxes{position:absolute;left:0;top:0;width:100%;height:100%;border:0}
         dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.meta dd{margin:0;word-break:break-word}
         .inline{display:inline}

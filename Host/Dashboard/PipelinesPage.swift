@@ -7,10 +7,10 @@ import Hummingbird
 
 /// Pipelines: the organisation's pipelines; each one's runs as a timeline coloured by status with
 /// their errors, backfill progress and its sink as a table. Owners create, edit, enable, disable and
-/// delete (the `PipelineManager` calls of the gRPC API and `ferry pipelines`); the scheduler sees
-/// a change at its next poll (`--pipeline-poll`).
+/// delete (the `PipelineManager` calls of the gRPC API and `ferry pipelines`); each change wakes the
+/// scheduler at once (`pipelineChanged`), as the gRPC API's calls do, instead of waiting for its poll.
 extension Dashboard {
-    func registerPipelineRoutes(_ router: Router<BasicRequestContext>) {
+    func registerPipelineRoutes(_ router: Router<DashboardContext>) {
         router.get("/pipelines") { request, _ in
             await page(request, title: "Pipelines", active: "/pipelines") { session in try await pipelinesPage(session) }
         }
@@ -29,6 +29,7 @@ extension Dashboard {
                 let record = try await pipelines.create(
                     organizationID: session.organizationID, name: form["name"], schedule: form["schedule"], stages: stages,
                     enableBackfill: form["backfill"] == "on", source: source)
+                await pipelineChanged()
                 return Self.redirect("/pipelines/\(record.id)")
             }
         }
@@ -42,6 +43,7 @@ extension Dashboard {
                     case "disable": _ = try await pipelines.setEnabled(organizationID: org, id: id, enabled: false)
                     case "delete":
                         try await pipelines.delete(organizationID: org, id: id)
+                        await pipelineChanged()
                         return Self.redirect("/pipelines")
                     default:
                         let current = try await pipelines.get(organizationID: org, id: id)
@@ -54,6 +56,7 @@ extension Dashboard {
                             organizationID: org, id: id, schedule: schedule == current.schedule ? nil : schedule,
                             stages: stages == current.stages ? nil : stages, recompute: form["recompute"] == "on")
                     }
+                    await pipelineChanged()
                     return Self.redirect("/pipelines/\(id)")
                 }
             }

@@ -208,6 +208,8 @@ struct ServeCommand: AsyncParsableCommand {
             options.port = uiAddress.port
             options.tls = configuration.server.tls
             options.sessionLifetime = .seconds(uiSessionHours * 3600)
+            // Pipelines made or changed on the dashboard are planned at once, as over gRPC.
+            options.pipelineChanged = { await stack.pipelineChanged() }
             // Stops with the rest: a graceful shutdown lets the pages being rendered finish.
             services.append(DashboardServer(store: store, operators: operators, options: options, logger: logger))
         }

@@ -488,7 +488,7 @@ import Testing
             let html = Self.body(gallery)
             #expect(gallery.status == .ok && !html.contains(x) && html.contains(Self.escapedXSS))
             #expect(html.contains("<rect class=\"bbox\" x=\"10.00\" y=\"20.00\" width=\"40.00\" height=\"40.00\""), Comment(rawValue: html))
-            #expect(html.contains("/files/\(image.id)/raw") && !html.contains("/files/\(page.id)/raw"), "only images are shown inline")
+            #expect(html.contains("/files/\(image.id)/thumb") && !html.contains("/files/\(page.id)/raw"), "only images are shown inline, as thumbnails")
             #expect(!html.contains("rival-camera") && !html.contains(rival.id))
             let labelled = Self.body(try await viewer.get(client, "/files?label=\(Browser.encode(x))"))
             #expect(labelled.contains(image.id) && !labelled.contains(page.id), "the label filter")
