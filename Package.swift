@@ -14,7 +14,7 @@ func fixturePlugin(_ name: String) -> Target {
 let fixturePlugins = [
     "FixtureNoEntry", "FixtureABIMajor", "FixtureABIMinor", "FixtureInitFails", "FixtureDuplicateModel",
     // Misbehaving drivers (crash, exit, hang, garbage on the channel) for process isolation.
-    "FixtureMisbehaving", "FixtureInitCrashes",
+    "FixtureMisbehaving", "FixtureInitCrashes", "FixtureCrashingOperator",
 ]
 
 let package = Package(
@@ -265,7 +265,7 @@ let package = Package(
             name: "CFerryImageCheck", path: "Host/CImageCheck", publicHeadersPath: "include",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
         .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
-        .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
+        .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryIsolation", "FerryBSON"], path: "Host/MQLPlugins"),
         // `ferry serve --ui-listen`: the web dashboard, HTML rendered on the server over the same store
         // calls, query runner and pipeline manager as the gRPC API; sessions are signed cookies.
         .target(
