@@ -39,6 +39,8 @@ package final class IsolatedModule: @unchecked Sendable {
         /// Whose request_sync and capture_resource handlers answer the plugin's calls to them
         /// (nil: they answer unsupported).
         package var host: PluginRegistry?
+        /// What the status says of the module's CPU limit (applied, or why not); nil when none is asked for.
+        package var cpuLimit: String?
         package init() {}
     }
 
@@ -49,6 +51,7 @@ package final class IsolatedModule: @unchecked Sendable {
         package var pid: Int32?
         package var restarts: Int
         package var lastFailure: String?
+        package var cpuLimit: String? = nil
     }
 
     package let launch: PluginProcess.Launch
@@ -84,7 +87,7 @@ package final class IsolatedModule: @unchecked Sendable {
     package init(launch: PluginProcess.Launch, label: String, options: Options = Options(), logger: Logger) {
         self.launch = launch
         self.label = label
-        snapshot = Mutex(Status(library: launch.library, running: false, pid: nil, restarts: 0, lastFailure: nil))
+        snapshot = Mutex(Status(library: launch.library, running: false, pid: nil, restarts: 0, lastFailure: nil, cpuLimit: options.cpuLimit))
         self.options = options
         self.logger = logger
     }
@@ -126,7 +129,8 @@ package final class IsolatedModule: @unchecked Sendable {
 
     /// Copies the state `status` shows; called with the lock held after each change.
     private func publish() {
-        let status = Status(library: launch.library, running: process != nil, pid: process?.pid, restarts: restarts, lastFailure: lastFailure)
+        let status = Status(
+            library: launch.library, running: process != nil, pid: process?.pid, restarts: restarts, lastFailure: lastFailure, cpuLimit: options.cpuLimit)
         snapshot.withLock { $0 = status }
     }
 
@@ -139,6 +143,7 @@ package final class IsolatedModule: @unchecked Sendable {
         process?.kill()
         process = nil
         publish()
+        if let group = launch.cgroup { CgroupCPU.remove(group: group) }
     }
 
     /// Restarts a failed process once its backoff has passed; nothing otherwise. For a periodic

@@ -9,7 +9,8 @@ package enum PluginHostServer {
     package static let channelDescriptor: Int32 = 3
 
     /// Runs until the channel closes; returns the process's exit status.
-    package static func run(library: String, memoryLimitMB: Int?) -> Int32 {
+    /// `cgroup`: the group (with its CPU quota) to join before the plugin is loaded.
+    package static func run(library: String, memoryLimitMB: Int?, cgroup: String? = nil) -> Int32 {
         let channel = FrameChannel(descriptor: channelDescriptor)
         // The host decides when this process ends (it closes the channel, or kills it): a Ctrl-C
         // at the terminal or a service manager's SIGTERM to the whole group must not end it while
@@ -22,6 +23,12 @@ package enum PluginHostServer {
             if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) != 0 {
                 FileHandle.standardError.write(Data("cannot set a memory limit of \(megabytes) MB: \(String(cString: strerror(errno)))\n".utf8))
             }
+        }
+        if let cgroup, let problem = CgroupCPU.write(String(getpid()), to: cgroup + "/cgroup.procs") {
+            // The host made the group for this process: not joining it would run the plugin unlimited unseen.
+            let message = "cannot join the cgroup \(cgroup) that limits its CPU: \(problem)"
+            try? channel.send(ChannelFrame(id: 0, message: .error(PluginCallError(status: .fatal, message: message))))
+            return 1
         }
         let registry = PluginRegistry()
         let info: PluginInfo

@@ -41,6 +41,8 @@ package final class Machine: @unchecked Sendable {
         package var isolatedLibraries: [String] = []
         /// How long a plugin process waits before a restart, after consecutive failures.
         package var restartBackoff = RestartBackoff()
+        /// Where cgroup v2 is, for modules' `cpu_limit_percent`.
+        package var cgroups = CgroupCPU.Paths()
         /// Models served besides the plugins' (consulted after them); tests script models here.
         package var extraModels: (any ModelCatalog & Sendable)?
         package init() {}
@@ -65,6 +67,8 @@ package final class Machine: @unchecked Sendable {
     let control = DispatchQueue(label: "ferry.machine.control")
     /// The data manager's `mongo_capture_config`: tabular readings also go to MongoDB.
     let mongoCapture: MongoCaptureMirror
+    /// The cgroups that limit plugin processes' CPU (set up at the first module asking for a limit).
+    let cpuLimits: CgroupCPU
 
     var config: MachineConfig? {
         didSet { published.withLock { $0.config = config } }
@@ -123,6 +127,7 @@ package final class Machine: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.mongoCapture = MongoCaptureMirror(logger: logger)
+        cpuLimits = CgroupCPU(paths: options.cgroups, logger: logger)
     }
 
     /// Loads and applies the config, recovering interrupted capture files first. Throws when the
@@ -327,13 +332,16 @@ package final class Machine: @unchecked Sendable {
         if let timeout = entry?.callTimeout { moduleOptions.callTimeout = timeout }
         if let timeout = entry?.createTimeout { moduleOptions.createTimeout = timeout }
         let label = entry.map { "module \($0.name) (\(library))" } ?? "plugin \(library)"
-        let module = IsolatedModule(
-            launch: PluginProcess.Launch(executable: executable, library: library, memoryLimitMB: entry?.memoryLimitMB), label: label,
-            options: moduleOptions, logger: logger)
+        var launch = PluginProcess.Launch(executable: executable, library: library, memoryLimitMB: entry?.memoryLimitMB)
+        if let entry, let percent = entry.cpuLimitPercent {
+            (launch.cgroup, moduleOptions.cpuLimit) = cpuLimits.limit(percent: percent, module: entry.name, label: label)
+        }
+        let module = IsolatedModule(launch: launch, label: label, options: moduleOptions, logger: logger)
         do throws(PluginCallError) {
             try module.start()
         } catch {
             logger.error("\(entry.map { "\($0.path) (\($0.name))" } ?? library): cannot start its plugin process: \(error.message)")
+            if let group = launch.cgroup { CgroupCPU.remove(group: group) }
             return error.message
         }
         isolatedModules[library] = module

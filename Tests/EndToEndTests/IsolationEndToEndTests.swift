@@ -246,6 +246,46 @@ import Testing
         #expect(log.contains("plugin process restarted"))
     }
 
+    /// `cpu_limit_percent`: where the host can make a cgroup v2 group the plugin process runs in
+    /// one with the quota set; where it cannot, the log and `ferry sync status` say the limit is not
+    /// applied and why. Either way the status and the process agree.
+    @Test func aCPULimitIsAppliedWithACgroupOrSaidNotToBe() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-cpu")
+        defer { dir.remove() }
+        try """
+        {"modules": [{"type": "local", "name": "bad", "executable_path": "\(BuiltProducts.library("FixtureMisbehaving"))",
+                      "isolation": "process", "cpu_limit_percent": 50}],
+         "components": [
+           {"name": "good", "api": "rdk:component:sensor", "model": "fake",
+            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 20}]}}]}],
+         "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_disabled": true}}]}
+        """.write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: dir.file("ferry.log"))
+        defer {
+            host.signal(SIGKILL)
+            _ = host.wait()
+        }
+        var line = ""
+        #expect(try eventually(timeout: 120) {
+            let status = try FerryProcess.run(["sync", "status", dir.file("machine.json")]).stdout
+            line = status.split(separator: "\n").first { $0.contains("libFixtureMisbehaving.so: running, pid") }.map(String.init) ?? ""
+            return line.contains("; cpu limit: ")
+        }, "\(host.loggedOutput())")
+        let limit = line.components(separatedBy: "; cpu limit: ").last ?? ""
+        if limit.hasPrefix("50% of one CPU requested, NOT applied: ") {
+            #expect(host.loggedOutput().contains("module bad (\(BuiltProducts.library("FixtureMisbehaving"))): cpu_limit_percent 50 is NOT applied, the plugin runs without a CPU limit: "))
+            #expect(host.loggedOutput().contains("CPU limits of plugin processes cannot be applied on this host: "))
+        } else {
+            #expect(limit.hasPrefix("50% of one CPU (cgroup /"), "\(line)")
+            let group = String(limit.dropFirst("50% of one CPU (cgroup ".count).dropLast())
+            #expect(group.hasSuffix("/ferry-plugin-bad"))
+            #expect((try? String(contentsOfFile: group + "/cpu.max", encoding: .utf8))?.hasPrefix("50000 100000") == true)
+            let pid = try #require(line.components(separatedBy: "running, pid ").last.map { String($0.prefix(while: \.isNumber)) })
+            #expect((try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8))?.contains("/ferry-plugin-bad") == true)
+        }
+        #expect(try eventually(timeout: 60) { try Self.records(dir.file("capture")).filter { $0.component == "good" }.count > 5 })
+    }
+
     @Test func aBadIsolationValueIsAConfigErrorNamingTheKey() throws {
         let dir = try TemporaryDirectory("ferry-isolation-config")
         defer { dir.remove() }
