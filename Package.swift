@@ -338,6 +338,14 @@ let package = Package(
                 "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/CaptureBenchmark"),
+        // The fake sensor in process vs in a plugin process; the binary is its own plugin-host.
+        .executableTarget(
+            name: "IsolationBenchmark",
+            dependencies: [
+                "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryIsolation", "FerryLoader",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/IsolationBenchmark"),
         .target(
             name: "BenchmarkSupport",
             dependencies: [
