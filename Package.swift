@@ -14,7 +14,7 @@ func fixturePlugin(_ name: String) -> Target {
 let fixturePlugins = [
     "FixtureNoEntry", "FixtureABIMajor", "FixtureABIMinor", "FixtureInitFails", "FixtureDuplicateModel",
     // Misbehaving drivers (crash, exit, hang, garbage on the channel) for process isolation.
-    "FixtureMisbehaving", "FixtureInitCrashes",
+    "FixtureMisbehaving", "FixtureInitCrashes", "FixtureCrashingOperator",
 ]
 
 let package = Package(
@@ -266,7 +266,7 @@ let package = Package(
             name: "CFerryImageCheck", path: "Host/CImageCheck", publicHeadersPath: "include",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("z")]),
         .target(name: "FerryHIL", dependencies: ["FerryLoader", "FerryBSON", "CFerryImageCheck"], path: "Host/HIL"),
-        .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryBSON"], path: "Host/MQLPlugins"),
+        .target(name: "FerryMQLPlugins", dependencies: ["FerryMQL", "FerryLoader", "FerryIsolation", "FerryBSON"], path: "Host/MQLPlugins"),
         // `ferry serve --ui-listen`: the web dashboard, HTML rendered on the server over the same store
         // calls, query runner and pipeline manager as the gRPC API; sessions are signed cookies.
         .target(
@@ -339,6 +339,14 @@ let package = Package(
                 "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/CaptureBenchmark"),
+        // The fake sensor in process vs in a plugin process; the binary is its own plugin-host.
+        .executableTarget(
+            name: "IsolationBenchmark",
+            dependencies: [
+                "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryClock", "FerryIsolation", "FerryLoader",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/IsolationBenchmark"),
         .target(
             name: "BenchmarkSupport",
             dependencies: [

@@ -316,15 +316,19 @@ package enum ConfigParser {
         let callTimeout = walker.integer(object, "call_timeout_ms", at: path, minimum: 1).map { Duration.milliseconds($0) }
         let createTimeout = walker.integer(object, "create_timeout_ms", at: path, minimum: 1).map { Duration.milliseconds($0) }
         let memoryLimit = walker.integer(object, "memory_limit_mb", at: path, minimum: 64).map { Int($0) }
+        let cpuLimit = walker.number(object, "cpu_limit_percent", at: path) { percent in
+            (1...100_000).contains(percent)
+                ? nil : "must be from 1 to 100000 (percent of one CPU: 50 is half a core, 200 two cores), got \(percent)"
+        }
         if isolation == .inProcess {
-            for key in ["call_timeout_ms", "create_timeout_ms", "memory_limit_mb"] where object[key] != nil && object[key] != .null {
+            for key in ["call_timeout_ms", "create_timeout_ms", "memory_limit_mb", "cpu_limit_percent"] where object[key] != nil && object[key] != .null {
                 walker.fault("\(path).\(key)", "applies only to a module in a process of its own; remove it, or set \"isolation\": \"process\"")
             }
         }
         guard let name, kind == .registry || executablePath != nil else { return nil }
         return ModuleEntry(
             kind: kind, name: name, executablePath: executablePath, moduleID: moduleID, version: version, path: path, isolation: isolation,
-            callTimeout: callTimeout, createTimeout: createTimeout, memoryLimitMB: memoryLimit)
+            callTimeout: callTimeout, createTimeout: createTimeout, memoryLimitMB: memoryLimit, cpuLimitPercent: cpuLimit)
     }
 
     static func parseDataManager(_ root: BSONDocument, walker: JSONWalker, baseDirectory: String) -> DataManagerConfig {

@@ -90,6 +90,9 @@ package struct ModuleEntry: Sendable, Equatable {
     package var callTimeout: Duration? = nil
     package var createTimeout: Duration? = nil
     package var memoryLimitMB: Int? = nil
+    /// `cpu_limit_percent`: the share of one CPU the module's process may use (50: half a core,
+    /// 200: two cores), enforced with a cgroup v2 `cpu.max` where the host can make one.
+    package var cpuLimitPercent: Double? = nil
 
     /// Where this module's plugin runs, given `--isolate-all`.
     package func runsIsolated(isolateAll: Bool) -> Bool {

@@ -14,11 +14,11 @@ package struct IsolatedModelInfo: Sendable, Equatable {
 }
 
 /// One message on the channel between the host and a plugin process (`ferry plugin-host`). The
-/// host sends requests (create, capture, reconfigure, do_command, close); the child answers each
+/// host sends requests (create, capture, reconfigure, do_command, close, operator); the child answers each
 /// with the reply of the same id, or `error`. The child's first frame (id 0) is `hello`, or
 /// `error` when the library does not load.
 package enum ChannelMessage: Sendable, Equatable {
-    /// `operators`: the MQL operators the plugin registered, as "name (kind)" (served in process only).
+    /// `operators`: the MQL operators the plugin registered, as "name (kind)".
     case hello(plugin: String, version: String, models: [IsolatedModelInfo], operators: [String] = [])
     case create(api: String, model: String, config: BSONDocument)
     case created(instance: Int64)
@@ -36,6 +36,12 @@ package enum ChannelMessage: Sendable, Equatable {
     /// From the child, during a call: the plugin called capture_resource; the host answers with
     /// `captured` or `error` of the same id, serving any call it makes meanwhile first.
     case captureResource(name: String, method: String, parameters: BSONDocument)
+    /// One call of an MQL operator the plugin registered: `call` is validate, evaluate, stage,
+    /// accumulator_init, accumulator_add, accumulator_merge, accumulator_finalize or
+    /// accumulator_free, with its arguments as ``OperatorCall`` lays them out.
+    case operatorCall(name: String, call: String, arguments: BSONDocument)
+    /// The answer to `operatorCall`: {"value": v}, {"docs": [...]}, {"state": n} or {}.
+    case operatorResult(BSONDocument)
 
     var kind: String {
         switch self {
@@ -53,6 +59,8 @@ package enum ChannelMessage: Sendable, Equatable {
         case .error: "error"
         case .requestSync: "request_sync"
         case .captureResource: "capture_resource"
+        case .operatorCall: "operator"
+        case .operatorResult: "operator_result"
         }
     }
 }
@@ -133,6 +141,12 @@ package enum ChannelCodec {
             document["name"] = .string(name)
             document["method"] = .string(method)
             document["parameters"] = .document(parameters)
+        case .operatorCall(let name, let call, let arguments):
+            document["name"] = .string(name)
+            document["call"] = .string(call)
+            document["arguments"] = .document(arguments)
+        case .operatorResult(let result):
+            document["result"] = .document(result)
         }
         return document.encode()
     }
@@ -218,6 +232,10 @@ package enum ChannelCodec {
             message = .requestSync
         case "capture_resource":
             message = .captureResource(name: try fields.string("name"), method: try fields.string("method"), parameters: try fields.document("parameters"))
+        case "operator":
+            message = .operatorCall(name: try fields.string("name"), call: try fields.string("call"), arguments: try fields.document("arguments"))
+        case "operator_result":
+            message = .operatorResult(try fields.document("result"))
         default:
             throw ChannelError("frame \(id) has an unknown kind \"\(kind.prefix(40))\"")
         }

@@ -39,6 +39,8 @@ package final class IsolatedModule: @unchecked Sendable {
         /// Whose request_sync and capture_resource handlers answer the plugin's calls to them
         /// (nil: they answer unsupported).
         package var host: PluginRegistry?
+        /// What the status says of the module's CPU limit (applied, or why not); nil when none is asked for.
+        package var cpuLimit: String?
         package init() {}
     }
 
@@ -49,6 +51,7 @@ package final class IsolatedModule: @unchecked Sendable {
         package var pid: Int32?
         package var restarts: Int
         package var lastFailure: String?
+        package var cpuLimit: String? = nil
     }
 
     package let launch: PluginProcess.Launch
@@ -84,7 +87,7 @@ package final class IsolatedModule: @unchecked Sendable {
     package init(launch: PluginProcess.Launch, label: String, options: Options = Options(), logger: Logger) {
         self.launch = launch
         self.label = label
-        snapshot = Mutex(Status(library: launch.library, running: false, pid: nil, restarts: 0, lastFailure: nil))
+        snapshot = Mutex(Status(library: launch.library, running: false, pid: nil, restarts: 0, lastFailure: nil, cpuLimit: options.cpuLimit))
         self.options = options
         self.logger = logger
     }
@@ -100,8 +103,21 @@ package final class IsolatedModule: @unchecked Sendable {
     /// The plugin's name and version, and its models, from its hello.
     package var pluginName: (name: String, version: String)? { lock.withLock { plugin } }
 
-    /// The MQL operators the plugin registered, "name (kind)"; not served from a plugin process.
+    /// The MQL operators the plugin registered, "name (kind)".
     package var operators: [String] { lock.withLock { registeredOperators } }
+
+    /// The MQL operators the plugin registered, each served from the plugin process.
+    package var isolatedOperators: [IsolatedOperator] {
+        operators.compactMap { description in
+            // "name (kind)", as the child's hello lists them; anything else is not an operator to serve.
+            guard let open = description.lastIndex(of: "("), description.hasSuffix(")") else { return nil }
+            let name = description[..<open].trimmingCharacters(in: .whitespaces)
+            guard let kind = RegisteredOperator.Kind(rawValue: String(description[description.index(after: open)..<description.index(before: description.endIndex)])),
+                !name.isEmpty
+            else { return nil }
+            return IsolatedOperator(module: self, name: name, kind: kind)
+        }
+    }
 
     package var models: [IsolatedModel] {
         lock.withLock { registered.map { IsolatedModel(module: self, info: $0) } }
@@ -113,7 +129,8 @@ package final class IsolatedModule: @unchecked Sendable {
 
     /// Copies the state `status` shows; called with the lock held after each change.
     private func publish() {
-        let status = Status(library: launch.library, running: process != nil, pid: process?.pid, restarts: restarts, lastFailure: lastFailure)
+        let status = Status(
+            library: launch.library, running: process != nil, pid: process?.pid, restarts: restarts, lastFailure: lastFailure, cpuLimit: options.cpuLimit)
         snapshot.withLock { $0 = status }
     }
 
@@ -126,6 +143,7 @@ package final class IsolatedModule: @unchecked Sendable {
         process?.kill()
         process = nil
         publish()
+        if let group = launch.cgroup { CgroupCPU.remove(group: group) }
     }
 
     /// Restarts a failed process once its backoff has passed; nothing otherwise. For a periodic
@@ -170,6 +188,26 @@ package final class IsolatedModule: @unchecked Sendable {
         let reply = try call(local, what: "DoCommand") { .doCommand(instance: $0, command: command) }
         guard case .commandResult(let result) = reply else { throw unexpected(reply, "DoCommand") }
         return result
+    }
+
+    /// One MQL operator call. `generation`, for a call on an accumulator state, is that of the
+    /// process the state lives in: after a restart the state is gone, and the call fails (so the
+    /// query does) instead of reaching a process that never made it. Returns the result and the
+    /// generation of the process that answered.
+    func operatorCall(
+        _ name: String, _ call: String, _ arguments: BSONDocument, stateIn generation: Int? = nil
+    ) throws(PluginCallError) -> (result: BSONDocument, generation: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let generation, generation != self.generation || process == nil {
+            throw PluginCallError(
+                status: .fatal, message: "\(label): the plugin process restarted while \(name) was accumulating; its partial state is lost")
+        }
+        try ensureRunning()
+        let answering = self.generation
+        let reply = try exchange(.operatorCall(name: name, call: call, arguments: arguments), timeout: options.callTimeout, what: "\(name) \(call)")
+        guard case .operatorResult(let result) = reply else { throw unexpected(reply, "\(name) \(call)") }
+        return (result, answering)
     }
 
     func close(_ local: Int) {
@@ -400,6 +438,8 @@ package struct IsolatedModel: ComponentModel {
     package var api: String { info.api }
     package var model: String { info.model }
     package var captureMethods: [String] { info.captureMethods }
+    /// Create is a call to the plugin process, which may hang until its create deadline.
+    package var createMayBlock: Bool { true }
 
     package func createInstance(config: BSONDocument) throws(PluginCallError) -> any ComponentInstance {
         try module.createIsolated(api: info.api, model: info.model, config: config)

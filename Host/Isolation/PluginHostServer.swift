@@ -9,7 +9,8 @@ package enum PluginHostServer {
     package static let channelDescriptor: Int32 = 3
 
     /// Runs until the channel closes; returns the process's exit status.
-    package static func run(library: String, memoryLimitMB: Int?) -> Int32 {
+    /// `cgroup`: the group (with its CPU quota) to join before the plugin is loaded.
+    package static func run(library: String, memoryLimitMB: Int?, cgroup: String? = nil) -> Int32 {
         let channel = FrameChannel(descriptor: channelDescriptor)
         // The host decides when this process ends (it closes the channel, or kills it): a Ctrl-C
         // at the terminal or a service manager's SIGTERM to the whole group must not end it while
@@ -22,6 +23,12 @@ package enum PluginHostServer {
             if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) != 0 {
                 FileHandle.standardError.write(Data("cannot set a memory limit of \(megabytes) MB: \(String(cString: strerror(errno)))\n".utf8))
             }
+        }
+        if let cgroup, let problem = CgroupCPU.write(String(getpid()), to: cgroup + "/cgroup.procs") {
+            // The host made the group for this process: not joining it would run the plugin unlimited unseen.
+            let message = "cannot join the cgroup \(cgroup) that limits its CPU: \(problem)"
+            try? channel.send(ChannelFrame(id: 0, message: .error(PluginCallError(status: .fatal, message: message))))
+            return 1
         }
         let registry = PluginRegistry()
         let info: PluginInfo
@@ -71,18 +78,23 @@ package enum PluginHostServer {
     /// loop. One thread serves; a capture_resource from inside a call serves the host's nested
     /// calls on that same thread until its own answer comes.
     final class Server: @unchecked Sendable {
-        // @unchecked: `instances`, `next` and `nextOutgoing` are touched only by the serving thread
-        // (capture_resource is answered on the thread of the call that made it).
+        // @unchecked: `instances`, `next`, `accumulators`, `nextState` and `nextOutgoing` are touched
+        // only by the serving thread (capture_resource is answered on the thread of the call that made it).
         let registry: PluginRegistry
         let channel: FrameChannel
+        let operators: [String: RegisteredOperator]
         var instances: [Int64: PluginInstance] = [:]
         var next: Int64 = 1
+        /// Accumulator states of MQL operators, by the ids the host knows them by.
+        var accumulators: [Int64: PluginAccumulator] = [:]
+        var nextState: Int64 = 1
         /// Ids of this side's own requests count down, so they never meet the host's.
         var nextOutgoing: Int64 = -1
 
         init(registry: PluginRegistry, channel: FrameChannel) {
             self.registry = registry
             self.channel = channel
+            operators = Dictionary(registry.operators.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         }
 
         /// Reads one request and answers it.
@@ -139,11 +151,57 @@ package enum PluginHostServer {
                 case .close(let id):
                     instances.removeValue(forKey: id)?.close()
                     return .closed
+                case .operatorCall(let name, let call, let arguments):
+                    return .operatorResult(try callOperator(name, call, arguments))
                 default:
                     throw PluginCallError(status: .invalidArgument, message: "plugin-host does not serve \(message.kind) requests")
                 }
             } catch {
                 return .error(error)
+            }
+        }
+
+        /// One MQL operator call, through the same C ABI bridge as in the host.
+        func callOperator(_ name: String, _ call: String, _ arguments: BSONDocument) throws(PluginCallError) -> BSONDocument {
+            guard let op = operators[name] else { throw PluginCallError(status: .invalidArgument, message: "this plugin has no MQL operator \(name)") }
+            func state(_ key: String = "state") throws(PluginCallError) -> PluginAccumulator {
+                guard let id = arguments[key]?.int64Value, let state = accumulators[id] else {
+                    throw PluginCallError(status: .invalidArgument, message: "\(name) \(call): no accumulator state \(arguments[key].map { "\($0)" } ?? "given")")
+                }
+                return state
+            }
+            switch call {
+            case "validate":
+                try op.validate(arguments["spec"] ?? .null)
+                return [:]
+            case "evaluate":
+                return ["value": try op.evaluate(arguments["args"] ?? .null)]
+            case "stage":
+                guard let docs = arguments["docs"]?.arrayValue else {
+                    throw PluginCallError(status: .invalidArgument, message: "\(name) stage: docs is missing or not an array")
+                }
+                let documents = docs.compactMap(\.documentValue)
+                guard documents.count == docs.count else { throw PluginCallError(status: .invalidArgument, message: "\(name) stage: docs holds a non-document") }
+                return ["docs": .array(try op.runStage(spec: arguments["spec"] ?? .null, documents: documents).map(BSON.document))]
+            case "accumulator_init":
+                let accumulator = try op.makeAccumulator(spec: arguments["spec"] ?? .null)
+                let id = nextState
+                nextState += 1
+                accumulators[id] = accumulator
+                return ["state": .int64(id)]
+            case "accumulator_add":
+                try state().add(arguments["value"] ?? .null)
+                return [:]
+            case "accumulator_merge":
+                try state().merge(try state("other"))
+                return [:]
+            case "accumulator_finalize":
+                return ["value": try state().finalize()]
+            case "accumulator_free":
+                if let id = arguments["state"]?.int64Value { accumulators.removeValue(forKey: id) }
+                return [:]
+            default:
+                throw PluginCallError(status: .invalidArgument, message: "\(name): unknown operator call \"\(call.prefix(40))\"")
             }
         }
 

@@ -21,14 +21,17 @@ package final class PluginProcess: Sendable {
         package var executable: String
         package var library: String
         package var memoryLimitMB: Int?
-        package init(executable: String, library: String, memoryLimitMB: Int? = nil) {
+        /// The cgroup v2 group, with the module's CPU quota, the child joins before loading the plugin.
+        package var cgroup: String?
+        package init(executable: String, library: String, memoryLimitMB: Int? = nil, cgroup: String? = nil) {
             self.executable = executable
             self.library = library
             self.memoryLimitMB = memoryLimitMB
+            self.cgroup = cgroup
         }
 
         var arguments: [String] {
-            ["plugin-host", library] + (memoryLimitMB.map { ["--memory-limit-mb", String($0)] } ?? [])
+            ["plugin-host", library] + (memoryLimitMB.map { ["--memory-limit-mb", String($0)] } ?? []) + (cgroup.map { ["--cgroup", $0] } ?? [])
         }
     }
 

@@ -9,9 +9,11 @@ package struct PluginProcessReport: Codable, Sendable, Equatable {
         package var pid: Int32?
         package var restarts: Int
         package var lastFailure: String?
+        /// The CPU limit asked for: applied (with its cgroup), or why not.
+        package var cpuLimit: String?
 
         enum CodingKeys: String, CodingKey {
-            case library, running, pid, restarts, lastFailure = "last_failure"
+            case library, running, pid, restarts, lastFailure = "last_failure", cpuLimit = "cpu_limit"
         }
     }
 
@@ -25,7 +27,8 @@ package struct PluginProcessReport: Codable, Sendable, Equatable {
     package init(updatedAt: Date, statuses: [IsolatedModule.Status]) {
         self.updatedAt = updatedAt
         processes = statuses.map {
-            Process(library: $0.library, running: $0.running, pid: $0.pid, restarts: $0.restarts, lastFailure: $0.lastFailure)
+            Process(
+                library: $0.library, running: $0.running, pid: $0.pid, restarts: $0.restarts, lastFailure: $0.lastFailure, cpuLimit: $0.cpuLimit)
         }
     }
 

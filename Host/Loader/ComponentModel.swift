@@ -7,8 +7,16 @@ package protocol ComponentModel: Sendable {
     var api: String { get }
     var model: String { get }
     var captureMethods: [String] { get }
+    /// True when `createInstance` may block for as long as its deadline (it asks another process):
+    /// the machine then creates the instance off its control queue, the component "starting" meanwhile.
+    var createMayBlock: Bool { get }
     /// Creates an instance from `{name, api, model, attributes, depends_on}`.
     func createInstance(config: BSONDocument) throws(PluginCallError) -> any ComponentInstance
+}
+
+extension ComponentModel {
+    /// A model loaded in this process creates at once (its create is the plugin's own code, trusted).
+    package var createMayBlock: Bool { false }
 }
 
 /// A live instance of a model: what collectors, the machine API and capture_resource call.

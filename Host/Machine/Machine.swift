@@ -41,6 +41,10 @@ package final class Machine: @unchecked Sendable {
         package var isolatedLibraries: [String] = []
         /// How long a plugin process waits before a restart, after consecutive failures.
         package var restartBackoff = RestartBackoff()
+        /// Where cgroup v2 is, for modules' `cpu_limit_percent`.
+        package var cgroups = CgroupCPU.Paths()
+        /// Models served besides the plugins' (consulted after them); tests script models here.
+        package var extraModels: (any ModelCatalog & Sendable)?
         package init() {}
     }
 
@@ -63,6 +67,8 @@ package final class Machine: @unchecked Sendable {
     let control = DispatchQueue(label: "ferry.machine.control")
     /// The data manager's `mongo_capture_config`: tabular readings also go to MongoDB.
     let mongoCapture: MongoCaptureMirror
+    /// The cgroups that limit plugin processes' CPU (set up at the first module asking for a limit).
+    let cpuLimits: CgroupCPU
 
     var config: MachineConfig? {
         didSet { published.withLock { $0.config = config } }
@@ -74,6 +80,23 @@ package final class Machine: @unchecked Sendable {
     var isolatedModules: [String: IsolatedModule] = [:]
     var isolatedModels: [ModelKey: IsolatedModel] = [:]
     private var components: [String: RunningComponent] = [:]
+    /// Components whose create runs off the control queue (a plugin process's create may take
+    /// until its deadline, and reloads, retries and other components must not wait for it), with
+    /// the plan wanted when it ends. Reconfigured meanwhile, the instance it made is closed and
+    /// created again for the newest plan; removed meanwhile, it is closed.
+    private var starting: [String: StartingComponent] = [:] {
+        didSet { published.withLock { $0.starting = Set(starting.keys) } }
+    }
+    /// Numbers each asynchronous create, so the end of one that no longer counts is told apart.
+    private var createAttempts = 0
+    private struct StartingComponent {
+        var attempt: Int
+        /// The plan its create was started for.
+        var created: MachinePlan.Component
+        /// The plan wanted now.
+        var plan: MachinePlan.Component
+        var dataManager: DataManagerConfig
+    }
     private var remotes: [String: RunningRemote] = [:]
     private var configStamp: FileStamp?
     private var watcher: (any RepeatingTimer)?
@@ -91,6 +114,7 @@ package final class Machine: @unchecked Sendable {
         var config: MachineConfig?
         var appliedAt: Date?
         var failures: [String: String] = [:]
+        var starting: Set<String> = []
     }
     private let published = Mutex(Published())
     private var failedComponents: [String: String] = [:] {
@@ -103,6 +127,7 @@ package final class Machine: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.mongoCapture = MongoCaptureMirror(logger: logger)
+        cpuLimits = CgroupCPU(paths: options.cgroups, logger: logger)
     }
 
     /// Loads and applies the config, recovering interrupted capture files first. Throws when the
@@ -145,6 +170,7 @@ package final class Machine: @unchecked Sendable {
             watcher?.cancel()
             watcher = nil
             for name in components.keys.sorted() { stopComponent(name) }
+            starting.removeAll()  // what those creates make is closed when they end
             for name in remotes.keys.sorted() { stopRemote(name) }
             registryModules.removeAll()  // answers still on their way are dropped
             for (_, module) in isolatedModules.sorted(by: { $0.key < $1.key }) { module.shutDown() }
@@ -188,19 +214,27 @@ package final class Machine: @unchecked Sendable {
 
     /// Every component and service of the config, running or not (the data manager included).
     package var resources: [ResourceState] {
-        let (config, failures) = published.withLock { ($0.config, $0.failures) }
+        let (config, failures, starting) = published.withLock { ($0.config, $0.failures, $0.starting) }
         let running = instancesByName.withLock { Set($0.keys) }
         guard let config else { return [] }
         var states = (config.components + config.services).map { entry in
             ResourceState(
                 api: entry.api, name: entry.name,
                 error: running.contains(entry.name)
-                    ? nil : failures[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)")
+                    ? nil
+                    : starting.contains(entry.name)
+                        ? Self.startingReason(lastFailure: failures[entry.name])
+                        : failures[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)")
         }
         if let name = config.dataManager.serviceName {
             states.append(ResourceState(api: "rdk:service:data_manager", name: name, error: nil))
         }
         return states
+    }
+
+    /// Why a component whose create is under way is not running yet.
+    static func startingReason(lastFailure: String?) -> String {
+        "starting: its create is running in its plugin process" + (lastFailure.map { " (the last attempt failed: \($0))" } ?? "")
     }
 
     /// The running instance of a resource, for the machine API; nil when it is not running.
@@ -223,7 +257,10 @@ package final class Machine: @unchecked Sendable {
             guard let config else { return ["no config applied yet (\(configPath))"] }
             var problems: [String] = []
             for entry in config.components where components[entry.name] == nil {
-                let reason = failedComponents[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)"
+                let reason =
+                    starting[entry.name] != nil
+                    ? Self.startingReason(lastFailure: failedComponents[entry.name])
+                    : failedComponents[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)"
                 problems.append("component \(entry.name): \(reason)")
             }
             for (id, state) in registryModules.sorted(by: { $0.key < $1.key }) where state.loaded == nil {
@@ -270,11 +307,16 @@ package final class Machine: @unchecked Sendable {
     }
 
     /// Where components' models come from: plugin processes first, then libraries loaded here.
-    var models: any ModelCatalog { MachineModels(isolated: isolatedModels, registry: registry) }
+    var models: any ModelCatalog { MachineModels(isolated: isolatedModels, registry: registry, extra: options.extraModels) }
 
     /// Each plugin process's state: running or not, restarts, the last failure.
     package var pluginProcesses: [IsolatedModule.Status] {
         control.sync { isolatedModules.keys.sorted().compactMap { isolatedModules[$0]?.status } }
+    }
+
+    /// The plugin processes running now (their MQL operators serve the embedded data server).
+    package var isolatedPlugins: [IsolatedModule] {
+        control.sync { isolatedModules.keys.sorted().compactMap { isolatedModules[$0] } }
     }
 
     /// Starts a library in a process of its own and records the models it serves. Returns why it
@@ -290,13 +332,16 @@ package final class Machine: @unchecked Sendable {
         if let timeout = entry?.callTimeout { moduleOptions.callTimeout = timeout }
         if let timeout = entry?.createTimeout { moduleOptions.createTimeout = timeout }
         let label = entry.map { "module \($0.name) (\(library))" } ?? "plugin \(library)"
-        let module = IsolatedModule(
-            launch: PluginProcess.Launch(executable: executable, library: library, memoryLimitMB: entry?.memoryLimitMB), label: label,
-            options: moduleOptions, logger: logger)
+        var launch = PluginProcess.Launch(executable: executable, library: library, memoryLimitMB: entry?.memoryLimitMB)
+        if let entry, let percent = entry.cpuLimitPercent {
+            (launch.cgroup, moduleOptions.cpuLimit) = cpuLimits.limit(percent: percent, module: entry.name, label: label)
+        }
+        let module = IsolatedModule(launch: launch, label: label, options: moduleOptions, logger: logger)
         do throws(PluginCallError) {
             try module.start()
         } catch {
             logger.error("\(entry.map { "\($0.path) (\($0.name))" } ?? library): cannot start its plugin process: \(error.message)")
+            if let group = launch.cgroup { CgroupCPU.remove(group: group) }
             return error.message
         }
         isolatedModules[library] = module
@@ -373,6 +418,7 @@ package final class Machine: @unchecked Sendable {
             stopComponent(name)
         }
         failedComponents = failedComponents.filter { wanted[$0.key] != nil }
+        starting = starting.filter { wanted[$0.key] != nil }
         config = newConfig
         published.withLock { $0.appliedAt = Date() }
         mongoCapture.configure(newConfig.dataManager.mongoCapture)
@@ -461,19 +507,78 @@ package final class Machine: @unchecked Sendable {
 
     private func startComponent(_ plan: MachinePlan.Component, dataManager: DataManagerConfig) {
         let name = plan.entry.name
-        guard let model = models.componentModel(api: plan.entry.api, model: plan.entry.model) else { return }
-        do {
-            let instance = try model.createInstance(config: plan.entry.pluginConfig)
-            components[name] = RunningComponent(entry: plan.entry, instance: instance, collectors: [:])
-            instancesByName.withLock { $0[name] = (plan.entry.api, instance) }
-            if failedComponents.removeValue(forKey: name) != nil { logger.info("component \(name) created after earlier failures") }
-            syncCollectors(of: name, with: plan.collectors, dataManager: dataManager)
-        } catch {
-            if failedComponents[name] != error.description {
-                logger.error("\(configPath): \(plan.entry.path): cannot create component \"\(name)\" (\(plan.entry.model)): \(error); retrying every few seconds")
-            }
-            failedComponents[name] = error.description
+        if starting[name] != nil {
+            // A create is under way: its end compares what it made with this, the newest plan.
+            starting[name]?.plan = plan
+            starting[name]?.dataManager = dataManager
+            return
         }
+        guard let model = models.componentModel(api: plan.entry.api, model: plan.entry.model) else { return }
+        if model.createMayBlock {
+            createAttempts += 1
+            let attempt = createAttempts
+            starting[name] = StartingComponent(attempt: attempt, created: plan, plan: plan, dataManager: dataManager)
+            let config = plan.entry.pluginConfig
+            DispatchQueue.global().async { [weak self] in
+                let result: Result<any ComponentInstance, PluginCallError>
+                do throws(PluginCallError) {
+                    result = .success(try model.createInstance(config: config))
+                } catch {
+                    result = .failure(error)
+                }
+                guard let self else {
+                    if case .success(let instance) = result { instance.close() }
+                    return
+                }
+                self.control.async { self.finishStarting(name, attempt: attempt, result) }
+            }
+            return
+        }
+        do throws(PluginCallError) {
+            install(try model.createInstance(config: plan.entry.pluginConfig), plan, dataManager: dataManager)
+        } catch {
+            noteCreateFailure(error, plan)
+        }
+    }
+
+    /// The end of an asynchronous create (control queue): installs the instance if it was made
+    /// for the plan still wanted; otherwise closes it and, if the component is still wanted,
+    /// creates it again for the newest plan.
+    private func finishStarting(_ name: String, attempt: Int, _ result: Result<any ComponentInstance, PluginCallError>) {
+        guard let pending = starting[name], pending.attempt == attempt else {
+            // Removed, or the machine stopped, while it was being created.
+            if case .success(let instance) = result { instance.close() }
+            return
+        }
+        starting[name] = nil
+        switch result {
+        case .success(let instance) where pending.plan.entry == pending.created.entry:
+            install(instance, pending.plan, dataManager: pending.dataManager)
+        case .success(let instance):
+            logger.info("component \(name) was reconfigured while it was being created; creating it again with its new config")
+            instance.close()
+            startComponent(pending.plan, dataManager: pending.dataManager)
+        case .failure(let error) where pending.plan.entry == pending.created.entry:
+            noteCreateFailure(error, pending.plan)
+        case .failure:
+            startComponent(pending.plan, dataManager: pending.dataManager)
+        }
+    }
+
+    private func install(_ instance: any ComponentInstance, _ plan: MachinePlan.Component, dataManager: DataManagerConfig) {
+        let name = plan.entry.name
+        components[name] = RunningComponent(entry: plan.entry, instance: instance, collectors: [:])
+        instancesByName.withLock { $0[name] = (plan.entry.api, instance) }
+        if failedComponents.removeValue(forKey: name) != nil { logger.info("component \(name) created after earlier failures") }
+        syncCollectors(of: name, with: plan.collectors, dataManager: dataManager)
+    }
+
+    private func noteCreateFailure(_ error: PluginCallError, _ plan: MachinePlan.Component) {
+        let name = plan.entry.name
+        if failedComponents[name] != error.description {
+            logger.error("\(configPath): \(plan.entry.path): cannot create component \"\(name)\" (\(plan.entry.model)): \(error); retrying every few seconds")
+        }
+        failedComponents[name] = error.description
     }
 
     private func syncCollectors(of name: String, with plans: [MachinePlan.CollectorPlan], dataManager: DataManagerConfig) {
@@ -501,6 +606,7 @@ package final class Machine: @unchecked Sendable {
     }
 
     private func stopComponent(_ name: String) {
+        starting[name] = nil  // a create under way no longer counts: what it makes is closed
         guard let running = components.removeValue(forKey: name) else { return }
         instancesByName.withLock { _ = $0.removeValue(forKey: name) }
         for (_, entry) in running.collectors { entry.collector.stop() }
@@ -536,13 +642,16 @@ package final class Machine: @unchecked Sendable {
 struct MachineModels: ModelCatalog {
     var isolated: [ModelKey: IsolatedModel]
     var registry: PluginRegistry
+    var extra: (any ModelCatalog & Sendable)?
 
     func componentModel(api: String, model: String) -> (any ComponentModel)? {
         isolated[ModelKey(api: api, model: model)] ?? registry.componentModel(api: api, model: model)
+            ?? extra?.componentModel(api: api, model: model)
     }
 
     func modelNames(api: String) -> [String] {
-        Array(Set(registry.modelNames(api: api) + isolated.keys.filter { $0.api == api }.map(\.model))).sorted()
+        Array(Set(registry.modelNames(api: api) + isolated.keys.filter { $0.api == api }.map(\.model) + (extra?.modelNames(api: api) ?? [])))
+            .sorted()
     }
 }
 

@@ -1,5 +1,6 @@
 import FerryAPI
 import FerryConfig
+import FerryIsolation
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
@@ -31,7 +32,8 @@ enum EmbeddedDataServer {
 
     /// The server, set up to run as a service of `ferry run`'s group; how to reach it (known once
     /// it listens; nil if it stopped first); and what keeps it from serving, for `/readyz`.
-    static func prepare(_ dataManager: DataManagerConfig, plugins: PluginRegistry, logger: Logger) async throws
+    /// `isolated`: the plugin processes whose MQL operators are called there.
+    static func prepare(_ dataManager: DataManagerConfig, plugins: PluginRegistry, isolated: [IsolatedModule], logger: Logger) async throws
         -> (service: any Service, endpoint: @Sendable () async -> GRPCUploader.Endpoint?, notReady: @Sendable () async -> [String])
     {
         let directory = dataDirectory(dataManager)
@@ -46,7 +48,7 @@ enum EmbeddedDataServer {
         configuration.server.tls = tls
         if let delay = dataManager.ferry.pipelineStartDelay { configuration.pipelines.startDelay = delay }
         let stack = DataServerStack(
-            store: store, operators: try MQLOperatorRegistry(plugins: plugins), configuration: configuration, logger: logger)
+            store: store, operators: try MQLOperatorRegistry(plugins: plugins, isolated: isolated), configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let service = ClosureService {
             defer { continuation.finish() }

@@ -17,6 +17,9 @@ struct PluginHostCommand: ParsableCommand {
     @Option(name: .customLong("memory-limit-mb"), help: "Limit this process's address space (setrlimit RLIMIT_AS) before loading the plugin.")
     var memoryLimitMB: Int?
 
+    @Option(help: "Join this cgroup v2 group (made by the host with the module's cpu.max) before loading the plugin.")
+    var cgroup: String?
+
     func run() throws {
         // Plain lines on stderr: the host forwards each to its own log, naming the module.
         LoggingSystem.bootstrap { label in
@@ -24,7 +27,7 @@ struct PluginHostCommand: ParsableCommand {
             handler.logLevel = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let status = PluginHostServer.run(library: library, memoryLimitMB: memoryLimitMB)
+        let status = PluginHostServer.run(library: library, memoryLimitMB: memoryLimitMB, cgroup: cgroup)
         if status != 0 { throw ExitCode(status) }
     }
 }

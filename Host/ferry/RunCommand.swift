@@ -5,6 +5,7 @@ import FerryBSON
 import FerryConfig
 import FerryLoader
 import FerryMachine
+import FerryIsolation
 import FerryMachineAPI
 import FerrySync
 import Foundation
@@ -113,7 +114,8 @@ struct RunCommand: AsyncParsableCommand {
                 }
                 endpoints = { known }
             } else {
-                let embedded = try await EmbeddedDataServer.prepare(dataManager, plugins: registry, logger: logger)
+                let embedded = try await EmbeddedDataServer.prepare(
+                    dataManager, plugins: registry, isolated: machine.isolatedPlugins, logger: logger)
                 services.append(embedded.service)
                 endpoints = { await embedded.endpoint().map { [$0] } ?? [] }
                 embeddedNotReady = embedded.notReady

@@ -2,6 +2,7 @@ import ArgumentParser
 import FerryAPI
 import FerryConfig
 import FerryDashboard
+import FerryIsolation
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
@@ -35,6 +36,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Flag(help: "Serve plain HTTP/2 without TLS (h2c); clients must dial insecurely.")
     var insecure = false
+
+    @Flag(
+        name: .customLong("isolate-all"),
+        help: "Run every plugin in a process of its own (`ferry plugin-host`): its MQL operators are called there, and a crash fails only the query using it.")
+    var isolateAll = false
 
     @Option(name: .customLong("metrics-listen"), help: "Where to serve Prometheus metrics (GET /metrics) and health probes (GET /healthz, /readyz), HOST:PORT; \"off\" disables.")
     var metricsListen = "127.0.0.1:9464"
@@ -157,8 +163,16 @@ struct ServeCommand: AsyncParsableCommand {
         storeOptions.hotStorageHours = hotStorageHours
         let store = try await self.store.open(storeOptions)
         let plugins = PluginRegistry()
-        plugins.load(paths: PluginDiscovery.builtinPlugins())
-        plugins.load(paths: PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"]))
+        let libraries =
+            PluginDiscovery.builtinPlugins() + PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"])
+        var isolated: [IsolatedModule] = []
+        if isolateAll {
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            isolated = IsolatedModule.startEach(libraries: libraries, executable: executable, logger: logger)
+        } else {
+            plugins.load(paths: libraries)
+        }
+        defer { for module in isolated { module.shutDown() } }
         var configuration = DataServerStack.Configuration()
         let address = ListenAddress(listen)!  // checked by validate()
         configuration.server.host = address.host
@@ -186,7 +200,7 @@ struct ServeCommand: AsyncParsableCommand {
             downloads.tls = configuration.server.tls
             configuration.downloads = downloads
         }
-        let operators = try MQLOperatorRegistry(plugins: plugins)
+        let operators = try MQLOperatorRegistry(plugins: plugins, isolated: isolated)
         let stack = DataServerStack(store: store, operators: operators, configuration: configuration, logger: logger)
         if metricsListen != "off" {
             try await MetricsEndpoint.serve(metricsListen, logger: logger) {

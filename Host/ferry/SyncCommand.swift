@@ -69,7 +69,9 @@ struct SyncCommand: AsyncParsableCommand {
                 print("plugin processes (\(age < 15 ? "now" : "as of \(date.string(from: report.updatedAt)), host not running")):")
                 for process in report.processes {
                     let state = process.running ? "running, pid \(process.pid ?? 0)" : "down"
-                    print("  \(process.library): \(state), \(process.restarts) restarts" + (process.lastFailure.map { "; last failure: it \($0)" } ?? ""))
+                    print(
+                        "  \(process.library): \(state), \(process.restarts) restarts" + (process.lastFailure.map { "; last failure: it \($0)" } ?? "")
+                            + (process.cpuLimit.map { "; cpu limit: \($0)" } ?? ""))
                 }
             }
         }

@@ -179,6 +179,113 @@ import Testing
         #expect(run.stderr.contains("fixture: init crashes"))
     }
 
+    /// pymongo against `ferry serve --mongo-listen`: "insert" stores readings of v = 2, 3.5 and 13;
+    /// a pipeline is run over the readings and prints "ok <documents as JSON>" or "failed <the
+    /// server's message>".
+    static let aggregate = """
+        import datetime, json, sys
+        from pymongo import MongoClient
+        from pymongo.errors import OperationFailure
+        readings = MongoClient(sys.argv[1], serverSelectionTimeoutMS=60000, socketTimeoutMS=60000)["sensorData"]["readings"]
+        if sys.argv[2] == "insert":
+            now = datetime.datetime.now(datetime.timezone.utc)
+            readings.insert_many([{"component_name": "s", "time_received": now, "data": {"readings": {"v": v}}} for v in [2, 3.5, 13]])
+            print("ok")
+        else:
+            try:
+                print("ok " + json.dumps(list(readings.aggregate(json.loads(sys.argv[2]))), sort_keys=True))
+            except OperationFailure as error:
+                print("failed " + str(error.details.get("errmsg", error)))
+        """
+
+    /// `ferry serve --isolate-all` serves a plugin's MQL operators from its process: an expression
+    /// and an accumulator answer as in process; the operator crashing fails that query with the
+    /// cause, the server lives on, and once the process is restarted the operator answers again.
+    @Test func anOperatorThatCrashesFailsItsQueryAndTheServerLivesOn() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-mql")
+        defer { dir.remove() }
+        let data = dir.file("data")
+        func ferry(_ arguments: [String]) throws -> String {
+            let result = try FerryProcess.run(arguments + ["--data", data])
+            #expect(result.status == 0, "ferry \(arguments.joined(separator: " ")): \(result.stderr)")
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let org = try ferry(["org", "create", "ops"])
+        _ = try ferry(["data", "database", "configure", "--org-id", org, "--password", "Op3rators!", "--allow-insert"])
+        let server = try FerryProcess(
+            ["serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--mongo-listen", "127.0.0.1:0", "--isolate-all"],
+            environment: ["FERRY_PLUGIN_PATH": BuiltProducts.library("FixtureCrashingOperator")], log: dir.file("server.log"))
+        defer {
+            server.signal(SIGKILL)
+            _ = server.wait()
+        }
+        let marker = "serving MongoDB's wire protocol on 127.0.0.1:"
+        #expect(eventually(timeout: 120) { server.loggedOutput().contains(marker) }, "ferry serve did not start:\n\(server.loggedOutput())")
+        let port = try #require(server.loggedOutput().components(separatedBy: marker).last.map { String($0.prefix(while: \.isNumber)) })
+        let uri = "mongodb://db-user-\(org):Op3rators%21@127.0.0.1:\(port)/?tls=true&tlsCAFile=\(data)/tls-cert.pem&authSource=admin"
+        func aggregate(_ pipeline: String) throws -> String {
+            let result = try FerryProcess.run(["python3", "-c", Self.aggregate, uri, pipeline], executable: "/usr/bin/env")
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try aggregate("insert") == "ok", "\(server.loggedOutput())")
+        let doubled =
+            #"[{"$match": {"data.readings.v": {"$ne": 13}}}, {"$project": {"_id": 0, "d": {"$fixtureDouble": "$data.readings.v"}}}, {"$sort": {"d": 1}}]"#
+        let counted = #"[{"$group": {"_id": null, "n": {"$fixtureCount": "$data.readings.v"}}}, {"$project": {"_id": 0}}]"#
+        #expect(try aggregate(doubled) == #"ok [{"d": 4.0}, {"d": 7.0}]"#, "\(server.loggedOutput())")
+        #expect(try aggregate(counted) == #"ok [{"n": 3.0}]"#)
+
+        let crashed = try aggregate(#"[{"$project": {"d": {"$fixtureDouble": "$data.readings.v"}}}]"#)
+        #expect(crashed.hasPrefix("failed ") && crashed.contains("was killed by SIGSEGV"), "\(crashed)")
+        // The server answers on; the operator does once its process is back (after a short backoff).
+        #expect(try eventually(timeout: 60) { try aggregate(doubled).hasPrefix("ok ") })
+        #expect(try aggregate(counted) == #"ok [{"n": 3.0}]"#)
+        let log = server.loggedOutput()
+        #expect(log.contains("libFixtureCrashingOperator.so into a process of its own"), "\(log)")
+        #expect(log.contains("fixture: $fixtureDouble met 13, dereferencing NULL"), "the log carries what the plugin wrote last")
+        #expect(log.contains("plugin process restarted"))
+    }
+
+    /// `cpu_limit_percent`: where the host can make a cgroup v2 group the plugin process runs in
+    /// one with the quota set; where it cannot, the log and `ferry sync status` say the limit is not
+    /// applied and why. Either way the status and the process agree.
+    @Test func aCPULimitIsAppliedWithACgroupOrSaidNotToBe() throws {
+        let dir = try TemporaryDirectory("ferry-isolation-cpu")
+        defer { dir.remove() }
+        try """
+        {"modules": [{"type": "local", "name": "bad", "executable_path": "\(BuiltProducts.library("FixtureMisbehaving"))",
+                      "isolation": "process", "cpu_limit_percent": 50}],
+         "components": [
+           {"name": "good", "api": "rdk:component:sensor", "model": "fake",
+            "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 20}]}}]}],
+         "services": [{"name": "dm", "type": "data_manager", "attributes": {"capture_dir": "capture", "sync_disabled": true}}]}
+        """.write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
+        let host = try FerryProcess(["run", dir.file("machine.json")], log: dir.file("ferry.log"))
+        defer {
+            host.signal(SIGKILL)
+            _ = host.wait()
+        }
+        var line = ""
+        #expect(try eventually(timeout: 120) {
+            let status = try FerryProcess.run(["sync", "status", dir.file("machine.json")]).stdout
+            line = status.split(separator: "\n").first { $0.contains("libFixtureMisbehaving.so: running, pid") }.map(String.init) ?? ""
+            return line.contains("; cpu limit: ")
+        }, "\(host.loggedOutput())")
+        let limit = line.components(separatedBy: "; cpu limit: ").last ?? ""
+        if limit.hasPrefix("50% of one CPU requested, NOT applied: ") {
+            #expect(host.loggedOutput().contains("module bad (\(BuiltProducts.library("FixtureMisbehaving"))): cpu_limit_percent 50 is NOT applied, the plugin runs without a CPU limit: "))
+            #expect(host.loggedOutput().contains("CPU limits of plugin processes cannot be applied on this host: "))
+        } else {
+            #expect(limit.hasPrefix("50% of one CPU (cgroup /"), "\(line)")
+            let group = String(limit.dropFirst("50% of one CPU (cgroup ".count).dropLast())
+            #expect(group.hasSuffix("/ferry-plugin-bad"))
+            #expect((try? String(contentsOfFile: group + "/cpu.max", encoding: .utf8))?.hasPrefix("50000 100000") == true)
+            let pid = try #require(line.components(separatedBy: "running, pid ").last.map { String($0.prefix(while: \.isNumber)) })
+            #expect((try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8))?.contains("/ferry-plugin-bad") == true)
+        }
+        #expect(try eventually(timeout: 60) { try Self.records(dir.file("capture")).filter { $0.component == "good" }.count > 5 })
+    }
+
     @Test func aBadIsolationValueIsAConfigErrorNamingTheKey() throws {
         let dir = try TemporaryDirectory("ferry-isolation-config")
         defer { dir.remove() }

@@ -22,6 +22,8 @@ import Testing
         .error(PluginCallError(status: .retryLater, message: "bus busy")),
         .requestSync,
         .captureResource(name: "camera-1", method: "ReadImage", parameters: ["mime_type": "image/jpeg"]),
+        .operatorCall(name: "$lttb", call: "stage", arguments: ["spec": ["points": 3], "docs": [["t": 1]]]),
+        .operatorResult(["value": 2.5]),
     ]
 
     @Test(arguments: messages)
