@@ -27,13 +27,9 @@ extension PostgresStore {
             try! binds.append(value)  // the store's own value types always encode
             return "$\(binds.count)"
         }
-        // `#>` would index an array with a numeric name (`{readings,0}`); MQL's `$data.readings.0`
-        // does not: every document on the way must be an object.
-        var guards = ["jsonb_typeof(data #> \(bind(path))::text[]) = 'number'"]
-        for depth in 1..<path.count {
-            guards.append("jsonb_typeof(data #> \(bind(Array(path.prefix(depth))))::text[]) = 'object'")
-        }
-        let pathBind = bind(path)
+        // `->` with a text key finds fields of objects only (never an array's element, which
+        // `#>` would for a numeric name), as MQL's `$data.readings.0` does.
+        let value = "data" + path.map { " -> \(bind($0))::text" }.joined()
         let sql = """
             SELECT component_name, bucket, count(*), min(ARRAY[v, t::float8]), max(ARRAY[v, -t::float8])
             FROM (
@@ -42,7 +38,7 @@ extension PostgresStore {
                     LEAST(GREATEST((t - \(bind(span.lowerBound))) / \(bind(width)), 0), \(bind(Int64(buckets - 1)))) AS bucket
                 FROM (
                     SELECT component_name, (extract(epoch FROM time_received) * 1000)::bigint AS t,
-                        CASE WHEN \(guards.joined(separator: " AND ")) THEN (data #> \(pathBind)::text[])::float8 END AS v
+                        CASE WHEN jsonb_typeof(\(value)) = 'number' THEN (\(value))::float8 END AS v
                     FROM readings WHERE \(clauses.joined(separator: " AND "))
                 ) AS r WHERE v IS NOT NULL
             ) AS b
