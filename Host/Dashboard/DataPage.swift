@@ -6,16 +6,14 @@ import Hummingbird
 import Foundation
 
 /// Data: readings by the filters of `binary_data_by_filter` (machine, location, part, component,
-/// method, time range, tags), newest first and paged; a chart of a numeric field per component,
-/// downsampled on the server by `$lttb`; export of the filtered readings.
+/// method, time range, tags), newest first and paged, every filter in the store's query; a chart of
+/// a numeric field per component, reduced in the store (see `chartSection`); export of the filtered readings.
 extension Dashboard {
     /// The filter fields of the Data page, as the form sends them.
     struct DataFilter: Sendable {
         var machine, location, part, component, method, from, to, tags: String
         var filter = ReadingFilter()
         var tagSet: Set<String> = []
-        var fromMs: Int64?
-        var toMs: Int64?
 
         init(_ form: Form) throws {
             machine = form["machine"]
@@ -33,14 +31,10 @@ extension Dashboard {
                 filter.restrict(column, to: [value])
             }
             if !from.isEmpty {
-                let ms = try Self.time(from, field: "From")
-                fromMs = ms
-                filter.timeReceived.atLeast(ms)
+                filter.timeReceived.atLeast(try Self.time(from, field: "From"))
             }
             if !to.isEmpty {
-                let ms = try Self.time(to, field: "To")
-                toMs = ms
-                filter.timeReceived.atMost(ms)
+                filter.timeReceived.atMost(try Self.time(to, field: "To"))
             }
             tagSet = Set(tags.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             if !tagSet.isEmpty { filter.anyTag = tagSet }
