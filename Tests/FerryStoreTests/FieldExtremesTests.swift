@@ -1,6 +1,8 @@
 import FerryBSON
 import FerryStore
+import FerryStorePostgres
 import Foundation
+import GRDB
 import StoreTestSupport
 import Testing
 
@@ -155,6 +157,43 @@ import Testing
             let plan = try await f.sqlite.fieldExtremesPlan(organizationID: f.orgA, filter: filter).joined(separator: "; ")
             #expect(plan.contains("USING INDEX \(index) (") && !plan.contains("TEMP B-TREE"), "plan: \(plan)")
         }
+    }
+
+    /// SQLite reads the number from the stored bytes without decoding the document: damaged bytes
+    /// on the way to it are an error, not a silently missing point.
+    @Test func sqliteReportsADamagedDocument() async throws {
+        let f = try await StoreFixture.make(.sqlite)
+        defer { f.remove() }
+        _ = try await f.store.insert(StoreFixture.readings(0..<3, org: f.orgA), idempotencyKey: nil)
+        let database = try DatabaseQueue(path: f.sqlite.databasePath)
+        // A document whose first element claims a 1,000-byte string inside 20 bytes.
+        let damaged: [UInt8] = [20, 0, 0, 0, 0x02, 0x61, 0, 0xE8, 0x03, 0, 0, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0, 0]
+        try await database.write { db in try db.execute(sql: "UPDATE readings SET data = ? WHERE id = 2", arguments: [Data(damaged)]) }
+        let error = await storeError { _ = try await f.store.fieldExtremes(organizationID: f.orgA, filter: .all, path: ["readings", "i"], buckets: 3) }
+        #expect(error?.kind == .storage && error?.message.contains("not a well-formed BSON document") == true, "\(String(describing: error))")
+        // A path that ends before the damage still reads: only the bytes on the way are parsed.
+        try await database.write { db in
+            try db.execute(sql: "UPDATE readings SET data = ? WHERE id = 2", arguments: [Data([13, 0, 0, 0, 0x10, 0x61, 0, 7, 0, 0, 0, 0xEE, 0])])
+        }
+        let read = try await f.store.fieldExtremes(organizationID: f.orgA, filter: .all, path: ["a"], buckets: 3)
+        #expect(read.series.flatMap(\.buckets).map(\.max.value) == [7])
+    }
+
+    /// PostgreSQL reads a chart of a time range from that range's monthly partitions only.
+    @Test func postgresChartsReadOnlyTheRangesPartitions() async throws {
+        let f = try await StoreFixture.make(.postgres)
+        defer { f.remove() }
+        let months: [Int64] = [1_699_000_000_000, 1_701_500_000_000, 1_704_500_000_000]  // Nov 2023, Dec 2023, Jan 2024
+        let readings = months.enumerated().flatMap { m, t in (0..<20).map { StoreFixture.reading(m * 100 + $0, org: f.orgA, time: t + Int64($0) * 1000) } }
+        _ = try await f.store.insert(readings, idempotencyKey: nil)
+        var december = ReadingFilter().restricting(.componentName, to: ["sensor-1"])
+        december.timeReceived.atLeast(1_701_388_800_000)  // 2023-12-01
+        december.timeReceived.lessThan(1_704_067_200_000)  // 2024-01-01
+        let plan = try await (f.store as! PostgresStore).fieldExtremesPlan(organizationID: f.orgA, filter: december).joined(separator: "\n")
+        #expect(plan.contains("readings_2023_12") && !plan.contains("readings_2023_11") && !plan.contains("readings_2024_01"), "\(plan)")
+        let extremes = try await f.store.fieldExtremes(organizationID: f.orgA, filter: december, path: ["readings", "i"], buckets: 4)
+        #expect(extremes == Self.reference(readings, org: f.orgA, filter: december, path: ["readings", "i"], buckets: 4))
+        #expect(extremes.series.flatMap(\.buckets).map(\.count).reduce(0, +) == 5)
     }
 
     /// The tags filter of readings (Viam's match-any) runs in the store's query, pages and all.
