@@ -374,6 +374,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/PipelineBenchmark"),
+        // The Data page's chart over a year of readings, store call to SVG (Benchmarks/ChartBenchmark).
+        .executableTarget(
+            name: "ChartBenchmark",
+            dependencies: [
+                "BenchmarkSupport", "FerryAPI", "FerryBSON", "FerryDashboard", "FerryLoader", "FerryMQL", "FerryMQLPlugins", "FerryStore",
+                "FerryStoreFactory", "FerryStoreSQLite", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/ChartBenchmark"),
         // 100 simulated machines syncing into one `ferry serve` over TLS (Benchmarks/LoadBenchmark).
         .executableTarget(
             name: "LoadBenchmark",

@@ -1,5 +1,6 @@
 import FerryAPI
 import FerryBSON
+import FerryStore
 import Foundation
 
 /// A line chart drawn by the server as SVG: one line per series (component), time (or any number) across.
@@ -66,42 +67,56 @@ struct LineChart {
 }
 
 extension Dashboard {
-    /// Most points per component a chart asks `$lttb` for.
+    /// Most points per component a chart draws (two per time bucket).
     static let maxChartPoints = 2_000
 
-    /// The chart of `data.<field>` over time per component for the Data page's filter: the query runs
-    /// through the API's query runner, `$lttb` downsampling on the server.
+    /// The Data page's chart of `data.<field>` over time per component: the store reduces the
+    /// matching readings to the lowest and highest value of each time bucket per component (see
+    /// `ReadingSeries`), and those extremes, in time order, are the line.
     func chartSection(_ session: Session, _ filter: DataFilter, field: String, points: Int) async throws -> String {
+        let heading = "<section aria-labelledby=\"chart-heading\"><h2 id=\"chart-heading\">Chart of \(HTML.esc(field))</h2>"
+        let path = try Self.chartPath(field)
+        let buckets = Self.chartBuckets(points)
+        let svg: String
+        do {
+            svg = try await Self.chart(store: store, organizationID: session.organizationID, filter: filter.filter, path: path, buckets: buckets)
+        } catch {
+            return heading + HTML.alert(Self.message(error)) + "</section>"
+        }
+        return heading
+            + "<p class=\"muted\">Downsampled on the server: the lowest and highest value in each of \(buckets) time buckets per component, so no spike is lost.</p>"
+            + svg + "</section>"
+    }
+
+    /// A field path under `data`, as the chart form takes it: names of letters, digits, `_` and `-`, joined by dots.
+    static func chartPath(_ field: String) throws -> [String] {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-."))
         guard !field.isEmpty, field.unicodeScalars.allSatisfy(allowed.contains), !field.hasPrefix("."), !field.hasSuffix("."),
             !field.contains("..")
         else {
             throw PageError("Chart field: \"\(field)\" is not a field path; write one such as readings.temperature (letters, digits, _ - and dots)")
         }
-        let stages: [BSONDocument] = [
-            ["$match": .document(filter.match)],
-            ["$project": ["_id": 0, "t": "$time_received", "c": "$component_name", "v": .string("$data." + field)]],
-            ["$lttb": ["x": "$t", "y": "$v", "points": .int32(Int32(min(max(points, 3), Self.maxChartPoints))), "partitionBy": "$c"]],
-        ]
-        let rows: [BSONDocument]
-        do {
-            rows = try await queries.mql(stages, organizationID: session.organizationID, source: .standard)
-        } catch {
-            return "<section aria-labelledby=\"chart-heading\"><h2 id=\"chart-heading\">Chart of \(HTML.esc(field))</h2>"
-                + HTML.alert(Self.message(error)) + "</section>"
+        return field.split(separator: ".").map(String.init)
+    }
+
+    /// Time buckets for a chart of at most `points` points per component (3 to `maxChartPoints`).
+    static func chartBuckets(_ points: Int) -> Int { min(max(points, 3), maxChartPoints) / 2 }
+
+    /// The chart's whole data path, store call to SVG (what Benchmarks/ChartBenchmark times).
+    package static func chart(store: any ReadingSeries, organizationID: String, filter: ReadingFilter, path: [String], buckets: Int)
+        async throws -> String
+    {
+        let extremes = try await storeCall {
+            try await store.fieldExtremes(organizationID: organizationID, filter: filter, path: path, buckets: buckets)
         }
-        var order: [String] = []
-        var series: [String: [(x: Double, y: Double)]] = [:]
-        for row in rows {
-            guard case .datetime(let t)? = row["t"], let v = row["v"]?.doubleValue else { continue }
-            let x = Double(t)
-            let name = row["c"]?.stringValue ?? ""
-            if series[name] == nil { order.append(name) }
-            series[name, default: []].append((x, v))
+        let series = extremes.series.map { line in
+            LineChart.Series(name: line.component, points: line.buckets.flatMap(\.points).map { (x: Double($0.time), y: $0.value) })
         }
-        let chart = LineChart(title: "\(field) over time, per component", series: order.map { LineChart.Series(name: $0, points: series[$0]!) })
-        return "<section aria-labelledby=\"chart-heading\"><h2 id=\"chart-heading\">Chart of \(HTML.esc(field))</h2>"
-            + "<p class=\"muted\">Downsampled on the server with $lttb to at most \(min(max(points, 3), Self.maxChartPoints)) points per component.</p>"
-            + chart.svg + "</section>"
+        return LineChart(title: "\(path.joined(separator: ".")) over time, per component", series: series).svg
+    }
+
+    /// A line chart of `series` as the pages draw it (for Benchmarks/ChartBenchmark's all-in-memory path).
+    package static func lineChartSVG(title: String, series: [(name: String, points: [(x: Double, y: Double)])]) -> String {
+        LineChart(title: title, series: series.map { LineChart.Series(name: $0.name, points: $0.points) }).svg
     }
 }

@@ -6,16 +6,14 @@ import Hummingbird
 import Foundation
 
 /// Data: readings by the filters of `binary_data_by_filter` (machine, location, part, component,
-/// method, time range, tags), newest first and paged; a chart of a numeric field per component,
-/// downsampled on the server by `$lttb`; export of the filtered readings.
+/// method, time range, tags), newest first and paged, every filter in the store's query; a chart of
+/// a numeric field per component, reduced in the store (see `chartSection`); export of the filtered readings.
 extension Dashboard {
     /// The filter fields of the Data page, as the form sends them.
     struct DataFilter: Sendable {
         var machine, location, part, component, method, from, to, tags: String
         var filter = ReadingFilter()
         var tagSet: Set<String> = []
-        var fromMs: Int64?
-        var toMs: Int64?
 
         init(_ form: Form) throws {
             machine = form["machine"]
@@ -33,43 +31,19 @@ extension Dashboard {
                 filter.restrict(column, to: [value])
             }
             if !from.isEmpty {
-                let ms = try Self.time(from, field: "From")
-                fromMs = ms
-                filter.timeReceived.atLeast(ms)
+                filter.timeReceived.atLeast(try Self.time(from, field: "From"))
             }
             if !to.isEmpty {
-                let ms = try Self.time(to, field: "To")
-                toMs = ms
-                filter.timeReceived.atMost(ms)
+                filter.timeReceived.atMost(try Self.time(to, field: "To"))
             }
             tagSet = Set(tags.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            if !tagSet.isEmpty { filter.anyTag = tagSet }
         }
 
         /// The fields to carry into links (paging, export, chart).
         var pairs: [(String, String)] {
             [("machine", machine), ("location", location), ("part", part), ("component", component), ("method", method), ("from", from),
              ("to", to), ("tags", tags)]
-        }
-
-        /// The same filter as an MQL `$match` (what the chart's query starts with; the planner pushes it down).
-        var match: BSONDocument {
-            var match: BSONDocument = [:]
-            for (value, field) in [
-                (machine, "robot_id"), (location, "location_id"), (part, "part_id"), (component, "component_name"), (method, "method_name"),
-            ] where !value.isEmpty {
-                match[field] = .string(value)
-            }
-            var time: BSONDocument = [:]
-            if let fromMs { time["$gte"] = .datetime(fromMs) }
-            if let toMs { time["$lte"] = .datetime(toMs) }
-            if !time.isEmpty { match["time_received"] = .document(time) }
-            if !tagSet.isEmpty { match["tags"] = ["$in": .array(tagSet.sorted().map { .string($0) })] }
-            return match
-        }
-
-        func tagsMatch(_ document: BSONDocument) -> Bool {
-            guard !tagSet.isEmpty else { return true }
-            return (document["tags"]?.arrayValue ?? []).contains { $0.stringValue.map(tagSet.contains) ?? false }
         }
 
         /// `2026-01-31T14:00`, with or without seconds, or full ISO 8601; times without a zone are UTC.
@@ -91,35 +65,17 @@ extension Dashboard {
     }
 
     static let defaultPageSize = 25
-    /// The most readings one page scans to find tagged ones (tags are matched here, not in SQL).
-    static let tagScanLimit = 100_000
 
-    /// A page of readings matching `filter`, newest first, after `cursor`; and where the next page starts.
+    /// A page of readings matching `filter` (tags too, in the store's query), newest first, after
+    /// `cursor`; and where the next page starts.
     func readingsPage(_ org: String, _ filter: DataFilter, after cursor: ReadingCursor?, limit: Int) async throws
-        -> (documents: [BSONDocument], next: ReadingCursor?, scannedOut: Bool)
+        -> (documents: [BSONDocument], next: ReadingCursor?)
     {
-        var kept: [(BSONDocument, ReadingCursor)] = []
-        var position = cursor
-        var scanned = 0
-        let batch = filter.tagSet.isEmpty ? limit + 1 : 500
-        while kept.count <= limit {
-            let page = try await storeCall {
-                try await store.fetchReadings(
-                    organizationID: org, source: .standard, filter: filter.filter, descending: true, after: position, limit: batch)
-            }
-            for (document, documentCursor) in zip(page.documents, page.cursors) where filter.tagsMatch(document) {
-                kept.append((document, documentCursor))
-                if kept.count > limit { break }
-            }
-            scanned += page.documents.count
-            guard page.documents.count == batch, let last = page.cursors.last else { break }
-            position = last
-            if scanned >= Self.tagScanLimit, kept.count <= limit {
-                return (kept.map(\.0), kept.last?.1, true)
-            }
+        let page = try await storeCall {
+            try await store.readingsPage(
+                organizationID: org, source: .standard, filter: filter.filter, sortByTimeDescending: true, after: cursor, limit: limit)
         }
-        if kept.count > limit { return (kept.prefix(limit).map(\.0), kept[limit - 1].1, false) }
-        return (kept.map(\.0), nil, false)
+        return (page.documents, page.next)
     }
 
     func dataPage(_ session: Session, _ form: Form) async throws -> String {
@@ -178,9 +134,6 @@ extension Dashboard {
         }
         pager += "<a href=\"/data/export.jsonl?\(HTML.esc(HTML.query(filter.pairs)))\">Export JSON lines</a>"
         pager += "<a href=\"/data/export.csv?\(HTML.esc(HTML.query(filter.pairs)))\">Export CSV</a></nav>"
-        if page.scannedOut {
-            out += HTML.notice("Stopped after scanning \(Self.tagScanLimit) readings for these tags; narrow the time range to see further.")
-        }
         out += page.documents.isEmpty
             ? HTML.notice(cursor == nil ? "No readings match these filters." : "No more readings.")
             : HTML.table(
@@ -223,7 +176,7 @@ extension Dashboard {
                     try await store.forEachReadingPage(organizationID: org, source: .standard, filter: filter.filter, sortByTimeDescending: false) {
                         page in
                         var text = ""
-                        for document in page where filter.tagsMatch(document) {
+                        for document in page {
                             text += format == .csv ? Self.csvRow(document) : document.extendedJSON() + "\n"
                         }
                         try await writer.write(ByteBuffer(string: text))

@@ -397,8 +397,8 @@ import Testing
         }
     }
 
-    @Test func aChartIsDownsampledOnTheServerByLTTB() async throws {
-        let f = try await Fixture.make(lttb: true)
+    @Test func aChartIsDownsampledOnTheServer() async throws {
+        let f = try await Fixture.make()
         defer { f.test.remove() }
         let now = f.clock.now().unixMilliseconds
         var readings: [Reading] = []

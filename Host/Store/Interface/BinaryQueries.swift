@@ -49,6 +49,7 @@ public struct BinaryFilter: Sendable, Hashable {
         ]
         for (column, allowed) in columns.allowed where !allowed.contains(values[column] ?? "") { return false }
         guard columns.timeRequested.contains(m.timeRequested), columns.timeReceived.contains(m.timeReceived) else { return false }
+        if let anyTag = columns.anyTag, !m.tags.contains(where: anyTag.contains) { return false }
         if let mimeTypes, !mimeTypes.contains(m.mimeType) { return false }
         if let labels = boundingBoxLabels, !m.boundingBoxLabels.contains(where: labels.contains) { return false }
         if let datasetID, !m.datasetIDs.contains(datasetID) { return false }
@@ -159,6 +160,7 @@ extension StoreChecks {
         for values in filter.columns.allowed.values { for v in values { try validate(text: v, what: "a filter value") } }
         for v in filter.mimeTypes ?? [] { try validate(text: v, what: "a MIME type of the filter") }
         if case .matchAny(let tags) = filter.tags { for v in tags { try validate(text: v, what: "a tag of the filter") } }
+        for v in filter.columns.anyTag ?? [] { try validate(text: v, what: "a tag of the filter") }
         for v in filter.boundingBoxLabels ?? [] { try validate(text: v, what: "a bounding box label of the filter") }
         if let id = filter.datasetID { try validate(text: id, what: "the dataset id of the filter") }
     }

@@ -19,6 +19,9 @@ public struct ReadingFilter: Sendable, Hashable {
     /// Conditions on values inside `data` that every matching reading meets; they narrow nothing
     /// by themselves (see `DataHint`): a store may read through a custom index with them.
     public var dataHints: [DataHint] = []
+    /// Tags of which a row must have at least one (Viam's `TagsFilter` of type match-any); nil
+    /// for any row, tagged or not. An empty set matches nothing.
+    public var anyTag: Set<String>?
 
     public init() {}
 
@@ -41,10 +44,10 @@ public struct ReadingFilter: Sendable, Hashable {
 
     /// True when no row can match, so a query need not run.
     public var matchesNothing: Bool {
-        allowed.values.contains { $0.isEmpty } || timeRequested.isEmpty || timeReceived.isEmpty
+        allowed.values.contains { $0.isEmpty } || timeRequested.isEmpty || timeReceived.isEmpty || anyTag?.isEmpty == true
     }
 
-    public var isEmpty: Bool { allowed.isEmpty && timeRequested.isUnbounded && timeReceived.isUnbounded }
+    public var isEmpty: Bool { allowed.isEmpty && timeRequested.isUnbounded && timeReceived.isUnbounded && anyTag == nil }
 }
 
 /// Inclusive bounds on a time column, in milliseconds since the Unix epoch. Times are whole
@@ -92,6 +95,7 @@ extension ReadingFilter {
     /// checks and by implementations that cannot push a filter down.
     public func matches(_ reading: Reading) -> Bool {
         for (column, values) in allowed where !values.contains(reading.value(of: column)) { return false }
+        if let anyTag, !reading.tags.contains(where: anyTag.contains) { return false }
         return timeRequested.contains(reading.timeRequested) && timeReceived.contains(reading.timeReceived)
     }
 }

@@ -222,6 +222,7 @@ struct BinaryCondition {
             if let lower = bounds.lower { clauses.append("\(name) >= \(bind(lower))") }
             if let upper = bounds.upper { clauses.append("\(name) <= \(bind(upper))") }
         }
+        if let tags = filter.columns.anyTag { clauses.append("tags ?| \(bind(tags.sorted()))::text[]") }
         if let mimeTypes = filter.mimeTypes { clauses.append("mime_type = ANY(\(bind(mimeTypes.sorted())))") }
         switch filter.tags {
         case .any: break

@@ -104,30 +104,13 @@ enum PostgresReadingQuery {
         columns: String, organizationID: String, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
         limit: Int?, index: (index: DataIndex, hints: [DataHint])? = nil
     ) -> PostgresQuery? {
-        if filter.matchesNothing || limit == 0 { return nil }
-        if let organizations = filter.allowed[.organizationID], !organizations.contains(organizationID) { return nil }
+        if limit == 0 { return nil }
         var binds = PostgresBindings()
         func bind<T: PostgresEncodable>(_ value: T) -> String {
             try! binds.append(value)  // the store's own value types always encode
             return "$\(binds.count)"
         }
-        var clauses = ["organization_id = \(bind(organizationID))"]
-        for column in ReadingFilter.Column.allCases where column != .organizationID {
-            guard let values = filter.allowed[column] else { continue }
-            let sorted = values.sorted()
-            clauses.append(sorted.count == 1 ? "\(column.rawValue) = \(bind(sorted[0]))" : "\(column.rawValue) = ANY(\(bind(sorted)))")
-        }
-        for (name, bounds) in [("time_requested", filter.timeRequested), ("time_received", filter.timeReceived)] {
-            // Bounds outside what a reading can hold are no bound at all.
-            if let lower = bounds.lower, lower > PGTime.earliest {
-                if lower > PGTime.latest { return nil }
-                clauses.append("\(name) >= \(bind(PGTime(lower)))")
-            }
-            if let upper = bounds.upper, upper < PGTime.latest {
-                if upper < PGTime.earliest { return nil }
-                clauses.append("\(name) <= \(bind(PGTime(upper)))")
-            }
-        }
+        guard var clauses = conditions(organizationID: organizationID, filter: filter, binds: &binds) else { return nil }
         if let cursor {
             let op = descending ? "<" : ">"
             clauses.append("(time_received, id) \(op) (\(bind(PGTime(cursor.timeReceived))), \(bind(cursor.id)))")
@@ -149,5 +132,35 @@ enum PostgresReadingQuery {
         }
         if let limit { sql += " LIMIT \(bind(Int64(limit)))" }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// The `WHERE` clauses of the organisation's rows under `filter`, their values appended to
+    /// `binds`; nil when none can match.
+    static func conditions(organizationID: String, filter: ReadingFilter, binds: inout PostgresBindings) -> [String]? {
+        if filter.matchesNothing { return nil }
+        if let organizations = filter.allowed[.organizationID], !organizations.contains(organizationID) { return nil }
+        func bind<T: PostgresEncodable>(_ value: T) -> String {
+            try! binds.append(value)  // the store's own value types always encode
+            return "$\(binds.count)"
+        }
+        var clauses = ["organization_id = \(bind(organizationID))"]
+        for column in ReadingFilter.Column.allCases where column != .organizationID {
+            guard let values = filter.allowed[column] else { continue }
+            let sorted = values.sorted()
+            clauses.append(sorted.count == 1 ? "\(column.rawValue) = \(bind(sorted[0]))" : "\(column.rawValue) = ANY(\(bind(sorted)))")
+        }
+        for (name, bounds) in [("time_requested", filter.timeRequested), ("time_received", filter.timeReceived)] {
+            // Bounds outside what a reading can hold are no bound at all.
+            if let lower = bounds.lower, lower > PGTime.earliest {
+                if lower > PGTime.latest { return nil }
+                clauses.append("\(name) >= \(bind(PGTime(lower)))")
+            }
+            if let upper = bounds.upper, upper < PGTime.latest {
+                if upper < PGTime.earliest { return nil }
+                clauses.append("\(name) <= \(bind(PGTime(upper)))")
+            }
+        }
+        if let tags = filter.anyTag { clauses.append("tags ?| \(bind(tags.sorted()))::text[]") }
+        return clauses
     }
 }

@@ -33,6 +33,11 @@ struct ReadingQuery {
                 arguments += [upper]
             }
         }
+        if let tags = filter.anyTag {
+            // Stored tags are a JSON array of strings (`ReadingEncoding.tagsJSON`); so is the argument.
+            clauses.append("EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value IN (SELECT value FROM json_each(?)))")
+            arguments += [ReadingEncoding.tagsJSON(tags.sorted())]
+        }
         sql = clauses.joined(separator: " AND ")
         self.arguments = arguments
     }
