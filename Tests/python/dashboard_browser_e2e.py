@@ -160,7 +160,7 @@ async def main(data, port, _metrics_port, ports):
         driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
         wait(driver, "the chart draws", lambda d: d.find_elements(By.CSS_SELECTOR, "svg#chart polyline"))
         points = driver.find_element(By.CSS_SELECTOR, "svg#chart polyline").get_attribute("points").split()
-        check(len(points) == 30, f"the chart has a point per reading (30 < the $lttb limit): {len(points)}")
+        check(len(points) == 30, f"the chart has a point per reading (30 < the point limit): {len(points)}")
         shot(driver, "chart")
 
         # The gallery: the image with its box, the full view, the download link.
