@@ -40,39 +40,32 @@ extension MQLOperatorRegistry {
         case .expression:
             try register(MQLExpressionOperator(name: op.name, validate: validate) { try op.evaluate($0) })
         case .accumulator:
-            try register(MQLAccumulatorOperator(name: op.name, validate: validate) { spec in IsolatedAccumulatorState(try op.makeAccumulator(spec: spec)) })
+            try register(MQLAccumulatorOperator(name: op.name, validate: validate) { spec in PluginAccumulatorState(try op.makeAccumulator(spec: spec)) })
         case .stage:
             try register(MQLStageOperator(name: op.name, validate: validate) { try op.runStage(spec: $0, documents: $1) })
         }
     }
 }
 
-/// An accumulator state living in a plugin process, as the engine sees it.
-final class IsolatedAccumulatorState: MQLAccumulatorState {
-    let accumulator: IsolatedAccumulator
-    init(_ accumulator: IsolatedAccumulator) { self.accumulator = accumulator }
-
-    func add(_ value: BSON) throws { try accumulator.add(value) }
-
-    func merge(_ other: any MQLAccumulatorState) throws {
-        guard let other = other as? IsolatedAccumulatorState else {
-            throw PluginCallError(status: .invalidArgument, message: "cannot merge a state of another accumulator")
-        }
-        try accumulator.merge(other.accumulator)
-    }
-
-    func finalize() throws -> BSON { try accumulator.finalize() }
+/// An accumulator a plugin computes, in this process or in the plugin's own.
+protocol PluginAccumulatorCalls: AnyObject {
+    func add(_ value: BSON) throws(PluginCallError)
+    func merge(_ other: Self) throws(PluginCallError)
+    func finalize() throws(PluginCallError) -> BSON
 }
 
+extension PluginAccumulator: PluginAccumulatorCalls {}
+extension IsolatedAccumulator: PluginAccumulatorCalls {}
+
 /// A plugin accumulator's state as the engine sees it.
-final class PluginAccumulatorState: MQLAccumulatorState {
-    let accumulator: PluginAccumulator
-    init(_ accumulator: PluginAccumulator) { self.accumulator = accumulator }
+final class PluginAccumulatorState<Accumulator: PluginAccumulatorCalls>: MQLAccumulatorState {
+    let accumulator: Accumulator
+    init(_ accumulator: Accumulator) { self.accumulator = accumulator }
 
     func add(_ value: BSON) throws { try accumulator.add(value) }
 
     func merge(_ other: any MQLAccumulatorState) throws {
-        guard let other = other as? PluginAccumulatorState else {
+        guard let other = other as? Self else {
             throw PluginCallError(status: .invalidArgument, message: "cannot merge a state of another accumulator")
         }
         try accumulator.merge(other.accumulator)

@@ -107,7 +107,16 @@ public struct ModuleInstaller: Sendable {
         environment["FERRY_MODULE_VERSION"] = version.description
         environment["FERRY_MODULE_DIR"] = directory
         process.environment = environment
-        let output = Pipe()
+        // Its output goes to a file, not a pipe: a pipe's write end that leaks into another child
+        // started meanwhile (tests start many) would keep the read from ending with this program.
+        let outputPath = NSTemporaryDirectory() + "ferry-first-run-\(UUID().uuidString).log"
+        guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else {
+            throw RegistryError(.install, "\(id) \(version): cannot create \(outputPath) for first_run's output")
+        }
+        defer {
+            try? output.close()
+            unlink(outputPath)
+        }
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
@@ -117,7 +126,6 @@ public struct ModuleInstaller: Sendable {
         } catch {
             throw RegistryError(.install, "\(id) \(version): cannot run first_run \(program): \(error.localizedDescription) (is it executable?)")
         }
-        let reader = Task { await Pipes.readToEnd(output) }
         let deadline = ContinuousClock.now + firstRunTimeout
         while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning {
@@ -126,7 +134,7 @@ public struct ModuleInstaller: Sendable {
             throw RegistryError(.install, "\(id) \(version): first_run \(program) ran past \(firstRunTimeout) and was stopped; the install is undone")
         }
         process.waitUntilExit()
-        let text = String(decoding: await reader.value, as: UTF8.self)
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
         let tail = text.split(separator: "\n").suffix(5).joined(separator: " | ")
         if !text.isEmpty { logger.info("\(id) \(version): first_run said: \(tail)") }
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {

@@ -67,7 +67,9 @@ import Testing
             _ = rig.host?.wait()
             try rig.startHost(serverPort: rig.serverPort)
         }
-        Thread.sleep(forTimeInterval: 2)
+        // Enough confirmed readings for the comparison to prove something (a count, not a time: a
+        // loaded machine captures and syncs slower).
+        #expect(eventually(timeout: 300) { rig.archivedRecordCount() > 600 }, "\(rig.archivedRecordCount()) confirmed")
         try rig.stopHost()
         try rig.drain(serverPort: rig.serverPort)
         try rig.expectStoreEqualsArchive()

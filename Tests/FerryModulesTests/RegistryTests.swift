@@ -233,7 +233,7 @@ final class RegistryFixture: @unchecked Sendable {
         let bad = try f.archive("v2", firstRun: ("setup.sh", "#!/bin/sh\necho no compiler here >&2\nexit 3\n"))
         _ = try f.publisher.upload(archive: bad.path, moduleID: f.id, version: SemanticVersion(2, 0, 0), platform: .host, meta: bad.meta)
         let error = await #expect(throws: RegistryError.self) { try await f.acquire("2.0.0") }
-        #expect(error?.message.contains("first_run setup.sh exited with 3: no compiler here") == true)
+        #expect(error?.message.contains("first_run setup.sh exited with 3: no compiler here") == true, "\(error?.message ?? "no error")")
         #expect(!FileManager.default.fileExists(atPath: f.cache.versionDirectory(f.id, "2.0.0")))
         #expect(f.cache.installed(f.id).map(\.version) == ["1.0.0"])
     }
