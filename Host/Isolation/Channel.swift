@@ -163,6 +163,12 @@ package enum ChannelCodec {
     }
 
     package static func decode(_ bytes: [UInt8]) throws(ChannelError) -> ChannelFrame {
+        // withUnsafeBytes only rethrows untyped errors: carry the typed one out in a Result.
+        try bytes.withUnsafeBytes { raw in Result { () throws(ChannelError) in try decode(raw) } }.get()
+    }
+
+    /// Decodes a frame from bytes that are only read during the call (a reader's buffer, in place).
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(ChannelError) -> ChannelFrame {
         let document: BSONDocument
         do {
             document = try BSONDocument(bytes: bytes)
@@ -266,26 +272,50 @@ package enum ChannelCodec {
     }
 }
 
-/// Splits a byte stream into frames as bytes arrive; what fuzzing and the readers share.
+/// Splits a byte stream into frames as bytes arrive; what fuzzing and the readers share. Frames
+/// are decoded in place, and the storage is kept between frames, so a steady exchange of small
+/// frames allocates nothing here.
 package struct FrameBuffer: Sendable {
     private var bytes: [UInt8] = []
+    /// Where the first byte not yet returned as a frame is; what lies before it is consumed.
+    private var start = 0
+    /// Storage up to this size is kept for the next frames; a larger one (a big image) is let go.
+    private static let keptCapacity = 256 * 1024
     package init() {}
 
-    package mutating func append(_ more: some Sequence<UInt8>) { bytes.append(contentsOf: more) }
+    package mutating func append(_ more: some Sequence<UInt8>) {
+        dropConsumed()
+        bytes.append(contentsOf: more)
+    }
 
     /// The next whole frame, nil when more bytes are needed; throws on bytes that cannot be a frame.
     package mutating func next() throws(ChannelError) -> ChannelFrame? {
-        guard bytes.count >= 4 else { return nil }
-        let length = try ChannelCodec.frameLength(bytes.prefix(4))
-        guard bytes.count >= length else { return nil }
-        let frame = Array(bytes[0..<length])
-        bytes.removeFirst(length)
-        return try ChannelCodec.decode(frame)
+        guard bytes.count - start >= 4 else { return nil }
+        let length = try ChannelCodec.frameLength(bytes[start..<start + 4])
+        guard bytes.count - start >= length else { return nil }
+        let range = start..<start + length
+        let frame = try bytes.withUnsafeBytes { raw in
+            Result { () throws(ChannelError) in try ChannelCodec.decode(UnsafeRawBufferPointer(rebasing: raw[range])) }
+        }.get()
+        start += length
+        if start == bytes.count {
+            bytes.removeAll(keepingCapacity: bytes.capacity <= Self.keptCapacity)
+            start = 0
+        }
+        return frame
     }
 
     /// How many more bytes the frame being read needs (at least 1), so a reader asks for no more.
     package var wanted: Int {
-        guard bytes.count >= 4, let length = try? ChannelCodec.frameLength(bytes.prefix(4)) else { return max(1, 4 - bytes.count) }
-        return max(1, length - bytes.count)
+        let available = bytes.count - start
+        guard available >= 4, let length = try? ChannelCodec.frameLength(bytes[start..<start + 4]) else { return max(1, 4 - available) }
+        return max(1, length - available)
+    }
+
+    /// Moves the unread bytes (less than a frame, as readers drain whole frames first) to the front.
+    private mutating func dropConsumed() {
+        guard start > 0 else { return }
+        bytes.removeFirst(start)
+        start = 0
     }
 }
