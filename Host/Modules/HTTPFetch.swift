@@ -52,8 +52,15 @@ enum HTTPFetch {
                 headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
                 headers.add(name: "User-Agent", value: "ferry")
                 headers.add(name: "Connection", value: "close")
-                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)))
-                try await outbound.write(.end(nil))
+                do {
+                    try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)))
+                    try await outbound.write(.end(nil))
+                } catch {
+                    // A failed TLS handshake can close the channel under the write; its reason (an
+                    // untrusted certificate, say) then arrives on the inbound side: report that.
+                    for try await _ in inbound {}
+                    throw error
+                }
                 var status = 0
                 var received: Int64 = 0
                 for try await part in inbound {
