@@ -7,33 +7,20 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-typedef struct {
-    struct jpeg_error_mgr manager;
-    jmp_buf jump;
-    char *error;
-    size_t error_length;
-} check_error;
-
-static void check_error_exit(j_common_ptr info) {
-    check_error *error = (check_error *)info->err;
-    char message[JMSG_LENGTH_MAX];
-    (*info->err->format_message)(info, message);
-    if (error->error && error->error_length) snprintf(error->error, error->error_length, "%s", message);
-    longjmp(error->jump, 1);
-}
+#include "jpeg_error.h"
 
 /* libjpeg only warns about corrupt data (and fills in grey); a conformance check must fail on it. */
 static void check_emit_message(j_common_ptr info, int level) {
-    if (level < 0) check_error_exit(info);
+    if (level < 0) ferry_jpeg_error_exit(info);
 }
 
 int ferry_check_jpeg(const uint8_t *jpeg, size_t length, uint32_t *width, uint32_t *height, uint32_t *components,
                      char *error, size_t error_length) {
     struct jpeg_decompress_struct info;
-    check_error jerr = {.error = error, .error_length = error_length};
+    ferry_jpeg_error jerr = {.error = error, .error_length = error_length};
     unsigned char *volatile row = NULL;
     info.err = jpeg_std_error(&jerr.manager);
-    jerr.manager.error_exit = check_error_exit;
+    jerr.manager.error_exit = ferry_jpeg_error_exit;
     jerr.manager.emit_message = check_emit_message;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&info);

@@ -8,20 +8,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-typedef struct {
-    struct jpeg_error_mgr manager;
-    jmp_buf jump;
-    char *error;
-    size_t error_length;
-} thumbnail_error;
-
-static void thumbnail_error_exit(j_common_ptr info) {
-    thumbnail_error *error = (thumbnail_error *)info->err;
-    char message[JMSG_LENGTH_MAX];
-    (*info->err->format_message)(info, message);
-    if (error->error && error->error_length) snprintf(error->error, error->error_length, "%s", message);
-    longjmp(error->jump, 1);
-}
+#include "jpeg_error.h"
 
 /* Warnings and traces are counted by libjpeg, never printed on the server's standard error. */
 static void thumbnail_emit_message(j_common_ptr info, int level) {
@@ -32,10 +19,10 @@ int ferry_thumbnail_decode_jpeg(const uint8_t *jpeg, size_t length, uint32_t tar
                                 size_t max_memory, uint8_t **pixels, uint32_t *width, uint32_t *height,
                                 uint32_t *components, char *error, size_t error_length) {
     struct jpeg_decompress_struct info;
-    thumbnail_error jerr = {.error = error, .error_length = error_length};
+    ferry_jpeg_error jerr = {.error = error, .error_length = error_length};
     unsigned char *volatile out = NULL;
     info.err = jpeg_std_error(&jerr.manager);
-    jerr.manager.error_exit = thumbnail_error_exit;
+    jerr.manager.error_exit = ferry_jpeg_error_exit;
     jerr.manager.emit_message = thumbnail_emit_message;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&info);
@@ -121,7 +108,7 @@ static void growing_term(j_compress_ptr info) {
 int ferry_thumbnail_encode_jpeg(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components,
                                 int quality, uint8_t **jpeg, size_t *length, char *error, size_t error_length) {
     struct jpeg_compress_struct info;
-    thumbnail_error jerr = {.error = error, .error_length = error_length};
+    ferry_jpeg_error jerr = {.error = error, .error_length = error_length};
     if (components != 1 && components != 3) {
         snprintf(error, error_length, "cannot encode %u colour components as JPEG", components);
         return -1;
@@ -138,7 +125,7 @@ int ferry_thumbnail_encode_jpeg(const uint8_t *pixels, uint32_t width, uint32_t 
     destination->manager.empty_output_buffer = growing_empty;
     destination->manager.term_destination = growing_term;
     info.err = jpeg_std_error(&jerr.manager);
-    jerr.manager.error_exit = thumbnail_error_exit;
+    jerr.manager.error_exit = ferry_jpeg_error_exit;
     jerr.manager.emit_message = thumbnail_emit_message;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_compress(&info);
