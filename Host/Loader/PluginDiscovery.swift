@@ -21,10 +21,14 @@ package enum PluginDiscovery {
         }
     }
 
+    /// This process's binary (what `ferry plugin-host` runs as): /proc/self/exe names it even when
+    /// it was started through PATH or a symlink.
+    package static func ownExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
     package static func executableDirectory() -> URL {
-        // /proc/self/exe names the binary even when it was started through PATH or a symlink.
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL
+        URL(fileURLWithPath: ownExecutable()).deletingLastPathComponent().standardizedFileURL
     }
 
     static func libraries(in directory: URL) -> [String] {

@@ -56,7 +56,7 @@ struct HILCommand: ParsableCommand {
     /// The suite over the channel: the plugin in `ferry plugin-host`, this same binary.
     private func isolatedReport(_ attributes: BSONDocument) throws -> ConformanceReport {
         let library = URL(fileURLWithPath: plugin).standardizedFileURL.path
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = PluginDiscovery.ownExecutable()
         let module = IsolatedModule(
             launch: PluginProcess.Launch(executable: executable, library: library), label: "plugin \(library)",
             logger: Logger(label: "ferry.hil"))

@@ -63,7 +63,7 @@ struct PluginCommand: ParsableCommand {
         /// What the plugin process says it registered (its hello).
         private func inspectIsolated() throws {
             let library = URL(fileURLWithPath: self.library).standardizedFileURL.path
-            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let executable = PluginDiscovery.ownExecutable()
             let module = IsolatedModule(
                 launch: PluginProcess.Launch(executable: executable, library: library), label: "plugin \(library)",
                 logger: Logger(label: "ferry.plugin"))

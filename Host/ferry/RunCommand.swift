@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         options.remotes = GRPCRemoteConnector()
         // Isolated plugins run in `ferry plugin-host`, this same binary.
-        options.pluginHost = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        options.pluginHost = PluginDiscovery.ownExecutable()
         options.isolateAll = isolateAll
         let plugins =
             PluginDiscovery.builtinPlugins() + PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"])

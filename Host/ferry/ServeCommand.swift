@@ -167,7 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
             PluginDiscovery.builtinPlugins() + PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"])
         var isolated: [IsolatedModule] = []
         if isolateAll {
-            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let executable = PluginDiscovery.ownExecutable()
             isolated = IsolatedModule.startEach(libraries: libraries, executable: executable, logger: logger)
         } else {
             plugins.load(paths: libraries)
