@@ -221,10 +221,7 @@ package final class Machine: @unchecked Sendable {
             ResourceState(
                 api: entry.api, name: entry.name,
                 error: running.contains(entry.name)
-                    ? nil
-                    : starting.contains(entry.name)
-                        ? Self.startingReason(lastFailure: failures[entry.name])
-                        : failures[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)")
+                    ? nil : Self.notRunningReason(entry, starting: starting.contains(entry.name), failure: failures[entry.name]))
         }
         if let name = config.dataManager.serviceName {
             states.append(ResourceState(api: "rdk:service:data_manager", name: name, error: nil))
@@ -232,9 +229,13 @@ package final class Machine: @unchecked Sendable {
         return states
     }
 
-    /// Why a component whose create is under way is not running yet.
-    static func startingReason(lastFailure: String?) -> String {
-        "starting: its create is running in its plugin process" + (lastFailure.map { " (the last attempt failed: \($0))" } ?? "")
+    /// Why a component of the config is not running: its create is under way, it failed, or no
+    /// plugin provides its model.
+    static func notRunningReason(_ entry: ComponentEntry, starting: Bool, failure: String?) -> String {
+        if starting {
+            return "starting: its create is running in its plugin process" + (failure.map { " (the last attempt failed: \($0))" } ?? "")
+        }
+        return failure ?? "no loaded plugin provides \(entry.api) model \(entry.model)"
     }
 
     /// The running instance of a resource, for the machine API; nil when it is not running.
@@ -257,10 +258,7 @@ package final class Machine: @unchecked Sendable {
             guard let config else { return ["no config applied yet (\(configPath))"] }
             var problems: [String] = []
             for entry in config.components where components[entry.name] == nil {
-                let reason =
-                    starting[entry.name] != nil
-                    ? Self.startingReason(lastFailure: failedComponents[entry.name])
-                    : failedComponents[entry.name] ?? "no loaded plugin provides \(entry.api) model \(entry.model)"
+                let reason = Self.notRunningReason(entry, starting: starting[entry.name] != nil, failure: failedComponents[entry.name])
                 problems.append("component \(entry.name): \(reason)")
             }
             for (id, state) in registryModules.sorted(by: { $0.key < $1.key }) where state.loaded == nil {
