@@ -103,6 +103,14 @@ import Testing
             try await store.completeRun(
                 id: "run-1", documents: [["n": 12, "_id": "w1"], ["n": .double(.nan)], ["location": "yard"]], now: t0 + 20))
         #expect(try await store.failRun(id: "run-2", message: "timed out", now: t0 + 30, retry: nil))
+
+        // Custom indexes: two organisations sharing one physical index, and one on the sink.
+        for org in [a.id, b.id] {
+            try await store.createIndex(
+                DataIndex(organizationID: org, name: "temperature", keys: [DataIndexKey(field: "data.readings.temperature", direction: -1)], createdAt: t0 + 40))
+        }
+        try await store.createIndex(
+            DataIndex(organizationID: a.id, pipelineID: "pipe-1", name: "by_location", keys: [DataIndexKey(field: "location", direction: 1)], createdAt: t0 + 50))
         return Seeded(
             orgA: a.id, orgB: b.id, owner: owner, revoked: revoked, scoped: scoped, pipelineID: "pipe-1", upload: upload,
             uploadKey: uploadKey, binaryID: binary.id, payload: payload, datasetID: dataset.id)
@@ -218,6 +226,14 @@ import Testing
             let twelve = try await moved.sinkDocuments(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, hints: MatchPushdown.documentHints(["n": 12]))
             #expect(twelve.count == 2 && twelve[0]["n"] == .int32(12) && twelve[1]["n"]?.doubleValue?.isNaN == true, "\(twelve)")
             #expect(try await moved.deleteIndex(organizationID: seeded.orgA, pipelineID: seeded.pipelineID, name: "n"))
+            // The copied indexes are built, not just listed: the sink's answers through its index,
+            // and the hot store's is still there for one organisation after the other dropped it.
+            #expect(try await moved.indexes(organizationID: seeded.orgA).map(\.name) == ["temperature"])
+            let yard = try await moved.sinkDocuments(
+                organizationID: seeded.orgA, pipelineID: seeded.pipelineID, hints: MatchPushdown.documentHints(["location": "yard"]))
+            #expect(yard.map { $0["location"] } == [.string("yard")], "\(yard)")
+            #expect(try await moved.deleteIndex(organizationID: seeded.orgA, name: "temperature"))
+            #expect(try await moved.indexes(organizationID: seeded.orgB).map(\.keys) == [[DataIndexKey(field: "data.readings.temperature", direction: -1)]])
             #expect(try await moved.run(id: "run-2")?.errorMessage == "timed out")
             #expect(try await moved.latestInvalidationID() == (try await sqlite.store.latestInvalidationID()))
             // A host re-uploading its file after the move is stored once.
@@ -360,7 +376,7 @@ import Testing
         "sqlite_sequence": "left: SQLite's AUTOINCREMENT counters, moved by the copied ids themselves",
         "ferry_sql_scopes": "left: TabularDataBySQL's per-connection scopes, transient",
         "retention_policies": "left: every host re-sends its methods' policies with each upload (ferry-retention-policy)",
-        "data_indexes": "left: custom indexes are built by each store; create them again on the destination (create_index)",
+        "data_indexes": "custom indexes (each built again on the destination)",
         "saved_queries": "saved queries",
     ]
 

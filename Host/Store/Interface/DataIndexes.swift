@@ -74,6 +74,9 @@ public protocol DataIndexStore: Sendable {
     /// paths, see `MatchPushdown.documentHints`): read through a custom index on the sink when one
     /// serves them, else every document. Never fewer than those matching the `$match` they came from.
     func sinkDocuments(organizationID: String, pipelineID: String, hints: [DataHint]) async throws -> [BSONDocument]
+    /// Every organisation's indexes, by organisation, pipeline and name (`ferry store migrate`
+    /// copies them; there are few, so in one page).
+    func allIndexes() async throws -> [DataIndex]
 }
 
 extension DataIndexStore {
@@ -85,6 +88,29 @@ extension DataIndexStore {
     /// Deletes the organisation's index of that name on the hot store.
     public func deleteIndex(organizationID: String, name: String) async throws -> Bool {
         try await deleteIndex(organizationID: organizationID, pipelineID: "", name: name)
+    }
+}
+
+/// `StoreTransfer` of custom indexes, the same on every backend: listed whole, and imported by
+/// creating each as a user would, which builds its physical index over the rows copied before.
+extension DataIndexStore {
+    package func exportIndexes() async throws -> TransferPage {
+        TransferPage(records: try await allIndexes().map { .dataIndex($0) }, next: nil)
+    }
+
+    package func existingIndexes(_ records: [TransferRecord]) async throws -> [String: TransferRecord] {
+        let wanted = Set(records.map(\.key))
+        var found: [String: TransferRecord] = [:]
+        for index in try await allIndexes() {
+            let record = TransferRecord.dataIndex(index)
+            if wanted.contains(record.key) { found[record.key] = record }
+        }
+        return found
+    }
+
+    /// One index at a time: each build is a transaction of its own.
+    package func importIndexes(_ records: [TransferRecord]) async throws {
+        for case .dataIndex(let index) in records { try await createIndex(index) }
     }
 }
 

@@ -19,6 +19,8 @@ public enum TransferKind: String, Sendable, Hashable, CaseIterable, CustomString
     case pipelineRuns = "pipeline runs"
     case invalidations = "invalidation log"
     case sinkDocuments = "sink documents"
+    /// Custom indexes on readings and sinks, last: each builds its physical index over rows already copied.
+    case dataIndexes = "custom indexes"
 
     public var description: String { rawValue }
 
@@ -98,6 +100,7 @@ public enum TransferRecord: Sendable, Hashable {
     case run(PipelineRunRecord)
     case invalidation(PipelineInvalidation)
     case sinkDocument(StoredSinkDocument)
+    case dataIndex(DataIndex)
 
     public var kind: TransferKind {
         switch self {
@@ -115,6 +118,7 @@ public enum TransferRecord: Sendable, Hashable {
         case .run: .pipelineRuns
         case .invalidation: .invalidations
         case .sinkDocument: .sinkDocuments
+        case .dataIndex: .dataIndexes
         }
     }
 
@@ -135,6 +139,7 @@ public enum TransferRecord: Sendable, Hashable {
         case .run(let r): r.id
         case .invalidation(let i): String(i.id)
         case .sinkDocument(let d): String(d.id)
+        case .dataIndex(let i): "\(i.organizationID)/\(i.pipelineID)/\(i.name)"
         }
     }
 }

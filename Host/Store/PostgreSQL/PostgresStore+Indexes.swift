@@ -86,13 +86,32 @@ extension PostgresStore {
     }
 
     static func indexes(_ connection: PostgresConnection, organizationID: String, pipelineID: String = "", logger: Logger) async throws -> [DataIndex] {
-        var indexes: [DataIndex] = []
-        let rows = try await connection.query(
+        try await indexes(
+            connection,
             """
-            SELECT name, spec, created_at FROM data_indexes WHERE organization_id = \(organizationID) AND pipeline_id = \(pipelineID)
-            ORDER BY created_at, name COLLATE "C"
+            SELECT organization_id, pipeline_id, name, spec, created_at FROM data_indexes
+            WHERE organization_id = \(organizationID) AND pipeline_id = \(pipelineID) ORDER BY created_at, name COLLATE "C"
             """, logger: logger)
-        for try await (name, spec, createdAt) in rows.decode((String, String, Int64).self) {
+    }
+
+    public func allIndexes() async throws -> [DataIndex] {
+        let logger = self.logger
+        return try await mapErrors("listing every custom index") {
+            try await client.withConnection { connection in
+                try await Self.indexes(
+                    connection,
+                    """
+                    SELECT organization_id, pipeline_id, name, spec, created_at FROM data_indexes
+                    ORDER BY organization_id COLLATE "C", pipeline_id COLLATE "C", name COLLATE "C"
+                    """, logger: logger)
+            }
+        }
+    }
+
+    private static func indexes(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> [DataIndex] {
+        var indexes: [DataIndex] = []
+        let rows = try await connection.query(query, logger: logger)
+        for try await (organizationID, pipelineID, name, spec, createdAt) in rows.decode((String, String, String, String, Int64).self) {
             do {
                 indexes.append(
                     try StoreChecks.dataIndex(

@@ -49,6 +49,8 @@ extension PostgresStore {
         switch kind {
         case .settings:
             return TransferPage(records: try await settings().map { .setting($0) }, next: nil)
+        case .dataIndexes:
+            return try await exportIndexes()
         case .readings:
             let cutoff = try await hotCutoffForTransfer()
             let parts = cursor?.split(separator: " ", maxSplits: 2).map(String.init) ?? []
@@ -191,7 +193,7 @@ extension PostgresStore {
                 "SELECT id, organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key FROM sink_documents",
                 "id", true
             )
-        case .settings, .readings, .ingestRanges, .datasetMembers: fatalError("\(kind) has its own query")
+        case .settings, .readings, .ingestRanges, .datasetMembers, .dataIndexes: fatalError("\(kind) has its own query")
         }
     }
 
@@ -239,7 +241,7 @@ extension PostgresStore {
                 StoredSinkDocument(
                     id: id, organizationID: org, pipelineID: pipeline, window: SinkWindow(start: start, end: end), runID: run,
                     position: Int(position), document: document.bytes, key: key?.bytes))
-        case .settings, .readings, .ingestRanges, .datasetMembers: fatalError("\(kind) has its own query")
+        case .settings, .readings, .ingestRanges, .datasetMembers, .dataIndexes: fatalError("\(kind) has its own query")
         }
     }
 
@@ -265,6 +267,8 @@ extension PostgresStore {
         switch kind {
         case .settings:
             found = try await settings().map { .setting($0) }
+        case .dataIndexes:
+            return try await existingIndexes(records)
         case .readings:
             let ids = records.map { Int64($0.key) ?? 0 }
             // Hot storage here is the readings after the cutoff, not a copy: a reading found is
@@ -320,6 +324,7 @@ extension PostgresStore {
     public func importRecords(_ records: [TransferRecord]) async throws {
         guard let kind = records.first?.kind else { return }
         if kind == .readings { return try await importReadings(records) }
+        if kind == .dataIndexes { return try await importIndexes(records) }
         let logger = self.logger
         try await transaction("copying \(records.count) rows of \(kind)") { connection in
             for record in records { try await Self.insert(record, connection, logger: logger) }
@@ -454,7 +459,7 @@ extension PostgresStore {
                 VALUES (\(d.id), \(d.organizationID), \(d.pipelineID), \(d.window.start), \(d.window.end), \(d.runID),
                     \(Int32(d.position)), \(d.document.byteBuffer), \(d.key?.byteBuffer), \(PGJSON.text(try BSONDocument(bytes: d.document)))::jsonb)
                 """
-        case .reading:
+        case .reading, .dataIndex:  // imported by their own paths (`importReadings`, `importIndexes`)
             return
         }
         try await connection.query(query, logger: logger)

@@ -80,15 +80,25 @@ extension SQLiteReadingStore {
     }
 
     static func indexes(_ db: Database, organizationID: String, pipelineID: String = "") throws -> [DataIndex] {
+        try indexes(
+            db, sql: "WHERE organization_id = ? AND pipeline_id = ? ORDER BY created_at, name", arguments: [organizationID, pipelineID])
+    }
+
+    public func allIndexes() async throws -> [DataIndex] {
+        try await read("listing every custom index") { db in
+            try Self.indexes(db, sql: "ORDER BY organization_id, pipeline_id, name", arguments: [])
+        }
+    }
+
+    private static func indexes(_ db: Database, sql: String, arguments: StatementArguments) throws -> [DataIndex] {
         try Row.fetchAll(
-            db,
-            sql: "SELECT name, spec, created_at FROM data_indexes WHERE organization_id = ? AND pipeline_id = ? ORDER BY created_at, name",
-            arguments: [organizationID, pipelineID]
+            db, sql: "SELECT organization_id, pipeline_id, name, spec, created_at FROM data_indexes \(sql)", arguments: arguments
         ).map { row in
             let spec: String = row["spec"]
             do {
                 return try StoreChecks.dataIndex(
-                    spec: BSONDocument(extendedJSON: spec), organizationID: organizationID, pipelineID: pipelineID, createdAt: row["created_at"])
+                    spec: BSONDocument(extendedJSON: spec), organizationID: row["organization_id"], pipelineID: row["pipeline_id"],
+                    createdAt: row["created_at"])
             } catch {
                 throw StoreError(.storage, "the stored index \((row["name"] as String).debugDescription) cannot be read (\(error)); delete it and create it again")
             }

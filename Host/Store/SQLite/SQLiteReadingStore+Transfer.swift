@@ -32,6 +32,8 @@ extension SQLiteReadingStore {
         switch kind {
         case .settings:
             return TransferPage(records: try await settings().map { .setting($0) }, next: nil)
+        case .dataIndexes:
+            return try await exportIndexes()
         case .binaries:
             let rows = try await read("listing binary data") { db in
                 try Row.fetchAll(
@@ -140,7 +142,7 @@ extension SQLiteReadingStore {
                 "SELECT id, organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key FROM sink_documents",
                 "id", .int
             )
-        case .settings, .binaries, .ingestRanges, .datasetMembers: fatalError("\(kind) is not paged by one column")
+        case .settings, .binaries, .ingestRanges, .datasetMembers, .dataIndexes: fatalError("\(kind) is not paged by one column")
         }
     }
 
@@ -187,7 +189,7 @@ extension SQLiteReadingStore {
                 StoredSinkDocument(
                     id: row[0], organizationID: row[1], pipelineID: row[2], window: SinkWindow(start: row[3], end: row[4]),
                     runID: row[5], position: row[6], document: [UInt8](row[7] as Data), key: key))
-        case .settings, .binaries, .ingestRanges, .datasetMembers: fatalError("\(kind) is not one table's rows")
+        case .settings, .binaries, .ingestRanges, .datasetMembers, .dataIndexes: fatalError("\(kind) is not one table's rows")
         }
     }
 
@@ -235,6 +237,8 @@ extension SQLiteReadingStore {
         switch kind {
         case .settings:
             return Dictionary(try await settings().map { ($0.name, TransferRecord.setting($0)) }, uniquingKeysWith: { a, _ in a })
+        case .dataIndexes:
+            return try await existingIndexes(records)
         case .ingestRanges:
             return try await read("reading ingest ranges") { db in
                 var found: [String: TransferRecord] = [:]
@@ -294,6 +298,7 @@ extension SQLiteReadingStore {
             for case .setting(let setting) in records { try await importSetting(setting) }
             return
         }
+        if kind == .dataIndexes { return try await importIndexes(records) }
         // Payload files first, so that no row ever names a missing file; a crash in between leaves
         // files without rows, which `removeOrphanedBinaries` clears at the next start.
         var written: [String: String] = [:]
@@ -427,7 +432,7 @@ extension SQLiteReadingStore {
                     d.id, d.organizationID, d.pipelineID, d.window.start, d.window.end, d.runID, d.position, Data(d.document),
                     d.key.map { Data($0) },
                 ])
-        case .setting:
+        case .setting, .dataIndex:  // imported by their own paths (settings, `importIndexes`)
             break
         }
     }
