@@ -27,10 +27,12 @@ enum CaptureBenchmark {
         let model = registry.model(api: "rdk:component:sensor", model: "rdk:builtin:fake")!
         let config: BSONDocument = ["name": "bench", "api": .string(model.api), "model": .string(model.model), "attributes": [:], "depends_on": []]
         print("# Capture benchmarks (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per timed run, load average \(loadAverage()))\n")
-        pluginCallCeiling(model: model, config: config, seconds: min(seconds, 3))
-        singleCollector(model: model, config: config, seconds: seconds)
-        manyCollectors(model: model, config: config, count: 1000, hz: 10, seconds: seconds)
-        writeThroughput(records: 200_000)
+        // BENCH_ONLY=ceiling,single,many,writer runs some of them (e.g. one under a profiler).
+        let only = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "ceiling,single,many,writer").split(separator: ",").map(String.init))
+        if only.contains("ceiling") { pluginCallCeiling(model: model, config: config, seconds: min(seconds, 3)) }
+        if only.contains("single") { singleCollector(model: model, config: config, seconds: seconds) }
+        if only.contains("many") { manyCollectors(model: model, config: config, count: 1000, hz: 10, seconds: seconds) }
+        if only.contains("writer") { writeThroughput(records: 200_000) }
         print("\nload average at the end: \(loadAverage())")
     }
 
