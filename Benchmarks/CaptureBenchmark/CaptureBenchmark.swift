@@ -54,6 +54,10 @@ enum CaptureBenchmark {
     }
 
     static func format(_ value: Double) -> String { String(format: "%.0f", value) }
+    /// A peer's speed against the writer's, from the writer's time over the peer's.
+    static func relative(_ ratio: Double) -> String {
+        ratio >= 1 ? String(format: "%.1f× faster", ratio) : String(format: "%.1f× slower", 1 / ratio)
+    }
     static func micros(_ duration: Duration) -> String { String(format: "%.0f µs", duration.inSeconds * 1e6) }
 
     /// Calls the plugin's capture in a tight loop: the most any collector could do.
@@ -201,7 +205,7 @@ enum CaptureBenchmark {
         print("| writer | readings/s | MB/s | vs capture writer |")
         print("|---|---|---|---|")
         print("| CaptureFileWriter (encode + write + rotate + fsync each second) | \(format(Double(records) / writerSeconds)) | \(String(format: "%.1f", mb / writerSeconds)) | 1.0× |")
-        print("| raw write(2) per record, same bytes, one fsync | \(format(Double(records) / rawSeconds)) | \(String(format: "%.1f", Double(record.count * records) / 1e6 / rawSeconds)) | \(String(format: "%.1f", writerSeconds / rawSeconds))× faster |")
-        print("| raw single write, same bytes, one fsync | \(format(Double(records) / bigSeconds)) | \(String(format: "%.1f", Double(record.count * records) / 1e6 / bigSeconds)) | \(String(format: "%.1f", writerSeconds / bigSeconds))× faster |")
+        print("| raw write(2) per record, same bytes, one fsync | \(format(Double(records) / rawSeconds)) | \(String(format: "%.1f", Double(record.count * records) / 1e6 / rawSeconds)) | \(relative(writerSeconds / rawSeconds)) |")
+        print("| raw single write, same bytes, one fsync | \(format(Double(records) / bigSeconds)) | \(String(format: "%.1f", Double(record.count * records) / 1e6 / bigSeconds)) | \(relative(writerSeconds / bigSeconds)) |")
     }
 }
