@@ -2,11 +2,27 @@ import FerryStore
 import PostgresNIO
 
 extension PostgresStore {
+    /// An hour in milliseconds: the unit of the chart hours (`chart_hours`).
+    static let chartHour: Int64 = 3_600_000
+    /// Spans of more hours than this are charted from the readings alone: a cache of every hour of,
+    /// say, a stray reading from 1970 to now would cost more to make and keep than it saves.
+    static let maxChartHours: Int64 = 100_000
+    /// The most hours one transaction makes, so that writers of the organisation's readings wait
+    /// for at most a month's readings to be read (they wait on the chart lock while hours are made).
+    static let chartHoursPerBuild: Int64 = 31 * 24
+
     /// The span from the indexes (`min`/`max` of `time_received` under the filter), then one
     /// `GROUP BY component_name, bucket` over the `jsonb` copy of `data`: only the buckets cross
     /// the wire. `min(ARRAY[v, t])` is the lowest value with its time in one aggregate (arrays
     /// compare element by element, so of equal values the earliest wins), `max(ARRAY[v, -t])` the
     /// highest, likewise the earliest.
+    ///
+    /// When the filter is by organisation, component and time received only (what the Data page's
+    /// chart of a component asks), whole hours that lie inside one bucket come from `chart_hours`
+    /// instead (made here on first use, forgotten by every write of readings into the hour), and
+    /// only the rest of the span is read row by row: the hours cut by a bucket's edge, the span's
+    /// two ends, hours written since they were made. The result is the same either way: an hour's
+    /// extremes are those of its readings, and of equal values the earliest still wins.
     public func fieldExtremes(organizationID: String, filter: ReadingFilter, path: [String], buckets: Int) async throws -> FieldExtremes {
         try FieldExtremes.validate(path: path, buckets: buckets)
         var spanBinds = PostgresBindings()
@@ -14,29 +30,199 @@ extension PostgresStore {
             return .none
         }
         let what = "charting a field of the readings of organisation \(organizationID)"
-        let spanSQL = "SELECT min(time_received), max(time_received) FROM readings WHERE \(spanClauses.joined(separator: " AND "))"
-        guard let spanRow = try await rows(what, PostgresQuery(unsafeSQL: spanSQL, binds: spanBinds)).first else { return .none }
-        let (firstTime, lastTime) = try spanRow.decode((PGTime?, PGTime?).self)
-        guard let first = firstTime, let last = lastTime else { return .none }
-        let span = first.ms...last.ms
-        let width = FieldExtremes.bucketWidth(span, buckets: buckets)
-        guard let query = Self.fieldExtremesQuery(organizationID: organizationID, filter: filter, path: path, start: span.lowerBound, width: width, buckets: buckets)
-        else { return .none }
-
-        let found = try await transaction(what) { connection in
+        let spanQuery = PostgresQuery(
+            unsafeSQL: "SELECT min(time_received), max(time_received) FROM readings WHERE \(spanClauses.joined(separator: " AND "))", binds: spanBinds)
+        let hourly = Self.chartHoursServe(filter)
+        if hourly, let span = try await Self.span(try await rows(what, spanQuery)) {
+            try await makeChartHours(organizationID: organizationID, path: path, span: span, what: what)
+        }
+        let logger = self.logger
+        // One snapshot for the span, the hours and the rest of the readings.
+        return try await transaction(what) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
             try await Self.chartSettings(connection, logger: logger)
-            return try await connection.query(query, logger: logger).collect()
+            guard let span = try await Self.span(try await connection.query(spanQuery, logger: logger).collect()) else { return .none }
+            let width = FieldExtremes.bucketWidth(span, buckets: buckets)
+            var merged = BucketMerger()
+            var rest: [ClosedRange<Int64>]? = nil
+            if hourly, let hours = Self.chartHours(in: span) {
+                let covered = try await Self.readChartHours(
+                    connection, logger: logger, organizationID: organizationID, filter: filter, path: path, hours: hours, span: span, width: width,
+                    into: &merged)
+                rest = Self.uncovered(span, by: covered)
+                if rest!.isEmpty { return merged.result(span: span, width: width) }
+            }
+            guard
+                let query = Self.fieldExtremesQuery(
+                    organizationID: organizationID, filter: filter, path: path, start: span.lowerBound, width: width, buckets: buckets, within: rest)
+            else { return .none }
+            for row in try await connection.query(query, logger: logger).collect() {
+                let (component, bucket, count, low, high) = try row.decode((String, Int64, Int64, [Double], [Double]).self)
+                guard low.count == 2, high.count == 2 else { throw StoreError(.storage, "\(what): the database returned a malformed bucket") }
+                merged.add(
+                    component: component,
+                    FieldBucket(
+                        index: Int(bucket), count: Int(count), min: FieldPoint(time: Int64(low[1]), value: low[0]),
+                        max: FieldPoint(time: -Int64(high[1]), value: high[0])))
+            }
+            return merged.result(span: span, width: width)
         }
-        var byComponent: [String: [FieldBucket]] = [:]
-        for row in found {
-            let (component, bucket, count, low, high) = try row.decode((String, Int64, Int64, [Double], [Double]).self)
-            guard low.count == 2, high.count == 2 else { throw StoreError(.storage, "\(what): the database returned a malformed bucket") }
-            let minimum = FieldPoint(time: Int64(low[1]), value: low[0])
-            let maximum = FieldPoint(time: -Int64(high[1]), value: high[0])
-            byComponent[component, default: []].append(FieldBucket(index: Int(bucket), count: Int(count), min: minimum, max: maximum))
+    }
+
+    private static func span(_ rows: [PostgresRow]) throws -> ClosedRange<Int64>? {
+        guard let row = rows.first else { return nil }
+        let (firstTime, lastTime) = try row.decode((PGTime?, PGTime?).self)
+        guard let first = firstTime, let last = lastTime else { return nil }
+        return first.ms...last.ms
+    }
+
+    /// Whether `chart_hours` can answer for this filter: an hour's entry holds every reading of a
+    /// component in the hour, so only filters by organisation, component and time received (whose
+    /// bounds the span, and so the whole hours used, lie within) select whole entries.
+    static func chartHoursServe(_ filter: ReadingFilter) -> Bool {
+        filter.allowed.keys.allSatisfy { $0 == .organizationID || $0 == .componentName } && filter.timeRequested.isUnbounded && filter.anyTag == nil
+    }
+
+    /// The hours wholly inside `span`, as `[first hour start, end of the last hour)`; nil for none
+    /// or for more than `maxChartHours`.
+    static func chartHours(in span: ClosedRange<Int64>) -> Range<Int64>? {
+        let first = floorHour(span.lowerBound + chartHour - 1)
+        let end = floorHour(span.upperBound + 1)
+        guard first < end, (end - first) / chartHour <= maxChartHours else { return nil }
+        return first..<end
+    }
+
+    static func floorHour(_ ms: Int64) -> Int64 {
+        ms - ((ms % chartHour) + chartHour) % chartHour
+    }
+
+    /// Makes the missing `chart_hours` of `path` for the hours wholly inside `span`: every
+    /// component's, readings with no number in the field marked made too. A month at most per
+    /// transaction, each under the organisation's chart lock held exclusively.
+    private func makeChartHours(organizationID: String, path: [String], span: ClosedRange<Int64>, what: String) async throws {
+        guard let hours = Self.chartHours(in: span) else { return }
+        let made: PostgresQuery = try """
+            SELECT hour_start FROM chart_hours_built
+            WHERE organization_id = \(organizationID) AND hour_start >= \(hours.lowerBound) AND hour_start < \(hours.upperBound) AND path = \(path)
+            """
+        let built = Set(try await rows(what, made).map { try $0.decode(Int64.self) })
+        var runs: [Range<Int64>] = []
+        var hour = hours.lowerBound
+        while hour < hours.upperBound {
+            if built.contains(hour) {
+                hour += Self.chartHour
+                continue
+            }
+            var end = hour + Self.chartHour
+            while end < hours.upperBound, !built.contains(end), end - hour < Self.chartHoursPerBuild * Self.chartHour { end += Self.chartHour }
+            runs.append(hour..<end)
+            hour = end
         }
-        let series = byComponent.map { FieldSeries(component: $0.key, buckets: $0.value.sorted { $0.index < $1.index }) }
-        return FieldExtremes(span: span, bucketWidth: width, series: series.sorted { $0.component < $1.component })
+        let logger = self.logger
+        for run in runs {
+            let query = Self.makeChartHoursQuery(organizationID: organizationID, path: path, hours: run)
+            let lock = PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(PostgresFunctions.chartLockKey("$1")))", binds: try Self.binds(organizationID))
+            try await transaction(what) { connection in
+                try await connection.query(lock, logger: logger)
+                try await Self.chartSettings(connection, logger: logger)
+                try await connection.query(query, logger: logger)
+            }
+        }
+    }
+
+    private static func binds(_ values: String...) throws -> PostgresBindings {
+        var binds = PostgresBindings()
+        for value in values { try binds.append(value) }
+        return binds
+    }
+
+    /// One statement making `chart_hours` of `path` for `hours` (hour-aligned) from the readings,
+    /// the same reading of the field per row as `fieldExtremesQuery`.
+    static func makeChartHoursQuery(organizationID: String, path: [String], hours: Range<Int64>) -> PostgresQuery {
+        var binds = PostgresBindings()
+        func bind<T: PostgresEncodable>(_ value: T) -> String {
+            try! binds.append(value)  // the store's own value types always encode
+            return "$\(binds.count)"
+        }
+        let org = bind(organizationID)
+        let pathSQL = bind(path)
+        let field = "data" + path.map { " -> \(bind($0))::text" }.joined()
+        let sql = """
+            WITH x AS (
+                SELECT component_name, round(date_part('epoch', time_received) * 1000)::bigint AS t, \(field) AS x
+                FROM readings
+                WHERE organization_id = \(org) AND time_received >= \(bind(PGTime(hours.lowerBound))) AND time_received < \(bind(PGTime(hours.upperBound)))
+                OFFSET 0
+            ), r AS (
+                SELECT component_name, t - ((t % \(chartHour)) + \(chartHour)) % \(chartHour) AS hour, t,
+                    CASE WHEN jsonb_typeof(x) = 'number' THEN x::float8 END AS v
+                FROM x
+            ), g AS (
+                SELECT component_name, hour, count(*) AS n, min(ARRAY[v, t::float8]) AS low, max(ARRAY[v, -t::float8]) AS high
+                FROM r WHERE v IS NOT NULL GROUP BY component_name, hour
+            ), made AS (
+                INSERT INTO chart_hours (organization_id, hour_start, path, component_name, count, min_value, min_time, max_value, max_time)
+                SELECT \(org), hour, \(pathSQL), component_name, n, low[1], low[2]::bigint, high[1], (-high[2])::bigint FROM g
+                ON CONFLICT DO NOTHING
+            )
+            INSERT INTO chart_hours_built (organization_id, hour_start, path)
+            SELECT \(org), h, \(pathSQL) FROM generate_series(\(bind(hours.lowerBound)), \(bind(hours.upperBound - chartHour)), \(chartHour)) AS h
+            ON CONFLICT DO NOTHING
+            """
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// Adds the made hours of `hours` that lie inside one bucket to `merged`; returns their starts.
+    private static func readChartHours(
+        _ connection: PostgresConnection, logger: Logger, organizationID: String, filter: ReadingFilter, path: [String], hours: Range<Int64>,
+        span: ClosedRange<Int64>, width: Int64, into merged: inout BucketMerger
+    ) async throws -> [Int64] {
+        func bucket(_ t: Int64) -> Int64 { (t - span.lowerBound) / width }
+        let made: PostgresQuery = try """
+            SELECT hour_start FROM chart_hours_built
+            WHERE organization_id = \(organizationID) AND hour_start >= \(hours.lowerBound) AND hour_start < \(hours.upperBound) AND path = \(path)
+            ORDER BY hour_start
+            """
+        var covered: [Int64] = []
+        for row in try await connection.query(made, logger: logger).collect() {
+            let hour = try row.decode(Int64.self)
+            if bucket(hour) == bucket(hour + chartHour - 1) { covered.append(hour) }
+        }
+        guard !covered.isEmpty else { return [] }
+        let usable = Set(covered)
+        var binds = PostgresBindings()
+        func bind<T: PostgresEncodable>(_ value: T) -> String {
+            try! binds.append(value)  // the store's own value types always encode
+            return "$\(binds.count)"
+        }
+        var sql = """
+            SELECT component_name, hour_start, count, min_value, min_time, max_value, max_time FROM chart_hours
+            WHERE organization_id = \(bind(organizationID)) AND hour_start >= \(bind(hours.lowerBound)) AND hour_start < \(bind(hours.upperBound))
+            AND path = \(bind(path))
+            """
+        if let components = filter.allowed[.componentName] { sql += " AND component_name = ANY(\(bind(components.sorted())))" }
+        for row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect() {
+            let (component, hour, count, minValue, minTime, maxValue, maxTime) = try row.decode((String, Int64, Int64, Double, Int64, Double, Int64).self)
+            guard usable.contains(hour) else { continue }
+            merged.add(
+                component: component,
+                FieldBucket(
+                    index: Int(bucket(hour)), count: Int(count), min: FieldPoint(time: minTime, value: minValue),
+                    max: FieldPoint(time: maxTime, value: maxValue)))
+        }
+        return covered
+    }
+
+    /// The parts of `span` outside the hours starting at `covered` (ascending), as closed ranges.
+    static func uncovered(_ span: ClosedRange<Int64>, by covered: [Int64]) -> [ClosedRange<Int64>] {
+        var rest: [ClosedRange<Int64>] = []
+        var from = span.lowerBound
+        for hour in covered {
+            if hour > from { rest.append(from...(hour - 1)) }
+            from = max(from, hour + chartHour)
+        }
+        if from <= span.upperBound { rest.append(from...span.upperBound) }
+        return rest
     }
 
     /// Settings for the aggregate's transaction only, both measured with EXPLAIN ANALYZE on a year:
@@ -56,7 +242,10 @@ extension PostgresStore {
     ///   (inlined, `jsonb_typeof(x)` and `x::float8` would each walk the document again);
     /// - the time is `date_part`'s float8 (exact for whole milliseconds: the microseconds since the
     ///   epoch fit a double's 53 bits) rather than `extract`'s numeric, whose arithmetic costs more;
-    static func fieldExtremesQuery(organizationID: String, filter: ReadingFilter, path: [String], start: Int64, width: Int64, buckets: Int) -> PostgresQuery? {
+    /// With `within`, only the readings received in those ranges count.
+    static func fieldExtremesQuery(
+        organizationID: String, filter: ReadingFilter, path: [String], start: Int64, width: Int64, buckets: Int, within: [ClosedRange<Int64>]? = nil
+    ) -> PostgresQuery? {
         var binds = PostgresBindings()
         guard let clauses = PostgresReadingQuery.conditions(organizationID: organizationID, filter: filter, binds: &binds) else { return nil }
         func bind<T: PostgresEncodable>(_ value: T) -> String {
@@ -66,6 +255,12 @@ extension PostgresStore {
         // `->` with a text key finds fields of objects only (never an array's element, which
         // `#>` would for a numeric name), as MQL's `$data.readings.0` does.
         let field = "data" + path.map { " -> \(bind($0))::text" }.joined()
+        // The ranges as a join: an index range scan each, in their months' partitions only.
+        let ranges =
+            within.map {
+                " JOIN unnest(\(bind($0.map { PGTime($0.lowerBound) }))::timestamptz[], \(bind($0.map { PGTime($0.upperBound) }))::timestamptz[]) AS g(lo, hi)"
+                    + " ON time_received >= g.lo AND time_received <= g.hi"
+            } ?? ""
         let sql = """
             SELECT component_name, bucket, count(*), min(ARRAY[v, t]), max(ARRAY[v, -t])
             FROM (
@@ -76,7 +271,7 @@ extension PostgresStore {
                     SELECT component_name, t, CASE WHEN jsonb_typeof(x) = 'number' THEN x::float8 END AS v
                     FROM (
                         SELECT component_name, round(date_part('epoch', time_received) * 1000) AS t, \(field) AS x
-                        FROM readings WHERE \(clauses.joined(separator: " AND "))
+                        FROM readings\(ranges) WHERE \(clauses.joined(separator: " AND "))
                         OFFSET 0
                     ) AS x
                 ) AS r WHERE v IS NOT NULL
@@ -96,5 +291,27 @@ extension PostgresStore {
             try await Self.chartSettings(connection, logger: logger)
             return try await connection.query(explain, logger: logger).collect().map { try $0.decode(String.self) }
         }
+    }
+}
+
+/// The buckets of each component from parts (hours, the rest of the readings) that may share a
+/// bucket: counts add up, and the lower (higher) extreme wins, of equal values the earlier.
+struct BucketMerger {
+    private var byComponent: [String: [Int: FieldBucket]] = [:]
+
+    mutating func add(component: String, _ part: FieldBucket) {
+        guard var bucket = byComponent[component]?[part.index] else {
+            byComponent[component, default: [:]][part.index] = part
+            return
+        }
+        bucket.count += part.count
+        if part.min.value < bucket.min.value || (part.min.value == bucket.min.value && part.min.time < bucket.min.time) { bucket.min = part.min }
+        if part.max.value > bucket.max.value || (part.max.value == bucket.max.value && part.max.time < bucket.max.time) { bucket.max = part.max }
+        byComponent[component]![part.index] = bucket
+    }
+
+    func result(span: ClosedRange<Int64>, width: Int64) -> FieldExtremes {
+        let series = byComponent.map { FieldSeries(component: $0.key, buckets: $0.value.values.sorted { $0.index < $1.index }) }
+        return FieldExtremes(span: span, bucketWidth: width, series: series.sorted { $0.component < $1.component })
     }
 }
