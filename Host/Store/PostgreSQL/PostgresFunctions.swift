@@ -124,8 +124,21 @@ enum PostgresFunctions {
         -- organisation's chart lock, shared (see PostgresFunctions.chartLockKey), taken here
         -- before the deletes' snapshots. Volatile, so each statement sees what committed before it.
         CREATE OR REPLACE FUNCTION ferry_chart_forget(p_orgs text[], p_times timestamptz[]) RETURNS void LANGUAGE plpgsql AS $fn$
+        DECLARE
+            first_ms bigint;
+            last_ms bigint;
         BEGIN
             PERFORM pg_advisory_xact_lock_shared(\(chartLockKey("o"))) FROM (SELECT DISTINCT o FROM unnest(p_orgs) AS o ORDER BY o) AS orgs;
+            -- Mostly there is nothing to forget (live data lands in the hour being written, which
+            -- no chart has made yet): a look at the times' range saves working out their hours.
+            SELECT round(date_part('epoch', min(t)) * 1000)::bigint, round(date_part('epoch', max(t)) * 1000)::bigint
+                INTO first_ms, last_ms FROM unnest(p_times) AS t;
+            IF first_ms IS NULL OR NOT EXISTS (
+                SELECT 1 FROM chart_hours_built WHERE organization_id = ANY(p_orgs)
+                AND hour_start > first_ms - 3600000 AND hour_start <= last_ms
+            ) THEN
+                RETURN;
+            END IF;
             WITH hours AS (
                 SELECT DISTINCT o, h - ((h % 3600000) + 3600000) % 3600000 AS hour
                 FROM (SELECT o, round(date_part('epoch', t) * 1000)::bigint AS h FROM unnest(p_orgs, p_times) AS u(o, t)) AS ms
