@@ -44,13 +44,15 @@ extension PostgresStore {
             guard let span = try await Self.span(try await connection.query(spanQuery, logger: logger).collect()) else { return .none }
             let width = FieldExtremes.bucketWidth(span, buckets: buckets)
             var merged = BucketMerger()
+            // The ranges of time received still to read row by row; nil for all of the span.
             var rest: [ClosedRange<Int64>]? = nil
             if hourly, let hours = Self.chartHours(in: span) {
                 let covered = try await Self.readChartHours(
                     connection, logger: logger, organizationID: organizationID, filter: filter, path: path, hours: hours, span: span, width: width,
                     into: &merged)
-                rest = Self.uncovered(span, by: covered)
-                if rest!.isEmpty { return merged.result(span: span, width: width) }
+                let uncovered = Self.uncovered(span, by: covered)
+                if uncovered.isEmpty { return merged.result(span: span, width: width) }
+                rest = uncovered
             }
             guard
                 let query = Self.fieldExtremesQuery(
@@ -121,7 +123,8 @@ extension PostgresStore {
         let logger = self.logger
         for run in runs {
             let query = Self.makeChartHoursQuery(organizationID: organizationID, path: path, hours: run)
-            let lock = PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(PostgresFunctions.chartLockKey("$1")))", binds: try Self.binds(organizationID))
+            let lock = PostgresQuery(
+                unsafeSQL: "SELECT pg_advisory_xact_lock(\(PostgresFunctions.chartLockKey("$1")))", binds: try Self.binds(organizationID))
             try await transaction(what) { connection in
                 try await connection.query(lock, logger: logger)
                 try await Self.chartSettings(connection, logger: logger)
@@ -151,7 +154,8 @@ extension PostgresStore {
             WITH x AS (
                 SELECT component_name, round(date_part('epoch', time_received) * 1000)::bigint AS t, \(field) AS x
                 FROM readings
-                WHERE organization_id = \(org) AND time_received >= \(bind(PGTime(hours.lowerBound))) AND time_received < \(bind(PGTime(hours.upperBound)))
+                WHERE organization_id = \(org)
+                AND time_received >= \(bind(PGTime(hours.lowerBound))) AND time_received < \(bind(PGTime(hours.upperBound)))
                 OFFSET 0
             ), r AS (
                 SELECT component_name, t - ((t % \(chartHour)) + \(chartHour)) % \(chartHour) AS hour, t,
@@ -202,7 +206,8 @@ extension PostgresStore {
             """
         if let components = filter.allowed[.componentName] { sql += " AND component_name = ANY(\(bind(components.sorted())))" }
         for row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect() {
-            let (component, hour, count, minValue, minTime, maxValue, maxTime) = try row.decode((String, Int64, Int64, Double, Int64, Double, Int64).self)
+            let (component, hour, count, minValue, minTime, maxValue, maxTime) = try row.decode(
+                (String, Int64, Int64, Double, Int64, Double, Int64).self)
             guard usable.contains(hour) else { continue }
             merged.add(
                 component: component,
@@ -258,7 +263,8 @@ extension PostgresStore {
         // The ranges as a join: an index range scan each, in their months' partitions only.
         let ranges =
             within.map {
-                " JOIN unnest(\(bind($0.map { PGTime($0.lowerBound) }))::timestamptz[], \(bind($0.map { PGTime($0.upperBound) }))::timestamptz[]) AS g(lo, hi)"
+                " JOIN unnest(\(bind($0.map { PGTime($0.lowerBound) }))::timestamptz[], \(bind($0.map { PGTime($0.upperBound) }))::timestamptz[])"
+                    + " AS g(lo, hi)"
                     + " ON time_received >= g.lo AND time_received <= g.hi"
             } ?? ""
         let sql = """
