@@ -266,6 +266,35 @@ import Testing
         try await check("after retention")
     }
 
+    /// Charts made while late readings keep arriving into the hours they make: once the writes
+    /// are done, a chart is exact (no hour made from a snapshot that missed a write survives it).
+    @Test(arguments: StoreBackend.all) func chartsMadeDuringWritesEndExact(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend, hotStorageHours: nil)
+        defer { f.remove() }
+        let readings = Self.days(f.orgA)
+        _ = try await f.store.insert(readings, idempotencyKey: nil)
+        let north = ReadingFilter().restricting(.componentName, to: ["north"])
+        let store = f.store
+        let org = f.orgA
+        // Late readings spread over the span, a spike each, written while charts run.
+        let late = (0..<40).map { Self.late(org, "north", at: StoreFixture.t0 + Int64($0) * 6_400_000 + 30_001, 10_000 + Double($0)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for reading in late { _ = try await store.insert([reading], idempotencyKey: nil) }
+            }
+            for buckets in [3, 7, 1, 12] {
+                group.addTask {
+                    for _ in 0..<4 { _ = try await store.fieldExtremes(organizationID: org, filter: north, path: Self.path, buckets: buckets) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for buckets in [3, 7, 1, 12, 200] {
+            let chart = try await f.store.fieldExtremes(organizationID: f.orgA, filter: north, path: Self.path, buckets: buckets)
+            #expect(chart == Self.reference(readings + late, org: f.orgA, filter: north, buckets: buckets), "\(buckets) buckets")
+        }
+    }
+
     /// PostgreSQL answers from the hours it made (a changed hour shows), and a write into an hour
     /// forgets exactly that hour, which the next chart makes again from the readings.
     @Test func postgresServesMadeHoursUntilAWriteForgetsThem() async throws {
