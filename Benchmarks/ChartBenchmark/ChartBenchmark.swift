@@ -99,6 +99,12 @@ enum ChartBenchmark {
         let filter = ReadingFilter().restricting(.componentName, to: ["thermo"])
         var rows: [(String, [Double], String)] = []
 
+        // The first chart of the span: on PostgreSQL it also makes the chart hours the later ones read.
+        let firstStart = ContinuousClock.now
+        _ = try await store.fieldExtremes(organizationID: org, filter: filter, path: path, buckets: buckets)
+        let firstChart = Bench.seconds(ContinuousClock.now - firstStart)
+        rows.append(("Ferry: the first chart of the year, the store call (one run)", [firstChart], "200 buckets"))
+
         // Ferry's chart path: the store's reduction, then the SVG (what a page request runs).
         var svg = ""
         let ferryTimes = try await times(5) {
@@ -112,6 +118,14 @@ enum ChartBenchmark {
             _ = try await store.fieldExtremes(organizationID: org, filter: filter, path: path, buckets: buckets)
         }
         rows.append(("Ferry: the store call alone", storeTimes, "\(extremes.series.first?.buckets.count ?? 0) buckets"))
+        // Filtered by machine too, which PostgreSQL's chart hours (per component) cannot answer: every row.
+        let byMachine = filter.restricting(.robotID, to: ["rover"])
+        var machineBuckets = 0
+        let machineTimes = try await times(5) {
+            let chart = try await store.fieldExtremes(organizationID: org, filter: byMachine, path: path, buckets: buckets)
+            machineBuckets = chart.series.first?.buckets.count ?? 0
+        }
+        rows.append(("Ferry: the store call, filtered by machine too (every row read)", machineTimes, "\(machineBuckets) buckets"))
 
         // The backend's own GROUP BY of the same numbers (min and max per bucket, without their times).
         let width = extremes.bucketWidth
@@ -167,6 +181,18 @@ enum ChartBenchmark {
             (plugin != nil
                 ? "Old path: $match + $project + $lttb over every reading in memory + SVG"
                 : "Old path without its $lttb stage (no --lttb): $match + $project of every reading + SVG", oldTimes, "\(oldPoints) points"))
+
+        // Live data: one reading arrives late into the middle of the year before each chart (on
+        // PostgreSQL that forgets its hour, which the chart makes again).
+        var late = 0
+        let lateTimes = try await times(5) {
+            late += 1
+            var reading = reading(262_800 + late * 1_000, org: org)
+            reading.timeReceived += 1
+            _ = try await store.insert([reading], idempotencyKey: nil)
+            _ = try await store.fieldExtremes(organizationID: org, filter: filter, path: path, buckets: buckets)
+        }
+        rows.append(("Ferry: one late reading stored, then the store call", lateTimes, "200 buckets"))
 
         print("| path | median | best | result |")
         print("|---|---|---|---|")

@@ -1,6 +1,7 @@
 import FerryBSON
 import FerryStore
 import FerryStorePostgres
+import FerryTestSupport
 import Foundation
 import GRDB
 import StoreTestSupport
@@ -191,9 +192,142 @@ import Testing
         december.timeReceived.lessThan(1_704_067_200_000)  // 2024-01-01
         let plan = try await (f.store as! PostgresStore).fieldExtremesPlan(organizationID: f.orgA, filter: december).joined(separator: "\n")
         #expect(plan.contains("readings_2023_12") && !plan.contains("readings_2023_11") && !plan.contains("readings_2024_01"), "\(plan)")
+        // The few buckets are hashed, not every row sorted (to disk, on a year of readings).
+        #expect(plan.contains("HashAggregate") && !plan.contains("Sort"), "\(plan)")
         let extremes = try await f.store.fieldExtremes(organizationID: f.orgA, filter: december, path: ["readings", "i"], buckets: 4)
         #expect(extremes == Self.reference(readings, org: f.orgA, filter: december, path: ["readings", "i"], buckets: 4))
         #expect(extremes.series.flatMap(\.buckets).map(\.count).reduce(0, +) == 5)
+    }
+
+    /// Three days of one reading a minute for two components of `org`; `north`'s values are
+    /// the reading's index (so every bucket's extremes are its first and last), `south`'s a cycle.
+    static func days(_ org: String) -> [Reading] {
+        var readings: [Reading] = []
+        for i in 0..<3 * 1_440 {
+            let t = StoreFixture.t0 + Int64(i) * 60_000
+            let cycle: Double = 20 + 5 * sin(Double(i) / 60)
+            readings.append(late(org, "north", at: t, Double(i)))
+            readings.append(late(org, "south", at: t + 11, cycle))
+        }
+        return readings
+    }
+
+    static func late(_ org: String, _ component: String, at time: Int64, _ value: Double) -> Reading {
+        Reading(
+            organizationID: org, locationID: "loc", robotID: "robot", partID: "part", componentType: "rdk:component:sensor",
+            componentName: component, methodName: "Readings", timeRequested: time - 3, timeReceived: time,
+            data: ["readings": ["temperature": .double(value)]])
+    }
+
+    /// Charts of long spans (which PostgreSQL answers from hours it made on the first chart) stay
+    /// exact as readings arrive late into those hours, are deleted, and age out under retention.
+    @Test(arguments: StoreBackend.all) func chartsStayExactThroughLateDataDeletesAndRetention(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend, hotStorageHours: nil)
+        defer { f.remove() }
+        var readings = Self.days(f.orgA)
+        _ = try await f.store.insert(readings, idempotencyKey: nil)
+        let north = ReadingFilter().restricting(.componentName, to: ["north"])
+        func check(_ label: String) async throws {
+            for (filter, buckets) in [(north, 6), (ReadingFilter.all, 5), (north, 1), (north, 200)] {
+                let chart = try await f.store.fieldExtremes(organizationID: f.orgA, filter: filter, path: Self.path, buckets: buckets)
+                #expect(chart == Self.reference(readings, org: f.orgA, filter: filter, buckets: buckets), "\(label), \(buckets) buckets")
+            }
+        }
+        try await check("first charts")
+        try await check("charts again")
+
+        // Late readings inside charted hours: a spike, a dip, and a tie with an existing value
+        // (the earlier reading of equal values stays the extreme).
+        let middle = StoreFixture.t0 + 2_000 * 60_000
+        let lateOnes = [
+            Self.late(f.orgA, "north", at: middle + 30_000, 50_000), Self.late(f.orgA, "north", at: middle + 3_600_000 + 5, -7),
+            // The lowest of the fourth of 6 buckets is reading 2160's; this equal one comes later.
+            Self.late(f.orgA, "north", at: StoreFixture.t0 + 2_200 * 60_000 + 1, 2_160),
+        ]
+        _ = try await f.store.insert(lateOnes, idempotencyKey: nil)
+        readings += lateOnes
+        try await check("after late data")
+        let spiked = try await f.store.fieldExtremes(organizationID: f.orgA, filter: north, path: Self.path, buckets: 6)
+        #expect(spiked.series.first?.buckets.contains { $0.max == FieldPoint(time: middle + 30_000, value: 50_000) } == true)
+
+        // Deleting readings captured before a time.
+        let cutoff = StoreFixture.t0 + 1_000 * 60_000 + 30_000
+        _ = try await f.store.deleteReadings(organizationID: f.orgA, capturedBefore: cutoff)
+        readings.removeAll { $0.organizationID == f.orgA && $0.timeRequested < cutoff }
+        try await check("after deleting")
+
+        // Retention of one component's readings: a day kept.
+        let now = StoreFixture.t0 + 3 * 86_400_000
+        let resource = RetentionResource(organizationID: f.orgA, partID: "part", componentName: "south", methodName: "Readings")
+        let deleted = try await f.store.enforceRetention(RetentionPolicy(days: 1), for: resource, now: now)
+        #expect(deleted.readings > 0)
+        let kept = try #require(RetentionPolicy(days: 1).cutoff(now: now))
+        readings.removeAll { $0.componentName == "south" && $0.timeRequested < kept }
+        try await check("after retention")
+    }
+
+    /// Charts made while late readings keep arriving into the hours they make: once the writes
+    /// are done, a chart is exact (no hour made from a snapshot that missed a write survives it).
+    @Test(arguments: StoreBackend.all) func chartsMadeDuringWritesEndExact(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend, hotStorageHours: nil)
+        defer { f.remove() }
+        let readings = Self.days(f.orgA)
+        _ = try await f.store.insert(readings, idempotencyKey: nil)
+        let north = ReadingFilter().restricting(.componentName, to: ["north"])
+        let store = f.store
+        let org = f.orgA
+        // Late readings spread over the span, a spike each, written while charts run.
+        let late = (0..<40).map { Self.late(org, "north", at: StoreFixture.t0 + Int64($0) * 6_400_000 + 30_001, 10_000 + Double($0)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for reading in late { _ = try await store.insert([reading], idempotencyKey: nil) }
+            }
+            for buckets in [3, 7, 1, 12] {
+                group.addTask {
+                    for _ in 0..<4 { _ = try await store.fieldExtremes(organizationID: org, filter: north, path: Self.path, buckets: buckets) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for buckets in [3, 7, 1, 12, 200] {
+            let chart = try await f.store.fieldExtremes(organizationID: f.orgA, filter: north, path: Self.path, buckets: buckets)
+            #expect(chart == Self.reference(readings + late, org: f.orgA, filter: north, buckets: buckets), "\(buckets) buckets")
+        }
+    }
+
+    /// PostgreSQL answers from the hours it made (a changed hour shows), and a write into an hour
+    /// forgets exactly that hour, which the next chart makes again from the readings.
+    @Test func postgresServesMadeHoursUntilAWriteForgetsThem() async throws {
+        let f = try await StoreFixture.make(.postgres, hotStorageHours: nil)
+        defer { f.remove() }
+        guard case .database(let url) = f.testStore.location else { Issue.record("not a database"); return }
+        let database = TestPostgres.databaseName(of: url)
+        let readings = Self.days(f.orgA)
+        _ = try await f.store.insert(readings, idempotencyKey: nil)
+        let north = ReadingFilter().restricting(.componentName, to: ["north"])
+        let exact = try await f.store.fieldExtremes(organizationID: f.orgA, filter: north, path: Self.path, buckets: 3)
+        #expect(exact == Self.reference(readings, org: f.orgA, filter: north, buckets: 3))
+        // 3 days from 22:13:20: the 71 whole hours inside the span, for this field only.
+        #expect(try TestPostgres.psql("SELECT count(*), count(DISTINCT path) FROM chart_hours_built", database: database) == "71|1\n")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM chart_hours WHERE component_name = 'north'", database: database) == "71\n")
+
+        // An hour well inside the first bucket says its highest value is 1e9: the chart shows it.
+        let hour = Int64(1_700_006_400_000)  // 2023-11-15T00:00:00Z
+        try TestPostgres.psql("UPDATE chart_hours SET max_value = 1e9 WHERE component_name = 'north' AND hour_start = \(hour)", database: database)
+        let served = try await f.store.fieldExtremes(organizationID: f.orgA, filter: north, path: Self.path, buckets: 3)
+        #expect(served.series.first?.buckets.first?.max.value == 1e9)
+
+        // A reading stored into that hour (another component's) forgets it, for every component.
+        _ = try await f.store.insert([Self.late(f.orgA, "south", at: hour + 1_000, 1)], idempotencyKey: nil)
+        #expect(try TestPostgres.psql("SELECT count(*) FROM chart_hours_built WHERE hour_start = \(hour)", database: database) == "0\n")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM chart_hours WHERE hour_start = \(hour)", database: database) == "0\n")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM chart_hours_built", database: database) == "70\n")
+        let again = try await f.store.fieldExtremes(organizationID: f.orgA, filter: north, path: Self.path, buckets: 3)
+        #expect(again == exact)
+        #expect(try TestPostgres.psql("SELECT count(*) FROM chart_hours_built", database: database) == "71\n")
+        // Another organisation's writes into the same hour forget nothing of this one's.
+        _ = try await f.store.insert([Self.late(f.orgB, "north", at: hour + 2_000, 1)], idempotencyKey: nil)
+        #expect(try TestPostgres.psql("SELECT count(*) FROM chart_hours_built", database: database) == "71\n")
     }
 
     /// The tags filter of readings (Viam's match-any) runs in the store's query, pages and all.

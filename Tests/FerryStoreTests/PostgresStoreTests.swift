@@ -81,7 +81,7 @@ import Testing
         let store = try await PostgresStore.open(try PostgresURL(url), configuration: .init(.testing))
         defer { store.close() }
         let applied = try TestPostgres.psql("SELECT string_agg(name, ',' ORDER BY name) FROM ferry_migrations", database: name)
-        #expect(applied == "functions,v1-core,v10-saved-queries,v11-sink-json,v2-pipelines,v3-sql-sandbox,v4-binary-annotations,v5-database-users,v6-binary-by-capture-time,v7-datasets,v8-retention-policies,v9-data-indexes\n")
+        #expect(applied == "functions,v1-core,v10-saved-queries,v11-sink-json,v12-chart-hours,v2-pipelines,v3-sql-sandbox,v4-binary-annotations,v5-database-users,v6-binary-by-capture-time,v7-datasets,v8-retention-policies,v9-data-indexes\n")
         #expect(try await store.verifyAPIKey(id: key.info.id, secret: key.secret)?.organizationID == org.id)
         let docs = try await store.readings(organizationID: org.id, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
         #expect(docs.count == 1)
@@ -115,7 +115,7 @@ import Testing
         // Opening again changes nothing.
         let again = try await PostgresStore.open(try PostgresURL(url), configuration: .init(.testing))
         again.close()
-        #expect(try TestPostgres.psql("SELECT count(*) FROM ferry_migrations", database: name) == "12\n")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM ferry_migrations", database: name) == "13\n")
     }
 
     @Test func aDatabaseFromANewerFerryIsRefused() async throws {

@@ -378,6 +378,8 @@ import Testing
         "retention_policies": "left: every host re-sends its methods' policies with each upload (ferry-retention-policy)",
         "data_indexes": "custom indexes (each built again on the destination)",
         "saved_queries": "saved queries",
+        "chart_hours": "left: a cache of charts' extremes per hour, made again by the destination's charts",
+        "chart_hours_built": "left: which hours chart_hours holds, made again with them",
     ]
 
     @Test(arguments: StoreBackend.all) func everyTableIsCopiedOrLeftForAReason(_ backend: StoreBackend) async throws {

@@ -15,6 +15,15 @@ enum PostgresFunctions {
         case dataIndexes = 7_460_004
     }
 
+    /// The advisory lock key of an organisation's chart hours (`chart_hours`), as SQL: writers of
+    /// its readings hold it shared from before they forget hours until they commit, the chart
+    /// holds it exclusively while it makes hours. So an hour made from a snapshot that misses a
+    /// write is always forgotten by that write: either the maker waited for the write to commit
+    /// (and its snapshot has it), or the write waited for the maker (and then sees its rows).
+    static func chartLockKey(_ organization: String) -> String {
+        "hashtextextended('ferry-chart/' || \(organization), 0)"
+    }
+
     static let sql = """
         -- The partition of readings for the month holding `t`, attached if missing.
         CREATE OR REPLACE FUNCTION ferry_readings_partition(t timestamptz) RETURNS void LANGUAGE plpgsql AS $fn$
@@ -110,6 +119,36 @@ enum PostgresFunctions {
         END
         $fn$;
 
+        -- Forgets the chart hours (chart_hours, any field) of the hours of time received `p_times`
+        -- of the organisations `p_orgs` (pairwise), as their readings change: under each
+        -- organisation's chart lock, shared (see PostgresFunctions.chartLockKey), taken here
+        -- before the deletes' snapshots. Volatile, so each statement sees what committed before it.
+        CREATE OR REPLACE FUNCTION ferry_chart_forget(p_orgs text[], p_times timestamptz[]) RETURNS void LANGUAGE plpgsql AS $fn$
+        DECLARE
+            first_ms bigint;
+            last_ms bigint;
+        BEGIN
+            PERFORM pg_advisory_xact_lock_shared(\(chartLockKey("o"))) FROM (SELECT DISTINCT o FROM unnest(p_orgs) AS o ORDER BY o) AS orgs;
+            -- Mostly there is nothing to forget (live data lands in the hour being written, which
+            -- no chart has made yet): a look at the times' range saves working out their hours.
+            SELECT round(date_part('epoch', min(t)) * 1000)::bigint, round(date_part('epoch', max(t)) * 1000)::bigint
+                INTO first_ms, last_ms FROM unnest(p_times) AS t;
+            IF first_ms IS NULL OR NOT EXISTS (
+                SELECT 1 FROM chart_hours_built WHERE organization_id = ANY(p_orgs)
+                AND hour_start > first_ms - 3600000 AND hour_start <= last_ms
+            ) THEN
+                RETURN;
+            END IF;
+            WITH hours AS (
+                SELECT DISTINCT o, h - ((h % 3600000) + 3600000) % 3600000 AS hour
+                FROM (SELECT o, round(date_part('epoch', t) * 1000)::bigint AS h FROM unnest(p_orgs, p_times) AS u(o, t)) AS ms
+            ), gone AS (
+                DELETE FROM chart_hours c USING hours WHERE c.organization_id = hours.o AND c.hour_start = hours.hour
+            )
+            DELETE FROM chart_hours_built b USING hours WHERE b.organization_id = hours.o AND b.hour_start = hours.hour;
+        END
+        $fn$;
+
         -- One upload batch. With a file id, the records of [p_first, p_last) already applied are
         -- skipped (a per-file lock orders concurrent retries). Returns the rows stored.
         CREATE OR REPLACE FUNCTION ferry_ingest(
@@ -131,6 +170,9 @@ enum PostgresFunctions {
             IF p_file IS NOT NULL THEN
                 PERFORM pg_advisory_xact_lock(hashtextextended(p_org || '/' || p_file, 0));
             END IF;
+            -- The batch's hours of charts are out of date (before the partition lock, so a chart
+            -- making hours never waits on this batch while it waits on the chart).
+            PERFORM ferry_chart_forget(p_orgs, p_received);
             FOR month IN SELECT DISTINCT date_trunc('month', r AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM unnest(p_received) AS r LOOP
                 PERFORM ferry_readings_partition(month);
             END LOOP;

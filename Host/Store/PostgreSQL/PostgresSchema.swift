@@ -350,5 +350,34 @@ enum PostgresSchema {
                     after = last
                 }
             }),
+        Migration(
+            name: "v12-chart-hours",
+            sql: """
+                -- A chart's reduction per hour of time received (ms since the epoch, on the hour):
+                -- the lowest and highest value of one field (path) of an organisation's readings
+                -- per component, with their times, so that a year reads ~8,760 of these instead of
+                -- every reading. A cache: made by the chart on first use of an hour
+                -- (chart_hours_built marks the hours made, readings with no number in the field
+                -- included), forgotten with that mark when readings of the hour are stored or
+                -- deleted (ferry_chart_forget), never copied by store migrate.
+                CREATE TABLE chart_hours_built (
+                    organization_id text NOT NULL,
+                    hour_start bigint NOT NULL,
+                    path text[] NOT NULL,
+                    PRIMARY KEY (organization_id, hour_start, path)
+                );
+                CREATE TABLE chart_hours (
+                    organization_id text NOT NULL,
+                    hour_start bigint NOT NULL,
+                    path text[] NOT NULL,
+                    component_name text NOT NULL,
+                    count bigint NOT NULL,
+                    min_value float8 NOT NULL,
+                    min_time bigint NOT NULL,
+                    max_value float8 NOT NULL,
+                    max_time bigint NOT NULL,
+                    PRIMARY KEY (organization_id, hour_start, path, component_name)
+                );
+                """),
     ]
 }

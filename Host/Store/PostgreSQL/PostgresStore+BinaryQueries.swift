@@ -132,8 +132,11 @@ extension PostgresStore {
                 SELECT ferry_log_invalidation(\(org), 'readings', first_minute * 60000, end_minute * 60000)
                 FROM (SELECT * FROM islands ORDER BY first_minute) ordered
                 WHERE ferry_log_wanted(\(org), 'readings')
+            ), forgotten AS (
+                -- Charts' hours of the deleted readings are out of date.
+                SELECT ferry_chart_forget(array_agg(\(org)::text), array_agg(time_received)) FROM deleted
             )
-            SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM logged)
+            SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM logged) + (SELECT count(*) FROM forgotten) * 0
             """
         guard let row = try await rows(what, query.query(sql)).first else { return 0 }
         return Int(try row.decode((Int64, Int64).self).0)

@@ -369,8 +369,11 @@ extension PostgresStore {
                 AS u(id, org, loc, robot, part, type, comp, method, req, rec, tags, params, data, params_bson, data_bson)
             ON CONFLICT DO NOTHING
             """
+        // Charts' hours of these times, if the destination made any, are out of date.
+        let forget: PostgresQuery = try "SELECT ferry_chart_forget(\(orgs), \(received))"
         let logger = self.logger
         try await transaction("copying \(records.count) readings") { connection in
+            try await connection.query(forget, logger: logger)
             try await connection.query(partitions, logger: logger)
             try await connection.query(insert, logger: logger)
         }
