@@ -20,6 +20,9 @@ import Testing
         let again = try await f.store.insert(batch, idempotencyKey: key)
         #expect(again.inserted == 0)
         #expect(try await indices(f, f.orgA) == Array(0..<10))
+        // The bytes received count every reading, stored this time or not (the ingest metric).
+        let bytes = batch.reduce(0) { $0 + $1.data.encode().count + $1.additionalParameters.encode().count }
+        #expect(again.bytes == bytes && bytes > 10 * 5)
     }
 
     @Test(arguments: StoreBackend.all) func overlappingRangesStoreOnlyTheNewRecords(_ backend: StoreBackend) async throws {

@@ -57,8 +57,14 @@ public struct InsertResult: Sendable, Hashable {
     /// Rows newly stored (records already applied under the idempotency key are not counted).
     /// (What they invalidate for pipelines is logged by the insert itself: `PipelineInvalidationLog`.)
     public var inserted: Int
+    /// BSON bytes of every reading received (`data` and `additional_parameters`), newly stored or
+    /// not: what `ferry_ingest_bytes_total` counts, known here without encoding anything again.
+    public var bytes: Int
 
-    public init(inserted: Int) { self.inserted = inserted }
+    public init(inserted: Int, bytes: Int = 0) {
+        self.inserted = inserted
+        self.bytes = bytes
+    }
 }
 
 /// Where a query reads from.

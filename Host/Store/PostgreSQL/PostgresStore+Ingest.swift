@@ -14,6 +14,7 @@ extension PostgresStore {
         var requested: [PGTime] = [], received: [PGTime] = []
         var tags: [String] = [], parameters: [String] = [], data: [String] = []
         var parametersBSON: [ByteBuffer] = [], dataBSON: [ByteBuffer] = []
+        var bytes = 0
         for r in readings {
             try StoreChecks.validate(reading: r)
             let dataBytes: [UInt8]
@@ -38,6 +39,7 @@ extension PostgresStore {
             data.append(PGJSON.text(r.data))
             parametersBSON.append(parameterBytes.byteBuffer)
             dataBSON.append(dataBytes.byteBuffer)
+            bytes += dataBytes.count + parameterBytes.count
         }
         let key = idempotencyKey
         let org = readings[0].organizationID
@@ -54,7 +56,7 @@ extension PostgresStore {
         logger.debug(
             "readings stored",
             metadata: ["received": "\(readings.count)", "inserted": "\(stored)", "file": "\(idempotencyKey?.fileID ?? "-")"])
-        return InsertResult(inserted: Int(stored))
+        return InsertResult(inserted: Int(stored), bytes: bytes)
     }
 
     static let hotCutoffKey = "hot_storage_cutoff_ms"

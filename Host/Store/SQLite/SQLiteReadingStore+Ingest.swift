@@ -15,13 +15,14 @@ extension SQLiteReadingStore {
         if readings.isEmpty { return InsertResult(inserted: 0) }
         let rows = try readings.map(EncodedReading.init)
         let hotStorage = configuration.hotStorageHours != nil
-        let result = try await write("storing \(readings.count) readings") { db in
+        var result = try await write("storing \(readings.count) readings") { db in
             for organization in organizations { try Self.requireOrganization(db, organization) }
             return try Self.insert(rows, idempotencyKey: idempotencyKey, hotStorage: hotStorage, db)
         }
         logger.debug(
             "readings stored",
             metadata: ["received": "\(readings.count)", "inserted": "\(result.inserted)", "file": "\(idempotencyKey?.fileID ?? "-")"])
+        result.bytes = rows.reduce(0) { $0 + $1.data.count + $1.additionalParameters.count }
         return result
     }
 
