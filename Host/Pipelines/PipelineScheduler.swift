@@ -12,8 +12,10 @@ import Tracing
 ///
 /// The database is the source of truth. Each `step()` re-reads the definitions (so changes made by
 /// `ferry pipelines …` in another process are seen on the next poll), creates the runs that became
-/// due, fails runs that timed out or hung, and starts due runs, each in its own task, so a slow run
-/// never blocks the others. Every state change is a compare-and-set in the store; progress lives
+/// due, fails runs that timed out or hung, and starts due runs in tasks of their own, so a slow run
+/// never blocks other pipelines. Due windows of one pipeline that follow each other (a backfill
+/// batch, late data, catching up) start as one batch: one claim, one pass over their readings, one
+/// transaction that ends them all, which is what makes a backfill cost near one scan of its rows. Every state change is a compare-and-set in the store; progress lives
 /// there too, so a restart loses no window and leaves nothing STARTED forever.
 ///
 /// One scheduler per data directory, by a lease in the store renewed at every step: a second
@@ -61,6 +63,9 @@ public actor PipelineScheduler {
     struct InFlight {
         var task: Task<Void, Never>
         var cancel: CancelFlag
+        /// Runs in its batch: the batch may take the execution timeout once per window, the time
+        /// its windows had one by one.
+        var windows = 1
     }
 
     let store: any Store
@@ -361,12 +366,13 @@ public actor PipelineScheduler {
         for run in active where run.status == .started {
             guard let started = run.startedAt else { continue }
             if let mine = inFlight[run.id] {
-                guard now >= started + timeout else { continue }
+                guard now >= started + timeout * Int64(mine.windows) else { continue }
                 mine.cancel.cancel()
+                let batch = mine.windows > 1 ? " per window (\(mine.windows) windows ran together)" : ""
                 _ = try await store.failRun(
                     id: run.id,
                     message:
-                        "timed out: still running after the execution timeout of \(timeout / 1000) s. Narrow the query (a leading $match on indexed fields), shorten the window, or raise --pipeline-timeout",
+                        "timed out: still running after the execution timeout of \(timeout / 1000) s\(batch). Narrow the query (a leading $match on indexed fields), shorten the window, or raise --pipeline-timeout",
                     now: now, retry: nil)
                 PipelineMetrics.finished(run, status: "timed_out", now: now)
                 logger.warning("run timed out", metadata: ["run": "\(run.id)", "pipeline": "\(run.pipelineID)"])
@@ -449,7 +455,7 @@ public actor PipelineScheduler {
             }
         }
         executions += 1
-        for run in runs { inFlight[run.id] = InFlight(task: task, cancel: cancel) }
+        for run in runs { inFlight[run.id] = InFlight(task: task, cancel: cancel, windows: runs.count) }
     }
 
     /// Records how each run of a batch ended: the completions and failures in one store

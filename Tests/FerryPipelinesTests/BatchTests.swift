@@ -148,4 +148,30 @@ import Testing
         #expect(runs.filter { $0.kind == .retry }.map(\.status) == Array(repeating: .completed, count: 5))
         #expect(try await counts(f, p) == Dictionary(uniqueKeysWithValues: (5...9).map { (utc("2024-05-01T0\($0):00"), 2) }))
     }
+
+    @Test(arguments: StoreBackend.all)
+    func aBatchHasTheExecutionTimeoutOncePerWindow(_ backend: StoreBackend) async throws {
+        let f = try await PipelineFixture.make(backend, now: Self.now)
+        defer { f.remove() }
+        try await f.insert((5...9).map { utc("2024-05-01T0\($0):30") })
+        let p = try await f.create(backfill: true)
+        let gate = Gate()
+        await f.scheduler.setBeforeRun { _ in await gate.pass() }
+        try await f.scheduler.step()
+        #expect(await eventuallyAsync { gate.waitingCount == 5 })
+
+        // Five windows of five minutes each: still going after one timeout is not late.
+        f.clock.advance(24 * minute)
+        try await f.scheduler.step()
+        #expect(try await f.runs(p).map(\.status) == Array(repeating: .started, count: 5))
+        f.clock.advance(1 * minute)
+        try await f.scheduler.step()
+        let runs = try await f.runs(p)
+        #expect(runs.map(\.status) == Array(repeating: .failed, count: 5))
+        #expect(runs.allSatisfy { $0.errorMessage?.contains("timed out") == true && $0.errorMessage?.contains("5 windows ran together") == true })
+        gate.release()
+        await f.scheduler.waitForRuns()
+        #expect(try await f.runs(p).map(\.status) == Array(repeating: .failed, count: 5), "results after the timeout are not written")
+        #expect(try await f.sink(p).isEmpty)
+    }
 }
