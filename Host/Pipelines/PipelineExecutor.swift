@@ -45,8 +45,8 @@ public struct PipelineExecutor: Sendable {
     /// most `maxRows` rows ordered by time, and each page is split at the window edges (a window
     /// holds `start ≤ time_received < end`); the stages then run per window in memory. A window
     /// with more than `maxRows` readings is run alone with its own unbounded read, as a single run
-    /// always was. Runs meant to be batched have windows that follow each other; a window's rows
-    /// are never given to another window. Once an error stops the pass (a failed read,
+    /// always was (and so is a batch of one). Runs meant to be batched have windows that follow each
+    /// other; a window's rows are never given to another window. Once an error stops the pass (a failed read,
     /// cancellation), every run without an outcome gets that error; windows that finished keep theirs.
     public func executeBatch(
         _ runs: [PipelineRunRecord], of pipeline: PipelineRecord, maxRows: Int, cancel: CancelFlag = CancelFlag()
@@ -60,8 +60,11 @@ public struct PipelineExecutor: Sendable {
         var outcomes: [String: Result<[BSONDocument], any Error>] = [:]
         do {
             let mql = try MQLPipeline(stages: pipeline.stages, registry: operators, options: mqlOptions)
-            if case .pipelineSink = pipeline.source {
-                // A sink's windows are few and small (one document per upstream window and group).
+            var paged = runs.count > 1
+            // A sink's windows are few and small (one document per upstream window and group).
+            if case .pipelineSink = pipeline.source { paged = false }
+            if !paged {
+                // One window reads its own rows in one go, bounded or not, as a single run always did.
                 for run in runs {
                     if cancel.isCancelled { throw PipelineRunError.cancelled }
                     outcomes[run.id] = await attempt { try await executeAlone(run, of: pipeline, mql: mql, cancel: cancel) }
@@ -154,7 +157,8 @@ public struct PipelineExecutor: Sendable {
                 while complete < windows.count, windows[complete].end <= frontier { complete += 1 }
                 rows = maxRows
                 if complete == next {
-                    // More than `maxRows` readings in one window: it runs alone.
+                    // More than `maxRows` readings in one window: it runs alone (this page is read
+                    // again as part of its own read, a bounded waste once per such window).
                     for run in byWindow[windows[next]]! {
                         outcomes[run.id] = await attempt { try await executeAlone(run, of: pipeline, mql: mql, cancel: cancel) }
                     }
