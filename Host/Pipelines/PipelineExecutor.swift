@@ -46,8 +46,9 @@ public struct PipelineExecutor: Sendable {
     /// holds `start ≤ time_received < end`); the stages then run per window in memory. A window
     /// with more than `maxRows` readings is run alone with its own unbounded read, as a single run
     /// always was (and so is a batch of one). Runs meant to be batched have windows that follow each
-    /// other; a window's rows are never given to another window. Once an error stops the pass (a failed read,
-    /// cancellation), every run without an outcome gets that error; windows that finished keep theirs.
+    /// other; a window's rows are never given to another window. Once an error stops the pass (a
+    /// failed read, cancellation), every run without an outcome gets that error; windows that
+    /// finished keep theirs.
     public func executeBatch(
         _ runs: [PipelineRunRecord], of pipeline: PipelineRecord, maxRows: Int, cancel: CancelFlag = CancelFlag()
     ) async -> [Result<[BSONDocument], any Error>] {
