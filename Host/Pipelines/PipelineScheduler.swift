@@ -15,8 +15,9 @@ import Tracing
 /// due, fails runs that timed out or hung, and starts due runs in tasks of their own, so a slow run
 /// never blocks other pipelines. Due windows of one pipeline that follow each other (a backfill
 /// batch, late data, catching up) start as one batch: one claim, one pass over their readings, one
-/// transaction that ends them all, which is what makes a backfill cost near one scan of its rows. Every state change is a compare-and-set in the store; progress lives
-/// there too, so a restart loses no window and leaves nothing STARTED forever.
+/// transaction that ends them all, which is what makes a backfill cost near one scan of its rows.
+/// Every state change is a compare-and-set in the store; progress lives there too, so a restart
+/// loses no window and leaves nothing STARTED forever.
 ///
 /// One scheduler per data directory, by a lease in the store renewed at every step: a second
 /// scheduler on the same directory (another `ferry serve`) stands by and takes over when the
