@@ -49,10 +49,17 @@ public enum YearBackfill {
         public var sink: [BSONDocument]
     }
 
+    /// Windows per backfill batch: `PIPELINE_BENCH_BATCH`, default the scheduler's own (10).
+    public static var batchSize: Int {
+        Int(ProcessInfo.processInfo.environment["PIPELINE_BENCH_BATCH"] ?? "") ?? PipelineScheduler.Options().backfillBatchSize
+    }
+
     /// Creates the pipeline with backfill at the end of the year and lets the scheduler run every
-    /// window (10 at once, no throttle), newest first, until none is left.
+    /// window (`batchSize` at once, no throttle), newest first, until none is left.
     public static func run(store: any (PipelineStore & ReadingQueries), organization: String) async throws -> Result {
         var options = PipelineScheduler.Options()
+        options.backfillBatchSize = batchSize
+        options.maxBatchWindows = max(options.maxBatchWindows, batchSize)
         options.backfillThrottle = .zero
         options.startDelay = .zero
         options.maxOutputDocuments = 10_000

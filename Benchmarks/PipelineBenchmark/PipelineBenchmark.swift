@@ -112,7 +112,7 @@ enum PipelineBenchmark {
         print("|---|---|---|---|---|")
         print("| \(peer) | \(fmt(peerSeconds)) s | – | \(peerCounts.count.formatted()) | 1.0× |")
         print(
-            "| Ferry: backfill of \(ferry.windows.formatted()) hourly windows through the scheduler (\(ferry.steps) steps, 10 windows at once) | \(fmt(ferry.seconds)) s | \(Int(Double(ferry.windows) / ferry.seconds).formatted()) | \(ferry.sink.count.formatted()) | \(fmt(ferry.seconds / peerSeconds))× the time |")
+            "| Ferry: backfill of \(ferry.windows.formatted()) hourly windows through the scheduler (\(ferry.steps) steps, batches of \(YearBackfill.batchSize) windows) | \(fmt(ferry.seconds)) s | \(Int(Double(ferry.windows) / ferry.seconds).formatted()) | \(ferry.sink.count.formatted()) | \(fmt(ferry.seconds / peerSeconds))× the time |")
         print("\nruns: \(ferry.runs); results differing from the GROUP BY's: \(YearBackfill.mismatches(ferry.sink, peer: peerCounts))")
     }
 

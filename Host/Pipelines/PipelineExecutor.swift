@@ -18,6 +18,8 @@ public struct PipelineExecutor: Sendable {
     public var mqlOptions: MQLOptions
     /// A seam for tests: awaited before a run reads its data (to hold a run "in progress").
     var beforeRun: (@Sendable (PipelineRunRecord) async -> Void)?
+    /// A seam for tests: told how many readings each read of a batch returned.
+    var afterRead: (@Sendable (Int) -> Void)?
 
     public init(
         store: any ReadingQueries & PipelineStore, operators: MQLOperatorRegistry, maxOutputDocuments: Int = 10_000,
@@ -35,27 +37,78 @@ public struct PipelineExecutor: Sendable {
     {
         if let beforeRun { await beforeRun(run) }
         let mql = try MQLPipeline(stages: pipeline.stages, registry: operators, options: mqlOptions)
+        return try await executeAlone(run, of: pipeline, mql: mql, cancel: cancel)
+    }
+
+    /// Runs a batch of runs of one pipeline in one pass and returns each one's outcome, in the
+    /// order of `runs`. Readings are read once over the span of the batch's windows, in pages of at
+    /// most `maxRows` rows ordered by time, and each page is split at the window edges (a window
+    /// holds `start ≤ time_received < end`); the stages then run per window in memory. A window
+    /// with more than `maxRows` readings is run alone with its own unbounded read, as a single run
+    /// always was (and so is a batch of one). Runs meant to be batched have windows that follow each
+    /// other; a window's rows are never given to another window. Once an error stops the pass (a
+    /// failed read, cancellation), every run without an outcome gets that error; windows that
+    /// finished keep theirs.
+    public func executeBatch(
+        _ runs: [PipelineRunRecord], of pipeline: PipelineRecord, maxRows: Int, cancel: CancelFlag = CancelFlag()
+    ) async -> [Result<[BSONDocument], any Error>] {
+        if let beforeRun {
+            // Concurrently, as when each run was its own task: a test holding runs sees all of them.
+            await withTaskGroup(of: Void.self) { group in
+                for run in runs { group.addTask { await beforeRun(run) } }
+            }
+        }
+        var outcomes: [String: Result<[BSONDocument], any Error>] = [:]
+        do {
+            let mql = try MQLPipeline(stages: pipeline.stages, registry: operators, options: mqlOptions)
+            var paged = runs.count > 1
+            // A sink's windows are few and small (one document per upstream window and group).
+            if case .pipelineSink = pipeline.source { paged = false }
+            if !paged {
+                // One window reads its own rows in one go, bounded or not, as a single run always did.
+                for run in runs {
+                    if cancel.isCancelled { throw PipelineRunError.cancelled }
+                    outcomes[run.id] = await attempt { try await executeAlone(run, of: pipeline, mql: mql, cancel: cancel) }
+                }
+            } else {
+                try await executeByPages(runs, of: pipeline, mql: mql, maxRows: max(1, maxRows), cancel: cancel, outcomes: &outcomes)
+            }
+        } catch {
+            for run in runs where outcomes[run.id] == nil { outcomes[run.id] = .failure(error) }
+        }
+        return runs.map { outcomes[$0.id] ?? .failure(PipelineRunError.cancelled) }
+    }
+
+    /// The readings source's leading `$match` as a store filter (plus what is left of it for the
+    /// engine), and the stages the engine runs after it.
+    private func pushdown(_ mql: MQLPipeline) throws -> (filter: ReadingFilter, residual: MQLPipeline?, engine: MQLPipeline) {
+        let leading = mql.stages.prefix { $0.count == 1 && $0.keys.first == "$match" }.count
+        guard leading > 0, let match = mql.leadingMatch else { return (ReadingFilter(), nil, mql) }
+        let (filter, residual) = MatchPushdown.split(match)
+        let residualStage = try residual.map {
+            try MQLPipeline(stages: [["$match": .document($0)]], registry: operators, options: mqlOptions)
+        }
+        return (filter, residualStage, try mql.droppingLeadingStages(leading))
+    }
+
+    /// One run on its own: the window's whole input in one read.
+    private func executeAlone(_ run: PipelineRunRecord, of pipeline: PipelineRecord, mql: MQLPipeline, cancel: CancelFlag) async throws
+        -> [BSONDocument]
+    {
         let window = run.window
         var engine = mql
         let input: [BSONDocument]
         switch pipeline.source {
         case .standard, .hotStorage:
-            let leading = mql.stages.prefix { $0.count == 1 && $0.keys.first == "$match" }.count
-            var filter = ReadingFilter()
-            var residual: BSONDocument?
-            if leading > 0, let match = mql.leadingMatch {
-                (filter, residual) = MatchPushdown.split(match)
-                engine = try mql.droppingLeadingStages(leading)
-            }
+            let pushed = try pushdown(mql)
+            var filter = pushed.filter
+            engine = pushed.engine
             filter.timeReceived.atLeast(window.start)
             filter.timeReceived.lessThan(window.end)
             var documents = try await store.readings(
                 organizationID: run.organizationID, source: pipeline.source == .hotStorage ? .hotStorage : .standard,
                 filter: filter, sortByTimeDescending: false, limit: nil)
-            if let residual {
-                let stage = try MQLPipeline(stages: [["$match": .document(residual)]], registry: operators, options: mqlOptions)
-                documents = try stage.run(documents)
-            }
+            if let residual = pushed.residual { documents = try residual.run(documents) }
             input = documents
         case .pipelineSink(let upstream):
             // A downstream window takes each upstream window whose start lies in it, whole.
@@ -71,6 +124,93 @@ public struct PipelineExecutor: Sendable {
         let stages = engine
         let results = try await Self.offPool { try self.runEngine(stages, input, cancel: cancel, pipeline: pipeline, run: run) }
         return results.map { stamp($0, run) }
+    }
+
+    /// The batch over a readings source: pages of at most `maxRows` readings from the first window
+    /// not yet done to the end of the last, each page's complete windows run in one hop off the pool.
+    private func executeByPages(
+        _ runs: [PipelineRunRecord], of pipeline: PipelineRecord, mql: MQLPipeline, maxRows: Int, cancel: CancelFlag,
+        outcomes: inout [String: Result<[BSONDocument], any Error>]
+    ) async throws {
+        // Runs of the same window (should two be batched) share its input.
+        let byWindow = Dictionary(grouping: runs, by: \.window)
+        let windows = byWindow.keys.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
+        let (baseFilter, residual, engine) = try pushdown(mql)
+        let source: ReadingSource = pipeline.source == .hotStorage ? .hotStorage : .standard
+        let organizationID = runs[0].organizationID
+        var next = 0
+        while next < windows.count {
+            if cancel.isCancelled { throw PipelineRunError.cancelled }
+            var filter = baseFilter
+            filter.timeReceived.atLeast(windows[next].start)
+            filter.timeReceived.lessThan(windows.last!.end)
+            // One row beyond the bound says whether the page holds everything up to the last window's end.
+            let page = try await store.fetchReadings(
+                organizationID: organizationID, source: source, filter: filter, descending: false, after: nil, limit: maxRows + 1)
+            afterRead?(page.documents.count)
+            var complete = windows.count
+            var rows = page.documents.count
+            if page.documents.count > maxRows {
+                // Every reading before the extra row's time is in the page: the windows ending at or
+                // before it are whole; the one holding it is read again by the next page.
+                let frontier = page.cursors[maxRows].timeReceived
+                complete = next
+                while complete < windows.count, windows[complete].end <= frontier { complete += 1 }
+                rows = maxRows
+                if complete == next {
+                    // More than `maxRows` readings in one window: it runs alone (this page is read
+                    // again as part of its own read, a bounded waste once per such window).
+                    for run in byWindow[windows[next]]! {
+                        outcomes[run.id] = await attempt { try await executeAlone(run, of: pipeline, mql: mql, cancel: cancel) }
+                    }
+                    next += 1
+                    continue
+                }
+            }
+            // Split the page at the window edges: rows are in time order, and so are the windows.
+            var inputs: [(SinkWindow, [BSONDocument])] = []
+            var w = next
+            var current: [BSONDocument] = []
+            for i in 0..<rows {
+                let time = page.cursors[i].timeReceived
+                while w < complete, time >= windows[w].end {
+                    inputs.append((windows[w], current))
+                    current = []
+                    w += 1
+                }
+                guard w < complete else { break }
+                if time >= windows[w].start { current.append(page.documents[i]) }
+            }
+            while w < complete {
+                inputs.append((windows[w], current))
+                current = []
+                w += 1
+            }
+            let work = inputs.flatMap { window, input in byWindow[window]!.map { ($0, input) } }
+            let results = try await Self.offPool {
+                try work.map { run, input in
+                    if cancel.isCancelled { throw PipelineRunError.cancelled }
+                    return (
+                        run.id,
+                        Result { () throws -> [BSONDocument] in
+                            let filtered = try residual?.run(input) ?? input
+                            return try self.runEngine(engine, filtered, cancel: cancel, pipeline: pipeline, run: run).map { self.stamp($0, run) }
+                        }
+                    )
+                }
+            }
+            for (id, result) in results {
+                // A cancelled engine stops the whole pass, not only its window.
+                if case .failure(PipelineRunError.cancelled) = result { throw PipelineRunError.cancelled }
+                outcomes[id] = result
+            }
+            next = complete
+        }
+    }
+
+    /// `body`'s result or error, as a value.
+    private func attempt(_ body: () async throws -> [BSONDocument]) async -> Result<[BSONDocument], any Error> {
+        do { return .success(try await body()) } catch { return .failure(error) }
     }
 
     /// The engine is synchronous CPU work: run it on a Dispatch thread, not on the cooperative

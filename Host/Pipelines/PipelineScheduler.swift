@@ -12,9 +12,12 @@ import Tracing
 ///
 /// The database is the source of truth. Each `step()` re-reads the definitions (so changes made by
 /// `ferry pipelines …` in another process are seen on the next poll), creates the runs that became
-/// due, fails runs that timed out or hung, and starts due runs, each in its own task, so a slow run
-/// never blocks the others. Every state change is a compare-and-set in the store; progress lives
-/// there too, so a restart loses no window and leaves nothing STARTED forever.
+/// due, fails runs that timed out or hung, and starts due runs in tasks of their own, so a slow run
+/// never blocks other pipelines. Due windows of one pipeline that follow each other (a backfill
+/// batch, late data, catching up) start as one batch: one claim, one pass over their readings, one
+/// transaction that ends them all, which is what makes a backfill cost near one scan of its rows.
+/// Every state change is a compare-and-set in the store; progress lives there too, so a restart
+/// loses no window and leaves nothing STARTED forever.
 ///
 /// One scheduler per data directory, by a lease in the store renewed at every step: a second
 /// scheduler on the same directory (another `ferry serve`) stands by and takes over when the
@@ -33,8 +36,15 @@ public actor PipelineScheduler {
         public var backfillBatchSize = 10
         /// How often definitions are re-read when nothing wakes the scheduler.
         public var pollInterval: Duration = .seconds(5)
-        /// Runs executing at once, over all pipelines.
+        /// Executions at once, over all pipelines; a batch of windows is one.
         public var maxConcurrentRuns = 16
+        /// Windows of one pipeline that follow each other and are due together (backfill, late
+        /// data, catching up) run as one batch of at most this many: one claim, one pass over their
+        /// readings, one transaction that ends them all.
+        public var maxBatchWindows = 100
+        /// The most readings a batch holds in memory at once: its read is paged by this, and a
+        /// window holding more runs alone (with all of its readings, as a single run does).
+        public var batchRows = 100_000
         /// Regular windows created per pipeline and step (catching up after a long stop).
         public var maxWindowsPerStep = 1_000
         /// Finished runs older than this leave the run history (their results stay in the sink); nil
@@ -50,9 +60,13 @@ public actor PipelineScheduler {
 
     public typealias Store = ReadingQueries & PipelineStore
 
+    /// A run being executed; the runs of one batch share the task and the flag.
     struct InFlight {
         var task: Task<Void, Never>
         var cancel: CancelFlag
+        /// Runs in its batch: the batch may take the execution timeout once per window, the time
+        /// its windows had one by one.
+        var windows = 1
     }
 
     let store: any Store
@@ -61,6 +75,8 @@ public actor PipelineScheduler {
     let options: Options
     let logger: Logger
     var inFlight: [String: InFlight] = [:]
+    /// Batches executing now (what `maxConcurrentRuns` limits).
+    var executions = 0
     var recovered = false
     var schedules: [String: CronSchedule] = [:]
     /// The loop's sleep between steps, while it sleeps: `stop()` and `wake()` cut it short.
@@ -148,6 +164,9 @@ public actor PipelineScheduler {
 
     /// Tests: a hook awaited before each run reads its data.
     func setBeforeRun(_ hook: @escaping @Sendable (PipelineRunRecord) async -> Void) { executor.beforeRun = hook }
+
+    /// Tests: a hook told the row count of each read a batch makes.
+    func setAfterRead(_ hook: @escaping @Sendable (Int) -> Void) { executor.afterRead = hook }
 
     /// Tests: a hook `run()` awaits after each step, before it sleeps.
     var afterStep: (@Sendable () async -> Void)?
@@ -348,12 +367,13 @@ public actor PipelineScheduler {
         for run in active where run.status == .started {
             guard let started = run.startedAt else { continue }
             if let mine = inFlight[run.id] {
-                guard now >= started + timeout else { continue }
+                guard now >= started + timeout * Int64(mine.windows) else { continue }
                 mine.cancel.cancel()
+                let batch = mine.windows > 1 ? " per window (\(mine.windows) windows ran together)" : ""
                 _ = try await store.failRun(
                     id: run.id,
                     message:
-                        "timed out: still running after the execution timeout of \(timeout / 1000) s. Narrow the query (a leading $match on indexed fields), shorten the window, or raise --pipeline-timeout",
+                        "timed out: still running after the execution timeout of \(timeout / 1000) s\(batch). Narrow the query (a leading $match on indexed fields), shorten the window, or raise --pipeline-timeout",
                     now: now, retry: nil)
                 PipelineMetrics.finished(run, status: "timed_out", now: now)
                 logger.warning("run timed out", metadata: ["run": "\(run.id)", "pipeline": "\(run.pipelineID)"])
@@ -381,78 +401,127 @@ public actor PipelineScheduler {
         let ordered =
             due.filter { !limited($0) }.sorted { $0.window.start < $1.window.start }
             + due.filter(limited).sorted { $0.window.start > $1.window.start }
+        var batches: [[PipelineRunRecord]] = []
+        /// Per pipeline and kind of order, the batch a following window may join.
+        var open: [String: Int] = [:]
         for run in ordered {
-            guard inFlight.count < options.maxConcurrentRuns else { break }
             let running = started[run.pipelineID] ?? []
             // Two runs of one window at once could finish in the wrong order; the later one waits.
             if running.contains(where: { $0.window.start < run.window.end && $0.window.end > run.window.start }) { continue }
             if limited(run), running.filter(limited).count >= options.backfillBatchSize { continue }
-            guard let pipeline = enabled[run.pipelineID], try await store.startRun(id: run.id, now: now) else { continue }
+            let key = "\(run.pipelineID)/\(limited(run))"
+            // Joins the open batch if its window follows the batch's last one (in the batch's order).
+            if let index = open[key], let last = batches[index].last, batches[index].count < options.maxBatchWindows,
+                limited(run) ? run.window.end == last.window.start : run.window.start == last.window.end
+            {
+                batches[index].append(run)
+            } else {
+                guard executions + batches.count < options.maxConcurrentRuns else { continue }
+                open[key] = batches.count
+                batches.append([run])
+            }
             var startedRun = run
             startedRun.status = .started
             startedRun.startedAt = now
             started[run.pipelineID, default: []].append(startedRun)
-            launch(startedRun, pipeline)
+        }
+        guard !batches.isEmpty else { return }
+        // One claim for everything this step starts.
+        let claimed = try await store.startRuns(ids: batches.flatMap { $0.map(\.id) }, now: now)
+        for batch in batches {
+            let runs = batch.filter { claimed.contains($0.id) }.map { run in
+                var run = run
+                run.status = .started
+                run.startedAt = now
+                return run
+            }
+            guard let first = runs.first, let pipeline = enabled[first.pipelineID] else { continue }
+            launch(runs, pipeline)
         }
     }
 
-    func launch(_ run: PipelineRunRecord, _ pipeline: PipelineRecord) {
+    func launch(_ runs: [PipelineRunRecord], _ pipeline: PipelineRecord) {
         let cancel = CancelFlag()
-        let executor = self.executor
+        let (executor, maxRows) = (self.executor, options.batchRows)
         let task = Task {
-            // Each run is a trace of its own (the scheduler's step is not its cause).
+            // Each batch is a trace of its own (the scheduler's step is not its cause).
             await withSpan("pipeline run", context: .topLevel) { span in
                 span.attributes["ferry.pipeline"] = pipeline.name
-                span.attributes["ferry.run"] = run.id
-                span.attributes["ferry.kind"] = run.kind.rawValue
-                let outcome: Result<[BSONDocument], any Error>
-                do {
-                    outcome = .success(try await executor.execute(run, of: pipeline, cancel: cancel))
-                } catch {
-                    outcome = .failure(error)
-                    span.recordError(error)
-                }
-                await self.finish(run, pipeline, outcome)
+                span.attributes["ferry.run"] = runs[0].id
+                span.attributes["ferry.runs"] = runs.count
+                span.attributes["ferry.kind"] = runs[0].kind.rawValue
+                let outcomes = await executor.executeBatch(runs, of: pipeline, maxRows: maxRows, cancel: cancel)
+                for case .failure(let error) in outcomes { span.recordError(error) }
+                await self.finish(runs, pipeline, outcomes)
             }
         }
-        inFlight[run.id] = InFlight(task: task, cancel: cancel)
+        executions += 1
+        for run in runs { inFlight[run.id] = InFlight(task: task, cancel: cancel, windows: runs.count) }
     }
 
-    func finish(_ run: PipelineRunRecord, _ pipeline: PipelineRecord, _ outcome: Result<[BSONDocument], any Error>) async {
-        defer { inFlight[run.id] = nil }
+    /// Records how each run of a batch ended: the completions and failures in one store
+    /// transaction; runs cut short by a shutdown failed with their windows re-created.
+    func finish(_ runs: [PipelineRunRecord], _ pipeline: PipelineRecord, _ outcomes: [Result<[BSONDocument], any Error>]) async {
+        defer {
+            executions -= 1
+            for run in runs { inFlight[run.id] = nil }
+        }
         let now = clock.now().unixMilliseconds
-        do {
+        var endings: [PipelineRunEnding] = []
+        var cutShort: [PipelineRunRecord] = []
+        for (run, outcome) in zip(runs, outcomes) {
             switch outcome {
             case .success(let documents):
-                do {
-                    if try await store.completeRun(id: run.id, documents: documents, now: now) {
-                        PipelineMetrics.finished(run, status: "succeeded", now: now)
+                endings.append(PipelineRunEnding(run: run, outcome: .completed(documents)))
+            case .failure(PipelineRunError.cancelled) where stopping:
+                cutShort.append(run)
+            case .failure(let error):
+                let message =
+                    if let error = error as? MQLError { "MQL stage failed: \(error)" } else { "\(error)" }
+                endings.append(PipelineRunEnding(run: run, outcome: .failed(message)))
+            }
+        }
+        do {
+            let finished = try await store.finishRuns(endings, now: now)
+            for ending in endings {
+                let run = ending.run
+                switch finished[run.id] {
+                case .completed:
+                    PipelineMetrics.finished(run, status: "succeeded", now: now)
+                    if case .completed(let documents) = ending.outcome {
                         logger.debug(
                             "run completed",
                             metadata: ["run": "\(run.id)", "pipeline": "\(pipeline.name)", "documents": "\(documents.count)"])
                     }
-                } catch let error as StoreError where error.kind == .invalidArgument {
-                    _ = try await store.failRun(id: run.id, message: error.message, now: now, retry: nil)
+                case .failed:
                     PipelineMetrics.finished(run, status: "failed", now: now)
+                    if case .failed(let message) = ending.outcome {
+                        logger.info("run failed", metadata: ["run": "\(run.id)", "pipeline": "\(pipeline.name)", "error": "\(message)"])
+                    }
+                case .unstorable(let error):
+                    if try await store.failRun(id: run.id, message: error.message, now: now, retry: nil) {
+                        PipelineMetrics.finished(run, status: "failed", now: now)
+                    }
+                case .notActive, nil:
+                    break
                 }
-            case .failure(PipelineRunError.cancelled) where stopping:
-                let retry = retryRun(of: run, now: now)
+            }
+        } catch {
+            // The store itself failed; the runs stay STARTED and the hung-run rule re-creates them.
+            logger.error("recording the end of \(endings.count) runs of pipeline \(pipeline.name) failed: \(error)")
+        }
+        for run in cutShort {
+            let retry = retryRun(of: run, now: now)
+            do {
                 if try await store.failRun(
                     id: run.id, message: "the server stopped while this run was in progress; its window was re-created as run \(retry.id)",
                     now: now, retry: retry)
                 {
                     logger.info("run cut short by the shutdown re-created", metadata: ["run": "\(run.id)", "retry": "\(retry.id)"])
                 }
-            case .failure(let error):
-                let message =
-                    if let error = error as? MQLError { "MQL stage failed: \(error)" } else { "\(error)" }
-                _ = try await store.failRun(id: run.id, message: message, now: now, retry: nil)
-                PipelineMetrics.finished(run, status: "failed", now: now)
-                logger.info("run failed", metadata: ["run": "\(run.id)", "pipeline": "\(pipeline.name)", "error": "\(message)"])
+            } catch {
+                logger.error("recording the end of run \(run.id) failed: \(error)")
             }
-        } catch {
-            // The store itself failed; the run stays STARTED and the hung-run rule re-creates it.
-            logger.error("recording the end of run \(run.id) failed: \(error)")
         }
     }
 }

@@ -144,3 +144,35 @@ public struct PipelineInvalidation: Sendable, Hashable {
         self.range = range
     }
 }
+
+/// How one run of a batch ended, for `PipelineStore.finishRuns`.
+public struct PipelineRunEnding: Sendable {
+    public enum Outcome: Sendable {
+        /// The run's results, replacing its window's earlier ones.
+        case completed([BSONDocument])
+        /// Why it failed (stored as its error message).
+        case failed(String)
+    }
+
+    /// The run as its executor saw it; the store checks its status itself (its pipeline and
+    /// window name it in error messages).
+    public var run: PipelineRunRecord
+    public var outcome: Outcome
+
+    public init(run: PipelineRunRecord, outcome: Outcome) {
+        self.run = run
+        self.outcome = outcome
+    }
+
+    public var runID: String { run.id }
+}
+
+/// What `PipelineStore.finishRuns` did with one run.
+public enum PipelineRunFinish: Sendable, Hashable {
+    case completed
+    case failed
+    /// The run was no longer active (timed out, deleted): nothing written.
+    case notActive
+    /// Its results cannot be stored; nothing written, the run still STARTED.
+    case unstorable(StoreError)
+}

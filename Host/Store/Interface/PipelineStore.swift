@@ -51,6 +51,17 @@ public protocol PipelineStore: Sendable {
     /// transaction; false if the run was already finished.
     func failRun(id: String, message: String, now: Int64, retry: PipelineRunRecord?) async throws -> Bool
 
+    /// A batch of runs: SCHEDULED → STARTED for each of `ids`, in one transaction. Returns the ids
+    /// it started (the others were no longer SCHEDULED).
+    func startRuns(ids: [String], now: Int64) async throws -> Set<String>
+    /// Ends a batch of runs in one transaction: each `.completed` one as `completeRun` does (its
+    /// window's results, its status, the log entry for downstream pipelines), each `.failed` one as
+    /// `failRun` does without a retry. Returns how each ended, by run id. A run whose results cannot
+    /// be stored (a duplicate `_id`) comes back `.unstorable` with the `StoreError`, its
+    /// window's previous results whole and the run still STARTED, while the rest of the batch
+    /// commits; the caller fails it.
+    func finishRuns(_ endings: [PipelineRunEnding], now: Int64) async throws -> [String: PipelineRunFinish]
+
     /// Invalidation-log entries of `organizationID` from `source` after `after`, oldest first.
     func invalidations(organizationID: String, source: String, after: Int64, limit: Int) async throws
         -> [PipelineInvalidation]

@@ -149,6 +149,61 @@ enum PostgresFunctions {
         END
         $fn$;
 
+        -- Ends a batch of runs (the i-th run's documents are p_documents[p_firsts[i] : p_firsts[i] +
+        -- p_counts[i] - 1], likewise keys and json), each as ferry_complete_run or, with p_failed[i],
+        -- as a failure with p_messages[i]. Returns per run 'completed', 'failed', 'inactive' (no longer
+        -- active: nothing written) or 'clash <index> <start> <end>': a result _id another window holds,
+        -- found before anything of that run is written, so the rest of the batch commits without a
+        -- subtransaction per run.
+        CREATE OR REPLACE FUNCTION ferry_finish_runs(
+            p_now bigint, p_runs text[], p_failed boolean[], p_messages text[], p_firsts int[], p_counts int[],
+            p_documents bytea[], p_keys bytea[], p_json text[]
+        ) RETURNS text[] LANGUAGE plpgsql AS $fn$
+        DECLARE
+            run record;
+            clash record;
+            source text;
+            last int;
+            outcome text[] := '{}';
+        BEGIN
+            FOR i IN 1 .. coalesce(cardinality(p_runs), 0) LOOP
+                IF p_failed[i] THEN
+                    UPDATE pipeline_runs SET status = 'FAILED', ended_at = p_now, error_message = p_messages[i]
+                    WHERE id = p_runs[i] AND status IN ('SCHEDULED', 'STARTED');
+                    outcome := array_append(outcome, CASE WHEN FOUND THEN 'failed' ELSE 'inactive' END);
+                    CONTINUE;
+                END IF;
+                SELECT * INTO run FROM pipeline_runs WHERE id = p_runs[i] FOR UPDATE;
+                IF NOT FOUND OR run.status <> 'STARTED' THEN
+                    outcome := array_append(outcome, 'inactive');
+                    CONTINUE;
+                END IF;
+                last := p_firsts[i] + p_counts[i] - 1;
+                -- The windows this one replaces do not count as holding a key.
+                SELECT k.n - 1 AS position, s.window_start, s.window_end INTO clash
+                FROM unnest(p_keys[p_firsts[i]:last]) WITH ORDINALITY AS k(key, n)
+                JOIN sink_documents s ON s.organization_id = run.organization_id AND s.pipeline_id = run.pipeline_id
+                    AND s.doc_key = k.key
+                WHERE k.key <> ''::bytea AND NOT (s.window_start < run.window_end AND s.window_end > run.window_start)
+                LIMIT 1;
+                IF FOUND THEN
+                    outcome := array_append(outcome, 'clash ' || clash.position || ' ' || clash.window_start || ' ' || clash.window_end);
+                    CONTINUE;
+                END IF;
+                PERFORM ferry_write_window(run.organization_id, run.pipeline_id, run.id, run.window_start, run.window_end,
+                    p_documents[p_firsts[i]:last], p_keys[p_firsts[i]:last], p_json[p_firsts[i]:last]);
+                UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = p_now, output_count = p_counts[i] WHERE id = run.id;
+                source := 'sink:' || run.pipeline_id;
+                IF ferry_log_wanted(run.organization_id, source) THEN
+                    PERFORM ferry_log_invalidation(run.organization_id, source, run.window_start, run.window_start + 1);
+                    PERFORM pg_notify('ferry_pipelines', source);
+                END IF;
+                outcome := array_append(outcome, 'completed');
+            END LOOP;
+            RETURN outcome;
+        END
+        $fn$;
+
         -- One upload batch. With a file id, the records of [p_first, p_last) already applied are
         -- skipped (a per-file lock orders concurrent retries). Returns the rows stored.
         CREATE OR REPLACE FUNCTION ferry_ingest(

@@ -181,6 +181,78 @@ extension PostgresStore {
         }
     }
 
+    public func startRuns(ids: [String], now: Int64) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(
+            try await rows(
+                "starting \(ids.count) runs",
+                "UPDATE pipeline_runs SET status = 'STARTED', started_at = \(now) WHERE id = ANY(\(ids)) AND status = 'SCHEDULED' RETURNING id"
+            ).map { try $0.decode(String.self) })
+    }
+
+    /// One `ferry_finish_runs` call (one round trip, one transaction) for the whole batch; results
+    /// the store refuses before sending (unencodable, an `_id` twice in one window) never leave.
+    public func finishRuns(_ endings: [PipelineRunEnding], now: Int64) async throws -> [String: PipelineRunFinish] {
+        var finished: [String: PipelineRunFinish] = [:]
+        var ids: [String] = []
+        var failed: [Bool] = []
+        var messages: [String] = []
+        var firsts: [Int32] = []
+        var counts: [Int32] = []
+        var all = SinkBatch()
+        var batches: [String: (PipelineRunRecord, SinkBatch)] = [:]
+        for ending in endings {
+            switch ending.outcome {
+            case .completed(let documents):
+                let sink: SinkBatch
+                do {
+                    sink = try SinkBatch(documents, pipelineID: ending.run.pipelineID, window: ending.run.window)
+                } catch let error as StoreError {
+                    finished[ending.runID] = .unstorable(error)
+                    continue
+                }
+                firsts.append(Int32(all.documents.count + 1))
+                counts.append(Int32(sink.documents.count))
+                all.append(sink)
+                batches[ending.runID] = (ending.run, sink)
+                failed.append(false)
+                messages.append("")
+            case .failed(let message):
+                firsts.append(Int32(all.documents.count + 1))
+                counts.append(0)
+                failed.append(true)
+                messages.append(message.replacingOccurrences(of: "\u{0}", with: ""))
+            }
+            ids.append(ending.runID)
+        }
+        guard !ids.isEmpty else { return finished }
+        let outcomes = try await rows(
+            "finishing \(ids.count) runs",
+            """
+            SELECT ferry_finish_runs(\(now), \(ids), \(failed), \(messages), \(firsts), \(counts), \(all.documents), \(all.keys), \(all.json))
+            """
+        ).first.map { try $0.decode([String].self) } ?? []
+        guard outcomes.count == ids.count else {
+            throw StoreError(.storage, "finishing \(ids.count) runs: the database answered for \(outcomes.count)")
+        }
+        for (id, outcome) in zip(ids, outcomes) {
+            switch outcome {
+            case "completed": finished[id] = .completed
+            case "failed": finished[id] = .failed
+            case "inactive": finished[id] = .notActive
+            default:
+                guard outcome.hasPrefix("clash "), let clash = DuplicateSinkKey(String(outcome.dropFirst(6))),
+                    let entry = batches[id], clash.position < entry.1.ids.count, let key = entry.1.ids[clash.position]
+                else {
+                    throw StoreError(.storage, "finishing run \(id): the database answered \(outcome.debugDescription)")
+                }
+                finished[id] = .unstorable(
+                    StoreChecks.duplicateSinkID(key, pipelineID: entry.0.pipelineID, clash: clash.window, window: entry.0.window))
+            }
+        }
+        return finished
+    }
+
     public func invalidations(organizationID: String, source: String, after: Int64, limit: Int) async throws
         -> [PipelineInvalidation]
     {

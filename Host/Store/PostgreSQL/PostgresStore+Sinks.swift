@@ -13,6 +13,16 @@ struct SinkBatch {
     var json: [String] = []
     var ids: [BSON?] = []
 
+    init() {}
+
+    /// Appends another window's documents (a batch of runs sent in one call).
+    mutating func append(_ other: SinkBatch) {
+        documents += other.documents
+        keys += other.keys
+        json += other.json
+        ids += other.ids
+    }
+
     init(_ results: [BSONDocument], pipelineID: String, window: SinkWindow) throws {
         var seen = Set<[UInt8]>()
         for (position, document) in results.enumerated() {

@@ -180,6 +180,66 @@ extension SQLiteReadingStore {
         }
     }
 
+    public func startRuns(ids: [String], now: Int64) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return try await write("starting \(ids.count) runs") { db in
+            let start = try db.cachedStatement(
+                sql: "UPDATE pipeline_runs SET status = 'STARTED', started_at = ? WHERE id = ? AND status = 'SCHEDULED'")
+            var started = Set<String>()
+            for id in ids {
+                try start.execute(arguments: [now, id])
+                if db.changesCount == 1 { started.insert(id) }
+            }
+            return started
+        }
+    }
+
+    public func finishRuns(_ endings: [PipelineRunEnding], now: Int64) async throws -> [String: PipelineRunFinish] {
+        guard !endings.isEmpty else { return [:] }
+        return try await write("finishing \(endings.count) runs") { db in
+            var finished: [String: PipelineRunFinish] = [:]
+            for ending in endings {
+                switch ending.outcome {
+                case .completed(let documents):
+                    guard let run = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE id = ?", arguments: [ending.runID])
+                        .map(Self.runRecord), run.status == .started
+                    else {
+                        finished[ending.runID] = .notActive
+                        continue
+                    }
+                    do {
+                        // A savepoint per run: results that cannot be stored undo only their own
+                        // window's deletion and inserts, and the rest of the batch still commits.
+                        try db.inSavepoint {
+                            try Self.writeWindow(
+                                db, organizationID: run.organizationID, pipelineID: run.pipelineID, runID: run.id, window: run.window,
+                                documents: documents)
+                            return .commit
+                        }
+                    } catch let error as StoreError where error.kind == .invalidArgument {
+                        finished[ending.runID] = .unstorable(error)
+                        continue
+                    }
+                    try db.execute(
+                        sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?",
+                        arguments: [now, documents.count, run.id])
+                    try PipelineInvalidationLog.recordSink(
+                        db, organizationID: run.organizationID, pipelineID: run.pipelineID, window: run.window)
+                    finished[ending.runID] = .completed
+                case .failed(let message):
+                    try db.execute(
+                        sql: """
+                            UPDATE pipeline_runs SET status = 'FAILED', ended_at = ?, error_message = ?
+                            WHERE id = ? AND status IN ('SCHEDULED', 'STARTED')
+                            """,
+                        arguments: [now, message, ending.runID])
+                    finished[ending.runID] = db.changesCount == 1 ? .failed : .notActive
+                }
+            }
+            return finished
+        }
+    }
+
     public func invalidations(organizationID: String, source: String, after: Int64, limit: Int) async throws
         -> [PipelineInvalidation]
     {
