@@ -44,7 +44,7 @@ enum IsolationBenchmark {
     static func main() {
         let arguments = CommandLine.arguments
         if arguments.count >= 3, arguments[1] == "plugin-host" {
-            exit(PluginHostServer.run(library: arguments[2], memoryLimitMB: nil))
+            exit(PluginHostServer.run(library: arguments[2], memoryLimitMB: nil, sharedRing: arguments.contains("--shared-ring")))
         }
         let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 10
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
@@ -58,8 +58,10 @@ enum IsolationBenchmark {
             print("cannot load the fake plugin \(plugin) (set BENCH_PLUGIN): \(error)")
             exit(1)
         }
+        // BENCH_SHARED_RING=0: the socket pair alone, as before the shared-memory fast path.
+        let sharedRing = ProcessInfo.processInfo.environment["BENCH_SHARED_RING"] != "0"
         let inProcess = registry.model(api: "rdk:component:sensor", model: "rdk:builtin:fake")!
-        let module = IsolatedModule(launch: PluginProcess.Launch(executable: executable, library: plugin), label: "bench", logger: logger)
+        let module = IsolatedModule(launch: PluginProcess.Launch(executable: executable, library: plugin, sharedRing: sharedRing), label: "bench", logger: logger)
         do throws(PluginCallError) {
             try module.start()
         } catch {
@@ -70,7 +72,7 @@ enum IsolationBenchmark {
         let isolated = module.models.first { $0.api == "rdk:component:sensor" && $0.model == "rdk:builtin:fake" }!
 
         print("# Isolation benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per timed run, load average \(loadAverage()))")
-        print("plugin: \(plugin)\n")
+        print("plugin: \(plugin), shared ring: \(sharedRing ? "yes" : "no (BENCH_SHARED_RING=0)")\n")
         let modes = [Mode(name: "in process", model: inProcess, child: nil), Mode(name: "isolated", model: isolated, child: module.status.pid)]
         var rows: [Row] = []
         for mode in modes {

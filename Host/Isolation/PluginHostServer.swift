@@ -7,11 +7,26 @@ import Foundation
 /// then serves one request at a time on fd 3 until the host closes the channel.
 package enum PluginHostServer {
     package static let channelDescriptor: Int32 = 3
+    /// Where the host puts the shared ring's memfd (`--shared-ring`).
+    package static let sharedRingDescriptor: Int32 = 4
 
     /// Runs until the channel closes; returns the process's exit status.
     /// `cgroup`: the group (with its CPU quota) to join before the plugin is loaded.
-    package static func run(library: String, memoryLimitMB: Int?, cgroup: String? = nil) -> Int32 {
-        let channel = FrameChannel(descriptor: channelDescriptor)
+    /// `sharedRing`: the host put a shared ring on ``sharedRingDescriptor``; calls come through it too.
+    package static func run(library: String, memoryLimitMB: Int?, cgroup: String? = nil, sharedRing: Bool = false) -> Int32 {
+        var ring: SharedRing?
+        if sharedRing {
+            do throws(ChannelError) {
+                ring = try SharedRing(descriptor: sharedRingDescriptor)
+                close(sharedRingDescriptor)
+            } catch {
+                // The host writes its calls into the ring: without it, this process could not serve them.
+                let message = "cannot use the shared ring the host gave this plugin process: \(error.description)"
+                try? FrameChannel(descriptor: channelDescriptor).send(ChannelFrame(id: 0, message: .error(PluginCallError(status: .fatal, message: message))))
+                return 1
+            }
+        }
+        let channel = FrameChannel(descriptor: channelDescriptor, ring: ring)
         // The host decides when this process ends (it closes the channel, or kills it): a Ctrl-C
         // at the terminal or a service manager's SIGTERM to the whole group must not end it while
         // the host stops gracefully and still calls it.
