@@ -122,6 +122,47 @@ import Testing
         #expect(try pair.host.receive(deadline: .seconds(1_000_000)) == last)
     }
 
+    /// request_sync comes from any plugin thread, meanwhile the serving thread answers calls: both
+    /// share the ring and the socket under the send lock, and nothing is lost or reordered.
+    @Test func framesFromAnotherThreadInterleaveWithCallsWithoutLossOrReordering() throws {
+        let pair = try Pair()
+        let rounds = 300
+        let syncsSent = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            for _ in 0..<rounds { try? pair.child.send(ChannelFrame(id: 0, message: .requestSync)) }
+            syncsSent.signal()
+        }
+        let server = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            defer { server.signal() }
+            for _ in 0..<rounds {
+                guard let request = try? pair.child.receive(), case .capture = request.message else { return }
+                try? pair.child.send(ChannelFrame(id: request.id, message: .captured(.tabular(["id": .int64(request.id)]))))
+            }
+        }
+        var syncs = 0
+        for id in 1...Int64(rounds) {
+            try pair.host.send(ChannelFrame(id: id, message: .capture(instance: 1, method: "Readings", parameters: [:])))
+            while true {
+                let frame = try pair.host.receive(deadline: SystemClock().uptime() + .seconds(30))
+                if case .requestSync = frame.message {
+                    syncs += 1
+                    continue
+                }
+                #expect(frame == ChannelFrame(id: id, message: .captured(.tabular(["id": .int64(id)]))))
+                break
+            }
+        }
+        #expect(server.wait(timeout: .now() + 30) == .success)
+        #expect(syncsSent.wait(timeout: .now() + 30) == .success)
+        while syncs < rounds {
+            let frame = try pair.host.receive(deadline: SystemClock().uptime() + .seconds(30))
+            #expect(frame.message == .requestSync)
+            syncs += 1
+        }
+        #expect(syncs == rounds)
+    }
+
     /// What a plugin process that writes garbage into the ring gets: a broken channel, never a
     /// read outside the slot.
     @Test(arguments: [
