@@ -5,10 +5,10 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One `ferry plugin-host LIB.so` child: the channel on its fd 3 (and its shared ring on fd 4), its stdout and stderr on a pipe
-/// this process reads line by line (forwarded to the log, the last lines kept for a crash
-/// report), and a thread of its own that reaps it the moment it exits, so no zombie lingers and a
-/// crash is noticed even when no call is in flight.
+/// One `ferry plugin-host LIB.so` child: the channel on its fd 3 (and its shared ring on fd 4),
+/// its stdout and stderr on a pipe this process reads line by line (forwarded to the log, the
+/// last lines kept for a crash report), and a thread of its own that reaps it the moment it
+/// exits, so no zombie lingers and a crash is noticed even when no call is in flight.
 package final class PluginProcess: Sendable {
     package let pid: pid_t
     package let channel: FrameChannel
@@ -77,7 +77,9 @@ package final class PluginProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
         if let ring { posix_spawn_file_actions_adddup2(&actions, ring.descriptor, PluginHostServer.sharedRingDescriptor) }
-        if let closeFrom = SpawnExtensions.closeFrom { _ = closeFrom(&actions, PluginHostServer.sharedRingDescriptor + 1) }
+        if let closeFrom = SpawnExtensions.closeFrom {
+            _ = closeFrom(&actions, ring == nil ? PluginHostServer.sharedRingDescriptor : PluginHostServer.sharedRingDescriptor + 1)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -7,14 +7,14 @@ import Foundation
 /// The shared-memory fast path of a plugin channel: one slot per direction in a sealed memfd both
 /// processes map, so a call and its reply cross without a system call while the other side is
 /// awake. The socket pair stays the channel's spine (``FrameChannel`` decides what goes where):
-/// a frame too big for a slot, or sent while the slot still holds the last one, goes over the
-/// socket; a side that has nothing to read sleeps in `recv` on the socket (so the peer's exit
+/// a frame too big for a slot, or sent before the peer has read every earlier frame, goes over
+/// the socket; a side that has nothing to read sleeps in `recv` on the socket (so the peer's exit
 /// wakes it as an EOF, and deadlines work as without the ring), and the peer, seeing it asleep,
 /// wakes it with a `doorbell` frame there.
 ///
 /// Per direction, the producer writes `sequence`, `socketed` and `length` and the frame bytes;
-/// the consumer writes `taken` (the last sequence it copied out), `socketTaken` and `parked`. Counters are
-/// 32-bit and wrap. Everything read from the peer is checked: the plugin process can write any
+/// the consumer writes `taken` (the last sequence it copied out), `socketTaken` and `parked`.
+/// Counters are 32-bit and wrap. Everything read from the peer is checked: the plugin process can write any
 /// byte of the mapping at any moment, so the host copies a frame out before decoding it, and a
 /// length or sequence that cannot be right is a broken channel, never a crash.
 package final class SharedRing: @unchecked Sendable {
