@@ -239,7 +239,9 @@ func pluginChannel(_ bytes: [UInt8]) {
 /// word (both little-endian), the rest its bytes. The host takes a frame that re-encodes to the
 /// same, or drops the channel; it never reads past the slot, and a frame is taken once.
 func pluginRing(_ bytes: [UInt8]) {
-    guard bytes.count >= 8, let ring = try? SharedRing.create().ring else { return }
+    guard bytes.count >= 8, let made = try? SharedRing.create() else { return }
+    close(made.child.memory)
+    let ring = made.ring
     func word(_ offset: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) } }
     ring.field(.sequence, incoming: true).pointee = word(0)
     ring.field(.length, incoming: true).pointee = word(4)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,3 +25,5 @@ int ferry_ring_is_sealed(int descriptor) {
     int seals = fcntl(descriptor, F_GET_SEALS);
     return seals >= 0 && (seals & required_seals) == required_seals;
 }
+
+int ferry_ring_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

@@ -42,9 +42,6 @@ package enum ChannelMessage: Sendable, Equatable {
     case operatorCall(name: String, call: String, arguments: BSONDocument)
     /// The answer to `operatorCall`: {"value": v}, {"docs": [...]}, {"state": n} or {}.
     case operatorResult(BSONDocument)
-    /// On the socket, from either side: a frame waits in the shared ring for a reader that was
-    /// asleep on the socket (``SharedRing``). The channel consumes it; callers never see one.
-    case doorbell
 
     var kind: String {
         switch self {
@@ -64,7 +61,6 @@ package enum ChannelMessage: Sendable, Equatable {
         case .captureResource: "capture_resource"
         case .operatorCall: "operator"
         case .operatorResult: "operator_result"
-        case .doorbell: "doorbell"
         }
     }
 }
@@ -151,8 +147,6 @@ package enum ChannelCodec {
             document["arguments"] = .document(arguments)
         case .operatorResult(let result):
             document["result"] = .document(result)
-        case .doorbell:
-            break
         }
         return document.encode()
     }
@@ -248,8 +242,6 @@ package enum ChannelCodec {
             message = .operatorCall(name: try fields.string("name"), call: try fields.string("call"), arguments: try fields.document("arguments"))
         case "operator_result":
             message = .operatorResult(try fields.document("result"))
-        case "doorbell":
-            message = .doorbell
         default:
             throw ChannelError("frame \(id) has an unknown kind \"\(kind.prefix(40))\"")
         }

@@ -24,10 +24,11 @@ package final class FrameChannel: @unchecked Sendable {
     private var slicing: Bool?
     /// Whether a receive on the ring spins before it sleeps.
     private var spinPolicy = SpinPolicy()
+    /// A socket frame read right after a ring frame (see `receive(ring:…)`), returned next.
+    private var readAhead: ChannelFrame?
     private let sendLock = NSLock()
     /// How often a reader with a deadline looks at its clock while nothing arrives.
     private static let sliceMilliseconds = 20
-    static let doorbell = ChannelCodec.encode(ChannelFrame(id: 0, message: .doorbell))
 
     package init(descriptor: Int32, ring: SharedRing? = nil) {
         self.descriptor = descriptor
@@ -53,7 +54,7 @@ package final class FrameChannel: @unchecked Sendable {
         defer { sendLock.unlock() }
         guard let ring else { return try write(bytes) }
         if let wake = ring.publish(bytes) {
-            if wake { try write(Self.doorbell) }
+            if wake { ring.ringPeer() }
         } else {
             try write(bytes)
             ring.countSocketFrame()
@@ -88,30 +89,48 @@ package final class FrameChannel: @unchecked Sendable {
 
     /// A frame from the ring or the socket, whichever has one: read-ahead frames first, then the
     /// slot, then frames the peer counted onto the socket; else spin for up to the spin window
-    /// (while ``SpinPolicy`` says spinning pays) and then sleep in `recv` on the socket, where a
-    /// doorbell, a socket frame, the peer's exit (EOF) or the deadline's slices end the wait.
+    /// (while ``SpinPolicy`` says spinning pays) and then sleep on the socket and the ring's
+    /// doorbell (``SharedRing``) until the doorbell, a socket frame, the peer's exit (EOF) or a
+    /// deadline slice ends the wait.
     private func receive(ring: SharedRing, deadline: Duration?, clock: any FerryClock) throws(Failure) -> ChannelFrame {
         let spin = spinPolicy.shouldSpin()
         let began = spin ? Self.monotonicNanoseconds() : 0
         var spins = 0
         var spinning = spin
         while true {
+            let taken: ChannelFrame?
             do throws(ChannelError) {
-                while let frame = try buffer.next() {
-                    if case .doorbell = frame.message { continue }
+                if let frame = readAhead {
+                    readAhead = nil
+                    return frame
+                }
+                if let frame = try buffer.next() {
                     ring.noteSocketFrameRead()
                     return frame
                 }
-                if let frame = try ring.take() {
-                    if spinning { spinPolicy.spun(succeeded: true) }
-                    return frame
-                }
+                taken = try ring.take()
             } catch {
                 throw .broken(error.description)
             }
+            if let frame = taken {
+                if spinning { spinPolicy.spun(succeeded: true) }
+                // Bytes on the socket now came after the frame (a frame goes through the ring only
+                // once every earlier socket frame is read), or were written behind the ring's back:
+                // garbage, which must fail this call as it would without the ring. So the host
+                // reads one socket frame now, and returns it next. One non-blocking peek per
+                // reply: the only syscall of a call when both sides spin.
+                guard ring.side == .host, socketHasBytes() else { return frame }
+                do throws(Failure) {
+                    readAhead = try receiveFromSocket(deadline: deadline, clock: clock)
+                    ring.noteSocketFrameRead()
+                } catch {
+                    // The process answered, then exited: the next receive reports it.
+                    guard error == .closed else { throw error }
+                }
+                return frame
+            }
             if ring.socketFramesPending {
                 let frame = try receiveFromSocket(deadline: deadline, clock: clock)
-                if case .doorbell = frame.message { continue }
                 ring.noteSocketFrameRead()
                 return frame
             }
@@ -125,18 +144,46 @@ package final class FrameChannel: @unchecked Sendable {
                 spinning = false
             }
             guard ring.park() else { continue }
-            let frame: ChannelFrame
+            let socketReady: Bool
             do throws(Failure) {
-                frame = try receiveFromSocket(deadline: deadline, clock: clock)
+                socketReady = try sleep(ring: ring, deadline: deadline, clock: clock)
             } catch {
                 ring.unpark()
                 throw error
             }
             ring.unpark()
-            if case .doorbell = frame.message { continue }
+            guard socketReady else { continue }
+            let frame = try receiveFromSocket(deadline: deadline, clock: clock)
             ring.noteSocketFrameRead()
             return frame
         }
+    }
+
+    /// Sleeps until the doorbell rings (false) or the socket has bytes or its end (true), in
+    /// slices of real time when there is a deadline, which is checked on `clock` between them.
+    private func sleep(ring: SharedRing, deadline: Duration?, clock: any FerryClock) throws(Failure) -> Bool {
+        while true {
+            if let deadline, clock.uptime() >= deadline { throw .timedOut }
+            var watched = [
+                pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0), pollfd(fd: ring.bell, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&watched, 2, deadline == nil ? -1 : Int32(Self.sliceMilliseconds))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw .broken("cannot wait for the plugin channel: \(String(cString: strerror(errno)))")
+            }
+            if watched[1].revents != 0 {
+                ring.silenceBell()
+                return false
+            }
+            // POLLHUP or POLLERR too: the read reports the end.
+            if watched[0].revents != 0 { return true }
+        }
+    }
+
+    private func socketHasBytes() -> Bool {
+        var byte: UInt8 = 0
+        return recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) != -1 || (errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
     private static func monotonicNanoseconds() -> UInt64 {
@@ -145,7 +192,7 @@ package final class FrameChannel: @unchecked Sendable {
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
-    /// The next frame from the read-ahead buffer or the socket (a doorbell included).
+    /// The next frame from the read-ahead buffer or the socket.
     private func receiveFromSocket(deadline: Duration?, clock: any FerryClock) throws(Failure) -> ChannelFrame {
         while true {
             do throws(ChannelError) {

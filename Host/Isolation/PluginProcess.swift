@@ -5,7 +5,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One `ferry plugin-host LIB.so` child: the channel on its fd 3 (and its shared ring on fd 4),
+/// One `ferry plugin-host LIB.so` child: the channel on its fd 3 (its shared ring on fds 4–6),
 /// its stdout and stderr on a pipe this process reads line by line (forwarded to the log, the
 /// last lines kept for a crash report), and a thread of its own that reaps it the moment it
 /// exits, so no zombie lingers and a crash is noticed even when no call is in flight.
@@ -53,7 +53,7 @@ package final class PluginProcess: Sendable {
             Glibc.close(pair[1])
             throw ChannelError("cannot make a socket pair for \(launch.library)'s output: \(String(cString: strerror(errno)))")
         }
-        var ring: (ring: SharedRing, descriptor: Int32)?
+        var ring: (ring: SharedRing, child: SharedRing.ChildDescriptors)?
         if launch.sharedRing {
             do throws(ChannelError) {
                 ring = try SharedRing.create()
@@ -65,8 +65,8 @@ package final class PluginProcess: Sendable {
         defer {
             Glibc.close(pair[1])
             Glibc.close(pipeEnds[1])
-            // The child has its own descriptor of the ring; this side keeps only its mapping.
-            if let ring { Glibc.close(ring.descriptor) }
+            // The child has its own descriptor of the memfd; this side keeps only its mapping.
+            if let ring { Glibc.close(ring.child.memory) }
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -76,9 +76,13 @@ package final class PluginProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
-        if let ring { posix_spawn_file_actions_adddup2(&actions, ring.descriptor, PluginHostServer.sharedRingDescriptor) }
+        if let ring {
+            posix_spawn_file_actions_adddup2(&actions, ring.child.memory, PluginHostServer.sharedRingDescriptor)
+            posix_spawn_file_actions_adddup2(&actions, ring.child.bell, PluginHostServer.bellDescriptor)
+            posix_spawn_file_actions_adddup2(&actions, ring.child.hostBell, PluginHostServer.hostBellDescriptor)
+        }
         if let closeFrom = SpawnExtensions.closeFrom {
-            _ = closeFrom(&actions, ring == nil ? PluginHostServer.sharedRingDescriptor : PluginHostServer.sharedRingDescriptor + 1)
+            _ = closeFrom(&actions, ring == nil ? PluginHostServer.sharedRingDescriptor : PluginHostServer.hostBellDescriptor + 1)
         }
 
         var attributes = posix_spawnattr_t()

@@ -8,9 +8,12 @@ import Foundation
 /// processes map, so a call and its reply cross without a system call while the other side is
 /// awake. The socket pair stays the channel's spine (``FrameChannel`` decides what goes where):
 /// a frame too big for a slot, or sent before the peer has read every earlier frame, goes over
-/// the socket; a side that has nothing to read sleeps in `recv` on the socket (so the peer's exit
-/// wakes it as an EOF, and deadlines work as without the ring), and the peer, seeing it asleep,
-/// wakes it with a `doorbell` frame there.
+/// the socket. A side with nothing to read sleeps in `poll` on the socket and its doorbell (an
+/// eventfd), so the peer's exit still wakes it as an EOF and deadlines work as without the ring;
+/// the peer, seeing it asleep, rings the doorbell. An eventfd and not a byte on the socket: a
+/// Unix socket's wake-up is a "sync" one, which makes the scheduler run the sleeper on the
+/// waker's core, so host and plugin process would end up taking turns on one core and never
+/// both spin; an eventfd's wake-up lets the sleeper run on an idle core.
 ///
 /// Per direction, the producer writes `sequence`, `socketed` and `length` and the frame bytes;
 /// the consumer writes `taken` (the last sequence it copied out), `socketTaken` and `parked`.
@@ -41,13 +44,13 @@ package final class SharedRing: @unchecked Sendable {
     package enum Field: Int, Sendable {
         /// Producer: how many frames it has put in the slot.
         case sequence = 0
-        /// Producer: how many frames (doorbells aside) it has sent over the socket instead.
+        /// Producer: how many frames it has sent over the socket instead.
         case socketed = 4
         /// Producer: the byte length of the frame in the slot.
         case length = 8
         /// Consumer: the sequence of the last frame it copied out; the slot is free when it equals `sequence`.
         case taken = 64
-        /// Consumer: 1 while it sleeps on the socket and wants a doorbell for the next slot frame.
+        /// Consumer: 1 while it sleeps and wants its doorbell rung for the next slot frame.
         case parked = 68
         /// Consumer: how many of the producer's socket frames it has read. The slot is used only
         /// when all of them are, so frames arrive in the order they were sent whichever way each went.
@@ -56,6 +59,9 @@ package final class SharedRing: @unchecked Sendable {
 
     package let region: UnsafeMutableRawPointer
     let side: Side
+    /// The eventfd this side sleeps on, and the peer's, which it rings.
+    package let bell: Int32
+    let peerBell: Int32
     /// The direction this side writes frames into, and the one it reads from.
     let outgoing: UnsafeMutableRawPointer
     let incoming: UnsafeMutableRawPointer
@@ -68,16 +74,30 @@ package final class SharedRing: @unchecked Sendable {
     /// Where an incoming frame is copied before it is decoded, so the peer cannot change it meanwhile.
     private let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: SharedRing.capacity, alignment: 8)
 
-    /// The host's end: a new sealed memfd, mapped. Returns the ring and the descriptor to give the
-    /// child (the caller closes it once the child has it). `firstSequence` starts every counter
-    /// elsewhere than 0 (tests start it just below the wrap).
-    package static func create(firstSequence: UInt32 = 0) throws(ChannelError) -> (ring: SharedRing, descriptor: Int32) {
+    /// What the child gets besides the channel: the memfd (the caller closes it once the child has
+    /// its copy) and the two doorbells, its own and the host's (the host's ring owns these).
+    package struct ChildDescriptors: Sendable {
+        package var memory: Int32
+        package var bell: Int32
+        package var hostBell: Int32
+    }
+
+    /// The host's end: a new sealed memfd, mapped, and a doorbell for each side. `firstSequence`
+    /// starts every counter elsewhere than 0 (tests start it just below the wrap).
+    package static func create(firstSequence: UInt32 = 0) throws(ChannelError) -> (ring: SharedRing, child: ChildDescriptors) {
+        func failure(_ what: String) -> ChannelError {
+            ChannelError("cannot make the shared ring for a plugin process (\(what)): \(String(cString: strerror(errno)))")
+        }
         let descriptor = ferry_ring_memfd("ferry-plugin-ring", size)
-        guard descriptor >= 0 else { throw ChannelError("cannot make the shared ring for a plugin process: \(String(cString: strerror(errno)))") }
-        guard let region = map(descriptor) else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(descriptor)
-            throw ChannelError("cannot map the shared ring for a plugin process: \(reason)")
+        guard descriptor >= 0 else { throw failure("memfd") }
+        let hostBell = ferry_ring_eventfd()
+        let childBell = ferry_ring_eventfd()
+        let region = map(descriptor)
+        guard let region, hostBell >= 0, childBell >= 0 else {
+            let error = failure(region == nil ? "mmap" : "eventfd")
+            for open in [descriptor, hostBell, childBell] where open >= 0 { Glibc.close(open) }
+            if let region { munmap(region, size) }
+            throw error
         }
         word(region, 0).pointee = magic
         word(region, 4).pointee = version
@@ -86,15 +106,20 @@ package final class SharedRing: @unchecked Sendable {
             let base = region + headerSize + direction * (directionHeader + capacity)
             for field in [Field.sequence, .socketed, .taken, .socketTaken] { ferry_ring_store(word(base, field.rawValue), firstSequence) }
         }
-        return (SharedRing(region: region, side: .host), descriptor)
+        let ring = SharedRing(region: region, side: .host, bell: hostBell, peerBell: childBell)
+        return (ring, ChildDescriptors(memory: descriptor, bell: childBell, hostBell: hostBell))
     }
 
-    /// The plugin process's end: maps the host's memfd after checking it is one (its size, seals and header).
-    package convenience init(descriptor: Int32) throws(ChannelError) {
+    /// The plugin process's end: maps the host's memfd after checking it is one (its size, seals
+    /// and header); sleeps on `bell` and rings `peerBell`, and closes both when it goes.
+    package convenience init(descriptor: Int32, bell: Int32, peerBell: Int32) throws(ChannelError) {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw ChannelError("the shared ring's descriptor \(descriptor) is not open") }
         guard info.st_size == Self.size, ferry_ring_is_sealed(descriptor) != 0 else {
             throw ChannelError("descriptor \(descriptor) is not a sealed shared ring of \(Self.size) bytes")
+        }
+        guard fcntl(bell, F_GETFD) >= 0, fcntl(peerBell, F_GETFD) >= 0 else {
+            throw ChannelError("the shared ring's doorbells \(bell) and \(peerBell) are not both open")
         }
         guard let region = Self.map(descriptor) else {
             throw ChannelError("cannot map the shared ring: \(String(cString: strerror(errno)))")
@@ -105,12 +130,14 @@ package final class SharedRing: @unchecked Sendable {
             munmap(region, Self.size)
             throw ChannelError("the shared ring has another layout than this ferry's")
         }
-        self.init(region: region, side: .child)
+        self.init(region: region, side: .child, bell: bell, peerBell: peerBell)
     }
 
-    private init(region: UnsafeMutableRawPointer, side: Side) {
+    private init(region: UnsafeMutableRawPointer, side: Side, bell: Int32, peerBell: Int32) {
         self.region = region
         self.side = side
+        self.bell = bell
+        self.peerBell = peerBell
         let first = region + Self.headerSize
         let second = first + Self.directionHeader + Self.capacity
         (outgoing, incoming) = side == .host ? (first, second) : (second, first)
@@ -122,6 +149,8 @@ package final class SharedRing: @unchecked Sendable {
     deinit {
         munmap(region, Self.size)
         copy.deallocate()
+        Glibc.close(bell)
+        Glibc.close(peerBell)
     }
 
     private static func map(_ descriptor: Int32) -> UnsafeMutableRawPointer? {
@@ -149,7 +178,7 @@ package final class SharedRing: @unchecked Sendable {
 
     /// Puts `bytes` in the outgoing slot if they fit and the peer has taken every frame sent before.
     /// Returns nil when not (send them over the socket), else whether the peer sleeps and must be
-    /// woken with a doorbell.
+    /// woken with ``ringPeer()``.
     func publish(_ bytes: [UInt8]) -> Bool? {
         guard bytes.count <= Self.capacity, ferry_ring_load(field(.taken, incoming: false)) == sent,
             ferry_ring_load(field(.socketTaken, incoming: false)) == ferry_ring_load(field(.socketed, incoming: false))
@@ -162,6 +191,19 @@ package final class SharedRing: @unchecked Sendable {
         // it sleeps, or this sees it asleep. Whoever clears `parked` first owns the wake-up.
         let parked = field(.parked, incoming: false)
         return ferry_ring_load(parked) != 0 && ferry_ring_exchange(parked, 0) != 0
+    }
+
+    /// Wakes the peer sleeping on its doorbell.
+    func ringPeer() {
+        var one: UInt64 = 1
+        // Cannot block (non-blocking) and cannot overflow in practice: a wake-up needs only a non-zero count.
+        _ = write(peerBell, &one, 8)
+    }
+
+    /// Empties this side's doorbell after it rang.
+    func silenceBell() {
+        var count: UInt64 = 0
+        _ = read(bell, &count, 8)
     }
 
     /// Counts a frame sent over the socket instead, after it is written, so a peer that does not
@@ -199,7 +241,7 @@ package final class SharedRing: @unchecked Sendable {
         Int32(bitPattern: ferry_ring_load(field(.socketed, incoming: true)) &- socketFramesRead) > 0
     }
 
-    /// Counts a frame read from the socket (doorbells aside).
+    /// Counts a frame read from the socket.
     func noteSocketFrameRead() {
         socketFramesRead &+= 1
         ferry_ring_store(field(.socketTaken, incoming: true), socketFramesRead)

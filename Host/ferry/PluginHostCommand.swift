@@ -20,7 +20,7 @@ struct PluginHostCommand: ParsableCommand {
     @Option(help: "Join this cgroup v2 group (made by the host with the module's cpu.max) before loading the plugin.")
     var cgroup: String?
 
-    @Flag(name: .customLong("shared-ring"), help: "The host put a shared-memory ring for calls on file descriptor 4.")
+    @Flag(name: .customLong("shared-ring"), help: "The host put a shared-memory ring for calls on file descriptor 4, and its doorbells on 5 and 6.")
     var sharedRing = false
 
     func run() throws {

@@ -24,9 +24,10 @@ import Testing
             var ends: [Int32] = [-1, -1]
             try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
             let made = try SharedRing.create(firstSequence: firstSequence)
-            defer { close(made.descriptor) }
+            defer { close(made.child.memory) }
             hostRing = made.ring
-            childRing = try SharedRing(descriptor: made.descriptor)
+            // The child's own copies of the doorbells, as the spawn gives it.
+            childRing = try SharedRing(descriptor: made.child.memory, bell: dup(made.child.bell), peerBell: dup(made.child.hostBell))
             host = FrameChannel(descriptor: ends[0], ring: hostRing)
             child = FrameChannel(descriptor: ends[1], ring: childRing)
         }
@@ -80,7 +81,7 @@ import Testing
             try pair.child.send(reply)
             #expect(try pair.host.receive(deadline: .seconds(1_000_000)) == reply)
         }
-        #expect(!Self.socketHoldsBytes(pair.host) && !Self.socketHoldsBytes(pair.child), "a frame or doorbell went over the socket")
+        #expect(!Self.socketHoldsBytes(pair.host) && !Self.socketHoldsBytes(pair.child), "a frame went over the socket")
         #expect(pair.hostRing.field(.sequence, incoming: false).pointee == UInt32(Self.smallMessages.count))
         #expect(pair.hostRing.field(.sequence, incoming: true).pointee == UInt32(Self.smallMessages.count))
     }
@@ -197,7 +198,7 @@ import Testing
         let reply = ChannelFrame(id: 7, message: .captured(.tabular(["t": 3.5])))
         try pair.child.send(reply)
         #expect(try reader.wait()?.get() == reply)
-        // The doorbell was read with it, and the frame itself came through the slot.
+        // The frame came through the slot, and nothing over the socket.
         #expect(!Self.socketHoldsBytes(pair.host))
         #expect(pair.hostRing.field(.taken, incoming: true).pointee == 1)
     }
@@ -226,7 +227,14 @@ import Testing
     @Test func onlyASealedRingOfTheRightSizeIsMapped() throws {
         let devNull = open("/dev/null", O_RDONLY)
         defer { close(devNull) }
-        #expect(throws: ChannelError.self) { try SharedRing(descriptor: devNull) }
+        let made = try SharedRing.create()
+        defer { close(made.child.memory) }
+        let (bell, peerBell) = (dup(made.child.bell), dup(made.child.hostBell))
+        defer {
+            close(bell)
+            close(peerBell)
+        }
+        #expect(throws: ChannelError.self) { try SharedRing(descriptor: devNull, bell: bell, peerBell: peerBell) }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ring-\(UUID().uuidString)").path
         let file = open(path, O_RDWR | O_CREAT, 0o600)
         defer {
@@ -235,8 +243,10 @@ import Testing
         }
         try #require(ftruncate(file, off_t(SharedRing.size)) == 0)
         // The right size, but the plugin process could shrink it under the host's mapping.
-        #expect(throws: ChannelError.self) { try SharedRing(descriptor: file) }
-        #expect(throws: ChannelError.self) { try SharedRing(descriptor: 999) }
+        #expect(throws: ChannelError.self) { try SharedRing(descriptor: file, bell: bell, peerBell: peerBell) }
+        #expect(throws: ChannelError.self) { try SharedRing(descriptor: 999, bell: bell, peerBell: peerBell) }
+        // The memfd itself, but a doorbell missing.
+        #expect(throws: ChannelError.self) { try SharedRing(descriptor: made.child.memory, bell: 998, peerBell: peerBell) }
     }
 
     @Test func spinningStopsWhenItDoesNotPayAndIsTriedAgainNowAndThen() {

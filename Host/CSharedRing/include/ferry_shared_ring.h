@@ -1,7 +1,7 @@
 /* What Swift cannot say about memory two processes share: sequentially consistent atomics on
    32-bit words at raw addresses (Swift's Atomic lives at an address the compiler owns, not in a
    mapping), the CPU's spin-wait hint, and a sealed memfd (memfd_create and its seals are behind
-   _GNU_SOURCE, hidden from Swift's Glibc module). For the shared-memory fast path of the plugin
+   _GNU_SOURCE, hidden from Swift's Glibc module), and an eventfd. For the shared-memory fast path of the plugin
    channel (Host/Isolation/SharedRing.swift). */
 #ifndef FERRY_SHARED_RING_H
 #define FERRY_SHARED_RING_H
@@ -28,6 +28,11 @@ static inline void ferry_ring_cpu_relax(void) {
    seals), so the other process cannot truncate it under this one's mapping (which would make
    this process's reads fault with SIGBUS). Returns the descriptor, or -1 with errno set. */
 int ferry_ring_memfd(const char *name, size_t size);
+
+/* A close-on-exec, non-blocking eventfd: a sleeping side's doorbell. Its wake-up is not a "sync"
+   one as a Unix socket write's is, so the scheduler may wake the sleeper on an idle core instead
+   of pulling it onto the waker's. Returns the descriptor, or -1 with errno set. */
+int ferry_ring_eventfd(void);
 
 /* Whether `descriptor` carries the seals ferry_ring_memfd sets: a mapping of it cannot be cut short. */
 int ferry_ring_is_sealed(int descriptor);
