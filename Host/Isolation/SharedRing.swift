@@ -25,7 +25,7 @@ package final class SharedRing: @unchecked Sendable {
     // send lock; the consumer fields (`taken`, `socketFramesRead`, `copy`) only by its one reader
     // at a time (the same discipline as FrameChannel's read buffer). The mapping itself is shared
     // with the other process and only touched through the atomics of ferry_shared_ring.h or by
-    // copying bytes that are validated afterwards.
+    // copying bytes that are validated afterwards. `bell` and `peerBell` never change.
 
     /// Which end this is: the host produces into the first direction, the plugin process into the second.
     package enum Side: Sendable { case host, child }
@@ -250,8 +250,8 @@ package final class SharedRing: @unchecked Sendable {
     /// Whether anything waits: a frame in the slot, or one on the socket.
     var hasWork: Bool { ferry_ring_load(field(.sequence, incoming: true)) != taken || socketFramesPending }
 
-    /// Says this side sleeps on the socket from now on; false (and not parked) when work came
-    /// meanwhile, so the caller looks again instead of sleeping.
+    /// Says this side sleeps (on the socket and its doorbell) from now on; false (and not parked)
+    /// when work came meanwhile, so the caller looks again instead of sleeping.
     func park() -> Bool {
         ferry_ring_store(field(.parked, incoming: true), 1)
         if hasWork {

@@ -66,7 +66,7 @@ import Testing
         }
     }
 
-    /// Waits (at most 30 s) until the host's reader says it sleeps on the socket.
+    /// Waits (at most 30 s) until the host's reader says it sleeps.
     static func waitUntilParked(_ pair: Pair) -> Bool {
         eventually(timeout: 30) { pair.childRing.field(.parked, incoming: false).pointee == 1 }
     }
@@ -164,6 +164,35 @@ import Testing
         #expect(syncs == rounds)
     }
 
+    /// A plugin writing garbage to fd 3 itself, then answering through the ring: the garbage fails
+    /// that call, as it would without the ring.
+    @Test func garbageOnTheSocketBesideARingReplyFailsThatCall() throws {
+        let pair = try Pair()
+        let garbage: [UInt8] = [0xff, 0xff, 0xff, 0x7f] + Array("not a frame at all".utf8)
+        #expect(garbage.withUnsafeBytes { send(pair.child.descriptor, $0.baseAddress, $0.count, 0) } == garbage.count)
+        try pair.child.send(ChannelFrame(id: 1, message: .captured(.tabular(["count": 3]))))
+        #expect(pair.childRing.field(.sequence, incoming: false).pointee == 1, "the reply went through the ring")
+        do {
+            let frame = try pair.host.receive(deadline: SystemClock().uptime() + .seconds(30))
+            Issue.record("took \(frame)")
+        } catch {
+            guard case .broken = error else {
+                Issue.record("\(error)")
+                return
+            }
+        }
+    }
+
+    /// A process that answers and then exits: the answer is returned, the exit reported next.
+    @Test func aReplyBeforeThePeersExitIsReturnedAndTheExitReportedNext() throws {
+        let pair = try Pair()
+        let reply = ChannelFrame(id: 1, message: .captured(.tabular(["count": 1])))
+        try pair.child.send(reply)
+        shutdown(pair.child.descriptor, Int32(SHUT_RDWR))
+        #expect(try pair.host.receive(deadline: SystemClock().uptime() + .seconds(30)) == reply)
+        #expect(throws: FrameChannel.Failure.closed) { try pair.host.receive(deadline: SystemClock().uptime() + .seconds(30)) }
+    }
+
     /// What a plugin process that writes garbage into the ring gets: a broken channel, never a
     /// read outside the slot.
     @Test(arguments: [
@@ -191,7 +220,7 @@ import Testing
         }
     }
 
-    @Test func aDoorbellWakesAReaderAsleepOnTheSocket() throws {
+    @Test func theDoorbellWakesASleepingReader() throws {
         let pair = try Pair()
         let reader = BackgroundReceive(pair.host, deadline: SystemClock().uptime() + .seconds(60), clock: SystemClock())
         #expect(Self.waitUntilParked(pair))
