@@ -152,7 +152,8 @@ package final class FrameChannel: @unchecked Sendable {
                 throw error
             }
             ring.unpark()
-            guard socketReady else { continue }
+            // A frame in the slot came before what is on the socket now: take it first.
+            guard socketReady, !ring.hasFrame else { continue }
             let frame = try receiveFromSocket(deadline: deadline, clock: clock)
             ring.noteSocketFrameRead()
             return frame

@@ -247,6 +247,9 @@ package final class SharedRing: @unchecked Sendable {
         ferry_ring_store(field(.socketTaken, incoming: true), socketFramesRead)
     }
 
+    /// Whether a frame waits in the incoming slot.
+    var hasFrame: Bool { ferry_ring_load(field(.sequence, incoming: true)) != taken }
+
     /// Whether anything waits: a frame in the slot, or one on the socket.
     var hasWork: Bool { ferry_ring_load(field(.sequence, incoming: true)) != taken || socketFramesPending }
 
