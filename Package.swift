@@ -114,8 +114,10 @@ let package = Package(
         // A plugin in a child process of its own (`ferry plugin-host`): the channel, the host side, the child side.
         .target(
             name: "FerryIsolation",
-            dependencies: ["FerryBSON", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFerrySharedRing", "FerryBSON", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log")],
             path: "Host/Isolation"),
+        // Atomics on shared memory, the spin-wait hint and a sealed memfd: the channel's shared-memory fast path.
+        .target(name: "CFerrySharedRing", path: "Host/CSharedRing", publicHeadersPath: "include"),
         // The one clock (wall and monotonic time, sleeps, timers) every timed part of the host and server reads.
         .target(name: "FerryClock", path: "Host/Clock"),
         // Viam's capture-file format: what capture writes, sync uploads and the server decodes.

@@ -129,6 +129,7 @@ package enum FuzzSeeds {
             "upload": try uploads(),
             "mongo-wire": try mongoWire(),
             "plugin-channel": pluginChannel(),
+            "plugin-ring": pluginRing(),
         ]
     }
 
@@ -171,6 +172,21 @@ package enum FuzzSeeds {
             "hello": ChannelCodec.encode(frames[0]),
             "captured-binary": ChannelCodec.encode(frames[5]),
             "cut-short": Array(all.dropLast(3)),
+        ]
+    }
+
+    /// A reply in the slot as a plugin process writes it (sequence 1, its length, its bytes), one
+    /// whose length word overstates it, and one a sequence ahead.
+    static func pluginRing() -> [String: [UInt8]] {
+        func littleEndian(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        let reply = ChannelCodec.encode(ChannelFrame(id: 2, message: .captured(.tabular(["readings": ["t": 21.5]]))))
+        let binary = ChannelCodec.encode(
+            ChannelFrame(id: 3, message: .captured(.binary([CapturedBinary(bytes: [0x89, 0x50], mimeType: "image/png", annotations: ["bboxes": []])]))))
+        return [
+            "reply": littleEndian(1) + littleEndian(reply.count) + reply,
+            "captured-binary": littleEndian(1) + littleEndian(binary.count) + binary,
+            "length-overstated": littleEndian(1) + littleEndian(reply.count + 9) + reply,
+            "sequence-ahead": littleEndian(2) + littleEndian(reply.count) + reply,
         ]
     }
 }

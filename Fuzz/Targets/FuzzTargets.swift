@@ -46,6 +46,10 @@ package struct FuzzTarget: Sendable {
             name: "plugin-channel",
             summary: "what a plugin process sends the host: length-prefixed BSON frames, split as they arrive; what decodes re-encodes to the same frame",
             run: pluginChannel),
+        FuzzTarget(
+            name: "plugin-ring",
+            summary: "what a plugin process writes into the shared ring: a sequence word, a length word and the slot's bytes; what the host takes re-encodes to the same frame",
+            run: pluginRing),
     ]
 
     package static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
@@ -228,4 +232,35 @@ func pluginChannel(_ bytes: [UInt8]) {
             check(buffer.wanted >= 1, "the reader would ask for no bytes")
         }
     }
+}
+
+/// What a plugin process writes into its side of the shared ring (it can write any byte of the
+/// mapping): the input's first four bytes are the slot's sequence word, the next four its length
+/// word (both little-endian), the rest its bytes. The host takes a frame that re-encodes to the
+/// same, or drops the channel; it never reads past the slot, and a frame is taken once.
+func pluginRing(_ bytes: [UInt8]) {
+    guard bytes.count >= 8, let made = try? SharedRing.create() else { return }
+    close(made.child.memory)
+    let ring = made.ring
+    func word(_ offset: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) } }
+    ring.field(.sequence, incoming: true).pointee = word(0)
+    ring.field(.length, incoming: true).pointee = word(4)
+    let slot = ring.slot(incoming: true)
+    let payload = bytes[8...].prefix(slot.count)
+    slot.copyBytes(from: payload)
+    let frame: ChannelFrame?
+    do {
+        frame = try ring.take()
+    } catch {
+        return  // the host kills the process and restarts it
+    }
+    guard let frame else {
+        check(word(0) == 0, "a new sequence was not taken")
+        return
+    }
+    let encoded = ChannelCodec.encode(frame)
+    check((try? ChannelCodec.decode(encoded)) == frame, "a decoded frame does not survive re-encoding: \(frame)")
+    check(ring.field(.taken, incoming: true).pointee == word(0), "the slot was not freed")
+    let again = Result { () throws(ChannelError) in try ring.take() }
+    check(again == .success(nil), "a frame was taken twice")
 }

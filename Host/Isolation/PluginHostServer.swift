@@ -7,11 +7,30 @@ import Foundation
 /// then serves one request at a time on fd 3 until the host closes the channel.
 package enum PluginHostServer {
     package static let channelDescriptor: Int32 = 3
+    /// Where the host puts the shared ring's memfd (`--shared-ring`), then this process's
+    /// doorbell and the host's.
+    package static let sharedRingDescriptor: Int32 = 4
+    package static let bellDescriptor: Int32 = 5
+    package static let hostBellDescriptor: Int32 = 6
 
     /// Runs until the channel closes; returns the process's exit status.
     /// `cgroup`: the group (with its CPU quota) to join before the plugin is loaded.
-    package static func run(library: String, memoryLimitMB: Int?, cgroup: String? = nil) -> Int32 {
-        let channel = FrameChannel(descriptor: channelDescriptor)
+    /// `sharedRing`: the host put a shared ring on ``sharedRingDescriptor`` (and its doorbells on the
+    /// next two); calls come through it too.
+    package static func run(library: String, memoryLimitMB: Int?, cgroup: String? = nil, sharedRing: Bool = false) -> Int32 {
+        var ring: SharedRing?
+        if sharedRing {
+            do throws(ChannelError) {
+                ring = try SharedRing(descriptor: sharedRingDescriptor, bell: bellDescriptor, peerBell: hostBellDescriptor)
+                close(sharedRingDescriptor)
+            } catch {
+                // The host writes its calls into the ring: without it, this process could not serve them.
+                let message = "cannot use the shared ring the host gave this plugin process: \(error.description)"
+                try? FrameChannel(descriptor: channelDescriptor).send(ChannelFrame(id: 0, message: .error(PluginCallError(status: .fatal, message: message))))
+                return 1
+            }
+        }
+        let channel = FrameChannel(descriptor: channelDescriptor, ring: ring)
         // The host decides when this process ends (it closes the channel, or kills it): a Ctrl-C
         // at the terminal or a service manager's SIGTERM to the whole group must not end it while
         // the host stops gracefully and still calls it.

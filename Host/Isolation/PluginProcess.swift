@@ -5,10 +5,10 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One `ferry plugin-host LIB.so` child: the channel on its fd 3, its stdout and stderr on a pipe
-/// this process reads line by line (forwarded to the log, the last lines kept for a crash
-/// report), and a thread of its own that reaps it the moment it exits, so no zombie lingers and a
-/// crash is noticed even when no call is in flight.
+/// One `ferry plugin-host LIB.so` child: the channel on its fd 3 (its shared ring on fds 4–6),
+/// its stdout and stderr on a pipe this process reads line by line (forwarded to the log, the
+/// last lines kept for a crash report), and a thread of its own that reaps it the moment it
+/// exits, so no zombie lingers and a crash is noticed even when no call is in flight.
 package final class PluginProcess: Sendable {
     package let pid: pid_t
     package let channel: FrameChannel
@@ -23,15 +23,19 @@ package final class PluginProcess: Sendable {
         package var memoryLimitMB: Int?
         /// The cgroup v2 group, with the module's CPU quota, the child joins before loading the plugin.
         package var cgroup: String?
-        package init(executable: String, library: String, memoryLimitMB: Int? = nil, cgroup: String? = nil) {
+        /// Whether calls take the shared-memory fast path (``SharedRing``) besides the socket.
+        package var sharedRing: Bool
+        package init(executable: String, library: String, memoryLimitMB: Int? = nil, cgroup: String? = nil, sharedRing: Bool = true) {
             self.executable = executable
             self.library = library
             self.memoryLimitMB = memoryLimitMB
             self.cgroup = cgroup
+            self.sharedRing = sharedRing
         }
 
         var arguments: [String] {
             ["plugin-host", library] + (memoryLimitMB.map { ["--memory-limit-mb", String($0)] } ?? []) + (cgroup.map { ["--cgroup", $0] } ?? [])
+                + (sharedRing ? ["--shared-ring"] : [])
         }
     }
 
@@ -49,9 +53,20 @@ package final class PluginProcess: Sendable {
             Glibc.close(pair[1])
             throw ChannelError("cannot make a socket pair for \(launch.library)'s output: \(String(cString: strerror(errno)))")
         }
+        var ring: (ring: SharedRing, child: SharedRing.ChildDescriptors)?
+        if launch.sharedRing {
+            do throws(ChannelError) {
+                ring = try SharedRing.create()
+            } catch {
+                for end in pair + pipeEnds { Glibc.close(end) }
+                throw error
+            }
+        }
         defer {
             Glibc.close(pair[1])
             Glibc.close(pipeEnds[1])
+            // The child has its own descriptor of the memfd; this side keeps only its mapping.
+            if let ring { Glibc.close(ring.child.memory) }
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -61,7 +76,14 @@ package final class PluginProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
-        if let closeFrom = SpawnExtensions.closeFrom { _ = closeFrom(&actions, 4) }
+        if let ring {
+            posix_spawn_file_actions_adddup2(&actions, ring.child.memory, PluginHostServer.sharedRingDescriptor)
+            posix_spawn_file_actions_adddup2(&actions, ring.child.bell, PluginHostServer.bellDescriptor)
+            posix_spawn_file_actions_adddup2(&actions, ring.child.hostBell, PluginHostServer.hostBellDescriptor)
+        }
+        if let closeFrom = SpawnExtensions.closeFrom {
+            _ = closeFrom(&actions, ring == nil ? PluginHostServer.sharedRingDescriptor : PluginHostServer.hostBellDescriptor + 1)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -91,7 +113,7 @@ package final class PluginProcess: Sendable {
             throw ChannelError("cannot start \(launch.executable) plugin-host \(launch.library): \(String(cString: strerror(result)))")
         }
         self.pid = pid
-        channel = FrameChannel(descriptor: pair[0])
+        channel = FrameChannel(descriptor: pair[0], ring: ring?.ring)
         output = OutputTail(descriptor: pipeEnds[0], logger: logger, label: label)
         Thread.detachNewThread { [exit, pid] in
             // Wait for the exit without reaping, then reap and record under the lock `kill` takes:

@@ -20,6 +20,9 @@ struct PluginHostCommand: ParsableCommand {
     @Option(help: "Join this cgroup v2 group (made by the host with the module's cpu.max) before loading the plugin.")
     var cgroup: String?
 
+    @Flag(name: .customLong("shared-ring"), help: "The host put a shared-memory ring for calls on file descriptor 4, and its doorbells on 5 and 6.")
+    var sharedRing = false
+
     func run() throws {
         // Plain lines on stderr: the host forwards each to its own log, naming the module.
         LoggingSystem.bootstrap { label in
@@ -27,7 +30,7 @@ struct PluginHostCommand: ParsableCommand {
             handler.logLevel = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let status = PluginHostServer.run(library: library, memoryLimitMB: memoryLimitMB, cgroup: cgroup)
+        let status = PluginHostServer.run(library: library, memoryLimitMB: memoryLimitMB, cgroup: cgroup, sharedRing: sharedRing)
         if status != 0 { throw ExitCode(status) }
     }
 }
