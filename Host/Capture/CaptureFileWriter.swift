@@ -143,6 +143,11 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         }
     }
 
+    /// Makes the capture directory now; a failure is left for the first write to report.
+    package func prepare() {
+        try? fileSystem.createDirectory(directory.path)
+    }
+
     package func close() {
         lock.lock()
         groupTimer?.cancel()

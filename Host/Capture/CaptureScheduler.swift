@@ -15,11 +15,6 @@ import Synchronization
 /// time (a tick that finds the previous call still running is skipped, never queued) until it has
 /// answered quickly for a while. Under any clock but `SystemClock` (a test's `ManualClock`) there
 /// are no threads: every tick due at the clock's time runs when the clock moves, deadline order.
-///
-/// Collectors started together would tick together: a thousand at 10 Hz make a burst of a thousand
-/// calls every 100 ms, the last of them milliseconds late. With `spreadsPhases` (on for the system
-/// clock) each collector's grid starts at a phase of its own, up to `maximumPhase` or its interval
-/// if shorter, placed by the golden ratio so that any number of them stay evenly apart.
 package final class CaptureScheduler: Sendable {
     /// The host's scheduler: one lane per core (2 to 4) on the system clock.
     package static let shared = CaptureScheduler(clock: SystemClock())
@@ -37,22 +32,9 @@ package final class CaptureScheduler: Sendable {
         case simulated(SimulatedDriver)
     }
 
-    /// Whether collectors start on grids of their own phase (see above).
-    package let spreadsPhases: Bool
-    /// How many phases have been handed out: the next one's place in the sequence.
-    private let phasesGiven = Mutex(0)
-    /// The longest a collector's first tick is put off: spreading matters for fast collectors,
-    /// and a slow one should not wait a whole interval for its first reading.
-    static let maximumPhase = Duration.milliseconds(100)
-
-    /// `spreadPhases` defaults to on for the system clock, off for a simulated one (tests count
-    /// ticks from the start).
-    package init(
-        clock: any FerryClock, lanes laneCount: Int? = nil, stallLimit: Duration = .milliseconds(20), spreadPhases: Bool? = nil
-    ) {
+    package init(clock: any FerryClock, lanes laneCount: Int? = nil, stallLimit: Duration = .milliseconds(20)) {
         self.clock = clock
         self.stallLimit = stallLimit
-        spreadsPhases = spreadPhases ?? (clock is SystemClock)
         let count = max(1, laneCount ?? min(4, max(2, ProcessInfo.processInfo.activeProcessorCount)))
         lanes = (0..<count).map { Lane(index: $0) }
         if clock is SystemClock {
@@ -80,24 +62,6 @@ package final class CaptureScheduler: Sendable {
         case .threads(let watchdog): watchdog.poke()
         case .simulated(let driver): driver.runDue()
         }
-    }
-
-    /// How long after its start a new collector of this interval first ticks: 0 unless phases
-    /// are spread, else the next point of the golden-ratio sequence within min(interval, maximumPhase).
-    func phase(for interval: Duration) -> Duration {
-        guard spreadsPhases else { return .zero }
-        let k = phasesGiven.withLock { given in
-            defer { given += 1 }
-            return given
-        }
-        return Self.phase(index: k, span: min(interval, Self.maximumPhase))
-    }
-
-    /// The k-th point of the sequence frac(k × golden ratio), scaled to `span`: any first n of
-    /// them split the span into gaps of at most three sizes.
-    static func phase(index k: Int, span: Duration) -> Duration {
-        let fraction = (Double(k) * 0.618_033_988_749_894_8).truncatingRemainder(dividingBy: 1)
-        return .nanoseconds(Int64(fraction * Double(span.inNanoseconds)))
     }
 
     /// The first tick deadline after `now` on `collector`'s grid.

@@ -93,14 +93,17 @@ package final class Collector: Sendable {
     package var isSlow: Bool { state.withLock { $0.slow } }
 
     package func start() {
-        let start = clock.uptime() + scheduler.phase(for: interval)
+        let start = clock.uptime()
         let fresh = state.withLock { state -> Bool in
             guard !state.started else { return false }
             state.started = true
             state.start = start
             return true
         }
-        if fresh { scheduler.add(self, firstDeadline: start) }
+        if fresh {
+            sink.prepare()
+            scheduler.add(self, firstDeadline: start)
+        }
     }
 
     /// Stops the ticks, waits for a capture in progress, then closes the sink, so every reading
@@ -216,8 +219,13 @@ package protocol ReadingSink: Sendable {
     /// Finishes the open file so it can be synced; the next reading starts a new one. Called from
     /// any thread, possibly during a write: the sink synchronizes itself.
     func finishFile()
+    /// Called once as the collector starts, on the starting thread: what the first write would
+    /// otherwise do on a capture lane (making directories), so that a thousand collectors started
+    /// together do not hold up each other's first ticks.
+    func prepare()
 }
 
 extension ReadingSink {
     package func finishFile() {}
+    package func prepare() {}
 }

@@ -36,46 +36,6 @@ import Testing
         collectors.forEach { $0.stop() }
     }
 
-    /// Collectors started together get grids of their own phase, so their ticks do not come as
-    /// one burst; a phase is never longer than the interval, nor than 100 ms.
-    @Test func collectorsStartedTogetherTickAtSpreadPhases() {
-        let scheduler = CaptureScheduler(clock: clock, lanes: 2, spreadPhases: true)
-        let firstTicks = Mutex<[String: Duration]>([:])
-        let started = clock.uptime()
-        func named(_ name: String, hz: Double) -> Collector {
-            collector(name, hz: hz, scheduler: scheduler) { [clock] in
-                firstTicks.withLock { ticks in if ticks[name] == nil { ticks[name] = clock.uptime() - started } }
-                return .tabular(["v": 1])
-            }
-        }
-        let fast = (0..<20).map { named("fast\($0)", hz: 10) }
-        let slow = named("slow", hz: 0.1)
-        (fast + [slow]).forEach { $0.start() }
-        for _ in 0..<199 { clock.advance(by: .milliseconds(1)) }
-        let ticks = firstTicks.withLock { $0 }
-        let offsets = fast.indices.compactMap { ticks["fast\($0)"] }.sorted()
-        #expect(offsets.count == 20)
-        #expect(offsets.allSatisfy { $0 < .milliseconds(100) })
-        // Twenty phases split 100 ms into gaps of at most three sizes: none is empty, none long.
-        let gaps = zip(offsets.dropFirst(), offsets).map { $0 - $1 }
-        #expect(gaps.allSatisfy { $0 >= .milliseconds(1) && $0 <= .milliseconds(11) }, "\(offsets)")
-        // A slow collector waits at most 100 ms for its first tick, not its 10 s interval.
-        #expect(ticks["slow"].map { $0 < .milliseconds(100) } == true)
-        // Each keeps its own grid afterwards: 100 ms apart, none skipped.
-        #expect(fast.allSatisfy { $0.stats.skippedTicks == 0 && $0.stats.captures == 2 })
-        (fast + [slow]).forEach { $0.stop() }
-    }
-
-    @Test func thePhaseSequenceStaysEvenForAnyCount() {
-        for count in [2, 7, 100, 1000] {
-            let phases = (0..<count).map { CaptureScheduler.phase(index: $0, span: .milliseconds(100)) }.sorted()
-            let gaps = zip(phases.dropFirst() + [.milliseconds(100)], phases).map { $0 - $1 }
-            // The three-gap theorem keeps the largest gap within twice the even share.
-            #expect(gaps.max()! <= .milliseconds(100) * 2.0 / Double(count), "\(count): \(gaps.max()!)")
-            #expect(phases.allSatisfy { $0 >= .zero && $0 < .milliseconds(100) })
-        }
-    }
-
     @Test func ticksRunInDeadlineOrderAcrossLanes() {
         let scheduler = CaptureScheduler(clock: clock, lanes: 3)
         let order = Mutex<[String]>([])

@@ -71,6 +71,7 @@ package struct MongoCaptureSink: ReadingSink {
 
     package func close() { inner.close() }
     package func finishFile() { inner.finishFile() }
+    package func prepare() { inner.prepare() }
 }
 
 /// ObjectIds as drivers make them: 4-byte seconds, 5 random bytes per process, 3-byte counter.
