@@ -100,6 +100,9 @@ final class Lane: @unchecked Sendable {
 
     init(index: Int) { self.index = index }
 
+    /// Below this a lane waits for its next deadline by spinning rather than sleeping.
+    static let spinBelow = Duration.microseconds(150)
+
     func startThread(scheduler: CaptureScheduler) {
         let generation = self.generation
         let thread = Thread { [self] in run(scheduler: scheduler, generation: generation) }
@@ -120,7 +123,18 @@ final class Lane: @unchecked Sendable {
             }
             let now = clock.uptime()
             if now < top.wakeBy {
-                condition.wait(for: top.wakeBy - now)
+                if top.wakeBy - now > Self.spinBelow {
+                    condition.wait(for: top.wakeBy - now)
+                } else {
+                    // Sooner than a sleeping thread is reliably woken (tens of µs, more on a
+                    // virtual machine): only collectors above a few kHz come here, and they get
+                    // their ticks on time for the core they ask for. The lock is free meanwhile,
+                    // so a collector added or a new thread given is seen on the next pass, at most
+                    // `spinBelow` later.
+                    condition.unlock()
+                    while clock.uptime() < top.deadline {}
+                    condition.lock()
+                }
                 continue
             }
             // Everything due, earliest first; the batch grows if ticks make more come due.
