@@ -240,26 +240,32 @@ package final class FrameChannel: @unchecked Sendable {
 /// pays only while the peer runs at the same time on another core and answers within the window
 /// (a tight loop of calls on a quiet machine); when it does not (an idle module, a 10 Hz
 /// collector, a machine busier than its cores, where a spinning process only delays the one it
-/// waits for), the window is burnt for nothing. So a wait that spun in vain turns spinning off,
-/// and then only every `probeEvery`-th wait spins, to find out whether it pays again.
+/// waits for), the window is burnt for nothing. So `missesToStop` waits in a row that spun in vain
+/// turn spinning off (one alone is a preemption of the peer, which would otherwise cost the next
+/// `probeEvery` calls a sleep each), and then only every `probeEvery`-th wait spins, to find out
+/// whether it pays again.
 package struct SpinPolicy: Sendable, Equatable {
     /// How long one wait spins: several round trips of a cheap call, short enough that a lost bet
     /// costs little CPU.
     package static let windowNanoseconds: UInt64 = 20_000
     package static let probeEvery = 64
-    private var spinning = true
+    package static let missesToStop = 3
+    private var misses = 0
     private var waitsSinceProbe = 0
     package init() {}
 
     /// Whether the next wait spins first.
     package mutating func shouldSpin() -> Bool {
-        if spinning { return true }
+        if misses < Self.missesToStop { return true }
         waitsSinceProbe += 1
         guard waitsSinceProbe >= Self.probeEvery else { return false }
         waitsSinceProbe = 0
         return true
     }
 
-    /// What the spin of a wait came to: the frame within the window, or not.
-    package mutating func spun(succeeded: Bool) { spinning = succeeded }
+    /// What the spin of a wait came to: the frame within the window, or not. A probe that misses
+    /// keeps spinning off.
+    package mutating func spun(succeeded: Bool) {
+        misses = succeeded ? 0 : min(misses + 1, Self.missesToStop)
+    }
 }

@@ -284,6 +284,12 @@ import Testing
         #expect(waits(3) == [true, true, true])
         policy.spun(succeeded: true)
         #expect(waits(1) == [true])
+        // One miss (the peer preempted once) keeps spinning on; a success forgets it.
+        policy.spun(succeeded: false)
+        #expect(waits(1) == [true])
+        policy.spun(succeeded: true)
+        for _ in 0..<SpinPolicy.missesToStop - 1 { policy.spun(succeeded: false) }
+        #expect(waits(1) == [true])
         policy.spun(succeeded: false)
         let probing = waits(2 * SpinPolicy.probeEvery)
         #expect(probing.indices.filter { probing[$0] } == [SpinPolicy.probeEvery - 1, 2 * SpinPolicy.probeEvery - 1])
