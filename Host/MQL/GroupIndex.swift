@@ -8,6 +8,9 @@ struct GroupIndex {
     /// The keys, by group number.
     private(set) var keys: [BSON] = []
     private var hashes: [Int] = []
+    /// For object keys (`findOrInsert(parts:names:)`): each group's field values, `arity` per
+    /// group, `nil` where a field was missing (and so left out of the key document).
+    private var parts: [BSON?] = []
     /// Group number + 1 per slot; 0 is empty. The count is a power of two.
     private var slots: [Int32]
     private var mask: Int
@@ -36,6 +39,49 @@ struct GroupIndex {
         let group = keys.count
         precondition(group < Int(Int32.max), "more groups than a $group can number")
         keys.append(key)
+        hashes.append(hash)
+        slots[slot] = Int32(group + 1)
+        if keys.count * 2 > slots.count { grow() }
+        return (group, true)
+    }
+
+    /// The group number of the object key `{names[0]: values[0], …}` (a missing value left out
+    /// of it), adding it when new. Compared value by value, so a row's key document is built only
+    /// when its group is new. Two such keys are equal exactly when their documents are: the names
+    /// are the same for every row, so equal documents have the same values present, equal in order.
+    /// Not to be mixed with `findOrInsert(_:)` on one index.
+    @inline(__always)
+    mutating func findOrInsert(values: [BSON?], names: [String]) -> (group: Int, inserted: Bool) {
+        let arity = values.count
+        var hasher = Hasher()
+        for value in values { GroupKey.hashValue(value, into: &hasher) }
+        let hash = hasher.finalize()
+        var slot = hash & mask
+        probing: while true {
+            let entry = Int(slots[slot])
+            if entry == 0 { break }
+            let group = entry - 1
+            slot = (slot + 1) & mask
+            guard hashes[group] == hash else { continue }
+            let base = group * arity
+            for i in 0..<arity {
+                switch (parts[base + i], values[i]) {
+                case (nil, nil): continue
+                case (let a?, let b?) where BSONOrder.compare(a, b) == 0: continue
+                default: continue probing
+                }
+            }
+            return (group, false)
+        }
+        let group = keys.count
+        precondition(group < Int(Int32.max), "more groups than a $group can number")
+        var key = BSONDocument()
+        key.elements.reserveCapacity(arity)
+        for i in 0..<arity {
+            if let value = values[i] { key.elements.append(BSONElement(names[i], value)) }
+        }
+        keys.append(.document(key))
+        parts.append(contentsOf: values)
         hashes.append(hash)
         slots[slot] = Int32(group + 1)
         if keys.count * 2 > slots.count { grow() }

@@ -56,6 +56,33 @@ struct StageGroupTests {
             """#)
     }
 
+    /// An object `_id` is grouped field value by field value (no key document per row); the
+    /// groups must be exactly those of the key documents: a missing field is left out (so it
+    /// differs from null), numbers equal across types, a group keeps its first key.
+    @Test func objectKeysGroupAsTheirDocuments() {
+        let input = #"""
+            {"h": 1, "c": "x"}
+            {"h": 1.0, "c": "x"}
+            {"c": "x"}
+            {"h": null, "c": "x"}
+            {"h": {"$numberLong": "1"}, "c": "x"}
+            {"h": 1}
+            {"c": "x", "h": {"$numberDecimal": "1.00"}}
+            {"h": "1", "c": "x"}
+            {"h": {"$undefined": true}, "c": "x"}
+            """#
+        let expected = #"""
+            [{"_id": {"h": 1, "c": "x"}, "n": 4}, {"_id": {"c": "x"}, "n": 1}, {"_id": {"h": null, "c": "x"}, "n": 1},
+             {"_id": {"h": 1}, "n": 1}, {"_id": {"h": "1", "c": "x"}, "n": 1}, {"_id": {"h": {"$undefined": true}, "c": "x"}, "n": 1}]
+            """#
+        expectPipeline(#"[{"$group": {"_id": {"h": "$h", "c": "$c"}, "n": {"$sum": 1}}}]"#, input, expected)
+        // The same key documents built by an operator take the general path: the same groups.
+        expectPipeline(#"[{"$group": {"_id": {"$mergeObjects": [{"h": "$h", "c": "$c"}]}, "n": {"$sum": 1}}}]"#, input, expected)
+        expectPipeline(#"[{"$group": {"_id": {"k": {"h": "$h"}}, "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}]"#, input,
+                       #"{"_id": {"k": {"h": 1}}, "n": 5}"#)
+        expectPipeline(#"[{"$group": {"_id": {"a": 1, "b": "k"}, "n": {"$sum": 1}}}]"#, input, #"{"_id": {"a": 1, "b": "k"}, "n": 9}"#)
+    }
+
     @Test func sumTypesAndOverflow() {
         expectPipeline(#"[{"$group": {"_id": null, "s": {"$sum": "$v"}}}]"#, #"[{"v": 1}, {"v": 2}]"#, #"{"_id": null, "s": 3}"#)
         expectPipeline(#"[{"$group": {"_id": null, "s": {"$sum": "$v"}}}]"#, #"[{"v": 2147483647}, {"v": 1}]"#,

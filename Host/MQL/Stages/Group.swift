@@ -42,10 +42,27 @@ enum GroupStage {
         guard let idSpec = d["_id"] else {
             throw mqlError("$group", "a group specification must include an _id")
         }
-        let id = try s.compiler.compile(idSpec).eval
+        let id = try GroupID(idSpec, s.compiler)
         let fields = try accumulatorFields(d.elements.filter { $0.key != "_id" }, s.compiler, stage: "$group")
         return { upstream, ctx in
             BlockingSource { try run(upstream, ctx, id: id, fields: fields, stage: "$group") }
+        }
+    }
+
+    /// A group's `_id` expression. An object of computed fields (`{hour: …, component: "$c"}`) is
+    /// kept as its fields' expressions, so rows are grouped by the values without building a key
+    /// document for each row (`GroupIndex.findOrInsert(values:names:)`).
+    enum GroupID {
+        case value(EvalFunction)
+        case object(names: [String], values: [EvalFunction])
+
+        init(_ spec: BSON, _ c: ExprCompiler) throws {
+            let whole = try c.compile(spec)  // validates the object as an expression
+            if !whole.isConstant, case .document(let d) = spec, let first = d.elements.first, !first.key.hasPrefix("$") {
+                self = .object(names: d.elements.map(\.key), values: try d.elements.map { try c.compile($0.value).eval })
+            } else {
+                self = .value(whole.eval)
+            }
         }
     }
 
@@ -75,7 +92,11 @@ enum GroupStage {
     }
 
     /// Groups `upstream` by `id`, in the order groups are first seen.
-    static func run(_ upstream: DocumentSource, _ ctx: EvalContext, id: EvalFunction, fields: [Field], stage: String) throws -> [BSONDocument] {
+    static func run(_ upstream: DocumentSource, _ ctx: EvalContext, id: @escaping EvalFunction, fields: [Field], stage: String) throws -> [BSONDocument] {
+        try run(upstream, ctx, id: .value(id), fields: fields, stage: stage)
+    }
+
+    static func run(_ upstream: DocumentSource, _ ctx: EvalContext, id: GroupID, fields: [Field], stage: String) throws -> [BSONDocument] {
         var budget = MemoryBudget(limit: ctx.environment.options.memoryLimitBytes, stage: stage)
         var index = GroupIndex()
         // One flat array of states, group g's at g * fieldCount ..< (g + 1) * fieldCount.
@@ -88,13 +109,21 @@ enum GroupStage {
         let evaluators = arguments.evaluators, slot = arguments.slot
         var values = [BSON?](repeating: nil, count: evaluators.count)
         let perGroup = 64 + fieldCount * 64
+        var keyValues: [BSON?] = []
+        if case .object(_, let parts) = id { keyValues = [BSON?](repeating: nil, count: parts.count) }
         while let doc = try upstream.next() {
             ctx.setDocument(doc)
-            let key = try id(ctx) ?? .null
-            let (g, inserted) = index.findOrInsert(key)
+            let g: Int, inserted: Bool
+            switch id {
+            case .value(let eval):
+                (g, inserted) = index.findOrInsert(try eval(ctx) ?? .null)
+            case .object(let names, let parts):
+                for i in 0..<parts.count { keyValues[i] = try parts[i](ctx) }
+                (g, inserted) = index.findOrInsert(values: keyValues, names: names)
+            }
             if inserted {
                 for make in makers { states.append(try make()) }
-                try budget.add(perGroup + Values.estimatedSize(key))
+                try budget.add(perGroup + Values.estimatedSize(index.keys[g]))
             }
             for a in 0..<evaluators.count { values[a] = try evaluators[a](ctx) }
             let base = g * fieldCount
