@@ -114,6 +114,18 @@ enum MQLBenchmark {
         try sqlite.load(docs)
         print("loaded them into an in-memory SQLite table in \(String(format: "%.2f", seconds(clock.now - start))) s\n")
 
+        // For `perf record`: only FerryMQL over in-memory documents, one query, many times.
+        if let name = ProcessInfo.processInfo.environment["MQL_BENCH_PROFILE"] {
+            guard let q = queries.first(where: { $0.name == name }) else {
+                print("MQL_BENCH_PROFILE: no query named '\(name)'; the queries: \(queries.map(\.name))")
+                exit(1)
+            }
+            var timing = Timing()
+            for _ in 0..<max(repeats, 1) { _ = try timing.measure { try MQLPipeline(json: q.pipeline).run(docs) } }
+            print("\(q.name), in-memory documents: best \(duration(timing.wall)), CPU \(duration(timing.cpu))")
+            return
+        }
+
         var lines: [Line] = []
         var failed = false
         for q in queries {

@@ -54,12 +54,14 @@ enum GroupStage {
     /// document for each row (`GroupIndex.findOrInsert(values:names:)`).
     enum GroupID {
         case value(EvalFunction)
-        case object(names: [String], values: [EvalFunction])
+        /// `Expr`s, not bare closures: an array of closures holds them at the most general
+        /// abstraction, and every call then goes through a reabstraction thunk.
+        case object(names: [String], values: [Expr])
 
         init(_ spec: BSON, _ c: ExprCompiler) throws {
             let whole = try c.compile(spec)  // validates the object as an expression
             if !whole.isConstant, case .document(let d) = spec, let first = d.elements.first, !first.key.hasPrefix("$") {
-                self = .object(names: d.elements.map(\.key), values: try d.elements.map { try c.compile($0.value).eval })
+                self = .object(names: d.elements.map(\.key), values: try d.elements.map { try c.compile($0.value) })
             } else {
                 self = .value(whole.eval)
             }
@@ -69,12 +71,12 @@ enum GroupStage {
     /// Each distinct accumulator argument once: fields whose arguments are the same path share
     /// one evaluation per document (`{avg: {$avg: "$t"}, max: {$max: "$t"}}` reads `t` once).
     struct Arguments {
-        let evaluators: [EvalFunction]
+        let evaluators: [Expr]  // not [EvalFunction]: see `GroupID.object`
         /// Index into `evaluators`, by field.
         let slot: [Int]
 
         init(_ fields: [Field]) {
-            var evaluators: [EvalFunction] = []
+            var evaluators: [Expr] = []
             var slot: [Int] = []
             var byPath: [String: Int] = [:]
             for field in fields {
@@ -84,7 +86,7 @@ enum GroupStage {
                 }
                 if let path = field.spec.sharedArgument { byPath[path] = evaluators.count }
                 slot.append(evaluators.count)
-                evaluators.append(field.spec.argument)
+                evaluators.append(Expr(field.spec.argument))
             }
             self.evaluators = evaluators
             self.slot = slot
@@ -118,14 +120,14 @@ enum GroupStage {
             case .value(let eval):
                 (g, inserted) = index.findOrInsert(try eval(ctx) ?? .null)
             case .object(let names, let parts):
-                for i in 0..<parts.count { keyValues[i] = try parts[i](ctx) }
+                for i in 0..<parts.count { keyValues[i] = try parts[i].eval(ctx) }
                 (g, inserted) = index.findOrInsert(values: keyValues, names: names)
             }
             if inserted {
                 for make in makers { states.append(try make()) }
                 try budget.add(perGroup + Values.estimatedSize(index.keys[g]))
             }
-            for a in 0..<evaluators.count { values[a] = try evaluators[a](ctx) }
+            for a in 0..<evaluators.count { values[a] = try evaluators[a].eval(ctx) }
             let base = g * fieldCount
             if anyGrowing {
                 for i in 0..<fieldCount {
