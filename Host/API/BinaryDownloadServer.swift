@@ -58,10 +58,12 @@ public struct BinaryDownloadServer: Sendable {
         let signer = DownloadURLSigner(tokenSigningKey: try await store.tokenSigningKey())
         let context: NIOSSLContext? =
             try options.tls.map {
-                try NIOSSLContext(
-                    configuration: .makeServerConfiguration(
-                        certificateChain: try NIOSSLCertificate.fromPEMFile($0.certificate).map { .certificate($0) },
-                        privateKey: .privateKey(try NIOSSLPrivateKey(file: $0.key, format: .pem))))
+                var configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile($0.certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: $0.key, format: .pem)))
+                // On stop, idle keep-alive connections are closed; NIOSSL's default waits 5 s for each client's close_notify.
+                configuration.shutdownTimeout = .milliseconds(250)
+                return try NIOSSLContext(configuration: configuration)
             }
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -48,9 +48,11 @@ public struct DashboardServer: Service {
             pipelineChanged: options.pipelineChanged)
         let server: HTTPServerBuilder
         if let tls = options.tls {
-            let configuration = TLSConfiguration.makeServerConfiguration(
+            var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+            // On stop, idle keep-alive connections are closed; NIOSSL's default waits 5 s for each client's close_notify.
+            configuration.shutdownTimeout = .milliseconds(250)
             server = try .tls(.http1(), tlsConfiguration: configuration)
         } else {
             server = .http1()

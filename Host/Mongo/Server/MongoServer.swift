@@ -105,6 +105,8 @@ public struct MongoServer: Sendable {
         let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
         configuration.minimumTLSVersion = .tlsv12
+        // On stop, idle keep-alive connections are closed; NIOSSL's default waits 5 s for each client's close_notify.
+        configuration.shutdownTimeout = .milliseconds(250)
         return try NIOSSLContext(configuration: configuration)
     }
 }
