@@ -39,7 +39,12 @@ import Testing
             ["time_received": ["$gt": 5]],
             ["time_received": ["$gt": "2024-01-01"]],
             ["time_received": ["$in": [.datetime(t0)]]],
-            ["tags": "lab"],
+            ["tags": ["even", "lab"]],
+            ["tags": ["$size": 2]],
+            ["tags": ["$all": ["lab"]]],
+            ["tags": ["$ne": "lab"]],
+            ["tags": ["$in": ["lab", .regex(pattern: "x", options: "")]]],
+            ["tags": 5],
             ["$expr": ["$gt": ["$a", 1]]],
             ["$and": []],
             ["$and": ["not a document"]],
@@ -69,6 +74,34 @@ import Testing
                     "time_received": ["$ne": .datetime(t0 + 5)],
                     "$and": [["$or": [["part_id": "p"], ["part_id": "q"]]]],
                 ])
+    }
+
+    /// Tags are an array of strings: equality to a string or `$in` strings means "has one of".
+    /// Fixture readings with an even index have the tags `even` and `lab`, odd ones none.
+    @Test(arguments: StoreBackend.all) func tagConditionsArePushedDown(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        _ = try await f.store.insert(StoreFixture.readings(0..<20, org: f.orgA), idempotencyKey: nil)
+        let even = Array(stride(from: 0, to: 20, by: 2))
+        let cases: [(BSONDocument, Set<String>, [Int])] = [
+            (["tags": "lab"], ["lab"], even),
+            (["tags": ["$eq": "even"]], ["even"], even),
+            (["tags": ["$in": ["lab", "other"]]], ["lab", "other"], even),
+            (["tags": ["$in": ["other"]]], ["other"], []),
+            (["tags": ["$in": []]], [], []),
+            (["tags": "odd"], ["odd"], []),
+        ]
+        for (match, tags, indexes) in cases {
+            let (filter, residual) = MatchPushdown.split(match)
+            #expect(residual == nil, "\(match.extendedJSON())")
+            #expect(filter.anyTag == tags, "\(match.extendedJSON())")
+            let rows = try await f.store.readings(organizationID: f.orgA, source: .standard, filter: filter, sortByTimeDescending: false, limit: nil)
+            #expect(rows.compactMap(\.recordIndex) == indexes, "\(match.extendedJSON())")
+        }
+        // One set of tags per filter: a second condition stays for the engine.
+        let (filter, residual) = MatchPushdown.split(["$and": [["tags": "lab"], ["tags": ["$in": ["x"], "$size": 2]]]])
+        #expect(filter.anyTag == ["lab"])
+        #expect(residual == ["$and": [["tags": ["$in": ["x"], "$size": 2]]]])
     }
 
     @Test func duplicateKeysAreLeftWhole() {

@@ -33,6 +33,7 @@ public enum MatchPushdown {
         if key == "$and" { return pushAnd(element, into: &filter) }
         if let column = textColumns[key] { return pushText(column, element, into: &filter) }
         if timeColumns.contains(key) { return pushTime(key, element, into: &filter) }
+        if key == "tags" { return pushTags(element, into: &filter) }
         if key.hasPrefix("data.") { filter.dataHints += dataHints(element) }
         return element
     }
@@ -126,6 +127,37 @@ public enum MatchPushdown {
                     } else {
                         rest.elements.append(op)
                     }
+                default:
+                    rest.elements.append(op)
+                }
+            }
+            return rest.isEmpty ? nil : BSONElement(element.key, .document(rest))
+        default:
+            return element
+        }
+    }
+
+    /// `tags` is always an array of strings, so `{tags: "t"}`, `{$eq: "t"}` and `{$in: [strings]}`
+    /// hold exactly when a reading has one of the tags: the filter's `anyTag`. It holds one such
+    /// set, so a second tag condition (`$and: [{tags: "a"}, {tags: "b"}]`) stays in the residual.
+    private static func pushTags(_ element: BSONElement, into filter: inout ReadingFilter) -> BSONElement? {
+        func push(_ tags: Set<String>) -> Bool {
+            guard filter.anyTag == nil else { return false }
+            filter.anyTag = tags
+            return true
+        }
+        switch element.value {
+        case .string(let tag):
+            return push([tag]) ? nil : element
+        case .document(let operators) where isOperatorDocument(operators):
+            var rest = BSONDocument()
+            for op in operators.elements {
+                switch (op.key, op.value) {
+                case ("$eq", .string(let tag)) where push([tag]):
+                    continue
+                case ("$in", .array(let values)):
+                    let tags = values.compactMap(\.stringValue)
+                    if tags.count != values.count || !push(Set(tags)) { rest.elements.append(op) }
                 default:
                     rest.elements.append(op)
                 }
