@@ -212,6 +212,14 @@ func upload(_ bytes: [UInt8]) {
 
 // MARK: - The plugin channel
 
+/// A frame the host took re-encodes to bytes that decode to the same bytes again. Bytes, not `==`:
+/// a NaN in a reading is never equal to itself, yet travels unchanged.
+func checkReencodes(_ frame: ChannelFrame) {
+    let encoded = ChannelCodec.encode(frame)
+    let again = try? ChannelCodec.decode(encoded)
+    check(again.map(ChannelCodec.encode) == encoded, "a decoded frame does not survive re-encoding: \(frame)")
+}
+
 /// Bytes from a plugin process, arriving in two pieces (split where the first byte says) as a
 /// socket may deliver them: the host splits them into frames or drops the channel, never more.
 func pluginChannel(_ bytes: [UInt8]) {
@@ -227,8 +235,7 @@ func pluginChannel(_ bytes: [UInt8]) {
                 return  // the host kills the process and restarts it
             }
             guard let frame else { break }
-            let encoded = ChannelCodec.encode(frame)
-            check((try? ChannelCodec.decode(encoded)) == frame, "a decoded frame does not survive re-encoding: \(frame)")
+            checkReencodes(frame)
             check(buffer.wanted >= 1, "the reader would ask for no bytes")
         }
     }
@@ -258,8 +265,7 @@ func pluginRing(_ bytes: [UInt8]) {
         check(word(0) == 0, "a new sequence was not taken")
         return
     }
-    let encoded = ChannelCodec.encode(frame)
-    check((try? ChannelCodec.decode(encoded)) == frame, "a decoded frame does not survive re-encoding: \(frame)")
+    checkReencodes(frame)
     check(ring.field(.taken, incoming: true).pointee == word(0), "the slot was not freed")
     let again = Result { () throws(ChannelError) in try ring.take() }
     check(again == .success(nil), "a frame was taken twice")
