@@ -43,6 +43,8 @@ public enum YearBackfill {
 
     public struct Result {
         public var seconds: Double
+        /// This process's CPU time over the backfill (the store's own, for PostgreSQL, not included).
+        public var cpuSeconds: Double
         public var steps: Int
         public var windows: Int
         public var runs: String
@@ -71,6 +73,7 @@ public enum YearBackfill {
         logger.logLevel = .warning
         let scheduler = PipelineScheduler(store: store, operators: .builtin, clock: clock, options: options, logger: logger)
         let started = ContinuousClock.now
+        let cpuStarted = Bench.processCPUSeconds()
         var steps = 0
         while true {
             try await scheduler.step()
@@ -80,10 +83,11 @@ public enum YearBackfill {
             if current?.backfillCursor == nil, try await store.activeRuns().isEmpty { break }
         }
         let seconds = Bench.seconds(ContinuousClock.now - started)
+        let cpuSeconds = Bench.processCPUSeconds() - cpuStarted
         let counts = try await store.runCounts(pipelineID: pipeline.id)
         let sink = try await store.sinkDocuments(organizationID: organization, pipelineID: pipeline.id, window: nil, limit: nil)
         return Result(
-            seconds: seconds, steps: steps, windows: counts.values.reduce(0, +),
+            seconds: seconds, cpuSeconds: cpuSeconds, steps: steps, windows: counts.values.reduce(0, +),
             runs: counts.map { "\($0.value) \($0.key.rawValue.lowercased())" }.sorted().joined(separator: ", "), sink: sink)
     }
 

@@ -62,8 +62,10 @@ enum PipelineBenchmark {
         print("loaded both stores in \(fmt(Bench.seconds(ContinuousClock.now - loadStart))) s\n")
 
         let peerStart = ContinuousClock.now
+        let peerCPUStart = Bench.processCPUSeconds()
         let peerRows = try peer.read { db in try Row.fetchAll(db, sql: sqlitePeerSQL) }
         let peerSeconds = Bench.seconds(ContinuousClock.now - peerStart)
+        let peerCPU = Bench.processCPUSeconds() - peerCPUStart
         var peerCounts: [String: Int] = [:]
         for row in peerRows {
             let hour: Int64 = row["hour"]
@@ -72,6 +74,8 @@ enum PipelineBenchmark {
         }
         let ferry = try await YearBackfill.run(store: store, organization: org)
         report(peer: "SQLite: one full-scan GROUP BY hour, location (JSON text, json_extract)", peerSeconds, peerCounts, ferry)
+        // Both run in this process: their CPU times compare without the waits a loaded machine adds.
+        print("CPU time of this process: GROUP BY \(fmt(peerCPU)) s, backfill \(fmt(ferry.cpuSeconds)) s (\(fmt(ferry.cpuSeconds / peerCPU))×)")
     }
 
     /// The PostgreSQL store, and one GROUP BY over the same rows, in the same table, in PostgreSQL's own SQL.
@@ -105,6 +109,7 @@ enum PipelineBenchmark {
         }
         let ferry = try await YearBackfill.run(store: store, organization: org)
         report(peer: "PostgreSQL: one GROUP BY hour, location over the same table (jsonb, psql)", peerSeconds, peerCounts, ferry)
+        print("CPU time of this process over the backfill (the server's not included): \(fmt(ferry.cpuSeconds)) s")
     }
 
     static func report(peer: String, _ peerSeconds: Double, _ peerCounts: [String: Int], _ ferry: YearBackfill.Result) {
