@@ -16,6 +16,8 @@ public struct PipelineExecutor: Sendable {
     public let operators: MQLOperatorRegistry
     public var maxOutputDocuments: Int
     public var mqlOptions: MQLOptions
+    /// Read only the fields the stages can read (`MQLDependencies`), not whole readings.
+    public var readsOnlyNeededFields = true
     /// A seam for tests: awaited before a run reads its data (to hold a run "in progress").
     var beforeRun: (@Sendable (PipelineRunRecord) async -> Void)?
     /// A seam for tests: told how many readings each read of a batch returned.
@@ -107,7 +109,7 @@ public struct PipelineExecutor: Sendable {
             filter.timeReceived.lessThan(window.end)
             var documents = try await store.readings(
                 organizationID: run.organizationID, source: pipeline.source == .hotStorage ? .hotStorage : .standard,
-                filter: filter, sortByTimeDescending: false, limit: nil, fields: mql.inputFields)
+                filter: filter, sortByTimeDescending: false, limit: nil, fields: inputFields(mql))
             if let residual = pushed.residual { documents = try residual.run(documents) }
             input = documents
         case .pipelineSink(let upstream):
@@ -139,7 +141,7 @@ public struct PipelineExecutor: Sendable {
         let source: ReadingSource = pipeline.source == .hotStorage ? .hotStorage : .standard
         let organizationID = runs[0].organizationID
         // Only the fields the stages read (leading $match included) leave the store.
-        let fields = mql.inputFields
+        let fields = inputFields(mql)
         var next = 0
         while next < windows.count {
             if cancel.isCancelled { throw PipelineRunError.cancelled }
@@ -209,6 +211,10 @@ public struct PipelineExecutor: Sendable {
             }
             next = complete
         }
+    }
+
+    private func inputFields(_ mql: MQLPipeline) -> BSONFieldSet {
+        readsOnlyNeededFields ? mql.inputFields : .everything
     }
 
     /// `body`'s result or error, as a value.
