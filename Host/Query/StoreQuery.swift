@@ -106,7 +106,7 @@ public struct StoreQuery: Sendable {
             let plan = try readingPlan()
             let input = StoreInput.readings(
                 store: store, organizationID: organizationID, source: source == .hotStorage ? .hotStorage : .standard,
-                filter: plan.filter, descending: plan.descending, limit: plan.limit, pageSize: pageSize)
+                filter: plan.filter, descending: plan.descending, limit: plan.limit, pageSize: pageSize, fields: pipeline.inputFields)
             return QueryResultStream(input: input, stages: [plan.residual, plan.rest].compactMap { $0 })
         }
     }

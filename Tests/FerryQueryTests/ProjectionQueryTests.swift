@@ -56,10 +56,21 @@ import Testing
                 let pipeline = try MQLPipeline(json: json)
                 #expect(pipeline.inputFields.isEverything == !narrow, "\(json): \(pipeline.inputFields)")
                 let expected = try pipeline.run(whole)
-                let got = try await StoreQuery(stages: pipeline.stages, operators: .builtin)
-                    .run(on: store, organizationID: org, source: source == .hotStorage ? .hotStorage : .standard)
+                let query = try StoreQuery(stages: pipeline.stages, operators: .builtin)
+                let querySource: QuerySource = source == .hotStorage ? .hotStorage : .standard
+                let got = try await query.run(on: store, organizationID: org, source: querySource)
                 #expect(!expected.isEmpty, "\(json)")
                 #expect(Self.bytes(got) == Self.bytes(expected), "\(json) on \(source): \(got.prefix(3)) vs \(expected.prefix(3))")
+                // The streamed path (the MongoDB endpoint's cursors), read in small pages.
+                let stream = try query.stream(on: store, organizationID: org, source: querySource, pageSize: 37)
+                defer { stream.close() }
+                var streamed: [BSONDocument] = []
+                while true {
+                    let batch = try await stream.next(100)
+                    streamed += batch.documents
+                    if batch.exhausted { break }
+                }
+                #expect(Self.bytes(streamed) == Self.bytes(expected), "\(json) streamed on \(source)")
             }
         }
     }

@@ -61,12 +61,12 @@ extension ReadingQueries {
     /// One page of the same, for exports larger than memory; pass `next` back to continue.
     public func readingsPage(
         organizationID: String, source: ReadingSource, filter: ReadingFilter, sortByTimeDescending: Bool,
-        after cursor: ReadingCursor?, limit: Int
+        after cursor: ReadingCursor?, limit: Int, fields: BSONFieldSet = .everything
     ) async throws -> ReadingPage {
         try StoreChecks.validate(pageSize: limit)
         let page = try await fetchReadings(
             organizationID: organizationID, source: source, filter: filter, descending: sortByTimeDescending, after: cursor,
-            limit: limit + 1)
+            limit: limit + 1, fields: fields)
         // One extra row tells whether another page follows without a second query.
         guard page.documents.count > limit, let last = page.cursors.dropLast().last else {
             return ReadingPage(documents: page.documents, next: nil)
