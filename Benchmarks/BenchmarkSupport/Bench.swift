@@ -88,3 +88,14 @@ public struct BenchmarkError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension Bench {
+    /// CPU seconds (user + system) this process has used so far, all threads: steadier than wall
+    /// time on a machine other builds load, since waiting for a core does not count.
+    public static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+}

@@ -62,16 +62,19 @@ enum PipelineBenchmark {
         print("loaded both stores in \(fmt(Bench.seconds(ContinuousClock.now - loadStart))) s\n")
 
         let peerStart = ContinuousClock.now
+        let peerCPUStart = Bench.processCPUSeconds()
         let peerRows = try peer.read { db in try Row.fetchAll(db, sql: sqlitePeerSQL) }
         let peerSeconds = Bench.seconds(ContinuousClock.now - peerStart)
+        let peerCPU = Bench.processCPUSeconds() - peerCPUStart
         var peerCounts: [String: Int] = [:]
         for row in peerRows {
             let hour: Int64 = row["hour"]
             let location: String = row["location_id"]
             peerCounts["\(hour)/\(location)"] = row["count"]
         }
+        let whole = try await YearBackfill.run(store: store, organization: org, name: "hourly-whole", readsOnlyNeededFields: false)
         let ferry = try await YearBackfill.run(store: store, organization: org)
-        report(peer: "SQLite: one full-scan GROUP BY hour, location (JSON text, json_extract)", peerSeconds, peerCounts, ferry)
+        report(peer: "SQLite: one full-scan GROUP BY hour, location (JSON text, json_extract)", peerSeconds, peerCPU, peerCounts, whole, ferry)
     }
 
     /// The PostgreSQL store, and one GROUP BY over the same rows, in the same table, in PostgreSQL's own SQL.
@@ -103,17 +106,27 @@ enum PipelineBenchmark {
             guard fields.count == 4 else { continue }
             peerCounts["\(fields[0])/\(fields[1])"] = Int(fields[3])
         }
+        let whole = try await YearBackfill.run(store: store, organization: org, name: "hourly-whole", readsOnlyNeededFields: false)
         let ferry = try await YearBackfill.run(store: store, organization: org)
-        report(peer: "PostgreSQL: one GROUP BY hour, location over the same table (jsonb, psql)", peerSeconds, peerCounts, ferry)
+        report(peer: "PostgreSQL: one GROUP BY hour, location over the same table (jsonb, psql)", peerSeconds, nil, peerCounts, whole, ferry)
     }
 
-    static func report(peer: String, _ peerSeconds: Double, _ peerCounts: [String: Int], _ ferry: YearBackfill.Result) {
-        print("| what | time | windows/s | result rows | vs the GROUP BY |")
-        print("|---|---|---|---|---|")
-        print("| \(peer) | \(fmt(peerSeconds)) s | – | \(peerCounts.count.formatted()) | 1.0× |")
-        print(
-            "| Ferry: backfill of \(ferry.windows.formatted()) hourly windows through the scheduler (\(ferry.steps) steps, batches of \(YearBackfill.batchSize) windows) | \(fmt(ferry.seconds)) s | \(Int(Double(ferry.windows) / ferry.seconds).formatted()) | \(ferry.sink.count.formatted()) | \(fmt(ferry.seconds / peerSeconds))× the time |")
-        print("\nruns: \(ferry.runs); results differing from the GROUP BY's: \(YearBackfill.mismatches(ferry.sink, peer: peerCounts))")
+    /// The peer, then the backfill reading whole readings and the one reading only the fields the
+    /// stages use, side by side. CPU time is this process's (user + system): for SQLite both sides
+    /// run here and compare without the waits a loaded machine adds; PostgreSQL's server time is
+    /// in neither.
+    static func report(
+        peer: String, _ peerSeconds: Double, _ peerCPU: Double?, _ peerCounts: [String: Int], _ whole: YearBackfill.Result,
+        _ ferry: YearBackfill.Result
+    ) {
+        print("| what | time | windows/s | result rows | vs the GROUP BY | CPU time (this process) | CPU vs the GROUP BY |")
+        print("|---|---|---|---|---|---|---|")
+        print("| \(peer) | \(fmt(peerSeconds)) s | – | \(peerCounts.count.formatted()) | 1.0× | \(peerCPU.map { "\(fmt($0)) s" } ?? "in the server") | \(peerCPU == nil ? "–" : "1.0×") |")
+        for (label, result) in [("whole readings", whole), ("only the fields the stages read", ferry)] {
+            print(
+                "| Ferry: backfill of \(result.windows.formatted()) hourly windows (\(result.steps) steps, batches of \(YearBackfill.batchSize)), \(label) | \(fmt(result.seconds)) s | \(Int(Double(result.windows) / result.seconds).formatted()) | \(result.sink.count.formatted()) | \(fmt(result.seconds / peerSeconds))× | \(fmt(result.cpuSeconds)) s | \(peerCPU.map { "\(fmt(result.cpuSeconds / $0))×" } ?? "–") |")
+        }
+        print("\nruns: \(whole.runs) (whole), \(ferry.runs) (fields); results differing from the GROUP BY's: \(YearBackfill.mismatches(whole.sink, peer: peerCounts)) (whole), \(YearBackfill.mismatches(ferry.sink, peer: peerCounts)) (fields)")
     }
 
     static func fmt(_ value: Double) -> String { String(format: "%.2f", value) }

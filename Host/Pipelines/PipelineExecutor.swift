@@ -16,6 +16,8 @@ public struct PipelineExecutor: Sendable {
     public let operators: MQLOperatorRegistry
     public var maxOutputDocuments: Int
     public var mqlOptions: MQLOptions
+    /// Read only the fields the stages can read (`MQLDependencies`), not whole readings.
+    public var readsOnlyNeededFields = true
     /// A seam for tests: awaited before a run reads its data (to hold a run "in progress").
     var beforeRun: (@Sendable (PipelineRunRecord) async -> Void)?
     /// A seam for tests: told how many readings each read of a batch returned.
@@ -91,7 +93,7 @@ public struct PipelineExecutor: Sendable {
         return (filter, residualStage, try mql.droppingLeadingStages(leading))
     }
 
-    /// One run on its own: the window's whole input in one read.
+    /// One run on its own: the window's whole input in one read (of the fields the stages read).
     private func executeAlone(_ run: PipelineRunRecord, of pipeline: PipelineRecord, mql: MQLPipeline, cancel: CancelFlag) async throws
         -> [BSONDocument]
     {
@@ -107,7 +109,7 @@ public struct PipelineExecutor: Sendable {
             filter.timeReceived.lessThan(window.end)
             var documents = try await store.readings(
                 organizationID: run.organizationID, source: pipeline.source == .hotStorage ? .hotStorage : .standard,
-                filter: filter, sortByTimeDescending: false, limit: nil)
+                filter: filter, sortByTimeDescending: false, limit: nil, fields: inputFields(mql))
             if let residual = pushed.residual { documents = try residual.run(documents) }
             input = documents
         case .pipelineSink(let upstream):
@@ -138,6 +140,8 @@ public struct PipelineExecutor: Sendable {
         let (baseFilter, residual, engine) = try pushdown(mql)
         let source: ReadingSource = pipeline.source == .hotStorage ? .hotStorage : .standard
         let organizationID = runs[0].organizationID
+        // Only the fields the stages read (leading $match included) leave the store.
+        let fields = inputFields(mql)
         var next = 0
         while next < windows.count {
             if cancel.isCancelled { throw PipelineRunError.cancelled }
@@ -146,7 +150,8 @@ public struct PipelineExecutor: Sendable {
             filter.timeReceived.lessThan(windows.last!.end)
             // One row beyond the bound says whether the page holds everything up to the last window's end.
             let page = try await store.fetchReadings(
-                organizationID: organizationID, source: source, filter: filter, descending: false, after: nil, limit: maxRows + 1)
+                organizationID: organizationID, source: source, filter: filter, descending: false, after: nil, limit: maxRows + 1,
+                fields: fields)
             afterRead?(page.documents.count)
             var complete = windows.count
             var rows = page.documents.count
@@ -206,6 +211,10 @@ public struct PipelineExecutor: Sendable {
             }
             next = complete
         }
+    }
+
+    private func inputFields(_ mql: MQLPipeline) -> BSONFieldSet {
+        readsOnlyNeededFields ? mql.inputFields : .everything
     }
 
     /// `body`'s result or error, as a value.

@@ -54,6 +54,9 @@ public actor PipelineScheduler {
         /// How long the scheduler lease lasts without renewal (a stopped holder is replaced after this).
         public var leaseDuration: Duration = .seconds(15)
         public var mqlOptions = MQLOptions()
+        /// Whether a run reads only the fields its stages can read (`MQLDependencies`) rather than
+        /// whole readings. The results are the same either way; off is for comparing the two.
+        public var readsOnlyNeededFields = true
 
         public init() {}
     }
@@ -99,8 +102,10 @@ public actor PipelineScheduler {
         options: Options = Options(), logger: Logger = Logger(label: "ferry.pipelines")
     ) {
         self.store = store
-        self.executor = PipelineExecutor(
+        var executor = PipelineExecutor(
             store: store, operators: operators, maxOutputDocuments: options.maxOutputDocuments, mqlOptions: options.mqlOptions)
+        executor.readsOnlyNeededFields = options.readsOnlyNeededFields
+        self.executor = executor
         self.clock = clock
         self.options = options
         self.logger = logger

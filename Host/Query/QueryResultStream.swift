@@ -8,7 +8,7 @@ import Synchronization
 enum StoreInput: Sendable {
     case readings(
         store: any DataStore, organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, limit: Int?,
-        pageSize: Int)
+        pageSize: Int, fields: BSONFieldSet)
     case sink(store: any DataStore, organizationID: String, pipelineID: String, hints: [DataHint])
     case documents([BSONDocument])
 }
@@ -118,7 +118,7 @@ final class InputReader: @unchecked Sendable {
                 try await store.sinkDocuments(organizationID: organizationID, pipelineID: pipelineID, hints: hints)
             }
             finished = true
-        case .readings(let store, let organizationID, let source, let filter, let descending, let limit, let pageSize):
+        case .readings(let store, let organizationID, let source, let filter, let descending, let limit, let pageSize, let fields):
             let size = Swift.min(pageSize, limit.map { $0 - fetched } ?? .max)
             guard size > 0 else {
                 finished = true
@@ -127,7 +127,7 @@ final class InputReader: @unchecked Sendable {
             let page = try Self.wait { [after] in
                 try await store.readingsPage(
                     organizationID: organizationID, source: source, filter: filter, sortByTimeDescending: descending, after: after,
-                    limit: size)
+                    limit: size, fields: fields)
             }
             buffer = page.documents
             fetched += page.documents.count

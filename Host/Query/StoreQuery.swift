@@ -86,7 +86,7 @@ public struct StoreQuery: Sendable {
             let plan = try readingPlan()
             var documents = try await store.readings(
                 organizationID: organizationID, source: source == .hotStorage ? .hotStorage : .standard, filter: plan.filter,
-                sortByTimeDescending: plan.descending, limit: plan.limit)
+                sortByTimeDescending: plan.descending, limit: plan.limit, fields: pipeline.inputFields)
             if let residual = plan.residual { documents = try residual.run(documents) }
             return try plan.rest.run(documents)
         }
@@ -106,7 +106,7 @@ public struct StoreQuery: Sendable {
             let plan = try readingPlan()
             let input = StoreInput.readings(
                 store: store, organizationID: organizationID, source: source == .hotStorage ? .hotStorage : .standard,
-                filter: plan.filter, descending: plan.descending, limit: plan.limit, pageSize: pageSize)
+                filter: plan.filter, descending: plan.descending, limit: plan.limit, pageSize: pageSize, fields: pipeline.inputFields)
             return QueryResultStream(input: input, stages: [plan.residual, plan.rest].compactMap { $0 })
         }
     }

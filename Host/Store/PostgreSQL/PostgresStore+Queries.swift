@@ -11,8 +11,9 @@ extension PostgresStore {
 
     public func fetchReadings(
         organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
-        limit: Int?
+        limit: Int?, fields: BSONFieldSet
     ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor]) {
+        let fields = ReadingFields(fields)
         var filter = filter
         if source == .hotStorage {
             guard options.hotStorageHours != nil else { return ([], []) }
@@ -23,19 +24,60 @@ extension PostgresStore {
         }
         guard
             let query = PostgresReadingQuery.select(
-                columns: Self.readingColumns, organizationID: organizationID, filter: filter, descending: descending,
+                columns: Self.readingColumns(fields), organizationID: organizationID, filter: filter, descending: descending,
                 after: cursor, limit: limit, index: try await customIndex(organizationID: organizationID, filter: filter))
         else { return ([], []) }
         return try await mapErrors("querying readings of organisation \(organizationID)") {
             var documents: [BSONDocument] = []
             var cursors: [ReadingCursor] = []
             for try await row in try await client.query(query, logger: logger) {
-                let (document, cursor) = try Self.reading(row)
+                let (document, cursor) = try Self.reading(row, fields: fields)
                 documents.append(document)
                 cursors.append(cursor)
             }
             return (documents, cursors)
         }
+    }
+
+    /// `readingColumns` with `NULL` in place of the columns `fields` does not need (so their bytes
+    /// never cross the wire and every index stays where `reading` expects it); `time_received`
+    /// and `id` are always read, for paging.
+    static func readingColumns(_ fields: ReadingFields) -> String {
+        if fields.isEverything { return readingColumns }
+        let columns = ReadingFields.names.enumerated().map { index, name in
+            switch index {
+            case 8: name
+            case _ where !fields.needs(index): "NULL"
+            case 10: "additional_parameters_bson"
+            case 11: "data_bson"
+            default: name
+            }
+        }
+        return (columns + ["id"]).joined(separator: ", ")
+    }
+
+    /// The document of `fields` only (what `MQLDependencies` says the stages read): the other
+    /// fields are left out, and `data`/`additional_parameters` decode only the paths asked for.
+    static func reading(_ row: PostgresRow, fields: ReadingFields) throws -> (BSONDocument, ReadingCursor) {
+        if fields.isEverything { return try reading(row) }
+        let cells = row.makeRandomAccess()
+        var document = BSONDocument()
+        document.elements.reserveCapacity(fields.count)
+        for index in 0..<7 where fields.needs(index) {
+            document.elements.append(BSONElement(ReadingFields.names[index], .string(try cells[index].decode(String.self))))
+        }
+        let received = try cells[8].decode(PGTime.self).ms
+        if fields.needs(7) { document.elements.append(BSONElement("time_requested", .datetime(try cells[7].decode(PGTime.self).ms))) }
+        if fields.needs(8) { document.elements.append(BSONElement("time_received", .datetime(received))) }
+        if fields.needs(9) { document.elements.append(BSONElement("tags", .array(try tags(cells[9])))) }
+        let id = try cells[12].decode(Int64.self)
+        if let wanted = fields.wanted[10] {
+            document.elements.append(BSONElement("additional_parameters", .document(try bson(cells[10], row: id, selecting: wanted))))
+        }
+        if let wanted = fields.wanted[11] {
+            document.elements.append(BSONElement("data", .document(try bson(cells[11], row: id, selecting: wanted))))
+        }
+        return (document, ReadingCursor(timeReceived: received, id: id))
     }
 
     /// The organisation's custom index that serves some of the filter's data hints, if any.
@@ -75,10 +117,10 @@ extension PostgresStore {
     }
 
     /// A `bytea` cell holding a BSON document.
-    static func bson(_ cell: PostgresCell, row: Int64) throws -> BSONDocument {
+    static func bson(_ cell: PostgresCell, row: Int64, selecting fields: BSONFieldSet = .everything) throws -> BSONDocument {
         guard let buffer = cell.bytes else { return BSONDocument() }
         do {
-            return try buffer.withUnsafeReadableBytes { try BSONDocument(bytes: $0) }
+            return try buffer.withUnsafeReadableBytes { try BSONDocument(bytes: $0, selecting: fields) }
         } catch {
             throw StoreError(.storage, "stored row \(row) has a corrupt BSON column \(cell.columnName): \(error)")
         }

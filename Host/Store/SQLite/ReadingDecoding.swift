@@ -13,6 +13,36 @@ enum ReadingDecoding {
         """
     static let idIndex = 12
 
+    /// `selectList` with `NULL` in place of the columns `fields` does not need (so SQLite never
+    /// reads them and every index stays where `document` expects it); `time_received` and `id`
+    /// are always read, for paging.
+    static func selectList(_ fields: ReadingFields) -> String {
+        if fields.isEverything { return selectList }
+        let columns = ReadingFields.names.enumerated().map { index, name in index == 8 || fields.needs(index) ? name : "NULL" }
+        return (columns + ["id"]).joined(separator: ", ")
+    }
+
+    /// The document of `fields` only (what `MQLDependencies` says the stages read): the other
+    /// fields are left out, and `data`/`additional_parameters` decode only the paths asked for.
+    static func document(_ row: Row, fields: ReadingFields) throws -> BSONDocument {
+        if fields.isEverything { return try document(row) }
+        var document = BSONDocument()
+        document.elements.reserveCapacity(fields.count)
+        for index in 0..<7 where fields.needs(index) {
+            document.elements.append(BSONElement(ReadingFields.names[index], .string(row[index])))
+        }
+        if fields.needs(7) { document.elements.append(BSONElement("time_requested", .datetime(row[7]))) }
+        if fields.needs(8) { document.elements.append(BSONElement("time_received", .datetime(row[8]))) }
+        if fields.needs(9) { document.elements.append(BSONElement("tags", .array(try ReadingEncoding.tags(fromJSON: row[9])))) }
+        if let wanted = fields.wanted[10] {
+            document.elements.append(BSONElement("additional_parameters", .document(try bson(row, 10, selecting: wanted))))
+        }
+        if let wanted = fields.wanted[11] {
+            document.elements.append(BSONElement("data", .document(try bson(row, 11, selecting: wanted))))
+        }
+        return document
+    }
+
     static func document(_ row: Row) throws -> BSONDocument {
         var document = BSONDocument()
         document.elements.reserveCapacity(12)
@@ -28,11 +58,13 @@ enum ReadingDecoding {
     }
 
     /// Decodes a BSON blob column in place, without copying it out of SQLite.
-    static func bson(_ row: Row, _ index: Int, idIndex: Int = idIndex) throws -> BSONDocument {
+    static func bson(_ row: Row, _ index: Int, idIndex: Int = idIndex, selecting fields: BSONFieldSet = .everything) throws
+        -> BSONDocument
+    {
         try row.withUnsafeData(atIndex: index) { data in
             guard let data else { return BSONDocument() }
             do {
-                return try data.withUnsafeBytes { try BSONDocument(bytes: $0) }
+                return try data.withUnsafeBytes { try BSONDocument(bytes: $0, selecting: fields) }
             } catch {
                 let id: Int64? = row[idIndex]
                 throw StoreError(.storage, "stored row \(id.map(String.init) ?? "?") has a corrupt BSON column \(index): \(error)")

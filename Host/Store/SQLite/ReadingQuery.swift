@@ -1,3 +1,4 @@
+import FerryBSON
 import FerryStore
 import GRDB
 
@@ -65,7 +66,7 @@ struct ReadingQuery {
     /// and SQLite without statistics would not plan an OR over one index that way).
     static func select(
         organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
-        limit: Int?, index: (index: DataIndex, hints: [DataHint])? = nil
+        limit: Int?, index: (index: DataIndex, hints: [DataHint])? = nil, fields: ReadingFields = ReadingFields(.everything)
     ) -> (sql: String, arguments: StatementArguments)? {
         guard var query = ReadingQuery(organizationID: organizationID, filter: filter), limit != 0 else { return nil }
         if let cursor {
@@ -73,12 +74,13 @@ struct ReadingQuery {
             query.arguments += [cursor.timeReceived, cursor.id]
         }
         let direction = descending ? "DESC" : "ASC"
+        let selectList = ReadingDecoding.selectList(fields)
         var sql: String
         if let (index, hints) = index {
             let physical = StoreChecks.physicalIndexName(table: table(source), paths: index.paths)
             let key = SQLiteReadingStore.indexKeySQL(column: "data", path: index.paths[0])
             let (hintSQL, hintArguments) = SQLiteReadingStore.indexedHintClauses(hints, key: key)
-            let arm = "SELECT \(ReadingDecoding.selectList) FROM \(table(source)) INDEXED BY \(physical) WHERE \(query.sql)"
+            let arm = "SELECT \(selectList) FROM \(table(source)) INDEXED BY \(physical) WHERE \(query.sql)"
             sql = """
                 SELECT * FROM (\(arm) AND \(hintSQL) UNION ALL \(arm) AND \(key) = \(SQLiteBSONFunctions.indexKeySentinelSQL))
                 ORDER BY time_received \(direction), id \(direction)
@@ -86,7 +88,7 @@ struct ReadingQuery {
             query.arguments = query.arguments + hintArguments + query.arguments
         } else {
             sql = """
-                SELECT \(ReadingDecoding.selectList) FROM \(table(source)) \(accessPath(source, filter: filter))
+                SELECT \(selectList) FROM \(table(source)) \(accessPath(source, filter: filter))
                 WHERE \(query.sql) ORDER BY time_received \(direction), id \(direction)
                 """
         }

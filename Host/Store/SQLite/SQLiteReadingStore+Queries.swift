@@ -5,19 +5,20 @@ import GRDB
 extension SQLiteReadingStore {
     public func fetchReadings(
         organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
-        limit: Int?
+        limit: Int?, fields: BSONFieldSet
     ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor]) {
+        let fields = ReadingFields(fields)
         return try await read("querying readings of organisation \(organizationID)") { db in
             guard
                 let (sql, arguments) = ReadingQuery.select(
                     organizationID: organizationID, source: source, filter: filter, descending: descending, after: cursor,
-                    limit: limit, index: try Self.customIndex(db, organizationID: organizationID, filter: filter))
+                    limit: limit, index: try Self.customIndex(db, organizationID: organizationID, filter: filter), fields: fields)
             else { return ([], []) }
             var documents: [BSONDocument] = []
             var cursors: [ReadingCursor] = []
             let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
             while let row = try rows.next() {
-                documents.append(try ReadingDecoding.document(row))
+                documents.append(try ReadingDecoding.document(row, fields: fields))
                 cursors.append(ReadingCursor(timeReceived: row[8], id: row[ReadingDecoding.idIndex]))
             }
             return (documents, cursors)
