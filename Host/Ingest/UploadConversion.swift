@@ -40,34 +40,10 @@ package enum UploadConversion {
     package static func readingsInSlices(
         _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 1_000
     ) async throws(UploadRefusal) -> [Reading] {
-        let count = request.sensorContents.count
-        let slices = min(ProcessInfo.processInfo.activeProcessorCount, count / max(1, sliceSize))
-        guard slices > 1 else { return try readings(request, caller: caller, now: now) }
-        let step = (count + slices - 1) / slices
-        let parts = await withTaskGroup(of: (Int, Result<[Reading], UploadRefusal>).self) { group in
-            for (index, start) in stride(from: 0, to: count, by: step).enumerated() {
-                group.addTask {
-                    do throws(UploadRefusal) {
-                        return (index, .success(try readings(request, records: start..<min(count, start + step), caller: caller, now: now)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
-            }
-            var parts: [Result<[Reading], UploadRefusal>?] = Array(repeating: nil, count: slices)
-            for await (index, part) in group { parts[index] = part }
-            return parts
+        let parts = try await Slices.map(count: request.sensorContents.count, sliceSize: sliceSize) { (range) throws(UploadRefusal) in
+            try readings(request, records: range, caller: caller, now: now)
         }
-        var all: [Reading] = []
-        all.reserveCapacity(count)
-        for part in parts {
-            switch part {
-            case .success(let readings)?: all += readings
-            case .failure(let refusal)?: throw refusal
-            case nil: continue
-            }
-        }
-        return all
+        return parts.count == 1 ? parts[0] : Array(parts.joined())
     }
 
     static func readings(

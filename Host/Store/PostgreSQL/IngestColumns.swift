@@ -17,26 +17,13 @@ struct IngestColumns: Sendable {
     /// BSON bytes of every reading's data and parameters (the ingest metric).
     var bytes = 0
 
-    /// Below this many readings a slice is not worth a task of its own.
-    static let sliceSize = 1_000
-
     /// The columns of `readings`, in their order. A bad reading fails the batch with the error the
     /// first bad reading in order gives, however the slices ran.
     static func of(_ readings: [Reading]) async throws -> IngestColumns {
-        let slices = min(ProcessInfo.processInfo.activeProcessorCount, readings.count / sliceSize)
-        guard slices > 1 else { return try IngestColumns(readings[...]) }
-        let step = (readings.count + slices - 1) / slices
-        let parts = await withTaskGroup(of: (Int, Result<IngestColumns, any Error>).self) { group in
-            for (index, start) in stride(from: 0, to: readings.count, by: step).enumerated() {
-                let slice = readings[start..<min(readings.count, start + step)]
-                group.addTask { (index, Result { try IngestColumns(slice) }) }
-            }
-            var parts: [Result<IngestColumns, any Error>?] = Array(repeating: nil, count: slices)
-            for await (index, part) in group { parts[index] = part }
-            return parts
-        }
+        let parts = try await Slices.map(count: readings.count) { range in try IngestColumns(readings[range]) }
+        guard parts.count > 1 else { return parts[0] }
         var columns = IngestColumns(capacity: readings.count)
-        for part in parts { columns.append(try part!.get()) }
+        for part in parts { columns.append(part) }
         return columns
     }
 
