@@ -38,7 +38,7 @@ package enum UploadConversion {
     /// uploader waits for this) and joined in order. A refusal is the one the first bad record in
     /// order gives, as one pass would give it.
     package static func readingsInSlices(
-        _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 1_000
+        _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 250
     ) async throws(UploadRefusal) -> [Reading] {
         let parts = try await Slices.map(count: request.sensorContents.count, sliceSize: sliceSize) { (range) throws(UploadRefusal) in
             try readings(request, records: range, caller: caller, now: now)

@@ -8,7 +8,7 @@ package enum Slices {
     /// core), in order. The error is the one the first failing slice in order throws, as one pass
     /// over the items would throw it; a batch too small to cut runs in the caller's task.
     package static func map<Part: Sendable, Failure: Error>(
-        count: Int, sliceSize: Int = 1_000, _ body: @escaping @Sendable (Range<Int>) throws(Failure) -> Part
+        count: Int, sliceSize: Int = 250, _ body: @escaping @Sendable (Range<Int>) throws(Failure) -> Part
     ) async throws(Failure) -> [Part] {
         let slices = min(ProcessInfo.processInfo.activeProcessorCount, count / max(1, sliceSize))
         guard slices > 1 else { return [try body(0..<count)] }
