@@ -38,7 +38,12 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         var response = Viam_App_Datasync_V1_DataCaptureUploadResponse()
         switch metadata.type {
         case .tabularSensor, .unspecified:
-            let readings = try converted { () throws(UploadRefusal) in try UploadConversion.readings(request, caller: caller) }
+            let readings: [Reading]
+            do {
+                readings = try await UploadConversion.readingsInSlices(request, caller: caller)
+            } catch {
+                throw RPCError(code: .invalidArgument, message: error.description)
+            }
             let result = try await withSpan("ingest readings") { span in
                 span.attributes["ferry.readings"] = readings.count
                 return try await storeCall { try await store.insert(readings, idempotencyKey: key) }

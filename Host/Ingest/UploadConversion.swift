@@ -19,9 +19,9 @@ package enum UploadConversion {
     /// of 3 s leaves room for any `nanos`, whose milliseconds are added after).
     static let timestampSeconds: ClosedRange<Int64> = (Int64.min / 1000 + 3)...(Int64.max / 1000 - 3)
 
-    package static func milliseconds(_ timestamp: Google_Protobuf_Timestamp, field: String) throws(UploadRefusal) -> Int64 {
+    package static func milliseconds(_ timestamp: Google_Protobuf_Timestamp, field: @autoclosure () -> String) throws(UploadRefusal) -> Int64 {
         guard timestampSeconds.contains(timestamp.seconds) else {
-            throw UploadRefusal("\(field).seconds \(timestamp.seconds) is outside the range of a date (±292 million years)")
+            throw UploadRefusal("\(field()).seconds \(timestamp.seconds) is outside the range of a date (±292 million years)")
         }
         // nanos is below one second for a valid Timestamp; a larger or negative one still stays in range.
         return timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
@@ -31,31 +31,53 @@ package enum UploadConversion {
     package static func readings(
         _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, caller: APIKeyIdentity, now: Date = Date()
     ) throws(UploadRefusal) -> [Reading] {
+        try readings(request, records: request.sensorContents.indices, caller: caller, now: now)
+    }
+
+    /// `readings(_:caller:now:)` of a large upload, in slices converted at once on all cores (the
+    /// uploader waits for this) and joined in order. A refusal is the one the first bad record in
+    /// order gives, as one pass would give it.
+    package static func readingsInSlices(
+        _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 250
+    ) async throws(UploadRefusal) -> [Reading] {
+        let parts = try await Slices.map(count: request.sensorContents.count, sliceSize: sliceSize) { (range) throws(UploadRefusal) in
+            try readings(request, records: range, caller: caller, now: now)
+        }
+        return parts.count == 1 ? parts[0] : Array(parts.joined())
+    }
+
+    static func readings(
+        _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, records: Range<Int>, caller: APIKeyIdentity, now: Date
+    ) throws(UploadRefusal) -> [Reading] {
         var readings: [Reading] = []
-        readings.reserveCapacity(request.sensorContents.count)
-        for (index, record) in request.sensorContents.enumerated() {
+        readings.reserveCapacity(records.count)
+        // The upload's metadata is every reading's: its parameters are unpacked once.
+        let parameters = CaptureFile.unpackParameters(request.metadata.methodParameters)
+        for index in records {
+            let record = request.sensorContents[index]
             guard case .struct(let value)? = record.data else {
                 throw UploadRefusal("sensor_contents[\(index)] has no struct data, but the upload's type is tabular")
             }
             readings.append(
                 try reading(
                     request.metadata, record.metadata, data: StructConversion.document(from: value), caller: caller,
-                    at: "sensor_contents[\(index)].metadata", now: now))
+                    at: "sensor_contents[\(index)].metadata", now: now, parameters: parameters))
         }
         return readings
     }
 
     package static func reading(
         _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument,
-        caller: APIKeyIdentity, at path: String = "sensor_metadata", now: Date = Date()
+        caller: APIKeyIdentity, at path: @autoclosure () -> String = "sensor_metadata", now: Date = Date(), parameters: BSONDocument? = nil
     ) throws(UploadRefusal) -> Reading {
-        let received = sensor.hasTimeReceived ? try milliseconds(sensor.timeReceived, field: "\(path).time_received") : now.unixMilliseconds
+        let received = sensor.hasTimeReceived ? try milliseconds(sensor.timeReceived, field: "\(path()).time_received") : now.unixMilliseconds
         return Reading(
             organizationID: caller.organizationID, locationID: caller.scope.locationID, robotID: caller.scope.robotID,
             partID: upload.partID,
             componentType: upload.componentType, componentName: upload.componentName, methodName: upload.methodName,
-            timeRequested: sensor.hasTimeRequested ? try milliseconds(sensor.timeRequested, field: "\(path).time_requested") : received,
-            timeReceived: received, tags: upload.tags, additionalParameters: CaptureFile.unpackParameters(upload.methodParameters),
+            timeRequested: sensor.hasTimeRequested ? try milliseconds(sensor.timeRequested, field: "\(path()).time_requested") : received,
+            timeReceived: received, tags: upload.tags,
+            additionalParameters: parameters ?? CaptureFile.unpackParameters(upload.methodParameters),
             data: data)
     }
 

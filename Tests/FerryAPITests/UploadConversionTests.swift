@@ -68,4 +68,32 @@ import ViamProtos
             try UploadConversion.readings(binary, caller: caller, now: now)
         }
     }
+
+    /// A large upload converted in slices gives the same readings, in order, as one pass; a refusal
+    /// is the first bad record's, as one pass gives it (here in the first slice, another in the last).
+    @Test func slicesGiveWhatOnePassGives() async throws {
+        var upload = request(received: .init(seconds: 1_767_225_600, nanos: 0))
+        upload.metadata.tags = ["lab"]
+        upload.metadata.methodParameters = ["unit": try Google_Protobuf_Any(message: Google_Protobuf_StringValue("celsius"))]
+        upload.sensorContents = (0..<2_345).map { i in
+            var record = Viam_App_Datasync_V1_SensorData()
+            record.metadata.timeReceived = .init(seconds: 1_767_225_600 + Int64(i), nanos: 0)
+            record.struct = Google_Protobuf_Struct(fields: [
+                "i": Google_Protobuf_Value(numberValue: Double(i)), "s": Google_Protobuf_Value(stringValue: "r\(i)"),
+            ])
+            return record
+        }
+        let whole = try UploadConversion.readings(upload, caller: caller, now: now)
+        let sliced = try await UploadConversion.readingsInSlices(upload, caller: caller, now: now, sliceSize: 100)
+        #expect(whole.count == 2_345)
+        #expect(sliced == whole)
+        #expect(whole[1_000].additionalParameters == ["unit": "celsius"] && whole[2_344].tags == ["lab"])
+
+        upload.sensorContents[2_000].binary = Data([1])
+        upload.sensorContents[1_000].metadata.timeReceived = .init(seconds: Int64.max, nanos: 0)
+        let oneFails = #expect(throws: UploadRefusal.self) { try UploadConversion.readings(upload, caller: caller, now: now) }
+        let refusal = try #require(oneFails)
+        #expect(refusal.description.contains("sensor_contents[1000].metadata.time_received"))
+        await #expect(throws: refusal) { try await UploadConversion.readingsInSlices(upload, caller: caller, now: now, sliceSize: 100) }
+    }
 }

@@ -117,6 +117,60 @@ import Testing
         #expect(try await indices(f, f.orgA).isEmpty)
     }
 
+    /// A batch large enough to be converted in slices (PostgreSQL) is stored as one batch sent in
+    /// one piece: every reading once, in order, with its own tags and parameters (runs of equal
+    /// tags and parameters are converted once, and each new value must still be its own).
+    @Test(arguments: StoreBackend.all) func largeBatchesAreStoredInOrderWithTheirOwnTagsAndParameters(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        let count = 2_500
+        var batch = StoreFixture.readings(0..<count, org: f.orgA)
+        // Runs of equal values longer than one reading, too.
+        for i in 1_000..<1_100 {
+            batch[i].tags = ["run"]
+            batch[i].additionalParameters = ["unit": "kelvin"]
+        }
+        let key = IdempotencyKey(fileID: "big", firstRecord: 0, lastRecord: count)
+        let result = try await f.store.insert(batch, idempotencyKey: key)
+        #expect(result.inserted == count)
+        #expect(result.bytes == batch.reduce(0) { $0 + $1.data.encode().count + $1.additionalParameters.encode().count })
+        let stored = try await f.store.readings(organizationID: f.orgA, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
+        #expect(stored.compactMap(\.recordIndex) == Array(0..<count))
+        let mismatched = zip(stored, batch).filter { document, reading in
+            document["data"] != .document(reading.data) || document["tags"] != .array(reading.tags.map(BSON.string))
+                || document["additional_parameters"] != .document(reading.additionalParameters)
+        }
+        #expect(mismatched.isEmpty)
+        if backend == .postgres {
+            // The jsonb columns SQL reads hold the same values as the BSON ones.
+            let rows = try await f.store.tabularDataBySQL(
+                organizationID: f.orgA, source: .standard,
+                query: """
+                    SELECT count(*) AS n FROM readings WHERE data->'readings'->>'label' = 'r' || (data->'readings'->>'i')
+                    AND tags = CASE WHEN (data->'readings'->>'i')::int BETWEEN 1000 AND 1099 THEN '["run"]'::jsonb
+                        WHEN (data->'readings'->>'i')::int % 2 = 0 THEN '["even", "lab"]'::jsonb ELSE '[]'::jsonb END
+                    AND additional_parameters = CASE WHEN (data->'readings'->>'i')::int BETWEEN 1000 AND 1099 THEN '{"unit": "kelvin"}'::jsonb
+                        WHEN (data->'readings'->>'i')::int % 3 = 0 THEN '{"unit": "celsius"}'::jsonb ELSE '{}'::jsonb END
+                    """)
+            #expect(rows.first?["n"]?.int64Value == Int64(count))
+        }
+        #expect(try await f.store.insert(batch, idempotencyKey: key).inserted == 0)
+    }
+
+    /// A bad reading anywhere in a large batch refuses the whole batch, naming the first bad one
+    /// (here in the first slice, and another in the last).
+    @Test(arguments: StoreBackend.all) func aLargeBatchWithBadReadingsNamesTheFirst(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        var batch = StoreFixture.readings(0..<2_500, org: f.orgA)
+        batch[2_400].componentName = "late\u{0}"
+        batch[1_000].data = ["bad\u{0}key": 1]
+        let error = await storeError { _ = try await f.store.insert(batch, idempotencyKey: nil) }
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.message.contains("at \(batch[1_000].timeReceived) ms") == true, "\(String(describing: error))")
+        #expect(try await indices(f, f.orgA).isEmpty)
+    }
+
     @Test(arguments: StoreBackend.all) func dataSurvivesReopening(_ backend: StoreBackend) async throws {
         let f = try await StoreFixture.make(backend)
         defer { f.remove() }

@@ -1,6 +1,6 @@
 import FerryBSON
 import FerryStore
-import FerryStorePostgres
+@testable import FerryStorePostgres
 import FerryTestSupport
 import Foundation
 import StoreTestSupport
@@ -189,5 +189,26 @@ import Testing
         let calls = Mutex(0)
         await f.store.followPipelineChanges { calls.withLock { $0 += 1 } }
         #expect(calls.withLock { $0 } == 0)
+    }
+}
+
+/// The JSON text of the `jsonb` columns: the one escape `jsonb` refuses is replaced, nothing else.
+@Suite struct PostgresJSONTextTests {
+    @Test(arguments: [
+        ("", ""), ("{}", "{}"), (#"{"a":"b"}"#, #"{"a":"b"}"#),
+        (#"{"a":"\u0000"}"#, #"{"a":"\ufffd"}"#),
+        (#"\u0000"#, #"\ufffd"#),
+        (#"x\u0000\u0000"#, #"x\ufffd\ufffd"#),
+        // An escaped backslash followed by the letters u0000 is not the escape.
+        (#"{"a":"\\u0000"}"#, #"{"a":"\\u0000"}"#),
+        (#"{"a":"\u000"}"#, #"{"a":"\u000"}"#), (#"\u0001"#, #"\u0001"#), ("ü\\u0000ü", "ü\\ufffdü"),
+    ])
+    func onlyTheNULEscapeIsReplaced(json: String, expected: String) {
+        #expect(PGJSON.withoutNUL(json) == expected)
+        #expect(PGJSON.containsNULEscape(json) == json.contains(#"\u0000"#))
+    }
+
+    @Test func aReadingsNULCharacterInAStringBecomesTheReplacementCharacter() {
+        #expect(PGJSON.text(["s": .string("a\u{0}b")]) == #"{"s":"a\ufffdb"}"#)
     }
 }

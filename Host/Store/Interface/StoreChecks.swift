@@ -31,8 +31,8 @@ package enum StoreChecks {
     }
 
     /// Text every backend can store: PostgreSQL's text cannot hold a NUL character.
-    package static func validate(text: String, what: String) throws {
-        if text.utf8.contains(0) { throw StoreError.invalid("\(what) contains a NUL character, which cannot be stored; remove it") }
+    package static func validate(text: String, what: @autoclosure () -> String) throws {
+        if text.utf8.contains(0) { throw StoreError.invalid("\(what()) contains a NUL character, which cannot be stored; remove it") }
     }
 
     /// The times every backend can store: years 0001 to 9999, what protobuf timestamps carry.
@@ -40,12 +40,14 @@ package enum StoreChecks {
 
     /// A reading every backend stores alike: no NUL in its text columns or tags, times in `timeRange`.
     package static func validate(reading r: Reading) throws {
-        for (value, what) in [
-            (r.organizationID, "organization_id"), (r.locationID, "location_id"), (r.robotID, "robot_id"), (r.partID, "part_id"),
-            (r.componentType, "component_type"), (r.componentName, "component_name"), (r.methodName, "method_name"),
-        ] {
-            try validate(text: value, what: "the \(what) of a reading")
-        }
+        // Field by field, the message made only on failure: this runs for every reading ingested.
+        try validate(text: r.organizationID, what: "the organization_id of a reading")
+        try validate(text: r.locationID, what: "the location_id of a reading")
+        try validate(text: r.robotID, what: "the robot_id of a reading")
+        try validate(text: r.partID, what: "the part_id of a reading")
+        try validate(text: r.componentType, what: "the component_type of a reading")
+        try validate(text: r.componentName, what: "the component_name of a reading")
+        try validate(text: r.methodName, what: "the method_name of a reading")
         for tag in r.tags { try validate(text: tag, what: "a tag of a reading") }
         guard timeRange.contains(r.timeRequested), timeRange.contains(r.timeReceived) else {
             throw StoreError.invalid(

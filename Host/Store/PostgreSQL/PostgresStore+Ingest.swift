@@ -9,38 +9,7 @@ extension PostgresStore {
         let organizations = Set(readings.map(\.organizationID))
         if let key = idempotencyKey { try StoreChecks.validate(key, count: readings.count, organizations: organizations) }
         if readings.isEmpty { return InsertResult(inserted: 0) }
-        var orgs: [String] = [], locations: [String] = [], robots: [String] = [], parts: [String] = []
-        var types: [String] = [], components: [String] = [], methods: [String] = []
-        var requested: [PGTime] = [], received: [PGTime] = []
-        var tags: [String] = [], parameters: [String] = [], data: [String] = []
-        var parametersBSON: [ByteBuffer] = [], dataBSON: [ByteBuffer] = []
-        var bytes = 0
-        for r in readings {
-            try StoreChecks.validate(reading: r)
-            let dataBytes: [UInt8]
-            let parameterBytes: [UInt8]
-            do {
-                dataBytes = try r.data.encodeChecked()
-                parameterBytes = try r.additionalParameters.encodeChecked()
-            } catch {
-                throw StoreChecks.unstorableReading(r, error)
-            }
-            orgs.append(r.organizationID)
-            locations.append(r.locationID)
-            robots.append(r.robotID)
-            parts.append(r.partID)
-            types.append(r.componentType)
-            components.append(r.componentName)
-            methods.append(r.methodName)
-            requested.append(PGTime(r.timeRequested))
-            received.append(PGTime(r.timeReceived))
-            tags.append(PGJSON.text(r.tags))
-            parameters.append(PGJSON.text(r.additionalParameters))
-            data.append(PGJSON.text(r.data))
-            parametersBSON.append(parameterBytes.byteBuffer)
-            dataBSON.append(dataBytes.byteBuffer)
-            bytes += dataBytes.count + parameterBytes.count
-        }
+        let c = try await IngestColumns.of(readings)
         let key = idempotencyKey
         let org = readings[0].organizationID
         let first = Int64(key?.firstRecord ?? 0)
@@ -48,15 +17,15 @@ extension PostgresStore {
         let stored = try await rows(
             "storing \(readings.count) readings",
             """
-            SELECT ferry_ingest(\(org), \(key?.fileID), \(first), \(last), \(orgs), \(locations), \(robots), \(parts),
-                \(types), \(components), \(methods), \(requested), \(received), \(tags), \(parameters), \(data),
-                \(parametersBSON), \(dataBSON))
+            SELECT ferry_ingest(\(org), \(key?.fileID), \(first), \(last), \(c.orgs), \(c.locations), \(c.robots), \(c.parts),
+                \(c.types), \(c.components), \(c.methods), \(c.requested), \(c.received), \(c.tags), \(c.parameters), \(c.data),
+                \(c.parametersBSON), \(c.dataBSON))
             """
         ).first.map { try $0.decode(Int64.self) } ?? 0
         logger.debug(
             "readings stored",
             metadata: ["received": "\(readings.count)", "inserted": "\(stored)", "file": "\(idempotencyKey?.fileID ?? "-")"])
-        return InsertResult(inserted: Int(stored), bytes: bytes)
+        return InsertResult(inserted: Int(stored), bytes: c.bytes)
     }
 
     static let hotCutoffKey = "hot_storage_cutoff_ms"

@@ -55,7 +55,7 @@ enum PGJSON {
 
     /// Replaces each `\u0000` escape (not an escaped backslash followed by `u0000`) with `\ufffd`.
     static func withoutNUL(_ json: String) -> String {
-        guard json.contains("\\u0000") else { return json }
+        guard containsNULEscape(json) else { return json }
         var out = ""
         out.reserveCapacity(json.utf8.count)
         var iterator = json.makeIterator()
@@ -78,5 +78,24 @@ enum PGJSON {
             }
         }
         return out
+    }
+
+    /// Whether `json` holds the six bytes `\u0000` anywhere (escaped backslash or not; the slow path
+    /// above tells them apart). A scan of the UTF-8 bytes: every ingested reading's JSON passes here,
+    /// and Foundation's `contains` compared UTF-16 through NSString.
+    static func containsNULEscape(_ json: String) -> Bool {
+        var json = json
+        return json.withUTF8 { bytes in
+            guard bytes.count >= 6 else { return false }
+            let zero = UInt8(ascii: "0")
+            for i in 0...(bytes.count - 6) where bytes[i] == UInt8(ascii: "\\") {
+                if bytes[i + 1] == UInt8(ascii: "u") && bytes[i + 2] == zero && bytes[i + 3] == zero && bytes[i + 4] == zero
+                    && bytes[i + 5] == zero
+                {
+                    return true
+                }
+            }
+            return false
+        }
     }
 }
