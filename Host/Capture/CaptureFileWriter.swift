@@ -12,11 +12,12 @@ package struct CaptureWriterOptions: Sendable {
     /// fsync an open file when this long has passed since its last fsync (besides on rotation);
     /// zero syncs only on rotation.
     package var fsyncInterval: Duration = .seconds(1)
-    /// Readings that arrive faster than one per quarter of this are written in groups, one
-    /// `write(2)` per group: a group is written once it is this old, or holds `groupBytes`, or
-    /// fills the file. A killed process loses at most the readings of this long (the fsync
-    /// interval when that is shorter). Zero writes every reading as it comes.
-    package var writeInterval: Duration = .milliseconds(100)
+    /// Readings are written in groups, one `write(2)` per group: a group is written once it is
+    /// this old (the fsync interval when that is shorter), or holds `groupBytes`, or fills the
+    /// file. A group written for its age is synced with it (a group commit), so a killed process
+    /// loses at most the readings of the last group age, and a power cut at most those of the
+    /// last two. Zero writes every reading as it comes.
+    package var writeInterval: Duration = .seconds(1)
     package var groupBytes = 64 * 1024
     package var tags: [String] = []
     /// Readings kept in memory while the disk refuses writes; past this, the oldest are dropped
@@ -42,6 +43,8 @@ package struct CaptureWriterStats: Sendable, Equatable {
 
 /// Writes one collector's readings to capture files. Thread-safe: the collector writes from its
 /// tick, the sync engine finishes files, and a timer writes a waiting group, each under `lock`.
+/// The collector's tick only encodes into the group; the timer writes and syncs it, so a capture
+/// lane makes no system call for a reading unless a group outgrows `groupBytes` or the file.
 package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     // @unchecked: every var below is guarded by `lock` (stats and the fsync flag by their own mutexes).
     let directory: URL
@@ -73,7 +76,6 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     private var groupSince: Duration?
     /// Binary payloads waiting after a write error (each becomes its own file).
     private var pendingBinaries: [(mimeType: String, record: [UInt8])] = []
-    private var lastArrival: Duration?
     private var grouping = false
     private var groupTimer: (any RepeatingTimer)?
     private var retryAt: Duration?
@@ -115,7 +117,7 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         var startGrouping = false
         switch value {
         case .tabular(let reading):
-            startGrouping = noteArrival(now)
+            startGrouping = beginGrouping()
             if group.isEmpty { groupSince = now }
             SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &group)
             recordEnds.append(group.count)
@@ -175,19 +177,19 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         finishing.sync { if let file { finishLogging(file) } }
     }
 
-    /// Records closer together than a quarter of the group age are grouped from then on; true
-    /// when that begins (the caller starts the group timer).
-    private func noteArrival(_ now: Duration) -> Bool {
-        defer { lastArrival = now }
-        guard !grouping, !closed, options.groupAge > .zero, let last = lastArrival, now - last < options.groupAge / 4 else { return false }
+    /// Tabular readings are grouped from the first on (unless the group age is zero); true when
+    /// that begins (the caller starts the group timer, which writes the first group at once).
+    private func beginGrouping() -> Bool {
+        guard !grouping, !closed, options.groupAge > .zero else { return false }
         grouping = true
         return true
     }
 
+    /// Every group age: write the group and sync it (the group commit).
     private func timerFlush() {
         lock.lock()
         defer { lock.unlock() }
-        flush(now: clock.uptime(), force: true)
+        flush(now: clock.uptime(), force: true, commit: true)
     }
 
     /// While the disk refuses writes, readings wait in memory up to `pendingLimitBytes`.
@@ -216,18 +218,20 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     }
 
     /// Writes the waiting group when it is due (`force`: whenever it holds anything), unless a
-    /// recent error says to wait (`ignoringBackoff` overrides that).
-    private func flush(now: Duration, force: Bool, ignoringBackoff: Bool = false) {
+    /// recent error says to wait (`ignoringBackoff` overrides that). `commit`, or a group written
+    /// because of its age, syncs the file after the write (when there is an fsync interval).
+    private func flush(now: Duration, force: Bool, ignoringBackoff: Bool = false, commit: Bool = false) {
         if let retryAt, now < retryAt, !ignoringBackoff {
             statsLock.withLock { $0.pendingRecords = recordEnds.count + pendingBinaries.count }
             return
         }
+        let aged = options.groupAge > .zero && groupSince.map { now - $0 >= options.groupAge } == true
         let due =
-            force || group.count >= options.groupBytes || now - (groupSince ?? now) >= options.groupAge
+            force || aged || group.count >= options.groupBytes
             || (current.map { $0.size + Int64(group.count) >= options.maximumFileSize } ?? false)
         guard due || !pendingBinaries.isEmpty else { return }
         do {
-            if due { try writeGroup(now: now) }
+            if due { try writeGroup(now: now, commit: commit || (aged && !recordEnds.isEmpty)) }
             while let binary = pendingBinaries.first {
                 try writeBinaryFile(mimeType: binary.mimeType, record: binary.record)
                 pendingBinaries.removeFirst()
@@ -259,8 +263,10 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     }
 
     /// Writes the group, one `write(2)` per file it goes into: a file rotates after the record
-    /// that brings it to the maximum size, as if each record were written alone.
-    private func writeGroup(now: Duration) throws(CaptureIOError) {
+    /// that brings it to the maximum size, as if each record were written alone. The open file is
+    /// synced in the background afterwards when `commit` says so or the fsync interval has passed.
+    private func writeGroup(now: Duration, commit: Bool) throws(CaptureIOError) {
+        var wrote = false
         while !recordEnds.isEmpty {
             if current == nil { current = try openFile(tabular: true, mimeType: "") }
             guard var file = current else { return }
@@ -282,15 +288,18 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             current = file
             removeRecords(count, bytes: bytes)
             statsLock.withLock { $0.recordsWritten += count }
+            wrote = true
             if file.size >= options.maximumFileSize {
+                // Finishing syncs it.
                 current = nil
                 finishing.async { [self, file] in finishLogging(file) }
-            } else if options.fsyncInterval > .zero, now - file.lastSync >= options.fsyncInterval {
-                current?.lastSync = now
-                syncInBackground(file)
             }
         }
         if recordEnds.isEmpty { groupSince = nil }
+        if wrote, let file = current, options.fsyncInterval > .zero, commit || now - file.lastSync >= options.fsyncInterval {
+            current?.lastSync = now
+            syncInBackground(file)
+        }
     }
 
     private func syncInBackground(_ file: OpenFile) {
