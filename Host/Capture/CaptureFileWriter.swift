@@ -43,10 +43,13 @@ package struct CaptureWriterStats: Sendable, Equatable {
 
 /// Writes one collector's readings to capture files. Thread-safe: the collector writes from its
 /// tick, the sync engine finishes files, and a timer writes a waiting group, each under `lock`.
-/// The collector's tick only encodes into the group; the timer writes and syncs it, so a capture
-/// lane makes no system call for a reading unless a group outgrows `groupBytes` or the file.
+/// The collector's tick only encodes into the inbox, under a lock that no system call is ever
+/// made under; the timer moves the inbox into the group and writes and syncs it, so a capture lane
+/// neither makes a system call for a reading nor waits for one (a `write(2)` can stall for tens of
+/// milliseconds while the file system commits its journal), unless a group outgrows `groupBytes`.
 package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
-    // @unchecked: every var below is guarded by `lock` (stats and the fsync flag by their own mutexes).
+    // @unchecked: the inbox is guarded by its own mutex, every var below by `lock` (stats and the
+    // fsync flag by their own mutexes).
     let directory: URL
     let api: String
     let component: String
@@ -69,6 +72,16 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         var holdsRecords: Bool { size > headerSize }
     }
 
+    /// Readings encoded by ticks and not yet taken into the group: bytes, where each record ends,
+    /// when the first came, and whether grouping has begun.
+    private struct Inbox {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        var since: Duration?
+        var grouping = false
+    }
+    private let inbox = Mutex(Inbox())
+
     private var current: OpenFile?
     /// Encoded tabular records not yet written, in order, and where each ends.
     private var group: [UInt8] = []
@@ -76,7 +89,6 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     private var groupSince: Duration?
     /// Binary payloads waiting after a write error (each becomes its own file).
     private var pendingBinaries: [(mimeType: String, record: [UInt8])] = []
-    private var grouping = false
     private var groupTimer: (any RepeatingTimer)?
     private var retryAt: Duration?
     private var backoff: Duration
@@ -109,20 +121,42 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         self.backoff = options.retryBackoff.first
     }
 
-    package var stats: CaptureWriterStats { statsLock.withLock { $0 } }
+    /// The writer's health; while it is unhealthy, `pendingRecords` counts every reading waiting in
+    /// memory for the disk (while healthy, the readings of the current group are not counted).
+    package var stats: CaptureWriterStats {
+        var stats = statsLock.withLock { $0 }
+        if !stats.healthy {
+            let waiting = lock.withLock { recordEnds.count + pendingBinaries.count }
+            stats.pendingRecords = waiting + inbox.withLock { $0.ends.count }
+        }
+        return stats
+    }
 
     package func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date) {
-        lock.lock()
         let now = clock.uptime()
-        var startGrouping = false
         switch value {
         case .tabular(let reading):
-            startGrouping = beginGrouping()
-            if group.isEmpty { groupSince = now }
-            SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &group)
-            recordEnds.append(group.count)
-            dropOldestBeyondLimit()
+            let (startGrouping, grouped, due) = inbox.withLock { inbox -> (Bool, Bool, Bool) in
+                let starting = !inbox.grouping && options.groupAge > .zero
+                if starting { inbox.grouping = true }
+                if inbox.ends.isEmpty { inbox.since = now }
+                SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &inbox.bytes)
+                inbox.ends.append(inbox.bytes.count)
+                let aged = inbox.since.map { now - $0 >= options.groupAge } == true
+                return (starting, inbox.grouping, inbox.bytes.count >= options.groupBytes || aged)
+            }
+            if !grouped {
+                // No grouping (a group age of zero): every reading is written as it comes.
+                lock.withLock { flush(now: now, force: true) }
+            } else if due, lock.try() {
+                // A full or old group: written here unless a flush holds the lock (then that
+                // flush, or the timer's next, takes it: the lane does not wait for the disk).
+                flush(now: now, force: false)
+                lock.unlock()
+            }
+            if startGrouping { startGroupTimer() }
         case .binary(let payloads):
+            lock.lock()
             for payload in payloads {
                 let record = CaptureFile.binaryRecord(
                     payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived,
@@ -133,16 +167,37 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
                     logger.error("capture \(component)/\(method): cannot encode a reading: \(error)")
                 }
             }
-        }
-        flush(now: now, force: !grouping)
-        lock.unlock()
-        // Outside the lock: a timer may fire at once, on this thread (a simulated clock).
-        if startGrouping {
-            let timer = clock.repeatingTimer(queue: Self.timerQueue, every: options.groupAge) { [weak self] in self?.timerFlush() }
-            lock.lock()
-            if closed { timer.cancel() } else { groupTimer = timer }
+            flush(now: now, force: false)
             lock.unlock()
         }
+    }
+
+    /// Starts the timer that writes and syncs the group every group age (the first time at once).
+    /// Outside every lock: the timer may fire at once, on this thread (a simulated clock).
+    private func startGroupTimer() {
+        let timer = clock.repeatingTimer(queue: Self.timerQueue, every: options.groupAge) { [weak self] in self?.timerFlush() }
+        lock.lock()
+        if closed { timer.cancel() } else { groupTimer = timer }
+        lock.unlock()
+    }
+
+    /// Moves the inbox's readings behind the group's (under `lock`).
+    private func takeInbox() {
+        let taken = inbox.withLock { inbox -> Inbox? in
+            guard !inbox.ends.isEmpty else { return nil }
+            defer {
+                inbox.bytes.removeAll(keepingCapacity: true)
+                inbox.ends.removeAll(keepingCapacity: true)
+                inbox.since = nil
+            }
+            return inbox
+        }
+        guard let taken else { return }
+        if recordEnds.isEmpty { groupSince = taken.since }
+        let base = group.count
+        group += taken.bytes
+        recordEnds += taken.ends.map { $0 + base }
+        dropOldestBeyondLimit()
     }
 
     /// Makes the capture directory now; a failure is left for the first write to report.
@@ -175,14 +230,6 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         let file = detachCurrent()
         lock.unlock()
         finishing.sync { if let file { finishLogging(file) } }
-    }
-
-    /// Tabular readings are grouped from the first on (unless the group age is zero); true when
-    /// that begins (the caller starts the group timer, which writes the first group at once).
-    private func beginGrouping() -> Bool {
-        guard !grouping, !closed, options.groupAge > .zero else { return false }
-        grouping = true
-        return true
     }
 
     /// Every group age: write the group and sync it (the group commit).
@@ -221,10 +268,8 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     /// recent error says to wait (`ignoringBackoff` overrides that). `commit`, or a group written
     /// because of its age, syncs the file after the write (when there is an fsync interval).
     private func flush(now: Duration, force: Bool, ignoringBackoff: Bool = false, commit: Bool = false) {
-        if let retryAt, now < retryAt, !ignoringBackoff {
-            statsLock.withLock { $0.pendingRecords = recordEnds.count + pendingBinaries.count }
-            return
-        }
+        takeInbox()
+        if let retryAt, now < retryAt, !ignoringBackoff { return }
         let aged = options.groupAge > .zero && groupSince.map { now - $0 >= options.groupAge } == true
         let due =
             force || aged || group.count >= options.groupBytes

@@ -117,6 +117,72 @@ import Testing
     }
 }
 
+extension CaptureGroupCommitTests {
+    /// A `write(2)` stuck in the disk (a journal commit) holds the writer's flush, not the
+    /// collector: a tick's reading goes into the inbox without waiting, and is written after.
+    @Test func aTickDoesNotWaitForAWriteStuckInTheDisk() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let disk = GatedFileSystem()
+        let w = writer(dir, fileSystem: disk)
+        let t = clock.now()
+        w.write(reading(0), timeRequested: t, timeReceived: t)  // written at once
+        disk.gated.withLock { $0 = true }
+        w.write(reading(1), timeRequested: t, timeReceived: t)
+        // The timer's flush, a group age later, on another thread: its write(2) blocks.
+        let flushed = DispatchSemaphore(value: 0)
+        Thread { [clock] in
+            clock.advance(by: .seconds(1))
+            flushed.signal()
+        }.start()
+        #expect(disk.entered.wait(timeout: .now() + 10) == .success)
+        // Meanwhile a tick writes: it returns while the flush is still stuck.
+        let ticked = DispatchSemaphore(value: 0)
+        Thread {
+            w.write(reading(2), timeRequested: t, timeReceived: t)
+            ticked.signal()
+        }.start()
+        #expect(ticked.wait(timeout: .now() + 10) == .success)
+        #expect(flushed.wait(timeout: .now()) == .timedOut)  // the flush is still stuck
+        disk.release.signal()
+        #expect(flushed.wait(timeout: .now() + 10) == .success)
+        w.close()
+        #expect(try readingsAfterAKill(dir) == [0, 1, 2])
+    }
+}
+
+/// The real file system, except that once `gated` is set the next write waits for `release`
+/// (after signalling `entered`).
+final class GatedFileSystem: CaptureFileSystem {
+    let real = POSIXCaptureFileSystem()
+    let gated = Mutex(false)
+    let entered = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+    func createDirectory(_ path: String) throws(CaptureIOError) { try real.createDirectory(path) }
+    func create(_ path: String) throws(CaptureIOError) -> Int32 { try real.create(path) }
+    func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureIOError) {
+        let wait = gated.withLock { gated in
+            defer { gated = false }
+            return gated
+        }
+        if wait {
+            entered.signal()
+            // Bounded: a test that never releases fails instead of hanging.
+            _ = release.wait(timeout: .now() + 30)
+        }
+        try real.write(fd, bytes, path: path)
+    }
+    func sync(_ fd: Int32, path: String) throws(CaptureIOError) { try real.sync(fd, path: path) }
+    func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void) {
+        real.syncInBackground(fd, path: path, completion: completion)
+    }
+    func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) { try real.truncate(fd, to: length, path: path) }
+    func close(_ fd: Int32) { real.close(fd) }
+    func rename(_ from: String, _ to: String) throws(CaptureIOError) { try real.rename(from, to) }
+    func remove(_ path: String) { real.remove(path) }
+    func syncDirectory(_ path: String) { real.syncDirectory(path) }
+}
+
 /// Periodic syncs of many files gathered into rounds.
 @Suite struct SyncBatcherTests {
     final class Recorder: Sendable {
