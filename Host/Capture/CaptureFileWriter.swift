@@ -193,10 +193,16 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             return inbox
         }
         guard let taken else { return }
-        if recordEnds.isEmpty { groupSince = taken.since }
-        let base = group.count
-        group += taken.bytes
-        recordEnds += taken.ends.map { $0 + base }
+        if recordEnds.isEmpty {
+            // The usual case: the inbox becomes the group without a copy.
+            group = taken.bytes
+            recordEnds = taken.ends
+            groupSince = taken.since
+        } else {
+            let base = group.count
+            group += taken.bytes
+            recordEnds += taken.ends.map { $0 + base }
+        }
         dropOldestBeyondLimit()
     }
 
