@@ -142,15 +142,17 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
                 if inbox.ends.isEmpty { inbox.since = now }
                 SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &inbox.bytes)
                 inbox.ends.append(inbox.bytes.count)
-                let aged = inbox.since.map { now - $0 >= options.groupAge } == true
-                return (starting, inbox.grouping, inbox.bytes.count >= options.groupBytes || aged)
+                // The timer writes each group; a lane does only when the group is full or the
+                // timer is a whole group age behind (its queue stuck behind a slow disk).
+                let overdue = inbox.since.map { now - $0 >= options.groupAge * 2 } == true
+                return (starting, inbox.grouping, inbox.bytes.count >= options.groupBytes || overdue)
             }
             if !grouped {
                 // No grouping (a group age of zero): every reading is written as it comes.
                 lock.withLock { flush(now: now, force: true) }
             } else if due, lock.try() {
-                // A full or old group: written here unless a flush holds the lock (then that
-                // flush, or the timer's next, takes it: the lane does not wait for the disk).
+                // Written here unless a flush holds the lock (then that flush, or the timer's
+                // next, takes it: the lane does not wait for the disk).
                 flush(now: now, force: false)
                 lock.unlock()
             }
