@@ -151,6 +151,47 @@ extension CaptureGroupCommitTests {
     }
 }
 
+extension CaptureGroupCommitTests {
+    /// Every writer's group timer runs on one queue: while one writer's `write(2)` is stuck there,
+    /// another writer's timer cannot run, and that collector's tick writes its group itself once
+    /// it is two group ages old.
+    @Test func aTickWritesItsGroupWhenTheTimersAreAWholeGroupAgeBehind() throws {
+        let stuckDir = try TemporaryDirectory()
+        defer { stuckDir.remove() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let gate = GatedFileSystem()
+        let stuck = writer(stuckDir, fileSystem: gate)
+        let w = writer(dir, fileSystem: POSIXCaptureFileSystem())
+        let t = clock.now()
+        stuck.write(reading(100), timeRequested: t, timeReceived: t)
+        w.write(reading(0), timeRequested: t, timeReceived: t)  // both written at once
+        clock.advance(by: .milliseconds(500))
+        gate.gated.withLock { $0 = true }
+        stuck.write(reading(101), timeRequested: t, timeReceived: t)
+        w.write(reading(1), timeRequested: t, timeReceived: t)
+        // At 1 s the first writer's timer gets stuck in its write, holding up the other's.
+        let flushed = DispatchSemaphore(value: 0)
+        Thread { [clock] in
+            clock.advance(by: .milliseconds(500))
+            flushed.signal()
+        }.start()
+        #expect(gate.entered.wait(timeout: .now() + 10) == .success)
+        clock.advance(by: .milliseconds(1400))  // 2.4 s: reading 1 is 1.9 s old
+        w.write(reading(2), timeRequested: t, timeReceived: t)
+        #expect(try readingsAfterAKill(dir) == [0])
+        clock.advance(by: .milliseconds(100))  // 2.5 s: 2 s old, two group ages
+        w.write(reading(3), timeRequested: t, timeReceived: t)
+        #expect(try readingsAfterAKill(dir) == [0, 1, 2, 3])
+        #expect(flushed.wait(timeout: .now()) == .timedOut)  // the timers are still stuck
+        gate.release.signal()
+        #expect(flushed.wait(timeout: .now() + 10) == .success)
+        stuck.close()
+        w.close()
+        #expect(try readingsAfterAKill(stuckDir) == [100, 101])
+    }
+}
+
 /// The real file system, except that once `gated` is set the next write waits for `release`
 /// (after signalling `entered`).
 final class GatedFileSystem: CaptureFileSystem {
