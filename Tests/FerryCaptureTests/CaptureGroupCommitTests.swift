@@ -232,8 +232,9 @@ final class GatedFileSystem: CaptureFileSystem {
     }
 
     func batcher(_ recorder: Recorder) -> SyncBatcher {
+        // A window long enough that the test's own call runs each round with every request in it.
         SyncBatcher(
-            window: .milliseconds(1), fileSystemThreshold: 4,
+            window: .seconds(30), fileSystemThreshold: 4,
             syncFile: { fd in
                 recorder.calls.withLock { $0.append("fdatasync \(fd)") }
                 return fd == 13 ? EIO : 0
@@ -244,11 +245,11 @@ final class GatedFileSystem: CaptureFileSystem {
             })
     }
 
-    /// Submits `fds` in one round and returns each one's answer.
+    /// Submits `fds` and runs the round on the batcher's queue; returns each one's answer.
     func round(_ batcher: SyncBatcher, _ fds: [Int32]) -> [Int32: CaptureIOError?] {
         let answers = Mutex<[Int32: CaptureIOError?]>([:])
         for fd in fds { batcher.submit(fd: fd, path: "/f\(fd)") { error in answers.withLock { $0[fd] = error } } }
-        batcher.queue.sync { batcher.round() }  // the round itself, or after it if it ran already
+        batcher.queue.sync { batcher.round() }
         return answers.withLock { $0 }
     }
 
@@ -283,7 +284,7 @@ final class GatedFileSystem: CaptureFileSystem {
     @Test func realFilesAreSyncedWithTheSystemCalls() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let batcher = SyncBatcher(window: .milliseconds(1), fileSystemThreshold: 3)
+        let batcher = SyncBatcher(window: .seconds(30), fileSystemThreshold: 3)
         var fds: [Int32] = []
         for i in 0..<5 {
             let fd = open(dir.path + "/f\(i)", O_WRONLY | O_CREAT, 0o644)
