@@ -12,9 +12,9 @@ package struct CaptureWriterOptions: Sendable {
     /// fsync an open file when this long has passed since its last fsync (besides on rotation);
     /// zero syncs only on rotation.
     package var fsyncInterval: Duration = .seconds(1)
-    /// Readings are written in groups, one `write(2)` per group: a group is written once it is
-    /// this old (the fsync interval when that is shorter), or holds `groupBytes`, or fills the
-    /// file. A group written for its age is synced with it (a group commit), so a killed process
+    /// Readings are written in groups, one `write(2)` per file a group goes into: a group is
+    /// written once it is this old (the fsync interval when that is shorter), or holds
+    /// `groupBytes`. A group written for its age is synced with it (a group commit), so a killed process
     /// loses at most the readings of the last group age, and a power cut at most those of the
     /// last two. Zero writes every reading as it comes.
     package var writeInterval: Duration = .seconds(1)
