@@ -12,11 +12,12 @@ package struct CaptureWriterOptions: Sendable {
     /// fsync an open file when this long has passed since its last fsync (besides on rotation);
     /// zero syncs only on rotation.
     package var fsyncInterval: Duration = .seconds(1)
-    /// Readings that arrive faster than one per quarter of this are written in groups, one
-    /// `write(2)` per group: a group is written once it is this old, or holds `groupBytes`, or
-    /// fills the file. A killed process loses at most the readings of this long (the fsync
-    /// interval when that is shorter). Zero writes every reading as it comes.
-    package var writeInterval: Duration = .milliseconds(100)
+    /// Readings are written in groups, one `write(2)` per file a group goes into: a group is
+    /// written once it is this old (the fsync interval when that is shorter), or holds
+    /// `groupBytes`. A group written for its age is synced with it (a group commit), so a killed process
+    /// loses at most the readings of the last group age, and a power cut at most those of the
+    /// last two. Zero writes every reading as it comes.
+    package var writeInterval: Duration = .seconds(1)
     package var groupBytes = 64 * 1024
     package var tags: [String] = []
     /// Readings kept in memory while the disk refuses writes; past this, the oldest are dropped
@@ -42,8 +43,13 @@ package struct CaptureWriterStats: Sendable, Equatable {
 
 /// Writes one collector's readings to capture files. Thread-safe: the collector writes from its
 /// tick, the sync engine finishes files, and a timer writes a waiting group, each under `lock`.
+/// The collector's tick only encodes into the inbox, under a lock that no system call is ever
+/// made under; the timer moves the inbox into the group and writes and syncs it, so a capture lane
+/// neither makes a system call for a reading nor waits for one (a `write(2)` can stall for tens of
+/// milliseconds while the file system commits its journal), unless a group outgrows `groupBytes`.
 package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
-    // @unchecked: every var below is guarded by `lock` (stats and the fsync flag by their own mutexes).
+    // @unchecked: the inbox is guarded by its own mutex, every var below by `lock` (stats and the
+    // fsync flag by their own mutexes).
     let directory: URL
     let api: String
     let component: String
@@ -66,6 +72,16 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         var holdsRecords: Bool { size > headerSize }
     }
 
+    /// Readings encoded by ticks and not yet taken into the group: bytes, where each record ends,
+    /// when the first came, and whether grouping has begun.
+    private struct Inbox {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        var since: Duration?
+        var grouping = false
+    }
+    private let inbox = Mutex(Inbox())
+
     private var current: OpenFile?
     /// Encoded tabular records not yet written, in order, and where each ends.
     private var group: [UInt8] = []
@@ -73,8 +89,6 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     private var groupSince: Duration?
     /// Binary payloads waiting after a write error (each becomes its own file).
     private var pendingBinaries: [(mimeType: String, record: [UInt8])] = []
-    private var lastArrival: Duration?
-    private var grouping = false
     private var groupTimer: (any RepeatingTimer)?
     private var retryAt: Duration?
     private var backoff: Duration
@@ -107,20 +121,44 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         self.backoff = options.retryBackoff.first
     }
 
-    package var stats: CaptureWriterStats { statsLock.withLock { $0 } }
+    /// The writer's health; while it is unhealthy, `pendingRecords` counts every reading waiting in
+    /// memory for the disk (while healthy, the readings of the current group are not counted).
+    package var stats: CaptureWriterStats {
+        var stats = statsLock.withLock { $0 }
+        if !stats.healthy {
+            let waiting = lock.withLock { recordEnds.count + pendingBinaries.count }
+            stats.pendingRecords = waiting + inbox.withLock { $0.ends.count }
+        }
+        return stats
+    }
 
     package func write(_ value: CapturedValue, timeRequested: Date, timeReceived: Date) {
-        lock.lock()
         let now = clock.uptime()
-        var startGrouping = false
         switch value {
         case .tabular(let reading):
-            startGrouping = noteArrival(now)
-            if group.isEmpty { groupSince = now }
-            SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &group)
-            recordEnds.append(group.count)
-            dropOldestBeyondLimit()
+            let (startGrouping, grouped, due) = inbox.withLock { inbox -> (Bool, Bool, Bool) in
+                let starting = !inbox.grouping && options.groupAge > .zero
+                if starting { inbox.grouping = true }
+                if inbox.ends.isEmpty { inbox.since = now }
+                SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &inbox.bytes)
+                inbox.ends.append(inbox.bytes.count)
+                // The timer writes each group; a lane does only when the group is full or the
+                // timer is a whole group age behind (its queue stuck behind a slow disk).
+                let overdue = inbox.since.map { now - $0 >= options.groupAge * 2 } == true
+                return (starting, inbox.grouping, inbox.bytes.count >= options.groupBytes || overdue)
+            }
+            if !grouped {
+                // No grouping (a group age of zero): every reading is written as it comes.
+                lock.withLock { flush(now: now, force: true) }
+            } else if due, lock.try() {
+                // Written here unless a flush holds the lock (then that flush, or the timer's
+                // next, takes it: the lane does not wait for the disk).
+                flush(now: now, force: false)
+                lock.unlock()
+            }
+            if startGrouping { startGroupTimer() }
         case .binary(let payloads):
+            lock.lock()
             for payload in payloads {
                 let record = CaptureFile.binaryRecord(
                     payload.bytes, mimeType: payload.mimeType, requested: timeRequested, received: timeReceived,
@@ -131,16 +169,43 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
                     logger.error("capture \(component)/\(method): cannot encode a reading: \(error)")
                 }
             }
-        }
-        flush(now: now, force: !grouping)
-        lock.unlock()
-        // Outside the lock: a timer may fire at once, on this thread (a simulated clock).
-        if startGrouping {
-            let timer = clock.repeatingTimer(queue: Self.timerQueue, every: options.groupAge) { [weak self] in self?.timerFlush() }
-            lock.lock()
-            if closed { timer.cancel() } else { groupTimer = timer }
+            flush(now: now, force: false)
             lock.unlock()
         }
+    }
+
+    /// Starts the timer that writes and syncs the group every group age (the first time at once).
+    /// Outside every lock: the timer may fire at once, on this thread (a simulated clock).
+    private func startGroupTimer() {
+        let timer = clock.repeatingTimer(queue: Self.timerQueue, every: options.groupAge) { [weak self] in self?.timerFlush() }
+        lock.lock()
+        if closed { timer.cancel() } else { groupTimer = timer }
+        lock.unlock()
+    }
+
+    /// Moves the inbox's readings behind the group's (under `lock`).
+    private func takeInbox() {
+        let taken = inbox.withLock { inbox -> Inbox? in
+            guard !inbox.ends.isEmpty else { return nil }
+            defer {
+                inbox.bytes.removeAll(keepingCapacity: true)
+                inbox.ends.removeAll(keepingCapacity: true)
+                inbox.since = nil
+            }
+            return inbox
+        }
+        guard let taken else { return }
+        if recordEnds.isEmpty {
+            // The usual case: the inbox becomes the group without a copy.
+            group = taken.bytes
+            recordEnds = taken.ends
+            groupSince = taken.since
+        } else {
+            let base = group.count
+            group += taken.bytes
+            recordEnds += taken.ends.map { $0 + base }
+        }
+        dropOldestBeyondLimit()
     }
 
     /// Makes the capture directory now; a failure is left for the first write to report.
@@ -175,19 +240,11 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         finishing.sync { if let file { finishLogging(file) } }
     }
 
-    /// Records closer together than a quarter of the group age are grouped from then on; true
-    /// when that begins (the caller starts the group timer).
-    private func noteArrival(_ now: Duration) -> Bool {
-        defer { lastArrival = now }
-        guard !grouping, !closed, options.groupAge > .zero, let last = lastArrival, now - last < options.groupAge / 4 else { return false }
-        grouping = true
-        return true
-    }
-
+    /// Every group age: write the group and sync it (the group commit).
     private func timerFlush() {
         lock.lock()
         defer { lock.unlock() }
-        flush(now: clock.uptime(), force: true)
+        flush(now: clock.uptime(), force: true, commit: true)
     }
 
     /// While the disk refuses writes, readings wait in memory up to `pendingLimitBytes`.
@@ -216,18 +273,18 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     }
 
     /// Writes the waiting group when it is due (`force`: whenever it holds anything), unless a
-    /// recent error says to wait (`ignoringBackoff` overrides that).
-    private func flush(now: Duration, force: Bool, ignoringBackoff: Bool = false) {
-        if let retryAt, now < retryAt, !ignoringBackoff {
-            statsLock.withLock { $0.pendingRecords = recordEnds.count + pendingBinaries.count }
-            return
-        }
+    /// recent error says to wait (`ignoringBackoff` overrides that). `commit`, or a group written
+    /// because of its age, syncs the file after the write (when there is an fsync interval).
+    private func flush(now: Duration, force: Bool, ignoringBackoff: Bool = false, commit: Bool = false) {
+        takeInbox()
+        if let retryAt, now < retryAt, !ignoringBackoff { return }
+        let aged = options.groupAge > .zero && groupSince.map { now - $0 >= options.groupAge } == true
         let due =
-            force || group.count >= options.groupBytes || now - (groupSince ?? now) >= options.groupAge
+            force || aged || group.count >= options.groupBytes
             || (current.map { $0.size + Int64(group.count) >= options.maximumFileSize } ?? false)
         guard due || !pendingBinaries.isEmpty else { return }
         do {
-            if due { try writeGroup(now: now) }
+            if due { try writeGroup(now: now, commit: commit || (aged && !recordEnds.isEmpty)) }
             while let binary = pendingBinaries.first {
                 try writeBinaryFile(mimeType: binary.mimeType, record: binary.record)
                 pendingBinaries.removeFirst()
@@ -259,8 +316,10 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     }
 
     /// Writes the group, one `write(2)` per file it goes into: a file rotates after the record
-    /// that brings it to the maximum size, as if each record were written alone.
-    private func writeGroup(now: Duration) throws(CaptureIOError) {
+    /// that brings it to the maximum size, as if each record were written alone. The open file is
+    /// synced in the background afterwards when `commit` says so or the fsync interval has passed.
+    private func writeGroup(now: Duration, commit: Bool) throws(CaptureIOError) {
+        var wrote = false
         while !recordEnds.isEmpty {
             if current == nil { current = try openFile(tabular: true, mimeType: "") }
             guard var file = current else { return }
@@ -282,15 +341,18 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
             current = file
             removeRecords(count, bytes: bytes)
             statsLock.withLock { $0.recordsWritten += count }
+            wrote = true
             if file.size >= options.maximumFileSize {
+                // Finishing syncs it.
                 current = nil
                 finishing.async { [self, file] in finishLogging(file) }
-            } else if options.fsyncInterval > .zero, now - file.lastSync >= options.fsyncInterval {
-                current?.lastSync = now
-                syncInBackground(file)
             }
         }
         if recordEnds.isEmpty { groupSince = nil }
+        if wrote, let file = current, options.fsyncInterval > .zero, commit || now - file.lastSync >= options.fsyncInterval {
+            current?.lastSync = now
+            syncInBackground(file)
+        }
     }
 
     private func syncInBackground(_ file: OpenFile) {

@@ -24,6 +24,10 @@ package final class CaptureScheduler: Sendable {
     package let stallLimit: Duration
     let lanes: [Lane]
     let nextLane = Mutex(0)
+    /// Whether collectors' tick grids are spread across their interval (see `phase(for:)`).
+    let spreadsPhases: Bool
+    /// Collectors given a phase so far.
+    let phasesGiven = Mutex(0)
     /// Real threads (system clock) or runs driven by the clock's own timers (a simulated clock).
     let mode: Mode
 
@@ -32,9 +36,12 @@ package final class CaptureScheduler: Sendable {
         case simulated(SimulatedDriver)
     }
 
-    package init(clock: any FerryClock, lanes laneCount: Int? = nil, stallLimit: Duration = .milliseconds(20)) {
+    /// `spreadsPhases` nil: spread on the system clock, not under a test's clock (where ticks
+    /// stay on the start's grid unless a test asks).
+    package init(clock: any FerryClock, lanes laneCount: Int? = nil, stallLimit: Duration = .milliseconds(20), spreadsPhases: Bool? = nil) {
         self.clock = clock
         self.stallLimit = stallLimit
+        self.spreadsPhases = spreadsPhases ?? (clock is SystemClock)
         let count = max(1, laneCount ?? min(4, max(2, ProcessInfo.processInfo.activeProcessorCount)))
         lanes = (0..<count).map { Lane(index: $0) }
         if clock is SystemClock {
@@ -62,6 +69,26 @@ package final class CaptureScheduler: Sendable {
         case .threads(let watchdog): watchdog.poke()
         case .simulated(let driver): driver.runDue()
         }
+    }
+
+    /// How far after its start a new collector's tick grid begins. Collectors started together
+    /// (a machine's config) would otherwise share their deadlines, and a lane would run hundreds of
+    /// ticks back to back, the last of them as late as the whole batch takes; spread over the
+    /// interval by the golden ratio (the k-th collector at the fractional part of k × 0.618…),
+    /// any number of them fall evenly, and a lane wakes for a few at a time. The first reading
+    /// comes at most one interval after the start, as with Viam's ticker (a full interval there).
+    func phase(for interval: Duration) -> Duration {
+        guard spreadsPhases else { return .zero }
+        let k = phasesGiven.withLock { given in
+            defer { given += 1 }
+            return given
+        }
+        return Self.phase(index: k, interval: interval)
+    }
+
+    static func phase(index: Int, interval: Duration) -> Duration {
+        let fraction = (Double(index) * 0.618_033_988_749_894_9).truncatingRemainder(dividingBy: 1)
+        return .nanoseconds(Int64(Double(interval.inNanoseconds) * fraction))
     }
 
     /// The first tick deadline after `now` on `collector`'s grid.

@@ -93,7 +93,7 @@ package final class Collector: Sendable {
     package var isSlow: Bool { state.withLock { $0.slow } }
 
     package func start() {
-        let start = clock.uptime()
+        let start = clock.uptime() + scheduler.phase(for: interval)
         let fresh = state.withLock { state -> Bool in
             guard !state.started else { return false }
             state.started = true

@@ -74,9 +74,8 @@ package struct POSIXCaptureFileSystem: CaptureFileSystem {
         guard fdatasync(fd) == 0 else { throw CaptureIOError(operation: "fsync", path: path, code: errno) }
     }
 
-    /// One queue for every writer's periodic syncs: fsyncs of one file system serialise in the
-    /// journal anyway, and writers coalesce (one in flight each), so it cannot back up.
-    static let syncQueue = DispatchQueue(label: "ferry.capture.fsync", qos: .utility)
+    /// Every writer's periodic syncs, gathered into rounds (one `syncfs` for many files).
+    static let batcher = SyncBatcher()
 
     package func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void) {
         // A duplicate descriptor stays valid even if the writer closes the original meanwhile.
@@ -85,10 +84,9 @@ package struct POSIXCaptureFileSystem: CaptureFileSystem {
             completion(CaptureIOError(operation: "dup", path: path, code: errno))
             return
         }
-        Self.syncQueue.async {
-            let failed = fdatasync(duplicate) != 0 ? CaptureIOError(operation: "fsync", path: path, code: errno) : nil
+        Self.batcher.submit(fd: duplicate, path: path) { error in
             Glibc.close(duplicate)
-            completion(failed)
+            completion(error)
         }
     }
 
@@ -111,4 +109,85 @@ package struct POSIXCaptureFileSystem: CaptureFileSystem {
         fsync(fd)
         Glibc.close(fd)
     }
+}
+
+/// Gathers periodic syncs of many capture files into rounds on one background queue: a round
+/// starts `window` after the first request of it, and when it holds at least `fileSystemThreshold`
+/// files it makes them all durable with one `syncfs(2)` of their file system (every file was
+/// written before it was submitted, so the one call covers each) instead of an `fdatasync` each.
+/// A thousand collectors cost a few dozen syncs a second, not a thousand; a few files keep their
+/// own `fdatasync`, which does not touch the rest of the file system. A failed `syncfs` falls back
+/// to one `fdatasync` per file, so each request still gets its own answer.
+package final class SyncBatcher: @unchecked Sendable {
+    // @unchecked: `pending` and `scheduled` are guarded by `lock`; the rest is immutable.
+    package typealias Completion = @Sendable (CaptureIOError?) -> Void
+    struct Request {
+        let fd: Int32
+        let path: String
+        let completion: Completion
+    }
+
+    let window: Duration
+    let fileSystemThreshold: Int
+    /// fdatasync of one file, and syncfs of the file system holding an open file: the system
+    /// calls, or a test's recorder. Each returns an errno, or 0.
+    let syncFile: @Sendable (Int32) -> Int32
+    let syncFileSystem: @Sendable (Int32) -> Int32
+    let queue = DispatchQueue(label: "ferry.capture.fsync", qos: .utility)
+    private let lock = NSLock()
+    private var pending: [Request] = []
+    private var scheduled = false
+
+    package init(
+        window: Duration = .milliseconds(20), fileSystemThreshold: Int = 8,
+        syncFile: @escaping @Sendable (Int32) -> Int32 = { fdatasync($0) == 0 ? 0 : errno },
+        syncFileSystem: @escaping @Sendable (Int32) -> Int32 = SyncBatcher.syncfs
+    ) {
+        self.window = window
+        self.fileSystemThreshold = fileSystemThreshold
+        self.syncFile = syncFile
+        self.syncFileSystem = syncFileSystem
+    }
+
+    /// Syncs `fd` in a coming round and then calls `completion` (on the batcher's queue); `fd`
+    /// must stay open until then.
+    package func submit(fd: Int32, path: String, completion: @escaping Completion) {
+        let startRound = lock.withLock {
+            pending.append(Request(fd: fd, path: path, completion: completion))
+            defer { scheduled = true }
+            return !scheduled
+        }
+        guard startRound else { return }
+        let (seconds, attoseconds) = window.components
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))) { [self] in round() }
+    }
+
+    /// Syncs everything submitted so far (the queue's next round, or a test's direct call).
+    func round() {
+        let batch = lock.withLock {
+            defer {
+                pending.removeAll()
+                scheduled = false
+            }
+            return pending
+        }
+        guard !batch.isEmpty else { return }
+        if batch.count >= fileSystemThreshold, syncFileSystem(batch[0].fd) == 0 {
+            for request in batch { request.completion(nil) }
+            return
+        }
+        for request in batch {
+            let code = syncFile(request.fd)
+            request.completion(code == 0 ? nil : CaptureIOError(operation: "fsync", path: request.path, code: code))
+        }
+    }
+
+    /// `syncfs(2)`, which the Glibc module does not export: looked up once in the C library.
+    /// ENOSYS where it is missing, which sends a round to per-file syncs.
+    package static let syncfs: @Sendable (Int32) -> Int32 = {
+        typealias SyncFS = @convention(c) (Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") else { return { _ in ENOSYS } }
+        let function = unsafeBitCast(symbol, to: SyncFS.self)
+        return { function($0) == 0 ? 0 : errno }
+    }()
 }

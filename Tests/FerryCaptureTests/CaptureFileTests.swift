@@ -126,9 +126,10 @@ import Testing
         #expect(CaptureRecovery.files(in: dir.path, withExtension: "prog").isEmpty)
     }
 
-    /// Readings that come fast are written in groups; a group reaches the file within the group age
-    /// (100 ms by default) even when no more readings come, so a killed process loses at most that
-    /// much. Here the `.prog` file is read while the writer is still open, as recovery would find it.
+    /// Readings are written in groups; a group reaches the file within the group age (the fsync
+    /// interval, 1 s, by default) even when no more readings come, so a killed process loses at
+    /// most that much. Here the `.prog` file is read while the writer is still open, as recovery
+    /// would find it.
     @Test func groupedReadingsReachTheFileWithinTheGroupAge() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -142,11 +143,11 @@ import Testing
         #expect(try recordsOnDisk() == 1)  // the first reading is written at once
         clock.advance(by: .milliseconds(5))
         for i in 1...50 { w.write(reading(i), timeRequested: t, timeReceived: t) }
-        // Readings 5 ms apart or closer are grouped: most of these wait in memory...
+        // These wait in memory...
         let written = try recordsOnDisk()
         #expect(written < 51)
         #expect(w.stats.recordsWritten == written)
-        clock.advance(by: .milliseconds(99))
+        clock.advance(by: .milliseconds(994))
         #expect(try recordsOnDisk() < 51)
         // ...and no longer than the group age.
         clock.advance(by: .milliseconds(1))
@@ -261,9 +262,20 @@ final class FailingFileSystem: CaptureFileSystem {
         }
         try real.write(fd, bytes, path: path)
     }
+    /// Background syncs asked for, and the size of the file at each request.
+    let backgroundSyncs = Mutex<[Int64]>([])
     func sync(_ fd: Int32, path: String) throws(CaptureIOError) { try real.sync(fd, path: path) }
+    /// Synchronous, so that a sync is never still in flight (and the next one skipped) however
+    /// fast a test moves its clock.
     func syncInBackground(_ fd: Int32, path: String, completion: @escaping @Sendable (CaptureIOError?) -> Void) {
-        real.syncInBackground(fd, path: path, completion: completion)
+        let size = Int64(lseek(fd, 0, SEEK_END))
+        backgroundSyncs.withLock { $0.append(size) }
+        do {
+            try real.sync(fd, path: path)
+            completion(nil)
+        } catch {
+            completion(error)
+        }
     }
     func truncate(_ fd: Int32, to length: Int64, path: String) throws(CaptureIOError) { try real.truncate(fd, to: length, path: path) }
     func close(_ fd: Int32) { real.close(fd) }
