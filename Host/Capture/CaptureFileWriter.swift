@@ -16,12 +16,14 @@ package struct CaptureWriterOptions: Sendable {
     /// written once it is this old (the fsync interval when that is shorter), or holds
     /// `groupBytes`. A group written for its age is synced with it (a group commit), so a killed process
     /// loses at most the readings of the last group age, and a power cut at most those of the
-    /// last two. Zero writes every reading as it comes.
+    /// last two (two and three while a write stuck in the disk holds the shared timer: a lane then
+    /// writes its own group once it is two ages old). Zero writes every reading as it comes.
     package var writeInterval: Duration = .seconds(1)
     package var groupBytes = 64 * 1024
     package var tags: [String] = []
     /// Readings kept in memory while the disk refuses writes; past this, the oldest are dropped
-    /// (and counted).
+    /// (and counted). Readings that arrive while a write is stuck in the disk wait apart, up to
+    /// this much again.
     package var pendingLimitBytes = 16 * 1024 * 1024
     /// Backoff between retries after a write error: doubles from the first to the last.
     package var retryBackoff: (first: Duration, last: Duration) = (.milliseconds(500), .seconds(30))
@@ -79,6 +81,22 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         var ends: [Int] = []
         var since: Duration?
         var grouping = false
+
+        /// Drops the oldest records until the bytes fit in `limit` (the newest always stays);
+        /// returns how many went.
+        mutating func dropOldest(toFit limit: Int) -> Int {
+            var dropped = 0
+            var cut = 0
+            while bytes.count - cut > limit, dropped < ends.count - 1 {
+                cut = ends[dropped]
+                dropped += 1
+            }
+            guard dropped > 0 else { return 0 }
+            bytes.removeFirst(cut)
+            ends.removeFirst(dropped)
+            for i in ends.indices { ends[i] -= cut }
+            return dropped
+        }
     }
     private let inbox = Mutex(Inbox())
 
@@ -136,17 +154,24 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         let now = clock.uptime()
         switch value {
         case .tabular(let reading):
+            var dropped = 0
             let (startGrouping, grouped, due) = inbox.withLock { inbox -> (Bool, Bool, Bool) in
                 let starting = !inbox.grouping && options.groupAge > .zero
                 if starting { inbox.grouping = true }
                 if inbox.ends.isEmpty { inbox.since = now }
                 SensorDataEncoder.appendDelimitedTabular(reading, requested: timeRequested, received: timeReceived, to: &inbox.bytes)
                 inbox.ends.append(inbox.bytes.count)
+                // The inbox outgrows the limit only while a write(2) stuck in the disk holds the
+                // flush: the oldest go (down to half, so that the cut is not made at every tick).
+                if inbox.bytes.count > options.pendingLimitBytes {
+                    dropped = inbox.dropOldest(toFit: options.pendingLimitBytes / 2)
+                }
                 // The timer writes each group; a lane does only when the group is full or the
                 // timer is a whole group age behind (its queue stuck behind a slow disk).
                 let overdue = inbox.since.map { now - $0 >= options.groupAge * 2 } == true
                 return (starting, inbox.grouping, inbox.bytes.count >= options.groupBytes || overdue)
             }
+            if dropped > 0 { statsLock.withLock { $0.droppedRecords += dropped } }
             if !grouped {
                 // No grouping (a group age of zero): every reading is written as it comes.
                 lock.withLock { flush(now: now, force: true) }

@@ -113,11 +113,13 @@ package struct POSIXCaptureFileSystem: CaptureFileSystem {
 
 /// Gathers periodic syncs of many capture files into rounds on one background queue: a round
 /// starts `window` after the first request of it, and when it holds at least `fileSystemThreshold`
-/// files it makes them all durable with one `syncfs(2)` of their file system (every file was
+/// files of one file system it makes them all durable with one `syncfs(2)` of it (every file was
 /// written before it was submitted, so the one call covers each) instead of an `fdatasync` each.
 /// A thousand collectors cost a few dozen syncs a second, not a thousand; a few files keep their
-/// own `fdatasync`, which does not touch the rest of the file system. A failed `syncfs` falls back
-/// to one `fdatasync` per file, so each request still gets its own answer.
+/// own `fdatasync`, which does not touch the rest of the file system. Files are grouped by the
+/// device `fstat` reports (capture directories can sit on different disks); one whose device is
+/// unknown, and every file of a group whose `syncfs` fails, get an `fdatasync` each, so each
+/// request still gets its own answer.
 package final class SyncBatcher: @unchecked Sendable {
     // @unchecked: `pending` and `scheduled` are guarded by `lock`; the rest is immutable.
     package typealias Completion = @Sendable (CaptureIOError?) -> Void
@@ -133,6 +135,8 @@ package final class SyncBatcher: @unchecked Sendable {
     /// calls, or a test's recorder. Each returns an errno, or 0.
     let syncFile: @Sendable (Int32) -> Int32
     let syncFileSystem: @Sendable (Int32) -> Int32
+    /// The device an open file lives on (nil when unknown): `fstat`'s, or a test's.
+    let device: @Sendable (Int32) -> UInt64?
     let queue = DispatchQueue(label: "ferry.capture.fsync", qos: .utility)
     private let lock = NSLock()
     private var pending: [Request] = []
@@ -141,12 +145,14 @@ package final class SyncBatcher: @unchecked Sendable {
     package init(
         window: Duration = .milliseconds(20), fileSystemThreshold: Int = 8,
         syncFile: @escaping @Sendable (Int32) -> Int32 = { fdatasync($0) == 0 ? 0 : errno },
-        syncFileSystem: @escaping @Sendable (Int32) -> Int32 = SyncBatcher.syncfs
+        syncFileSystem: @escaping @Sendable (Int32) -> Int32 = SyncBatcher.syncfs,
+        device: @escaping @Sendable (Int32) -> UInt64? = SyncBatcher.device
     ) {
         self.window = window
         self.fileSystemThreshold = fileSystemThreshold
         self.syncFile = syncFile
         self.syncFileSystem = syncFileSystem
+        self.device = device
     }
 
     /// Syncs `fd` in a coming round and then calls `completion` (on the batcher's queue); `fd`
@@ -172,14 +178,27 @@ package final class SyncBatcher: @unchecked Sendable {
             return pending
         }
         guard !batch.isEmpty else { return }
-        if batch.count >= fileSystemThreshold, syncFileSystem(batch[0].fd) == 0 {
-            for request in batch { request.completion(nil) }
-            return
-        }
+        var byDevice: [UInt64: [Request]] = [:]
+        var alone: [Request] = []
         for request in batch {
+            if let device = device(request.fd) { byDevice[device, default: []].append(request) } else { alone.append(request) }
+        }
+        for group in byDevice.values.sorted(by: { $0[0].fd < $1[0].fd }) {
+            if group.count >= fileSystemThreshold, syncFileSystem(group[0].fd) == 0 {
+                for request in group { request.completion(nil) }
+            } else {
+                alone += group
+            }
+        }
+        for request in alone {
             let code = syncFile(request.fd)
             request.completion(code == 0 ? nil : CaptureIOError(operation: "fsync", path: request.path, code: code))
         }
+    }
+
+    package static let device: @Sendable (Int32) -> UInt64? = { fd in
+        var status = stat()
+        return fstat(fd, &status) == 0 ? UInt64(status.st_dev) : nil
     }
 
     /// `syncfs(2)`, which the Glibc module does not export: looked up once in the C library.

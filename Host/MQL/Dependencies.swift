@@ -154,7 +154,10 @@ public enum MQLDependencies {
                 }
                 for element in document {
                     if element.key == "sortBy", case .document(let keys) = element.value {
+                        // $topN's sort keys are paths; the same name in any other object holds
+                        // expressions, so its values are read too (an extra field is harmless).
                         for key in keys { path(key.key[...]) }
+                        expression(element.value)
                     } else if element.key == "as", case .string(let name) = element.value, name == "CURRENT" || name == "ROOT" {
                         everything = true
                     } else {
@@ -210,13 +213,15 @@ public enum MQLDependencies {
             }
         }
 
-        /// Whether a $project spec only removes fields (an exclusion; `_id: 0` alone is one too).
-        private func isExclusion(_ projection: BSONDocument) -> Bool {
+        /// Whether a $project spec only removes fields (an exclusion; `_id: 0` alone is one too). As
+        /// the engine decides: a top-level `_id: 1` does not make `{_id: 1, tags: 0}` an inclusion.
+        private func isExclusion(_ projection: BSONDocument, topLevel: Bool = true) -> Bool {
             var excludes = false
             for element in projection {
+                if topLevel && element.key == "_id" && isInclude(element.value) { continue }
                 switch element.value {
                 case .document(let nested) where !(nested.count == 1 && nested.keys.first?.hasPrefix("$") == true):
-                    if isExclusion(nested) { excludes = true } else { return false }
+                    if isExclusion(nested, topLevel: false) { excludes = true } else { return false }
                 default:
                     if isExclude(element.value) {
                         excludes = true

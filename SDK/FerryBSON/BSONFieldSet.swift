@@ -62,9 +62,6 @@ public struct BSONFieldSet: Sendable, Hashable {
         return children.first { $0.name == name }?.fields
     }
 
-    /// The field names needed directly here, in the order they were first named (empty for `everything`).
-    public var names: [String] { children.map(\.name) }
-
     /// The set as dotted paths, each leading to a value needed whole (`[[]]` for `everything`).
     public var paths: [[String]] {
         if isEverything { return [[]] }

@@ -16,9 +16,12 @@ import Testing
     let clock = ManualClock(now: Date(timeIntervalSince1970: 1_767_225_601))
     let logger = Logger(label: "test")
 
-    func writer(_ dir: TemporaryDirectory, fileSystem: any CaptureFileSystem, fsyncInterval: Duration = .seconds(1)) -> CaptureFileWriter {
+    func writer(
+        _ dir: TemporaryDirectory, fileSystem: any CaptureFileSystem, fsyncInterval: Duration = .seconds(1), pendingLimitBytes: Int? = nil
+    ) -> CaptureFileWriter {
         var options = CaptureWriterOptions()
         options.fsyncInterval = fsyncInterval
+        if let pendingLimitBytes { options.pendingLimitBytes = pendingLimitBytes }
         return CaptureFileWriter(
             captureDir: dir.path, api: "rdk:component:sensor", component: "temp", method: "Readings", parameters: [:],
             options: options, clock: clock, fileSystem: fileSystem, logger: logger)
@@ -152,6 +155,37 @@ extension CaptureGroupCommitTests {
 }
 
 extension CaptureGroupCommitTests {
+    /// While a write is stuck in the disk, the readings that arrive meanwhile are bounded too: the
+    /// oldest of them are dropped and counted, the newest are written once the disk answers.
+    @Test func readingsArrivingDuringAStuckWriteAreBounded() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let disk = GatedFileSystem()
+        let w = writer(dir, fileSystem: disk, pendingLimitBytes: 2_000)
+        let t = clock.now()
+        w.write(reading(0), timeRequested: t, timeReceived: t)  // written at once
+        disk.gated.withLock { $0 = true }
+        w.write(reading(1), timeRequested: t, timeReceived: t)
+        let flushed = DispatchSemaphore(value: 0)
+        Thread { [clock] in
+            clock.advance(by: .seconds(1))
+            flushed.signal()
+        }.start()
+        #expect(disk.entered.wait(timeout: .now() + 10) == .success)
+        for i in 2..<500 { w.write(reading(i), timeRequested: t, timeReceived: t) }
+        let dropped = w.stats.droppedRecords
+        #expect(dropped > 400, "\(dropped) dropped")
+        disk.release.signal()
+        #expect(flushed.wait(timeout: .now() + 10) == .success)
+        w.close()
+        let kept = try readingsAfterAKill(dir)
+        #expect(kept.count + dropped == 500)
+        #expect(kept.prefix(2) == [0, 1])
+        #expect(Array(kept.dropFirst(2)) == Array((500 - (kept.count - 2))..<500), "the newest are kept")
+    }
+}
+
+extension CaptureGroupCommitTests {
     /// Every writer's group timer runs on one queue: while one writer's `write(2)` is stuck there,
     /// another writer's timer cannot run, and that collector's tick writes its group itself once
     /// it is two group ages old.
@@ -242,7 +276,9 @@ final class GatedFileSystem: CaptureFileSystem {
             syncFileSystem: { fd in
                 recorder.calls.withLock { $0.append("syncfs \(fd)") }
                 return recorder.fileSystemFails.withLock { $0 } ? ENOSYS : 0
-            })
+            },
+            // Descriptors from 20 up live on a second disk; 99's device is unknown.
+            device: { fd in fd == 99 ? nil : fd >= 20 ? 2 : 1 })
     }
 
     /// Submits `fds` and runs the round on the batcher's queue; returns each one's answer.
@@ -268,6 +304,19 @@ final class GatedFileSystem: CaptureFileSystem {
         #expect(answers[12]! == nil)
         #expect(answers[13]??.code == EIO)
         #expect(answers[13]??.path == "/f13")
+    }
+
+    /// One syncfs covers only its own file system: files on another disk, or on one that cannot
+    /// be told, are synced by a syncfs of their own disk or each on its own.
+    @Test func filesOnTwoDisksAreSyncedPerDisk() {
+        let recorder = Recorder()
+        let answers = round(batcher(recorder), [10, 11, 12, 13, 20, 21, 22, 23, 24, 99])
+        #expect(Set(recorder.calls.withLock { $0 }) == ["syncfs 10", "syncfs 20", "fdatasync 99"])
+        #expect(answers.count == 10 && answers.values.allSatisfy { $0 == nil })
+        let recorder2 = Recorder()
+        let mixed = round(batcher(recorder2), [10, 11, 12, 13, 20, 21])
+        #expect(recorder2.calls.withLock { $0 } == ["syncfs 10", "fdatasync 20", "fdatasync 21"])
+        #expect(mixed.count == 6)
     }
 
     @Test func aFailedFileSystemSyncFallsBackToEachFile() {

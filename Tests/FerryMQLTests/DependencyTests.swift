@@ -56,6 +56,9 @@ import Testing
                "f": {"$firstN": {"input": "$data.x", "n": 2}}, "c": {"$count": {}}}}]
             """
         #expect(try Self.fields(json) == ["data.v", "data.w", "data.x", "robot_id", "time_received"])
+        // A field merely named sortBy holds expressions, which are read too.
+        #expect(try Self.fields(#"[{"$group": {"_id": {"sortBy": {"k": "$data.x"}}, "n": {"$sum": 1}}}]"#)?.contains("data.x") == true)
+        #expect(try Self.fields(#"[{"$addFields": {"sortBy": {"k": "$data.x"}}}, {"$group": {"_id": "$sortBy.k"}}]"#)?.contains("data.x") == true)
     }
 
     @Test func variablesBindValuesNotFields() throws {
@@ -96,6 +99,9 @@ import Testing
             #"[{"$addFields": {"x": 1}}]"#,
             #"[{"$project": {"data": 0}}]"#,
             #"[{"$project": {"_id": 0}}]"#,
+            // As the engine decides, `_id: 1` beside an exclusion keeps it an exclusion.
+            #"[{"$project": {"_id": 1, "tags": 0}}]"#,
+            #"[{"$project": {"_id": true, "data": {"x": 0}}}]"#,
             #"[{"$unset": ["data"]}, {"$project": {"a": 0, "b": {"c": 0}}}]"#,
             #"[{"$facet": {"all": [{"$match": {"a": 1}}]}}]"#,
         ] {

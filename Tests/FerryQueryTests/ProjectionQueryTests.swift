@@ -36,6 +36,8 @@ import Testing
         (#"[{"$match": {"data.readings.temperature": {"$gt": 30}}}]"#, false),
         (#"[{"$group": {"_id": "$location_id", "docs": {"$push": "$$ROOT"}}}, {"$sort": {"_id": 1}}]"#, false),
         (#"[{"$project": {"data": 0, "tags": 0}}, {"$limit": 40}]"#, false),
+        (#"[{"$project": {"_id": 1, "tags": 0}}, {"$limit": 40}]"#, false),
+        (#"[{"$addFields": {"sortBy": {"k": "$location_id"}}}, {"$group": {"_id": "$sortBy.k", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}]"#, true),
         (#"[{"$sort": {"time_received": 1}}, {"$limit": 5}]"#, false),
         (#"[{"$setWindowFields": {"sortBy": {"time_received": 1}, "output": {"s": {"$sum": 1, "window": {"documents": ["unbounded", "current"]}}}}}, {"$group": {"_id": null, "m": {"$max": "$s"}}}]"#, false),
     ]

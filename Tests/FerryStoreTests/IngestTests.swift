@@ -130,6 +130,9 @@ import Testing
             batch[i].tags = ["run"]
             batch[i].additionalParameters = ["unit": "kelvin"]
         }
+        // Equal parameters that are not the same bytes: each keeps its own.
+        batch[2_000].additionalParameters = ["offset": .double(0.0)]
+        batch[2_001].additionalParameters = ["offset": .double(-0.0)]
         let key = IdempotencyKey(fileID: "big", firstRecord: 0, lastRecord: count)
         let result = try await f.store.insert(batch, idempotencyKey: key)
         #expect(result.inserted == count)
@@ -141,6 +144,9 @@ import Testing
                 || document["additional_parameters"] != .document(reading.additionalParameters)
         }
         #expect(mismatched.isEmpty)
+        for i in [2_000, 2_001] {
+            #expect(stored[i]["additional_parameters"]?.documentValue?.encode() == batch[i].additionalParameters.encode(), "reading \(i)")
+        }
         if backend == .postgres {
             // The jsonb columns SQL reads hold the same values as the BSON ones.
             let rows = try await f.store.tabularDataBySQL(
@@ -150,6 +156,7 @@ import Testing
                     AND tags = CASE WHEN (data->'readings'->>'i')::int BETWEEN 1000 AND 1099 THEN '["run"]'::jsonb
                         WHEN (data->'readings'->>'i')::int % 2 = 0 THEN '["even", "lab"]'::jsonb ELSE '[]'::jsonb END
                     AND additional_parameters = CASE WHEN (data->'readings'->>'i')::int BETWEEN 1000 AND 1099 THEN '{"unit": "kelvin"}'::jsonb
+                        WHEN (data->'readings'->>'i')::int IN (2000, 2001) THEN '{"offset": 0}'::jsonb
                         WHEN (data->'readings'->>'i')::int % 3 = 0 THEN '{"unit": "celsius"}'::jsonb ELSE '{}'::jsonb END
                     """)
             #expect(rows.first?["n"]?.int64Value == Int64(count))

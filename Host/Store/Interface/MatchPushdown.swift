@@ -142,7 +142,8 @@ public enum MatchPushdown {
     /// set, so a second tag condition (`$and: [{tags: "a"}, {tags: "b"}]`) stays in the residual.
     private static func pushTags(_ element: BSONElement, into filter: inout ReadingFilter) -> BSONElement? {
         func push(_ tags: Set<String>) -> Bool {
-            guard filter.anyTag == nil else { return false }
+            // A NUL cannot travel to PostgreSQL as text; the engine finds that no tag has it.
+            guard filter.anyTag == nil, !tags.contains(where: { $0.utf8.contains(0) }) else { return false }
             filter.anyTag = tags
             return true
         }

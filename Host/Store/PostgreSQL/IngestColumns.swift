@@ -29,6 +29,17 @@ struct IngestColumns: Sendable {
 
     init(capacity: Int) { reserve(capacity) }
 
+    /// Whether a value holds a double: equal documents with doubles can differ in their bytes
+    /// (0.0 == -0.0), so they are not reused.
+    static func holdsDouble(_ value: BSON) -> Bool {
+        switch value {
+        case .double: true
+        case .document(let document): document.contains { holdsDouble($0.value) }
+        case .array(let items): items.contains(where: holdsDouble)
+        default: false
+        }
+    }
+
     init(_ readings: ArraySlice<Reading>) throws {
         reserve(readings.count)
         // One upload's readings share their tags and parameters (the upload's metadata): their
@@ -41,7 +52,7 @@ struct IngestColumns: Sendable {
             let params: (document: BSONDocument, text: String, bytes: ByteBuffer)
             do {
                 dataBytes = try r.data.encodeChecked()
-                if let last = lastParameters, last.document == r.additionalParameters {
+                if let last = lastParameters, last.document == r.additionalParameters, !Self.holdsDouble(.document(last.document)) {
                     params = last
                 } else {
                     let encoded = try r.additionalParameters.encodeChecked()
