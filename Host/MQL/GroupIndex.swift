@@ -54,7 +54,8 @@ struct GroupIndex {
     mutating func findOrInsert(values: [BSON?], names: [String]) -> (group: Int, inserted: Bool) {
         let arity = values.count
         var hasher = Hasher()
-        for value in values { GroupKey.hashValue(value, into: &hasher) }
+        // By index, not for-in: the iterator would copy (retain) each value.
+        for i in 0..<arity { GroupKey.hashValue(values[i], into: &hasher) }
         let hash = hasher.finalize()
         var slot = hash & mask
         probing: while true {
@@ -64,13 +65,7 @@ struct GroupIndex {
             slot = (slot + 1) & mask
             guard hashes[group] == hash else { continue }
             let base = group * arity
-            for i in 0..<arity {
-                switch (parts[base + i], values[i]) {
-                case (nil, nil): continue
-                case (let a?, let b?) where BSONOrder.compare(a, b) == 0: continue
-                default: continue probing
-                }
-            }
+            for i in 0..<arity where !Self.samePart(parts[base + i], values[i]) { continue probing }
             return (group, false)
         }
         let group = keys.count
@@ -86,6 +81,14 @@ struct GroupIndex {
         slots[slot] = Int32(group + 1)
         if keys.count * 2 > slots.count { grow() }
         return (group, true)
+    }
+
+    /// Both missing, or both present and equal. Borrowed, not matched as a tuple (which copies both).
+    @inline(__always)
+    private static func samePart(_ a: BSON?, _ b: BSON?) -> Bool {
+        guard let a else { return b == nil }
+        guard let b else { return false }
+        return BSONOrder.compare(a, b) == 0
     }
 
     private mutating func grow() {
