@@ -46,9 +46,10 @@ package struct CaptureWriterStats: Sendable, Equatable {
 /// Writes one collector's readings to capture files. Thread-safe: the collector writes from its
 /// tick, the sync engine finishes files, and a timer writes a waiting group, each under `lock`.
 /// The collector's tick only encodes into the inbox, under a lock that no system call is ever
-/// made under; the timer moves the inbox into the group and writes and syncs it, so a capture lane
-/// neither makes a system call for a reading nor waits for one (a `write(2)` can stall for tens of
-/// milliseconds while the file system commits its journal), unless a group outgrows `groupBytes`.
+/// made under; the timer (or, for a group that reaches `groupBytes` first, a queue of its own)
+/// moves the inbox into the group and writes it, so a capture lane neither makes a system call for
+/// a reading nor waits for one (a `write(2)` can stall for tens of milliseconds while the file
+/// system commits its journal), unless those queues are two group ages behind.
 package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     // @unchecked: the inbox is guarded by its own mutex, every var below by `lock` (stats and the
     // fsync flag by their own mutexes).
@@ -81,6 +82,8 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         var ends: [Int] = []
         var since: Duration?
         var grouping = false
+        /// A full group's write is queued on `fullGroupQueue` and has not yet run.
+        var fullGroupQueued = false
 
         /// Drops the oldest records until the bytes fit in `limit` (the newest always stays);
         /// returns how many went.
@@ -116,6 +119,8 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     private let syncInFlight = Mutex(false)
     /// Runs every writer's group timer: a write(2) of at most `groupBytes`.
     static let timerQueue = DispatchQueue(label: "ferry.capture.groups", qos: .userInitiated)
+    /// Writes the groups that filled before their age: fast collectors', apart from the timers.
+    static let fullGroupQueue = DispatchQueue(label: "ferry.capture.full-groups", qos: .userInitiated)
     /// Finishes (fsync, rename, directory fsync) this writer's full files in order, off the
     /// collector's thread: a rotation costs the collector one `open`, not three syncs. A file
     /// waiting here is a `.prog` with every record written, which start-up recovery promotes if
@@ -155,7 +160,7 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         switch value {
         case .tabular(let reading):
             var dropped = 0
-            let (startGrouping, grouped, due) = inbox.withLock { inbox -> (Bool, Bool, Bool) in
+            let (startGrouping, grouped, overdue, queueFullGroup) = inbox.withLock { inbox -> (Bool, Bool, Bool, Bool) in
                 let starting = !inbox.grouping && options.groupAge > .zero
                 if starting { inbox.grouping = true }
                 if inbox.ends.isEmpty { inbox.since = now }
@@ -166,20 +171,25 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
                 if inbox.bytes.count > options.pendingLimitBytes {
                     dropped = inbox.dropOldest(toFit: options.pendingLimitBytes / 2)
                 }
-                // The timer writes each group; a lane does only when the group is full or the
-                // timer is a whole group age behind (its queue stuck behind a slow disk).
+                // The timer writes each group, and a queue of its own a full one (a fast
+                // collector's lane would stall in that write(2) now and then, and skip ticks); a
+                // lane writes only when the group is two ages old (the queues stuck behind a slow disk).
                 let overdue = inbox.since.map { now - $0 >= options.groupAge * 2 } == true
-                return (starting, inbox.grouping, inbox.bytes.count >= options.groupBytes || overdue)
+                let queueFull = !overdue && !inbox.fullGroupQueued && inbox.bytes.count >= options.groupBytes
+                if queueFull { inbox.fullGroupQueued = true }
+                return (starting, inbox.grouping, overdue, queueFull)
             }
             if dropped > 0 { statsLock.withLock { $0.droppedRecords += dropped } }
             if !grouped {
                 // No grouping (a group age of zero): every reading is written as it comes.
                 lock.withLock { flush(now: now, force: true) }
-            } else if due, lock.try() {
+            } else if overdue, lock.try() {
                 // Written here unless a flush holds the lock (then that flush, or the timer's
                 // next, takes it: the lane does not wait for the disk).
                 flush(now: now, force: false)
                 lock.unlock()
+            } else if queueFullGroup {
+                Self.fullGroupQueue.async { [weak self] in self?.fullGroupFlush() }
             }
             if startGrouping { startGroupTimer() }
         case .binary(let payloads):
@@ -263,6 +273,14 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
         let file = detachCurrent()
         lock.unlock()
         finishing.sync { if let file { finishLogging(file) } }
+    }
+
+    /// A group that reached `groupBytes`: written off the collector's lane.
+    private func fullGroupFlush() {
+        inbox.withLock { $0.fullGroupQueued = false }
+        lock.lock()
+        defer { lock.unlock() }
+        if !closed { flush(now: clock.uptime(), force: false) }
     }
 
     /// Every group age: write the group and sync it (the group commit).

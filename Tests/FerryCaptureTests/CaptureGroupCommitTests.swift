@@ -17,11 +17,13 @@ import Testing
     let logger = Logger(label: "test")
 
     func writer(
-        _ dir: TemporaryDirectory, fileSystem: any CaptureFileSystem, fsyncInterval: Duration = .seconds(1), pendingLimitBytes: Int? = nil
+        _ dir: TemporaryDirectory, fileSystem: any CaptureFileSystem, fsyncInterval: Duration = .seconds(1), pendingLimitBytes: Int? = nil,
+        groupBytes: Int? = nil
     ) -> CaptureFileWriter {
         var options = CaptureWriterOptions()
         options.fsyncInterval = fsyncInterval
         if let pendingLimitBytes { options.pendingLimitBytes = pendingLimitBytes }
+        if let groupBytes { options.groupBytes = groupBytes }
         return CaptureFileWriter(
             captureDir: dir.path, api: "rdk:component:sensor", component: "temp", method: "Readings", parameters: [:],
             options: options, clock: clock, fileSystem: fileSystem, logger: logger)
@@ -155,6 +157,39 @@ extension CaptureGroupCommitTests {
 }
 
 extension CaptureGroupCommitTests {
+    /// A group that fills before its age is written off the collector's lane (a fast collector's
+    /// lane would otherwise stall in that write now and then, and skip ticks): the tick that fills
+    /// it returns while the write is stuck in the disk, and the group reaches the file without the
+    /// clock moving.
+    @Test func aFullGroupIsWrittenOffTheLane() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let disk = GatedFileSystem()
+        let w = writer(dir, fileSystem: disk, groupBytes: 256)
+        let t = clock.now()
+        w.write(reading(0), timeRequested: t, timeReceived: t)  // written at once
+        disk.gated.withLock { $0 = true }
+        let ticked = DispatchSemaphore(value: 0)
+        Thread { [self] in
+            for i in 1...20 { w.write(reading(i), timeRequested: t, timeReceived: t) }
+            ticked.signal()
+        }.start()
+        #expect(disk.entered.wait(timeout: .now() + 10) == .success, "no write of the full group")
+        #expect(ticked.wait(timeout: .now() + 10) == .success, "a tick waited for the stuck write")
+        disk.release.signal()
+        // Without the clock moving, the full groups reach the file (the last, partial one waits).
+        var survivors: [Int] = []
+        for _ in 0..<1_000 {
+            survivors = try readingsAfterAKill(dir)
+            if survivors.count >= 10 { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(survivors.count >= 10, "\(survivors)")
+        #expect(survivors == Array(0..<survivors.count))
+        w.close()
+        #expect(try readingsAfterAKill(dir) == Array(0...20))
+    }
+
     /// While a write is stuck in the disk, the readings that arrive meanwhile are bounded too: the
     /// oldest of them are dropped and counted, the newest are written once the disk answers.
     @Test func readingsArrivingDuringAStuckWriteAreBounded() throws {
