@@ -333,44 +333,28 @@ extension PostgresStore {
 
     /// One statement per page: the months' partitions first, then every row from arrays.
     private func importReadings(_ records: [TransferRecord]) async throws {
-        var ids: [Int64] = [], orgs: [String] = [], locations: [String] = [], robots: [String] = [], parts: [String] = []
-        var types: [String] = [], components: [String] = [], methods: [String] = []
-        var requested: [PGTime] = [], received: [PGTime] = []
-        var tags: [String] = [], parameters: [String] = [], data: [String] = []
-        var parametersBSON: [ByteBuffer] = [], dataBSON: [ByteBuffer] = []
+        var ids: [Int64] = [], readings: [Reading] = []
         for case .reading(let id, let r, _) in records {
-            try StoreChecks.validate(reading: r)
             ids.append(id)
-            orgs.append(r.organizationID)
-            locations.append(r.locationID)
-            robots.append(r.robotID)
-            parts.append(r.partID)
-            types.append(r.componentType)
-            components.append(r.componentName)
-            methods.append(r.methodName)
-            requested.append(PGTime(r.timeRequested))
-            received.append(PGTime(r.timeReceived))
-            tags.append(PGJSON.text(r.tags))
-            parameters.append(PGJSON.text(r.additionalParameters))
-            data.append(PGJSON.text(r.data))
-            parametersBSON.append(r.additionalParameters.encode().byteBuffer)
-            dataBSON.append(r.data.encode().byteBuffer)
+            readings.append(r)
         }
+        // The same columns an upload's ingest makes, with the source's ids beside them.
+        let c = try await IngestColumns.of(readings)
         let partitions: PostgresQuery = try """
-            SELECT ferry_readings_partition(t) FROM (SELECT DISTINCT date_trunc('month', t, 'UTC') AS t FROM unnest(\(received)) t) m
+            SELECT ferry_readings_partition(t) FROM (SELECT DISTINCT date_trunc('month', t, 'UTC') AS t FROM unnest(\(c.received)) t) m
             """
         let insert: PostgresQuery = try """
             INSERT INTO readings (id, organization_id, location_id, robot_id, part_id, component_type, component_name,
                 method_name, time_requested, time_received, tags, additional_parameters, data, additional_parameters_bson, data_bson)
             SELECT u.id, u.org, u.loc, u.robot, u.part, u.type, u.comp, u.method, u.req, u.rec, u.tags::jsonb, u.params::jsonb,
                 u.data::jsonb, u.params_bson, u.data_bson
-            FROM unnest(\(ids), \(orgs), \(locations), \(robots), \(parts), \(types), \(components), \(methods), \(requested),
-                \(received), \(tags), \(parameters), \(data), \(parametersBSON), \(dataBSON))
+            FROM unnest(\(ids), \(c.orgs), \(c.locations), \(c.robots), \(c.parts), \(c.types), \(c.components), \(c.methods), \(c.requested),
+                \(c.received), \(c.tags), \(c.parameters), \(c.data), \(c.parametersBSON), \(c.dataBSON))
                 AS u(id, org, loc, robot, part, type, comp, method, req, rec, tags, params, data, params_bson, data_bson)
             ON CONFLICT DO NOTHING
             """
         // Charts' hours of these times, if the destination made any, are out of date.
-        let forget: PostgresQuery = try "SELECT ferry_chart_forget(\(orgs), \(received))"
+        let forget: PostgresQuery = try "SELECT ferry_chart_forget(\(c.orgs), \(c.received))"
         let logger = self.logger
         try await transaction("copying \(records.count) readings") { connection in
             try await connection.query(forget, logger: logger)
