@@ -31,6 +31,18 @@ import Testing
 
     func reading(_ i: Int) -> CapturedValue { .tabular(["readings": ["i": .int32(Int32(i))]]) }
 
+    /// The timer's flush, a group age later, on another thread, its write(2) blocked in `disk`
+    /// (which must be gated); the semaphore is signalled once that flush returns.
+    func timerFlushStuck(in disk: GatedFileSystem, sourceLocation: SourceLocation = #_sourceLocation) -> DispatchSemaphore {
+        let flushed = DispatchSemaphore(value: 0)
+        Thread { [clock] in
+            clock.advance(by: .seconds(1))
+            flushed.signal()
+        }.start()
+        #expect(disk.entered.wait(timeout: .now() + 10) == .success, "the timer's flush never reached the disk", sourceLocation: sourceLocation)
+        return flushed
+    }
+
     /// What start-up recovery would make of the capture directory if the process were killed now
     /// (the page cache outlives the process): recovery runs on a copy, the writer stays open.
     func readingsAfterAKill(_ dir: TemporaryDirectory) throws -> [Int] {
@@ -134,13 +146,7 @@ extension CaptureGroupCommitTests {
         w.write(reading(0), timeRequested: t, timeReceived: t)  // written at once
         disk.gated.withLock { $0 = true }
         w.write(reading(1), timeRequested: t, timeReceived: t)
-        // The timer's flush, a group age later, on another thread: its write(2) blocks.
-        let flushed = DispatchSemaphore(value: 0)
-        Thread { [clock] in
-            clock.advance(by: .seconds(1))
-            flushed.signal()
-        }.start()
-        #expect(disk.entered.wait(timeout: .now() + 10) == .success)
+        let flushed = timerFlushStuck(in: disk)
         // Meanwhile a tick writes: it returns while the flush is still stuck.
         let ticked = DispatchSemaphore(value: 0)
         Thread {
@@ -201,12 +207,7 @@ extension CaptureGroupCommitTests {
         w.write(reading(0), timeRequested: t, timeReceived: t)  // written at once
         disk.gated.withLock { $0 = true }
         w.write(reading(1), timeRequested: t, timeReceived: t)
-        let flushed = DispatchSemaphore(value: 0)
-        Thread { [clock] in
-            clock.advance(by: .seconds(1))
-            flushed.signal()
-        }.start()
-        #expect(disk.entered.wait(timeout: .now() + 10) == .success)
+        let flushed = timerFlushStuck(in: disk)
         for i in 2..<500 { w.write(reading(i), timeRequested: t, timeReceived: t) }
         let dropped = w.stats.droppedRecords
         #expect(dropped > 400, "\(dropped) dropped")
@@ -372,7 +373,7 @@ final class GatedFileSystem: CaptureFileSystem {
         var fds: [Int32] = []
         for i in 0..<5 {
             let fd = open(dir.path + "/f\(i)", O_WRONLY | O_CREAT, 0o644)
-            #expect(fd >= 0)
+            try #require(fd != -1, "cannot create \(dir.path)/f\(i): errno \(errno)")
             _ = write(fd, "x", 1)
             fds.append(fd)
         }
