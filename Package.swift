@@ -443,6 +443,7 @@ let package = Package(
             dependencies: [
                 "FerryStore", "FerryStoreSQLite", "FerryStorePostgres", "StoreTestSupport", "FerryBSON", "FerryTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         .testTarget(
             name: "FerryPipelinesTests",

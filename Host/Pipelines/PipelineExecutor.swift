@@ -43,10 +43,11 @@ public struct PipelineExecutor: Sendable {
     }
 
     /// Runs a batch of runs of one pipeline in one pass and returns each one's outcome, in the
-    /// order of `runs`. Readings are read once over the span of the batch's windows, in pages of at
-    /// most `maxRows` rows ordered by time, and each page is split at the window edges (a window
-    /// holds `start ≤ time_received < end`); the stages then run per window in memory. A window
-    /// with more than `maxRows` readings is run alone with its own unbounded read, as a single run
+    /// order of `runs`. Readings are read once over the span of the batch's windows, in reads of
+    /// whole windows ordered by time of at most `maxRows / 2` rows (one is computed while the next
+    /// arrives), and each read is split at the window edges (a window holds
+    /// `start ≤ time_received < end`); the stages then run per window in memory. A window with
+    /// more than `maxRows / 2` readings is run alone with its own unbounded read, as a single run
     /// always was (and so is a batch of one). Runs meant to be batched have windows that follow each
     /// other; a window's rows are never given to another window. Once an error stops the pass (a
     /// failed read, cancellation), every run without an outcome gets that error; windows that
@@ -109,7 +110,7 @@ public struct PipelineExecutor: Sendable {
             filter.timeReceived.lessThan(window.end)
             var documents = try await store.readings(
                 organizationID: run.organizationID, source: pipeline.source == .hotStorage ? .hotStorage : .standard,
-                filter: filter, sortByTimeDescending: false, limit: nil, fields: inputFields(mql))
+                filter: filter, sortByTimeDescending: false, limit: nil, fields: inputFields(residual: pushed.residual, engine: engine))
             if let residual = pushed.residual { documents = try residual.run(documents) }
             input = documents
         case .pipelineSink(let upstream):
@@ -128,8 +129,10 @@ public struct PipelineExecutor: Sendable {
         return results.map { stamp($0, run) }
     }
 
-    /// The batch over a readings source: pages of at most `maxRows` readings from the first window
-    /// not yet done to the end of the last, each page's complete windows run in one hop off the pool.
+    /// The batch over a readings source, in reads of whole windows: each read covers as many
+    /// windows as hold about `readRows` readings (judged from the windows read so far) and at
+    /// most `maxRows / 2`, and is asked for before the stages of the read before it run, so the
+    /// store reads while this process computes and at most `maxRows` readings are held at once.
     private func executeByPages(
         _ runs: [PipelineRunRecord], of pipeline: PipelineRecord, mql: MQLPipeline, maxRows: Int, cancel: CancelFlag,
         outcomes: inout [String: Result<[BSONDocument], any Error>]
@@ -140,56 +143,81 @@ public struct PipelineExecutor: Sendable {
         let (baseFilter, residual, engine) = try pushdown(mql)
         let source: ReadingSource = pipeline.source == .hotStorage ? .hotStorage : .standard
         let organizationID = runs[0].organizationID
-        // Only the fields the stages read (leading $match included) leave the store.
-        let fields = inputFields(mql)
-        var next = 0
-        while next < windows.count {
-            if cancel.isCancelled { throw PipelineRunError.cancelled }
+        // Only the fields the stages read leave the store.
+        let fields = inputFields(residual: residual, engine: engine)
+        let (store, afterRead) = (self.store, self.afterRead)
+        let readLimit = max(1, maxRows / 2)
+        /// Windows `range`'s readings, at most `readLimit` of them and one more that says whether
+        /// there were more.
+        func read(_ range: Range<Int>) -> Task<(documents: [BSONDocument], cursors: [ReadingCursor]), any Error> {
             var filter = baseFilter
-            filter.timeReceived.atLeast(windows[next].start)
-            filter.timeReceived.lessThan(windows.last!.end)
-            // One row beyond the bound says whether the page holds everything up to the last window's end.
-            let page = try await store.fetchReadings(
-                organizationID: organizationID, source: source, filter: filter, descending: false, after: nil, limit: maxRows + 1,
-                fields: fields)
-            afterRead?(page.documents.count)
-            var complete = windows.count
+            filter.timeReceived.atLeast(windows[range.lowerBound].start)
+            filter.timeReceived.lessThan(windows[range.upperBound - 1].end)
+            let span = filter
+            return Task {
+                let page = try await store.fetchReadings(
+                    organizationID: organizationID, source: source, filter: span, descending: false, after: nil, limit: readLimit + 1,
+                    fields: fields)
+                afterRead?(page.documents.count)
+                return page
+            }
+        }
+        var next = 0
+        // Until the first read says how full windows are, a few of them.
+        var span = min(windows.count, Self.firstReadWindows)
+        var pending: (range: Range<Int>, task: Task<(documents: [BSONDocument], cursors: [ReadingCursor]), any Error>)? =
+            (0..<span, read(0..<span))
+        defer { pending?.task.cancel() }
+        while let current = pending {
+            pending = nil
+            if cancel.isCancelled { throw PipelineRunError.cancelled }
+            let page = try await current.task.value
+            var complete = current.range.upperBound
             var rows = page.documents.count
-            if page.documents.count > maxRows {
+            if page.documents.count > readLimit {
                 // Every reading before the extra row's time is in the page: the windows ending at or
-                // before it are whole; the one holding it is read again by the next page.
-                let frontier = page.cursors[maxRows].timeReceived
+                // before it are whole; the one holding it is read again by the next read.
+                let frontier = page.cursors[readLimit].timeReceived
                 complete = next
-                while complete < windows.count, windows[complete].end <= frontier { complete += 1 }
-                rows = maxRows
-                if complete == next {
-                    // More than `maxRows` readings in one window: it runs alone (this page is read
-                    // again as part of its own read, a bounded waste once per such window).
-                    for run in byWindow[windows[next]]! {
-                        outcomes[run.id] = await attempt { try await executeAlone(run, of: pipeline, mql: mql, cancel: cancel) }
-                    }
-                    next += 1
-                    continue
+                while complete < current.range.upperBound, windows[complete].end <= frontier { complete += 1 }
+                rows = readLimit
+            }
+            if complete == next {
+                // More than `readLimit` readings in one window: it runs alone (this page is read
+                // again as part of its own read, a bounded waste once per such window).
+                for run in byWindow[windows[next]]! {
+                    outcomes[run.id] = await attempt { try await executeAlone(run, of: pipeline, mql: mql, cancel: cancel) }
                 }
+                next += 1
+                if next < windows.count { pending = (next..<next + 1, read(next..<next + 1)) }
+                continue
             }
             // Split the page at the window edges: rows are in time order, and so are the windows.
             var inputs: [(SinkWindow, [BSONDocument])] = []
             var w = next
-            var current: [BSONDocument] = []
+            var currentInput: [BSONDocument] = []
             for i in 0..<rows {
                 let time = page.cursors[i].timeReceived
                 while w < complete, time >= windows[w].end {
-                    inputs.append((windows[w], current))
-                    current = []
+                    inputs.append((windows[w], currentInput))
+                    currentInput = []
                     w += 1
                 }
                 guard w < complete else { break }
-                if time >= windows[w].start { current.append(page.documents[i]) }
+                if time >= windows[w].start { currentInput.append(page.documents[i]) }
             }
             while w < complete {
-                inputs.append((windows[w], current))
-                current = []
+                inputs.append((windows[w], currentInput))
+                currentInput = []
                 w += 1
+            }
+            // The next read goes out before this one's stages run.
+            let perWindow = max(1, rows / (complete - next))
+            span = max(1, min(Self.readRows, readLimit) / perWindow)
+            next = complete
+            if next < windows.count {
+                let range = next..<min(windows.count, next + span)
+                pending = (range, read(range))
             }
             let work = inputs.flatMap { window, input in byWindow[window]!.map { ($0, input) } }
             let results = try await Self.offPool {
@@ -209,12 +237,19 @@ public struct PipelineExecutor: Sendable {
                 if case .failure(PipelineRunError.cancelled) = result { throw PipelineRunError.cancelled }
                 outcomes[id] = result
             }
-            next = complete
         }
     }
 
-    private func inputFields(_ mql: MQLPipeline) -> BSONFieldSet {
-        readsOnlyNeededFields ? mql.inputFields : .everything
+    /// Windows of a batch's first read, before any read says how many readings a window holds.
+    static let firstReadWindows = 8
+    /// Readings a batch's read aims at: a page small enough to compute while the next is read.
+    static let readRows = 10_000
+
+    /// What the engine reads of each input document: what its stages read after the leading
+    /// `$match`, whose pushed-down part the store answers (so a field only it tests never leaves
+    /// the store).
+    private func inputFields(residual: MQLPipeline?, engine: MQLPipeline) -> BSONFieldSet {
+        readsOnlyNeededFields ? MQLDependencies.fields(of: (residual?.stages ?? []) + engine.stages) : .everything
     }
 
     /// `body`'s result or error, as a value.

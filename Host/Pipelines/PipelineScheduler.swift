@@ -42,8 +42,9 @@ public actor PipelineScheduler {
         /// data, catching up) run as one batch of at most this many: one claim, one pass over their
         /// readings, one transaction that ends them all.
         public var maxBatchWindows = 100
-        /// The most readings a batch holds in memory at once: its read is paged by this, and a
-        /// window holding more runs alone (with all of its readings, as a single run does).
+        /// The most readings a batch holds in memory at once: its reads hold at most half of this
+        /// (one is computed while the next arrives), and a window holding more than half runs
+        /// alone (with all of its readings, as a single run does).
         public var batchRows = 100_000
         /// Regular windows created per pipeline and step (catching up after a long stop).
         public var maxWindowsPerStep = 1_000

@@ -22,6 +22,17 @@ import Testing
             ["$match": ["data.readings.temperature": ["$gt": 21]]],
             ["$project": ["_id": 0, "t": "$data.readings.temperature", "time": "$time_received", "tags": 1]],
         ],
+        // A leading $match the store answers whole (component_name never leaves it), and one it
+        // answers in part (the engine tests the temperature).
+        [
+            ["$match": ["component_name": "sensor"]], ["$group": ["_id": "$location_id", "n": ["$sum": 1]]],
+            ["$project": ["_id": 0, "location": "$_id", "n": 1]],
+        ],
+        [
+            ["$match": ["component_name": "sensor", "data.readings.temperature": ["$gte": 21]]],
+            ["$group": ["_id": "$location_id", "n": ["$sum": 1], "t": ["$max": "$data.readings.temperature"]]],
+            ["$project": ["_id": 0, "location": "$_id", "n": 1, "t": 1]],
+        ],
         // Not narrowed: $$ROOT.
         [["$group": ["_id": "$location_id", "docs": ["$push": "$$ROOT"]]], ["$project": ["_id": 0, "docs": 1]]],
     ]

@@ -3,6 +3,7 @@ import FerryStore
 @testable import FerryStorePostgres
 import FerryTestSupport
 import Foundation
+import PostgresNIO
 import StoreTestSupport
 import Synchronization
 import Testing
@@ -152,6 +153,29 @@ import Testing
             """, database: name)
         #expect(plan.contains("readings_2023_12") && !plan.contains("readings_2023_11") && !plan.contains("readings_2024_01"), "\(plan)")
         #expect(plan.contains("Index") && plan.contains("component"), "\(plan)")
+    }
+
+    /// A packed page whose rows the server aggregated out of the query's order is put back in
+    /// order (its rows are the right ones either way), and the next page starts after its last.
+    @Test func aPackedPageOutOfOrderIsPutBackInOrder() async throws {
+        let f = try await StoreFixture.make(.postgres)
+        defer { f.remove() }
+        _ = try await f.store.insert(StoreFixture.readings(0..<50, org: f.orgA), idempotencyKey: nil)
+        let store = try #require(f.store as? PostgresStore)
+        let packing = PackedReadings(ReadingFields(.everything))
+        let shuffled = PostgresQuery(
+            unsafeSQL: "SELECT string_agg(packed, ''::bytea ORDER BY id % 7, id DESC) FROM (SELECT \(packing.selectList) FROM readings) AS page")
+        let bytes = try await store.client.query(shuffled).collect().first?.decode(ByteBuffer?.self)
+        let (rows, last) = try PackedReadings.scan(bytes, descending: false)
+        var documents: [BSONDocument] = []
+        var cursors: [ReadingCursor] = []
+        try packing.decode(bytes, descending: false, into: &documents, cursors: &cursors)
+        #expect(rows == 50 && documents.compactMap(\.recordIndex) == Array(0..<50))
+        #expect(last == cursors.last && cursors == cursors.sorted { ($0.timeReceived, $0.id) < ($1.timeReceived, $1.id) })
+        // A truncated page is an error, never fewer readings.
+        let cut = bytes.map { $0.getSlice(at: $0.readerIndex, length: $0.readableBytes - 3)! }
+        #expect(throws: StoreError.self) { try PackedReadings.scan(cut, descending: false) }
+        #expect(throws: StoreError.self) { try packing.decode(cut, descending: false, into: &documents, cursors: &cursors) }
     }
 }
 

@@ -79,6 +79,44 @@ import Testing
         #expect(ReadingCursor(token: "nonsense") == nil)
     }
 
+    /// PostgreSQL reads in pages of 10,000 packed rows, the next asked for while the last decodes:
+    /// reads that span several pages, start after a cursor, stop at a limit inside a page, or
+    /// read only some fields come back whole and in order.
+    @Test(arguments: StoreBackend.all) func readsOfManyPagesComeBackWholeAndInOrder(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        // Three readings share each timestamp, so pages must break ties by id; inserted in order,
+        // record i is the i-th by (time, id).
+        let count = 23_456
+        let all = (0..<count).map { StoreFixture.reading($0, org: f.orgA, time: StoreFixture.t0 + Int64($0 / 3)) }
+        for start in stride(from: 0, to: count, by: 5_000) {
+            _ = try await f.store.insert(Array(all[start..<min(start + 5_000, count)]), idempotencyKey: nil)
+        }
+        let store = f.store
+        func read(descending: Bool, after: ReadingCursor? = nil, limit: Int? = nil, fields: BSONFieldSet = .everything) async throws
+            -> (indexes: [Int], cursors: [ReadingCursor], documents: [BSONDocument])
+        {
+            let page = try await store.fetchReadings(
+                organizationID: f.orgA, source: .standard, filter: .all, descending: descending, after: after, limit: limit, fields: fields)
+            return (page.documents.compactMap(\.recordIndex), page.cursors, page.documents)
+        }
+        let ascending = try await read(descending: false)
+        #expect(ascending.indexes == Array(0..<count))
+        let document = ascending.documents[12_345]
+        #expect(document["component_name"] == "sensor-1" && document["tags"] == [] && document["additional_parameters"] == ["unit": "celsius"])
+        #expect(document["time_received"] == .datetime(StoreFixture.t0 + 4_115) && document["time_requested"] == .datetime(StoreFixture.t0 + 4_110))
+        #expect(try await read(descending: true).indexes == Array((0..<count).reversed()))
+        #expect(try await read(descending: false, limit: 20_001).indexes == Array(0..<20_001))
+        #expect(try await read(descending: true, limit: 10_000).indexes == Array((count - 10_000..<count).reversed()))
+        let middle = ascending.cursors[9_998]
+        #expect(try await read(descending: false, after: middle).indexes == Array(9_999..<count))
+        #expect(try await read(descending: true, after: middle, limit: 12_000).indexes == Array((0..<9_998).reversed()))
+        let onlyI = try await read(descending: false, limit: 15_000, fields: BSONFieldSet(paths: [["data", "readings", "i"]]))
+        #expect(onlyI.indexes == Array(0..<15_000))
+        #expect(onlyI.documents.allSatisfy { $0.elements.map(\.key) == ["data"] })
+        #expect(onlyI.cursors == Array(ascending.cursors.prefix(15_000)))
+    }
+
     @Test(arguments: StoreBackend.all) func everyQueryPathIsOrganisationScoped(_ backend: StoreBackend) async throws {
         let f = try await StoreFixture.make(backend)
         defer { f.remove() }

@@ -4,11 +4,6 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    static let readingColumns = """
-        organization_id, location_id, robot_id, part_id, component_type, component_name, method_name, \
-        time_requested, time_received, tags, additional_parameters_bson, data_bson, id
-        """
-
     public func fetchReadings(
         organizationID: String, source: ReadingSource, filter: ReadingFilter, descending: Bool, after cursor: ReadingCursor?,
         limit: Int?, fields: BSONFieldSet
@@ -22,62 +17,52 @@ extension PostgresStore {
             ).first.flatMap { Int64(try $0.decode(String.self)) }
             if let cutoff { filter.timeReceived.atLeast(cutoff) }
         }
-        guard
-            let query = PostgresReadingQuery.select(
-                columns: Self.readingColumns(fields), organizationID: organizationID, filter: filter, descending: descending,
-                after: cursor, limit: limit, index: try await customIndex(organizationID: organizationID, filter: filter))
-        else { return ([], []) }
+        let packing = PackedReadings(fields)
+        let index = try await customIndex(organizationID: organizationID, filter: filter)
+        let pageFilter = filter
+        @Sendable func select(after: ReadingCursor?, rows: Int) -> PostgresQuery? {
+            PostgresReadingQuery.select(
+                columns: packing.selectList, organizationID: organizationID, filter: pageFilter, descending: descending, after: after,
+                limit: rows, index: index)
+        }
         return try await mapErrors("querying readings of organisation \(organizationID)") {
             var documents: [BSONDocument] = []
             var cursors: [ReadingCursor] = []
-            for try await row in try await client.query(query, logger: logger) {
-                let (document, cursor) = try Self.reading(row, fields: fields)
-                documents.append(document)
-                cursors.append(cursor)
+            // One page in flight while the one before it decodes here: the server builds a page
+            // while this process decodes the last.
+            try await withThrowingTaskGroup(of: PackedReadings.Page?.self) { group in
+                var received = 0
+                func request(after: ReadingCursor?, rows: Int) {
+                    let rows = min(rows, limit.map { $0 - received } ?? rows)
+                    group.addTask { try await self.packedPage(rows: rows) { select(after: after, rows: $0) } }
+                }
+                request(after: cursor, rows: PackedReadings.pageRows)
+                while let next = try await group.next() {
+                    guard let page = next else { break }
+                    let (rows, last) = try PackedReadings.scan(page.bytes, descending: descending)
+                    received += rows
+                    if rows == page.rows, let last, limit.map({ received < $0 }) ?? true { request(after: last, rows: page.rows) }
+                    try packing.decode(page.bytes, descending: descending, into: &documents, cursors: &cursors)
+                }
             }
             return (documents, cursors)
         }
     }
 
-    /// `readingColumns` with `NULL` in place of the columns `fields` does not need (so their bytes
-    /// never cross the wire and every index stays where `reading` expects it); `time_received`
-    /// and `id` are always read, for paging.
-    static func readingColumns(_ fields: ReadingFields) -> String {
-        if fields.isEverything { return readingColumns }
-        let columns = ReadingFields.names.enumerated().map { index, name in
-            switch index {
-            case 8: name
-            case _ where !fields.needs(index): "NULL"
-            case 10: "additional_parameters_bson"
-            case 11: "data_bson"
-            default: name
+    /// A page of at most `rows` readings (nil when `query` says none can match); fewer rows
+    /// while the page's bytes pass the 1 GB a value can hold.
+    private func packedPage(rows: Int, _ query: (Int) -> PostgresQuery?) async throws -> PackedReadings.Page? {
+        var rows = rows
+        while true {
+            guard let select = query(rows) else { return nil }
+            do {
+                let bytes = try await client.query(PackedReadings.page(of: select), logger: logger).collect().first?
+                    .decode(ByteBuffer?.self)
+                return PackedReadings.Page(bytes: bytes, rows: rows)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "54000" && rows > 1 {
+                rows = max(1, rows / 16)
             }
         }
-        return (columns + ["id"]).joined(separator: ", ")
-    }
-
-    /// The document of `fields` only (what `MQLDependencies` says the stages read): the other
-    /// fields are left out, and `data`/`additional_parameters` decode only the paths asked for.
-    static func reading(_ row: PostgresRow, fields: ReadingFields) throws -> (BSONDocument, ReadingCursor) {
-        if fields.isEverything { return try reading(row) }
-        let cells = row.makeRandomAccess()
-        var document = BSONDocument()
-        document.elements.reserveCapacity(fields.count)
-        for index in 0..<7 where fields.needs(index) {
-            document.elements.append(BSONElement(ReadingFields.names[index], .string(try cells[index].decode(String.self))))
-        }
-        let received = try cells[8].decode(PGTime.self).ms
-        if fields.needs(7) { document.elements.append(BSONElement("time_requested", .datetime(try cells[7].decode(PGTime.self).ms))) }
-        if fields.needs(8) { document.elements.append(BSONElement("time_received", .datetime(received))) }
-        if fields.needs(9) { document.elements.append(BSONElement("tags", .array(try tags(cells[9])))) }
-        let id = try cells[12].decode(Int64.self)
-        if let wanted = fields.wanted[10] {
-            document.elements.append(BSONElement("additional_parameters", .document(try bson(cells[10], row: id, selecting: wanted))))
-        }
-        if let wanted = fields.wanted[11] {
-            document.elements.append(BSONElement("data", .document(try bson(cells[11], row: id, selecting: wanted))))
-        }
-        return (document, ReadingCursor(timeReceived: received, id: id))
     }
 
     /// The organisation's custom index that serves some of the filter's data hints, if any.
@@ -86,43 +71,32 @@ extension PostgresStore {
         return StoreChecks.indexedHints(filter.dataHints, indexes: try await indexes(organizationID: organizationID))
     }
 
-    /// The plan PostgreSQL uses for `readings(...)` on the standard source with this filter
-    /// (EXPLAIN's lines), so that tests and operators can check which index serves a query.
+    /// The plan PostgreSQL uses for the first page of `readings(...)` on the standard source with
+    /// this filter (EXPLAIN's lines), so that tests and operators can check which index serves a query.
     public func queryPlan(organizationID: String, filter: ReadingFilter) async throws -> [String] {
         guard
-            var query = PostgresReadingQuery.select(
-                columns: Self.readingColumns, organizationID: organizationID, filter: filter, descending: false, after: nil,
-                limit: nil, index: try await customIndex(organizationID: organizationID, filter: filter))
+            let select = PostgresReadingQuery.select(
+                columns: PackedReadings(ReadingFields(.everything)).selectList, organizationID: organizationID, filter: filter,
+                descending: false, after: nil, limit: PackedReadings.pageRows,
+                index: try await customIndex(organizationID: organizationID, filter: filter))
         else { return [] }
+        var query = PackedReadings.page(of: select)
         query.sql = "EXPLAIN " + query.sql
         return try await rows("explaining a readings query", query).map { try $0.decode(String.self) }
     }
 
-    /// A stored row as the document MQL sees (Viam's columns as fields), and its paging cursor.
-    static func reading(_ row: PostgresRow) throws -> (BSONDocument, ReadingCursor) {
-        let cells = row.makeRandomAccess()
-        var document = BSONDocument()
-        document.elements.reserveCapacity(12)
-        for (index, column) in ReadingFilter.Column.allCases.enumerated() {
-            document.elements.append(BSONElement(column.rawValue, .string(try cells[index].decode(String.self))))
-        }
-        let received = try cells[8].decode(PGTime.self).ms
-        document.elements.append(BSONElement("time_requested", .datetime(try cells[7].decode(PGTime.self).ms)))
-        document.elements.append(BSONElement("time_received", .datetime(received)))
-        document.elements.append(BSONElement("tags", .array(try tags(cells[9]))))
-        let id = try cells[12].decode(Int64.self)
-        document.elements.append(BSONElement("additional_parameters", .document(try bson(cells[10], row: id))))
-        document.elements.append(BSONElement("data", .document(try bson(cells[11], row: id))))
-        return (document, ReadingCursor(timeReceived: received, id: id))
+    /// A `bytea` cell holding a BSON document.
+    static func bson(_ cell: PostgresCell, row: Int64) throws -> BSONDocument {
+        guard let buffer = cell.bytes else { return BSONDocument() }
+        return try buffer.withUnsafeReadableBytes { try bson($0, column: cell.columnName, row: row, selecting: .everything) }
     }
 
-    /// A `bytea` cell holding a BSON document.
-    static func bson(_ cell: PostgresCell, row: Int64, selecting fields: BSONFieldSet = .everything) throws -> BSONDocument {
-        guard let buffer = cell.bytes else { return BSONDocument() }
+    /// BSON bytes of `column` in stored row `row`, only `fields` decoded.
+    static func bson(_ bytes: UnsafeRawBufferPointer, column: String, row: Int64, selecting fields: BSONFieldSet) throws -> BSONDocument {
         do {
-            return try buffer.withUnsafeReadableBytes { try BSONDocument(bytes: $0, selecting: fields) }
+            return try BSONDocument(bytes: bytes, selecting: fields)
         } catch {
-            throw StoreError(.storage, "stored row \(row) has a corrupt BSON column \(cell.columnName): \(error)")
+            throw StoreError(.storage, "stored row \(row) has a corrupt BSON column \(column): \(error)")
         }
     }
 
@@ -130,7 +104,11 @@ extension PostgresStore {
     static func tags(_ cell: PostgresCell) throws -> [BSON] {
         guard var buffer = cell.bytes else { return [] }
         if cell.format == .binary, cell.dataType == .jsonb { buffer.moveReaderIndex(forwardBy: 1) }
-        let text = buffer.readString(length: buffer.readableBytes) ?? "[]"
+        return try tags(json: buffer.readString(length: buffer.readableBytes) ?? "[]")
+    }
+
+    /// Tags stored as a JSON array of strings.
+    static func tags(json text: String) throws -> [BSON] {
         if text == "[]" { return [] }
         guard case .array(let values) = try BSON(extendedJSON: text) else {
             throw StoreError(.storage, "stored tags are not a JSON array: \(text.prefix(80))")

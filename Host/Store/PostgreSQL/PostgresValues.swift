@@ -18,6 +18,9 @@ struct PGTime: PostgresCodable, PostgresArrayEncodable, PostgresArrayDecodable, 
 
     init(_ ms: Int64) { self.ms = ms }
 
+    /// From `timestamptz`'s binary value: microseconds since 2000-01-01.
+    init(micros: Int64) { ms = CivilCalendar.floorDiv(micros, 1_000) + Self.postgresEpoch }
+
     static var psqlType: PostgresDataType { .timestamptz }
     static var psqlFormat: PostgresFormat { .binary }
     static var psqlArrayType: PostgresDataType { .timestamptzArray }
@@ -33,7 +36,7 @@ struct PGTime: PostgresCodable, PostgresArrayEncodable, PostgresArrayDecodable, 
         guard format == .binary, type == .timestamptz || type == .timestamp, let micros = byteBuffer.readInteger(as: Int64.self) else {
             throw PostgresDecodingError.Code.typeMismatch
         }
-        ms = CivilCalendar.floorDiv(micros, 1_000) + Self.postgresEpoch
+        self.init(micros: micros)
     }
 }
 
