@@ -71,4 +71,52 @@ import Testing
         }
         #expect(error?.kind == .notFound)
     }
+
+    /// A batch's runs end in one transaction; a run whose results cannot be stored (a document
+    /// that is not BSON, an `_id` taken twice) keeps its window's previous results and stays
+    /// STARTED, and the others still complete.
+    @Test(arguments: StoreBackend.all) func aBatchEndingKeepsTheResultsOfRunsItCannotStore(_ backend: StoreBackend) async throws {
+        let f = try await StoreFixture.make(backend)
+        defer { f.remove() }
+        let store = f.store
+        let pipeline = PipelineRecord(
+            id: "p1", organizationID: f.orgA, name: "hourly", schedule: "0 * * * *", stages: [["$match": [:]]], enableBackfill: false,
+            source: .standard, createdAt: 0, scheduledThrough: 0)
+        try await store.createPipeline(pipeline)
+        let w3 = SinkWindow(start: w2.end, end: w2.end + 3_600_000)
+        for (index, window) in [w1, w2, w3].enumerated() {
+            try await store.replaceWindow(organizationID: f.orgA, pipelineID: "p1", runID: "old-\(index)", window: window, documents: docs("old", 2))
+        }
+        let runs = [w1, w2, w3].enumerated().map { index, window in
+            PipelineRunRecord(id: "run-\(index)", pipelineID: "p1", organizationID: f.orgA, window: window, kind: .backfill, notBefore: 0, createdAt: 0)
+        }
+        #expect(try await store.savePipeline(pipeline, expectedRevision: 0, newRuns: runs, dropSink: false))
+        #expect(try await store.startRuns(ids: runs.map(\.id), now: 10) == Set(runs.map(\.id)))
+
+        let notBSON = docs("new", 1) + [["bad\u{0}key": 1]]
+        let twice: [BSONDocument] = [["_id": "k", "n": 1], ["_id": "k", "n": 2]]
+        let finished = try await store.finishRuns(
+            [
+                PipelineRunEnding(run: runs[0], outcome: .completed(notBSON)),
+                PipelineRunEnding(run: runs[1], outcome: .completed(docs("new", 3))),
+                PipelineRunEnding(run: runs[2], outcome: .completed(twice)),
+            ], now: 20)
+
+        #expect(finished["run-1"] == .completed)
+        guard case .unstorable(let encoding)? = finished["run-0"], case .unstorable(let clash)? = finished["run-2"] else {
+            Issue.record("expected runs 0 and 2 to be unstorable: \(finished)")
+            return
+        }
+        #expect(encoding.kind == .invalidArgument && encoding.message.contains("document 1"), "\(encoding)")
+        #expect(clash.kind == .invalidArgument && clash.message.contains("duplicate _id"), "\(clash)")
+        func sink(_ window: SinkWindow) async throws -> [BSONDocument] {
+            try await store.sinkDocuments(organizationID: f.orgA, pipelineID: "p1", window: window, limit: nil)
+        }
+        #expect(try await sink(w1) == docs("old", 2))
+        #expect(try await sink(w2) == docs("new", 3))
+        #expect(try await sink(w3) == docs("old", 2))
+        #expect(try await store.run(id: "run-0")?.status == .started)
+        #expect(try await store.run(id: "run-1")?.status == .completed)
+        #expect(try await store.run(id: "run-2")?.status == .started)
+    }
 }

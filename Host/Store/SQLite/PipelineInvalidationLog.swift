@@ -4,6 +4,7 @@ import GRDB
 
 /// Writes the invalidation log (see `InvalidationRanges`) in the caller's transaction, for
 /// organisations that have a pipeline with backfill on the source (nobody else reads the entries).
+/// Its statements run in every ingest and every finished run, so they are cached on the connection.
 enum PipelineInvalidationLog {
     /// Logs `minutes` per organisation, in the caller's (ingest) transaction.
     static func recordReadings(_ db: Database, minutes: [String: Set<Int64>]) throws {
@@ -29,12 +30,12 @@ enum PipelineInvalidationLog {
             : "SELECT 1 FROM pipelines WHERE organization_id = ? AND enable_backfill = 1 AND source_type = 'pipeline_sink' AND source_pipeline_id = ? LIMIT 1"
         let arguments: StatementArguments =
             source == InvalidationRanges.readingsSource ? [organizationID] : [organizationID, String(source.dropFirst("sink:".count))]
-        return try Bool.fetchOne(db, sql: sql, arguments: arguments) == true
+        return try Bool.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) == true
     }
 
     private static func insert(_ db: Database, _ organization: String, _ source: String, _ range: SinkWindow) throws {
-        try db.execute(
-            sql: "INSERT INTO pipeline_invalidations (organization_id, source, range_start, range_end) VALUES (?, ?, ?, ?)",
-            arguments: [organization, source, range.start, range.end])
+        try db.cachedStatement(
+            sql: "INSERT INTO pipeline_invalidations (organization_id, source, range_start, range_end) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [organization, source, range.start, range.end])
     }
 }

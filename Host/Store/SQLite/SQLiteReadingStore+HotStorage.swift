@@ -35,6 +35,6 @@ extension SQLiteReadingStore {
 
     /// Readings received before this are not copied to hot storage (the last prune's cutoff).
     static func hotStorageCutoff(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = ?", arguments: [hotCutoffKey]) ?? .min
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM store_meta WHERE key = ?"), arguments: [hotCutoffKey]) ?? .min
     }
 }

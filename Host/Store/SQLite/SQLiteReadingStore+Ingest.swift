@@ -64,7 +64,7 @@ extension SQLiteReadingStore {
 
     private static func loadRanges(_ db: Database, organizationID: String, fileID: String) throws -> IngestRanges {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT first_record, last_record FROM ingest_ranges WHERE organization_id = ? AND file_id = ?",
+            db.cachedStatement(sql: "SELECT first_record, last_record FROM ingest_ranges WHERE organization_id = ? AND file_id = ?"),
             arguments: [organizationID, fileID])
         return IngestRanges(rows.map { (row: Row) -> Range<Int> in
             let first: Int = row[0]
@@ -74,12 +74,12 @@ extension SQLiteReadingStore {
     }
 
     private static func saveRanges(_ db: Database, organizationID: String, fileID: String, _ ranges: IngestRanges) throws {
-        try db.execute(
-            sql: "DELETE FROM ingest_ranges WHERE organization_id = ? AND file_id = ?", arguments: [organizationID, fileID])
+        try db.cachedStatement(sql: "DELETE FROM ingest_ranges WHERE organization_id = ? AND file_id = ?")
+            .execute(arguments: [organizationID, fileID])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO ingest_ranges (organization_id, file_id, first_record, last_record) VALUES (?, ?, ?, ?)")
         for range in ranges.ranges {
-            try db.execute(
-                sql: "INSERT INTO ingest_ranges (organization_id, file_id, first_record, last_record) VALUES (?, ?, ?, ?)",
-                arguments: [organizationID, fileID, range.lowerBound, range.upperBound])
+            try insert.execute(arguments: [organizationID, fileID, range.lowerBound, range.upperBound])
         }
     }
 }

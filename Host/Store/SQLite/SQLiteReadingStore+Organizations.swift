@@ -114,7 +114,7 @@ extension SQLiteReadingStore {
 
     /// Throws `.notFound` unless the organisation exists.
     static func requireOrganization(_ db: Database, _ organizationID: String) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM organizations WHERE id = ?", arguments: [organizationID]) == true
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM organizations WHERE id = ?"), arguments: [organizationID]) == true
         else { throw StoreChecks.noSuchOrganization(organizationID) }
     }
 }

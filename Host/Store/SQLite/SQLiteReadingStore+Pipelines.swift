@@ -27,7 +27,7 @@ extension SQLiteReadingStore {
 
     public func pipeline(id: String) async throws -> PipelineRecord? {
         try await read("reading pipeline \(id)") { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.pipelineColumns) FROM pipelines WHERE id = ?", arguments: [id])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.pipelineColumns) FROM pipelines WHERE id = ?"), arguments: [id])
                 .map(Self.pipelineRecord)
         }
     }
@@ -40,7 +40,7 @@ extension SQLiteReadingStore {
                 sql += " WHERE organization_id = ?"
                 arguments = [organizationID]
             }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY created_at, id", arguments: arguments).map(Self.pipelineRecord)
+            return try Row.fetchAll(db.cachedStatement(sql: sql + " ORDER BY created_at, id"), arguments: arguments).map(Self.pipelineRecord)
         }
     }
 
@@ -52,7 +52,7 @@ extension SQLiteReadingStore {
         let stages = try Self.encodeStages(updated)
         let record = updated
         return try await write("saving pipeline \(pipeline.id)") { db in
-            let current = try Int64.fetchOne(db, sql: "SELECT revision FROM pipelines WHERE id = ?", arguments: [record.id])
+            let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT revision FROM pipelines WHERE id = ?"), arguments: [record.id])
             guard current == expectedRevision else { return false }
             try Self.requireUniqueName(db, record)
             try db.execute(
@@ -89,8 +89,8 @@ extension SQLiteReadingStore {
     public func runs(pipelineID: String, before: Int64?, limit: Int) async throws -> [PipelineRunRecord] {
         try await read("listing runs of pipeline \(pipelineID)") { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE pipeline_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                db.cachedStatement(
+                    sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE pipeline_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
                 arguments: [pipelineID, before ?? Int64.max, limit]
             ).map(Self.runRecord)
         }
@@ -98,7 +98,7 @@ extension SQLiteReadingStore {
 
     public func run(id: String) async throws -> PipelineRunRecord? {
         try await read("reading run \(id)") { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE id = ?", arguments: [id]).map(Self.runRecord)
+            try Self.runRow(db, id: id).map(Self.runRecord)
         }
     }
 
@@ -118,8 +118,8 @@ extension SQLiteReadingStore {
     public func activeRuns() async throws -> [PipelineRunRecord] {
         try await read("listing active pipeline runs") { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE status IN ('SCHEDULED', 'STARTED') ORDER BY seq"
+                db.cachedStatement(
+                    sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE status IN ('SCHEDULED', 'STARTED') ORDER BY seq")
             ).map(Self.runRecord)
         }
     }
@@ -151,15 +151,15 @@ extension SQLiteReadingStore {
 
     public func completeRun(id: String, documents: [BSONDocument], now: Int64) async throws -> Bool {
         try await write("completing run \(id)") { db in
-            guard let run = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE id = ?", arguments: [id])
+            guard let run = try Self.runRow(db, id: id)
                 .map(Self.runRecord), run.status == .started
             else { return false }
             try Self.writeWindow(
                 db, organizationID: run.organizationID, pipelineID: run.pipelineID, runID: run.id, window: run.window,
-                documents: documents)
-            try db.execute(
-                sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?",
-                arguments: [now, documents.count, id])
+                rows: try Self.sinkRows(documents, pipelineID: run.pipelineID))
+            try db.cachedStatement(
+                sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?"
+            ).execute(arguments: [now, documents.count, id])
             try PipelineInvalidationLog.recordSink(
                 db, organizationID: run.organizationID, pipelineID: run.pipelineID, window: run.window)
             return true
@@ -196,43 +196,57 @@ extension SQLiteReadingStore {
 
     public func finishRuns(_ endings: [PipelineRunEnding], now: Int64) async throws -> [String: PipelineRunFinish] {
         guard !endings.isEmpty else { return [:] }
+        // Results are encoded before the write transaction opens; one that cannot be stored fails
+        // only its run.
+        var rows: [String: Result<[SinkRow], StoreError>] = [:]
+        for ending in endings {
+            guard case .completed(let documents) = ending.outcome else { continue }
+            rows[ending.runID] = Result { () throws(StoreError) in try Self.sinkRows(documents, pipelineID: ending.run.pipelineID) }
+        }
+        let encoded = rows
         return try await write("finishing \(endings.count) runs") { db in
             var finished: [String: PipelineRunFinish] = [:]
             for ending in endings {
                 switch ending.outcome {
                 case .completed(let documents):
-                    guard let run = try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM pipeline_runs WHERE id = ?", arguments: [ending.runID])
-                        .map(Self.runRecord), run.status == .started
-                    else {
+                    guard let run = try Self.runRow(db, id: ending.runID).map(Self.runRecord), run.status == .started else {
                         finished[ending.runID] = .notActive
                         continue
                     }
+                    let write = { (rows: [SinkRow]) throws in
+                        try Self.writeWindow(
+                            db, organizationID: run.organizationID, pipelineID: run.pipelineID, runID: run.id, window: run.window, rows: rows)
+                    }
                     do {
-                        // A savepoint per run: results that cannot be stored undo only their own
-                        // window's deletion and inserts, and the rest of the batch still commits.
-                        try db.inSavepoint {
-                            try Self.writeWindow(
-                                db, organizationID: run.organizationID, pipelineID: run.pipelineID, runID: run.id, window: run.window,
-                                documents: documents)
-                            return .commit
+                        let rows = try encoded[ending.runID]!.get()
+                        if rows.contains(where: { $0.key != nil }) {
+                            // An `_id` may clash after the window's deletion: a savepoint per such
+                            // run undoes only its own deletion and inserts, and the rest of the
+                            // batch still commits. Without `_id`s nothing can be refused there.
+                            try db.inSavepoint {
+                                try write(rows)
+                                return .commit
+                            }
+                        } else {
+                            try write(rows)
                         }
                     } catch let error as StoreError where error.kind == .invalidArgument {
                         finished[ending.runID] = .unstorable(error)
                         continue
                     }
-                    try db.execute(
-                        sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?",
-                        arguments: [now, documents.count, run.id])
+                    try db.cachedStatement(
+                        sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?"
+                    ).execute(arguments: [now, documents.count, run.id])
                     try PipelineInvalidationLog.recordSink(
                         db, organizationID: run.organizationID, pipelineID: run.pipelineID, window: run.window)
                     finished[ending.runID] = .completed
                 case .failed(let message):
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             UPDATE pipeline_runs SET status = 'FAILED', ended_at = ?, error_message = ?
                             WHERE id = ? AND status IN ('SCHEDULED', 'STARTED')
-                            """,
-                        arguments: [now, message, ending.runID])
+                            """
+                    ).execute(arguments: [now, message, ending.runID])
                     finished[ending.runID] = db.changesCount == 1 ? .failed : .notActive
                 }
             }
@@ -288,7 +302,7 @@ extension SQLiteReadingStore {
     public func acquireSchedulerLease(owner: String, now: Int64, duration: Int64) async throws -> Bool {
         try await write("taking the pipeline scheduler lease") { db in
             let key = "pipeline_scheduler_lease"
-            if let value = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = ?", arguments: [key]) {
+            if let value = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM store_meta WHERE key = ?"), arguments: [key]) {
                 let parts = value.split(separator: " ")
                 if parts.count == 2, String(parts[0]) != owner, let expiry = Int64(parts[1]), expiry > now { return false }
             }
@@ -369,16 +383,23 @@ extension SQLiteReadingStore {
     }
 
     private static func insertRun(_ db: Database, _ run: PipelineRunRecord) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO pipeline_runs (id, pipeline_id, organization_id, window_start, window_end, status, kind, not_before,
                     created_at, started_at, ended_at, error_message, output_count)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 run.id, run.pipelineID, run.organizationID, run.window.start, run.window.end, run.status.rawValue,
                 run.kind.rawValue, run.notBefore, run.createdAt, run.startedAt, run.endedAt, run.errorMessage, run.outputCount,
             ])
+    }
+
+    /// One run's row. Statements that run once per window or per run are cached on the
+    /// connection: compiling one costs more than running it (a backfill runs them thousands of times).
+    static func runRow(_ db: Database, id: String) throws -> Row? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(runColumns) FROM pipeline_runs WHERE id = ?"), arguments: [id])
     }
 
     static func runRecord(_ row: Row) throws -> PipelineRunRecord {

@@ -16,10 +16,12 @@ extension SQLiteReadingStore {
             else { return ([], []) }
             var documents: [BSONDocument] = []
             var cursors: [ReadingCursor] = []
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
-            while let row = try rows.next() {
+            let statement = try db.cachedStatement(sql: sql)
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
+            let row = StatementColumns(statement: statement.sqliteStatement)
+            while try rows.next() != nil {
                 documents.append(try ReadingDecoding.document(row, fields: fields))
-                cursors.append(ReadingCursor(timeReceived: row[8], id: row[ReadingDecoding.idIndex]))
+                cursors.append(ReadingCursor(timeReceived: row.int64(8), id: row.int64(Int32(ReadingDecoding.idIndex))))
             }
             return (documents, cursors)
         }

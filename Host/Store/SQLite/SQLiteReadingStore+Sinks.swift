@@ -12,23 +12,49 @@ extension SQLiteReadingStore {
         organizationID: String, pipelineID: String, runID: String, window: SinkWindow, documents: [BSONDocument]
     ) async throws {
         try StoreChecks.validateSinkWrite(pipelineID: pipelineID, window: window)
+        let rows = try Self.sinkRows(documents, pipelineID: pipelineID)
         try await write("writing results of pipeline \(pipelineID) for [\(window.start), \(window.end))") { db in
             try Self.requireOrganization(db, organizationID)
-            try Self.writeWindow(db, organizationID: organizationID, pipelineID: pipelineID, runID: runID, window: window, documents: documents)
+            try Self.writeWindow(db, organizationID: organizationID, pipelineID: pipelineID, runID: runID, window: window, rows: rows)
+        }
+    }
+
+    /// A result document as the sink stores it.
+    struct SinkRow {
+        var bytes: Data
+        /// Its `_id` and that value's key in `doc_key` (nil without an `_id`).
+        var id: BSON?
+        var key: Data?
+    }
+
+    /// `documents` encoded for the sink, before anything is deleted: a document that cannot be
+    /// stored is refused with its position, and the window's previous results stay whole.
+    static func sinkRows(_ documents: [BSONDocument], pipelineID: String) throws(StoreError) -> [SinkRow] {
+        try documents.enumerated().map { (position, document) throws(StoreError) -> SinkRow in
+            let bytes: [UInt8]
+            do {
+                bytes = try document.encodeChecked()
+            } catch {
+                throw StoreChecks.unstorableSinkDocument(pipelineID: pipelineID, position: position, error)
+            }
+            let id = document["_id"]
+            return SinkRow(bytes: Data(bytes), id: id, key: id.map { Data(BSONDocument([("", $0)]).encode()) })
         }
     }
 
     /// The body of `replaceWindow`, in the caller's transaction (a run's completion writes its
-    /// results and its status together).
+    /// results and its status together). Throws `StoreError` (invalid argument) after deleting
+    /// only when a row's `_id` is already taken, so a caller that must keep the previous results
+    /// of rows with an `_id` runs it in a savepoint.
     static func writeWindow(
-        _ db: Database, organizationID: String, pipelineID: String, runID: String, window: SinkWindow, documents: [BSONDocument]
+        _ db: Database, organizationID: String, pipelineID: String, runID: String, window: SinkWindow, rows: [SinkRow]
     ) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 DELETE FROM sink_documents
                 WHERE organization_id = ? AND pipeline_id = ? AND window_start < ? AND window_end > ?
-                """,
-            arguments: [organizationID, pipelineID, window.end, window.start])
+                """
+        ).execute(arguments: [organizationID, pipelineID, window.end, window.start])
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO sink_documents (organization_id, pipeline_id, window_start, window_end, run_id, position, document, doc_key)
@@ -39,23 +65,12 @@ extension SQLiteReadingStore {
                 SELECT window_start, window_end FROM sink_documents
                 WHERE organization_id = ? AND pipeline_id = ? AND doc_key = ? LIMIT 1
                 """)
-        for (position, document) in documents.enumerated() {
-            // Encoded inside the transaction on purpose: a document that cannot be stored
-            // rolls back the deletion above too, leaving the previous results whole.
-            let bytes: [UInt8]
-            do {
-                bytes = try document.encodeChecked()
-            } catch {
-                throw StoreChecks.unstorableSinkDocument(pipelineID: pipelineID, position: position, error)
+        for (position, row) in rows.enumerated() {
+            // Rows inserted before this one count too: a run that produced an `_id` twice is refused.
+            if let id = row.id, let key = row.key, let clash = try Row.fetchOne(existing, arguments: [organizationID, pipelineID, key]) {
+                throw StoreChecks.duplicateSinkID(id, pipelineID: pipelineID, clash: SinkWindow(start: clash[0], end: clash[1]), window: window)
             }
-            let key = document["_id"].map { Data(BSONDocument([("", $0)]).encode()) }
-            if let key, let clash = try Row.fetchOne(existing, arguments: [organizationID, pipelineID, key]) {
-                throw StoreChecks.duplicateSinkID(
-                    document["_id"]!, pipelineID: pipelineID, clash: SinkWindow(start: clash[0], end: clash[1]), window: window)
-            }
-            try insert.execute(arguments: [
-                organizationID, pipelineID, window.start, window.end, runID, position, Data(bytes), key,
-            ])
+            try insert.execute(arguments: [organizationID, pipelineID, window.start, window.end, runID, position, row.bytes, row.key])
         }
     }
 

@@ -4,23 +4,21 @@ import GRDBSQLite
 
 /// Inserts reading rows through SQLite's C API on GRDB's writer connection, inside GRDB's
 /// transaction. GRDB's statement layer boxes every argument and does per-statement bookkeeping;
-/// binding directly made ingest ~30% faster in StoreBenchmark, and ingest is the hot path.
-struct SQLiteRowInsert: ~Copyable {
+/// binding directly made ingest ~30% faster in StoreBenchmark, and ingest is the hot path. The
+/// statement is GRDB's cached one for the connection (compiling it again for every upload cost more
+/// than inserting a few rows): it is bound, stepped and reset here, and left reset and unbound.
+struct SQLiteRowInsert {
     private let connection: OpaquePointer
+    /// Keeps GRDB's statement (and so `statement`) alive while this is in use.
+    private let cached: Statement
     private let statement: OpaquePointer
 
     init(_ db: Database, sql: String) throws {
         guard let connection = db.sqliteConnection else { throw StoreError(.storage, "the database connection is closed") }
-        var statement: OpaquePointer?
-        let rc = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard rc == SQLITE_OK, let statement else {
-            throw StoreError(.storage, "cannot prepare an insert: \(String(cString: sqlite3_errmsg(connection)))")
-        }
+        cached = try db.cachedStatement(sql: sql)
+        statement = cached.sqliteStatement
         self.connection = connection
-        self.statement = statement
     }
-
-    deinit { sqlite3_finalize(statement) }
 
     /// Binds `row` (after `id`, if given) as the statement's parameters, steps, and resets.
     func insert(_ row: borrowing EncodedReading, id: Int64? = nil) throws {
