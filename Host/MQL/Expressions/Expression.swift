@@ -1,16 +1,18 @@
 import FerryBSON
 
 /// The evaluation state of one pipeline run: the current document and the variable slots.
-/// Compiled expressions read it; stages set the document. One per run, used by one thread.
+/// Compiled expressions read it; stages set the document. One per run, used by one thread (the
+/// one pulling the run's cursor; sub-pipelines get a `child()`), so its properties skip Swift's
+/// dynamic exclusivity checks: a runtime call on every access in the per-row hot path.
 final class EvalContext {
     /// $$ROOT.
-    var root: BSONDocument = BSONDocument()
+    @exclusivity(unchecked) var root: BSONDocument = BSONDocument()
     /// $$CURRENT when it is a document (always, unless a $let rebinds CURRENT).
-    var currentDoc: BSONDocument = BSONDocument()
+    @exclusivity(unchecked) var currentDoc: BSONDocument = BSONDocument()
     /// $$CURRENT when a $let rebound it to a non-document; `nil` while `currentDoc` is in force.
-    var currentOverride: BSON?? = nil
+    @exclusivity(unchecked) var currentOverride: BSON?? = nil
     /// User variables and per-site bindings ($let, $map's `as`, $$value/$$this…), by slot.
-    var variables: [BSON?]
+    @exclusivity(unchecked) var variables: [BSON?]
     let environment: RunEnvironment
 
     init(slotCount: Int, environment: RunEnvironment) {
