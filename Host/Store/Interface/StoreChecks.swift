@@ -129,6 +129,21 @@ package enum StoreChecks {
         StoreError.invalid("pipeline \(pipelineID) result document \(position) cannot be stored as BSON: \(error); nothing was replaced")
     }
 
+    /// Result document `position` as a sink stores it: its BSON, its `_id` and that value's key
+    /// (the bytes the sink's uniqueness of `_id` compares); refused if it cannot be BSON.
+    package static func sinkDocument(_ document: BSONDocument, position: Int, pipelineID: String) throws(StoreError)
+        -> (bytes: [UInt8], id: BSON?, key: [UInt8]?)
+    {
+        let bytes: [UInt8]
+        do {
+            bytes = try document.encodeChecked()
+        } catch {
+            throw unstorableSinkDocument(pipelineID: pipelineID, position: position, error)
+        }
+        let id = document["_id"]
+        return (bytes, id, id.map { BSONDocument([("", $0)]).encode() })
+    }
+
     package static func unstorableReading(_ reading: Reading, _ error: any Error) -> StoreError {
         StoreError.invalid(
             "reading of \(reading.componentName.debugDescription) at \(reading.timeReceived) ms cannot be stored as BSON: \(error)")

@@ -26,14 +26,8 @@ struct SinkBatch {
     init(_ results: [BSONDocument], pipelineID: String, window: SinkWindow) throws {
         var seen = Set<[UInt8]>()
         for (position, document) in results.enumerated() {
-            let bytes: [UInt8]
-            do {
-                bytes = try document.encodeChecked()
-            } catch {
-                throw StoreChecks.unstorableSinkDocument(pipelineID: pipelineID, position: position, error)
-            }
-            let id = document["_id"]
-            let key = id.map { BSONDocument([("", $0)]).encode() } ?? []
+            let (bytes, id, idKey) = try StoreChecks.sinkDocument(document, position: position, pipelineID: pipelineID)
+            let key = idKey ?? []
             if let id, !seen.insert(key).inserted {
                 throw StoreChecks.duplicateSinkID(id, pipelineID: pipelineID, clash: window, window: window)
             }

@@ -31,14 +31,8 @@ extension SQLiteReadingStore {
     /// stored is refused with its position, and the window's previous results stay whole.
     static func sinkRows(_ documents: [BSONDocument], pipelineID: String) throws(StoreError) -> [SinkRow] {
         try documents.enumerated().map { (position, document) throws(StoreError) -> SinkRow in
-            let bytes: [UInt8]
-            do {
-                bytes = try document.encodeChecked()
-            } catch {
-                throw StoreChecks.unstorableSinkDocument(pipelineID: pipelineID, position: position, error)
-            }
-            let id = document["_id"]
-            return SinkRow(bytes: Data(bytes), id: id, key: id.map { Data(BSONDocument([("", $0)]).encode()) })
+            let (bytes, id, key) = try StoreChecks.sinkDocument(document, position: position, pipelineID: pipelineID)
+            return SinkRow(bytes: Data(bytes), id: id, key: key.map { Data($0) })
         }
     }
 
