@@ -23,10 +23,13 @@ import Testing
         Case(model: "fixture:bad:leak", cause: "was killed by SIGABRT", childSaid: "fixture: out of memory after leaking"),
     ]
 
+    /// The bad module's process: calls time out after 1.5 s (a hung capture is found quickly); its
+    /// hello and creates get 20 s, since a debug `ferry` starting beside the whole suite on 2 cores
+    /// has taken more than 3 s to say hello.
     static func config(badModel: String, isolation: String = "process") -> String {
         """
         {"modules": [{"type": "local", "name": "bad", "executable_path": "\(BuiltProducts.library("FixtureMisbehaving"))",
-                      "isolation": "\(isolation)", "call_timeout_ms": 1500, "create_timeout_ms": 3000, "memory_limit_mb": 1024}],
+                      "isolation": "\(isolation)", "call_timeout_ms": 1500, "create_timeout_ms": 20000, "memory_limit_mb": 1024}],
          "components": [
            {"name": "good", "api": "rdk:component:sensor", "model": "fake",
             "service_configs": [{"type": "data_manager", "attributes": {"capture_methods": [{"method": "Readings", "capture_frequency_hz": 20}]}}]},
@@ -107,7 +110,7 @@ import Testing
         let dir = try TemporaryDirectory("ferry-isolate-all")
         defer { dir.remove() }
         try Self.config(badModel: "fixture:bad:segv", isolation: "in-process").replacingOccurrences(
-            of: #", "call_timeout_ms": 1500, "create_timeout_ms": 3000, "memory_limit_mb": 1024"#, with: ""
+            of: #", "call_timeout_ms": 1500, "create_timeout_ms": 20000, "memory_limit_mb": 1024"#, with: ""
         ).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
         let host = try FerryProcess(["run", dir.file("machine.json"), "--isolate-all", "--metrics-listen", "127.0.0.1:0"], log: dir.file("ferry.log"))
         #expect(eventually(timeout: 120) { OperationsEndpointTests.metricsPort(host.loggedOutput()) != nil }, "\(host.loggedOutput())")
@@ -159,7 +162,12 @@ import Testing
         let run = host.wait()
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("libFerryFake.so into a process of its own"))
-        #expect(!run.stderr.contains("collector vision-1"), "the vision collector reported errors:\n\(run.stderr)")
+        // Components in a plugin process are created concurrently: a tick of the vision service
+        // before its camera has started is skipped as retry-later "(yet)"; nothing else may fail.
+        let visionErrors = run.stderr.split(separator: "\n").filter {
+            $0.contains("collector vision-1") && !$0.contains("is running on this machine (yet)")
+        }
+        #expect(visionErrors.isEmpty, "the vision collector reported errors:\n\(run.stderr)")
     }
 
     /// A plugin whose init crashes: in process it would take the host down; isolated, the host
