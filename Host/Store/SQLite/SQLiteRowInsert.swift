@@ -5,8 +5,8 @@ import GRDBSQLite
 /// Inserts reading rows through SQLite's C API on GRDB's writer connection, inside GRDB's
 /// transaction. GRDB's statement layer boxes every argument and does per-statement bookkeeping;
 /// binding directly made ingest ~30% faster in StoreBenchmark, and ingest is the hot path. The
-/// statement is GRDB's cached one for the connection (compiling it again for every upload cost more
-/// than inserting a few rows): it is bound, stepped and reset here, and left reset and unbound.
+/// statement is GRDB's cached one for the connection, compiled once rather than per upload: it is
+/// bound, stepped and reset here, and left reset and unbound.
 struct SQLiteRowInsert {
     private let connection: OpaquePointer
     /// Keeps GRDB's statement (and so `statement`) alive while this is in use.
