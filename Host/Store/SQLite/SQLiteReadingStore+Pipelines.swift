@@ -157,11 +157,7 @@ extension SQLiteReadingStore {
             try Self.writeWindow(
                 db, organizationID: run.organizationID, pipelineID: run.pipelineID, runID: run.id, window: run.window,
                 rows: try Self.sinkRows(documents, pipelineID: run.pipelineID))
-            try db.cachedStatement(
-                sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?"
-            ).execute(arguments: [now, documents.count, id])
-            try PipelineInvalidationLog.recordSink(
-                db, organizationID: run.organizationID, pipelineID: run.pipelineID, window: run.window)
+            try Self.markCompleted(db, run, outputCount: documents.count, now: now)
             return true
         }
     }
@@ -213,7 +209,7 @@ extension SQLiteReadingStore {
                         finished[ending.runID] = .notActive
                         continue
                     }
-                    let write = { (rows: [SinkRow]) throws in
+                    let replaceResults = { (rows: [SinkRow]) throws in
                         try Self.writeWindow(
                             db, organizationID: run.organizationID, pipelineID: run.pipelineID, runID: run.id, window: run.window, rows: rows)
                     }
@@ -224,21 +220,17 @@ extension SQLiteReadingStore {
                             // run undoes only its own deletion and inserts, and the rest of the
                             // batch still commits. Without `_id`s nothing can be refused there.
                             try db.inSavepoint {
-                                try write(rows)
+                                try replaceResults(rows)
                                 return .commit
                             }
                         } else {
-                            try write(rows)
+                            try replaceResults(rows)
                         }
                     } catch let error as StoreError where error.kind == .invalidArgument {
                         finished[ending.runID] = .unstorable(error)
                         continue
                     }
-                    try db.cachedStatement(
-                        sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?"
-                    ).execute(arguments: [now, documents.count, run.id])
-                    try PipelineInvalidationLog.recordSink(
-                        db, organizationID: run.organizationID, pipelineID: run.pipelineID, window: run.window)
+                    try Self.markCompleted(db, run, outputCount: documents.count, now: now)
                     finished[ending.runID] = .completed
                 case .failed(let message):
                     try db.cachedStatement(
@@ -394,6 +386,14 @@ extension SQLiteReadingStore {
                 run.id, run.pipelineID, run.organizationID, run.window.start, run.window.end, run.status.rawValue,
                 run.kind.rawValue, run.notBefore, run.createdAt, run.startedAt, run.endedAt, run.errorMessage, run.outputCount,
             ])
+    }
+
+    /// A STARTED run whose results were just written becomes COMPLETED, and pipelines reading its
+    /// sink learn of the window; in the caller's transaction.
+    private static func markCompleted(_ db: Database, _ run: PipelineRunRecord, outputCount: Int, now: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE pipeline_runs SET status = 'COMPLETED', ended_at = ?, output_count = ? WHERE id = ?")
+            .execute(arguments: [now, outputCount, run.id])
+        try PipelineInvalidationLog.recordSink(db, organizationID: run.organizationID, pipelineID: run.pipelineID, window: run.window)
     }
 
     /// One run's row. Statements that run once per window or per run are cached on the
