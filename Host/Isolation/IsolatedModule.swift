@@ -25,7 +25,8 @@ package struct RestartBackoff: Sendable {
 /// is restarted after a backoff, re-creating the live instances with their configs. Until then
 /// calls fail as retry-later, so only this module's collectors count failed ticks.
 package final class IsolatedModule: @unchecked Sendable {
-    // @unchecked: every mutable field is read and written with `lock` held; the lock is also what
+    // @unchecked: every mutable field is read and written with `lock` held (`current` and
+    // `shuttingDown`, for a shutdown that must not wait for it, are a Mutex and an Atomic); the lock is also what
     // serialises calls on the channel (a plugin process serves one request at a time). It is
     // recursive because a capture_resource the plugin makes during a call may come back to a
     // resource of this same module, on the same thread, nested on the same channel.
@@ -68,7 +69,13 @@ package final class IsolatedModule: @unchecked Sendable {
         var remote: Int64?
     }
 
-    private var process: PluginProcess?
+    private var process: PluginProcess? {
+        didSet { current.withLock { $0 = process } }
+    }
+    /// `process`, for `shutDown` to kill without waiting for the call lock.
+    private let current = Mutex<PluginProcess?>(nil)
+    /// Set by `shutDown` before it takes the lock: the call it interrupts fails quietly.
+    private let shuttingDown = Atomic(false)
     /// Raised at each start, so the exit of an older process is not taken for the current one's.
     private var generation = 0
     private var nextRequest: Int64 = 1
@@ -136,6 +143,10 @@ package final class IsolatedModule: @unchecked Sendable {
 
     /// Kills the process and fails every later call. Idempotent.
     package func shutDown() {
+        // A call in flight holds the lock until its deadline (a hung create: up to create_timeout_ms).
+        // The child is killed first, so that call fails at once and the machine stops promptly.
+        shuttingDown.store(true, ordering: .sequentiallyConsistent)
+        current.withLock { $0 }?.sendKill()
         lock.lock()
         defer { lock.unlock() }
         stopped = true
@@ -256,6 +267,7 @@ package final class IsolatedModule: @unchecked Sendable {
         do throws(FrameChannel.Failure) {
             hello = try process.channel.receive(deadline: options.clock.uptime() + options.createTimeout, clock: options.clock)
         } catch {
+            if shuttingDown.load(ordering: .sequentiallyConsistent) { throw PluginCallError(status: .fatal, message: "\(label) is shut down") }
             let cause = failureCause(error, process: process, waiting: "its hello")
             process.kill()
             self.process = nil
@@ -308,6 +320,7 @@ package final class IsolatedModule: @unchecked Sendable {
                     what: "create \(instance.model)")
                 if case .created(let remote) = reply { live[local]?.remote = remote }
             } catch {
+                if shuttingDown.load(ordering: .sequentiallyConsistent) { break }
                 logger.error("\(label): re-creating \(instance.model) after the restart failed: \(error); tried again at its next call")
             }
         }
@@ -345,6 +358,8 @@ package final class IsolatedModule: @unchecked Sendable {
                 }
             }
         } catch {
+            // Killed by shutDown, which cleans up once it has the lock; not a failure to restart after.
+            if shuttingDown.load(ordering: .sequentiallyConsistent) { throw PluginCallError(status: .fatal, message: "\(label) is shut down") }
             let cause = failureCause(error, process: process, waiting: "\(what) (deadline \(Self.format(timeout)))")
             takeDown(process, cause: cause)
             throw PluginCallError(status: .retryLater, message: "\(label): the plugin process \(cause); restarting it")
@@ -412,7 +427,7 @@ package final class IsolatedModule: @unchecked Sendable {
     private func processExited(generation exited: Int, status: Int32) {
         lock.lock()
         defer { lock.unlock() }
-        guard exited == generation, let process, !stopped else { return }
+        guard exited == generation, let process, !stopped, !shuttingDown.load(ordering: .sequentiallyConsistent) else { return }
         takeDown(process, cause: PluginProcess.describe(status: status))
     }
 

@@ -139,10 +139,16 @@ package final class PluginProcess: Sendable {
     /// SIGKILLs the child (a no-op once it has exited) and waits for it to be reaped and for the
     /// last of its output to be read, each a bounded wait, then closes the channel.
     package func kill() {
-        exit.status.withLock { if $0 == nil { _ = Glibc.kill(pid, SIGKILL) } }
+        sendKill()
         if exit.exited.wait(timeout: .now() + 5) == .success { exit.exited.signal() }
         output.waitForEnd(timeout: 2)
         channel.close()
+    }
+
+    /// SIGKILLs the child (a no-op once it has exited) and returns: no wait, the channel left open,
+    /// so it is safe while another thread is inside a call on the channel (which then fails).
+    package func sendKill() {
+        exit.status.withLock { if $0 == nil { _ = Glibc.kill(pid, SIGKILL) } }
     }
 
     /// The last lines the child wrote to stdout or stderr.

@@ -43,15 +43,30 @@ struct CaptureCommand: ParsableCommand {
                     continue
                 }
                 do {
-                    // An open .prog may end mid-record while it is being written; show its whole records.
-                    let contents = try CaptureFileReader.read(path: file, strict: !file.hasSuffix(".prog"))
-                    for record in contents.records { print(line(file: file, metadata: contents.metadata, record: record)) }
+                    try printRecords(of: file)
+                } catch where isDirectory.boolValue && !FileManager.default.fileExists(atPath: file) {
+                    // A live directory: since the listing, the writer closed the file (.prog → .capture)
+                    // or sync uploaded and removed it. Read it under its closed name; skip what is gone.
+                    let prog = CaptureFile.inProgressExtension
+                    let closed = file.hasSuffix("." + prog) ? String(file.dropLast(prog.count)) + CaptureFile.finishedExtension : file
+                    guard closed != file, FileManager.default.fileExists(atPath: closed) else { continue }
+                    do { try printRecords(of: closed) } catch { failures += 1; report(error) }
                 } catch {
                     failures += 1
-                    FileHandle.standardError.write(Data("ferry capture cat: \(error)\n".utf8))
+                    report(error)
                 }
             }
             if failures > 0 { throw ExitCode(1) }
+        }
+
+        /// An open .prog may end mid-record while it is being written; its whole records are shown.
+        func printRecords(of file: String) throws {
+            let contents = try CaptureFileReader.read(path: file, strict: !file.hasSuffix(".prog"))
+            for record in contents.records { print(line(file: file, metadata: contents.metadata, record: record)) }
+        }
+
+        func report(_ error: any Error) {
+            FileHandle.standardError.write(Data("ferry capture cat: \(error)\n".utf8))
         }
 
         func line(file: String, metadata: DataCaptureMetadata, record: SensorData) -> String {

@@ -189,6 +189,35 @@ import Testing
         #expect(error.message.contains("create fixture:bad:hang-create"), "\(error)")
     }
 
+    /// On the manual clock, never advanced, the hung create's deadline never comes: only the
+    /// shutdown's kill can end it, and it does so without a restart or an error logged.
+    @Test func aShutdownEndsACallInFlightWithoutWaitingForItsDeadline() throws {
+        let harness = Harness()
+        try harness.module.start()
+        let model = try #require(harness.module.models.first { $0.model == "fixture:bad:hang-create" })
+        let outcome = Outcome<Result<Bool, PluginCallError>>()
+        Thread.detachNewThread {
+            do throws(PluginCallError) {
+                _ = try model.createInstance(config: ["name": "x"])
+                outcome.set(.success(true))
+            } catch {
+                outcome.set(.failure(error))
+            }
+        }
+        #expect(eventually(timeout: 120) { harness.log.contains("fixture: create hangs") })
+        let stopped = Outcome<Bool>()
+        Thread.detachNewThread {
+            harness.module.shutDown()
+            stopped.set(true)
+        }
+        #expect(eventually(timeout: 120) { stopped.value != nil && outcome.value != nil })
+        guard case .failure(let error)? = outcome.value else { Issue.record("the hung create returned an instance"); return }
+        #expect(error.status == .fatal)
+        #expect(error.message == "module bad is shut down", "\(error)")
+        #expect(!harness.log.contains("restarting it"), "\(harness.log.all)")
+        #expect(harness.module.status.running == false)
+    }
+
     /// The child limits its own address space before loading the plugin (the Swift runtime
     /// takes about 300 MB of it); a leaking plugin then fails an allocation and aborts there.
     @Test func aLeakPastTheMemoryLimitEndsOnlyThePluginProcess() throws {
@@ -234,6 +263,7 @@ final class LogLines: Sendable {
     private let lines = Mutex<[String]>([])
 
     func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
+    var all: String { lines.withLock { $0.joined(separator: "\n") } }
 
     struct Handler: LogHandler {
         let lines: LogLines
