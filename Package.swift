@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "FerryModules",
             dependencies: [
-                "FerryBSON", "FerryModuleSpec", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+                "FerryBSON", "FerryClock", "FerryModuleSpec", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -119,7 +119,7 @@ let package = Package(
         // Atomics on shared memory, the spin-wait hint and a sealed memfd: the channel's shared-memory fast path.
         .target(name: "CFerrySharedRing", path: "Host/CSharedRing", publicHeadersPath: "include"),
         // The one clock (wall and monotonic time, sleeps, timers) every timed part of the host and server reads.
-        .target(name: "FerryClock", path: "Host/Clock"),
+        .target(name: "FerryClock", dependencies: ["FerryBSON"], path: "Host/Clock"),
         // Viam's capture-file format: what capture writes, sync uploads and the server decodes.
         .target(
             name: "FerryCaptureFile",
@@ -285,7 +285,7 @@ let package = Package(
         .executableTarget(
             name: "ferry",
             dependencies: [
-                "FerryBSON", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
+                "FerryBSON", "FerryClock", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
                 "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer", "FerryDashboard",
                 .product(name: "OTel", package: "swift-otel"), .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -294,7 +294,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Host/ferry"),
+            path: "Host/ferry",
+            // Relative relocations packed (RELR, read by glibc ≥ 2.36): a 2.7 MiB table the loader
+            // reads at every start becomes a few KiB. gold cannot write them; lld, shipped with Swift, can.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]),
 
         // MARK: Plugins — built-in plugins; import SDK only.
         .target(

@@ -23,10 +23,10 @@ package enum CaptureFile {
 
     /// `<UTC timestamp>-<unique>`: sorts by creation time; unique across collectors and restarts.
     package static func baseName(at date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // Not ISO8601DateFormatter: on Linux it formats through ICU, whose data then stays resident (~6 MiB).
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let unique = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 16)
-        return "\(formatter.string(from: date))-\(unique)"
+        return "\(ISODate.string(milliseconds, alwaysMilliseconds: true))-\(unique)"
     }
 
     package static func metadata(

@@ -45,8 +45,6 @@ package enum StructConversion {
     }
 
     static func isoString(milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        ISODate.string(milliseconds, alwaysMilliseconds: true)
     }
 }

@@ -1,3 +1,4 @@
+import FerryClock
 import Foundation
 
 /// What `ferry sync status` shows about plugin processes: the running host rewrites it at each
@@ -38,7 +39,7 @@ package struct PluginProcessReport: Codable, Sendable, Equatable {
     package func save(captureDir: String) {
         try? FileManager.default.createDirectory(atPath: captureDir + "/.ferry", withIntermediateDirectories: true)
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .rfc3339
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(self) else { return }
         try? data.write(to: URL(fileURLWithPath: Self.path(captureDir: captureDir)), options: .atomic)
@@ -47,7 +48,7 @@ package struct PluginProcessReport: Codable, Sendable, Equatable {
     package static func load(captureDir: String) -> PluginProcessReport? {
         guard let data = FileManager.default.contents(atPath: path(captureDir: captureDir)) else { return nil }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .rfc3339
         return try? decoder.decode(PluginProcessReport.self, from: data)
     }
 }

@@ -78,7 +78,7 @@ enum Values {
         case .int64(let i): return String(i)
         case .double(let d): return formatDouble(d)
         case .decimal128(let d): return Dec128(d).description
-        case .datetime(let ms): return UTCCalendar.isoString(ms)
+        case .datetime(let ms): return ISODate.string(ms, alwaysMilliseconds: true)
         case .timestamp(let t): return "Timestamp(\(t.seconds), \(t.increment))"
         default:
             throw mqlError(op, "can't convert from BSON type \(typeName(v)) to String")
@@ -97,7 +97,7 @@ enum Values {
         case .bool(let b): return String(b)
         case .null: return "null"
         case .undefined: return "undefined"
-        case .datetime(let ms): return "Date(\(UTCCalendar.isoString(ms)))"
+        case .datetime(let ms): return "Date(\(ISODate.string(ms, alwaysMilliseconds: true)))"
         case .objectID(let o): return "ObjectId(\"\(Hex.encode(o.bytes))\")"
         case .array(let a): return "[" + a.prefix(8).map { describe($0) }.joined(separator: ", ") + (a.count > 8 ? ", …" : "") + "]"
         case .document(let d):
@@ -140,23 +140,5 @@ enum Values {
         var total = 16
         for e in d.elements { total += 16 + e.key.utf8.count + estimatedSize(e.value) }
         return total
-    }
-}
-
-/// Proleptic Gregorian calendar arithmetic in UTC, for the few places that need a date's text
-/// without time zones (`$toString`, error messages). Time-zone-aware work goes through MQLDates.
-enum UTCCalendar {
-    /// `2024-03-01T12:00:00.000Z`.
-    static func isoString(_ ms: Int64) -> String {
-        let days = CivilCalendar.floorDiv(ms, 86_400_000)
-        let msOfDay = ms - days * 86_400_000
-        let (y, m, d) = CivilCalendar.date(days: days)
-        let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
-        let yearText = y < 0 ? "-" + pad(-y, 4) : pad(y, 4)
-        return "\(yearText)-\(pad(Int64(m), 2))-\(pad(Int64(d), 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
     }
 }

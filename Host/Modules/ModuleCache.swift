@@ -1,5 +1,6 @@
 import Crypto
 import FerryBSON
+import FerryClock
 import FerryModuleSpec
 import Foundation
 
@@ -188,14 +189,14 @@ public struct ModuleCache: Sendable {
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .rfc3339
         return decoder
     }()
 
     static func encode(_ value: some Encodable) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .rfc3339
         return ((try? encoder.encode(value)) ?? Data()) + Data("\n".utf8)
     }
 

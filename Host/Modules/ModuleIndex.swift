@@ -1,4 +1,5 @@
 import FerryBSON
+import FerryClock
 import FerryModuleSpec
 import Foundation
 
@@ -72,14 +73,14 @@ public struct ModuleIndex: Codable, Sendable, Equatable {
     public func encoded() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .rfc3339
         return (try? encoder.encode(self)) ?? Data()
     }
 
     /// Decodes and checks an index's own consistency (ids, versions, platforms, paths, digests).
     public static func decode(_ data: Data, source: String) throws(RegistryError) -> ModuleIndex {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .rfc3339
         let index: ModuleIndex
         do {
             index = try decoder.decode(ModuleIndex.self, from: data)

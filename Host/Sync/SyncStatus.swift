@@ -1,3 +1,4 @@
+import FerryClock
 import Foundation
 
 /// What the running host's sync engine reports, written to `<capture_dir>/.ferry/sync-status.json`
@@ -38,7 +39,7 @@ package struct SyncStatus: Codable, Equatable, Sendable {
 
     package static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .rfc3339
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return encoder
     }()
@@ -46,7 +47,7 @@ package struct SyncStatus: Codable, Equatable, Sendable {
     package static func load(captureDir: String) -> SyncStatus? {
         guard let data = FileManager.default.contents(atPath: path(captureDir: captureDir)) else { return nil }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .rfc3339
         return try? decoder.decode(SyncStatus.self, from: data)
     }
 

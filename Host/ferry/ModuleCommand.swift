@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryBSON
+import FerryClock
 import FerryConfig
 import FerryModuleSpec
 import FerryModules
@@ -414,7 +415,7 @@ enum ModuleCacheJSON {
     static func encode(_ receipt: ModuleCache.Receipt) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .rfc3339
         return (try? encoder.encode(receipt)) ?? Data("{}".utf8)
     }
 }

@@ -6,20 +6,29 @@ public enum ISODate {
     /// "YYYY-MM-DDTHH:MM:SS[.mmm]Z" for milliseconds since the epoch: how BSON dates read in
     /// messages and listings, the same text relaxed Extended JSON writes.
     public static func string(_ milliseconds: Int64) -> String {
+        string(milliseconds, alwaysMilliseconds: false)
+    }
+
+    /// With `alwaysMilliseconds` the fraction is always three digits, so texts of the same year
+    /// width sort in time order (capture file names, MQL's `$toString`).
+    public static func string(_ milliseconds: Int64, alwaysMilliseconds: Bool) -> String {
         var out = ByteWriter(capacity: 32)
-        format(milliseconds, to: &out)
+        format(milliseconds, alwaysMilliseconds: alwaysMilliseconds, to: &out)
         return String(decoding: out.bytes, as: UTF8.self)
     }
 
     /// Relaxed Extended JSON writes a date as a string only for years 1970 through 9999.
     static let relaxedRange: ClosedRange<Int64> = 0...253_402_300_799_999
 
-    /// "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; the milliseconds appear only when non-zero.
-    static func format(_ milliseconds: Int64, to out: inout ByteWriter) {
+    /// "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; the milliseconds appear only when non-zero unless
+    /// `alwaysMilliseconds`. A year before 1 BC is written with a minus sign, one after 9999 with
+    /// all its digits.
+    static func format(_ milliseconds: Int64, alwaysMilliseconds: Bool = false, to out: inout ByteWriter) {
         let days = milliseconds.floorDivided(by: millisecondsPerDay)
         let msOfDay = milliseconds - days * millisecondsPerDay
         let (year, month, day) = CivilCalendar.date(days: days)
-        appendDigits(year, width: 4, to: &out)
+        if year < 0 { out.byte(UInt8(ascii: "-")) }
+        appendDigits(year.magnitude, width: 4, to: &out)
         out.byte(UInt8(ascii: "-"))
         appendDigits(month, width: 2, to: &out)
         out.byte(UInt8(ascii: "-"))
@@ -30,7 +39,7 @@ public enum ISODate {
         appendDigits(msOfDay / 60_000 % 60, width: 2, to: &out)
         out.byte(UInt8(ascii: ":"))
         appendDigits(msOfDay / 1000 % 60, width: 2, to: &out)
-        if msOfDay % 1000 != 0 {
+        if alwaysMilliseconds || msOfDay % 1000 != 0 {
             out.byte(UInt8(ascii: "."))
             appendDigits(msOfDay % 1000, width: 3, to: &out)
         }
@@ -39,7 +48,7 @@ public enum ISODate {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`. Fraction digits beyond
     /// milliseconds are truncated (BSON dates hold milliseconds). Returns why on failure.
-    static func parse(_ text: String) -> Result<Int64, BSONError> {
+    public static func parse(_ text: String) -> Result<Int64, BSONError> {
         let bytes = Array(text.utf8)
         var index = 0
         func failure(_ reason: String) -> Result<Int64, BSONError> {
@@ -101,10 +110,15 @@ public enum ISODate {
         return .success(seconds * 1000 + milliseconds)
     }
 
-    static func appendDigits(_ value: Int64, width: Int, to out: inout ByteWriter) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        var remaining = value
+    /// At least `width` digits, zero-padded; more when the value needs them.
+    static func appendDigits(_ value: some BinaryInteger, width: Int, to out: inout ByteWriter) {
+        var divisor: UInt64 = 1
+        var digits = 1
+        while digits < width || UInt64(value) / divisor >= 10 {
+            divisor *= 10
+            digits += 1
+        }
+        var remaining = UInt64(value)
         while divisor > 0 {
             out.byte(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
             remaining %= divisor

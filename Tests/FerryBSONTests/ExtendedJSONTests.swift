@@ -109,6 +109,25 @@ struct ExtendedJSONTests {
         }
     }
 
+    @Test func isoDateTextKeepsMillisecondsWhenAskedAndEveryYearDigit() throws {
+        let cases: [(Int64, String, String)] = [
+            (0, "1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000Z"),
+            (1_356_351_330_501, "2012-12-24T12:15:30.501Z", "2012-12-24T12:15:30.501Z"),
+            (-1, "1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z"),
+            (-62_135_596_800_000, "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+            (-62_167_219_200_000, "0000-01-01T00:00:00Z", "0000-01-01T00:00:00.000Z"),
+            (-62_198_755_200_000, "-0001-01-01T00:00:00Z", "-0001-01-01T00:00:00.000Z"),
+            (253_402_300_800_000, "10000-01-01T00:00:00Z", "10000-01-01T00:00:00.000Z"),
+        ]
+        for (milliseconds, plain, withMilliseconds) in cases {
+            #expect(ISODate.string(milliseconds) == plain)
+            #expect(ISODate.string(milliseconds, alwaysMilliseconds: true) == withMilliseconds)
+            if milliseconds >= -62_135_596_800_000, milliseconds < 253_402_300_800_000 {
+                #expect(try ISODate.parse(withMilliseconds).get() == milliseconds, "\(withMilliseconds)")
+            }
+        }
+    }
+
     @Test func isoDatesParseWithOffsetsFractionsAndOldYears() throws {
         let cases: [(String, Int64)] = [
             ("1970-01-01T01:00:00+01:00", 0),

@@ -171,7 +171,7 @@ enum ConversionOperators {
         case .decimal128(let d): return .string(Dec128(d).description)
         case .bool(let b): return .string(b ? "true" : "false")
         case .objectID(let o): return .string(Hex.encode(o.bytes))
-        case .datetime(let ms): return .string(UTCCalendar.isoString(ms))
+        case .datetime(let ms): return .string(ISODate.string(ms, alwaysMilliseconds: true))
         case .symbol(let s): return .string(s)
         default: throw unsupported(v, .string)
         }
