@@ -39,6 +39,21 @@ import Testing
                 options: options, logger: Logger(label: "test") { _ in LogLines.Handler(lines: log) })
         }
 
+        /// Starts a create on a thread of its own; its outcome is set when it returns.
+        func createOnAnotherThread(_ model: String) throws -> Outcome<Result<Bool, PluginCallError>> {
+            let found = try #require(module.models.first { $0.model == model })
+            let outcome = Outcome<Result<Bool, PluginCallError>>()
+            Thread.detachNewThread {
+                do throws(PluginCallError) {
+                    _ = try found.createInstance(config: ["name": "x"])
+                    outcome.set(.success(true))
+                } catch {
+                    outcome.set(.failure(error))
+                }
+            }
+            return outcome
+        }
+
         func create(_ model: String) throws -> any ComponentInstance {
             let found = try #require(module.models.first { $0.model == model })
             return try found.createInstance(config: ["name": "bad", "api": "rdk:component:sensor", "model": .string(model), "attributes": [:]])
@@ -169,16 +184,7 @@ import Testing
         let harness = Harness(createTimeout: .seconds(3))
         try harness.module.start()
         defer { harness.module.shutDown() }
-        let model = try #require(harness.module.models.first { $0.model == "fixture:bad:hang-create" })
-        let outcome = Outcome<Result<Bool, PluginCallError>>()
-        Thread.detachNewThread {
-            do throws(PluginCallError) {
-                _ = try model.createInstance(config: ["name": "x"])
-                outcome.set(.success(true))
-            } catch {
-                outcome.set(.failure(error))
-            }
-        }
+        let outcome = try harness.createOnAnotherThread("fixture:bad:hang-create")
         #expect(eventually(timeout: 120) {
             if outcome.value != nil { return true }
             harness.clock.advance(by: .milliseconds(500))
@@ -194,16 +200,7 @@ import Testing
     @Test func aShutdownEndsACallInFlightWithoutWaitingForItsDeadline() throws {
         let harness = Harness()
         try harness.module.start()
-        let model = try #require(harness.module.models.first { $0.model == "fixture:bad:hang-create" })
-        let outcome = Outcome<Result<Bool, PluginCallError>>()
-        Thread.detachNewThread {
-            do throws(PluginCallError) {
-                _ = try model.createInstance(config: ["name": "x"])
-                outcome.set(.success(true))
-            } catch {
-                outcome.set(.failure(error))
-            }
-        }
+        let outcome = try harness.createOnAnotherThread("fixture:bad:hang-create")
         #expect(eventually(timeout: 120) { harness.log.contains("fixture: create hangs") })
         let stopped = Outcome<Bool>()
         Thread.detachNewThread {
