@@ -65,15 +65,20 @@ public struct BinaryDownloadServer: Sendable {
                 configuration.shutdownTimeout = .milliseconds(250)
                 return try NIOSSLContext(configuration: configuration)
             }
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: options.host, port: options.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+        let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: options.host, port: options.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                    }
                 }
-            }
+        } catch {
+            throw ListenFailure(service: "the binary download server", host: options.host, port: options.port, cause: error)
+        }
         let port = server.channel.localAddress?.port ?? options.port
         let scheme = options.tls == nil ? "http" : "https"
         let listenURL = "\(scheme)://\(Self.urlHost(options.host)):\(port)"

@@ -5,7 +5,6 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
-import ServiceLifecycle
 import ViamGRPC
 
 /// Viam's public gRPC API over a store: auth, uploads, queries and pipeline management. What runs
@@ -87,15 +86,9 @@ public struct DataServer: Sendable {
                 .apply(TracingInterceptor(), to: .all),
                 .apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(store: store)), to: .services(protected)),
             ])
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                // A graceful shutdown (SIGTERM under `ferry run`/`ferry serve`) stops new calls and lets those in flight finish.
-                try await withGracefulShutdownHandler { try await server.serve() } onGracefulShutdown: { server.beginGracefulShutdown() }
-            }
-            if let address = try await server.listeningAddress, let port = address.ipv4?.port {
-                logger.info("serving Viam's data API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"))")
-                onListening(port)
-            }
+        try await server.serveUntilShutdown(as: "Viam's data API", host: options.host, port: options.port) { port in
+            logger.info("serving Viam's data API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"))")
+            onListening(port)
         }
     }
 }

@@ -100,7 +100,9 @@ public struct DataServerStack: Sendable {
                         // MongoDB clients reconnect; its connections are closed rather than drained.
                         do {
                             try await cancelWhenGracefulShutdown {
-                                try await MongoServer(store: store, operators: operators, options: mongo, logger: logger).run()
+                                try await ListenFailure.run(service: "the MongoDB endpoint", host: mongo.host, port: mongo.port) { listening in
+                                    try await MongoServer(store: store, operators: operators, options: mongo, logger: logger).run { _ in listening() }
+                                }
                             }
                         } catch where Task.isShuttingDownGracefully || Task.isCancelled {}
                     }

@@ -24,15 +24,19 @@ public struct MetricsEndpoint: Sendable {
     /// Binds and serves until the process ends; returns the bound port.
     public func start(host: String, port: Int) async throws -> Int {
         let routes = Routes(registry: registry, readiness: readiness)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(OperationsHandler(routes: routes))
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline().flatMap {
+                        channel.pipeline.addHandler(OperationsHandler(routes: routes))
+                    }
                 }
-            }
-            .bind(host: host, port: port).get()
-        return channel.localAddress?.port ?? port
+                .bind(host: host, port: port).get()
+            return channel.localAddress?.port ?? port
+        } catch {
+            throw ListenFailure(service: "the metrics endpoint", host: host, port: port, cause: error)
+        }
     }
 
     struct Routes: Sendable {

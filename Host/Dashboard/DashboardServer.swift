@@ -1,3 +1,4 @@
+import FerryAPI
 import FerryClock
 import FerryMQL
 import FerryStore
@@ -59,11 +60,14 @@ public struct DashboardServer: Service {
         }
         let scheme = options.tls == nil ? "http" : "https"
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
-        let app = Application(
-            router: dashboard.router(), server: server, configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
-            onServerRunning: { [logger, options] channel in
-                logger.info("serving the web dashboard on \(scheme)://\(host):\(channel.localAddress?.port ?? options.port)/")
-            }, logger: logger)
-        try await app.run()
+        try await ListenFailure.run(service: "the web dashboard", host: options.host, port: options.port) { listening in
+            let app = Application(
+                router: dashboard.router(), server: server, configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
+                onServerRunning: { [logger, options] channel in
+                    listening()
+                    logger.info("serving the web dashboard on \(scheme)://\(host):\(channel.localAddress?.port ?? options.port)/")
+                }, logger: logger)
+            try await app.run()
+        }
     }
 }

@@ -4,7 +4,6 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
-import ServiceLifecycle
 import ViamGRPC
 import ViamMachineGRPC
 
@@ -75,16 +74,10 @@ package struct MachineAPIServer: Sendable {
             interceptorPipeline: [
                 .apply(BearerAuthInterceptor(tokens: tokens, revocations: RevocationCheck(keys: keys)), to: .services(protected))
             ])
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                // A graceful shutdown (SIGTERM under `ferry run`/`ferry serve`) stops new calls and lets those in flight finish.
-                try await withGracefulShutdownHandler { try await server.serve() } onGracefulShutdown: { server.beginGracefulShutdown() }
-            }
-            if let address = try await server.listeningAddress, let port = address.ipv4?.port {
-                logger.info(
-                    "serving Viam's machine API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"); \(machine.apiKeys.count) API keys)")
-                onListening(port)
-            }
+        try await server.serveUntilShutdown(as: "Viam's machine API", host: options.host, port: options.port) { port in
+            logger.info(
+                "serving Viam's machine API on \(options.host):\(port) (\(options.tls == nil ? "h2c, no TLS" : "TLS"); \(machine.apiKeys.count) API keys)")
+            onListening(port)
         }
     }
 }

@@ -1,3 +1,4 @@
+import FerryAPI
 import FerryConfig
 import FerryModules
 import Logging
@@ -17,9 +18,12 @@ extension ServeCommand {
             throw Failure(error.message)
         }
         return {
-            try await server.run(host: address.host, port: address.port) { port in
-                let scheme = tls == nil ? "http" : "https"
-                logger.info("serving the module registry \(server.root) on \(scheme)://\(address.host):\(port)/")
+            try await ListenFailure.run(service: "the module registry", host: address.host, port: address.port) { listening in
+                try await server.run(host: address.host, port: address.port) { port in
+                    listening()
+                    let scheme = tls == nil ? "http" : "https"
+                    logger.info("serving the module registry \(server.root) on \(scheme)://\(address.host):\(port)/")
+                }
             }
         }
     }
