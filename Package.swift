@@ -295,8 +295,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/ferry",
-            // Relative relocations packed (RELR, read by glibc ≥ 2.36): a 2.7 MiB table the loader
-            // reads at every start becomes a few KiB. gold cannot write them; lld, shipped with Swift, can.
+            // Relative relocations packed (RELR, read by glibc ≥ 2.36): the 2.65 MiB table the loader
+            // reads at every start shrinks to 0.5 MiB. gold cannot write them; lld, shipped with Swift, can.
             linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]),
 
         // MARK: Plugins — built-in plugins; import SDK only.
