@@ -19,7 +19,7 @@ import Tracing
 /// Every state change is a compare-and-set in the store; progress lives there too, so a restart
 /// loses no window and leaves nothing STARTED forever.
 ///
-/// One scheduler per data directory, by a lease in the store renewed at every step: a second
+/// One scheduler per data directory, by a lease in the store renewed by its steps: a second
 /// scheduler on the same directory (another `ferry serve`) stands by and takes over when the
 /// first stops renewing. On taking the lease it treats STARTED runs it did not start as cut short
 /// by the previous holder, fails them and re-creates their windows.
@@ -94,6 +94,8 @@ public actor PipelineScheduler {
     let identity = UUID().uuidString.lowercased()
     /// nil until the first step; false while standing by.
     var holdsLease: Bool?
+    /// When this scheduler last took or renewed its lease (its clock's milliseconds).
+    var leaseRenewedAt: Int64?
     /// Set by `stop()` (or when `run()`'s task is cancelled): no more steps, and a run cut short
     /// now has its window re-created rather than failed.
     var stopping = false
@@ -195,7 +197,11 @@ public actor PipelineScheduler {
     public func step() async throws {
         let now = clock.now().unixMilliseconds
         let lease = max(options.leaseDuration, options.pollInterval * 3).inMilliseconds
-        guard try await store.acquireSchedulerLease(owner: identity, now: now, duration: lease) else {
+        // Renewing is a durable write; steps that follow each other quickly (a backfill's) keep a
+        // lease taken less than a tenth of its duration ago, so it always has 90% of it left.
+        let renewedRecently = holdsLease == true && leaseRenewedAt.map { $0 <= now && now - $0 < lease / 10 } ?? false
+        if !renewedRecently, try await !store.acquireSchedulerLease(owner: identity, now: now, duration: lease) {
+            leaseRenewedAt = nil
             if holdsLease != false {
                 logger.warning("another pipeline scheduler holds this store's lease (another process on the data directory, or another replica on the database); standing by until it expires")
             }
@@ -204,6 +210,7 @@ public actor PipelineScheduler {
             PipelineMetrics.lease(held: false)
             return
         }
+        if !renewedRecently { leaseRenewedAt = now }
         holdsLease = true
         PipelineMetrics.lease(held: true)
         if !recovered {
@@ -219,8 +226,9 @@ public actor PipelineScheduler {
                 logger.error("planning pipeline \(pipeline.id) (\(pipeline.name)) failed: \(error)")
             }
         }
-        try await enforceTimeouts(try await store.activeRuns(), now: now)
-        // Read again: timeouts may have re-created windows, which can start in this same step.
+        // Planning only adds SCHEDULED runs, so the STARTED ones read before it are the ones to time.
+        try await enforceTimeouts(activeBefore.values.flatMap { $0 }, now: now)
+        // Read again: planning and timeouts may have created runs, which can start in this same step.
         let active = try await store.activeRuns()
         try await startDue(active, pipelines: pipelines, now: now)
         PipelineMetrics.backfillWindowsLeft(active.filter { $0.kind == .backfill && $0.status == .scheduled }.count)
@@ -268,7 +276,9 @@ public actor PipelineScheduler {
 
         // Backfill: the next batch once the previous one finished and the throttle passed.
         if let cursor = next.backfillCursor, !active.contains(where: { $0.kind == .backfill }) {
-            if next.backfillNextAt == nil {
+            if next.backfillNextAt == nil, options.backfillThrottle == .zero {
+                next.backfillNextAt = now
+            } else if next.backfillNextAt == nil {
                 // The throttle counts from the end of the previous batch, not from when this step noticed it.
                 let recent = try await store.runs(pipelineID: pipeline.id, before: nil, limit: 50)
                 let finished = recent.filter { $0.kind == .backfill }.compactMap(\.endedAt).max() ?? now

@@ -140,6 +140,13 @@ import Testing
         #expect(result.output.contains("all checks passed"))
     }
 
+    /// `--backfill-batch`: a day of hourly windows in one batch, though batches are an hour apart.
+    @Test func aLargerBackfillBatchRunsTheHistoryInOneBatch() async throws {
+        let result = try await Self.runScript("backfill_batch_e2e.py", backend: .sqlite)
+        #expect(result.status == 0, "backfill batch checks failed:\n\(result.output)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// Two `ferry serve` replicas on one PostgreSQL database: shared data, tokens valid on both,
     /// one COMPLETED run per window of a pipeline both schedule, and a sink equal to the one the
     /// SQLite backend computes from the same readings.

@@ -441,4 +441,25 @@ final class Gate: Sendable {
         await second.waitForRuns()
         #expect(try await f.runs(p).map(\.status) == [.completed, .completed, .completed])
     }
+
+    /// Renewing is a durable write: a step less than a tenth of the lease after the last renewal
+    /// keeps the lease as it is, and the first step after that goes to the store again.
+    @Test(arguments: StoreBackend.all) func stepsInQuickSuccessionRenewTheLeaseOncePerTenthOfIt(_ backend: StoreBackend) async throws {
+        var options = PipelineScheduler.Options.testing
+        options.leaseDuration = .seconds(100)
+        let start = utc("2024-05-01T10:00")
+        let f = try await PipelineFixture.make(backend, now: start, options: options)
+        defer { f.remove() }
+        try await f.settle()
+        f.clock.set(start + 9_000)
+        try await f.settle()
+        // Still the lease of the first step, to start + 100 s: not renewed to start + 109 s.
+        #expect(try await !f.store.acquireSchedulerLease(owner: "probe", now: start + 99_999, duration: 0))
+        #expect(try await f.store.acquireSchedulerLease(owner: "probe", now: start + 100_001, duration: 0))
+        #expect(await f.scheduler.holdsLease == true)
+        // The probe's entry runs to start + 100.001 s; ten seconds in, the scheduler asks the store and finds it.
+        f.clock.set(start + 10_000)
+        try await f.settle()
+        #expect(await f.scheduler.holdsLease == false)
+    }
 }
