@@ -64,7 +64,7 @@ final class TimedUploader: DataUploader {
         self.record = record
     }
 
-    func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) {
+    func uploadTabular(_ metadata: UploadMetadata, records: [Data], key: UploadKey) async throws(UploadFailure) {
         let start = ContinuousClock.now
         do {
             try await inner.uploadTabular(metadata, records: records, key: key)

@@ -120,8 +120,8 @@ package enum CaptureFile {
     }
 }
 
-enum Varint {
-    static func encode(_ value: UInt64) -> [UInt8] {
+package enum Varint {
+    package static func encode(_ value: UInt64) -> [UInt8] {
         var value = value
         var out: [UInt8] = []
         while value >= 0x80 {
@@ -133,7 +133,7 @@ enum Varint {
     }
 
     /// Decodes at `offset`; nil when the bytes end inside the varint or it is longer than 10 bytes.
-    static func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> (value: UInt64, length: Int)? {
+    package static func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> (value: UInt64, length: Int)? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var index = offset

@@ -24,9 +24,11 @@ struct CaptureFileSync {
 
     @discardableResult
     func sync(_ path: String) async throws(UploadFailure) -> Outcome {
-        let contents: CaptureFileContents
+        // Tabular records go to the server as the file holds them (each a serialized SensorData);
+        // only a binary file's records are decoded, for their payloads.
+        let file: CaptureFileFrames
         do {
-            contents = try CaptureFileReader.read(path: path)
+            file = try CaptureFileReader.readFrames(path: path)
         } catch {
             if !FileManager.default.fileExists(atPath: path) { throw .retry("\(path) vanished before upload") }
             throw .rejected("the capture file cannot be read: \(error)")
@@ -39,30 +41,35 @@ struct CaptureFileSync {
         } catch {
             throw .retry("\(error)")
         }
-        guard progress.ackedRecords <= contents.records.count else {
-            throw .rejected("its sync progress says \(progress.ackedRecords) records were acknowledged but it has \(contents.records.count); the file changed after capture")
+        guard progress.ackedRecords <= file.records.count else {
+            throw .rejected("its sync progress says \(progress.ackedRecords) records were acknowledged but it has \(file.records.count); the file changed after capture")
         }
-        let metadata = UploadMetadata.capture(contents.metadata, partID: settings.partID, extraTags: settings.tags)
+        let metadata = UploadMetadata.capture(file.metadata, partID: settings.partID, extraTags: settings.tags)
         // The method's policy as configured now (a file captured before a change carries the new
         // one: the server keeps the latest); a method no longer configured leaves the server's alone.
         let retention = settings.retentionPolicies[
-            CapturedMethod(component: contents.metadata.componentName, method: contents.metadata.methodName)]?.headerValue
+            CapturedMethod(component: file.metadata.componentName, method: file.metadata.methodName)]?.headerValue
         var outcome = Outcome()
-        if contents.metadata.type == .binarySensor {
-            while progress.ackedRecords < contents.records.count {
+        if file.metadata.type == .binarySensor {
+            while progress.ackedRecords < file.records.count {
                 let index = progress.ackedRecords
-                let record = contents.records[index]
+                let record: SensorData
+                do {
+                    record = try file.decode(index, path: path)
+                } catch {
+                    throw .rejected("the capture file cannot be read: \(error)")
+                }
                 // Each payload is stored under its own id, so a file holding several stays exact.
                 let key = UploadKey(fileID: "\(progress.fileID)-\(index)", first: 0, end: 1, retentionPolicy: retention)
                 try await uploader.uploadBinary(metadata, record: record, key: key, streamingThreshold: settings.streamingThreshold)
                 try acknowledge(&progress, to: index + 1, bytes: record.binary.count, path: path, outcome: &outcome)
             }
         } else {
-            // Each record's size is computed once (by encoding it): for batching and for the count.
-            let sizes = contents.records.map(\.serializedSizeEstimate)
+            // A record's size in a request: its bytes and at most 8 of framing.
+            let sizes = file.records.map { $0.count + 8 }
             for batch in Self.batches(sizes: sizes, from: progress.ackedRecords, maximumBytes: settings.maximumBatchBytes) {
                 let key = UploadKey(fileID: progress.fileID, first: batch.lowerBound, end: batch.upperBound, retentionPolicy: retention)
-                let records = Array(contents.records[batch])
+                let records = batch.map(file.record)
                 try await uploader.uploadTabular(metadata, records: records, key: key)
                 let bytes = sizes[batch].reduce(0, +)
                 try acknowledge(&progress, to: batch.upperBound, bytes: bytes, path: path, outcome: &outcome)
@@ -130,10 +137,4 @@ struct CaptureFileSync {
         if first < sizes.count { ranges.append(first..<sizes.count) }
         return ranges
     }
-}
-
-extension SensorData {
-    /// The record's encoded size plus framing; computed by encoding, which is cheap next to the
-    /// network and exact enough to keep requests under the limit.
-    var serializedSizeEstimate: Int { ((try? serializedBytes() as [UInt8])?.count ?? 0) + 8 }
 }

@@ -30,8 +30,9 @@ package struct UploadKey: Sendable, Equatable, Hashable {
 /// The wire to the data server, as the sync engine needs it. The gRPC implementation speaks
 /// Viam's DataSyncService; tests substitute their own. Every method throws `UploadFailure`.
 package protocol DataUploader: Sendable {
-    /// DataCaptureUpload of tabular records (one request).
-    func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure)
+    /// DataCaptureUpload of tabular records (one request), each a serialized `SensorData`, as a
+    /// capture file holds it.
+    func uploadTabular(_ metadata: UploadMetadata, records: [Data], key: UploadKey) async throws(UploadFailure)
     /// One binary payload: DataCaptureUpload, or StreamingDataCaptureUpload in 64 KiB chunks
     /// when it is larger than `streamingThreshold`.
     func uploadBinary(_ metadata: UploadMetadata, record: SensorData, key: UploadKey, streamingThreshold: Int)

@@ -93,7 +93,7 @@ package final class FailoverUploader: DataUploader {
         throw .unreachable(unreachable.joined(separator: "; "))
     }
 
-    package func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) {
+    package func uploadTabular(_ metadata: UploadMetadata, records: [Data], key: UploadKey) async throws(UploadFailure) {
         try await attempt { server throws(UploadFailure) in try await server.uploadTabular(metadata, records: records, key: key) }
     }
 

@@ -3,6 +3,7 @@ import FerryCaptureFile
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import Logging
 import Metrics
 import Synchronization
@@ -83,13 +84,20 @@ package final class GRPCUploader: DataUploader {
 
     // MARK: DataUploader
 
-    package func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) {
-        var message = Viam_App_Datasync_V1_DataCaptureUploadRequest()
-        message.metadata = metadata
-        message.sensorContents = records
-        let request = message
-        try await call("DataCaptureUpload", key: key) { service, headers, options in
-            _ = try await service.dataCaptureUpload(request, metadata: headers, options: options)
+    package func uploadTabular(_ metadata: UploadMetadata, records: [Data], key: UploadKey) async throws(UploadFailure) {
+        let request: Data
+        do {
+            request = try EncodedUploadRequest.bytes(metadata: metadata, records: records)
+        } catch {
+            throw .rejected("the upload's metadata does not encode: \(error)")
+        }
+        try await call("DataCaptureUpload", key: key) { [client] _, headers, options in
+            _ = try await client.unary(
+                request: ClientRequest(message: request, metadata: headers),
+                descriptor: Viam_App_Datasync_V1_DataSyncService.Method.DataCaptureUpload.descriptor,
+                serializer: EncodedUploadRequest(), deserializer: ProtobufDeserializer<Viam_App_Datasync_V1_DataCaptureUploadResponse>(),
+                options: options
+            ) { try $0.message }
         }
     }
 
@@ -99,7 +107,9 @@ package final class GRPCUploader: DataUploader {
         let payload = record.binary
         guard payload.count > streamingThreshold else {
             // Small enough for one DataCaptureUpload, the same request as a tabular batch of one.
-            try await uploadTabular(metadata, records: [record], key: key)
+            let encoded: Data
+            do { encoded = try record.serializedBytes() } catch { throw .rejected("the binary record does not encode: \(error)") }
+            try await uploadTabular(metadata, records: [encoded], key: key)
             return
         }
         var captureHeader = Viam_App_Datasync_V1_DataCaptureUploadMetadata()
@@ -230,5 +240,26 @@ package final class GRPCUploader: DataUploader {
 struct MetadataInjector: Injector {
     func inject(_ value: String, forKey key: String, into metadata: inout Metadata) {
         metadata.replaceOrAddString(value, forKey: key)
+    }
+}
+
+/// A `DataCaptureUploadRequest` written field by field from records already encoded (a capture
+/// file's), so sync neither decodes them nor encodes them again; as a serializer, it sends the
+/// bytes as they are.
+struct EncodedUploadRequest: MessageSerializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: Data) throws -> Bytes { Bytes(message) }
+
+    /// `metadata` (field 1) and each record as a `sensor_contents` entry (field 2).
+    static func bytes(metadata: UploadMetadata, records: [Data]) throws -> Data {
+        let header: Data = try metadata.serializedBytes()
+        var out = Data(capacity: header.count + records.reduce(0) { $0 + $1.count + 6 } + 6)
+        func field(_ number: UInt64, _ body: Data) {
+            out.append(contentsOf: Varint.encode(number << 3 | 2))
+            out.append(contentsOf: Varint.encode(UInt64(body.count)))
+            out.append(body)
+        }
+        field(1, header)
+        for record in records { field(2, record) }
+        return out
     }
 }

@@ -68,6 +68,41 @@ import Testing
         #expect(fast.count == reference.count)
     }
 
+    /// Sync reads files as frames: the records' own bytes, checked field by field but not decoded.
+    @Test func framesLocateEachRecordsBytesAndRefuseARecordWhoseFieldsOverrunIt() throws {
+        let metadata = try CaptureFile.delimited(CaptureFile.metadata(api: "a:b:c", component: "c", method: "m", parameters: [:], tabular: true, tags: []))
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        let records = (0..<3).map { SensorDataEncoder.delimitedTabular(["readings": ["i": .int32(Int32($0))]], requested: t0, received: t0) }
+        let file = Data(metadata + records.joined())
+        let frames = try CaptureFileReader.frames(file, path: "f", strict: true)
+        #expect(frames.records.count == 3)
+        let decoded = try CaptureFileReader.parse(file, path: "f", strict: true).records
+        for index in 0..<3 {
+            #expect(try SensorData(serializedBytes: frames.record(index)) == decoded[index])
+            #expect(Array(frames.record(index)) == Array(records[index].dropFirst(1)), "the record's bytes without their length prefix")
+        }
+        // The same bytes at a non-zero offset of a larger buffer (a slice) locate the same records.
+        let slice = (Data([0xFF, 0xFF]) + file).dropFirst(2)
+        #expect(try (0..<3).map { try CaptureFileReader.frames(slice, path: "f", strict: true).record($0) } == (0..<3).map(frames.record))
+
+        // The second record's first field claims more bytes than the record has.
+        var broken = records[1]
+        broken[2] = 0x7F
+        let refused = #expect(throws: CaptureFileError.self) {
+            try CaptureFileReader.frames(Data(metadata + records[0] + broken + records[2]), path: "f", strict: true)
+        }
+        #expect(refused?.offset == metadata.count + records[0].count)
+        #expect(refused?.message.contains("record 1 does not decode") == true)
+    }
+
+    @Test(arguments: [
+        ([0x08, 0x96, 0x01], true), ([0x0A, 0x02, 0x61, 0x62, 0x15, 1, 2, 3, 4], true), ([], true),
+        ([0x0A, 0x03, 0x61], false), ([0x09, 1, 2, 3], false), ([0x0B], false), ([0x00, 0x01], false), ([0x08, 0x96], false),
+    ] as [([UInt8], Bool)])
+    func wireFramingIsCheckedWithoutASchema(_ bytes: [UInt8], _ isMessage: Bool) {
+        #expect(bytes.withUnsafeBytes(ProtobufWire.isMessage) == isMessage)
+    }
+
     @Test func tabularFilesRotateAtTheSizeLimitAndEachBinaryIsItsOwnFile() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

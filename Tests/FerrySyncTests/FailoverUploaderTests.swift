@@ -18,7 +18,7 @@ import ViamProtos
             calls.withLock { $0 += 1 }
             if let failure = failure.withLock({ $0 }) { throw failure }
         }
-        func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) { try answer() }
+        func uploadTabular(_ metadata: UploadMetadata, records: [Data], key: UploadKey) async throws(UploadFailure) { try answer() }
         func uploadBinary(_ metadata: UploadMetadata, record: SensorData, key: UploadKey, streamingThreshold: Int) async throws(UploadFailure) {
             try answer()
         }

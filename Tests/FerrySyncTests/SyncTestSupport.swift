@@ -52,8 +52,9 @@ final class FakeUploader: DataUploader {
         if let failure { throw failure }
     }
 
-    func uploadTabular(_ metadata: UploadMetadata, records: [SensorData], key: UploadKey) async throws(UploadFailure) {
-        try attempt(Call(kind: .tabular, metadata: metadata, records: records, key: key))
+    func uploadTabular(_ metadata: UploadMetadata, records: [Data], key: UploadKey) async throws(UploadFailure) {
+        let decoded = records.map { (try? SensorData(serializedBytes: $0)) ?? SensorData() }
+        try attempt(Call(kind: .tabular, metadata: metadata, records: decoded, key: key))
     }
 
     func uploadBinary(_ metadata: UploadMetadata, record: SensorData, key: UploadKey, streamingThreshold: Int)
@@ -141,4 +142,9 @@ enum Captures {
         try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
         if let modified { try setModified(path, modified) }
     }
+}
+
+extension SensorData {
+    /// The record's size in an upload request as sync counts it: its encoding and 8 of framing.
+    var serializedSizeEstimate: Int { ((try? serializedBytes() as [UInt8])?.count ?? 0) + 8 }
 }
