@@ -187,6 +187,12 @@ func upload(_ bytes: [UInt8]) {
     let body = Array(bytes.dropFirst())
     switch kind % 3 {
     case 0:
+        // As the server reads it: off the wire (TabularUploadDecodingTests compare it with swift-protobuf's reading).
+        if case .tabular(let upload)? = try? CaptureUpload(serializedBytes: body),
+            let readings = try? UploadConversion.readings(upload, caller: uploader, now: uploadTime)
+        {
+            for reading in readings { _ = try? reading.data.encodeChecked() }
+        }
         guard let request = try? Viam_App_Datasync_V1_DataCaptureUploadRequest(serializedBytes: body) else { return }
         if let readings = try? UploadConversion.readings(request, caller: uploader, now: uploadTime) {
             // As the store encodes them: checked, since a Struct key may hold a NUL byte that no BSON key can.

@@ -72,7 +72,7 @@ public struct DataServer: Sendable {
             Viam_App_Datapipelines_V1_DataPipelinesService.descriptor, Viam_App_Dataset_V1_DatasetService.descriptor,
         ]
         let services: [any RegistrableRPCService] = [
-            AuthServiceImpl(store: store, tokens: tokens), DataSyncServiceImpl(store: store),
+            AuthServiceImpl(store: store, tokens: tokens), DataSyncService(implementation: DataSyncServiceImpl(store: store)),
             DataServiceImpl(
                 store: store, operators: operators,
                 downloads: downloads.map { ($0, DownloadURLSigner(tokenSigningKey: signingKey)) }),

@@ -4,6 +4,7 @@ import FerryIngest
 import FerryStore
 import Foundation
 import GRPCCore
+import GRPCProtobuf
 import SwiftProtobuf
 import Tracing
 import ViamGRPC
@@ -31,16 +32,24 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
     func dataCaptureUpload(request: Viam_App_Datasync_V1_DataCaptureUploadRequest, context: ServerContext) async throws
         -> Viam_App_Datasync_V1_DataCaptureUploadResponse
     {
+        try await dataCaptureUpload(.other(request))
+    }
+
+    /// The route `registerMethods` gives DataCaptureUpload: the request read by `CaptureUpload`.
+    func dataCaptureUpload(_ upload: CaptureUpload) async throws -> Viam_App_Datasync_V1_DataCaptureUploadResponse {
         let caller = try Caller.require(.operator, to: "uploading data")
         let key = try IdempotencyHeaders.key(from: ServerMetadataBox.current)
-        let metadata = request.metadata
+        let metadata = upload.metadata
         try await recordRetention(metadata, caller: caller)
         var response = Viam_App_Datasync_V1_DataCaptureUploadResponse()
         switch metadata.type {
         case .tabularSensor, .unspecified:
             let readings: [Reading]
             do {
-                readings = try await UploadConversion.readingsInSlices(request, caller: caller)
+                readings = switch upload {
+                case .tabular(let tabular): try await UploadConversion.readingsInSlices(tabular, caller: caller)
+                case .other(let request): try await UploadConversion.readingsInSlices(request, caller: caller)
+                }
             } catch {
                 throw RPCError(code: .invalidArgument, message: error.description)
             }
@@ -53,7 +62,7 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             ServerMetrics.rowsIngested(result.inserted)
             response.fileID = key?.fileID ?? UUID().uuidString
         case .binarySensor, .file:
-            guard let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
+            guard case .other(let request) = upload, let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
                 throw RPCError(code: .invalidArgument, message: "a binary upload needs one sensor_contents entry with binary data")
             }
             let stored = try converted { () throws(UploadRefusal) in
@@ -166,5 +175,34 @@ func converted<T>(_ body: () throws(UploadRefusal) -> T) throws(RPCError) -> T {
         return try body()
     } catch {
         throw RPCError(code: .invalidArgument, message: error.description)
+    }
+}
+
+/// DataSyncService with DataCaptureUpload read by `CaptureUpload`: a tabular upload's records go
+/// from their wire bytes straight to BSON instead of through swift-protobuf's `Struct` maps.
+struct DataSyncService: RegistrableRPCService {
+    let implementation: DataSyncServiceImpl
+
+    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        implementation.registerMethods(with: &router)
+        // Replaces the generated route of the same method.
+        router.registerHandler(
+            forMethod: Viam_App_Datasync_V1_DataSyncService.Method.DataCaptureUpload.descriptor,
+            deserializer: CaptureUploadDeserializer(),
+            serializer: ProtobufSerializer<Viam_App_Datasync_V1_DataCaptureUploadResponse>()
+        ) { [implementation] request, context in
+            let upload = try await ServerRequest(stream: request).message
+            return StreamingServerResponse(single: ServerResponse(message: try await implementation.dataCaptureUpload(upload)))
+        }
+    }
+}
+
+struct CaptureUploadDeserializer: MessageDeserializer {
+    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> CaptureUpload {
+        do {
+            return try CaptureUpload(serializedBytes: serializedMessageBytes.withUnsafeBytes { [UInt8]($0) })
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "Can't deserialize to message of type DataCaptureUploadRequest: \(error)")
+        }
     }
 }

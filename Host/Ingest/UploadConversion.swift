@@ -66,6 +66,43 @@ package enum UploadConversion {
         return readings
     }
 
+    /// The readings of a tabular upload read off the wire (`CaptureUpload`), converted in slices
+    /// on all cores as `readingsInSlices` converts a decoded request, with the same results and refusals.
+    package static func readingsInSlices(
+        _ upload: TabularUpload, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 250
+    ) async throws(UploadRefusal) -> [Reading] {
+        let parts = try await Slices.map(count: upload.count, sliceSize: sliceSize) { (range) throws(UploadRefusal) in
+            try readings(upload, records: range, caller: caller, now: now)
+        }
+        return parts.count == 1 ? parts[0] : Array(parts.joined())
+    }
+
+    package static func readings(_ upload: TabularUpload, caller: APIKeyIdentity, now: Date = Date()) throws(UploadRefusal) -> [Reading] {
+        try readings(upload, records: 0..<upload.count, caller: caller, now: now)
+    }
+
+    static func readings(_ upload: TabularUpload, records: Range<Int>, caller: APIKeyIdentity, now: Date) throws(UploadRefusal) -> [Reading] {
+        var readings: [Reading] = []
+        readings.reserveCapacity(records.count)
+        let parameters = CaptureFile.unpackParameters(upload.metadata.methodParameters)
+        for index in records {
+            let record: (metadata: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument?)
+            do {
+                record = try upload.record(index)
+            } catch {
+                throw UploadRefusal("sensor_contents[\(index)] does not decode: \(error)")
+            }
+            guard let data = record.data else {
+                throw UploadRefusal("sensor_contents[\(index)] has no struct data, but the upload's type is tabular")
+            }
+            readings.append(
+                try reading(
+                    upload.metadata, record.metadata, data: data, caller: caller, at: "sensor_contents[\(index)].metadata", now: now,
+                    parameters: parameters))
+        }
+        return readings
+    }
+
     package static func reading(
         _ upload: Viam_App_Datasync_V1_UploadMetadata, _ sensor: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument,
         caller: APIKeyIdentity, at path: @autoclosure () -> String = "sensor_metadata", now: Date = Date(), parameters: BSONDocument? = nil

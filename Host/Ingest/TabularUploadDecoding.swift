@@ -1,0 +1,258 @@
+import FerryBSON
+import FerryCaptureFile
+import FerryStore
+import Foundation
+import SwiftProtobuf
+import ViamProtos
+
+/// A `DataCaptureUploadRequest` as the data server reads it: a tabular upload's records stay wire
+/// bytes until they are converted, each `Struct` straight into BSON (swift-protobuf's `Struct` maps,
+/// built and then converted, were most of an upload's cost); any other upload is decoded whole.
+package enum CaptureUpload: Sendable {
+    case tabular(TabularUpload)
+    case other(Viam_App_Datasync_V1_DataCaptureUploadRequest)
+
+    package var metadata: Viam_App_Datasync_V1_UploadMetadata {
+        switch self {
+        case .tabular(let upload): upload.metadata
+        case .other(let request): request.metadata
+        }
+    }
+
+    /// Reads the request's fields; a tabular upload's records are only located.
+    package init(serializedBytes bytes: [UInt8]) throws(ProtobufWireError) {
+        var metadataBytes: [UInt8] = []
+        var records: [Range<Int>] = []
+        // withUnsafeBytes rethrows untyped errors; carry ours out in a Result.
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(ProtobufWireError) in
+                var reader = ProtobufWireReader(buffer)
+                while let (number, wireType) = try reader.nextField() {
+                    switch (number, wireType) {
+                    // A message field sent twice is merged, which for bytes is concatenation.
+                    case (1, 2): metadataBytes += buffer[try reader.lengthDelimited(wireType)]
+                    case (2, 2): records.append(try reader.lengthDelimited(wireType))
+                    default: try reader.skip(wireType, field: number)
+                    }
+                }
+            }
+        }.get()
+        let metadata: Viam_App_Datasync_V1_UploadMetadata
+        do {
+            metadata = try Viam_App_Datasync_V1_UploadMetadata(serializedBytes: metadataBytes)
+        } catch {
+            throw ProtobufWireError("metadata does not decode: \(error)")
+        }
+        switch metadata.type {
+        case .tabularSensor, .unspecified:
+            self = .tabular(TabularUpload(metadata: metadata, bytes: bytes, records: records))
+        default:
+            do {
+                self = .other(try Viam_App_Datasync_V1_DataCaptureUploadRequest(serializedBytes: bytes))
+            } catch {
+                throw ProtobufWireError("\(error)")
+            }
+        }
+    }
+}
+
+/// A tabular upload's metadata and its records' bytes.
+package struct TabularUpload: Sendable {
+    package var metadata: Viam_App_Datasync_V1_UploadMetadata
+    let bytes: [UInt8]
+    /// Each `sensor_contents` entry's range in `bytes`.
+    let records: [Range<Int>]
+    package var count: Int { records.count }
+
+    /// Record `index`: its sensor metadata, and its `struct` as BSON (nil when it holds none).
+    func record(_ index: Int) throws(ProtobufWireError) -> (metadata: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument?) {
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(ProtobufWireError) in try StructWire.sensorData(UnsafeRawBufferPointer(rebasing: buffer[records[index]])) }
+        }.get()
+    }
+}
+
+package struct ProtobufWireError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads protobuf fields one by one off a buffer.
+struct ProtobufWireReader {
+    let buffer: UnsafeRawBufferPointer
+    var offset = 0
+
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    /// The next field's number and wire type; nil at the end.
+    mutating func nextField() throws(ProtobufWireError) -> (number: UInt64, wireType: UInt64)? {
+        guard offset < buffer.count else { return nil }
+        let key = try varint()
+        guard key >> 3 != 0, key >> 3 <= 0x1FFF_FFFF else { throw ProtobufWireError("a field number out of range") }
+        return (key >> 3, key & 7)
+    }
+
+    mutating func varint() throws(ProtobufWireError) -> UInt64 {
+        guard let (value, length) = Varint.decode(buffer, at: offset) else { throw ProtobufWireError("a varint is cut short") }
+        offset += length
+        return value
+    }
+
+    mutating func fixed64(_ wireType: UInt64) throws(ProtobufWireError) -> UInt64 {
+        guard wireType == 1 else { throw ProtobufWireError("wire type \(wireType) where a 64-bit value belongs") }
+        guard buffer.count - offset >= 8 else { throw ProtobufWireError("a 64-bit value is cut short") }
+        defer { offset += 8 }
+        return buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian
+    }
+
+    mutating func lengthDelimited(_ wireType: UInt64) throws(ProtobufWireError) -> Range<Int> {
+        guard wireType == 2 else { throw ProtobufWireError("wire type \(wireType) where a message, string or bytes belongs") }
+        let length = try varint()
+        guard length <= UInt64(buffer.count - offset) else { throw ProtobufWireError("a length of \(length) overruns its message") }
+        defer { offset += Int(length) }
+        return offset..<(offset + Int(length))
+    }
+
+    mutating func varint(_ wireType: UInt64) throws(ProtobufWireError) -> UInt64 {
+        guard wireType == 0 else { throw ProtobufWireError("wire type \(wireType) where a varint belongs") }
+        return try varint()
+    }
+
+    /// Skips a field this reader does not know, or knows with another wire type (which protobuf
+    /// keeps as an unknown field too); a group is skipped to its end.
+    mutating func skip(_ wireType: UInt64, field: UInt64) throws(ProtobufWireError) {
+        switch wireType {
+        case 0: _ = try varint()
+        case 1: _ = try fixed64(1)
+        case 2: _ = try lengthDelimited(2)
+        case 3:
+            while true {
+                guard let (number, inner) = try nextField() else { throw ProtobufWireError("group \(field) has no end") }
+                if inner == 4 {
+                    guard number == field else { throw ProtobufWireError("group \(field) ends as group \(number)") }
+                    return
+                }
+                try skip(inner, field: number)
+            }
+        case 5:
+            guard buffer.count - offset >= 4 else { throw ProtobufWireError("a 32-bit value is cut short") }
+            offset += 4
+        default: throw ProtobufWireError("wire type \(wireType) where no field starts")
+        }
+    }
+
+    func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[range]) }
+
+    func string(_ range: Range<Int>) throws(ProtobufWireError) -> String {
+        guard let text = String(validating: slice(range), as: UTF8.self) else { throw ProtobufWireError("a string is not UTF-8") }
+        return text
+    }
+}
+
+/// `SensorData` and `google.protobuf.Struct` read into what `StructConversion.document(from:)`
+/// makes of swift-protobuf's messages: numbers as doubles, keys sorted, and protobuf's rules for
+/// fields sent more than once (the last scalar wins; a message sent again is merged into the one
+/// before: a `Struct`'s entries override, a list's values are appended).
+enum StructWire {
+    /// swift-protobuf's default limit on nested messages; deeper requests are refused alike.
+    static let depthLimit = 100
+
+    static func sensorData(_ bytes: UnsafeRawBufferPointer) throws(ProtobufWireError)
+        -> (metadata: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument?)
+    {
+        var reader = ProtobufWireReader(bytes)
+        var metadataBytes: [UInt8] = []
+        // `data` is a oneof of `struct` (2) and `binary` (3): the last one sent holds it.
+        var data: BSONDocument?
+        while let (number, wireType) = try reader.nextField() {
+            switch (number, wireType) {
+            case (1, 2): metadataBytes += reader.slice(try reader.lengthDelimited(wireType))
+            case (2, 2):
+                let fields = try document(reader.slice(try reader.lengthDelimited(wireType)), depth: 3)
+                data = data.map { merge($0, fields) } ?? fields
+            case (3, 2):
+                _ = try reader.lengthDelimited(wireType)
+                data = nil
+            default: try reader.skip(wireType, field: number)
+            }
+        }
+        do {
+            return (try Viam_App_Datasync_V1_SensorMetadata(serializedBytes: metadataBytes), data)
+        } catch {
+            throw ProtobufWireError("metadata does not decode: \(error)")
+        }
+    }
+
+    /// A `Struct`'s fields, keys sorted (as `StructConversion` sorts them).
+    static func document(_ bytes: UnsafeRawBufferPointer, depth: Int) throws(ProtobufWireError) -> BSONDocument {
+        guard depth <= depthLimit else { throw ProtobufWireError("messages nested more than \(depthLimit) deep") }
+        var fields: [String: BSON] = [:]
+        var reader = ProtobufWireReader(bytes)
+        while let (number, wireType) = try reader.nextField() {
+            guard number == 1, wireType == 2 else {
+                try reader.skip(wireType, field: number)
+                continue
+            }
+            // A map entry: its key (1) and value (2); an entry for a key already seen replaces it.
+            var entry = ProtobufWireReader(reader.slice(try reader.lengthDelimited(wireType)))
+            var key = ""
+            var value: BSON?
+            while let (field, entryWireType) = try entry.nextField() {
+                switch (field, entryWireType) {
+                case (1, 2): key = try entry.string(try entry.lengthDelimited(entryWireType))
+                case (2, 2): value = try self.value(entry.slice(try entry.lengthDelimited(entryWireType)), mergingInto: value, depth: depth + 1)
+                default: try entry.skip(entryWireType, field: field)
+                }
+            }
+            fields[key] = value ?? .null
+        }
+        return BSONDocument(fields.keys.sorted().map { ($0, fields[$0]!) })
+    }
+
+    /// A `Value` (nil when it sets no kind), read over `existing` (nil for a fresh one).
+    static func value(_ bytes: UnsafeRawBufferPointer, mergingInto existing: BSON?, depth: Int) throws(ProtobufWireError) -> BSON? {
+        guard depth <= depthLimit else { throw ProtobufWireError("messages nested more than \(depthLimit) deep") }
+        var result = existing
+        var reader = ProtobufWireReader(bytes)
+        while let (number, wireType) = try reader.nextField() {
+            switch (number, wireType) {
+            case (1, 0):
+                _ = try reader.varint(wireType)
+                result = .null
+            case (2, 1): result = .double(Double(bitPattern: try reader.fixed64(wireType)))
+            case (3, 2): result = .string(try reader.string(try reader.lengthDelimited(wireType)))
+            case (4, 0): result = .bool(try reader.varint(wireType) != 0)
+            case (5, 2):
+                let fields = try document(reader.slice(try reader.lengthDelimited(wireType)), depth: depth + 1)
+                if case .document(let before)? = result { result = .document(merge(before, fields)) } else { result = .document(fields) }
+            case (6, 2):
+                let values = try list(reader.slice(try reader.lengthDelimited(wireType)), depth: depth + 1)
+                if case .array(let before)? = result { result = .array(before + values) } else { result = .array(values) }
+            default: try reader.skip(wireType, field: number)
+            }
+        }
+        return result
+    }
+
+    /// A `ListValue`'s values.
+    static func list(_ bytes: UnsafeRawBufferPointer, depth: Int) throws(ProtobufWireError) -> [BSON] {
+        guard depth <= depthLimit else { throw ProtobufWireError("messages nested more than \(depthLimit) deep") }
+        var values: [BSON] = []
+        var reader = ProtobufWireReader(bytes)
+        while let (number, wireType) = try reader.nextField() {
+            guard number == 1, wireType == 2 else {
+                try reader.skip(wireType, field: number)
+                continue
+            }
+            values.append(try value(reader.slice(try reader.lengthDelimited(wireType)), mergingInto: nil, depth: depth + 1) ?? .null)
+        }
+        return values
+    }
+
+    /// `later`'s entries over `earlier`'s, keys sorted: a `Struct` merged into another.
+    static func merge(_ earlier: BSONDocument, _ later: BSONDocument) -> BSONDocument {
+        var fields = Dictionary(earlier.elements.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        for element in later.elements { fields[element.key] = element.value }
+        return BSONDocument(fields.keys.sorted().map { ($0, fields[$0]!) })
+    }
+}
