@@ -65,11 +65,19 @@ package struct TabularUpload: Sendable {
     package var count: Int { records.count }
 
     /// Record `index`: its sensor metadata, and its `struct` as BSON (nil when it holds none).
-    func record(_ index: Int) throws(ProtobufWireError) -> (metadata: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument?) {
+    func record(_ index: Int) throws(ProtobufWireError) -> TabularRecord {
         try bytes.withUnsafeBytes { buffer in
             Result { () throws(ProtobufWireError) in try StructWire.sensorData(UnsafeRawBufferPointer(rebasing: buffer[records[index]])) }
         }.get()
     }
+}
+
+/// One `sensor_contents` entry of a tabular upload (a struct, not a tuple: a tuple type through
+/// `Result` costs a runtime metadata lookup per record).
+struct TabularRecord {
+    var metadata: Viam_App_Datasync_V1_SensorMetadata
+    /// Its `struct` as BSON; nil when it holds none.
+    var data: BSONDocument?
 }
 
 package struct ProtobufWireError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -157,9 +165,7 @@ enum StructWire {
     /// swift-protobuf's default limit on nested messages; deeper requests are refused alike.
     static let depthLimit = 100
 
-    static func sensorData(_ bytes: UnsafeRawBufferPointer) throws(ProtobufWireError)
-        -> (metadata: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument?)
-    {
+    static func sensorData(_ bytes: UnsafeRawBufferPointer) throws(ProtobufWireError) -> TabularRecord {
         var reader = ProtobufWireReader(bytes)
         var metadataBytes: [UInt8] = []
         // `data` is a oneof of `struct` (2) and `binary` (3): the last one sent holds it.
@@ -177,7 +183,7 @@ enum StructWire {
             }
         }
         do {
-            return (try Viam_App_Datasync_V1_SensorMetadata(serializedBytes: metadataBytes), data)
+            return TabularRecord(metadata: try Viam_App_Datasync_V1_SensorMetadata(serializedBytes: metadataBytes), data: data)
         } catch {
             throw ProtobufWireError("metadata does not decode: \(error)")
         }

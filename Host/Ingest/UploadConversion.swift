@@ -86,7 +86,7 @@ package enum UploadConversion {
         readings.reserveCapacity(records.count)
         let parameters = CaptureFile.unpackParameters(upload.metadata.methodParameters)
         for index in records {
-            let record: (metadata: Viam_App_Datasync_V1_SensorMetadata, data: BSONDocument?)
+            let record: TabularRecord
             do {
                 record = try upload.record(index)
             } catch {
