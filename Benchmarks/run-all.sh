@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Every benchmark in this directory, one after the other, on the release build in .build-bench,
 # with the arguments Benchmarks/README.md reports. Each one's whole output goes to OUT/NAME.txt;
-# the terminal gets its name, command, duration, and its table rows. About 25 minutes on 2 cores.
+# the terminal gets its name, command, duration, and what it printed (log lines left out). About
+# 14 minutes on 2 cores (16 with POSTGRES=1).
 #
 #   swift build -c release --scratch-path .build-bench
 #   Benchmarks/run-all.sh [OUT]     # OUT defaults to /tmp/ferry-benchmarks-DATE
 #
-# FULL=1 adds the backfills over 10M readings (~15 minutes more). POSTGRES=1 adds the PostgreSQL
+# FULL=1 adds the backfills over 10M readings (~10 minutes more each). POSTGRES=1 adds the PostgreSQL
 # runs (ingest, backfill, chart) on a throwaway cluster, or on FERRY_TEST_DATABASE_URL if set.
 # MongoDB's comparison needs pymongo and viam-sdk 0.85.1 (skipped, and said so, without them).
 # Run it on a quiet machine: other work moves every figure.
@@ -21,14 +22,14 @@ done
 mkdir -p "$OUT"
 failed=()
 
-# bench NAME COMMAND...: runs COMMAND, keeps its output in OUT/NAME.txt, prints its table rows.
+# bench NAME COMMAND...: runs COMMAND, keeps its output in OUT/NAME.txt, prints it without log lines.
 bench() {
   local name=$1
   shift
   echo "== $name ($(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)): $*"
   local started=$SECONDS
   if "$@" > "$OUT/$name.txt" 2>&1; then
-    grep -E '^\||^[A-Za-z].*(/s|×|MiB| ms| s)$' "$OUT/$name.txt" | sed 's/^/   /'
+    grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T|^\s*$|^Unclosed connection' "$OUT/$name.txt" | head -40 | sed 's/^/   /'
     echo "   ($((SECONDS - started)) s)"
   else
     echo "   FAILED after $((SECONDS - started)) s: see $OUT/$name.txt"

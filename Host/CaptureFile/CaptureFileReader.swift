@@ -130,31 +130,3 @@ package enum CaptureFileReader {
         return (metadata, records, validLength, trailing)
     }
 }
-
-/// The protobuf wire format's framing, checked without a schema.
-enum ProtobufWire {
-    /// Whether `bytes` are a sequence of fields (key, then a value of its wire type) that ends
-    /// exactly at the end: what any message's encoding is. Field contents are not looked into.
-    static func isMessage(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            guard let (key, keyLength) = Varint.decode(bytes, at: offset), key >> 3 != 0 else { return false }
-            offset += keyLength
-            switch key & 7 {
-            case 0:
-                guard let (_, length) = Varint.decode(bytes, at: offset) else { return false }
-                offset += length
-            case 1: offset += 8
-            case 2:
-                guard let (length, prefix) = Varint.decode(bytes, at: offset), length <= UInt64(bytes.count - offset - prefix) else {
-                    return false
-                }
-                offset += prefix + Int(length)
-            case 5: offset += 4
-            default: return false  // groups (3, 4) are not in proto3; 6 and 7 do not exist
-            }
-            if offset > bytes.count { return false }
-        }
-        return true
-    }
-}

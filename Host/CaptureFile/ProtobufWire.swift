@@ -1,0 +1,94 @@
+import Foundation
+
+package struct ProtobufWireError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}
+
+/// Reads protobuf fields one by one off a buffer, without a schema.
+package struct ProtobufWireReader {
+    package let buffer: UnsafeRawBufferPointer
+    package var offset = 0
+
+    package init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    /// The next field's number and wire type; nil at the end.
+    package mutating func nextField() throws(ProtobufWireError) -> (number: UInt64, wireType: UInt64)? {
+        guard offset < buffer.count else { return nil }
+        let key = try varint()
+        guard key >> 3 != 0, key >> 3 <= 0x1FFF_FFFF else { throw ProtobufWireError("a field number out of range") }
+        return (key >> 3, key & 7)
+    }
+
+    package mutating func varint() throws(ProtobufWireError) -> UInt64 {
+        guard let (value, length) = Varint.decode(buffer, at: offset) else { throw ProtobufWireError("a varint is cut short") }
+        offset += length
+        return value
+    }
+
+    package mutating func fixed64(_ wireType: UInt64) throws(ProtobufWireError) -> UInt64 {
+        guard wireType == 1 else { throw ProtobufWireError("wire type \(wireType) where a 64-bit value belongs") }
+        guard buffer.count - offset >= 8 else { throw ProtobufWireError("a 64-bit value is cut short") }
+        defer { offset += 8 }
+        return buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian
+    }
+
+    package mutating func lengthDelimited(_ wireType: UInt64) throws(ProtobufWireError) -> Range<Int> {
+        guard wireType == 2 else { throw ProtobufWireError("wire type \(wireType) where a message, string or bytes belongs") }
+        let length = try varint()
+        guard length <= UInt64(buffer.count - offset) else { throw ProtobufWireError("a length of \(length) overruns its message") }
+        defer { offset += Int(length) }
+        return offset..<(offset + Int(length))
+    }
+
+    package mutating func varint(_ wireType: UInt64) throws(ProtobufWireError) -> UInt64 {
+        guard wireType == 0 else { throw ProtobufWireError("wire type \(wireType) where a varint belongs") }
+        return try varint()
+    }
+
+    /// Skips a field this reader does not know, or knows with another wire type (which protobuf
+    /// keeps as an unknown field too); a group is skipped to its end.
+    package mutating func skip(_ wireType: UInt64, field: UInt64) throws(ProtobufWireError) {
+        switch wireType {
+        case 0: _ = try varint()
+        case 1: _ = try fixed64(1)
+        case 2: _ = try lengthDelimited(2)
+        case 3:
+            while true {
+                guard let (number, inner) = try nextField() else { throw ProtobufWireError("group \(field) has no end") }
+                if inner == 4 {
+                    guard number == field else { throw ProtobufWireError("group \(field) ends as group \(number)") }
+                    return
+                }
+                try skip(inner, field: number)
+            }
+        case 5:
+            guard buffer.count - offset >= 4 else { throw ProtobufWireError("a 32-bit value is cut short") }
+            offset += 4
+        default: throw ProtobufWireError("wire type \(wireType) where no field starts")
+        }
+    }
+
+    package func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[range]) }
+
+    package func string(_ range: Range<Int>) throws(ProtobufWireError) -> String {
+        guard let text = String(validating: slice(range), as: UTF8.self) else { throw ProtobufWireError("a string is not UTF-8") }
+        return text
+    }
+}
+
+
+/// The protobuf wire format's framing, checked without a schema.
+enum ProtobufWire {
+    /// Whether `bytes` are a sequence of fields (key, then a value of its wire type) that ends
+    /// exactly at the end: what any message's encoding is. Field contents are not looked into.
+    static func isMessage(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var reader = ProtobufWireReader(bytes)
+        do {
+            while let (number, wireType) = try reader.nextField() { try reader.skip(wireType, field: number) }
+            return true
+        } catch {
+            return false
+        }
+    }
+}
