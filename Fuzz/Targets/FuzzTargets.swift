@@ -187,13 +187,20 @@ func upload(_ bytes: [UInt8]) {
     let body = Array(bytes.dropFirst())
     switch kind % 3 {
     case 0:
-        // As the server reads it: off the wire (TabularUploadDecodingTests compare it with swift-protobuf's reading).
-        if case .tabular(let upload)? = try? CaptureUpload(serializedBytes: body),
-            let readings = try? UploadConversion.readings(upload, caller: uploader, now: uploadTime)
-        {
-            for reading in readings { _ = try? reading.data.encodeChecked() }
+        // The server reads a tabular upload off the wire: it must give what swift-protobuf's
+        // decoding gives, readings or a refusal, for any bytes.
+        let decoded = try? Viam_App_Datasync_V1_DataCaptureUploadRequest(serializedBytes: body)
+        if decoded.map({ [.tabularSensor, .unspecified].contains($0.metadata.type) }) ?? true {
+            let reference = decoded.flatMap { try? UploadConversion.readings($0, caller: uploader, now: uploadTime) }
+            var offTheWire: [Reading]?
+            if case .tabular(let upload)? = try? CaptureUpload(serializedBytes: body) {
+                offTheWire = try? UploadConversion.readings(upload, caller: uploader, now: uploadTime)
+            }
+            precondition(
+                offTheWire.map { $0.map(\.comparable) } == reference.map { $0.map(\.comparable) },
+                "reading the upload off the wire gave \(String(describing: offTheWire)), swift-protobuf \(String(describing: reference))")
         }
-        guard let request = try? Viam_App_Datasync_V1_DataCaptureUploadRequest(serializedBytes: body) else { return }
+        guard let request = decoded else { return }
         if let readings = try? UploadConversion.readings(request, caller: uploader, now: uploadTime) {
             // As the store encodes them: checked, since a Struct key may hold a NUL byte that no BSON key can.
             for reading in readings {
@@ -213,6 +220,15 @@ func upload(_ bytes: [UInt8]) {
         guard let request = try? Viam_App_Datasync_V1_FileUploadRequest(serializedBytes: body), case .metadata(let metadata)? = request.uploadPacket
         else { return }
         _ = try? UploadConversion.fileMetadata(metadata, caller: uploader, fileID: nil, now: uploadTime)
+    }
+}
+
+extension Reading {
+    /// The reading as text, so a NaN compares equal to itself (and a key holding NUL, which no BSON
+    /// encoding takes, still compares).
+    var comparable: [String] {
+        [organizationID, locationID, robotID, partID, componentType, componentName, methodName,
+         "\(timeRequested)", "\(timeReceived)", "\(tags)", "\(additionalParameters)", "\(data)"]
     }
 }
 

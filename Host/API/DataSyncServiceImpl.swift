@@ -29,30 +29,29 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         try await storeCall { try await retention.record(policy, for: resource, in: store) }
     }
 
+    /// The generated route, replaced by `DataSyncService`'s; kept for the protocol, it reads the
+    /// request the same way.
     func dataCaptureUpload(request: Viam_App_Datasync_V1_DataCaptureUploadRequest, context: ServerContext) async throws
         -> Viam_App_Datasync_V1_DataCaptureUploadResponse
     {
-        try await dataCaptureUpload(.other(request))
+        try await dataCaptureUpload(try CaptureUpload(serializedBytes: request.serializedBytes()))
     }
 
-    /// The route `registerMethods` gives DataCaptureUpload: the request read by `CaptureUpload`.
+    /// The route `DataSyncService` gives DataCaptureUpload: the request read by `CaptureUpload`.
     func dataCaptureUpload(_ upload: CaptureUpload) async throws -> Viam_App_Datasync_V1_DataCaptureUploadResponse {
         let caller = try Caller.require(.operator, to: "uploading data")
         let key = try IdempotencyHeaders.key(from: ServerMetadataBox.current)
-        let metadata = upload.metadata
-        try await recordRetention(metadata, caller: caller)
         var response = Viam_App_Datasync_V1_DataCaptureUploadResponse()
-        switch metadata.type {
-        case .tabularSensor, .unspecified:
+        switch upload {
+        case .tabular(let tabular):
             let readings: [Reading]
             do {
-                readings = switch upload {
-                case .tabular(let tabular): try await UploadConversion.readingsInSlices(tabular, caller: caller)
-                case .other(let request): try await UploadConversion.readingsInSlices(request, caller: caller)
-                }
+                readings = try await UploadConversion.readingsInSlices(tabular, caller: caller)
             } catch {
                 throw RPCError(code: .invalidArgument, message: error.description)
             }
+            // Only an upload that is stored sets its resource's retention policy.
+            try await recordRetention(tabular.metadata, caller: caller)
             let result = try await withSpan("ingest readings") { span in
                 span.attributes["ferry.readings"] = readings.count
                 return try await storeCall { try await store.insert(readings, idempotencyKey: key) }
@@ -61,19 +60,22 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
             ServerMetrics.upload("tabular", bytes: result.bytes)
             ServerMetrics.rowsIngested(result.inserted)
             response.fileID = key?.fileID ?? UUID().uuidString
-        case .binarySensor, .file:
-            guard case .other(let request) = upload, let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
+        case .other(let request):
+            let metadata = request.metadata
+            if case .UNRECOGNIZED(let value) = metadata.type {
+                throw RPCError(code: .invalidArgument, message: "upload_metadata.type \(value) is not a data type")
+            }
+            guard let record = request.sensorContents.first, case .binary(let bytes)? = record.data else {
                 throw RPCError(code: .invalidArgument, message: "a binary upload needs one sensor_contents entry with binary data")
             }
             let stored = try converted { () throws(UploadRefusal) in
                 try UploadConversion.binaryMetadata(metadata, record.metadata, caller: caller, fileID: key?.fileID)
             }
+            try await recordRetention(metadata, caller: caller)
             let binary = try await storeCall { try await store.storeBinary(stored, bytes: [UInt8](bytes)) }
             ServerMetrics.upload("binary", bytes: bytes.count)
             response.fileID = key?.fileID ?? binary.id
             response.binaryDataID = binary.id
-        case .UNRECOGNIZED(let value):
-            throw RPCError(code: .invalidArgument, message: "upload_metadata.type \(value) is not a data type")
         }
         return response
     }

@@ -41,8 +41,10 @@ package struct CaptureFileFrames: Sendable {
         do {
             return try SensorData(serializedBytes: record(index))
         } catch {
+            // The offset of the record's own bytes, after its length prefix.
             throw CaptureFileError(
-                path: path, offset: records[index].lowerBound - bytes.startIndex, message: "record \(index) does not decode: \(error)")
+                path: path, offset: records[index].lowerBound - bytes.startIndex,
+                message: "record \(index) (its message, after the length) does not decode: \(error)")
         }
     }
 }

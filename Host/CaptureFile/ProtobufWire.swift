@@ -5,18 +5,46 @@ package struct ProtobufWireError: Error, CustomStringConvertible, Sendable, Equa
     package init(_ description: String) { self.description = description }
 }
 
-/// Reads protobuf fields one by one off a buffer, without a schema.
+/// Reads protobuf fields one by one off a buffer, without a schema, with swift-protobuf's rules
+/// (so the data server refuses exactly the requests swift-protobuf refuses).
 package struct ProtobufWireReader {
+    /// swift-protobuf's default limit on nested messages (groups count as messages).
+    package static let depthLimit = 100
+
     package let buffer: UnsafeRawBufferPointer
     package var offset = 0
 
     package init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
-    /// The next field's number and wire type; nil at the end.
+    /// The next field of a message: its number and wire type; nil at the end. As swift-protobuf
+    /// reads a message's tags: at most 5 bytes, and no end of a group outside one.
     package mutating func nextField() throws(ProtobufWireError) -> (number: UInt64, wireType: UInt64)? {
         guard offset < buffer.count else { return nil }
+        var key: UInt64 = 0
+        for index in 0..<5 {
+            guard offset + index < buffer.count else { throw ProtobufWireError("a field's tag is cut short") }
+            let byte = buffer[offset + index]
+            if index == 4, byte > 15 { throw ProtobufWireError("a field's tag is longer than 5 bytes") }
+            key |= UInt64(byte & 0x7F) << (7 * UInt64(index))
+            if byte & 0x80 == 0 {
+                offset += index + 1
+                break
+            }
+        }
+        let (number, wireType) = (key >> 3, key & 7)
+        guard number != 0, wireType <= 5 else { throw ProtobufWireError("a field's tag is not one (number \(number), wire type \(wireType))") }
+        guard wireType != 4 else { throw ProtobufWireError("the end of group \(number) outside a group") }
+        return (number, wireType)
+    }
+
+    /// The next field inside a map entry or a group: as swift-protobuf reads those tags (any
+    /// varint below 2³², the end of a group returned to the caller).
+    package mutating func nextInnerField() throws(ProtobufWireError) -> (number: UInt64, wireType: UInt64)? {
+        guard offset < buffer.count else { return nil }
         let key = try varint()
-        guard key >> 3 != 0, key >> 3 <= 0x1FFF_FFFF else { throw ProtobufWireError("a field number out of range") }
+        guard key < UInt64(UInt32.max), key >> 3 != 0, key & 7 <= 5 else {
+            throw ProtobufWireError("a field's tag is not one (\(key))")
+        }
         return (key >> 3, key & 7)
     }
 
@@ -47,25 +75,27 @@ package struct ProtobufWireReader {
     }
 
     /// Skips a field this reader does not know, or knows with another wire type (which protobuf
-    /// keeps as an unknown field too); a group is skipped to its end.
-    package mutating func skip(_ wireType: UInt64, field: UInt64) throws(ProtobufWireError) {
+    /// keeps as an unknown field too). A group is skipped to its end, counting as a message nested
+    /// in the one at `depth`: a request cannot nest deeper by groups than by messages.
+    package mutating func skip(_ wireType: UInt64, field: UInt64, depth: Int) throws(ProtobufWireError) {
         switch wireType {
         case 0: _ = try varint()
         case 1: _ = try fixed64(1)
         case 2: _ = try lengthDelimited(2)
         case 3:
+            guard depth + 1 <= Self.depthLimit else { throw ProtobufWireError("messages nested more than \(Self.depthLimit) deep") }
             while true {
-                guard let (number, inner) = try nextField() else { throw ProtobufWireError("group \(field) has no end") }
+                guard let (number, inner) = try nextInnerField() else { throw ProtobufWireError("group \(field) has no end") }
                 if inner == 4 {
                     guard number == field else { throw ProtobufWireError("group \(field) ends as group \(number)") }
                     return
                 }
-                try skip(inner, field: number)
+                try skip(inner, field: number, depth: depth + 1)
             }
         case 5:
             guard buffer.count - offset >= 4 else { throw ProtobufWireError("a 32-bit value is cut short") }
             offset += 4
-        default: throw ProtobufWireError("wire type \(wireType) where no field starts")
+        default: throw ProtobufWireError("the end of group \(field) outside a group")
         }
     }
 
@@ -77,7 +107,6 @@ package struct ProtobufWireReader {
     }
 }
 
-
 /// The protobuf wire format's framing, checked without a schema.
 enum ProtobufWire {
     /// Whether `bytes` are a sequence of fields (key, then a value of its wire type) that ends
@@ -85,7 +114,7 @@ enum ProtobufWire {
     static func isMessage(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var reader = ProtobufWireReader(bytes)
         do {
-            while let (number, wireType) = try reader.nextField() { try reader.skip(wireType, field: number) }
+            while let (number, wireType) = try reader.nextField() { try reader.skip(wireType, field: number, depth: 1) }
             return true
         } catch {
             return false

@@ -21,7 +21,7 @@ package enum CaptureUpload: Sendable {
 
     /// Reads the request's fields; a tabular upload's records are only located.
     package init(serializedBytes bytes: [UInt8]) throws(ProtobufWireError) {
-        var metadataBytes: [UInt8] = []
+        var metadata = Viam_App_Datasync_V1_UploadMetadata()
         var records: [Range<Int>] = []
         // withUnsafeBytes rethrows untyped errors; carry ours out in a Result.
         try bytes.withUnsafeBytes { buffer in
@@ -29,20 +29,14 @@ package enum CaptureUpload: Sendable {
                 var reader = ProtobufWireReader(buffer)
                 while let (number, wireType) = try reader.nextField() {
                     switch (number, wireType) {
-                    // A message field sent twice is merged, which for bytes is concatenation.
-                    case (1, 2): metadataBytes += buffer[try reader.lengthDelimited(wireType)]
+                    // The request is message 1, its metadata message 2.
+                    case (1, 2): try StructWire.merge(reader.slice(try reader.lengthDelimited(wireType)), into: &metadata, depth: 2)
                     case (2, 2): records.append(try reader.lengthDelimited(wireType))
-                    default: try reader.skip(wireType, field: number)
+                    default: try reader.skip(wireType, field: number, depth: 1)
                     }
                 }
             }
         }.get()
-        let metadata: Viam_App_Datasync_V1_UploadMetadata
-        do {
-            metadata = try Viam_App_Datasync_V1_UploadMetadata(serializedBytes: metadataBytes)
-        } catch {
-            throw ProtobufWireError("metadata does not decode: \(error)")
-        }
         switch metadata.type {
         case .tabularSensor, .unspecified:
             self = .tabular(TabularUpload(metadata: metadata, bytes: bytes, records: records))
@@ -83,105 +77,132 @@ struct TabularRecord {
 /// `SensorData` and `google.protobuf.Struct` read into what `StructConversion.document(from:)`
 /// makes of swift-protobuf's messages: numbers as doubles, keys sorted, and protobuf's rules for
 /// fields sent more than once (the last scalar wins; a message sent again is merged into the one
-/// before: a `Struct`'s entries override, a list's values are appended).
+/// before: a `Struct`'s entries override, a list's values are appended). `depth` counts messages
+/// from the request (1) down, as swift-protobuf's limit does (map entries do not count).
 enum StructWire {
-    /// swift-protobuf's default limit on nested messages; deeper requests are refused alike.
-    static let depthLimit = 100
-
     static func sensorData(_ bytes: UnsafeRawBufferPointer) throws(ProtobufWireError) -> TabularRecord {
         var reader = ProtobufWireReader(bytes)
-        var metadataBytes: [UInt8] = []
+        var metadata = Viam_App_Datasync_V1_SensorMetadata()
         // `data` is a oneof of `struct` (2) and `binary` (3): the last one sent holds it.
-        var data: BSONDocument?
+        var fields: [String: BSON]?
         while let (number, wireType) = try reader.nextField() {
             switch (number, wireType) {
-            case (1, 2): metadataBytes += reader.slice(try reader.lengthDelimited(wireType))
+            // SensorData is message 2, its metadata and struct message 3.
+            case (1, 2): try merge(reader.slice(try reader.lengthDelimited(wireType)), into: &metadata, depth: 3)
             case (2, 2):
-                let fields = try document(reader.slice(try reader.lengthDelimited(wireType)), depth: 3)
-                data = data.map { merge($0, fields) } ?? fields
+                var merged = fields ?? [:]
+                try structFields(reader.slice(try reader.lengthDelimited(wireType)), into: &merged, depth: 3)
+                fields = merged
             case (3, 2):
                 _ = try reader.lengthDelimited(wireType)
-                data = nil
-            default: try reader.skip(wireType, field: number)
+                fields = nil
+            default: try reader.skip(wireType, field: number, depth: 2)
             }
         }
+        return TabularRecord(metadata: metadata, data: fields.map(document))
+    }
+
+    /// One occurrence of a message field merged into what the ones before gave, as swift-protobuf
+    /// merges it, with the depth limit that applies `depth` messages down.
+    static func merge<M: SwiftProtobuf.Message>(_ bytes: UnsafeRawBufferPointer, into message: inout M, depth: Int) throws(ProtobufWireError) {
+        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
+        var options = BinaryDecodingOptions()
+        // Decoding it alone counts it as the first message: what is left below it is the same.
+        options.messageDepthLimit = ProtobufWireReader.depthLimit - depth + 1
         do {
-            return TabularRecord(metadata: try Viam_App_Datasync_V1_SensorMetadata(serializedBytes: metadataBytes), data: data)
+            try message.merge(serializedBytes: Array(bytes), options: options)
         } catch {
-            throw ProtobufWireError("metadata does not decode: \(error)")
+            throw ProtobufWireError("\(M.protoMessageName) does not decode: \(error)")
         }
     }
 
-    /// A `Struct`'s fields, keys sorted (as `StructConversion` sorts them).
-    static func document(_ bytes: UnsafeRawBufferPointer, depth: Int) throws(ProtobufWireError) -> BSONDocument {
-        guard depth <= depthLimit else { throw ProtobufWireError("messages nested more than \(depthLimit) deep") }
-        var fields: [String: BSON] = [:]
+    static func document(_ fields: [String: BSON]) -> BSONDocument {
+        BSONDocument(fields.keys.sorted().map { ($0, fields[$0]!) })
+    }
+
+    /// A `Struct`'s entries (at `depth`) merged into `fields`: an entry for a key already there replaces it.
+    static func structFields(_ bytes: UnsafeRawBufferPointer, into fields: inout [String: BSON], depth: Int) throws(ProtobufWireError) {
+        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
         var reader = ProtobufWireReader(bytes)
         while let (number, wireType) = try reader.nextField() {
             guard number == 1, wireType == 2 else {
-                try reader.skip(wireType, field: number)
+                try reader.skip(wireType, field: number, depth: depth)
                 continue
             }
-            // A map entry: its key (1) and value (2); an entry for a key already seen replaces it.
+            // A map entry: its key (1) and value (2). swift-protobuf reads either with another wire
+            // type as a bare tag (what follows is read as the next field), and refuses a group's end.
             var entry = ProtobufWireReader(reader.slice(try reader.lengthDelimited(wireType)))
             var key = ""
-            var value: BSON?
-            while let (field, entryWireType) = try entry.nextField() {
+            var value: Value?
+            while let (field, entryWireType) = try entry.nextInnerField() {
                 switch (field, entryWireType) {
+                case (_, 4): throw ProtobufWireError("the end of group \(field) in a map entry")
                 case (1, 2): key = try entry.string(try entry.lengthDelimited(entryWireType))
-                case (2, 2): value = try self.value(entry.slice(try entry.lengthDelimited(entryWireType)), mergingInto: value, depth: depth + 1)
-                default: try entry.skip(entryWireType, field: field)
+                case (2, 2): value = try self.value(entry.slice(try entry.lengthDelimited(entryWireType)), over: value, depth: depth + 1)
+                case (1, _), (2, _): continue
+                default: try entry.skip(entryWireType, field: field, depth: depth)
                 }
             }
-            fields[key] = value ?? .null
+            fields[key] = value?.bson ?? .null
         }
-        return BSONDocument(fields.keys.sorted().map { ($0, fields[$0]!) })
     }
 
-    /// A `Value` (nil when it sets no kind), read over `existing` (nil for a fresh one).
-    static func value(_ bytes: UnsafeRawBufferPointer, mergingInto existing: BSON?, depth: Int) throws(ProtobufWireError) -> BSON? {
-        guard depth <= depthLimit else { throw ProtobufWireError("messages nested more than \(depthLimit) deep") }
+    /// A `Value` while it is read: a `Struct` or a list stays open to merges.
+    enum Value {
+        case scalar(BSON)
+        case fields([String: BSON])
+        case list([BSON])
+
+        var bson: BSON {
+            switch self {
+            case .scalar(let value): value
+            case .fields(let fields): .document(StructWire.document(fields))
+            case .list(let values): .array(values)
+            }
+        }
+    }
+
+    /// A `Value` at `depth` read over `existing` (nil for a fresh one); nil when it sets no kind.
+    static func value(_ bytes: UnsafeRawBufferPointer, over existing: Value?, depth: Int) throws(ProtobufWireError) -> Value? {
+        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
         var result = existing
         var reader = ProtobufWireReader(bytes)
         while let (number, wireType) = try reader.nextField() {
             switch (number, wireType) {
             case (1, 0):
                 _ = try reader.varint(wireType)
-                result = .null
-            case (2, 1): result = .double(Double(bitPattern: try reader.fixed64(wireType)))
-            case (3, 2): result = .string(try reader.string(try reader.lengthDelimited(wireType)))
-            case (4, 0): result = .bool(try reader.varint(wireType) != 0)
+                result = .scalar(.null)
+            case (2, 1): result = .scalar(.double(Double(bitPattern: try reader.fixed64(wireType))))
+            case (3, 2): result = .scalar(.string(try reader.string(try reader.lengthDelimited(wireType))))
+            case (4, 0): result = .scalar(.bool(try reader.varint(wireType) != 0))
             case (5, 2):
-                let fields = try document(reader.slice(try reader.lengthDelimited(wireType)), depth: depth + 1)
-                if case .document(let before)? = result { result = .document(merge(before, fields)) } else { result = .document(fields) }
+                var fields: [String: BSON] = [:]
+                if case .fields(let before)? = result { fields = before }
+                result = nil  // lets `fields` be uniquely referenced while the entries go in
+                try structFields(reader.slice(try reader.lengthDelimited(wireType)), into: &fields, depth: depth + 1)
+                result = .fields(fields)
             case (6, 2):
-                let values = try list(reader.slice(try reader.lengthDelimited(wireType)), depth: depth + 1)
-                if case .array(let before)? = result { result = .array(before + values) } else { result = .array(values) }
-            default: try reader.skip(wireType, field: number)
+                var values: [BSON] = []
+                if case .list(let before)? = result { values = before }
+                result = nil
+                try list(reader.slice(try reader.lengthDelimited(wireType)), into: &values, depth: depth + 1)
+                result = .list(values)
+            default: try reader.skip(wireType, field: number, depth: depth)
             }
         }
         return result
     }
 
-    /// A `ListValue`'s values.
-    static func list(_ bytes: UnsafeRawBufferPointer, depth: Int) throws(ProtobufWireError) -> [BSON] {
-        guard depth <= depthLimit else { throw ProtobufWireError("messages nested more than \(depthLimit) deep") }
-        var values: [BSON] = []
+    /// A `ListValue`'s (at `depth`) values appended to `values`.
+    static func list(_ bytes: UnsafeRawBufferPointer, into values: inout [BSON], depth: Int) throws(ProtobufWireError) {
+        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
         var reader = ProtobufWireReader(bytes)
         while let (number, wireType) = try reader.nextField() {
             guard number == 1, wireType == 2 else {
-                try reader.skip(wireType, field: number)
+                try reader.skip(wireType, field: number, depth: depth)
                 continue
             }
-            values.append(try value(reader.slice(try reader.lengthDelimited(wireType)), mergingInto: nil, depth: depth + 1) ?? .null)
+            values.append(try value(reader.slice(try reader.lengthDelimited(wireType)), over: nil, depth: depth + 1)?.bson ?? .null)
         }
-        return values
-    }
-
-    /// `later`'s entries over `earlier`'s, keys sorted: a `Struct` merged into another.
-    static func merge(_ earlier: BSONDocument, _ later: BSONDocument) -> BSONDocument {
-        var fields = Dictionary(earlier.elements.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
-        for element in later.elements { fields[element.key] = element.value }
-        return BSONDocument(fields.keys.sorted().map { ($0, fields[$0]!) })
     }
 }

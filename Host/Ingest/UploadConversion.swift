@@ -27,33 +27,16 @@ package enum UploadConversion {
         return timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
     }
 
-    /// The readings of a tabular `DataCaptureUpload`, each record's Struct as a BSON document.
+    /// The readings of a tabular `DataCaptureUpload` decoded by swift-protobuf, each record's Struct
+    /// as a BSON document: what the server's reading off the wire (`CaptureUpload`) must equal.
     package static func readings(
         _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, caller: APIKeyIdentity, now: Date = Date()
     ) throws(UploadRefusal) -> [Reading] {
-        try readings(request, records: request.sensorContents.indices, caller: caller, now: now)
-    }
-
-    /// `readings(_:caller:now:)` of a large upload, in slices converted at once on all cores (the
-    /// uploader waits for this) and joined in order. A refusal is the one the first bad record in
-    /// order gives, as one pass would give it.
-    package static func readingsInSlices(
-        _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 250
-    ) async throws(UploadRefusal) -> [Reading] {
-        let parts = try await Slices.map(count: request.sensorContents.count, sliceSize: sliceSize) { (range) throws(UploadRefusal) in
-            try readings(request, records: range, caller: caller, now: now)
-        }
-        return parts.count == 1 ? parts[0] : Array(parts.joined())
-    }
-
-    static func readings(
-        _ request: Viam_App_Datasync_V1_DataCaptureUploadRequest, records: Range<Int>, caller: APIKeyIdentity, now: Date
-    ) throws(UploadRefusal) -> [Reading] {
         var readings: [Reading] = []
-        readings.reserveCapacity(records.count)
+        readings.reserveCapacity(request.sensorContents.count)
         // The upload's metadata is every reading's: its parameters are unpacked once.
         let parameters = CaptureFile.unpackParameters(request.metadata.methodParameters)
-        for index in records {
+        for index in request.sensorContents.indices {
             let record = request.sensorContents[index]
             guard case .struct(let value)? = record.data else {
                 throw UploadRefusal("sensor_contents[\(index)] has no struct data, but the upload's type is tabular")
@@ -66,8 +49,10 @@ package enum UploadConversion {
         return readings
     }
 
-    /// The readings of a tabular upload read off the wire (`CaptureUpload`), converted in slices
-    /// on all cores as `readingsInSlices` converts a decoded request, with the same results and refusals.
+    /// The readings of a tabular upload read off the wire (`CaptureUpload`), the same as
+    /// `readings(_:caller:now:)` gives for the decoded request, converted in slices at once on all
+    /// cores (the uploader waits for this) and joined in order. A refusal is the one the first bad
+    /// record in order gives, as one pass would give it.
     package static func readingsInSlices(
         _ upload: TabularUpload, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 250
     ) async throws(UploadRefusal) -> [Reading] {

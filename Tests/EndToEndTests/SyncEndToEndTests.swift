@@ -92,6 +92,34 @@ import Testing
         try rig.stopHost()
     }
 
+    /// Records go up as captured, so a record whose framing is sound but whose text is not UTF-8
+    /// reaches the real server, which refuses the upload naming it; the host moves the file to
+    /// failed/ with that reason, and the good file beside it is stored.
+    @Test func aRecordTheServerRefusesSetsItsFileAsideWithTheServersReason() throws {
+        let rig = try SyncRig()
+        defer { rig.tearDown() }
+        try rig.startServer()
+        let folder = rig.captureDir + "/rdk_component_sensor/thermo/Readings"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let header = try CaptureFile.delimited(
+            CaptureFile.metadata(api: "rdk:component:sensor", component: "thermo", method: "Readings", parameters: [:], tabular: true, tags: []))
+        let t0 = Date(timeIntervalSince1970: 1_767_225_600)
+        let good = SensorDataEncoder.delimitedTabular(["readings": ["t": 21.5]], requested: t0, received: t0)
+        // SensorData { struct (2) { fields (1) { key "t", value { string_value (3): C3 28 } } } }
+        let badStruct: [UInt8] = [0x0A, 0x09, 0x0A, 0x01, 0x74, 0x12, 0x04, 0x1A, 0x02, 0xC3, 0x28]
+        let bad: [UInt8] = [UInt8(badStruct.count + 2), 0x12, UInt8(badStruct.count)] + badStruct
+        try Data(header + good + bad + good).write(to: URL(fileURLWithPath: folder + "/2026-01-01T00:00:00.000Z-bad.capture"))
+        try Data(header + good + good).write(to: URL(fileURLWithPath: folder + "/2026-01-01T00:00:01.000Z-good.capture"))
+        try rig.startHost(serverPort: rig.serverPort, captureDisabled: true)
+        let reasonFile = rig.captureDir + "/failed/rdk_component_sensor/thermo/Readings/2026-01-01T00:00:00.000Z-bad.capture.reason"
+        #expect(eventually(timeout: 90) { FileManager.default.fileExists(atPath: reasonFile) }, "\(rig.log("host.log").suffix(2000))")
+        let reason = (try? String(contentsOfFile: reasonFile, encoding: .utf8)) ?? ""
+        #expect(reason.contains("INVALID_ARGUMENT") || reason.contains("invalidArgument"), "\(reason)")
+        #expect(reason.contains("sensor_contents[1]") && reason.contains("UTF-8"), "\(reason)")
+        #expect(eventually(timeout: 90) { (try? rig.query(#"[{"$count": "n"}]"#).first?["n"] as? NSNumber)?.intValue == 2 })
+        try rig.stopHost()
+    }
+
     /// Viam's data manager Sync through the plugin API: a plain-C plugin calls `request_sync`
     /// (ABI 1.1) and files go up although the scheduled sync is an hour away; loaded in the host,
     /// or in a process of its own (the request then comes over the plugin channel).

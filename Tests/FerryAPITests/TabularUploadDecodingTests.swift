@@ -135,6 +135,18 @@ import ViamProtos
         ("a group wire type", [field(2, [0x0B, 0x0C])]),
         ("field number 0", [field(2, [0x02, 0x00])]),
         ("null_value with any enum number", [field(2, entry("t", [0x08, 0x2A]))]),
+        ("an entry's key as a varint: a bare tag, then field 0", [field(2, field(1, [0x08, 0x01]))]),
+        ("an entry's key as a varint: a bare tag, then an empty key", [field(2, field(1, [0x08, 0x0A, 0x00]))]),
+        ("an entry's value as a group start: a bare tag, then a group's end", [field(2, field(1, [0x13, 0x14]))]),
+        ("a group's end in an entry", [field(2, field(1, [0x0B, 0x0C]))]),
+        ("a group in an entry, skipped", [field(2, field(1, [0x1B, 0x08, 0x01, 0x1C] + field(1, Array("k".utf8))))]),
+        ("a group in a value, skipped", [field(2, entry("t", [0x3B, 0x3C] + number(2)))]),
+        ("a group that never ends", [field(2, [0x1B, 0x08, 0x01])]),
+        ("a group ending as another", [field(2, [0x1B, 0x24])]),
+        ("a tag of 6 bytes", [field(2, entry("t", [0x91, 0x80, 0x80, 0x80, 0x80, 0x00] + Array(repeating: 0, count: 8)))]),
+        ("a tag of 5 bytes, the last above 15", [field(2, entry("t", [0x91, 0x80, 0x80, 0x80, 0x10] + Array(repeating: 0, count: 8)))]),
+        ("a tag of 5 bytes", [field(2, entry("t", [0x91, 0x80, 0x80, 0x80, 0x00] + Array(repeating: 0, count: 8)))]),
+        ("the record's metadata in two pieces that only decode joined", [field(1, [0x12]) + field(1, [0x00])]),
     ] as [(String, [[UInt8]])])
     func unusualEncodingsReadAsSwiftProtobufReadsThem(_ what: String, _ records: [[UInt8]]) throws {
         var bytes = try Self.field(1, Self.metadata().serializedBytes())
@@ -152,6 +164,21 @@ import ViamProtos
         guard case .readings(let readings, _) = offTheWire(bytes) else { throw Failure("refused") }
         #expect(readings.first?.tags == ["a", "ü", "more"] && readings.first?.methodName == "Other")
         for cut in 1..<bytes.count { #expect(offTheWire(Array(bytes.prefix(cut))) == throughProtobuf(Array(bytes.prefix(cut))), "cut at \(cut)") }
+    }
+
+    /// Groups nest like messages: a request of nothing but group starts is refused at swift-protobuf's
+    /// depth, not followed until the stack runs out.
+    @Test func nestedGroupsAreRefusedAtTheDepthLimit() throws {
+        let bomb = try Self.request(Self.field(2, Self.entry("t", Self.number(1)))) + Array(repeating: 0x0B, count: 1_000_000)
+        #expect(offTheWire(bomb) == .refused)
+        #expect(throughProtobuf(bomb) == .refused)
+        // Around the limit, inside a record's struct (message 3) and at the request's top level.
+        for depth in 90...100 {
+            let groups = Array(repeating: UInt8(0x0B), count: depth) + Array(repeating: UInt8(0x0C), count: depth)
+            for bytes in [try Self.request(Self.field(2, groups)), try Self.request() + groups] {
+                #expect(offTheWire(bytes) == throughProtobuf(bytes), "groups nested \(depth) deep")
+            }
+        }
     }
 
     /// Structs nested around the decoders' depth limit: refused, or read, at the same depth.

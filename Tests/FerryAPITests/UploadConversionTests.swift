@@ -69,6 +69,14 @@ import ViamProtos
         }
     }
 
+    /// The request as the server reads it off the wire.
+    func wire(_ request: Viam_App_Datasync_V1_DataCaptureUploadRequest) throws -> TabularUpload {
+        guard case .tabular(let upload) = try CaptureUpload(serializedBytes: request.serializedBytes()) else {
+            throw UploadRefusal("not read as a tabular upload")
+        }
+        return upload
+    }
+
     /// A large upload converted in slices gives the same readings, in order, as one pass; a refusal
     /// is the first bad record's, as one pass gives it (here in the first slice, another in the last).
     @Test func slicesGiveWhatOnePassGives() async throws {
@@ -84,7 +92,7 @@ import ViamProtos
             return record
         }
         let whole = try UploadConversion.readings(upload, caller: caller, now: now)
-        let sliced = try await UploadConversion.readingsInSlices(upload, caller: caller, now: now, sliceSize: 100)
+        let sliced = try await UploadConversion.readingsInSlices(try wire(upload), caller: caller, now: now, sliceSize: 100)
         #expect(whole.count == 2_345)
         #expect(sliced == whole)
         #expect(whole[1_000].additionalParameters == ["unit": "celsius"] && whole[2_344].tags == ["lab"])
@@ -94,6 +102,6 @@ import ViamProtos
         let oneFails = #expect(throws: UploadRefusal.self) { try UploadConversion.readings(upload, caller: caller, now: now) }
         let refusal = try #require(oneFails)
         #expect(refusal.description.contains("sensor_contents[1000].metadata.time_received"))
-        await #expect(throws: refusal) { try await UploadConversion.readingsInSlices(upload, caller: caller, now: now, sliceSize: 100) }
+        await #expect(throws: refusal) { try await UploadConversion.readingsInSlices(try wire(upload), caller: caller, now: now, sliceSize: 100) }
     }
 }
