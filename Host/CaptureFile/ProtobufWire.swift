@@ -11,6 +11,11 @@ package struct ProtobufWireReader {
     /// swift-protobuf's default limit on nested messages (groups count as messages).
     package static let depthLimit = 100
 
+    /// Refuses a message (or group) `depth` levels down, past the limit.
+    package static func enter(depth: Int) throws(ProtobufWireError) {
+        guard depth <= depthLimit else { throw ProtobufWireError("messages nested more than \(depthLimit) deep") }
+    }
+
     package let buffer: UnsafeRawBufferPointer
     package var offset = 0
 
@@ -83,7 +88,7 @@ package struct ProtobufWireReader {
         case 1: _ = try fixed64(1)
         case 2: _ = try lengthDelimited(2)
         case 3:
-            guard depth + 1 <= Self.depthLimit else { throw ProtobufWireError("messages nested more than \(Self.depthLimit) deep") }
+            try Self.enter(depth: depth + 1)
             while true {
                 guard let (number, inner) = try nextInnerField() else { throw ProtobufWireError("group \(field) has no end") }
                 if inner == 4 {

@@ -105,7 +105,7 @@ enum StructWire {
     /// One occurrence of a message field merged into what the ones before gave, as swift-protobuf
     /// merges it, with the depth limit that applies `depth` messages down.
     static func merge<M: SwiftProtobuf.Message>(_ bytes: UnsafeRawBufferPointer, into message: inout M, depth: Int) throws(ProtobufWireError) {
-        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
+        try ProtobufWireReader.enter(depth: depth)
         var options = BinaryDecodingOptions()
         // Decoding it alone counts it as the first message: what is left below it is the same.
         options.messageDepthLimit = ProtobufWireReader.depthLimit - depth + 1
@@ -122,7 +122,7 @@ enum StructWire {
 
     /// A `Struct`'s entries (at `depth`) merged into `fields`: an entry for a key already there replaces it.
     static func structFields(_ bytes: UnsafeRawBufferPointer, into fields: inout [String: BSON], depth: Int) throws(ProtobufWireError) {
-        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
+        try ProtobufWireReader.enter(depth: depth)
         var reader = ProtobufWireReader(bytes)
         while let (number, wireType) = try reader.nextField() {
             guard number == 1, wireType == 2 else {
@@ -164,7 +164,7 @@ enum StructWire {
 
     /// A `Value` at `depth` read over `existing` (nil for a fresh one); nil when it sets no kind.
     static func value(_ bytes: UnsafeRawBufferPointer, over existing: Value?, depth: Int) throws(ProtobufWireError) -> Value? {
-        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
+        try ProtobufWireReader.enter(depth: depth)
         var result = existing
         var reader = ProtobufWireReader(bytes)
         while let (number, wireType) = try reader.nextField() {
@@ -195,7 +195,7 @@ enum StructWire {
 
     /// A `ListValue`'s (at `depth`) values appended to `values`.
     static func list(_ bytes: UnsafeRawBufferPointer, into values: inout [BSON], depth: Int) throws(ProtobufWireError) {
-        guard depth <= ProtobufWireReader.depthLimit else { throw ProtobufWireError("messages nested more than \(ProtobufWireReader.depthLimit) deep") }
+        try ProtobufWireReader.enter(depth: depth)
         var reader = ProtobufWireReader(bytes)
         while let (number, wireType) = try reader.nextField() {
             guard number == 1, wireType == 2 else {
