@@ -10,7 +10,15 @@ DATA=.ferry-demo/ferry-data
 
 "$FERRY" run examples/machine.json 2> .ferry-demo.log &
 HOST=$!
-trap 'kill -TERM $HOST 2>/dev/null; wait $HOST 2>/dev/null; echo "stopped; host log in .ferry-demo.log"' EXIT
+stop() {
+    # Ctrl-C reaches the host too (one process group), and a second signal would cut its graceful
+    # stop short (open capture files left unclosed): signal it only if it is not stopping already.
+    sleep 0.2
+    grep -q 'stopping gracefully' .ferry-demo.log || kill -TERM $HOST 2>/dev/null || true
+    wait $HOST 2>/dev/null || true
+    echo "stopped; host log in .ferry-demo.log"
+}
+trap stop EXIT
 until [ -f "$DATA/embedded.json" ]; do
     kill -0 $HOST 2>/dev/null || { cat .ferry-demo.log; exit 1; }
     sleep 0.5
