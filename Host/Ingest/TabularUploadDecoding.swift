@@ -120,18 +120,28 @@ enum StructWire {
         BSONDocument(fields.keys.sorted().map { ($0, fields[$0]!) })
     }
 
-    /// A `Struct`'s entries (at `depth`) merged into `fields`: an entry for a key already there replaces it.
-    static func structFields(_ bytes: UnsafeRawBufferPointer, into fields: inout [String: BSON], depth: Int) throws(ProtobufWireError) {
+    /// Calls `body` with each element of a `Struct` or a `ListValue` at `depth`: messages whose one
+    /// field (1) is a repeated message. Anything else in them is skipped.
+    static func eachElement(
+        _ bytes: UnsafeRawBufferPointer, depth: Int, _ body: (UnsafeRawBufferPointer) throws(ProtobufWireError) -> Void
+    ) throws(ProtobufWireError) {
         try ProtobufWireReader.enter(depth: depth)
         var reader = ProtobufWireReader(bytes)
         while let (number, wireType) = try reader.nextField() {
-            guard number == 1, wireType == 2 else {
+            if number == 1, wireType == 2 {
+                try body(reader.slice(try reader.lengthDelimited(wireType)))
+            } else {
                 try reader.skip(wireType, field: number, depth: depth)
-                continue
             }
+        }
+    }
+
+    /// A `Struct`'s entries (at `depth`) merged into `fields`: an entry for a key already there replaces it.
+    static func structFields(_ bytes: UnsafeRawBufferPointer, into fields: inout [String: BSON], depth: Int) throws(ProtobufWireError) {
+        try eachElement(bytes, depth: depth) { (entryBytes) throws(ProtobufWireError) in
             // A map entry: its key (1) and value (2). swift-protobuf reads either with another wire
             // type as a bare tag (what follows is read as the next field), and refuses a group's end.
-            var entry = ProtobufWireReader(reader.slice(try reader.lengthDelimited(wireType)))
+            var entry = ProtobufWireReader(entryBytes)
             var key = ""
             var value: Value?
             while let (field, entryWireType) = try entry.nextInnerField() {
@@ -195,14 +205,8 @@ enum StructWire {
 
     /// A `ListValue`'s (at `depth`) values appended to `values`.
     static func list(_ bytes: UnsafeRawBufferPointer, into values: inout [BSON], depth: Int) throws(ProtobufWireError) {
-        try ProtobufWireReader.enter(depth: depth)
-        var reader = ProtobufWireReader(bytes)
-        while let (number, wireType) = try reader.nextField() {
-            guard number == 1, wireType == 2 else {
-                try reader.skip(wireType, field: number, depth: depth)
-                continue
-            }
-            values.append(try value(reader.slice(try reader.lengthDelimited(wireType)), over: nil, depth: depth + 1)?.bson ?? .null)
+        try eachElement(bytes, depth: depth) { (element) throws(ProtobufWireError) in
+            values.append(try value(element, over: nil, depth: depth + 1)?.bson ?? .null)
         }
     }
 }
