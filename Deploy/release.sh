@@ -27,7 +27,11 @@ while [ $# -gt 0 ]; do
 done
 case "$configuration" in release|debug) ;; *) echo "release.sh: --configuration is release or debug, not $configuration" >&2; exit 2 ;; esac
 
-if [ "$skip_build" = 0 ]; then swift build -c "$configuration"; fi
+# In release, the dependencies' functions get their own sections too (the package's targets have
+# them from Package.swift), so the linker's symbol order file lays out all of the host's code.
+build_flags=()
+[ "$configuration" = release ] && build_flags=(-Xswiftc -Xfrontend -Xswiftc -function-sections)
+if [ "$skip_build" = 0 ]; then swift build -c "$configuration" "${build_flags[@]}"; fi
 [ -n "$products" ] || products="$(swift build -c "$configuration" --show-bin-path)"
 [ -x "$products/ferry" ] || { echo "release.sh: no $products/ferry; build first (or drop --skip-build)" >&2; exit 1; }
 
