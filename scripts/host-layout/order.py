@@ -35,8 +35,8 @@ for (address,) in struct.iter_unpack("<Q", data[: len(data) // 8 * 8]):
 order = list(dict.fromkeys(order))
 traced = len(order)
 
-# Direct callees, breadth first, until no new function is reached. Only the coverage callback's
-# callers are instrumented, so a callee the trace lacks is one the instrumentation skipped.
+# Direct callees, breadth first, until no new function is reached: a function that ran but is not in
+# the trace is one the instrumentation skipped (some of the compiler's helpers).
 known, frontier = set(order), order
 call = re.compile(r"\s(?:call|jmp)\s+0x([0-9a-f]+) <")
 while frontier:
