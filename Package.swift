@@ -121,6 +121,8 @@ let package = Package(
             path: "Host/Isolation"),
         // Atomics on shared memory, the spin-wait hint and a sealed memfd: the channel's shared-memory fast path.
         .target(name: "CFerrySharedRing", path: "Host/CSharedRing", publicHeadersPath: "include"),
+        // SIGTERM and SIGINT as bytes on a pipe, from a handler on whichever thread takes them.
+        .target(name: "CFerrySignals", path: "Host/CSignals", publicHeadersPath: "include"),
         // The one clock (wall and monotonic time, sleeps, timers) every timed part of the host and server reads.
         .target(name: "FerryClock", dependencies: ["FerryBSON"], path: "Host/Clock"),
         // Viam's capture-file format: what capture writes, sync uploads and the server decodes.
@@ -290,7 +292,7 @@ let package = Package(
             dependencies: [
                 "FerryBSON", "FerryClock", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
-                "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer", "FerryDashboard",
+                "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer", "FerryDashboard", "CFerrySignals",
                 .product(name: "OTel", package: "swift-otel"), .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -507,7 +509,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "CFerrySignals", "FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON", "FerryTestSupport"]),

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dispatch
+import CFerrySignals
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -9,28 +9,53 @@ import Synchronization
 /// gracefully (within the grace period, then its services are cancelled), a second exits at once.
 /// Made first thing in a command, so a signal during start-up is not lost: the group stops as soon
 /// as it runs.
-final class ShutdownSignals: @unchecked Sendable {
-    // @unchecked: `state` is behind its mutex; `sources` is written in init and then only kept alive.
+///
+/// The signals arrive as bytes on a pipe (`ferry_signals_route_to_pipe`: a handler on whichever
+/// thread takes them) that a thread of its own reads, so a stop request depends on no queue,
+/// pool or event loop of the process being free.
+final class ShutdownSignals: Sendable {
     private let state = Mutex<(signals: Int, group: ServiceGroup?)>((0, nil))
-    private var sources: [any DispatchSourceSignal] = []
     private let logger: Logger
+    private static let names: [Int32: String] = [SIGTERM: "SIGTERM", SIGINT: "SIGINT"]
 
     init(logger: Logger) {
         self.logger = logger
-        let queue = DispatchQueue(label: "ferry.signals")
-        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [self] in received(number, name) }
-            source.resume()
-            sources.append(source)
+        let numbers = Array(Self.names.keys)
+        let readEnd = ferry_signals_route_to_pipe(numbers, Int32(numbers.count))
+        guard readEnd >= 0 else {
+            // Nothing has been changed that a user would miss: the signals keep their default
+            // action (the process ends at once, capture files recovered at the next start).
+            logger.error("cannot catch SIGTERM/SIGINT (\(String(cString: strerror(errno)))): they end the process at once")
+            return
         }
+        let reader = Thread { [self] in
+            // This thread takes the signals when every other one blocks them (dispatch's do).
+            var mask = sigset_t()
+            sigemptyset(&mask)
+            for number in numbers { sigaddset(&mask, number) }
+            pthread_sigmask(SIG_UNBLOCK, &mask, nil)
+            var byte: UInt8 = 0
+            while true {
+                let count = read(readEnd, &byte, 1)
+                if count == 1 {
+                    received(Int32(byte))
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    logger.error("reading signals stopped (\(String(cString: strerror(errno)))); SIGTERM/SIGINT are no longer seen")
+                    return
+                }
+            }
+        }
+        reader.name = "ferry.signals"
+        reader.start()
     }
 
     /// True once a signal asked to stop: `/readyz` then says so, and load balancers move away.
     var isStopping: Bool { state.withLock { $0.signals > 0 } }
 
-    private func received(_ number: Int32, _ name: String) {
+    private func received(_ number: Int32) {
+        let name = Self.names[number] ?? "signal \(number)"
         let (count, group) = state.withLock { state in
             state.signals += 1
             return (state.signals, state.group)
