@@ -2,7 +2,7 @@
 # Every benchmark in this directory, one after the other, on the release build in .build-bench,
 # with the arguments Benchmarks/README.md reports. Each one's whole output goes to OUT/NAME.txt;
 # the terminal gets its name, command, duration, and what it printed (log lines left out). About
-# 14 minutes on 2 cores (16 with POSTGRES=1).
+# 15 minutes on 2 cores (17 with POSTGRES=1).
 #
 #   swift build -c release --scratch-path .build-bench
 #   Benchmarks/run-all.sh [OUT]     # OUT defaults to /tmp/ferry-benchmarks-DATE
