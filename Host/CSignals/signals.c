@@ -40,7 +40,16 @@ int ferry_signals_route_to_pipe(const int *signals, int count) {
     action.sa_flags = SA_RESTART;
     sigfillset(&action.sa_mask);
     for (int i = 0; i < count; i++) {
-        if (sigaction(signals[i], &action, NULL) != 0) return -1;
+        if (sigaction(signals[i], &action, NULL) != 0) {
+            // All or nothing: a signal routed to a pipe nobody reads would be swallowed.
+            int saved = errno;
+            for (int j = 0; j < i; j++) signal(signals[j], SIG_DFL);
+            write_end = -1;
+            close(ends[0]);
+            close(ends[1]);
+            errno = saved;
+            return -1;
+        }
     }
     return ends[0];
 }

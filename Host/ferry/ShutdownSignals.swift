@@ -23,8 +23,8 @@ final class ShutdownSignals: Sendable {
         let numbers = Array(Self.names.keys)
         let readEnd = ferry_signals_route_to_pipe(numbers, Int32(numbers.count))
         guard readEnd >= 0 else {
-            // Nothing has been changed that a user would miss: the signals keep their default
-            // action (the process ends at once, capture files recovered at the next start).
+            // The signals keep their default action: the process ends at once, and the next
+            // start recovers its capture files.
             logger.error("cannot catch SIGTERM/SIGINT (\(String(cString: strerror(errno)))): they end the process at once")
             return
         }

@@ -16,6 +16,13 @@ import Testing
     }
 
     @Test func everySignalReachesThePipeWhicheverThreadTakesIt() throws {
+        // All or nothing: SIGKILL cannot be caught, so SIGUSR1 before it is left as it was.
+        var unroutable = [SIGUSR1, SIGKILL]
+        #expect(ferry_signals_route_to_pipe(&unroutable, 2) == -1 && errno == EINVAL)
+        var action = sigaction()
+        sigaction(SIGUSR1, nil, &action)
+        #expect(action.__sigaction_handler.sa_handler == nil, "SIGUSR1 kept a handler after the routing failed")
+
         var signals = [SIGUSR2]
         let readEnd = ferry_signals_route_to_pipe(&signals, 1)
         try #require(readEnd >= 0, "\(String(cString: strerror(errno)))")
