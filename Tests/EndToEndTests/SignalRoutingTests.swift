@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func everySignalReachesThePipeWhicheverThreadTakesIt() throws {
-        // All or nothing: SIGKILL cannot be caught, so SIGUSR1 before it is left as it was.
+        // All or nothing: SIGKILL cannot be caught, so SIGUSR1 before it goes back to its default.
         var unroutable = [SIGUSR1, SIGKILL]
         #expect(ferry_signals_route_to_pipe(&unroutable, 2) == -1 && errno == EINVAL)
         var action = sigaction()

@@ -3,7 +3,8 @@
 
 /// Routes `signals` to a pipe: from now on every one of them that reaches the process, whichever
 /// thread the kernel hands it to, writes one byte (its number) to the pipe. Returns the pipe's
-/// read end (close-on-exec, blocking), or -1 with errno set and no signal's action changed.
+/// read end (close-on-exec, blocking), or -1 with errno set and none of `signals` routed (those
+/// already set go back to their default action).
 /// Once per process: a second call fails with EBUSY.
 ///
 /// Why not a dispatch signal source: on Linux it reads a signalfd, and a thread that does not
