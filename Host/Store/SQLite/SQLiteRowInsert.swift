@@ -21,25 +21,36 @@ struct SQLiteRowInsert {
     }
 
     /// Binds `row` (after `id`, if given) as the statement's parameters, steps, and resets.
+    /// The values are bound without copies (SQLITE_STATIC): they point into `row`'s buffers,
+    /// which this call holds, and the bindings are cleared before it returns.
     func insert(_ row: borrowing EncodedReading, id: Int64? = nil) throws {
-        var index: Int32 = 1
-        if let id {
-            sqlite3_bind_int64(statement, index, id)
-            index += 1
+        let rc = row.text.withUnsafeBytes { text in
+            row.additionalParameters.withUnsafeBytes { parameters in
+                row.data.withUnsafeBytes { data in
+                    var index: Int32 = 1
+                    if let id {
+                        sqlite3_bind_int64(statement, index, id)
+                        index += 1
+                    }
+                    var start = 0
+                    for column in 0..<8 {
+                        let end = Int(row.textEnds[column])
+                        // The tags follow the two times.
+                        let parameter = column < 7 ? index + Int32(column) : index + 9
+                        bindText(text, start..<end, parameter)
+                        start = end
+                    }
+                    sqlite3_bind_int64(statement, index + 7, row.reading.timeRequested)
+                    sqlite3_bind_int64(statement, index + 8, row.reading.timeReceived)
+                    bindBlob(parameters, index + 10)
+                    bindBlob(data, index + 11)
+                    let rc = sqlite3_step(statement)
+                    sqlite3_reset(statement)
+                    sqlite3_clear_bindings(statement)
+                    return rc
+                }
+            }
         }
-        let r = row.reading
-        for text in [r.organizationID, r.locationID, r.robotID, r.partID, r.componentType, r.componentName, r.methodName] {
-            bind(text, index)
-            index += 1
-        }
-        sqlite3_bind_int64(statement, index, r.timeRequested)
-        sqlite3_bind_int64(statement, index + 1, r.timeReceived)
-        bind(row.tags, index + 2)
-        bind(row.additionalParameters, index + 3)
-        bind(row.data, index + 4)
-        let rc = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
         guard rc == SQLITE_DONE else {
             throw StoreError(.storage, "inserting a reading failed: \(String(cString: sqlite3_errmsg(connection)))")
         }
@@ -47,23 +58,17 @@ struct SQLiteRowInsert {
 
     var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(connection) }
 
-    private func bind(_ text: String, _ index: Int32) {
-        var text = text
-        text.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else {
-                // A NULL pointer would bind SQL NULL; an empty string must stay an empty string.
-                _ = sqlite3_bind_text(statement, index, "", 0, SQLiteBSONFunctions.transient)
-                return
-            }
-            base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                _ = sqlite3_bind_text64(statement, index, $0, UInt64(bytes.count), SQLiteBSONFunctions.transient, UInt8(SQLITE_UTF8))
-            }
+    private func bindText(_ text: UnsafeRawBufferPointer, _ range: Range<Int>, _ index: Int32) {
+        // A NULL pointer would bind SQL NULL; an empty string must stay an empty string.
+        guard let base = text.baseAddress else {
+            _ = sqlite3_bind_text(statement, index, "", 0, SQLiteBSONFunctions.transient)
+            return
         }
+        _ = sqlite3_bind_text64(
+            statement, index, (base + range.lowerBound).assumingMemoryBound(to: CChar.self), UInt64(range.count), nil, UInt8(SQLITE_UTF8))
     }
 
-    private func bind(_ bytes: [UInt8], _ index: Int32) {
-        bytes.withUnsafeBytes { buffer in
-            _ = sqlite3_bind_blob64(statement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(buffer.count), SQLiteBSONFunctions.transient)
-        }
+    private func bindBlob(_ bytes: UnsafeRawBufferPointer, _ index: Int32) {
+        _ = sqlite3_bind_blob64(statement, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(bytes.count), nil)
     }
 }
