@@ -17,6 +17,8 @@ public final class SQLiteReadingStore: DataStore {
         public var apiKeyHashRounds = KeyHashing.defaultRounds
         public var sqlLimits = SQLSandboxLimits()
         public var logger = Logger(label: "ferry.store")
+        /// When the WAL is copied back into the database file (tests make it small).
+        var walCheckpoint = WALCheckpointer.Thresholds()
 
         public init() {}
 
@@ -44,6 +46,7 @@ public final class SQLiteReadingStore: DataStore {
     public let databasePath: String
     let configuration: Configuration
     let pool: DatabasePool
+    let checkpointer: WALCheckpointer
     var logger: Logger { configuration.logger }
 
     /// Opens (creating if needed) the store in `dataDirectory` and brings its schema up to date.
@@ -65,9 +68,6 @@ public final class SQLiteReadingStore: DataStore {
         let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            // Checkpoint every ~32 MiB of WAL rather than 4 MiB: a burst of uploads rewrites the
-            // same index leaf pages in many commits, and a longer WAL copies each back once.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
             // Custom indexes are built on it: every connection that writes readings needs it.
             guard SQLiteBSONFunctions.registerIndexKey(on: db.sqliteConnection!) == SQLITE_OK else {
                 throw StoreError(.storage, "cannot register the SQLite function ferry_index_key")
@@ -76,6 +76,10 @@ public final class SQLiteReadingStore: DataStore {
         do {
             pool = try DatabasePool(path: databasePath, configuration: config)
             try SQLiteSchema.migrator.migrate(pool)
+            let checkpointer = try WALCheckpointer(
+                databasePath: databasePath, synchronous: synchronous, thresholds: configuration.walCheckpoint)
+            pool.writeWithoutTransaction { db in checkpointer.attach(writer: db.sqliteConnection!) }
+            self.checkpointer = checkpointer
         } catch {
             throw StoreError(
                 .storage,
