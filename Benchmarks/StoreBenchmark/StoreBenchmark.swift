@@ -92,40 +92,55 @@ enum StoreBenchmark {
             }
             _ = try await store.insert(rows, idempotencyKey: nil)
         }
-        print("\n| read path (\(readings.count) readings stored) | result |")
-        print("|---|---|")
-        var started = ContinuousClock.now
-        let all = try await store.readings(organizationID: org, source: .standard, filter: .all, sortByTimeDescending: false, limit: nil)
-        var elapsed = Bench.seconds(ContinuousClock.now - started)
-        print("| readings(filter: .all) → BSON documents for MQL | \(Int(Double(all.count) / elapsed).formatted()) docs/s |")
+        // Hot storage keeps the newer half: the cutoff is the middle reading's time.
+        let middle = readings[readings.count / 2].timeReceived
+        _ = try await store.pruneHotStorage(now: Date(timeIntervalSince1970: Double(middle) / 1000 + 24 * 3600))
+        print("\n| read path (\(readings.count) readings stored, the newer half in hot storage) | standard | hot storage |")
+        print("|---|---|---|")
+        func timed(_ body: (ReadingSource) async throws -> Int) async throws -> [(count: Int, seconds: Double)] {
+            var results: [(Int, Double)] = []
+            for source in [ReadingSource.standard, .hotStorage] {
+                let started = ContinuousClock.now
+                let count = try await body(source)
+                results.append((count, Bench.seconds(ContinuousClock.now - started)))
+            }
+            return results
+        }
+        func row(_ label: String, _ results: [(count: Int, seconds: Double)], _ cell: ((count: Int, seconds: Double)) -> String) {
+            print("| \(label) | \(results.map(cell).joined(separator: " | ")) |")
+        }
+        let perSecond = { (r: (count: Int, seconds: Double)) in "\(Int(Double(r.count) / r.seconds).formatted()) docs/s (\(r.count.formatted()))" }
+        row("readings(filter: .all) → BSON documents for MQL", try await timed { source in
+            try await store.readings(organizationID: org, source: source, filter: .all, sortByTimeDescending: false, limit: nil).count
+        }, perSecond)
+        // A window in the hot half, so both sources return the same rows.
         let (filter, _) = MatchPushdown.split([
             "component_name": "sensor-3",
-            "time_received": ["$gte": .datetime(1_700_000_000_000 + 100_000), "$lt": .datetime(1_700_000_000_000 + 200_000)],
+            "time_received": ["$gte": .datetime(middle + 100_000), "$lt": .datetime(middle + 200_000)],
         ])
-        started = ContinuousClock.now
         var hits = 0
-        for _ in 0..<100 {
-            hits = try await store.readings(organizationID: org, source: .standard, filter: filter, sortByTimeDescending: false, limit: nil).count
-        }
-        elapsed = Bench.seconds(ContinuousClock.now - started)
-        print("| pushed-down $match (component + 100 s window, \(hits) rows) | \(String(format: "%.2f", elapsed * 10)) ms per query |")
-        started = ContinuousClock.now
-        var exported = 0
-        try await store.forEachReadingPage(organizationID: org, source: .standard, filter: .all, pageSize: 1_000) { page in
-            exported += page.count
-            return true
-        }
-        elapsed = Bench.seconds(ContinuousClock.now - started)
-        print("| paged export, 1,000 per page | \(Int(Double(exported) / elapsed).formatted()) docs/s |")
+        row("pushed-down $match (component + 100 s window), 100 queries", try await timed { source in
+            for _ in 0..<100 {
+                hits = try await store.readings(organizationID: org, source: source, filter: filter, sortByTimeDescending: false, limit: nil).count
+            }
+            return hits
+        }) { r in "\(String(format: "%.2f", r.seconds * 10)) ms per query (\(r.count) rows)" }
+        row("paged export, 1,000 per page", try await timed { source in
+            var exported = 0
+            try await store.forEachReadingPage(organizationID: org, source: source, filter: .all, pageSize: 1_000) { page in
+                exported += page.count
+                return true
+            }
+            return exported
+        }, perSecond)
         for query in [
             "SELECT count(*) FROM readings",
             "SELECT avg(json_extract(data, '$.readings.temperature')) FROM readings",
             "SELECT component_name, max(json_extract(data, '$.readings.humidity')) FROM readings GROUP BY 1",
         ] {
-            started = ContinuousClock.now
-            _ = try await store.tabularDataBySQL(organizationID: org, source: .standard, query: query)
-            elapsed = Bench.seconds(ContinuousClock.now - started)
-            print("| SQL `\(query)` | \(String(format: "%.0f", elapsed * 1000)) ms |")
+            row("SQL `\(query)`", try await timed { source in
+                try await store.tabularDataBySQL(organizationID: org, source: source, query: query).count
+            }) { r in "\(String(format: "%.0f", r.seconds * 1000)) ms" }
         }
     }
 
