@@ -44,15 +44,21 @@ extension SQLiteReadingStore {
             db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         var inserted = 0
         var minutes: [String: Set<Int64>] = [:]
-        for (offset, row) in rows.enumerated() {
+        // Readings arrive in time order, most of a minute at a time: hash only when the minute changes.
+        var lastMinute: (organization: String, minute: Int64)?
+        for offset in rows.indices {
             if let key = idempotencyKey, applied.contains(key.firstRecord + offset) { continue }
-            let r = row.reading
-            try insertReading.insert(row)
-            if let hotCutoff, r.timeReceived >= hotCutoff {
-                try insertHot.insert(row, id: insertReading.lastInsertedRowID)
+            try insertReading.insert(rows[offset])
+            let (organization, received) = (rows[offset].reading.organizationID, rows[offset].reading.timeReceived)
+            if let hotCutoff, received >= hotCutoff {
+                try insertHot.insert(rows[offset], id: insertReading.lastInsertedRowID)
             }
             inserted += 1
-            minutes[r.organizationID, default: []].insert(InvalidationRanges.minute(r.timeReceived))
+            let minute = InvalidationRanges.minute(received)
+            if lastMinute?.minute != minute || lastMinute?.organization != organization {
+                minutes[organization, default: []].insert(minute)
+                lastMinute = (organization, minute)
+            }
         }
         if let key = idempotencyKey {
             applied.add(key.firstRecord..<key.lastRecord)
