@@ -33,7 +33,7 @@ import Testing
         var longest = 0
         for batch in 0..<10 {
             try await insert(store, org, batch * 500..<(batch + 1) * 500)
-            store.checkpointer.waitUntilIdle()
+            await store.checkpointer.waitUntilIdle()
             longest = max(longest, try size(database + "-wal"))
         }
         #expect(store.checkpointer.backgroundCheckpoints.load(ordering: .relaxed) >= 5)
@@ -57,7 +57,7 @@ import Testing
         let checkpointer = store.checkpointer
         // The schema's pages are past the threshold: the first commit asks for a checkpoint.
         let org = try await store.createOrganization(name: "Acme").id
-        checkpointer.waitUntilIdle()
+        await checkpointer.waitUntilIdle()
         #expect(checkpointer.backgroundCheckpoints.load(ordering: .relaxed) == 1)
 
         var reader: OpaquePointer?
@@ -65,18 +65,18 @@ import Testing
         defer { sqlite3_close(reader) }
         #expect(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM readings;", nil, nil, nil) == SQLITE_OK)
         try await insert(store, org, 0..<1_000)
-        checkpointer.waitUntilIdle()
+        await checkpointer.waitUntilIdle()
         #expect(checkpointer.inlineCheckpoints.load(ordering: .relaxed) == 1)
         #expect(checkpointer.backgroundCheckpoints.load(ordering: .relaxed) == 1)
 
         // The reader's snapshot kept those frames from being copied: a background checkpoint again.
         #expect(sqlite3_exec(reader, "COMMIT", nil, nil, nil) == SQLITE_OK)
         try await insert(store, org, 1_000..<2_000)
-        checkpointer.waitUntilIdle()
+        await checkpointer.waitUntilIdle()
         #expect(checkpointer.backgroundCheckpoints.load(ordering: .relaxed) == 2)
         let wal = try size(store.databasePath + "-wal")
         try await insert(store, org, 2_000..<2_010)
-        checkpointer.waitUntilIdle()
+        await checkpointer.waitUntilIdle()
         #expect(try size(store.databasePath + "-wal") == wal, "the WAL started over")
         #expect(checkpointer.inlineCheckpoints.load(ordering: .relaxed) == 1)
     }
@@ -88,7 +88,7 @@ import Testing
         let store = try open(directory, background: .max, inline: 32)
         let org = try await store.createOrganization(name: "Acme").id
         try await insert(store, org, 0..<4_000)
-        store.checkpointer.waitUntilIdle()
+        await store.checkpointer.waitUntilIdle()
         #expect(store.checkpointer.inlineCheckpoints.load(ordering: .relaxed) >= 1)
         #expect(store.checkpointer.backgroundCheckpoints.load(ordering: .relaxed) == 0)
         let wal = try size(store.databasePath + "-wal")

@@ -39,6 +39,8 @@ final class WALCheckpointer: @unchecked Sendable {
     private let caughtUp = Atomic<Bool>(false)
     /// The WAL's length after the last commit; only the writer's hook uses it.
     private let lastFrames = Atomic<Int32>(0)
+    /// The writer's entry in `registry`.
+    private let writerKey = Atomic<UInt>(0)
 
     /// Opens the checkpoint connection on `databasePath` (an existing WAL database).
     init(databasePath: String, synchronous: String, thresholds: Thresholds) throws {
@@ -56,27 +58,35 @@ final class WALCheckpointer: @unchecked Sendable {
     }
 
     deinit {
-        // Weak references to an object being deinitialised already read nil: this drops its own entry.
-        Self.registry.withLock { writers in writers = writers.filter { $0.value.checkpointer != nil } }
+        // By identity: loading another entry's weak reference here could make this lock's holder
+        // release that checkpointer's last reference, and run its deinit inside the lock.
+        let key = writerKey.load(ordering: .relaxed)
+        Self.registry.withLock { writers in
+            if writers[key]?.id == ObjectIdentifier(self) { writers[key] = nil }
+        }
         sqlite3_close_v2(connection)
     }
 
     /// Takes over checkpointing from SQLite's automatic checkpoint on `writer` (the one connection
     /// that commits). Call it on the writer's own queue.
     func attach(writer: OpaquePointer) {
-        Self.registry.withLock { $0[UInt(bitPattern: writer)] = Weak(checkpointer: self) }
+        writerKey.store(UInt(bitPattern: writer), ordering: .relaxed)
+        Self.registry.withLock { $0[UInt(bitPattern: writer)] = Weak(id: ObjectIdentifier(self), checkpointer: self) }
         sqlite3_wal_hook(writer, { _, writer, name, frames in
             if let writer { WALCheckpointer.committed(writer, name, frames) }
             return SQLITE_OK
         }, nil)
     }
 
-    /// Returns when no background checkpoint is queued or running.
-    func waitUntilIdle() { queue.sync {} }
+    /// Returns when no background checkpoint is queued or running (without blocking a thread).
+    func waitUntilIdle() async {
+        await withCheckedContinuation { done in queue.async { done.resume() } }
+    }
 
     // MARK: -
 
     private struct Weak: Sendable {
+        let id: ObjectIdentifier
         weak var checkpointer: WALCheckpointer?
     }
 
