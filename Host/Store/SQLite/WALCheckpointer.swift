@@ -29,7 +29,7 @@ final class WALCheckpointer: @unchecked Sendable {
     }
 
     let thresholds: Thresholds
-    /// Checkpoints run here and by writers, for tests and the log.
+    /// Checkpoints run on `queue` and by the writer itself, counted for tests.
     let backgroundCheckpoints = Atomic<Int>(0)
     let inlineCheckpoints = Atomic<Int>(0)
     private let connection: OpaquePointer
