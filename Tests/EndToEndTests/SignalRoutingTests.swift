@@ -1,4 +1,5 @@
 import CFerrySignals
+import FerryTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -6,7 +7,7 @@ import Testing
 /// `ferry_signals_route_to_pipe`, which `ferry run` and `ferry serve` stop by: every signal that
 /// reaches the process is one byte on the pipe, whichever thread the kernel gives it to. Here in
 /// the test process with SIGUSR2 (routing is once per process, so one test does it all).
-@Suite struct SignalRoutingTests {
+@Suite(.ownThreads) struct SignalRoutingTests {
     /// Reads one byte, or nil if none comes within `milliseconds`.
     func nextByte(_ readEnd: Int32, milliseconds: Int32 = 10_000) -> UInt8? {
         var descriptor = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)

@@ -12,7 +12,7 @@ import Testing
 /// The group commit: readings of a slow collector (10 Hz) wait in the writer and are written and
 /// synced together once per group age (the fsync interval), so the collector's lane makes no
 /// system call for them, and a killed process loses at most the last group age.
-@Suite struct CaptureGroupCommitTests {
+@Suite(.ownThreads) struct CaptureGroupCommitTests {
     let clock = ManualClock(now: Date(timeIntervalSince1970: 1_767_225_601))
     let logger = Logger(label: "test")
 

@@ -85,7 +85,7 @@ import Testing
 /// The same scheduler on real threads, for what only threads show: a stalled call on a shared
 /// lane, and ticks that never queue behind a slow call. Nothing here measures time; the tests
 /// wait for states.
-@Suite struct CaptureSchedulerThreadTests {
+@Suite(.ownThreads) struct CaptureSchedulerThreadTests {
     let logger = Logger(label: "test")
 
     /// A capture that blocks when told to, and remembers how many calls ever overlapped.

@@ -12,7 +12,7 @@ import Testing
 /// machine's control queue: start and reloads return while it hangs, the component shows as
 /// starting, and a reconfiguration or removal meanwhile is honoured when the create ends. The
 /// model is scripted through the ComponentModel seam; its create waits on a gate the test opens.
-@Suite struct MachineAsyncCreateTests {
+@Suite(.ownThreads) struct MachineAsyncCreateTests {
     final class Instance: ComponentInstance {
         let config: BSONDocument
         let closed = Mutex(false)

@@ -273,9 +273,13 @@ import Testing
         try #require(ftruncate(file, off_t(SharedRing.size)) == 0)
         // The right size, but the plugin process could shrink it under the host's mapping.
         #expect(throws: ChannelError.self) { try SharedRing(descriptor: file, bell: bell, peerBell: peerBell) }
-        #expect(throws: ChannelError.self) { try SharedRing(descriptor: 999, bell: bell, peerBell: peerBell) }
+        // A descriptor number at the process's limit is never open. (A fixed number such as 999 can
+        // be another test's ring when tests run in parallel: the ring would then be mapped, and its
+        // deinit would close this test's doorbells, which the defer above closes again.)
+        let neverOpen = Int32(getdtablesize())
+        #expect(throws: ChannelError.self) { try SharedRing(descriptor: neverOpen, bell: bell, peerBell: peerBell) }
         // The memfd itself, but a doorbell missing.
-        #expect(throws: ChannelError.self) { try SharedRing(descriptor: made.child.memory, bell: 998, peerBell: peerBell) }
+        #expect(throws: ChannelError.self) { try SharedRing(descriptor: made.child.memory, bell: neverOpen, peerBell: peerBell) }
     }
 
     @Test func spinningStopsWhenItDoesNotPayAndIsTriedAgainNowAndThen() {
