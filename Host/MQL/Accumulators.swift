@@ -120,15 +120,18 @@ struct SumState {
     }
 }
 
+// A state belongs to one group (or window) of one run, and only the thread pulling that run's
+// cursor touches it (as `EvalContext`): the running sums skip Swift's dynamic exclusivity checks,
+// a runtime call on every row.
 final class SumAccumulator: RemovableAccumulatorState {
-    var state = SumState()
+    @exclusivity(unchecked) var state = SumState()
     func add(_ value: BSON?) { if let value, value.isNumeric { state.add(value) } }
     func remove(_ value: BSON?) { if let value, value.isNumeric { state.remove(value) } }
     func result() -> BSON? { state.value }
 }
 
 final class AvgAccumulator: RemovableAccumulatorState {
-    var state = SumState()
+    @exclusivity(unchecked) var state = SumState()
     func add(_ value: BSON?) { if let value, value.isNumeric { state.add(value) } }
     func remove(_ value: BSON?) { if let value, value.isNumeric { state.remove(value) } }
     func result() -> BSON? { state.average }

@@ -41,6 +41,14 @@ struct BSONCodecTests {
         #expect(viaRaw == Self.everything)
     }
 
+    /// Every engine copies BSON values per row: a case wider than 16 bytes left unboxed doubles
+    /// the enum and sends every copy through its value witnesses (see the note on `BSON`).
+    @Test func aValueIsSixteenBytesAndATag() {
+        #expect(MemoryLayout<BSON>.size == 17)
+        #expect(MemoryLayout<BSON?>.size == 17)
+        #expect(MemoryLayout<BSONElement>.stride == 40)
+    }
+
     @Test func knownBytes() throws {
         // {"hello": "world"} from bsonspec.org.
         let expected = Hex.decode("160000000268656C6C6F0006000000776F726C640000")!

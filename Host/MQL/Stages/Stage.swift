@@ -16,7 +16,8 @@ struct CompiledStage: Sendable {
 
 /// Feeds a Swift iterator (the pipeline's input) into the first stage.
 final class IteratorSource<I: IteratorProtocol>: DocumentSource where I.Element == BSONDocument {
-    var iterator: I
+    /// Pulled by the run's one thread only (see `EvalContext`): no dynamic exclusivity check per row.
+    @exclusivity(unchecked) var iterator: I
     init(_ iterator: I) { self.iterator = iterator }
     func next() throws -> BSONDocument? { iterator.next() }
 }
