@@ -70,6 +70,13 @@ enum SyncBenchmark {
         let store: any DataStore
         let organization: String
         let task: Task<Void, any Error>
+        /// Its TLS directory, and its SQLite store's unless it shares another server's.
+        let directories: [String]
+
+        func stop() {
+            task.cancel()
+            for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+        }
     }
 
     /// A data server on a new store, or (`sharing`) another replica on the same store, organisation and key.
@@ -99,10 +106,13 @@ enum SyncBenchmark {
         let task = Task { try await server.run { continuation.yield($0) } }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw BenchmarkError("server did not start") }
+        var owned = [directory]
+        if first == nil, case .directory(let path) = location { owned.append(path) }
         return Server(
             endpoint: GRPCUploader.Endpoint(
                 host: "127.0.0.1", port: port, apiKeyID: key.id, apiKey: key.secret, caCertificate: tls.certificate),
-            store: store, organization: organization, task: task)
+            store: store, organization: organization, task: task,
+            directories: owned)
     }
 
     static func record(_ reading: Reading) -> SensorData {
@@ -118,7 +128,7 @@ enum SyncBenchmark {
         let first = try await startServer(location)
         var servers = [first]
         for _ in 1..<replicas { servers.append(try await startServer(location, sharing: first)) }
-        defer { servers.forEach { $0.task.cancel() } }
+        defer { servers.forEach { $0.stop() } }
         var metadata = UploadMetadata()
         metadata.componentType = "rdk:component:sensor"
         metadata.componentName = "sensor"
@@ -193,7 +203,7 @@ enum SyncBenchmark {
 
     static func syncFromFiles(_ readings: [Reading], workers: Int, backend: Backend) async throws -> Double {
         let server = try await startServer(try await backend.freshStore())
-        defer { server.task.cancel() }
+        defer { server.stop() }
         let captureDir = try Bench.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: captureDir) }
         try writeCaptureFiles(readings, captureDir: captureDir)
