@@ -4,8 +4,10 @@
 # the terminal gets its name, command, duration, and what it printed (log lines left out). About
 # 15 minutes on 2 cores (17 with POSTGRES=1).
 #
-#   swift build -c release --scratch-path .build-bench
-#   Benchmarks/run-all.sh [OUT]     # OUT defaults to /tmp/ferry-benchmarks-DATE
+#   BUILD=1 Benchmarks/run-all.sh [OUT]   # OUT defaults to /tmp/ferry-benchmarks-DATE
+#
+# BUILD=1 first builds the products it runs, release, in .build-bench (a plain `swift build -c
+# release` builds them too, and swift-protobuf's bundled protoc, C++: ~10 minutes more).
 #
 # FULL=1 adds the backfills over 10M readings (~10 minutes more each). POSTGRES=1 adds the PostgreSQL
 # runs (ingest, backfill, chart) on a throwaway cluster, or on FERRY_TEST_DATABASE_URL if set.
@@ -15,9 +17,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/.build-bench/release
 OUT=${1:-/tmp/ferry-benchmarks-$(date -u +%Y%m%d-%H%M)}
+if [ "${BUILD:-0}" = 1 ]; then
+  # The built-in plugins all: `ferry run` in host-memory loads every one it finds beside it.
+  for product in ferry FerryFake FerryMQLSensor FerrySystemStats FerryWebcam FerryI2C FerryGPIO CaptureBenchmark \
+    IsolationBenchmark MQLBenchmark StoreBenchmark PipelineBenchmark SyncBenchmark LoadBenchmark ChartBenchmark; do
+    swift build -c release --scratch-path .build-bench --product "$product" || exit 1
+  done
+fi
 for product in ferry libFerryFake.so libFerryMQLSensor.so CaptureBenchmark IsolationBenchmark MQLBenchmark StoreBenchmark \
   PipelineBenchmark SyncBenchmark LoadBenchmark ChartBenchmark; do
-  [ -e "$BIN/$product" ] || { echo "$BIN/$product is missing: swift build -c release --scratch-path .build-bench" >&2; exit 1; }
+  [ -e "$BIN/$product" ] || { echo "$BIN/$product is missing: run with BUILD=1" >&2; exit 1; }
 done
 mkdir -p "$OUT"
 failed=()

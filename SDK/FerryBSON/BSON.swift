@@ -17,7 +17,7 @@ public enum BSON: Sendable, Hashable {
     case null
     // The three rare cases whose payloads are wider than 16 bytes are boxed: a BSON is then 17
     // bytes, not 33, and Swift copies it inline rather than through its value witnesses (an
-    // in-memory `$group` runs ~1.4× faster; Benchmarks/README.md, "BSON values half the size").
+    // in-memory `$group` runs ~1.5× faster; Benchmarks/README.md, "BSON values half the size").
     indirect case regex(pattern: String, options: String)
     indirect case dbPointer(namespace: String, id: BSONObjectID)
     case javascript(String)
