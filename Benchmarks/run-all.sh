@@ -17,16 +17,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/.build-bench/release
 OUT=${1:-/tmp/ferry-benchmarks-$(date -u +%Y%m%d-%H%M)}
-if [ "${BUILD:-0}" = 1 ]; then
-  # The built-in plugins all: `ferry run` in host-memory loads every one it finds beside it.
-  for product in ferry FerryFake FerryMQLSensor FerrySystemStats FerryWebcam FerryI2C FerryGPIO CaptureBenchmark \
-    IsolationBenchmark MQLBenchmark StoreBenchmark PipelineBenchmark SyncBenchmark LoadBenchmark ChartBenchmark; do
+# What the benchmarks run; all six built-in plugins, as `ferry run` in host-memory loads every one
+# it finds beside it.
+products=(ferry FerryFake FerryMQLSensor FerrySystemStats FerryWebcam FerryI2C FerryGPIO CaptureBenchmark
+  IsolationBenchmark MQLBenchmark StoreBenchmark PipelineBenchmark SyncBenchmark LoadBenchmark ChartBenchmark)
+for product in "${products[@]}"; do
+  if [ "${BUILD:-0}" = 1 ]; then
     swift build -c release --scratch-path .build-bench --product "$product" || exit 1
-  done
-fi
-for product in ferry libFerryFake.so libFerryMQLSensor.so CaptureBenchmark IsolationBenchmark MQLBenchmark StoreBenchmark \
-  PipelineBenchmark SyncBenchmark LoadBenchmark ChartBenchmark; do
-  [ -e "$BIN/$product" ] || { echo "$BIN/$product is missing: run with BUILD=1" >&2; exit 1; }
+  fi
+  [ -e "$BIN/$product" ] || [ -e "$BIN/lib$product.so" ] || { echo "$BIN/$product is missing: run with BUILD=1" >&2; exit 1; }
 done
 mkdir -p "$OUT"
 failed=()
