@@ -154,6 +154,13 @@ import Testing
         manager["attributes"] = ["capture_dir": .string(dir.file("capture")), "sync_disabled": true]
         services[index] = .document(manager)
         config["services"] = .array(services)
+        // A small image: the debug build's JPEG encoder takes ~0.1 s for the default 320×240, and
+        // on a machine as busy as CI's test run that nested ReadImage once missed its 5 s deadline.
+        var components = try #require(config["components"]?.arrayValue)
+        var camera = try #require(components.first?.documentValue)
+        camera["attributes"] = ["width": 64, "height": 48]
+        components[0] = .document(camera)
+        config["components"] = .array(components)
         try config.extendedJSON(.relaxed).write(toFile: dir.file("machine.json"), atomically: true, encoding: .utf8)
         let host = try FerryProcess(["run", dir.file("machine.json"), "--isolate-all"], environment: ["HOME": dir.path], log: dir.file("ferry.log"))
         let captured = try eventually(timeout: 120) { try Self.records(dir.file("capture")).filter { $0.component == "vision-1" }.count >= 2 }
