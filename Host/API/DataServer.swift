@@ -66,7 +66,12 @@ public struct DataServer: Sendable {
                 .plaintext
             }
         let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: options.host, port: options.port), transportSecurity: security, config: .defaults)
+            address: .ipv4(host: options.host, port: options.port), transportSecurity: security,
+            config: .defaults {
+                // A whole request in flight without waiting for the server's window updates (the
+                // default, 64 KiB, is less than a host's batch); no more than a request may hold.
+                $0.http2.targetWindowSize = $0.rpc.maxRequestPayloadSize
+            })
         let protected: Set<ServiceDescriptor> = [
             Viam_App_Data_V1_DataService.descriptor, Viam_App_Datasync_V1_DataSyncService.descriptor,
             Viam_App_Datapipelines_V1_DataPipelinesService.descriptor, Viam_App_Dataset_V1_DatasetService.descriptor,

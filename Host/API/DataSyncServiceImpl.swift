@@ -44,18 +44,16 @@ struct DataSyncServiceImpl: Viam_App_Datasync_V1_DataSyncService.SimpleServicePr
         var response = Viam_App_Datasync_V1_DataCaptureUploadResponse()
         switch upload {
         case .tabular(let tabular):
-            let readings: [Reading]
-            do {
-                readings = try await UploadConversion.readingsInSlices(tabular, caller: caller)
-            } catch {
-                throw RPCError(code: .invalidArgument, message: error.description)
+            let result = try await withSpan("ingest readings") { span in
+                span.attributes["ferry.readings"] = tabular.count
+                do {
+                    return try await storeCall { try await store.insert(UploadConversion.batch(tabular, caller: caller), idempotencyKey: key) }
+                } catch let refusal as UploadRefusal {
+                    throw RPCError(code: .invalidArgument, message: refusal.description)
+                }
             }
             // Only an upload that is stored sets its resource's retention policy.
             try await recordRetention(tabular.metadata, caller: caller)
-            let result = try await withSpan("ingest readings") { span in
-                span.attributes["ferry.readings"] = readings.count
-                return try await storeCall { try await store.insert(readings, idempotencyKey: key) }
-            }
             // The store's count, not the request serialized again (that cost as much as decoding it).
             ServerMetrics.upload("tabular", bytes: result.bytes)
             ServerMetrics.rowsIngested(result.inserted)

@@ -84,13 +84,14 @@ enum StructWire {
         var reader = ProtobufWireReader(bytes)
         var metadata = Viam_App_Datasync_V1_SensorMetadata()
         // `data` is a oneof of `struct` (2) and `binary` (3): the last one sent holds it.
-        var fields: [String: BSON]?
+        var fields: StructEntries?
         while let (number, wireType) = try reader.nextField() {
             switch (number, wireType) {
             // SensorData is message 2, its metadata and struct message 3.
             case (1, 2): try merge(reader.slice(try reader.lengthDelimited(wireType)), into: &metadata, depth: 3)
             case (2, 2):
-                var merged = fields ?? [:]
+                var merged = fields ?? StructEntries()
+                fields = nil  // lets `merged` be uniquely referenced while the entries go in
                 try structFields(reader.slice(try reader.lengthDelimited(wireType)), into: &merged, depth: 3)
                 fields = merged
             case (3, 2):
@@ -99,7 +100,7 @@ enum StructWire {
             default: try reader.skip(wireType, field: number, depth: 2)
             }
         }
-        return TabularRecord(metadata: metadata, data: fields.map(document))
+        return TabularRecord(metadata: metadata, data: fields?.document)
     }
 
     /// One occurrence of a message field merged into what the ones before gave, as swift-protobuf
@@ -116,8 +117,33 @@ enum StructWire {
         }
     }
 
-    static func document(_ fields: [String: BSON]) -> BSONDocument {
-        BSONDocument(fields.keys.sorted().map { ($0, fields[$0]!) })
+    /// A `Struct`'s entries in the order they were read, a key possibly more than once. Read into
+    /// a list rather than a dictionary: hashing every key (and growing the table) was most of the
+    /// conversion's time, and a `Struct` is sorted once at the end anyway.
+    struct StructEntries {
+        var entries: [BSONElement] = []
+
+        mutating func set(_ key: String, _ value: BSON) { entries.append(BSONElement(key, value)) }
+
+        /// The entries sorted by key as `Dictionary` assignment then `keys.sorted()` give them: for
+        /// a key sent more than once, the last value under the spelling of its first occurrence
+        /// (keys equal as Swift strings, canonically equivalent ones too, are one key).
+        var document: BSONDocument {
+            if entries.count < 2 { return BSONDocument(entries) }
+            let order = entries.indices.sorted { a, b in
+                entries[a].key == entries[b].key ? a < b : entries[a].key < entries[b].key
+            }
+            var sorted: [BSONElement] = []
+            sorted.reserveCapacity(entries.count)
+            var position = 0
+            while position < order.count {
+                var last = position
+                while last + 1 < order.count, entries[order[last + 1]].key == entries[order[position]].key { last += 1 }
+                sorted.append(BSONElement(entries[order[position]].key, entries[order[last]].value))
+                position = last + 1
+            }
+            return BSONDocument(sorted)
+        }
     }
 
     /// Calls `body` with each element of a `Struct` or a `ListValue` at `depth`: messages whose one
@@ -137,7 +163,7 @@ enum StructWire {
     }
 
     /// A `Struct`'s entries (at `depth`) merged into `fields`: an entry for a key already there replaces it.
-    static func structFields(_ bytes: UnsafeRawBufferPointer, into fields: inout [String: BSON], depth: Int) throws(ProtobufWireError) {
+    static func structFields(_ bytes: UnsafeRawBufferPointer, into fields: inout StructEntries, depth: Int) throws(ProtobufWireError) {
         try eachElement(bytes, depth: depth) { (entryBytes) throws(ProtobufWireError) in
             // A map entry: its key (1) and value (2). swift-protobuf reads either with another wire
             // type as a bare tag (what follows is read as the next field), and refuses a group's end.
@@ -153,20 +179,20 @@ enum StructWire {
                 default: try entry.skip(entryWireType, field: field, depth: depth)
                 }
             }
-            fields[key] = value?.bson ?? .null
+            fields.set(key, value?.bson ?? .null)
         }
     }
 
     /// A `Value` while it is read: a `Struct` or a list stays open to merges.
     enum Value {
         case scalar(BSON)
-        case fields([String: BSON])
+        case fields(StructEntries)
         case list([BSON])
 
         var bson: BSON {
             switch self {
             case .scalar(let value): value
-            case .fields(let fields): .document(StructWire.document(fields))
+            case .fields(let fields): .document(fields.document)
             case .list(let values): .array(values)
             }
         }
@@ -186,7 +212,7 @@ enum StructWire {
             case (3, 2): result = .scalar(.string(try reader.string(try reader.lengthDelimited(wireType))))
             case (4, 0): result = .scalar(.bool(try reader.varint(wireType) != 0))
             case (5, 2):
-                var fields: [String: BSON] = [:]
+                var fields = StructEntries()
                 if case .fields(let before)? = result { fields = before }
                 result = nil  // lets `fields` be uniquely referenced while the entries go in
                 try structFields(reader.slice(try reader.lengthDelimited(wireType)), into: &fields, depth: depth + 1)

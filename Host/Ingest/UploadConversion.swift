@@ -50,16 +50,13 @@ package enum UploadConversion {
     }
 
     /// The readings of a tabular upload read off the wire (`CaptureUpload`), the same as
-    /// `readings(_:caller:now:)` gives for the decoded request, converted in slices at once on all
-    /// cores (the uploader waits for this) and joined in order. A refusal is the one the first bad
-    /// record in order gives, as one pass would give it.
-    package static func readingsInSlices(
-        _ upload: TabularUpload, caller: APIKeyIdentity, now: Date = Date(), sliceSize: Int = 250
-    ) async throws(UploadRefusal) -> [Reading] {
-        let parts = try await Slices.map(count: upload.count, sliceSize: sliceSize) { (range) throws(UploadRefusal) in
+    /// `readings(_:caller:now:)` gives for the decoded request, as a batch the store makes in
+    /// slices on all cores while it writes the ones made (the uploader waits for this). A refusal
+    /// is the `UploadRefusal` the first bad record in order gives, as one pass would give it.
+    package static func batch(_ upload: TabularUpload, caller: APIKeyIdentity, now: Date = Date()) -> ReadingBatch {
+        ReadingBatch(count: upload.count, organizationID: caller.organizationID) { range in
             try readings(upload, records: range, caller: caller, now: now)
         }
-        return parts.count == 1 ? parts[0] : Array(parts.joined())
     }
 
     package static func readings(_ upload: TabularUpload, caller: APIKeyIdentity, now: Date = Date()) throws(UploadRefusal) -> [Reading] {

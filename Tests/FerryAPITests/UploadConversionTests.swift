@@ -77,8 +77,8 @@ import ViamProtos
         return upload
     }
 
-    /// A large upload converted in slices gives the same readings, in order, as one pass; a refusal
-    /// is the first bad record's, as one pass gives it (here in the first slice, another in the last).
+    /// A large upload made as a batch in slices gives the same readings, in order, as one pass; a
+    /// refusal is the first bad record's, as one pass gives it (here in the first slice, another in the last).
     @Test func slicesGiveWhatOnePassGives() async throws {
         var upload = request(received: .init(seconds: 1_767_225_600, nanos: 0))
         upload.metadata.tags = ["lab"]
@@ -92,7 +92,10 @@ import ViamProtos
             return record
         }
         let whole = try UploadConversion.readings(upload, caller: caller, now: now)
-        let sliced = try await UploadConversion.readingsInSlices(try wire(upload), caller: caller, now: now, sliceSize: 100)
+        let batch = UploadConversion.batch(try wire(upload), caller: caller, now: now)
+        #expect(batch.count == 2_345 && batch.organizationID == "org")
+        let sliced = try await batch.readings()
+        #expect(try stride(from: 0, to: 2_345, by: 100).flatMap { try batch.make($0..<min(2_345, $0 + 100)) } == whole)
         #expect(whole.count == 2_345)
         #expect(sliced == whole)
         #expect(whole[1_000].additionalParameters == ["unit": "celsius"] && whole[2_344].tags == ["lab"])
@@ -102,6 +105,6 @@ import ViamProtos
         let oneFails = #expect(throws: UploadRefusal.self) { try UploadConversion.readings(upload, caller: caller, now: now) }
         let refusal = try #require(oneFails)
         #expect(refusal.description.contains("sensor_contents[1000].metadata.time_received"))
-        await #expect(throws: refusal) { try await UploadConversion.readingsInSlices(try wire(upload), caller: caller, now: now, sliceSize: 100) }
+        await #expect(throws: refusal) { try await UploadConversion.batch(try wire(upload), caller: caller, now: now).readings() }
     }
 }

@@ -2,6 +2,7 @@ import FerryBSON
 import FerryStore
 import Foundation
 import GRDB
+import Synchronization
 
 extension SQLiteReadingStore {
     static let readingColumnList = """
@@ -15,57 +16,135 @@ extension SQLiteReadingStore {
         if readings.isEmpty { return InsertResult(inserted: 0) }
         // Encoded before the write transaction, on all cores for a large batch.
         let parts = try await Slices.map(count: readings.count) { range in try readings[range].map(EncodedReading.init) }
-        let rows = parts.count == 1 ? parts[0] : Array(parts.joined())
         let hotStorage = configuration.hotStorageHours != nil
-        var result = try await write("storing \(readings.count) readings") { db in
+        let result = try await write("storing \(readings.count) readings") { db in
             for organization in organizations { try Self.requireOrganization(db, organization) }
-            return try Self.insert(rows, idempotencyKey: idempotencyKey, hotStorage: hotStorage, db)
+            var transaction = try IngestTransaction(
+                db, organizationID: readings[0].organizationID, idempotencyKey: idempotencyKey, hotStorage: hotStorage)
+            var offset = 0
+            for rows in parts {
+                try transaction.add(rows, at: offset)
+                offset += rows.count
+            }
+            return try transaction.finish()
         }
-        logger.debug(
-            "readings stored",
-            metadata: ["received": "\(readings.count)", "inserted": "\(result.inserted)", "file": "\(idempotencyKey?.fileID ?? "-")"])
-        result.bytes = rows.reduce(0) { $0 + $1.data.count + $1.additionalParameters.count }
+        logged(result, received: readings.count, idempotencyKey)
         return result
     }
 
-    /// Inserts the records not yet applied, copies recent ones to hot storage, and records the
-    /// applied range, all in the caller's transaction.
-    private static func insert(_ rows: [EncodedReading], idempotencyKey: IdempotencyKey?, hotStorage: Bool, _ db: Database)
-        throws -> InsertResult
-    {
+    /// Slices this small or smaller are made and encoded by one worker while the writer writes
+    /// the ones before (a reading costs about as much to make and encode as to write).
+    static let pipelinedSlice = 100
+
+    /// A lone batch's slices made and encoded on all cores while the write transaction writes the
+    /// ones already made, instead of all of them first: its uploader waits for the longer of the
+    /// two rather than their sum. Batches stored at once (several uploaders) are made first, as
+    /// one's making then overlaps another's writing anyway, and a writer waiting for its slices
+    /// while the cores make another's would hold the write lock for nothing.
+    public func insert(_ batch: ReadingBatch, idempotencyKey: IdempotencyKey?) async throws -> InsertResult {
+        if let key = idempotencyKey { try StoreChecks.validate(key, count: batch.count, organizations: [batch.organizationID]) }
+        let others = batchesInFlight.add(1, ordering: .relaxed).oldValue
+        defer { batchesInFlight.subtract(1, ordering: .relaxed) }
+        guard others == 0, batch.count > 2 * Self.pipelinedSlice else {
+            return try await insert(batch.readings(), idempotencyKey: idempotencyKey)
+        }
+        let slices = OrderedSlices(count: batch.count, sliceSize: Self.pipelinedSlice) { range in
+            try batch.checked(batch.make(range)).map(EncodedReading.init)
+        }
+        let hotStorage = configuration.hotStorageHours != nil
+        let failure = Mutex<(any Error)?>(nil)
+        let result: InsertResult
+        do {
+            result = try await write("storing \(batch.count) readings") { db in
+                defer {
+                    // A failure stops the slices not yet begun; none is still being made when this returns.
+                    slices.abandon()
+                    slices.waitForWorkers()
+                }
+                try Self.requireOrganization(db, batch.organizationID)
+                var transaction = try IngestTransaction(
+                    db, organizationID: batch.organizationID, idempotencyKey: idempotencyKey, hotStorage: hotStorage)
+                for index in 0..<slices.count {
+                    let (range, rows): (Range<Int>, [EncodedReading])
+                    do {
+                        (range, rows) = try slices.take(index)
+                    } catch {
+                        // Reported as made, not as a storage failure: the transaction rolls back.
+                        failure.withLock { $0 = error }
+                        throw error
+                    }
+                    try transaction.add(rows, at: range.lowerBound)
+                }
+                return try transaction.finish()
+            }
+        } catch {
+            if let made = failure.withLock({ $0 }) { throw made }
+            throw error
+        }
+        logged(result, received: batch.count, idempotencyKey)
+        return result
+    }
+
+    private func logged(_ result: InsertResult, received: Int, _ idempotencyKey: IdempotencyKey?) {
+        logger.debug(
+            "readings stored",
+            metadata: ["received": "\(received)", "inserted": "\(result.inserted)", "file": "\(idempotencyKey?.fileID ?? "-")"])
+    }
+
+    /// One batch's writes, in the caller's transaction: the records not yet applied, copies of
+    /// recent ones in hot storage, the applied range and the pipelines' invalidation log.
+    struct IngestTransaction {
+        let db: Database
+        let organizationID: String
+        let idempotencyKey: IdempotencyKey?
         var applied = IngestRanges()
-        if let key = idempotencyKey {
-            applied = try loadRanges(db, organizationID: rows[0].reading.organizationID, fileID: key.fileID)
-        }
-        let hotCutoff = hotStorage ? try hotStorageCutoff(db) : nil
-        let insertReading = try SQLiteRowInsert(
-            db, sql: "INSERT INTO readings (\(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        let insertHot = try SQLiteRowInsert(
-            db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        var inserted = 0
+        let hotCutoff: Int64?
+        let insertReading: SQLiteRowInsert
+        let insertHot: SQLiteRowInsert
+        var result = InsertResult(inserted: 0)
         var minutes: [String: Set<Int64>] = [:]
-        // Readings arrive in time order, most of a minute at a time: hash only when the minute changes.
+        /// Readings arrive in time order, most of a minute at a time: hash only when the minute changes.
         var lastMinute: (organization: String, minute: Int64)?
-        for offset in rows.indices {
-            if let key = idempotencyKey, applied.contains(key.firstRecord + offset) { continue }
-            try insertReading.insert(rows[offset])
-            let (organization, received) = (rows[offset].reading.organizationID, rows[offset].reading.timeReceived)
-            if let hotCutoff, received >= hotCutoff {
-                try insertHot.insert(rows[offset], id: insertReading.lastInsertedRowID)
-            }
-            inserted += 1
-            let minute = InvalidationRanges.minute(received)
-            if lastMinute?.minute != minute || lastMinute?.organization != organization {
-                minutes[organization, default: []].insert(minute)
-                lastMinute = (organization, minute)
-            }
+
+        init(_ db: Database, organizationID: String, idempotencyKey: IdempotencyKey?, hotStorage: Bool) throws {
+            self.db = db
+            self.organizationID = organizationID
+            self.idempotencyKey = idempotencyKey
+            if let key = idempotencyKey { applied = try SQLiteReadingStore.loadRanges(db, organizationID: organizationID, fileID: key.fileID) }
+            hotCutoff = hotStorage ? try SQLiteReadingStore.hotStorageCutoff(db) : nil
+            insertReading = try SQLiteRowInsert(
+                db, sql: "INSERT INTO readings (\(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            insertHot = try SQLiteRowInsert(
+                db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         }
-        if let key = idempotencyKey {
-            applied.add(key.firstRecord..<key.lastRecord)
-            try saveRanges(db, organizationID: rows[0].reading.organizationID, fileID: key.fileID, applied)
+
+        /// `rows`, the batch's readings from `offset` on.
+        mutating func add(_ rows: [EncodedReading], at offset: Int) throws {
+            for index in rows.indices {
+                if let key = idempotencyKey, applied.contains(key.firstRecord + offset + index) { continue }
+                try insertReading.insert(rows[index])
+                let (organization, received) = (rows[index].reading.organizationID, rows[index].reading.timeReceived)
+                if let hotCutoff, received >= hotCutoff {
+                    try insertHot.insert(rows[index], id: insertReading.lastInsertedRowID)
+                }
+                result.inserted += 1
+                let minute = InvalidationRanges.minute(received)
+                if lastMinute?.minute != minute || lastMinute?.organization != organization {
+                    minutes[organization, default: []].insert(minute)
+                    lastMinute = (organization, minute)
+                }
+            }
+            result.bytes += rows.reduce(0) { $0 + $1.data.count + $1.additionalParameters.count }
         }
-        try PipelineInvalidationLog.recordReadings(db, minutes: minutes)
-        return InsertResult(inserted: inserted)
+
+        mutating func finish() throws -> InsertResult {
+            if let key = idempotencyKey {
+                applied.add(key.firstRecord..<key.lastRecord)
+                try SQLiteReadingStore.saveRanges(db, organizationID: organizationID, fileID: key.fileID, applied)
+            }
+            try PipelineInvalidationLog.recordReadings(db, minutes: minutes)
+            return result
+        }
     }
 
     private static func loadRanges(_ db: Database, organizationID: String, fileID: String) throws -> IngestRanges {

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import Logging
+import Synchronization
 
 /// The embedded store: one SQLite file (`store.sqlite`) in the data directory, in WAL mode, with
 /// binary payloads as files beside it (`binary/<org>/<id>`). Writes go through GRDB's single
@@ -47,6 +48,8 @@ public final class SQLiteReadingStore: DataStore {
     let configuration: Configuration
     let pool: DatabasePool
     let checkpointer: WALCheckpointer
+    /// Batches being stored now (see `insert(_: ReadingBatch, …)`).
+    let batchesInFlight = Atomic(0)
     var logger: Logger { configuration.logger }
 
     /// Opens (creating if needed) the store in `dataDirectory` and brings its schema up to date.
