@@ -32,8 +32,9 @@ extension SQLiteReadingStore {
         return result
     }
 
-    /// Slices this small or smaller are made and encoded by one worker while the writer writes
-    /// the ones before (a reading costs about as much to make and encode as to write).
+    /// How many readings a worker makes and encodes at a time while the writer writes the slices
+    /// before (a reading costs about as much to make and encode as to write): small, so the
+    /// writer starts soon.
     static let pipelinedSlice = 100
 
     /// A lone batch's slices made and encoded on all cores while the write transaction writes the
