@@ -79,6 +79,9 @@ extension SQLiteReadingStore {
                 return try transaction.finish()
             }
         } catch {
+            // The write may have failed before its body ran (the store closed, a busy timeout):
+            // the slices not yet begun are not made for nothing then either.
+            slices.abandon()
             if let made = failure.withLock({ $0 }) { throw made }
             throw error
         }
