@@ -380,6 +380,7 @@ import Testing
         "saved_queries": "saved queries",
         "chart_hours": "left: a cache of charts' extremes per hour, made again by the destination's charts",
         "chart_hours_built": "left: which hours chart_hours holds, made again with them",
+        "hot_pending": "left: hot-storage copies still to make, made before readings are exported (their hot flag)",
     ]
 
     @Test(arguments: StoreBackend.all) func everyTableIsCopiedOrLeftForAReason(_ backend: StoreBackend) async throws {

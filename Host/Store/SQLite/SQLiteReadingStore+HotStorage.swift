@@ -1,8 +1,92 @@
 import FerryStore
 import Foundation
 import GRDB
+import Synchronization
+
+/// Hot storage's copies of new readings, written by a transaction of their own just after the
+/// ingest that stored the readings commits, rather than inside it: an uploader waits for its
+/// readings to be durable, not for their second copy, and the copy runs while the next request is
+/// on its way. The ingest records the ids to copy (`hot_pending`) in its own transaction, so a copy
+/// lost to a crash is made once the store opens again; and every read of hot storage first makes
+/// the copies still pending, so it sees each reading that has been acknowledged.
+final class HotStorageCopies: Sendable {
+    /// Committed ingests whose copies are not made yet. Changed only in commit callbacks, which
+    /// GRDB runs on the writer's queue in commit order, so a copy's transaction knows exactly how
+    /// many pending ranges it sees (and set to 1 when the store opens with ranges left); read
+    /// from anywhere.
+    let uncopied = Atomic(0)
+    /// Whether a background copy is scheduled or running.
+    let copying = Mutex(false)
+
+    /// Notes `ids` to copy once the caller's transaction commits.
+    func pending(_ ids: ClosedRange<Int64>, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO hot_pending (first_id, last_id) VALUES (?, ?)")
+            .execute(arguments: [ids.lowerBound, ids.upperBound])
+        db.afterNextTransaction(onCommit: { _ in self.uncopied.add(1, ordering: .sequentiallyConsistent) })
+    }
+}
 
 extension SQLiteReadingStore {
+    /// Copies the readings of committed ingests not copied yet into hot storage. Every read of hot
+    /// storage calls this first; it costs an atomic load when nothing is pending.
+    func copyPendingHotStorage() async throws {
+        guard let hotCopies, hotCopies.uncopied.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        try await write("copying new readings into hot storage") { db in
+            // Every ingest counted here has committed, and its ranges are in `hot_pending`.
+            let counted = hotCopies.uncopied.load(ordering: .sequentiallyConsistent)
+            guard counted > 0 else { return }
+            try Self.makePendingHotCopies(db)
+            db.afterNextTransaction(onCommit: { _ in
+                hotCopies.uncopied.subtract(counted, ordering: .sequentiallyConsistent)
+            })
+        }
+    }
+
+    static func makePendingHotCopies(_ db: Database) throws {
+        let cutoff = try hotStorageCutoff(db)
+        let copy = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO hot_readings (id, \(readingColumnList))
+                SELECT id, \(readingColumnList) FROM readings WHERE id BETWEEN ? AND ? AND time_received >= ?
+                """)
+        // A reading deleted since its ingest is simply not there to copy.
+        for range in try Row.fetchAll(db, sql: "SELECT first_id, last_id FROM hot_pending") {
+            try copy.execute(arguments: [range[0], range[1], cutoff])
+        }
+        try db.execute(sql: "DELETE FROM hot_pending")
+    }
+
+    /// Makes the pending copies in the background, unless that is already under way.
+    func scheduleHotStorageCopy() {
+        guard configuration.copiesHotStorageInBackground, let hotCopies,
+            hotCopies.uncopied.load(ordering: .sequentiallyConsistent) > 0
+        else { return }
+        let start = hotCopies.copying.withLock { copying in
+            defer { copying = true }
+            return !copying
+        }
+        guard start else { return }
+        Task {
+            while true {
+                do {
+                    try await copyPendingHotStorage()
+                } catch {
+                    // Left pending, and not retried at once: the next ingest or read of hot storage copies them.
+                    logger.warning("copying new readings into hot storage failed", metadata: ["error": "\(error)"])
+                    hotCopies.copying.withLock { $0 = false }
+                    return
+                }
+                // Stop only when nothing is pending once the flag is down: an ingest that commits
+                // later sees the flag down and starts another copy.
+                let more = hotCopies.copying.withLock { copying in
+                    copying = hotCopies.uncopied.load(ordering: .sequentiallyConsistent) > 0
+                    return copying
+                }
+                if !more { return }
+            }
+        }
+    }
+
     private static let hotCutoffKey = "hot_storage_cutoff_ms"
 
     /// Deletes hot-storage readings received before `now` minus the window, and remembers that

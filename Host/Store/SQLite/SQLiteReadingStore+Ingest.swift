@@ -16,11 +16,10 @@ extension SQLiteReadingStore {
         if readings.isEmpty { return InsertResult(inserted: 0) }
         // Encoded before the write transaction, on all cores for a large batch.
         let parts = try await Slices.map(count: readings.count) { range in try readings[range].map(EncodedReading.init) }
-        let hotStorage = configuration.hotStorageHours != nil
         let result = try await write("storing \(readings.count) readings") { db in
             for organization in organizations { try Self.requireOrganization(db, organization) }
             var transaction = try IngestTransaction(
-                db, organizationID: readings[0].organizationID, idempotencyKey: idempotencyKey, hotStorage: hotStorage)
+                db, organizationID: readings[0].organizationID, idempotencyKey: idempotencyKey, hotStorage: self.hotCopies)
             var offset = 0
             for rows in parts {
                 try transaction.add(rows, at: offset)
@@ -28,6 +27,7 @@ extension SQLiteReadingStore {
             }
             return try transaction.finish()
         }
+        scheduleHotStorageCopy()
         logged(result, received: readings.count, idempotencyKey)
         return result
     }
@@ -52,7 +52,6 @@ extension SQLiteReadingStore {
         let slices = OrderedSlices(count: batch.count, sliceSize: Self.pipelinedSlice) { range in
             try batch.checked(batch.make(range)).map(EncodedReading.init)
         }
-        let hotStorage = configuration.hotStorageHours != nil
         let failure = Mutex<(any Error)?>(nil)
         let result: InsertResult
         do {
@@ -64,7 +63,7 @@ extension SQLiteReadingStore {
                 }
                 try Self.requireOrganization(db, batch.organizationID)
                 var transaction = try IngestTransaction(
-                    db, organizationID: batch.organizationID, idempotencyKey: idempotencyKey, hotStorage: hotStorage)
+                    db, organizationID: batch.organizationID, idempotencyKey: idempotencyKey, hotStorage: self.hotCopies)
                 for index in 0..<slices.count {
                     let (range, rows): (Range<Int>, [EncodedReading])
                     do {
@@ -85,6 +84,7 @@ extension SQLiteReadingStore {
             if let made = failure.withLock({ $0 }) { throw made }
             throw error
         }
+        scheduleHotStorageCopy()
         logged(result, received: batch.count, idempotencyKey)
         return result
     }
@@ -95,31 +95,32 @@ extension SQLiteReadingStore {
             metadata: ["received": "\(received)", "inserted": "\(result.inserted)", "file": "\(idempotencyKey?.fileID ?? "-")"])
     }
 
-    /// One batch's writes, in the caller's transaction: the records not yet applied, copies of
-    /// recent ones in hot storage, the applied range and the pipelines' invalidation log.
+    /// One batch's writes, in the caller's transaction: the records not yet applied, the applied
+    /// range, the pipelines' invalidation log, and the ids hot storage is to copy once it commits.
     struct IngestTransaction {
         let db: Database
         let organizationID: String
         let idempotencyKey: IdempotencyKey?
         var applied = IngestRanges()
-        let hotCutoff: Int64?
+        let hotStorage: HotStorageCopies?
+        let hotCutoff: Int64
+        /// The first and last id of the readings stored for hot storage to copy.
+        var hotIDs: (first: Int64, last: Int64)?
         let insertReading: SQLiteRowInsert
-        let insertHot: SQLiteRowInsert
         var result = InsertResult(inserted: 0)
         var minutes: [String: Set<Int64>] = [:]
         /// Readings arrive in time order, most of a minute at a time: hash only when the minute changes.
         var lastMinute: (organization: String, minute: Int64)?
 
-        init(_ db: Database, organizationID: String, idempotencyKey: IdempotencyKey?, hotStorage: Bool) throws {
+        init(_ db: Database, organizationID: String, idempotencyKey: IdempotencyKey?, hotStorage: HotStorageCopies?) throws {
             self.db = db
             self.organizationID = organizationID
             self.idempotencyKey = idempotencyKey
+            self.hotStorage = hotStorage
             if let key = idempotencyKey { applied = try SQLiteReadingStore.loadRanges(db, organizationID: organizationID, fileID: key.fileID) }
-            hotCutoff = hotStorage ? try SQLiteReadingStore.hotStorageCutoff(db) : nil
+            hotCutoff = hotStorage != nil ? try SQLiteReadingStore.hotStorageCutoff(db) : .max
             insertReading = try SQLiteRowInsert(
                 db, sql: "INSERT INTO readings (\(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            insertHot = try SQLiteRowInsert(
-                db, sql: "INSERT INTO hot_readings (id, \(readingColumnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         }
 
         /// `rows`, the batch's readings from `offset` on.
@@ -128,8 +129,9 @@ extension SQLiteReadingStore {
                 if let key = idempotencyKey, applied.contains(key.firstRecord + offset + index) { continue }
                 try insertReading.insert(rows[index])
                 let (organization, received) = (rows[index].reading.organizationID, rows[index].reading.timeReceived)
-                if let hotCutoff, received >= hotCutoff {
-                    try insertHot.insert(rows[index], id: insertReading.lastInsertedRowID)
+                if received >= hotCutoff {
+                    let id = insertReading.lastInsertedRowID
+                    hotIDs = (hotIDs?.first ?? id, id)
                 }
                 result.inserted += 1
                 let minute = InvalidationRanges.minute(received)
@@ -147,6 +149,7 @@ extension SQLiteReadingStore {
                 try SQLiteReadingStore.saveRanges(db, organizationID: organizationID, fileID: key.fileID, applied)
             }
             try PipelineInvalidationLog.recordReadings(db, minutes: minutes)
+            if let hotStorage, let hotIDs { try hotStorage.pending(hotIDs.first...hotIDs.last, db) }
             return result
         }
     }

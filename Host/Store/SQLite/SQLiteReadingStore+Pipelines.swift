@@ -305,7 +305,8 @@ extension SQLiteReadingStore {
     }
 
     public func earliestData(organizationID: String, source: PipelineSource) async throws -> Int64? {
-        try await read("finding the earliest data") { db in
+        if source == .hotStorage { try await copyPendingHotStorage() }
+        return try await read("finding the earliest data") { db in
             switch source {
             case .standard:
                 return try Int64.fetchOne(

@@ -29,6 +29,8 @@ extension SQLiteReadingStore {
         let directory = dataDirectory
         let int = cursor.flatMap { Int64($0) } ?? Int64.min
         let text = cursor ?? ""
+        // Each reading's hot flag says whether hot storage holds it.
+        if kind == .readings { try await copyPendingHotStorage() }
         switch kind {
         case .settings:
             return TransferPage(records: try await settings().map { .setting($0) }, next: nil)

@@ -20,6 +20,9 @@ public final class SQLiteReadingStore: DataStore {
         public var logger = Logger(label: "ferry.store")
         /// When the WAL is copied back into the database file (tests make it small).
         var walCheckpoint = WALCheckpointer.Thresholds()
+        /// Whether hot storage's copies are made as soon as an ingest commits (tests turn it off
+        /// to see them pending, made by the next read).
+        var copiesHotStorageInBackground = true
 
         public init() {}
 
@@ -50,6 +53,8 @@ public final class SQLiteReadingStore: DataStore {
     let checkpointer: WALCheckpointer
     /// Batches being stored now (see `insert(_: ReadingBatch, …)`).
     let batchesInFlight = Atomic(0)
+    /// Hot storage's copies of new readings still to make; nil when hot storage is off.
+    let hotCopies: HotStorageCopies?
     var logger: Logger { configuration.logger }
 
     /// Opens (creating if needed) the store in `dataDirectory` and brings its schema up to date.
@@ -58,6 +63,7 @@ public final class SQLiteReadingStore: DataStore {
         self.dataDirectory = dataDirectory
         self.databasePath = URL(fileURLWithPath: dataDirectory).appendingPathComponent("store.sqlite").path
         self.configuration = configuration
+        hotCopies = configuration.hotStorageHours != nil ? HotStorageCopies() : nil
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         } catch {
@@ -83,6 +89,10 @@ public final class SQLiteReadingStore: DataStore {
                 databasePath: databasePath, synchronous: synchronous, thresholds: configuration.walCheckpoint)
             pool.writeWithoutTransaction { db in checkpointer.attach(writer: db.sqliteConnection!) }
             self.checkpointer = checkpointer
+            // Copies a crash left pending are made before anything reads hot storage.
+            if let hotCopies, try pool.read({ try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM hot_pending)") ?? false }) {
+                hotCopies.uncopied.store(1, ordering: .sequentiallyConsistent)
+            }
         } catch {
             throw StoreError(
                 .storage,
@@ -90,6 +100,7 @@ public final class SQLiteReadingStore: DataStore {
         }
         configuration.logger.info(
             "store opened", metadata: ["path": "\(databasePath)", "journal": "wal", "synchronous": "\(synchronous)"])
+        scheduleHotStorageCopy()
     }
 
     public var location: String { dataDirectory }

@@ -222,6 +222,10 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v12-hot-storage-pending") { db in
+            // Id ranges of committed ingests whose hot-storage copies are not made yet.
+            try db.execute(sql: "CREATE TABLE hot_pending (first_id INTEGER NOT NULL, last_id INTEGER NOT NULL)")
+        }
         return migrator
     }
 }
