@@ -78,6 +78,38 @@ import Testing
         try await waitUntil { try counts(store) == (600, 0) }
     }
 
+    @Test func anotherProcessesPendingCopiesAreMadeBeforeARead() async throws {
+        let directory = try TemporaryDirectory("ferry-hot-copy")
+        defer { directory.remove() }
+        // Two stores on one file stand for the server and a CLI command beside it.
+        let server = try open(directory, background: false)
+        let org = try await server.createOrganization(name: "Acme").id
+        let command = try open(directory, background: false)
+        _ = try await server.insert(StoreFixture.readings(0..<20, org: org), idempotencyKey: nil)
+        #expect(try counts(server) == (0, 1))
+        #expect(try await hot(command, org) == Array(0..<20))
+        #expect(try counts(server) == (20, 0))
+        // The server's own count of them does not go wrong for it.
+        _ = try await server.insert(StoreFixture.readings(20..<30, org: org), idempotencyKey: nil)
+        #expect(try await hot(server, org) == Array(0..<30))
+        #expect(try counts(server) == (30, 0))
+    }
+
+    @Test func pendingCopiesAreDroppedWhenTheStoreOpensWithHotStorageOff() async throws {
+        let directory = try TemporaryDirectory("ferry-hot-copy")
+        defer { directory.remove() }
+        var store = try open(directory, background: false)
+        let org = try await store.createOrganization(name: "Acme").id
+        _ = try await store.insert(StoreFixture.readings(0..<5, org: org), idempotencyKey: nil)
+        #expect(try counts(store) == (0, 1))
+        var configuration = SQLiteReadingStore.Configuration()
+        configuration.hotStorageHours = nil
+        configuration.logger.logLevel = .warning
+        store = try SQLiteReadingStore(dataDirectory: directory.path, configuration: configuration)
+        #expect(try counts(store) == (0, 0))
+        #expect(try await hot(store, org).isEmpty)
+    }
+
     @Test func aReadingDeletedBeforeItsCopyIsNotCopied() async throws {
         let directory = try TemporaryDirectory("ferry-hot-copy")
         defer { directory.remove() }

@@ -27,14 +27,33 @@ final class HotStorageCopies: Sendable {
 }
 
 extension SQLiteReadingStore {
-    /// Copies the readings of committed ingests not copied yet into hot storage. Every read of hot
-    /// storage calls this first; it costs an atomic load when nothing is pending.
-    func copyPendingHotStorage() async throws {
-        guard let hotCopies, hotCopies.uncopied.load(ordering: .sequentiallyConsistent) > 0 else { return }
+    /// Makes the copies still pending before a read of hot storage, so that it sees every
+    /// acknowledged reading. Those of this process's ingests are counted (an atomic load when there
+    /// are none); another process's (a CLI command beside a running server) are looked for. A read
+    /// is not refused because the copy cannot be written now (a full disk, another process holding
+    /// the write lock): it goes on without the newest readings, and says so in the log.
+    func makePendingHotCopiesBeforeReading() async {
+        guard let hotCopies else { return }
+        do {
+            if hotCopies.uncopied.load(ordering: .sequentiallyConsistent) == 0 {
+                let pending = try await read("looking for hot-storage copies to make") { db in
+                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM hot_pending)") ?? false
+                }
+                guard pending else { return }
+            }
+            try await copyPendingHotStorage(hotCopies)
+        } catch {
+            logger.warning(
+                "hot storage is read without the copies of the newest uploads: they could not be made",
+                metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Copies the readings of committed ingests not copied yet into hot storage.
+    private func copyPendingHotStorage(_ hotCopies: HotStorageCopies) async throws {
         try await write("copying new readings into hot storage") { db in
             // Every ingest counted here has committed, and its ranges are in `hot_pending`.
             let counted = hotCopies.uncopied.load(ordering: .sequentiallyConsistent)
-            guard counted > 0 else { return }
             try Self.makePendingHotCopies(db)
             db.afterNextTransaction(onCommit: { _ in
                 hotCopies.uncopied.subtract(counted, ordering: .sequentiallyConsistent)
@@ -69,7 +88,7 @@ extension SQLiteReadingStore {
         Task {
             while true {
                 do {
-                    try await copyPendingHotStorage()
+                    try await copyPendingHotStorage(hotCopies)
                 } catch {
                     // Left pending, and not retried at once: the next ingest or read of hot storage copies them.
                     logger.warning("copying new readings into hot storage failed", metadata: ["error": "\(error)"])

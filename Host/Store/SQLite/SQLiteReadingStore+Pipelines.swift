@@ -305,7 +305,7 @@ extension SQLiteReadingStore {
     }
 
     public func earliestData(organizationID: String, source: PipelineSource) async throws -> Int64? {
-        if source == .hotStorage { try await copyPendingHotStorage() }
+        if source == .hotStorage { await makePendingHotCopiesBeforeReading() }
         return try await read("finding the earliest data") { db in
             switch source {
             case .standard:

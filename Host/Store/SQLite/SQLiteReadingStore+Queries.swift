@@ -8,7 +8,7 @@ extension SQLiteReadingStore {
         limit: Int?, fields: BSONFieldSet
     ) async throws -> (documents: [BSONDocument], cursors: [ReadingCursor]) {
         let fields = ReadingFields(fields)
-        if source == .hotStorage { try await copyPendingHotStorage() }
+        if source == .hotStorage { await makePendingHotCopiesBeforeReading() }
         return try await read("querying readings of organisation \(organizationID)") { db in
             guard
                 let (sql, arguments) = ReadingQuery.select(

@@ -9,7 +9,7 @@ extension SQLiteReadingStore {
     public func tabularDataBySQL(organizationID: String, source: ReadingSource, query: String) async throws -> [BSONDocument] {
         let cancellation = SQLCancellation()
         let (path, limits) = (databasePath, configuration.sqlLimits)
-        if source == .hotStorage { try await copyPendingHotStorage() }
+        if source == .hotStorage { await makePendingHotCopiesBeforeReading() }
         do {
             return try await withTaskCancellationHandler {
                 try await Offload.runOnOwnThread {

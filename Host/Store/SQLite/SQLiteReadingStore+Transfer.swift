@@ -30,7 +30,7 @@ extension SQLiteReadingStore {
         let int = cursor.flatMap { Int64($0) } ?? Int64.min
         let text = cursor ?? ""
         // Each reading's hot flag says whether hot storage holds it.
-        if kind == .readings { try await copyPendingHotStorage() }
+        if kind == .readings { await makePendingHotCopiesBeforeReading() }
         switch kind {
         case .settings:
             return TransferPage(records: try await settings().map { .setting($0) }, next: nil)
@@ -236,6 +236,7 @@ extension SQLiteReadingStore {
     public func existingRecords(_ records: [TransferRecord]) async throws -> [String: TransferRecord] {
         guard let kind = records.first?.kind else { return [:] }
         let directory = dataDirectory
+        if kind == .readings { await makePendingHotCopiesBeforeReading() }
         switch kind {
         case .settings:
             return Dictionary(try await settings().map { ($0.name, TransferRecord.setting($0)) }, uniquingKeysWith: { a, _ in a })

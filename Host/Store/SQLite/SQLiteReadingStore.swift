@@ -89,9 +89,14 @@ public final class SQLiteReadingStore: DataStore {
                 databasePath: databasePath, synchronous: synchronous, thresholds: configuration.walCheckpoint)
             pool.writeWithoutTransaction { db in checkpointer.attach(writer: db.sqliteConnection!) }
             self.checkpointer = checkpointer
-            // Copies a crash left pending are made before anything reads hot storage.
-            if let hotCopies, try pool.read({ try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM hot_pending)") ?? false }) {
-                hotCopies.uncopied.store(1, ordering: .sequentiallyConsistent)
+            // Copies a crash left pending are made before anything reads hot storage; with hot
+            // storage off they are dropped, lest ids reused meanwhile be copied when it is on again.
+            if try pool.read({ try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM hot_pending)") ?? false }) {
+                if let hotCopies {
+                    hotCopies.uncopied.store(1, ordering: .sequentiallyConsistent)
+                } else {
+                    try pool.write { try $0.execute(sql: "DELETE FROM hot_pending") }
+                }
             }
         } catch {
             throw StoreError(
