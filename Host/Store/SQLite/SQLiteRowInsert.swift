@@ -20,30 +20,25 @@ struct SQLiteRowInsert {
         self.connection = connection
     }
 
-    /// Binds `row` (after `id`, if given) as the statement's parameters, steps, and resets.
+    /// Binds `row` as the statement's parameters, steps, and resets.
     /// The values are bound without copies (SQLITE_STATIC): they point into `row`'s buffers,
     /// which this call holds, and the bindings are cleared before it returns.
-    func insert(_ row: borrowing EncodedReading, id: Int64? = nil) throws {
+    func insert(_ row: borrowing EncodedReading) throws {
         let rc = row.text.withUnsafeBytes { text in
             row.additionalParameters.withUnsafeBytes { parameters in
                 row.data.withUnsafeBytes { data in
-                    var index: Int32 = 1
-                    if let id {
-                        sqlite3_bind_int64(statement, index, id)
-                        index += 1
-                    }
                     var start = 0
                     for column in 0..<8 {
                         let end = Int(row.textEnds[column])
-                        // The tags follow the two times.
-                        let parameter = column < 7 ? index + Int32(column) : index + 9
+                        // Parameters are numbered from 1; the tags (the eighth text) follow the two times.
+                        let parameter = column < 7 ? Int32(column) + 1 : 10
                         bindText(text, start..<end, parameter)
                         start = end
                     }
-                    sqlite3_bind_int64(statement, index + 7, row.reading.timeRequested)
-                    sqlite3_bind_int64(statement, index + 8, row.reading.timeReceived)
-                    bindBlob(parameters, index + 10)
-                    bindBlob(data, index + 11)
+                    sqlite3_bind_int64(statement, 8, row.reading.timeRequested)
+                    sqlite3_bind_int64(statement, 9, row.reading.timeReceived)
+                    bindBlob(parameters, 11)
+                    bindBlob(data, 12)
                     let rc = sqlite3_step(statement)
                     sqlite3_reset(statement)
                     sqlite3_clear_bindings(statement)
