@@ -2,7 +2,12 @@ import FerryBSON
 import FerryCaptureFile
 import FerryTestSupport
 import Foundation
+import Synchronization
 import Testing
+
+/// The published registry's directory, removed when the test process exits: a suite has no
+/// teardown for a fixture its tests share.
+private let publishedDirectory = Mutex<String?>(nil)
 
 /// The module registry end to end with the real binaries: a C plugin built from the SDK's
 /// header is published as 1.0.0 (this platform), 1.1.0 (`any`), 1.2.0-rc.1 (packed by the
@@ -69,6 +74,10 @@ import Testing
 
     static func publish() throws -> Published {
         let p = Published(directory: try TemporaryDirectory("ferry-registry-e2e"))
+        publishedDirectory.withLock { $0 = p.directory.path }
+        atexit {
+            if let path = publishedDirectory.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+        }
         let keygen = try ferry(["module", "keygen", "--out", p.key])
         guard keygen.hasPrefix("-----BEGIN PUBLIC KEY-----") else { throw TestFailure("keygen printed \(keygen)") }
         let include = repositoryRoot.appendingPathComponent("SDK/include").path

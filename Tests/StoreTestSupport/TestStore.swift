@@ -30,7 +30,13 @@ public struct TestStore: Sendable {
         switch backend {
         case .sqlite:
             let directory = try TemporaryDirectory("ferry-store")
-            let store = try openSQLite(directory.path, options: options)
+            let store: SQLiteReadingStore
+            do {
+                store = try openSQLite(directory.path, options: options)
+            } catch {
+                directory.remove()  // options a test expects to be refused leave nothing behind
+                throw error
+            }
             return TestStore(backend: backend, store: store, location: .directory(directory.path), options: options, directory: directory)
         case .postgres:
             let (store, url) = try await TestPostgresStores.fresh(options: options)
