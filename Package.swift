@@ -8,6 +8,20 @@ let pluginLinkerSettings: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-Bsymbol
 /// The package's directory: the linker is given the symbol order file by absolute path.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
 
+/// How `ferry` and `ferry-host` are linked.
+let hostLinkerSettings: [LinkerSetting] = [
+    // Relative relocations packed (RELR, read by glibc ≥ 2.36): the 2.65 MiB table the loader
+    // reads at every start shrinks to 0.5 MiB. gold cannot write them; lld, shipped with Swift, can.
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]),
+    // The functions `ferry run` calls, first in the order it first calls them
+    // (scripts/host-symbol-order.sh): the host's code sits together instead of spread
+    // over the text of every command, and touches a few MiB of it, not 14.
+    .unsafeFlags([
+        "-Xlinker", "--symbol-ordering-file=\(packageDirectory)/Host/ferry/symbol-order.txt",
+        "-Xlinker", "--no-warn-symbol-ordering",
+    ], .when(configuration: .release)),
+]
+
 /// A broken plugin built only to prove the loader refuses it cleanly.
 func fixturePlugin(_ name: String) -> Target {
     .target(
@@ -25,6 +39,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ferry", targets: ["ferry"]),
+        .executable(name: "ferry-host", targets: ["ferry-host"]),
         .library(name: "FerrySDK", targets: ["FerrySDK"]),
         .library(name: "FerryBSON", targets: ["FerryBSON"]),
         .library(name: "FerryDevice", targets: ["FerryDevice"]),
@@ -94,14 +109,14 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ],
             path: "Host/Generated/ViamMachineGRPC"),
-        .target(name: "FerryConfig", dependencies: ["FerryBSON", "FerryModuleSpec"], path: "Host/Config"),
+        .target(name: "FerryConfig", dependencies: ["FerrySystem", "FerryBSON", "FerryModuleSpec"], path: "Host/Config"),
         // Module registry: the names (ids, semver, pins, platforms), then signing, archives,
         // the cache, installation and serving.
         .target(name: "FerryModuleSpec", path: "Host/ModuleSpec"),
         .systemLibrary(name: "CZlib", path: "Host/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "FerryModules",
-            dependencies: [
+            dependencies: ["FerrySystem", 
                 "FerryBSON", "FerryClock", "FerryModuleSpec", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,36 +127,40 @@ let package = Package(
         .systemLibrary(name: "CFFI", path: "Host/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         .target(
             name: "FerryLoader",
-            dependencies: ["CFerryPlugin", "CFFI", "FerryBSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FerrySystem", "CFerryPlugin", "CFFI", "FerryBSON", .product(name: "Logging", package: "swift-log")],
             path: "Host/Loader"),
         // A plugin in a child process of its own (`ferry plugin-host`): the channel, the host side, the child side.
         .target(
             name: "FerryIsolation",
-            dependencies: ["CFerrySharedRing", "FerryBSON", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FerrySystem", "CFerrySharedRing", "FerryBSON", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log")],
             path: "Host/Isolation"),
         // Atomics on shared memory, the spin-wait hint and a sealed memfd: the channel's shared-memory fast path.
         .target(name: "CFerrySharedRing", path: "Host/CSharedRing", publicHeadersPath: "include"),
         // SIGTERM and SIGINT as bytes on a pipe, from a handler on whichever thread takes them.
         .target(name: "CFerrySignals", path: "Host/CSignals", publicHeadersPath: "include"),
+        // The host's thin layer over POSIX (threads, a recursive lock, child processes, paths): what
+        // it used Foundation for, so `ferry-host` links no Foundation.
+        .target(name: "FerrySystem", dependencies: ["CFerrySystem"], path: "Host/System"),
+        .target(name: "CFerrySystem", path: "Host/CSystem", publicHeadersPath: "include"),
         // The one clock (wall and monotonic time, sleeps, timers) every timed part of the host and server reads.
         .target(name: "FerryClock", dependencies: ["FerryBSON"], path: "Host/Clock"),
         // Viam's capture-file format: what capture writes, sync uploads and the server decodes.
         .target(
             name: "FerryCaptureFile",
-            dependencies: [
+            dependencies: ["FerrySystem", 
                 "FerryBSON", "ViamProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/CaptureFile"),
         .target(
             name: "FerryCapture",
-            dependencies: [
+            dependencies: ["FerrySystem", 
                 "FerryBSON", "FerryCaptureFile", "FerryClock", "FerryLoader", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Capture"),
         .target(
             name: "FerryMachine",
-            dependencies: [
+            dependencies: ["FerrySystem", 
                 "FerryBSON", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryCapture", "FerryCaptureFile", "FerryClock",
                 "FerryMongoClient", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -182,7 +201,7 @@ let package = Package(
         // MongoDB's wire protocol: frames (OP_MSG, OP_QUERY, OP_REPLY), SCRAM-SHA-256, error codes.
         .target(
             name: "FerryMongoWire",
-            dependencies: [
+            dependencies: ["FerrySystem", 
                 "FerryBSON", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -231,12 +250,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Host/API"),
-        // `ferry run --listen`: Viam's machine API served from the host, and the client that
-        // captures from remote parts through it.
+        // The client that captures from remote parts through Viam's machine API, and the conversions
+        // between readings and the API's responses both sides share.
+        .target(
+            name: "FerryRemoteParts",
+            dependencies: ["FerrySystem", 
+                "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryConfig", "FerryLoader", "FerryMachine", "ViamProtos", "ViamGRPC",
+                "ViamMachineProtos", "ViamMachineGRPC", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/RemoteParts"),
+        // `ferry run --listen`: Viam's machine API served from the host.
         .target(
             name: "FerryMachineAPI",
             dependencies: [
-                "FerryAPI", "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryConfig", "FerryLoader", "FerryMachine", "FerryStore",
+                "FerryAPI", "FerryRemoteParts", "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryConfig", "FerryLoader", "FerryMachine", "FerryStore",
                 "ViamProtos", "ViamGRPC", "ViamMachineProtos", "ViamMachineGRPC",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -248,7 +278,7 @@ let package = Package(
             path: "Host/MachineAPI"),
         .target(
             name: "FerrySync",
-            dependencies: [
+            dependencies: ["FerrySystem", 
                 "FerryCaptureFile", "FerryClock", "FerryConfig", "FerryBSON", "ViamProtos", "ViamGRPC",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -287,9 +317,34 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/Dashboard"),
+        // `ferry run`'s host (plugins, capture, sync, registry modules, remote parts, stopping and
+        // restarting) and the pieces every long-running command shares (logging, signals).
+        .target(
+            name: "FerryRun",
+            dependencies: ["FerrySystem", 
+                "CFerrySignals", "FerryBSON", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryMachine", "FerryModules",
+                "FerryModuleSpec", "FerryRemoteParts", "FerrySync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Host/Run"),
+        // The host alone: `ferry run` becomes it (exec) when the run needs none of the server's code
+        // (no embedded data server, no --listen, no --metrics-listen, no traces), so a machine that
+        // only captures and syncs maps a fraction of `ferry`'s code and none of Foundation's.
+        .executableTarget(
+            name: "ferry-host",
+            dependencies: ["FerryRun", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Host/ferry-host",
+            linkerSettings: hostLinkerSettings + [
+                // lld with --as-needed ahead of every library (scripts/ld-as-needed says why): the
+                // libraries only dropped code used (libFoundation, ICU) are not even loaded.
+                .unsafeFlags(["-ld-path=\(packageDirectory)/scripts/ld-as-needed"])
+            ]),
         .executableTarget(
             name: "ferry",
             dependencies: [
+                "FerryRun", "FerryRemoteParts",
                 "FerryBSON", "FerryClock", "FerryConfig", "FerryLoader", "FerryIsolation", "FerryCaptureFile", "FerryMachine", "FerryMQL", "FerryMQLPlugins",
                 "FerryStore", "FerryStoreFactory", "FerryAPI", "FerrySync", "FerryPipelines", "FerryHIL", "FerryModules", "FerryModuleSpec",
                 "FerryMachineAPI", "FerryMongoWire", "FerryMongoServer", "FerryDashboard", "CFerrySignals",
@@ -300,19 +355,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/ferry",
-            // Relative relocations packed (RELR, read by glibc ≥ 2.36): the 2.65 MiB table the loader
-            // reads at every start shrinks to 0.5 MiB. gold cannot write them; lld, shipped with Swift, can.
             exclude: ["symbol-order.txt"],
-            linkerSettings: [
-                .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]),
-                // The functions `ferry run` calls, first in the order it first calls them
-                // (scripts/host-symbol-order.sh): the host's code sits together instead of spread
-                // over the text of every command, and touches a few MiB of it, not 14.
-                .unsafeFlags([
-                    "-Xlinker", "--symbol-ordering-file=\(packageDirectory)/Host/ferry/symbol-order.txt",
-                    "-Xlinker", "--no-warn-symbol-ordering",
-                ], .when(configuration: .release)),
-            ]),
+            linkerSettings: hostLinkerSettings),
 
         // MARK: Plugins — built-in plugins; import SDK only.
         .target(
@@ -498,7 +542,7 @@ let package = Package(
         .testTarget(
             name: "FerryMachineAPITests",
             dependencies: [
-                "FerryMachineAPI", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryTestSupport", "ViamProtos",
+                "FerryMachineAPI", "FerryRemoteParts", "FerryMachine", "FerryLoader", "FerryConfig", "FerryBSON", "FerryCapture", "FerryCaptureFile", "FerryTestSupport", "ViamProtos",
                 "ViamGRPC", "ViamMachineProtos", "ViamMachineGRPC", .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]),
@@ -512,6 +556,7 @@ let package = Package(
                 "CFerrySignals", "FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "FerrySystemTests", dependencies: ["FerrySystem", "FerryRun", "FerryTestSupport"]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "DriverTests",

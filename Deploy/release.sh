@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the release bundle: dist/ferry-VERSION-linux-ARCH.tar.gz with the ferry binary, the
-# built-in plugins and the Swift runtime libraries they load (so a machine without a Swift
-# toolchain runs it), licences and a README; a .sha256 beside it, and a detached Ed25519 signature
+# Builds the release bundle: dist/ferry-VERSION-linux-ARCH.tar.gz with the ferry binary (and
+# ferry-host, the host alone that `ferry run` becomes when it can), the built-in plugins and the
+# Swift runtime libraries they load (so a machine without a Swift toolchain runs it), licences and a README; a .sha256 beside it, and a detached Ed25519 signature
 # (.sig) when --sign KEY is given (a key from `ferry module keygen`; verify with
 # `openssl pkeyutl -verify -rawin -pubin -inkey KEY.pub -in BUNDLE -sigfile BUNDLE.sig`).
 #
@@ -33,7 +33,9 @@ build_flags=()
 [ "$configuration" = release ] && build_flags=(-Xswiftc -Xfrontend -Xswiftc -function-sections)
 if [ "$skip_build" = 0 ]; then swift build -c "$configuration" "${build_flags[@]}"; fi
 [ -n "$products" ] || products="$(swift build -c "$configuration" --show-bin-path)"
-[ -x "$products/ferry" ] || { echo "release.sh: no $products/ferry; build first (or drop --skip-build)" >&2; exit 1; }
+for binary in ferry ferry-host; do
+    [ -x "$products/$binary" ] || { echo "release.sh: no $products/$binary; build first (or drop --skip-build)" >&2; exit 1; }
+done
 
 version="$("$products/ferry" --version)"
 arch="$(uname -m)"
@@ -44,7 +46,7 @@ trap 'rm -rf "$stage"' EXIT
 root="$stage/$name"
 mkdir -p "$root/bin" "$root/lib/ferry" "$root/share/licenses"
 
-cp "$products/ferry" "$root/lib/ferry/"
+cp "$products/ferry" "$products/ferry-host" "$root/lib/ferry/"
 for plugin in "$products"/libFerry*.so; do cp "$plugin" "$root/lib/ferry/"; done
 ln -s ../lib/ferry/ferry "$root/bin/ferry"
 
@@ -65,7 +67,8 @@ Ferry $version for Linux $arch: data management for robots and edge machines.
   bin/ferry serve --data DIR           the data server
   bin/ferry --help                     everything else
 
-lib/ferry/ holds the ferry binary, its built-in plugins (libFerry*.so) and the Swift runtime
+lib/ferry/ holds the ferry binary, ferry-host (the host alone, which \`ferry run\` becomes when it
+needs no data server of its own), the built-in plugins (libFerry*.so) and the Swift runtime
 libraries they load; keep them together. The Swift runtime's licence is in share/licenses/.
 The runtime libraries a plugin needs from the system (libsqlite3, libffi, libjpeg, zlib) come from
 the distribution: apt-get install libsqlite3-0 libffi8 libjpeg62-turbo zlib1g

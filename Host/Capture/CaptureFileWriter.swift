@@ -2,6 +2,7 @@ import FerryBSON
 import FerryCaptureFile
 import FerryClock
 import FerryLoader
+import FerrySystem
 import Foundation
 import Logging
 import Synchronization
@@ -62,7 +63,7 @@ package final class CaptureFileWriter: ReadingSink, @unchecked Sendable {
     let clock: any FerryClock
     let fileSystem: any CaptureFileSystem
     let logger: Logger
-    private let lock = NSLock()
+    private let lock = Lock()
 
     private struct OpenFile {
         let fd: Int32

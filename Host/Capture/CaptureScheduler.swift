@@ -1,5 +1,6 @@
 import Dispatch
 import FerryClock
+import FerrySystem
 import Foundation
 import Synchronization
 
@@ -132,10 +133,7 @@ final class Lane: @unchecked Sendable {
 
     func startThread(scheduler: CaptureScheduler) {
         let generation = self.generation
-        let thread = Thread { [self] in run(scheduler: scheduler, generation: generation) }
-        thread.name = "ferry.capture.lane\(index)"
-        thread.stackSize = 512 * 1024
-        thread.start()
+        OSThread.detach(name: "ferry.capture.lane\(index)", stackSize: 512 * 1024) { [self] in run(scheduler: scheduler, generation: generation) }
     }
 
     /// The lane thread: sleep to the next wake-up, run what is due, repeat.
@@ -189,10 +187,7 @@ final class Watchdog: @unchecked Sendable {
     let condition = MonotonicCondition()
 
     func start(scheduler: CaptureScheduler) {
-        let thread = Thread { [self] in run(scheduler) }
-        thread.name = "ferry.capture.watchdog"
-        thread.stackSize = 256 * 1024
-        thread.start()
+        OSThread.detach(name: "ferry.capture.watchdog", stackSize: 256 * 1024) { [self] in run(scheduler) }
     }
 
     /// A collector came: its deadline may be earlier than the next check.
@@ -245,7 +240,7 @@ final class Watchdog: @unchecked Sendable {
 final class SimulatedDriver: @unchecked Sendable {
     // @unchecked: `scheduler`, `timer` and `running` are guarded by `lock` (recursive, so a tick
     // that advances the clock re-enters on its own thread and finds `running` set).
-    let lock = NSRecursiveLock()
+    let lock = Lock(recursive: true)
     weak var scheduler: CaptureScheduler?
     var timer: (any RepeatingTimer)?
     var running = false

@@ -1,4 +1,5 @@
 import FerryBSON
+import FerrySystem
 import Foundation
 import SwiftProtobuf
 import ViamProtos
@@ -16,7 +17,7 @@ package enum CaptureFile {
     /// `<capture_dir>/rdk_component_sensor/<name>/<Method>`
     package static func directory(captureDir: String, api: String, component: String, method: String) -> URL {
         URL(fileURLWithPath: captureDir)
-            .appendingPathComponent(api.replacingOccurrences(of: ":", with: "_"))
+            .appendingPathComponent(api.replacing(":", with: "_"))
             .appendingPathComponent(component)
             .appendingPathComponent(method)
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import FerrySystem
 import Foundation
 
 #if canImport(Glibc)
@@ -48,7 +49,7 @@ package struct POSIXCaptureFileSystem: CaptureFileSystem {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw CaptureIOError(operation: "create directory", path: path, code: Int32((error as NSError).code == 0 ? EIO : EACCES))
+            throw CaptureIOError(operation: "create directory", path: path, code: ((error as? CocoaError)?.underlying as? POSIXError).map { $0.code.rawValue } ?? EIO)
         }
     }
 
@@ -138,7 +139,7 @@ package final class SyncBatcher: @unchecked Sendable {
     /// The device an open file lives on (nil when unknown): `fstat`'s, or a test's.
     let device: @Sendable (Int32) -> UInt64?
     let queue = DispatchQueue(label: "ferry.capture.fsync", qos: .utility)
-    private let lock = NSLock()
+    private let lock = Lock()
     private var pending: [Request] = []
     private var scheduled = false
 

@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 import Logging
 
@@ -54,23 +55,17 @@ package enum CaptureRecovery {
 
     /// Every file under `directory` (recursively) with the extension, sorted.
     package static func files(in directory: String, withExtension ext: String) -> [String] {
-        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
         var paths: [String] = []
-        while let relative = enumerator.nextObject() as? String {
-            if relative.hasSuffix("." + ext) { paths.append(URL(fileURLWithPath: directory).appendingPathComponent(relative).path) }
+        for relative in (Files.walk(directory) ?? []).map(\.relative) where relative.hasSuffix("." + ext) {
+            paths.append(URL(fileURLWithPath: directory).appendingPathComponent(relative).path)
         }
         return paths.sorted()
     }
 
     private static func truncate(_ path: String, to length: Int) -> Bool {
-        guard let handle = FileHandle(forWritingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        do {
-            try handle.truncate(atOffset: UInt64(length))
-            try handle.synchronize()
-            return true
-        } catch {
-            return false
-        }
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return ftruncate(descriptor, off_t(length)) == 0 && fsync(descriptor) == 0
     }
 }

@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryModuleSpec
+import FerrySystem
 import Foundation
 
 /// Parses and validates a machine config. Every fault is reported with its JSON path; nothing is
@@ -19,7 +20,7 @@ package enum ConfigParser {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw ConfigError(file: file, path: "", "cannot read the config file: \(error.localizedDescription)")
+            throw ConfigError(file: file, path: "", "cannot read the config file: \(describe(error))")
         }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         do {
@@ -179,7 +180,7 @@ package enum ConfigParser {
     /// A component or (with `kind` "service") a service entry.
     static func parseResource(_ object: BSONDocument, at path: String, kind: String, walker: JSONWalker) -> ComponentEntry? {
         let name = walker.string(object, "name", at: path, required: true)
-        if let name, name.isEmpty || name.contains("/") || name.contains(":") {
+        if let name, name.isEmpty || name.contains(Character("/")) || name.contains(Character(":")) {
             walker.fault("\(path).name", "\"\(name)\" is not a valid name; use letters, digits, - and _")
         }
         var api = walker.string(object, "api", at: path)
@@ -424,7 +425,7 @@ package enum ConfigParser {
         }.map { .seconds($0) }
         // A registry given as a relative directory is relative to the config, like every path here.
         options.registry = walker.string(object, "registry", at: path).map {
-            $0.contains("://") ? $0 : resolve($0, against: baseDirectory)
+            $0.firstRange(of: "://") != nil ? $0 : resolve($0, against: baseDirectory)
         }
         options.registryTrust = (walker.strings(object, "registry_trust", at: path) ?? []).map { resolve($0, against: baseDirectory) }
         options.registryCA = walker.string(object, "registry_ca", at: path).map { resolve($0, against: baseDirectory) }

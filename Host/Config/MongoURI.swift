@@ -1,4 +1,5 @@
 import FerryBSON
+import FerrySystem
 import Foundation
 
 /// A MongoDB connection string (`mongodb://[user[:password]@]host[:port][,host…][/db][?options]`),
@@ -94,7 +95,7 @@ package struct MongoURI: Sendable, Equatable, CustomStringConvertible {
 
     private static func host(_ text: Substring) throws(MongoURIError) -> Host {
         guard !text.isEmpty else { throw MongoURIError("an empty host in the host list") }
-        if text.contains("%2F") || text.contains("%2f") || text.hasSuffix(".sock") {
+        if text.firstRange(of: "%2F") != nil || text.firstRange(of: "%2f") != nil || text.hasSuffix(".sock") {
             throw MongoURIError("Unix domain sockets are not supported; give host:port")
         }
         var name = text
@@ -118,7 +119,7 @@ package struct MongoURI: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func decode(_ text: Substring, _ what: String) throws(MongoURIError) -> String {
-        guard let decoded = String(text).removingPercentEncoding else { throw MongoURIError("\(what) has a bad %-escape") }
+        guard let decoded = percentDecoded(text) else { throw MongoURIError("\(what) has a bad %-escape") }
         return decoded
     }
 
@@ -165,7 +166,7 @@ package struct MongoCaptureConfig: Sendable, Equatable {
         let database = walker.string(object, "database", at: path)
         let collection = walker.string(object, "collection", at: path)
         for (key, value) in [("database", database), ("collection", collection)] {
-            if let value, value.isEmpty || value.contains("$") || value.utf8.contains(0) || (key == "database" && value.contains(".")) {
+            if let value, value.isEmpty || value.contains(Character("$")) || value.utf8.contains(0) || (key == "database" && value.contains(Character("."))) {
                 walker.fault("\(path).\(key)", "\"\(value)\" is not a valid MongoDB \(key) name")
             }
         }

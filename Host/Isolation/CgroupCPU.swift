@@ -152,7 +152,7 @@ package final class CgroupCPU: Sendable {
     /// kernel's own files.
     package static func groupName(module: String) -> String {
         let kept = module.unicodeScalars.map { scalar -> Character in
-            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar)) ? Character(scalar) : "_"
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar)) ? Character(scalar) : "_"
         }
         return "ferry-plugin-" + String(String(kept).prefix(64))
     }

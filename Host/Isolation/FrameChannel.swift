@@ -1,5 +1,6 @@
 import CFerrySharedRing
 import FerryClock
+import FerrySystem
 import Foundation
 #if canImport(Glibc)
     import Glibc
@@ -26,7 +27,7 @@ package final class FrameChannel: @unchecked Sendable {
     private var spinPolicy = SpinPolicy()
     /// A socket frame read right after a ring frame (see `receive(ring:…)`), returned next.
     private var readAhead: ChannelFrame?
-    private let sendLock = NSLock()
+    private let sendLock = Lock()
     /// How often a reader with a deadline looks at its clock while nothing arrives.
     private static let sliceMilliseconds = 20
 

@@ -1,6 +1,7 @@
 import FerryBSON
 import FerryClock
 import FerryLoader
+import FerrySystem
 import Foundation
 import Logging
 import Synchronization
@@ -59,7 +60,7 @@ package final class IsolatedModule: @unchecked Sendable {
     package let label: String
     let options: Options
     let logger: Logger
-    private let lock = NSRecursiveLock()
+    private let lock = Lock(recursive: true)
 
     private struct Live {
         var api: String
@@ -118,7 +119,7 @@ package final class IsolatedModule: @unchecked Sendable {
         operators.compactMap { description in
             // "name (kind)", as the child's hello lists them; anything else is not an operator to serve.
             guard let open = description.lastIndex(of: "("), description.hasSuffix(")") else { return nil }
-            let name = description[..<open].trimmingCharacters(in: .whitespaces)
+            let name = description[..<open].trimmedWhitespace
             guard let kind = RegisteredOperator.Kind(rawValue: String(description[description.index(after: open)..<description.index(before: description.endIndex)])),
                 !name.isEmpty
             else { return nil }
@@ -442,7 +443,7 @@ package final class IsolatedModule: @unchecked Sendable {
 
     static func format(_ duration: Duration) -> String {
         let milliseconds = duration.inMilliseconds
-        return milliseconds < 1000 ? "\(milliseconds) ms" : String(format: "%.1f s", Double(milliseconds) / 1000)
+        return milliseconds < 1000 ? "\(milliseconds) ms" : "\(oneDecimal(Double(milliseconds) / 1000)) s"
     }
 }
 

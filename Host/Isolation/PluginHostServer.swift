@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryLoader
+import FerrySystem
 import Foundation
 
 /// The child side of an isolated plugin (`ferry plugin-host LIB.so`): limits its own memory,
@@ -40,7 +41,7 @@ package enum PluginHostServer {
             let bytes = rlim_t(megabytes) * 1024 * 1024
             var limit = rlimit(rlim_cur: bytes, rlim_max: bytes)
             if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) != 0 {
-                FileHandle.standardError.write(Data("cannot set a memory limit of \(megabytes) MB: \(String(cString: strerror(errno)))\n".utf8))
+                writeToStandardError("cannot set a memory limit of \(megabytes) MB: \(String(cString: strerror(errno)))\n")
             }
         }
         if let cgroup, let problem = CgroupCPU.write(String(getpid()), to: cgroup + "/cgroup.procs") {
@@ -77,7 +78,7 @@ package enum PluginHostServer {
                 try server.serveNext()
             } catch {
                 if error == .closed { return 0 }
-                FileHandle.standardError.write(Data("plugin-host: the channel broke: \(error)\n".utf8))
+                writeToStandardError("plugin-host: the channel broke: \(error)\n")
                 return 2
             }
         }
@@ -87,7 +88,7 @@ package enum PluginHostServer {
     /// a plugin call would never see its channel close.
     private static func watchParent() {
         let parent = getppid()
-        Thread.detachNewThread {
+        OSThread.detach {
             while getppid() == parent { sleep(1) }
             _exit(0)
         }

@@ -1,7 +1,5 @@
+import FerrySystem
 import Foundation
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Logging
 import Synchronization
 
@@ -115,7 +113,7 @@ package final class PluginProcess: Sendable {
         self.pid = pid
         channel = FrameChannel(descriptor: pair[0], ring: ring?.ring)
         output = OutputTail(descriptor: pipeEnds[0], logger: logger, label: label)
-        Thread.detachNewThread { [exit, pid] in
+        OSThread.detach { [exit, pid] in
             // Wait for the exit without reaping, then reap and record under the lock `kill` takes:
             // until reaped the pid cannot be reused, so a SIGKILL never reaches another process.
             var info = siginfo_t()
@@ -188,7 +186,7 @@ private final class OutputTail: Sendable {
     static let kept = 20
 
     init(descriptor: Int32, logger: Logger, label: String) {
-        Thread.detachNewThread { [tail, done] in
+        OSThread.detach { [tail, done] in
             var pending: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
             func emit(_ bytes: ArraySlice<UInt8>) {

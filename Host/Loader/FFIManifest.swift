@@ -1,4 +1,5 @@
 import FerryBSON
+import FerrySystem
 import Foundation
 
 /// The simple plugin tier's manifest: a JSON file beside a plain C library, naming the functions
@@ -107,16 +108,16 @@ struct CSignature: Equatable, Sendable {
 
     /// "double tmp102_celsius(int bus, int addr)"; a trailing semicolon is fine.
     init(parsing text: String) throws(ParseError) {
-        var text = text.trimmingCharacters(in: .whitespaces)
+        var text = text.trimmedWhitespace
         if text.hasSuffix(";") { text.removeLast() }
         guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"), open < close,
-            text[text.index(after: close)...].trimmingCharacters(in: .whitespaces).isEmpty
+            text[text.index(after: close)...].trimmedWhitespace.isEmpty
         else { throw ParseError(message: "expected a C prototype such as \"double f(int bus, int addr)\", got \"\(text)\"") }
         let (returnText, name) = try CSignature.split(String(text[..<open]), what: "function")
         returnType = try CSignature.type(returnText, what: "return type of \(name)")
         guard returnType != .string else { throw ParseError(message: "\(name) must return a number or bool, not a string") }
         self.name = name
-        let list = text[text.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
+        let list = text[text.index(after: open)..<close].trimmedWhitespace
         if list.isEmpty || list == "void" {
             parameters = []
         } else {
@@ -129,20 +130,20 @@ struct CSignature: Equatable, Sendable {
 
     /// "const char *path" → ("const char *", "path").
     private static func split(_ declaration: String, what: String) throws(ParseError) -> (String, String) {
-        let trimmed = declaration.trimmingCharacters(in: .whitespaces)
+        let trimmed = declaration.trimmedWhitespace
         guard let last = trimmed.lastIndex(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) else {
             throw ParseError(message: "\(what) \"\(trimmed)\" lacks a type or a name")
         }
         let name = String(trimmed[trimmed.index(after: last)...])
         let type = String(trimmed[...last])
-        guard !name.isEmpty, !type.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !name.isEmpty, !type.trimmedWhitespace.isEmpty else {
             throw ParseError(message: "\(what) \"\(trimmed)\" lacks a type or a name")
         }
         return (type, name)
     }
 
     private static func type(_ text: String, what: String) throws(ParseError) -> CType {
-        switch text.replacingOccurrences(of: " ", with: "") {
+        switch text.replacing(" ", with: "") {
         case "int", "int32_t", "signed", "signedint": return .int32
         case "long", "longint", "int64_t", "longlong", "longlongint": return .int64
         case "double": return .double
@@ -150,7 +151,7 @@ struct CSignature: Equatable, Sendable {
         case "bool", "_Bool": return .bool
         case "constchar*", "charconst*": return .string
         default:
-            throw ParseError(message: "\(what): unsupported C type \"\(text.trimmingCharacters(in: .whitespaces))\"; use int, int64_t, double, float, bool or const char *")
+            throw ParseError(message: "\(what): unsupported C type \"\(text.trimmedWhitespace)\"; use int, int64_t, double, float, bool or const char *")
         }
     }
 }

@@ -1,5 +1,6 @@
 import CFerryPlugin
 import FerryBSON
+import FerrySystem
 import Foundation
 
 /// A model a plugin registered. Immutable once registered.
@@ -44,7 +45,7 @@ package final class PluginInstance: @unchecked Sendable {
     // models, the plugin itself promised concurrent calls are safe; `closed` is still locked).
     package let model: RegisteredModel
     private let handle: UnsafeMutableRawPointer
-    private let lock = NSLock()
+    private let lock = Lock()
     private var closed = false
 
     init(model: RegisteredModel, handle: UnsafeMutableRawPointer) {

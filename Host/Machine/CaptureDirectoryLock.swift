@@ -1,4 +1,5 @@
 import FerryCaptureFile
+import FerrySystem
 import Foundation
 
 #if canImport(Glibc)
@@ -24,7 +25,7 @@ final class CaptureDirectoryLock {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CaptureIOError(operation: "open", path: path, code: errno) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let owner = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let owner = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmedWhitespace
             Glibc.close(fd)
             throw Held(captureDir: captureDir, owner: owner.map { "pid \($0)" } ?? "unknown pid")
         }

@@ -1,4 +1,5 @@
 import FerryConfig
+import FerrySystem
 import Foundation
 
 /// One registry module's state on the machine (control queue only).
@@ -153,7 +154,7 @@ extension Machine {
 
     static func seconds(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
-        return String(format: "%.1f s", Double(seconds) + Double(attoseconds) / 1e18)
+        return "\(oneDecimal(Double(seconds) + Double(attoseconds) / 1e18)) s"
     }
 
     /// Each registry module's state, for tests and status output.

@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryLoader
+import FerryRemoteParts
 import Foundation
 import GRPCCore
 import SwiftProtobuf
@@ -88,24 +89,6 @@ struct CameraServiceImpl: RegistrableRPCService {
             return response
         }
         router.doCommand(Service.Method.DoCommand.descriptor, api: Self.api, access)
-    }
-}
-
-enum CameraShapes {
-    /// A camera's payloads as named images: the first is named after the camera, the others
-    /// `<camera>-<index>` (plugins hand payloads over without names).
-    static func images(_ payloads: [CapturedBinary], camera: String) -> [Viam_Component_Camera_V1_Image] {
-        payloads.enumerated().map { index, payload in
-            var image = Viam_Component_Camera_V1_Image()
-            image.sourceName = index == 0 ? camera : "\(camera)-\(index)"
-            image.mimeType = payload.mimeType
-            image.image = Data(payload.bytes)
-            return image
-        }
-    }
-
-    static func payloads(_ images: [Viam_Component_Camera_V1_Image]) -> [CapturedBinary] {
-        images.map { CapturedBinary(bytes: [UInt8]($0.image), mimeType: $0.mimeType.isEmpty ? "application/octet-stream" : $0.mimeType) }
     }
 }
 

@@ -86,39 +86,3 @@ extension RPCError {
         self.init(code: code, message: "\(what): \(error.message)")
     }
 }
-
-/// A reading's fields, with errors that say which field of which method's reading is wrong.
-struct ReadingFields {
-    let document: BSONDocument
-    let what: String
-
-    init(_ document: BSONDocument, _ what: String) {
-        self.document = document
-        self.what = what
-    }
-
-    func wrong(_ key: String, _ expected: String) -> RPCError {
-        RPCError(code: .internalError, message: "\(what) returned \(document.extendedJSON(.relaxed)): \(key) must be \(expected)")
-    }
-
-    func double(_ key: String) throws -> Double {
-        guard let value = document[key]?.doubleValue else { throw wrong(key, "a number") }
-        return value
-    }
-
-    func bool(_ key: String) throws -> Bool {
-        guard let value = document[key]?.boolValue else { throw wrong(key, "true or false") }
-        return value
-    }
-
-    func doubles(_ key: String) throws -> [Double] {
-        guard let values = document[key]?.arrayValue?.compactMap(\.doubleValue), values.count == document[key]?.arrayValue?.count
-        else { throw wrong(key, "an array of numbers") }
-        return values
-    }
-
-    func object(_ key: String) throws -> ReadingFields {
-        guard let inner = document[key]?.documentValue else { throw wrong(key, "an object") }
-        return ReadingFields(inner, "\(what).\(key)")
-    }
-}

@@ -33,7 +33,7 @@ public enum VersionPin: Sendable, Hashable, CustomStringConvertible {
                 self = .minor(major: try number(parts[0]))
             } else if parts.count == 3, parts[2] == "*" {
                 self = .patch(major: try number(parts[0]), minor: try number(parts[1]))
-            } else if text.contains("*") {
+            } else if text.contains(Character("*")) {
                 throw ParseError(text: text, reason: "a wildcard stands only last, after MAJOR. or MAJOR.MINOR.")
             } else {
                 do throws(SemanticVersion.ParseError) {

@@ -33,7 +33,7 @@ enum HTTPFetch {
             throw RegistryError(.invalid, "cannot set up TLS for \(url) (CA file \(caFile ?? "none")): \(error)")
         }
         // SNI and name checks take a host name; for an address NIOSSL checks the peer's IP instead.
-        let serverHostname = IPv4Address.isLiteral(host) || host.contains(":") ? nil : host
+        let serverHostname = IPv4Address.isLiteral(host) || host.contains(Character(":")) ? nil : host
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
@@ -89,10 +89,10 @@ enum HTTPFetch {
 
     static func explain(_ error: any Error) -> String {
         let text = "\(error)"
-        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("handshakeFailed") {
+        if text.firstRange(of: "CERTIFICATE_VERIFY_FAILED") != nil || text.firstRange(of: "handshakeFailed") != nil {
             return "the TLS certificate is not trusted (\(text)); give the registry's CA with --registry-ca PEM (for `ferry serve`, its tls-cert.pem)"
         }
-        if text.contains("connectTimeout") || text.contains("Connection refused") || text.contains("connection reset") {
+        if text.firstRange(of: "connectTimeout") != nil || text.firstRange(of: "Connection refused") != nil || text.firstRange(of: "connection reset") != nil {
             return "the server does not answer (\(text))"
         }
         return text

@@ -2,6 +2,7 @@ import Crypto
 import FerryBSON
 import FerryClock
 import FerryModuleSpec
+import FerrySystem
 import Foundation
 
 #if canImport(Glibc)
@@ -152,7 +153,7 @@ public struct ModuleCache: Sendable {
             var isDirectory: ObjCBool = false
             _ = fm.fileExists(atPath: "\(base)/\(name)", isDirectory: &isDirectory)
             let leftover =
-                name.hasPrefix(".partial-") || name.hasPrefix(".download-") || name.contains(".tmp-")
+                name.hasPrefix(".partial-") || name.hasPrefix(".download-") || name.firstRange(of: ".tmp-") != nil
                 || (isDirectory.boolValue && !name.hasPrefix(".") && !receipts.contains(name))
                 || (name.hasSuffix(".installed.json") && !names.contains(String(name.dropLast(".installed.json".count))))
             if leftover, (try? fm.removeItem(atPath: "\(base)/\(name)")) != nil { removed.append(name) }
@@ -165,7 +166,7 @@ public struct ModuleCache: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw RegistryError(.install, "cannot create the module cache directory \(path): \(error.localizedDescription)")
+            throw RegistryError(.install, "cannot create the module cache directory \(path): \(describe(error))")
         }
     }
 
@@ -204,12 +205,10 @@ public struct ModuleCache: Sendable {
 
     /// The SHA-256 of a file, read in chunks.
     static func sha256(file path: String) throws(RegistryError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        var hasher = SHA256()
+        guard Files.readChunks(path, { hasher.update(data: $0) }) else {
             throw RegistryError(.install, "cannot read \(path): \(String(cString: strerror(errno)))")
         }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
         return Hex.encode(hasher.finalize())
     }
 }

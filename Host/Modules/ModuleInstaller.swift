@@ -1,4 +1,5 @@
 import FerryModuleSpec
+import FerrySystem
 import Foundation
 import Logging
 
@@ -53,7 +54,7 @@ public struct ModuleInstaller: Sendable {
             }
             let location = source.display(item.archive.path)
             try await source.download(item.archive.path, to: download, maxBytes: item.archive.size)
-            let size = (try? FileManager.default.attributesOfItem(atPath: download)[.size] as? NSNumber)??.int64Value ?? -1
+            let size = Files.size(download) ?? -1
             guard size == item.archive.size else {
                 throw RegistryError(.refused, "\(location): \(size) bytes, but the signed index says \(item.archive.size); the archive was altered or cut short, nothing was installed. Ask the publisher to check the registry (`ferry module verify`)")
             }
@@ -99,57 +100,29 @@ public struct ModuleInstaller: Sendable {
     /// Viam's `first_run`: a setup program from the archive, run once in the module's directory
     /// before its first start. Its output goes to the log; a failure undoes the install.
     func runFirstRun(_ program: String, in directory: String, id: ModuleID, version: SemanticVersion) async throws(RegistryError) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(directory)/\(program)")
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         environment["FERRY_MODULE_ID"] = id.description
         environment["FERRY_MODULE_VERSION"] = version.description
         environment["FERRY_MODULE_DIR"] = directory
-        process.environment = environment
-        // Its output goes to a file, not a pipe: a pipe's write end that leaks into another child
-        // started meanwhile (tests start many) would keep the read from ending with this program.
-        let outputPath = NSTemporaryDirectory() + "ferry-first-run-\(UUID().uuidString).log"
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else {
-            throw RegistryError(.install, "\(id) \(version): cannot create \(outputPath) for first_run's output")
-        }
-        defer {
-            try? output.close()
-            unlink(outputPath)
-        }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
         logger.info("\(id) \(version): running first_run \(program)")
+        let outcome: ChildProcess.Outcome
         do {
-            try process.run()
+            outcome = try await ChildProcess.run(
+                "\(directory)/\(program)", directory: directory, environment: environment, timeout: firstRunTimeout)
         } catch {
-            throw RegistryError(.install, "\(id) \(version): cannot run first_run \(program): \(error.localizedDescription) (is it executable?)")
+            throw RegistryError(.install, "\(id) \(version): cannot run first_run \(program): \(error) (is it executable?)")
         }
-        let deadline = ContinuousClock.now + firstRunTimeout
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            throw RegistryError(.install, "\(id) \(version): first_run \(program) ran past \(firstRunTimeout) and was stopped; the install is undone")
-        }
-        process.waitUntilExit()
-        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+        let text = String(decoding: outcome.output, as: UTF8.self)
         let tail = text.split(separator: "\n").suffix(5).joined(separator: " | ")
         if !text.isEmpty { logger.info("\(id) \(version): first_run said: \(tail)") }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let how = process.terminationReason == .exit ? "exited with \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
-            throw RegistryError(.install, "\(id) \(version): first_run \(program) \(how)\(tail.isEmpty ? "" : ": \(tail)"); the install is undone and retried later")
+        let how: String
+        switch outcome.termination {
+        case .exited(0): return
+        case .exited(let status): how = "exited with \(status)"
+        case .signalled(let signal): how = "was killed by signal \(signal)"
+        case .timedOut:
+            throw RegistryError(.install, "\(id) \(version): first_run \(program) ran past \(firstRunTimeout) and was stopped; the install is undone")
         }
-    }
-}
-
-/// Reading a child's output to its end blocks; it happens on a Dispatch thread, never on one of
-/// Swift concurrency's few cooperative threads.
-public enum Pipes {
-    public static func readToEnd(_ pipe: Pipe) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
-        }
+        throw RegistryError(.install, "\(id) \(version): first_run \(program) \(how)\(tail.isEmpty ? "" : ": \(tail)"); the install is undone and retried later")
     }
 }

@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 import Logging
 import NIOCore
@@ -135,7 +136,7 @@ public struct RegistryFileServer: Sendable {
     /// and (links resolved) still inside the root.
     func resolve(_ uri: String) -> String? {
         let rawPath = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        guard rawPath.hasPrefix("/"), let path = rawPath.removingPercentEncoding, !path.contains("\0") else { return nil }
+        guard rawPath.hasPrefix("/"), let path = percentDecoded(rawPath), !path.utf8.contains(0) else { return nil }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         guard !segments.isEmpty, !segments.contains(where: { $0.hasPrefix(".") }) else { return nil }
         let candidate = root + "/" + segments.joined(separator: "/")

@@ -1,5 +1,6 @@
 import FerryBSON
 import FerryModuleSpec
+import FerrySystem
 import Foundation
 
 #if canImport(Glibc)
@@ -43,7 +44,7 @@ public struct RegistryPublisher {
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         } catch {
-            throw RegistryError(.invalid, "cannot create \(scratch): \(error.localizedDescription)")
+            throw RegistryError(.invalid, "cannot create \(scratch): \(describe(error))")
         }
         _ = try ModuleArchive.extract(archive, into: scratch)
         return try ModuleMeta.load(file: "\(scratch)/\(ModuleMeta.fileName)")
@@ -88,7 +89,7 @@ public struct RegistryPublisher {
             let destination = "\(root)/\(relative)"
             try copyAtomically(archive, to: destination)
             let digest = try ModuleCache.sha256(file: destination)
-            let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? NSNumber)??.int64Value ?? 0
+            let size = Files.size(destination) ?? 0
             release.archives[platform.value] = ModuleIndex.Archive(
                 path: relative, sha256: digest, size: size, entrypoint: entrypoint, firstRun: meta.firstRunProgram)
             if let position { index.releases[position] = release } else { index.releases.append(release) }
@@ -191,7 +192,7 @@ public struct RegistryPublisher {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw RegistryError(.invalid, "cannot create \(path): \(error.localizedDescription)")
+            throw RegistryError(.invalid, "cannot create \(path): \(describe(error))")
         }
     }
 
@@ -204,7 +205,7 @@ public struct RegistryPublisher {
         do {
             try FileManager.default.copyItem(atPath: source, toPath: temporary)
         } catch {
-            throw RegistryError(.invalid, "cannot copy \(source) into the registry: \(error.localizedDescription)")
+            throw RegistryError(.invalid, "cannot copy \(source) into the registry: \(describe(error))")
         }
         try FileSync.file(temporary)
         guard rename(temporary, destination) == 0 else {

@@ -30,7 +30,7 @@ public struct RegistrySource: Sendable, CustomStringConvertible {
                 throw RegistryError(.invalid, "\"\(text)\" is not a file:// URL; write file:///path/to/registry")
             }
             location = .directory(url.path)
-        } else if lower.contains("://") {
+        } else if lower.firstRange(of: "://") != nil {
             throw RegistryError(.invalid, "\"\(text)\": a registry is a directory, a file:// URL or an http(s):// URL")
         } else {
             guard !text.isEmpty else { throw RegistryError(.invalid, "the registry is empty; give a directory or an https:// URL") }

@@ -1,5 +1,6 @@
 import Crypto
 import FerryBSON
+import FerrySystem
 import Foundation
 
 /// Ed25519 keys in the PEM files every tool reads: PKCS#8 (`BEGIN PRIVATE KEY`) for the
@@ -85,14 +86,14 @@ enum PEM {
         do {
             return try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw RegistryError(.invalid, "cannot read the \(what) \(file): \(error.localizedDescription)")
+            throw RegistryError(.invalid, "cannot read the \(what) \(file): \(describe(error))")
         }
     }
 
     static func decode(_ text: String, label: String, source: String, expected: String) throws(RegistryError) -> Data {
         let begin = "-----BEGIN \(label)-----"
         let end = "-----END \(label)-----"
-        guard let start = text.range(of: begin), let stop = text.range(of: end, range: start.upperBound..<text.endIndex) else {
+        guard let start = text.firstRange(of: begin), let stop = text[start.upperBound...].firstRange(of: end) else {
             throw RegistryError(.invalid, "\(source): no \(begin) block; expected \(expected)")
         }
         let body = text[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }

@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 
 /// One entry of a tar stream, as the archive states it (nothing checked yet).
@@ -188,7 +189,7 @@ final class TarReader {
             }
             return value
         }
-        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).trimmedWhitespace
         if text.isEmpty { return 0 }
         guard let value = Int64(text, radix: 8), value >= 0 else {
             throw RegistryError(.refused, "\(source): a tar header's \(field) \"\(text)\" is not octal; the archive is damaged")
@@ -220,20 +221,15 @@ final class TarWriter {
     }
 
     func addFile(_ path: String, mode: UInt32, contentsOf source: String) throws(RegistryError) {
-        guard let handle = FileHandle(forReadingAtPath: source) else {
-            throw RegistryError(.invalid, "cannot read \(source): \(String(cString: strerror(errno)))")
-        }
-        defer { try? handle.close() }
-        let size = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)??.int64Value ?? 0
+        let size = Files.size(source) ?? 0
         try writeHeader(path: path, typeflag: UInt8(ascii: "0"), mode: mode, size: size)
         var written: Int64 = 0
-        while written < size {
-            let chunk = (try? handle.read(upToCount: 1 << 20)) ?? nil
-            guard let chunk, !chunk.isEmpty else { break }
+        let opened = try Files.readChunks(source) { (chunk) throws(RegistryError) in
             let piece = chunk.prefix(Int(size - written))
             try Bytes.reading(Array(piece)) { bytes throws(RegistryError) in try output.write(bytes) }
             written += Int64(piece.count)
         }
+        guard opened else { throw RegistryError(.invalid, "cannot read \(source): \(String(cString: strerror(errno)))") }
         guard written == size else { throw RegistryError(.invalid, "\(source) changed while it was being packed; pack again") }
         try pad(size)
     }

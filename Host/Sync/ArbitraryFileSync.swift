@@ -1,6 +1,7 @@
 import Crypto
 import FerryBSON
 import FerryCaptureFile
+import FerrySystem
 import Foundation
 import ViamProtos
 
@@ -16,19 +17,14 @@ enum ArbitraryFileSync {
         let ownExtensions = [CaptureFile.inProgressExtension, CaptureFile.finishedExtension, SyncProgress.fileExtension]
         var ready: [(Date, String)] = []
         for root in roots {
-            guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
-            while let relative = walker.nextObject() as? String {
-                let name = (relative as NSString).lastPathComponent
-                if name.hasPrefix(".") {
-                    if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory { walker.skipDescendants() }
-                    continue
-                }
-                guard !ownExtensions.contains((name as NSString).pathExtension),
-                    walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular,
-                    let modified = walker.fileAttributes?[.modificationDate] as? Date,
+            // Hidden files are skipped, and hidden directories with all they hold.
+            for entry in Files.walk(root, descend: { !FilePaths.name($0.relative).hasPrefix(".") }) ?? [] {
+                let name = FilePaths.name(entry.relative)
+                let modified = Date(timeIntervalSince1970: entry.modified)
+                guard !name.hasPrefix("."), !ownExtensions.contains(FilePaths.extension(name)), entry.isRegularFile,
                     now.timeIntervalSince(modified) >= quietPeriod.inSeconds
                 else { continue }
-                ready.append((modified, (root as NSString).appendingPathComponent(relative)))
+                ready.append((modified, FilePaths.join(root, entry.relative)))
             }
         }
         return ready.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.1)
@@ -46,7 +42,7 @@ enum ArbitraryFileSync {
         metadata.partID = settings.partID
         metadata.type = .file
         metadata.fileName = path
-        metadata.fileExtension = (path as NSString).pathExtension.isEmpty ? "" : "." + (path as NSString).pathExtension
+        metadata.fileExtension = FilePaths.extension(path).isEmpty ? "" : "." + FilePaths.extension(path)
         metadata.tags = settings.tags + labels.tags.filter { !settings.tags.contains($0) }
         metadata.datasetIds = labels.datasets
         try await uploader.uploadFile(metadata, path: path, key: UploadKey(fileID: fileID, first: 0, end: 1))

@@ -1,4 +1,5 @@
 import FerryCaptureFile
+import FerrySystem
 import Foundation
 
 /// What is waiting in a capture directory: finished files to upload, files still being written,
@@ -22,24 +23,21 @@ package struct CaptureDirectoryScan: Sendable {
     package static func scan(_ captureDir: String, skipping: [String] = []) -> CaptureDirectoryScan {
         var scan = CaptureDirectoryScan()
         let skipped = Set(skipping.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
-        guard let walker = FileManager.default.enumerator(atPath: captureDir) else { return scan }
+        let entries = Files.walk(captureDir) { directory in
+            !(directory.level == 1 && (directory.relative == ".ferry" || directory.relative == "failed"))
+                && !skipped.contains(URL(fileURLWithPath: FilePaths.join(captureDir, directory.relative)).standardizedFileURL.path)
+        }
+        guard let entries else { return scan }
         var progressFiles: [String] = []
         var captureBases = Set<String>()
-        while let relative = walker.nextObject() as? String {
-            let attributes = walker.fileAttributes
-            if attributes?[.type] as? FileAttributeType == .typeDirectory {
-                if walker.level == 1, relative == ".ferry" || relative == "failed" { walker.skipDescendants() }
-                if skipped.contains(URL(fileURLWithPath: (captureDir as NSString).appendingPathComponent(relative)).standardizedFileURL.path) {
-                    walker.skipDescendants()
-                }
-                continue
-            }
-            let path = (captureDir as NSString).appendingPathComponent(relative)
-            let bytes = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
-            switch (relative as NSString).pathExtension {
+        for entry in entries where !entry.isDirectory {
+            let relative = entry.relative
+            let path = FilePaths.join(captureDir, relative)
+            let bytes = entry.size
+            switch FilePaths.extension(relative) {
             case CaptureFile.finishedExtension:
                 scan.finished.append(File(path: path, bytes: bytes))
-                captureBases.insert((path as NSString).deletingPathExtension)
+                captureBases.insert(FilePaths.removingExtension(path))
             case CaptureFile.inProgressExtension:
                 scan.inProgress.append(File(path: path, bytes: bytes))
             case SyncProgress.fileExtension:
@@ -48,7 +46,7 @@ package struct CaptureDirectoryScan: Sendable {
             }
         }
         scan.finished.sort { $0.path < $1.path }
-        scan.orphanedProgress = progressFiles.filter { !captureBases.contains(($0 as NSString).deletingPathExtension) }
+        scan.orphanedProgress = progressFiles.filter { !captureBases.contains(FilePaths.removingExtension($0)) }
         return scan
     }
 
@@ -57,7 +55,7 @@ package struct CaptureDirectoryScan: Sendable {
     package func oldestReading() -> Date? {
         var firstPerDirectory: [String: String] = [:]
         for file in finished {
-            let directory = (file.path as NSString).deletingLastPathComponent
+            let directory = FilePaths.parent(file.path)
             if let current = firstPerDirectory[directory], current <= file.path { continue }
             firstPerDirectory[directory] = file.path
         }

@@ -1,5 +1,6 @@
-import FerryConfig
 import FerryCaptureFile
+import FerryConfig
+import FerrySystem
 import Foundation
 import Logging
 import SwiftProtobuf
@@ -100,10 +101,10 @@ struct CaptureFileSync {
     private func finish(_ path: String) throws(UploadFailure) {
         if let archive = settings.archiveDir {
             let relative = String(path.dropFirst(settings.captureDir.count)).trimmingPrefix("/")
-            let destination = (archive as NSString).appendingPathComponent(String(relative))
+            let destination = FilePaths.join(archive, String(relative))
             do {
                 try FileManager.default.createDirectory(
-                    atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    atPath: FilePaths.parent(destination), withIntermediateDirectories: true)
                 guard rename(path, destination) == 0 else {
                     throw SyncFileError(path: path, message: "cannot move to the archive \(destination): \(String(cString: strerror(errno)))")
                 }
@@ -115,7 +116,7 @@ struct CaptureFileSync {
                 throw .retry("\(path): uploaded, but cannot be deleted: \(String(cString: strerror(errno)))")
             }
         }
-        POSIXCaptureFileSystem().syncDirectory((path as NSString).deletingLastPathComponent)
+        POSIXCaptureFileSystem().syncDirectory(FilePaths.parent(path))
         unlink(SyncProgress.path(for: path))
     }
 

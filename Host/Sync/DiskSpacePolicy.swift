@@ -1,3 +1,4 @@
+import FerrySystem
 import Foundation
 
 /// How full the file system under a directory is; a seam so tests drive the policy without
@@ -64,7 +65,7 @@ package struct DiskSpacePolicy: Sendable {
     package func filesToDelete(_ files: [String], excluding busy: Set<String>) -> [String] {
         var byDirectory: [String: [String]] = [:]
         for file in files where !busy.contains(file) {
-            byDirectory[(file as NSString).deletingLastPathComponent, default: []].append(file)
+            byDirectory[FilePaths.parent(file), default: []].append(file)
         }
         var doomed: [String] = []
         for directory in byDirectory.keys.sorted() {

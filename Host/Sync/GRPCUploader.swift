@@ -134,18 +134,25 @@ package final class GRPCUploader: DataUploader {
     }
 
     package func uploadFile(_ metadata: UploadMetadata, path: String, key: UploadKey) async throws(UploadFailure) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .retry("cannot open \(path) for upload") }
-        defer { try? handle.close() }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .retry("cannot open \(path) for upload: \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(descriptor) }
         try await call("FileUpload", key: key) { service, headers, options in
             _ = try await service.fileUpload(metadata: headers, options: options) { writer in
                 var first = Viam_App_Datasync_V1_FileUploadRequest()
                 first.metadata = metadata
                 try await writer.write(first)
-                try handle.seek(toOffset: 0)
-                while let data = try handle.read(upToCount: Self.chunkSize), !data.isEmpty {
+                var offset: off_t = 0
+                var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, offset) }
+                    if count < 0, errno == EINTR { continue }
+                    guard count >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                    guard count > 0 else { break }
                     var chunk = Viam_App_Datasync_V1_FileUploadRequest()
-                    chunk.fileContents.data = data
+                    chunk.fileContents.data = Data(buffer[..<count])
                     try await writer.write(chunk)
+                    offset += off_t(count)
                 }
             }
         }

@@ -1,5 +1,6 @@
 import FerryCaptureFile
 import FerryClock
+import FerrySystem
 import Foundation
 import Logging
 import Metrics
@@ -286,11 +287,11 @@ package final class SyncEngine: Sendable {
         let failedRoot = SyncSettings.failedDirectory(captureDir: settings.captureDir)
         let relative =
             path.hasPrefix(settings.captureDir + "/")
-            ? String(path.dropFirst(settings.captureDir.count + 1)) : "additional/" + (path as NSString).lastPathComponent
-        let destination = (failedRoot as NSString).appendingPathComponent(relative)
+            ? String(path.dropFirst(settings.captureDir.count + 1)) : "additional/" + FilePaths.name(path)
+        let destination = FilePaths.join(failedRoot, relative)
         do {
             try FileManager.default.createDirectory(
-                atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                atPath: FilePaths.parent(destination), withIntermediateDirectories: true)
             try (reason + "\n").write(toFile: destination + ".reason", atomically: true, encoding: .utf8)
             guard rename(path, destination) == 0 else { throw SyncFileError(path: path, message: String(cString: strerror(errno))) }
             let progress = SyncProgress.path(for: path)

@@ -1,4 +1,5 @@
 import FerryCaptureFile
+import FerrySystem
 import Foundation
 
 /// How far a capture file has been acknowledged by the server, kept beside it as
@@ -23,7 +24,7 @@ package struct SyncProgress: Codable, Equatable, Sendable {
 
     /// `…/X.capture` → `…/X.sync`
     package static func path(for capturePath: String) -> String {
-        (capturePath as NSString).deletingPathExtension + "." + fileExtension
+        FilePaths.removingExtension(capturePath) + "." + fileExtension
     }
 
     /// The progress saved for `capturePath`, or nil when none was saved yet. An unreadable
@@ -42,7 +43,7 @@ package struct SyncProgress: Codable, Equatable, Sendable {
     /// survive a power loss before anything it covers is deleted.
     package func save(for capturePath: String, fileSystem: some CaptureFileSystem = POSIXCaptureFileSystem()) throws(SyncFileError) {
         let path = Self.path(for: capturePath)
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePaths.parent(path)
         let temporary = "\(path).tmp"
         let bytes: [UInt8]
         do {

@@ -1,4 +1,5 @@
 import FerryClock
+import FerrySystem
 import Foundation
 
 /// What the running host's sync engine reports, written to `<capture_dir>/.ferry/sync-status.json`
@@ -64,13 +65,12 @@ package struct SyncStatus: Codable, Equatable, Sendable {
     /// Files refused for good, with the reason saved beside each.
     package static func failedFiles(captureDir: String) -> [(path: String, reason: String)] {
         let root = SyncSettings.failedDirectory(captureDir: captureDir)
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
         var failed: [(String, String)] = []
-        while let relative = walker.nextObject() as? String {
-            guard (relative as NSString).pathExtension == "reason" else { continue }
-            let reasonPath = (root as NSString).appendingPathComponent(relative)
-            let reason = (try? String(contentsOfFile: reasonPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            failed.append(((reasonPath as NSString).deletingPathExtension, reason))
+        for relative in (Files.walk(root) ?? []).map(\.relative) {
+            guard FilePaths.extension(relative) == "reason" else { continue }
+            let reasonPath = FilePaths.join(root, relative)
+            let reason = (try? String(contentsOfFile: reasonPath, encoding: .utf8))?.trimmedWhitespace ?? ""
+            failed.append((FilePaths.removingExtension(reasonPath), reason))
         }
         return failed.sorted { $0.0 < $1.0 }
     }

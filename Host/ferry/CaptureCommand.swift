@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryBSON
 import FerryCaptureFile
+import FerryRun
 import Foundation
 
 struct CaptureCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import FerryBSON
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
+import FerryRun
 import Foundation
 import GRPCCore
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryMongoServer
+import FerryRun
 import FerryStore
 import Foundation
 

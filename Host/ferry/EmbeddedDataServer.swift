@@ -4,6 +4,7 @@ import FerryIsolation
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
+import FerryRun
 import FerryStore
 import FerrySync
 import Foundation

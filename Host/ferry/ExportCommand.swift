@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryBSON
+import FerryRun
 import FerryStore
 import Foundation
 

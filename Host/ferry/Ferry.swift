@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryConfig
+import FerryRun
 
 @main
 struct Ferry: AsyncParsableCommand {

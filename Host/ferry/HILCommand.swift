@@ -3,6 +3,7 @@ import FerryBSON
 import FerryHIL
 import FerryIsolation
 import FerryLoader
+import FerryRun
 import Foundation
 import Logging
 

@@ -3,6 +3,7 @@ import FerryBSON
 import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
+import FerryRun
 import Foundation
 
 /// `ferry mql`: runs a MongoDB aggregation pipeline over documents read from a file or stdin.

@@ -3,6 +3,7 @@ import FerryAPI
 import FerryConfig
 import FerryMachine
 import FerryMachineAPI
+import FerryRun
 import Foundation
 import Logging
 

@@ -4,6 +4,7 @@ import FerryClock
 import FerryConfig
 import FerryModuleSpec
 import FerryModules
+import FerryRun
 import Foundation
 import Logging
 

@@ -4,6 +4,7 @@ import FerryLoader
 import FerryMQL
 import FerryMQLPlugins
 import FerryPipelines
+import FerryRun
 import FerryStore
 import Foundation
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import FerryBSON
 import FerryIsolation
 import FerryLoader
+import FerryRun
 import Foundation
 import Logging
 

@@ -1,6 +1,7 @@
 import FerryAPI
 import FerryConfig
 import FerryModules
+import FerryRun
 import Logging
 
 extension ServeCommand {

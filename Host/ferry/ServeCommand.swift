@@ -8,6 +8,7 @@ import FerryMQL
 import FerryMQLPlugins
 import FerryMongoServer
 import FerryPipelines
+import FerryRun
 import FerryStore
 import Foundation
 import Logging
@@ -163,7 +164,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var logging: LogOptions
 
     func run() async throws {
-        LogSetup.bootstrap(format: logging.logFormat)
+        LogSetup.bootstrap(format: logging.logFormat, provider: TraceSetup.loggingMetadataProvider())
         let logger = Logger(label: "ferry.serve")
         // Signal handling first, so a signal during start-up still stops cleanly.
         let signals = ShutdownSignals(logger: logger)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryRun
 import FerryStore
 import FerryStoreFactory
 import Foundation

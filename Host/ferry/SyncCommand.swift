@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryConfig
 import FerryIsolation
+import FerryRun
 import FerrySync
 import Foundation
 

@@ -1,3 +1,4 @@
+import FerryRun
 import Foundation
 import Logging
 import OTel
@@ -13,6 +14,11 @@ enum TraceSetup {
         if environment["OTEL_SDK_DISABLED"] == "true" { return false }
         if let exporter = environment["OTEL_TRACES_EXPORTER"] { return exporter != "none" }
         return environment["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil || environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != nil
+    }
+
+    /// With traces on, what puts the trace and span on each log line.
+    static func loggingMetadataProvider() -> Logger.MetadataProvider? {
+        requested() ? OTel.makeLoggingMetadataProvider() : nil
     }
 
     /// Bootstraps the tracer when traces are asked for, and returns the service exporting its

@@ -1,6 +1,8 @@
 import FerryBSON
 import FerrySDK
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `{"$dewPoint": [<temperature °C>, <relative humidity %>]}`: the dew point in °C by the Magnus
 /// formula (Alduchov & Eskridge constants, good from -40 to 50 °C). null if either input is null

@@ -90,7 +90,7 @@ import Testing
         #expect(try Self.run(["dpkg-deb", "-f", package, "Version"]).output.trimmingCharacters(in: .whitespacesAndNewlines) == version)
         let contents = try Self.run(["dpkg-deb", "--contents", package]).output
         for path in [
-            "./opt/ferry/lib/ferry/ferry", "./opt/ferry/lib/ferry/libFerryFake.so", "./opt/ferry/lib/ferry/libswiftCore.so",
+            "./opt/ferry/lib/ferry/ferry", "./opt/ferry/lib/ferry/ferry-host", "./opt/ferry/lib/ferry/libFerryFake.so", "./opt/ferry/lib/ferry/libswiftCore.so",
             "./usr/bin/ferry -> /opt/ferry/lib/ferry/ferry", "./lib/systemd/system/ferry.service", "./lib/systemd/system/ferry-serve.service",
             "./etc/ferry/machine.json", "./etc/default/ferry-serve",
         ] {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import FerryMachineAPI
+@testable import FerryRemoteParts
 
 /// When a remote part is down, its collectors wait with exponential backoff: every decision is
 /// made on explicit dates, so this runs on no clock at all.

@@ -1,4 +1,5 @@
 import Crypto
+import FerrySystem
 import Foundation
 import _CryptoExtras
 
@@ -115,7 +116,7 @@ struct SCRAMAttributes {
     }
 
     static func encodeName(_ name: String) -> String {
-        name.replacingOccurrences(of: "=", with: "=3D").replacingOccurrences(of: ",", with: "=2C")
+        name.replacing("=", with: "=3D").replacing(",", with: "=2C")
     }
 }
 
@@ -171,7 +172,7 @@ public struct SCRAMServerConversation: Sendable {
     public func finish(clientFinal bytes: [UInt8]) throws(SCRAMError) -> [UInt8] {
         guard let serverFirst, let verifier else { throw SCRAMError("client-final before server-first") }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw SCRAMError("client-final is not UTF-8") }
-        guard let proofRange = text.range(of: ",p=", options: .backwards) else { throw SCRAMError("client-final has no proof") }
+        guard let proofRange = text.ranges(of: ",p=").last else { throw SCRAMError("client-final has no proof") }
         let withoutProof = String(text[..<proofRange.lowerBound])
         let attributes = try SCRAMAttributes(withoutProof)
         guard attributes.value("c") == Data(gs2Header.utf8).base64EncodedString() else {

@@ -1,20 +1,22 @@
 import FerryConfig
+import FerryLoader
 import FerryMachine
 import FerryModuleSpec
 import FerryModules
+import FerrySystem
 import Foundation
 import Logging
 
 /// Where registry modules come from on this machine, from the first place that says:
 /// command-line flags, then FERRY_REGISTRY / FERRY_REGISTRY_TRUST (colon-separated key files) /
 /// FERRY_REGISTRY_CA / FERRY_MODULE_CACHE, then the data manager's `ferry` block of the config.
-struct RegistrySettings {
-    var registry: String?
-    var trust: [String]
-    var caFile: String?
-    var cache: String
+package struct RegistrySettings {
+    package var registry: String?
+    package var trust: [String]
+    package var caFile: String?
+    package var cache: String
 
-    init(registry: String?, trust: [String], caFile: String?, cache: String?, config: MachineConfig?) {
+    package init(registry: String?, trust: [String], caFile: String?, cache: String?, config: MachineConfig?) {
         let environment = ProcessInfo.processInfo.environment
         func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let ferry = config?.dataManager.ferry
@@ -22,12 +24,12 @@ struct RegistrySettings {
         self.trust =
             !trust.isEmpty ? trust : nonEmpty("FERRY_REGISTRY_TRUST").map { $0.split(separator: ":").map(String.init) } ?? ferry?.registryTrust ?? []
         self.caFile = caFile ?? nonEmpty("FERRY_REGISTRY_CA") ?? ferry?.registryCA
-        let beside = config.map { (($0.dataManager.captureDir as NSString).deletingLastPathComponent as NSString).appendingPathComponent("ferry-modules") }
+        let beside = config.map { FilePaths.join(FilePaths.parent($0.dataManager.captureDir), "ferry-modules") }
         self.cache = cache ?? nonEmpty("FERRY_MODULE_CACHE") ?? ferry?.moduleCache ?? beside ?? "ferry-modules"
     }
 
     /// The client, or why there is none (an unreadable key, a malformed registry address).
-    func client(logger: Logger, loadCheck: (@Sendable (String) async -> String?)? = PluginLoadCheck.inChildProcess) -> Result<ModuleRegistryClient, RegistryError> {
+    package func client(logger: Logger, loadCheck: (@Sendable (String) async -> String?)? = PluginLoadCheck.inChildProcess) -> Result<ModuleRegistryClient, RegistryError> {
         do throws(RegistryError) {
             let source = try registry.map { (text) throws(RegistryError) in try RegistrySource(text, caFile: caFile) }
             var keys: [TrustedKey] = []
@@ -41,10 +43,10 @@ struct RegistrySettings {
 }
 
 /// The machine's view of the registry: `ModuleSupply` from `ModuleRegistryClient`.
-struct RegistryModuleSupplier: ModuleSupplier {
-    let client: Result<ModuleRegistryClient, RegistryError>
+package struct RegistryModuleSupplier: ModuleSupplier {
+    package let client: Result<ModuleRegistryClient, RegistryError>
 
-    func supply(moduleID: String, pin: String) async -> ModuleSupply {
+    package func supply(moduleID: String, pin: String) async -> ModuleSupply {
         do {
             let acquired = try await client.get().acquire(try ModuleID(parsing: moduleID), pin: try VersionPin(parsing: pin))
             return .ready(library: acquired.library, version: acquired.receipt.version, offline: acquired.offlineReason)
@@ -56,31 +58,24 @@ struct RegistryModuleSupplier: ModuleSupplier {
 
 /// Checks that a freshly unpacked plugin loads, in a child process (`ferry plugin inspect`), so
 /// a plugin that crashes in its init never takes the host down while it installs.
-enum PluginLoadCheck {
-    static let inChildProcess: @Sendable (String) async -> String? = { library in
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        process.arguments = ["plugin", "inspect", "--json", library]
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+package enum PluginLoadCheck {
+    package static let inChildProcess: @Sendable (String) async -> String? = { library in
+        // `ferry` itself, beside this executable (`ferry-host` has no `plugin inspect`).
+        let ferry = PluginDiscovery.executableDirectory().appendingPathComponent("ferry").path
+        let outcome: ChildProcess.Outcome
         do {
-            try process.run()
+            outcome = try await ChildProcess.run(
+                ferry, arguments: ["plugin", "inspect", "--json", library], keepStandardOutput: false, timeout: .seconds(60))
         } catch {
-            return "cannot run ferry plugin inspect: \(error.localizedDescription)"
+            return "cannot run ferry plugin inspect: \(error)"
         }
-        let reader = Task { await Pipes.readToEnd(errors) }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            return "loading it did not finish within 60 s"
+        switch outcome.termination {
+        case .exited(0): return nil
+        case .timedOut: return "loading it did not finish within 60 s"
+        case .signalled(let signal): return "loading it crashed the checking process (signal \(signal))"
+        case .exited(let status):
+            let text = String(decoding: outcome.output, as: UTF8.self).trimmedWhitespace
+            return text.isEmpty ? "ferry plugin inspect exited with \(status)" : text
         }
-        process.waitUntilExit()
-        let text = String(decoding: await reader.value, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if process.terminationReason == .uncaughtSignal { return "loading it crashed the checking process (signal \(process.terminationStatus))" }
-        return process.terminationStatus == 0 ? nil : (text.isEmpty ? "ferry plugin inspect exited with \(process.terminationStatus)" : text)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CFerrySignals
+import FerrySystem
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -13,12 +14,12 @@ import Synchronization
 /// The signals arrive as bytes on a pipe (`ferry_signals_route_to_pipe`: a handler on whichever
 /// thread takes them) that a thread of its own reads, so a stop request depends on no queue,
 /// pool or event loop of the process being free.
-final class ShutdownSignals: Sendable {
+package final class ShutdownSignals: Sendable {
     private let state = Mutex<(signals: Int, group: ServiceGroup?)>((0, nil))
     private let logger: Logger
     private static let names: [Int32: String] = [SIGTERM: "SIGTERM", SIGINT: "SIGINT"]
 
-    init(logger: Logger) {
+    package init(logger: Logger) {
         self.logger = logger
         let numbers = Array(Self.names.keys)
         let readEnd = ferry_signals_route_to_pipe(numbers, Int32(numbers.count))
@@ -28,7 +29,7 @@ final class ShutdownSignals: Sendable {
             logger.error("cannot catch SIGTERM/SIGINT (\(String(cString: strerror(errno)))): they end the process at once")
             return
         }
-        let reader = Thread { [self] in
+        OSThread.detach(name: "ferry.signals") { [self] in
             // This thread takes the signals when every other one blocks them (dispatch's do).
             var mask = sigset_t()
             sigemptyset(&mask)
@@ -47,12 +48,10 @@ final class ShutdownSignals: Sendable {
                 }
             }
         }
-        reader.name = "ferry.signals"
-        reader.start()
     }
 
     /// True once a signal asked to stop: `/readyz` then says so, and load balancers move away.
-    var isStopping: Bool { state.withLock { $0.signals > 0 } }
+    package var isStopping: Bool { state.withLock { $0.signals > 0 } }
 
     private func received(_ number: Int32) {
         let name = Self.names[number] ?? "signal \(number)"
@@ -70,7 +69,7 @@ final class ShutdownSignals: Sendable {
 
     /// Runs `services` until they end or a signal stops them: in order they start, in reverse they
     /// stop, each given the rest of `grace` to finish what it has in flight before it is cancelled.
-    func run(_ services: [any Service], grace: Duration, logger: Logger) async throws {
+    package func run(_ services: [any Service], grace: Duration, logger: Logger) async throws {
         var configuration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, logger: logger)
         configuration.maximumGracefulShutdownDuration = grace
         // A service that ignores cancellation too: ServiceLifecycle ends the process after this.
@@ -86,17 +85,19 @@ final class ShutdownSignals: Sendable {
 }
 
 /// `--shutdown-grace SECONDS`, shared by `ferry run` and `ferry serve`.
-struct ShutdownOptions: ParsableArguments {
+package struct ShutdownOptions: ParsableArguments {
     @Option(
         name: .customLong("shutdown-grace"),
         help: "Seconds a SIGTERM/SIGINT gives uploads, API calls and pipeline runs in flight to finish before they are cut.")
-    var shutdownGrace: Double = 20
+    package var shutdownGrace: Double = 20
 
-    func validate() throws {
+    package init() {}
+
+    package func validate() throws {
         guard shutdownGrace >= 0, shutdownGrace <= 3600 else {
             throw ValidationError("--shutdown-grace takes seconds from 0 to 3600, not \(shutdownGrace)")
         }
     }
 
-    var grace: Duration { .milliseconds(Int64(shutdownGrace * 1000)) }
+    package var grace: Duration { .milliseconds(Int64(shutdownGrace * 1000)) }
 }

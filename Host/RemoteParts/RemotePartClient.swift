@@ -3,6 +3,7 @@ import FerryBSON
 import FerryConfig
 import FerryLoader
 import FerryMachine
+import FerrySystem
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -118,7 +119,7 @@ final class RemotePartClient: RemotePart {
             let last = state.withLock { $0.backoff.lastError } ?? "unreachable"
             throw PluginCallError(
                 status: .retryLater,
-                message: "remote \(remote.name) at \(remote.address) is unreachable (\(last)); next attempt in \(String(format: "%.1f", until.timeIntervalSince(start))) s")
+                message: "remote \(remote.name) at \(remote.address) is unreachable (\(last)); next attempt in \(oneDecimal(until.timeIntervalSince(start))) s")
         case .call:
             break
         }
