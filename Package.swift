@@ -8,19 +8,19 @@ let pluginLinkerSettings: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-Bsymbol
 /// The package's directory: the linker is given the symbol order file by absolute path.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
 
-/// How `ferry` and `ferry-host` are linked.
-let hostLinkerSettings: [LinkerSetting] = [
+/// How `ferry` and `ferry-host` are linked; `orderFile`: each has its own, from a profile of its own.
+func hostLinkerSettings(orderFile: String) -> [LinkerSetting] { [
     // Relative relocations packed (RELR, read by glibc ≥ 2.36): the 2.65 MiB table the loader
     // reads at every start shrinks to 0.5 MiB. gold cannot write them; lld, shipped with Swift, can.
     .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]),
-    // The functions `ferry run` calls, first in the order it first calls them
+    // The functions the host calls, first in the order it first calls them
     // (scripts/host-symbol-order.sh): the host's code sits together instead of spread
     // over the text of every command, and touches a few MiB of it, not 14.
     .unsafeFlags([
-        "-Xlinker", "--symbol-ordering-file=\(packageDirectory)/Host/ferry/symbol-order.txt",
+        "-Xlinker", "--symbol-ordering-file=\(packageDirectory)/\(orderFile)",
         "-Xlinker", "--no-warn-symbol-ordering",
     ], .when(configuration: .release)),
-]
+] }
 
 /// A broken plugin built only to prove the loader refuses it cleanly.
 func fixturePlugin(_ name: String) -> Target {
@@ -336,7 +336,8 @@ let package = Package(
             name: "ferry-host",
             dependencies: ["FerryRun", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Host/ferry-host",
-            linkerSettings: hostLinkerSettings + [
+            exclude: ["symbol-order.txt"],
+            linkerSettings: hostLinkerSettings(orderFile: "Host/ferry-host/symbol-order.txt") + [
                 // lld with --as-needed ahead of every library (scripts/ld-as-needed says why): the
                 // libraries only dropped code used (libFoundation, ICU) are not even loaded.
                 .unsafeFlags(["-ld-path=\(packageDirectory)/scripts/ld-as-needed"])
@@ -356,7 +357,7 @@ let package = Package(
             ],
             path: "Host/ferry",
             exclude: ["symbol-order.txt"],
-            linkerSettings: hostLinkerSettings),
+            linkerSettings: hostLinkerSettings(orderFile: "Host/ferry/symbol-order.txt")),
 
         // MARK: Plugins — built-in plugins; import SDK only.
         .target(
@@ -556,7 +557,9 @@ let package = Package(
                 "CFerrySignals", "FerryBSON", "FerryCaptureFile", "FerryTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "FerrySystemTests", dependencies: ["FerrySystem", "FerryRun", "FerryTestSupport"]),
+        .testTarget(
+            name: "FerrySystemTests",
+            dependencies: ["FerrySystem", "FerryRun", "FerryLoader", "FerryTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FakePluginTests", dependencies: ["FerryFake", "FerrySDK", "FerryBSON", "FerryTestSupport"]),
         .testTarget(
             name: "DriverTests",

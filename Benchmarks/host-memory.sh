@@ -9,6 +9,7 @@
 #   Benchmarks/host-memory.sh [SECONDS]
 set -euo pipefail
 FERRY=${FERRY:-$(pwd)/.build-bench/release/ferry}
+HOST=${HOST:-$FERRY}  # what runs the machine: `ferry run` (which becomes ferry-host beside it), or another build's
 [ -x "$FERRY" ] || { echo "build ferry first: see the top of $0" >&2; exit 1; }
 SECONDS_AT_REST=${1:-35}
 [ "$SECONDS_AT_REST" -gt 5 ] || { echo "SECONDS must be more than 5" >&2; exit 1; }
@@ -33,7 +34,7 @@ json.dump({"components": [sensor(i) for i in range(10)], "services": [{"name": "
     "ferry": {"server": f"127.0.0.1:{port}", "api_key_id": key["key_id"], "api_key": key["key"],
               "ca_cert": f"{d}/server/tls-cert.pem"}}}], "cloud": {"id": "host-memory"}}, open(f"{d}/machine.json", "w"))
 EOF
-"$FERRY" run "$WORK/machine.json" > "$WORK/run.log" 2>&1 &
+"$HOST" run "$WORK/machine.json" > "$WORK/run.log" 2>&1 &
 host=$!
 # CPU is counted from 5 s in, once the host has started (its start-up is not "at rest").
 sleep 5

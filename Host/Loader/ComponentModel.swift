@@ -49,8 +49,4 @@ extension PluginRegistry: ModelCatalog {
     package func componentModel(api: String, model: String) -> (any ComponentModel)? {
         self.model(api: api, model: model)
     }
-
-    package func modelNames(api: String) -> [String] {
-        models.filter { $0.api == api }.map(\.model).sorted()
-    }
 }

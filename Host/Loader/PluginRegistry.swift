@@ -46,6 +46,8 @@ package final class PluginRegistry: Sendable {
         var loadedPaths: Set<String> = []
         var models: [ModelKey: RegisteredModel] = [:]
         var operators: [String: RegisteredOperator] = [:]
+        /// Libraries loaded on first use, by path: the models and operators each provides.
+        var onFirstUse: [String: (models: Set<ModelKey>, operators: Set<String>)] = [:]
         var syncRequestHandler: (@Sendable () -> Void)?
         var resourceCapture: ResourceCapture?
     }
@@ -54,6 +56,7 @@ package final class PluginRegistry: Sendable {
     public typealias ResourceCapture = @Sendable (_ name: String, _ method: String, _ parameters: BSONDocument) throws(PluginCallError) ->
         CapturedValue
     let state = Mutex(State())
+    private let firstUseLoads = Mutex(())
     let logger: Logger
 
     package init(logger: Logger = Logger(label: "ferry.loader")) {
@@ -72,15 +75,55 @@ package final class PluginRegistry: Sendable {
         get { state.withLock { $0.resourceCapture } }
         set { state.withLock { $0.resourceCapture = newValue } }
     }
+    /// The models and operators of the libraries loaded so far.
     package var models: [RegisteredModel] { state.withLock { Array($0.models.values) } }
     package var operators: [RegisteredOperator] { state.withLock { Array($0.operators.values) } }
 
+    /// A model, loading the library that provides it first if it is one loaded on first use.
     package func model(api: String, model: String) -> RegisteredModel? {
-        state.withLock { $0.models[ModelKey(api: api, model: model)] }
+        let key = ModelKey(api: api, model: model)
+        return lookUp { $0.models[key] } provider: { $0.models.contains(key) }
     }
 
+    /// An MQL operator, loading the library that provides it first if it is one loaded on first use.
     package func `operator`(named name: String) -> RegisteredOperator? {
-        state.withLock { $0.operators[name] }
+        lookUp { $0.operators[name] } provider: { $0.operators.contains(name) }
+    }
+
+    /// Libraries to load only when one of their models or operators is first looked up: what
+    /// each provides was learned without loading it here (`ferry plugin inspect` in a child
+    /// process), so a host maps only the plugins its config uses.
+    package func loadOnFirstUse(path: String, models: [ModelKey], operators: [String]) {
+        let path = URL(fileURLWithPath: path).standardizedFileURL.path
+        state.withLock { state in
+            guard !state.plugins.contains(where: { $0.path == path }) else { return }
+            state.onFirstUse[path] = (Set(models), Set(operators))
+        }
+    }
+
+    /// The model names for `api`, of loaded libraries and of those loaded on first use.
+    package func modelNames(api: String) -> [String] {
+        state.withLock { state in
+            Set(state.models.keys.filter { $0.api == api }.map(\.model) + state.onFirstUse.values.flatMap(\.models).filter { $0.api == api }.map(\.model))
+        }.sorted()
+    }
+
+    private func lookUp<Found: Sendable>(
+        _ find: (State) -> Found?, provider: ((models: Set<ModelKey>, operators: Set<String>)) -> Bool
+    ) -> Found? {
+        if let found = state.withLock({ find($0) }) { return found }
+        // One first-use load at a time: a lookup racing another finds the library loaded.
+        return firstUseLoads.withLock { _ in
+            if let found = state.withLock({ find($0) }) { return found }
+            let path: String? = state.withLock { state in
+                guard let path = state.onFirstUse.first(where: { provider($0.value) })?.key else { return nil }
+                state.onFirstUse[path] = nil
+                return path
+            }
+            guard let path else { return nil }
+            load(paths: [path])  // logged like every load; a failure leaves the model unknown
+            return state.withLock { find($0) }
+        }
     }
 
     /// Loads one library (a second load of the same file is a no-op returning its info).

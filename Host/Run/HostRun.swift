@@ -58,15 +58,18 @@ package struct HostRun: Sendable {
 
     /// Catches the signals, loads the plugins (built-ins beside this executable, FERRY_PLUGIN_PATH,
     /// then the config's modules) and starts the machine. Logging is bootstrapped first.
-    package static func start(_ options: HostRunOptions) throws -> HostRun {
+    /// `builtinsOnFirstUse`: a built-in plugin is loaded only when the config first names one of
+    /// its models (`BuiltinCatalog`); otherwise every one is (an embedded data server wants their
+    /// MQL operators).
+    package static func start(_ options: HostRunOptions, builtinsOnFirstUse: Bool = false) async throws -> HostRun {
         let logger = Logger(label: "ferry")
         // Signal handling first, so a signal during start-up still stops cleanly.
         let signals = ShutdownSignals(logger: logger)
         let registry = PluginRegistry()
         // Registry modules: settings as the config stands at start (a change to them needs a restart).
+        let config = try? ConfigParser.load(file: options.config)
         let settings = RegistrySettings(
-            registry: options.registry, trust: options.trust, caFile: options.registryCA, cache: options.moduleCache,
-            config: try? ConfigParser.load(file: options.config))
+            registry: options.registry, trust: options.trust, caFile: options.registryCA, cache: options.moduleCache, config: config)
         var machineOptions = Machine.Options()
         machineOptions.modules = RegistryModuleSupplier(client: settings.client(logger: Logger(label: "ferry.modules")))
         machineOptions.restart = { machine, reason in
@@ -79,10 +82,15 @@ package struct HostRun: Sendable {
         // Isolated plugins run in `plugin-host` of this same executable.
         machineOptions.pluginHost = PluginDiscovery.ownExecutable()
         machineOptions.isolateAll = options.isolateAll
-        let plugins =
-            PluginDiscovery.builtinPlugins() + PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"])
+        let builtins = PluginDiscovery.builtinPlugins()
+        let plugins = builtins + PluginDiscovery.pluginPathEntries(ProcessInfo.processInfo.environment["FERRY_PLUGIN_PATH"])
         if options.isolateAll {
             machineOptions.isolatedLibraries = plugins
+        } else if builtinsOnFirstUse {
+            // Beside the sync state, in Ferry's own hidden folder of the capture directory.
+            let cacheFile = config.map { $0.dataManager.captureDir + "/.ferry/builtin-plugins.json" }
+            await BuiltinCatalog.register(builtins, in: registry, cacheFile: cacheFile, logger: Logger(label: "ferry.loader"))
+            registry.load(paths: Array(plugins.dropFirst(builtins.count)))
         } else {
             registry.load(paths: plugins)
         }

@@ -65,7 +65,7 @@ package enum PluginLoadCheck {
         let outcome: ChildProcess.Outcome
         do {
             outcome = try await ChildProcess.run(
-                ferry, arguments: ["plugin", "inspect", "--json", library], keepStandardOutput: false, timeout: .seconds(60))
+                ferry, arguments: ["plugin", "inspect", "--json", library], capturing: .standardError, timeout: .seconds(60))
         } catch {
             return "cannot run ferry plugin inspect: \(error)"
         }

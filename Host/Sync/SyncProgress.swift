@@ -1,3 +1,4 @@
+import FerryBSON
 import FerryCaptureFile
 import FerrySystem
 import Foundation
@@ -32,11 +33,17 @@ package struct SyncProgress: Codable, Equatable, Sendable {
     package static func load(for capturePath: String) throws(SyncFileError) -> SyncProgress? {
         let path = path(for: capturePath)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        // Plain JSON through FerryBSON (as the host reads everything else), not Codable.
+        let document: BSONDocument
         do {
-            return try JSONDecoder().decode(SyncProgress.self, from: data)
+            document = try BSONDocument(extendedJSON: String(decoding: data, as: UTF8.self))
         } catch {
             throw SyncFileError(path: path, message: "the sync progress file does not parse (\(error)); delete it to upload the capture file again from its start (the server skips records it already has)")
         }
+        guard let fileID = document["file_id"]?.stringValue, let acked = document["acked_records"]?.int64Value, acked >= 0 else {
+            throw SyncFileError(path: path, message: "the sync progress file needs file_id (text) and acked_records (a count); delete it to upload the capture file again from its start (the server skips records it already has)")
+        }
+        return SyncProgress(fileID: fileID, ackedRecords: Int(acked))
     }
 
     /// Writes durably (temp file, fsync, rename, directory fsync): an acknowledged position must
@@ -45,12 +52,7 @@ package struct SyncProgress: Codable, Equatable, Sendable {
         let path = Self.path(for: capturePath)
         let directory = FilePaths.parent(path)
         let temporary = "\(path).tmp"
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try JSONEncoder().encode(self))
-        } catch {
-            throw SyncFileError(path: path, message: "cannot encode sync progress: \(error)")
-        }
+        let bytes = Array(BSONDocument([("acked_records", .int64(Int64(ackedRecords))), ("file_id", .string(fileID))]).extendedJSON(.relaxed).utf8)
         do {
             fileSystem.remove(temporary)
             let fd = try fileSystem.create(temporary)

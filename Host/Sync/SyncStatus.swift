@@ -1,3 +1,4 @@
+import FerryBSON
 import FerryClock
 import FerrySystem
 import Foundation
@@ -58,8 +59,22 @@ package struct SyncStatus: Codable, Equatable, Sendable {
         let path = Self.path(captureDir: captureDir)
         try? FileManager.default.createDirectory(
             atPath: SyncSettings.stateDirectory(captureDir: captureDir), withIntermediateDirectories: true)
-        guard let data = try? Self.encoder.encode(self) else { return }
-        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try? Data((json + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// The file's JSON (what `encoder` writes, keys sorted, through FerryBSON: the host writes it
+    /// every second, and Codable's encoder would keep code of its own resident for that alone).
+    var json: String {
+        func date(_ date: Date) -> BSON { .string(ISODate.string(Int64(date.timeIntervalSince1970.rounded(.down)) * 1000)) }
+        var fields: [(String, BSON)] = [
+            ("failed_files", .int64(Int64(failedFiles))), ("offline", .bool(offline)), ("retries", .int64(Int64(retries))),
+            ("server", .string(server)), ("synced_bytes", .int64(Int64(syncedBytes))), ("synced_files", .int64(Int64(syncedFiles))),
+            ("synced_records", .int64(Int64(syncedRecords))), ("thinned_files", .int64(Int64(thinnedFiles))), ("updated_at", date(updatedAt)),
+        ]
+        if let lastError { fields.append(("last_error", .string(lastError))) }
+        if let lastErrorAt { fields.append(("last_error_at", date(lastErrorAt))) }
+        if let nextRetry { fields.append(("next_retry", date(nextRetry))) }
+        return BSONDocument(fields.sorted { $0.0 < $1.0 }).extendedJSON(.relaxed)
     }
 
     /// Files refused for good, with the reason saved beside each.

@@ -28,12 +28,16 @@ package enum ChildProcess {
         package var description: String
     }
 
+    /// Which of the program's streams make its output; the other goes to /dev/null.
+    package enum Captured: Sendable {
+        case both, standardOutput, standardError
+    }
+
     /// Runs `executable` (a path) with `arguments`, in `directory` when given, with `environment`
-    /// (else this process's), for at most `timeout`; `keepStandardOutput` false sends stdout to
-    /// /dev/null, so the output is stderr alone.
+    /// (else this process's), for at most `timeout`.
     package static func run(
         _ executable: String, arguments: [String] = [], directory: String? = nil, environment: [String: String]? = nil,
-        keepStandardOutput: Bool = true, timeout: Duration
+        capturing captured: Captured = .both, timeout: Duration
     ) async throws(SpawnError) -> Outcome {
         var template = Array("\(ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")/ferry-child-XXXXXX".utf8CString)
         let output = mkstemp(&template)
@@ -45,12 +49,13 @@ package enum ChildProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if keepStandardOutput {
-            posix_spawn_file_actions_adddup2(&actions, output, 1)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        for (stream, kept) in [(Int32(1), captured != .standardError), (2, captured != .standardOutput)] {
+            if kept {
+                posix_spawn_file_actions_adddup2(&actions, output, stream)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, stream, "/dev/null", O_WRONLY, 0)
+            }
         }
-        posix_spawn_file_actions_adddup2(&actions, output, 2)
         ferry_spawn_add_close_from(&actions, 3)
         if let directory { ferry_spawn_add_chdir(&actions, directory) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]

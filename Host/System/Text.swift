@@ -110,6 +110,14 @@ package func writeToStandardError(_ text: String) {
 
 /// Files read without Foundation's FileHandle.
 package enum Files {
+    /// The file's size and modification time as one string, to tell when it has changed (nil
+    /// when there is none).
+    package static func version(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    }
+
     /// The size of the file at `path` (stat), or nil when there is none.
     package static func size(_ path: String) -> Int64? {
         var info = stat()

@@ -24,7 +24,8 @@ struct HostRunCommand: AsyncParsableCommand {
     func run() async throws {
         _ = HostRestart.inherited  // before anything is opened: what a restart must keep
         LogSetup.bootstrap(format: host.logging.logFormat)
-        let running = try HostRun.start(host)
+        // The host alone serves no MQL: only the plugins the config uses are loaded.
+        let running = try await HostRun.start(host, builtinsOnFirstUse: true)
         defer { running.machine.stop() }
         guard let dataManager = running.machine.dataManager else { return }
         let servers = HostRun.servers(dataManager)

@@ -37,7 +37,9 @@ struct RunCommand: AsyncParsableCommand {
 
             When the config names a data server and neither --listen, --metrics-listen nor traces (OTEL_*) are \
             asked for, ferry run becomes `ferry-host` from beside it (same pid and arguments): the host alone, \
-            without the server's code, in a fraction of the memory. FERRY_RUN_IN_PROCESS=1 keeps it in ferry.
+            without the server's code, in a fraction of the memory. It loads a built-in plugin only once the \
+            config names one of its models (what each provides is learned by `ferry plugin inspect` in a child \
+            process and kept in <capture_dir>/.ferry/builtin-plugins.json). FERRY_RUN_IN_PROCESS=1 keeps it in ferry.
             """)
 
     @OptionGroup var host: HostRunOptions
@@ -53,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
             HostRestart.become(hostOnly, arguments: [hostOnly, "run"] + host.arguments)
         }
         LogSetup.bootstrap(format: host.logging.logFormat, provider: TraceSetup.loggingMetadataProvider())
-        let running = try HostRun.start(host)
+        let running = try await HostRun.start(host)
         let (machine, logger) = (running.machine, running.logger)
         defer { machine.stop() }
         // Capture runs on Dispatch queues; the services sync (and serve, when embedded) until a

@@ -19,27 +19,41 @@ import Testing
         return config
     }
 
+    /// A process's mappings, read to the end (a procfs file has no size to read up to).
+    static func maps(_ pid: Int32) -> String {
+        guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/maps") else { return "" }
+        defer { try? file.close() }
+        return String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     /// Runs `ferry run` until it is up, and returns what executable the process is then, and
     /// its exit status and log after a SIGTERM.
     func run(_ arguments: [String], environment: [String: String] = [:], in directory: TemporaryDirectory) throws
-        -> (executable: String, status: Int32, log: String)
+        -> (executable: String, maps: String, status: Int32, log: String)
     {
         let host = try FerryProcess(["run"] + arguments, environment: environment, log: directory.file("run.log"))
         let up = eventually(timeout: 120) { host.loggedOutput().contains("Ctrl-C to stop") }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(host.process.processIdentifier)/exe")) ?? ""
+        let pid = host.process.processIdentifier
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+        let maps = Self.maps(pid)
         let result = host.terminateOnceUp()
         #expect(up, "ferry run did not start:\n\(result.stderr.suffix(2000))")
-        return (executable, result.status, result.stderr)
+        return (executable, maps, result.status, result.stderr)
     }
 
     @Test func aRunThatSyncsToANamedServerBecomesTheHostAloneAndStopsCleanly() throws {
         let directory = try TemporaryDirectory("ferry-host-only")
         defer { directory.remove() }
         let config = try machine(directory, server: "127.0.0.1:9")
-        let (executable, status, log) = try run([config, "--shutdown-grace", "2"], in: directory)
+        let (executable, maps, status, log) = try run([config, "--shutdown-grace", "2"], in: directory)
         #expect(executable.hasSuffix("/ferry-host"), "\(executable)")
         #expect(status == 0, "\(log.suffix(2000))")
-        #expect(log.contains("loaded plugin fake"), "the host alone loads the built-in plugins beside it")
+        // Only the built-in plugin the config uses is loaded; what the others provide was learned
+        // in child processes and kept beside the sync state.
+        #expect(log.contains("loaded plugin fake") && !log.contains("loaded plugin gpio"), "\(log.prefix(3000))")
+        #expect(maps.contains("libFerryFake.so") && !maps.contains("libFerryGPIO.so") && !maps.contains("libFerryWebcam.so"))
+        let catalog = (try? String(contentsOfFile: directory.file("capture/.ferry/builtin-plugins.json"), encoding: .utf8)) ?? ""
+        #expect(catalog.contains("rdk:builtin:customlinux"), "\(catalog)")
         #expect(log.contains("stopping: closing capture files"))
         #expect(ShutdownTests.saysStopped(log), "\(log.suffix(2000))")
         // Capture ran in the host alone: its files were closed (finished, none in progress).
@@ -51,7 +65,7 @@ import Testing
         let directory = try TemporaryDirectory("ferry-host-only")
         defer { directory.remove() }
         let config = try machine(directory, server: "127.0.0.1:9")
-        let (executable, status, log) = try run([config, "--metrics-listen", "127.0.0.1:0"], in: directory)
+        let (executable, _, status, log) = try run([config, "--metrics-listen", "127.0.0.1:0"], in: directory)
         #expect(executable.hasSuffix("/ferry"), "\(executable)")
         #expect(status == 0, "\(log.suffix(2000))")
     }
@@ -60,8 +74,29 @@ import Testing
         let directory = try TemporaryDirectory("ferry-host-only")
         defer { directory.remove() }
         let config = try machine(directory, server: "127.0.0.1:9")
-        let (executable, status, log) = try run([config], environment: ["FERRY_RUN_IN_PROCESS": "1"], in: directory)
+        let (executable, _, status, log) = try run([config], environment: ["FERRY_RUN_IN_PROCESS": "1"], in: directory)
         #expect(executable.hasSuffix("/ferry"), "\(executable)")
         #expect(status == 0, "\(log.suffix(2000))")
+    }
+
+    @Test func aModelOfAnotherBuiltinNamedByAConfigEditLoadsItsPlugin() throws {
+        let directory = try TemporaryDirectory("ferry-host-only")
+        defer { directory.remove() }
+        let config = try machine(directory, server: "127.0.0.1:9")
+        let host = try FerryProcess(["run", config], log: directory.file("run.log"))
+        defer {
+            host.signal(SIGKILL)
+            _ = host.wait()
+        }
+        #expect(eventually(timeout: 120) { host.loggedOutput().contains("Ctrl-C to stop") }, "\(host.loggedOutput().suffix(2000))")
+        #expect(!host.loggedOutput().contains("loaded plugin system-stats"))
+        // The edit adds the system-stats plugin's sensor: the running host loads that plugin then.
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        text = text.replacingOccurrences(
+            of: #"{"components": ["#, with: #"{"components": [{"name": "box", "api": "rdk:component:sensor", "model": "ferry:linux:system-stats"}, "#)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(eventually(timeout: 120) { host.loggedOutput().contains("loaded plugin system-stats") }, "\(host.loggedOutput().suffix(2000))")
+        let maps = Self.maps(host.process.processIdentifier)
+        #expect(maps.contains("libFerrySystemStats.so"))
     }
 }

@@ -50,7 +50,7 @@ import Testing
         status.save(captureDir: dir)
         #expect(SyncStatus.load(captureDir: dir) == status)
         let text = try String(contentsOfFile: SyncStatus.path(captureDir: dir), encoding: .utf8)
-        #expect(text.contains(#""updated_at" : "2025-12-03T16:00:01Z""#))
+        #expect(text.contains(#""updated_at":"2025-12-03T16:00:01Z""#), "\(text)")
     }
 
     @Test func captureFileNamesAreTheFormattersTextAndSortInTimeOrder() {

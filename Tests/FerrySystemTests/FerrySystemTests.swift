@@ -1,7 +1,9 @@
+import FerryLoader
 import FerryRun
 import FerrySystem
 import FerryTestSupport
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -108,11 +110,11 @@ import Testing
 }
 
 @Suite struct ChildProcessTests {
-    func sh(_ script: String, directory: String? = nil, environment: [String: String]? = nil, keepStandardOutput: Bool = true,
+    func sh(_ script: String, directory: String? = nil, environment: [String: String]? = nil,
+            capturing captured: FerrySystem.ChildProcess.Captured = .both,
             timeout: Duration = .seconds(60)) async throws -> FerrySystem.ChildProcess.Outcome {
         try await FerrySystem.ChildProcess.run(
-            "/bin/sh", arguments: ["-c", script], directory: directory, environment: environment, keepStandardOutput: keepStandardOutput,
-            timeout: timeout)
+            "/bin/sh", arguments: ["-c", script], directory: directory, environment: environment, capturing: captured, timeout: timeout)
     }
 
     @Test func exitStatusAndBothOutputsComeBack() async throws {
@@ -121,10 +123,12 @@ import Testing
         #expect(String(decoding: outcome.output, as: UTF8.self) == "out\nerr\n")
     }
 
-    @Test func standardOutputCanBeLeftOut() async throws {
-        let outcome = try await sh("echo out; echo err >&2", keepStandardOutput: false)
-        #expect(outcome.termination == .exited(0))
-        #expect(String(decoding: outcome.output, as: UTF8.self) == "err\n")
+    @Test func eitherStreamCanBeLeftOut() async throws {
+        let errors = try await sh("echo out; echo err >&2", capturing: .standardError)
+        #expect(errors.termination == .exited(0))
+        #expect(String(decoding: errors.output, as: UTF8.self) == "err\n")
+        let output = try await sh("echo out; echo err >&2", capturing: .standardOutput)
+        #expect(String(decoding: output.output, as: UTF8.self) == "out\n")
     }
 
     @Test func aSignalIsReportedAsOne() async throws {
@@ -132,7 +136,9 @@ import Testing
     }
 
     @Test func aProgramPastItsTimeIsKilled() async throws {
-        #expect(try await sh("exec sleep 60", timeout: .milliseconds(200)).termination == .timedOut)
+        // A program that never ends by itself (and that no other test's clean-up matches by name).
+        let outcome = try await sh("exec tail -f /dev/null", timeout: .milliseconds(200))
+        #expect(outcome.termination == .timedOut, "\(outcome.termination), \(String(decoding: outcome.output, as: UTF8.self))")
     }
 
     @Test func itRunsInTheDirectoryAndEnvironmentGivenWithNothingElseOpen() async throws {
@@ -199,5 +205,54 @@ import Testing
         #expect(again.config == options.config && again.registry == options.registry && again.trust == options.trust)
         #expect(again.registryCA == options.registryCA && again.moduleCache == options.moduleCache && again.isolateAll == options.isolateAll)
         #expect(again.shutdown.shutdownGrace == options.shutdown.shutdownGrace && again.logging.logFormat == options.logging.logFormat)
+    }
+}
+
+/// The host alone learns what each built-in plugin provides in a child process and remembers it.
+@Suite struct BuiltinCatalogTests {
+    let sensor = "rdk:component:sensor"
+
+    @Test func builtinsAreInspectedOnceThenLoadedOnFirstUse() async throws {
+        let directory = try TemporaryDirectory("ferry-catalog")
+        defer { directory.remove() }
+        // Copies, so the test can change one (a rebuilt plugin) without touching the build.
+        let fake = directory.file("libFerryFake.so"), stats = directory.file("libFerrySystemStats.so")
+        try FileManager.default.copyItem(atPath: BuiltProducts.library("FerryFake"), toPath: fake)
+        try FileManager.default.copyItem(atPath: BuiltProducts.library("FerrySystemStats"), toPath: stats)
+        let cache = directory.file(".ferry/builtin-plugins.json")
+
+        let first = PluginRegistry()
+        await BuiltinCatalog.register([fake, stats], in: first, cacheFile: cache, logger: Logger(label: "test"))
+        #expect(first.plugins.isEmpty, "nothing is loaded before it is used")
+        #expect(first.modelNames(api: sensor).contains("rdk:builtin:fake") && first.modelNames(api: sensor).contains("ferry:linux:system-stats"))
+        #expect(first.model(api: sensor, model: "ferry:linux:system-stats") != nil)
+        #expect(first.plugins.map(\.name) == ["system-stats"])
+
+        // The next start reads the cache: an entry edited there is believed while the file is unchanged…
+        let saved = try String(contentsOfFile: cache, encoding: .utf8)
+        #expect(saved.contains("ferry:linux:system-stats"))
+        try saved.replacingOccurrences(of: "ferry:linux:system-stats", with: "from-the-cache").write(toFile: cache, atomically: true, encoding: .utf8)
+        let second = PluginRegistry()
+        await BuiltinCatalog.register([fake, stats], in: second, cacheFile: cache, logger: Logger(label: "test"))
+        #expect(second.modelNames(api: sensor).contains("from-the-cache"))
+
+        // …and a plugin that changed is inspected again.
+        let later = Date().addingTimeInterval(5)
+        try FileManager.default.setAttributes([.modificationDate: later], ofItemAtPath: stats)
+        let third = PluginRegistry()
+        await BuiltinCatalog.register([fake, stats], in: third, cacheFile: cache, logger: Logger(label: "test"))
+        #expect(third.modelNames(api: sensor).contains("ferry:linux:system-stats"))
+        #expect(!third.modelNames(api: sensor).contains("from-the-cache"))
+    }
+
+    @Test func aLibraryThatCannotBeInspectedIsLoadedAtOnceAndItsErrorReported() async throws {
+        let directory = try TemporaryDirectory("ferry-catalog")
+        defer { directory.remove() }
+        let broken = directory.file("libFerryBroken.so")
+        try "not a shared library".write(toFile: broken, atomically: true, encoding: .utf8)
+        let registry = PluginRegistry()
+        await BuiltinCatalog.register([broken], in: registry, cacheFile: nil, logger: Logger(label: "test"))
+        #expect(registry.plugins.isEmpty && registry.modelNames(api: sensor).isEmpty)
+        #expect(registry.load(paths: [broken]).count == 1, "loading it fails as it did before")
     }
 }
