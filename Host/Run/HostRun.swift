@@ -57,7 +57,7 @@ package struct HostRun: Sendable {
     package let logger: Logger
 
     /// Catches the signals, loads the plugins (built-ins beside this executable, FERRY_PLUGIN_PATH,
-    /// then the config's modules) and starts the machine. Logging is bootstrapped first.
+    /// then the config's modules) and starts the machine; the caller has bootstrapped logging.
     /// `builtinsOnFirstUse`: a built-in plugin is loaded only when the config first names one of
     /// its models (`BuiltinCatalog`); otherwise every one is (an embedded data server wants their
     /// MQL operators).
