@@ -35,13 +35,17 @@ package struct PluginProcessReport: Codable, Sendable, Equatable {
 
     package static func path(captureDir: String) -> String { captureDir + "/.ferry/plugin-processes.json" }
 
-    /// Replaced atomically (rename), so a reader never sees half of it; a report, not fsync'd.
-    package func save(captureDir: String) {
-        try? FileManager.default.createDirectory(atPath: captureDir + "/.ferry", withIntermediateDirectories: true)
+    package static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .rfc3339
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(self) else { return }
+        return encoder
+    }()
+
+    /// Replaced atomically (rename), so a reader never sees half of it; a report, not fsync'd.
+    package func save(captureDir: String) {
+        try? FileManager.default.createDirectory(atPath: captureDir + "/.ferry", withIntermediateDirectories: true)
+        guard let data = try? Self.encoder.encode(self) else { return }
         try? data.write(to: URL(fileURLWithPath: Self.path(captureDir: captureDir)), options: .atomic)
     }
 

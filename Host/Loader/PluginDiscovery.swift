@@ -27,6 +27,10 @@ package enum PluginDiscovery {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    /// `ferry` beside this executable: where `ferry-host` runs the commands it has not
+    /// (`ferry plugin inspect` of a plugin, in a child process).
+    package static func ferry() -> String { executableDirectory().appendingPathComponent("ferry").path }
+
     package static func executableDirectory() -> URL {
         URL(fileURLWithPath: ownExecutable()).deletingLastPathComponent().standardizedFileURL
     }

@@ -23,18 +23,17 @@ package enum BuiltinCatalog {
     /// reported as it always was.
     package static func register(_ libraries: [String], in registry: PluginRegistry, cacheFile: String?, logger: Logger) async {
         var cache = cacheFile.flatMap(read) ?? [:]
-        let ferry = PluginDiscovery.executableDirectory().appendingPathComponent("ferry").path
+        let versions = Dictionary(libraries.compactMap { library in Files.version(library).map { (library, $0) } }) { first, _ in first }
+        let ferry = PluginDiscovery.ferry()
         let learned = await withTaskGroup(of: (String, Entry?).self) { group in
-            for library in libraries {
-                guard let version = Files.version(library) else { continue }
-                if let known = cache[library], known.version == version { continue }
+            for (library, version) in versions where cache[library]?.version != version {
                 group.addTask { (library, await inspect(library, version: version, ferry: ferry)) }
             }
             return await group.reduce(into: [(String, Entry?)]()) { $0.append($1) }
         }
         for (library, entry) in learned { cache[library] = entry }
         for library in libraries {
-            guard let entry = cache[library], entry.version == Files.version(library) else {
+            guard let entry = cache[library], entry.version == versions[library] else {
                 registry.load(paths: [library])
                 continue
             }

@@ -60,12 +60,10 @@ package struct RegistryModuleSupplier: ModuleSupplier {
 /// a plugin that crashes in its init never takes the host down while it installs.
 package enum PluginLoadCheck {
     package static let inChildProcess: @Sendable (String) async -> String? = { library in
-        // `ferry` itself, beside this executable (`ferry-host` has no `plugin inspect`).
-        let ferry = PluginDiscovery.executableDirectory().appendingPathComponent("ferry").path
         let outcome: ChildProcess.Outcome
         do {
             outcome = try await ChildProcess.run(
-                ferry, arguments: ["plugin", "inspect", "--json", library], capturing: .standardError, timeout: .seconds(60))
+                PluginDiscovery.ferry(), arguments: ["plugin", "inspect", "--json", library], capturing: .standardError, timeout: .seconds(60))
         } catch {
             return "cannot run ferry plugin inspect: \(error)"
         }

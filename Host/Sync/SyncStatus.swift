@@ -39,13 +39,6 @@ package struct SyncStatus: Codable, Equatable, Sendable {
         SyncSettings.stateDirectory(captureDir: captureDir) + "/sync-now"
     }
 
-    package static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .rfc3339
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return encoder
-    }()
-
     package static func load(captureDir: String) -> SyncStatus? {
         guard let data = FileManager.default.contents(atPath: path(captureDir: captureDir)) else { return nil }
         let decoder = JSONDecoder()
@@ -62,9 +55,9 @@ package struct SyncStatus: Codable, Equatable, Sendable {
         try? Data((json + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    /// The file's JSON (what `encoder` writes, keys sorted, through FerryBSON: the host writes it
-    /// every second, and Codable's encoder would keep code of its own resident for that alone).
-    var json: String {
+    /// The file's JSON, keys sorted, through FerryBSON: the host writes it every second, and
+    /// Codable's encoder would keep code of its own resident for that alone.
+    package var json: String {
         func date(_ date: Date) -> BSON { .string(ISODate.string(Int64(date.timeIntervalSince1970.rounded(.down)) * 1000)) }
         var fields: [(String, BSON)] = [
             ("failed_files", .int64(Int64(failedFiles))), ("offline", .bool(offline)), ("retries", .int64(Int64(retries))),

@@ -43,6 +43,7 @@ package enum ChildProcess {
         let output = mkstemp(&template)
         guard output >= 0 else { throw SpawnError(description: "cannot create a file for its output: \(String(cString: strerror(errno)))") }
         unlink(String(cString: template))  // read through the descriptor; nothing left behind
+        _ = fcntl(output, F_SETFD, FD_CLOEXEC)  // no other child (started by another thread) inherits it
         defer { close(output) }
 
         var actions = posix_spawn_file_actions_t()

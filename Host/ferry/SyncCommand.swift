@@ -90,10 +90,8 @@ struct SyncCommand: AsyncParsableCommand {
                 "failed": failed.map { ["path": $0.path, "reason": $0.reason] },
             ]
             if let oldest { object["oldest_reading"] = ISO8601DateFormatter().string(from: oldest) }
-            if let status, let data = try? SyncStatus.encoder.encode(status) {
-                object["host"] = try JSONSerialization.jsonObject(with: data)
-            }
-            if let report = PluginProcessReport.load(captureDir: captureDir), let data = try? SyncStatus.encoder.encode(report) {
+            if let status { object["host"] = try JSONSerialization.jsonObject(with: Data(status.json.utf8)) }
+            if let report = PluginProcessReport.load(captureDir: captureDir), let data = try? PluginProcessReport.encoder.encode(report) {
                 object["plugin_processes"] = try JSONSerialization.jsonObject(with: data)
             }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
